@@ -1,0 +1,19 @@
+// The LLM client behind an actor handle, so agents reach it by message (response promises),
+// never by blocking a scheduler thread.
+#pragma once
+
+#include <memory>
+
+#include <caf/fwd.hpp>
+
+#include "runtime/core/handles.hpp"
+
+namespace swarm::net {
+
+class llm_client;
+
+/// Spawns the actor that forwards chat_request / embedding_request / chat_cancel to `client`
+/// and answers each request when the client completes it.
+llm_actor spawn_llm_actor(caf::actor_system& sys, std::shared_ptr<llm_client> client);
+
+} // namespace swarm::net

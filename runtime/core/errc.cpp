@@ -1,0 +1,68 @@
+// Names and rendering of swarm::errc.
+#include "runtime/core/errc.hpp"
+
+#include <caf/message.hpp>
+#include <caf/sec.hpp>
+
+namespace swarm {
+
+std::string to_string(errc x) {
+  switch (x) {
+    case errc::none: return "none";
+    case errc::invalid_spec: return "invalid_spec";
+    case errc::io_error: return "io_error";
+    case errc::invalid_argument: return "invalid_argument";
+    case errc::no_endpoint: return "no_endpoint";
+    case errc::llm_connect_failed: return "llm_connect_failed";
+    case errc::llm_tls_failed: return "llm_tls_failed";
+    case errc::llm_timeout: return "llm_timeout";
+    case errc::llm_http_error: return "llm_http_error";
+    case errc::llm_rate_limited: return "llm_rate_limited";
+    case errc::llm_invalid_response: return "llm_invalid_response";
+    case errc::llm_stream_truncated: return "llm_stream_truncated";
+    case errc::llm_cancelled: return "llm_cancelled";
+    case errc::member_failed: return "member_failed";
+    case errc::all_members_failed: return "all_members_failed";
+    case errc::budget_exhausted: return "budget_exhausted";
+    case errc::cancelled: return "cancelled";
+    case errc::unknown_agent: return "unknown_agent";
+    case errc::runtime_stopped: return "runtime_stopped";
+  }
+  return "errc(" + std::to_string(static_cast<int>(x)) + ")";
+}
+
+caf::error make_error(errc x) {
+  return caf::error{static_cast<uint8_t>(x), errc_category};
+}
+
+caf::error make_error(errc x, std::string context) {
+  return caf::error{static_cast<uint8_t>(x), errc_category,
+                    caf::make_message(std::move(context))};
+}
+
+bool is(const caf::error& err, errc x) {
+  return err.category() == errc_category && err.code() == static_cast<uint8_t>(x);
+}
+
+std::string describe(const caf::error& err) {
+  if (!err)
+    return "none";
+  std::string out;
+  if (err.category() == errc_category)
+    out = to_string(static_cast<errc>(err.code()));
+  else if (err.category() == caf::atom("system"))
+    out = caf::to_string(static_cast<caf::sec>(err.code()));
+  else
+    out = caf::to_string(err.category()) + "(" + std::to_string(err.code()) + ")";
+  const auto& ctx = err.context();
+  if (ctx.size() == 1 && ctx.match_element<std::string>(0)) {
+    out += ": ";
+    out += ctx.get_as<std::string>(0);
+  } else if (!ctx.empty()) {
+    out += ": ";
+    out += caf::to_string(ctx);
+  }
+  return out;
+}
+
+} // namespace swarm

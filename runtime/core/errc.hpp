@@ -1,0 +1,53 @@
+// The project's one error enum, registered with CAF as the error category "swarm".
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <caf/atom.hpp>
+#include <caf/error.hpp>
+#include <caf/make_message.hpp>
+
+namespace swarm {
+
+/// Every failure the runtime reports. Values are stable: they cross the wire.
+enum class errc : uint8_t {
+  none = 0,
+  invalid_spec,          ///< a swarm spec failed validation
+  io_error,              ///< reading or writing a local file failed
+  invalid_argument,      ///< a caller passed a value outside the contract
+  no_endpoint,           ///< no LLM endpoint configured (spec, flag or OPENAI_BASE_URL)
+  llm_connect_failed,    ///< could not resolve or connect to the LLM endpoint
+  llm_tls_failed,        ///< TLS handshake or certificate verification failed
+  llm_timeout,           ///< the per-request deadline passed
+  llm_http_error,        ///< the endpoint answered a non-success HTTP status
+  llm_rate_limited,      ///< HTTP 429 and no retries left
+  llm_invalid_response,  ///< the body was not the JSON the API promises
+  llm_stream_truncated,  ///< an SSE stream ended before [DONE]
+  llm_cancelled,         ///< the caller abandoned the request
+  member_failed,         ///< a swarm member answered with an error
+  all_members_failed,    ///< every member of a swarm failed
+  budget_exhausted,      ///< the resource pool refused a grant
+  cancelled,             ///< a task was cancelled
+  unknown_agent,         ///< no agent of that name in the swarm
+  runtime_stopped,       ///< the runtime shut down while work was pending
+};
+
+/// The CAF error category of `errc`.
+constexpr caf::atom_value errc_category = caf::atom("swarm");
+
+/// Short stable name of a code, e.g. "llm_timeout".
+std::string to_string(errc x);
+
+/// Makes a CAF error of the swarm category with a human-readable context.
+caf::error make_error(errc x);
+caf::error make_error(errc x, std::string context);
+
+/// True if `err` is of the swarm category and has code `x`.
+bool is(const caf::error& err, errc x);
+
+/// Renders any error (swarm, CAF system or other category) as one line:
+/// "llm_timeout: no reply from http://... within 30s".
+std::string describe(const caf::error& err);
+
+} // namespace swarm

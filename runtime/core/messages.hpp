@@ -1,0 +1,331 @@
+// Every message the runtime's actors exchange: plain structs with `inspect`, and their one CAF
+// type-ID block. JSON appears only at the edges (net/, apps/), never here.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/error.hpp>
+#include <caf/meta/type_name.hpp>
+#include <caf/timespan.hpp>
+#include <caf/type_id.hpp>
+
+#include "runtime/core/ids.hpp"
+
+namespace swarm {
+
+// -- LLM vocabulary (OpenAI chat-completions shape) -------------------------------------------
+
+/// Token accounting, summed over calls. Taken from the API's `usage` field.
+struct usage {
+  uint64_t prompt_tokens = 0;
+  uint64_t completion_tokens = 0;
+  uint64_t calls = 0; ///< LLM calls that returned (successfully or not)
+
+  uint64_t total_tokens() const { return prompt_tokens + completion_tokens; }
+  usage& operator+=(const usage& x) {
+    prompt_tokens += x.prompt_tokens;
+    completion_tokens += x.completion_tokens;
+    calls += x.calls;
+    return *this;
+  }
+};
+
+template <class F>
+typename F::result_type inspect(F& f, usage& x) {
+  return f(caf::meta::type_name("usage"), x.prompt_tokens, x.completion_tokens, x.calls);
+}
+
+/// A tool call the model asks for; `arguments` is the JSON text the model produced.
+struct tool_call {
+  std::string id;
+  std::string name;
+  std::string arguments;
+};
+
+template <class F>
+typename F::result_type inspect(F& f, tool_call& x) {
+  return f(caf::meta::type_name("tool_call"), x.id, x.name, x.arguments);
+}
+
+/// One message of a conversation. `role` is system, user, assistant or tool.
+struct chat_message {
+  std::string role;
+  std::string content;
+  std::string name;                  ///< optional author name
+  std::string tool_call_id;          ///< for role "tool": the call answered
+  std::vector<tool_call> tool_calls; ///< for role "assistant": calls requested
+};
+
+template <class F>
+typename F::result_type inspect(F& f, chat_message& x) {
+  return f(caf::meta::type_name("chat_message"), x.role, x.content, x.name, x.tool_call_id,
+           x.tool_calls);
+}
+
+/// A tool offered to the model; `parameters` is a JSON schema as text.
+struct tool_spec {
+  std::string name;
+  std::string description;
+  std::string parameters;
+};
+
+template <class F>
+typename F::result_type inspect(F& f, tool_spec& x) {
+  return f(caf::meta::type_name("tool_spec"), x.name, x.description, x.parameters);
+}
+
+/// Where an LLM lives: base URL up to and including the version, e.g. "http://127.0.0.1:8089/v1".
+struct llm_endpoint {
+  std::string url;
+  std::string api_key; ///< sent as "Authorization: Bearer"; empty sends none
+};
+
+template <class F>
+typename F::result_type inspect(F& f, llm_endpoint& x) {
+  return f(caf::meta::type_name("llm_endpoint"), x.url, x.api_key);
+}
+
+/// One chat completion to perform.
+struct chat_request {
+  uint64_t call_id = 0; ///< caller-chosen id, unique per client; used to cancel
+  llm_endpoint endpoint;
+  std::string model;
+  std::vector<chat_message> messages;
+  std::vector<tool_spec> tools;
+  std::string response_format; ///< JSON of the `response_format` object; empty: none
+  double temperature = -1;     ///< < 0: leave to the server
+  int32_t max_tokens = 0;      ///< 0: leave to the server
+  bool stream = false;         ///< use SSE streaming
+  int32_t top_logprobs = -1;   ///< < 0: no logprobs; 0..20: ask for logprobs
+  caf::timespan timeout = std::chrono::seconds(60); ///< whole call, retries included
+};
+
+template <class F>
+typename F::result_type inspect(F& f, chat_request& x) {
+  return f(caf::meta::type_name("chat_request"), x.call_id, x.endpoint, x.model, x.messages,
+           x.tools, x.response_format, x.temperature, x.max_tokens, x.stream, x.top_logprobs,
+           x.timeout);
+}
+
+/// Log-probability of one generated token.
+struct token_logprob {
+  std::string token;
+  double logprob = 0;
+};
+
+template <class F>
+typename F::result_type inspect(F& f, token_logprob& x) {
+  return f(caf::meta::type_name("token_logprob"), x.token, x.logprob);
+}
+
+/// The answer to a chat_request.
+struct chat_result {
+  uint64_t call_id = 0;
+  std::string model;
+  std::string content;
+  std::vector<tool_call> tool_calls;
+  std::string finish_reason;
+  std::vector<token_logprob> logprobs;
+  usage use;
+  uint32_t attempts = 0; ///< HTTP attempts made (1 + retries)
+};
+
+template <class F>
+typename F::result_type inspect(F& f, chat_result& x) {
+  return f(caf::meta::type_name("chat_result"), x.call_id, x.model, x.content, x.tool_calls,
+           x.finish_reason, x.logprobs, x.use, x.attempts);
+}
+
+/// Asks the LLM client to abandon a call: its connection is closed, its reply is an error.
+struct chat_cancel {
+  uint64_t call_id = 0;
+};
+
+template <class F>
+typename F::result_type inspect(F& f, chat_cancel& x) {
+  return f(caf::meta::type_name("chat_cancel"), x.call_id);
+}
+
+/// Texts to embed.
+struct embedding_request {
+  uint64_t call_id = 0;
+  llm_endpoint endpoint;
+  std::string model;
+  std::vector<std::string> input;
+  caf::timespan timeout = std::chrono::seconds(60);
+};
+
+template <class F>
+typename F::result_type inspect(F& f, embedding_request& x) {
+  return f(caf::meta::type_name("embedding_request"), x.call_id, x.endpoint, x.model, x.input,
+           x.timeout);
+}
+
+/// One vector per input text, in input order.
+struct embedding_result {
+  uint64_t call_id = 0;
+  std::vector<std::vector<float>> vectors;
+  usage use;
+};
+
+template <class F>
+typename F::result_type inspect(F& f, embedding_result& x) {
+  return f(caf::meta::type_name("embedding_result"), x.call_id, x.vectors, x.use);
+}
+
+// -- the agent protocol (DESIGN.md §3): every participant speaks it ----------------------------
+
+/// Work for an agent or a swarm.
+struct task {
+  std::string id;     ///< unique within the run, e.g. "t1" or "t1.analyst"
+  std::string run_id; ///< the run this task belongs to
+  std::string text;
+  std::string from; ///< who asked: an agent name, or "user"
+};
+
+template <class F>
+typename F::result_type inspect(F& f, task& x) {
+  return f(caf::meta::type_name("task"), x.id, x.run_id, x.text, x.from);
+}
+
+/// The answer to a task. A failure is a result with `error` set, so coordinators see every
+/// member's outcome the same way; `trace` holds the members' own results, nested.
+struct result {
+  std::string task_id;
+  agent_id agent;
+  std::string text;
+  double confidence = -1; ///< in [0, 1]; < 0: unknown
+  usage use;              ///< this participant's and all its members' usage
+  caf::error error;
+  std::vector<result> trace;
+};
+
+template <class F>
+typename F::result_type inspect(F& f, result& x) {
+  return f(caf::meta::type_name("result"), x.task_id, x.agent, x.text, x.confidence, x.use,
+           x.error, x.trace);
+}
+
+/// A direct message to one agent; it lands in the agent's short-term memory.
+struct dm {
+  std::string from;
+  std::string text;
+};
+
+template <class F>
+typename F::result_type inspect(F& f, dm& x) {
+  return f(caf::meta::type_name("dm"), x.from, x.text);
+}
+
+/// A message to every member of a swarm; it lands in each agent's short-term memory.
+struct broadcast {
+  std::string from;
+  std::string text;
+};
+
+template <class F>
+typename F::result_type inspect(F& f, broadcast& x) {
+  return f(caf::meta::type_name("broadcast"), x.from, x.text);
+}
+
+/// Liveness question; answered with a health_report.
+struct health_probe {
+  uint64_t nonce = 0;
+};
+
+template <class F>
+typename F::result_type inspect(F& f, health_probe& x) {
+  return f(caf::meta::type_name("health_probe"), x.nonce);
+}
+
+/// An agent's answer to a health_probe.
+struct health_report {
+  uint64_t nonce = 0;
+  agent_id agent;
+  uint64_t tasks_done = 0;
+  uint64_t tasks_running = 0;
+};
+
+template <class F>
+typename F::result_type inspect(F& f, health_report& x) {
+  return f(caf::meta::type_name("health_report"), x.nonce, x.agent, x.tasks_done,
+           x.tasks_running);
+}
+
+/// Abandons a task: the receiver stops its work on it, cancels its LLM calls and answers the
+/// task with errc::cancelled.
+struct task_cancel {
+  std::string task_id;
+};
+
+template <class F>
+typename F::result_type inspect(F& f, task_cancel& x) {
+  return f(caf::meta::type_name("task_cancel"), x.task_id);
+}
+
+// -- events (DESIGN.md §5): every hop reports to the monitor -----------------------------------
+
+enum class event_kind : uint8_t {
+  task_started,
+  task_completed,
+  llm_call_completed,
+};
+
+std::string to_string(event_kind x);
+
+/// Something that happened in a run. `leaf` marks agents (as opposed to coordinators).
+struct event {
+  event_kind kind = event_kind::task_started;
+  std::string run_id;
+  agent_id agent;
+  std::string task_id;
+  bool leaf = true;
+  usage use;
+  caf::error error;
+  caf::timespan duration{0};
+};
+
+template <class F>
+typename F::result_type inspect(F& f, event& x) {
+  return f(caf::meta::type_name("event"), x.kind, x.run_id, x.agent, x.task_id, x.leaf, x.use,
+           x.error, x.duration);
+}
+
+/// Asks the monitor to forward every later event to `subscriber`, which must handle `event`.
+struct subscribe_events {
+  caf::actor subscriber;
+};
+
+template <class F>
+typename F::result_type inspect(F& f, subscribe_events& x) {
+  return f(caf::meta::type_name("subscribe_events"), x.subscriber);
+}
+
+} // namespace swarm
+
+CAF_BEGIN_TYPE_ID_BLOCK(swarm, caf::first_custom_type_id)
+  CAF_ADD_TYPE_ID(swarm, (swarm::agent_id))
+  CAF_ADD_TYPE_ID(swarm, (swarm::usage))
+  CAF_ADD_TYPE_ID(swarm, (swarm::tool_call))
+  CAF_ADD_TYPE_ID(swarm, (swarm::chat_message))
+  CAF_ADD_TYPE_ID(swarm, (swarm::tool_spec))
+  CAF_ADD_TYPE_ID(swarm, (swarm::llm_endpoint))
+  CAF_ADD_TYPE_ID(swarm, (swarm::chat_request))
+  CAF_ADD_TYPE_ID(swarm, (swarm::token_logprob))
+  CAF_ADD_TYPE_ID(swarm, (swarm::chat_result))
+  CAF_ADD_TYPE_ID(swarm, (swarm::chat_cancel))
+  CAF_ADD_TYPE_ID(swarm, (swarm::embedding_request))
+  CAF_ADD_TYPE_ID(swarm, (swarm::embedding_result))
+  CAF_ADD_TYPE_ID(swarm, (swarm::task))
+  CAF_ADD_TYPE_ID(swarm, (swarm::result))
+  CAF_ADD_TYPE_ID(swarm, (swarm::dm))
+  CAF_ADD_TYPE_ID(swarm, (swarm::broadcast))
+  CAF_ADD_TYPE_ID(swarm, (swarm::health_probe))
+  CAF_ADD_TYPE_ID(swarm, (swarm::health_report))
+  CAF_ADD_TYPE_ID(swarm, (swarm::task_cancel))
+  CAF_ADD_TYPE_ID(swarm, (swarm::event))
+  CAF_ADD_TYPE_ID(swarm, (swarm::subscribe_events))
+CAF_END_TYPE_ID_BLOCK(swarm)

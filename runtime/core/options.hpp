@@ -1,0 +1,44 @@
+// Options structs of the runtime's components. Each field states its default.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace swarm {
+
+/// How the LLM client talks HTTP. Per client (the per-call knobs live in chat_request).
+struct llm_client_options {
+  /// Threads running the HTTP I/O. Default: 1.
+  size_t io_threads = 1;
+  /// Most open connections to one endpoint (scheme, host, port); further calls queue. Default: 256.
+  size_t max_connections_per_endpoint = 256;
+  /// Idle keep-alive connections kept per endpoint. Default: 64.
+  size_t max_idle_per_endpoint = 64;
+  /// Retries after the first attempt, for 429, 5xx, connect errors and timeouts of an attempt.
+  /// Default: 3.
+  uint32_t max_retries = 3;
+  /// First backoff; doubles each retry, full jitter. Default: 200 ms.
+  std::chrono::milliseconds backoff_base{200};
+  /// Cap on one backoff (and on an honoured Retry-After). Default: 10 s.
+  std::chrono::milliseconds backoff_max{10'000};
+  /// Deadline of one attempt's connect (resolve + TCP + TLS). Default: 10 s.
+  std::chrono::milliseconds connect_timeout{10'000};
+  /// PEM file of extra CA certificates for https endpoints; empty: the system's. Default: empty.
+  std::string ca_file;
+  /// Verify the server certificate and host name of https endpoints. Default: true.
+  bool verify_tls = true;
+};
+
+/// The embedding runtime. Default-constructed options run a local, in-memory runtime.
+struct runtime_options {
+  /// Directory for persistent state (memory, journal, event log). Default: "state".
+  std::string data_dir = "state";
+  /// CAF scheduler threads; 0 = one per core. Default: 0.
+  size_t scheduler_threads = 0;
+  /// The LLM client's options.
+  llm_client_options llm;
+};
+
+} // namespace swarm
