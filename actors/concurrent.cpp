@@ -1,0 +1,168 @@
+// The concurrent coordinator: fan out, gather, report partial failures per member.
+#include "actors/concurrent.hpp"
+
+#include <memory>
+#include <unordered_map>
+
+#include <caf/actor_system.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "runtime/core/errc.hpp"
+
+namespace swarm::actors {
+
+result combine_concurrent(const agent_id& self, const std::string& task_id,
+                          std::vector<result> members) {
+  result out;
+  out.task_id = task_id;
+  out.agent = self;
+  size_t failed = 0;
+  for (const auto& m : members) {
+    out.use += m.use;
+    if (!out.text.empty())
+      out.text += "\n\n";
+    out.text += "## " + m.agent.name + "\n";
+    if (m.error) {
+      ++failed;
+      out.text += "(failed: " + describe(m.error) + ")";
+    } else {
+      out.text += m.text;
+    }
+  }
+  if (!members.empty() && failed == members.size())
+    out.error = make_error(errc::all_members_failed,
+                           std::to_string(failed) + " of " + std::to_string(members.size())
+                             + " members failed; first: " + describe(members.front().error));
+  out.trace = std::move(members);
+  return out;
+}
+
+namespace {
+
+// One task in flight: the members' results, filled as they arrive.
+struct gathering {
+  task request;
+  std::vector<result> results;
+  size_t pending = 0;
+  caf::typed_response_promise<result> promise;
+  std::chrono::steady_clock::time_point started;
+};
+
+struct concurrent_state {
+  concurrent_config cfg;
+  monitor_actor monitor;
+  std::unordered_map<std::string, std::shared_ptr<gathering>> running; // task id -> gathering
+  uint64_t tasks_done = 0;
+
+  static inline const char* name = "swarm.concurrent";
+
+  void emit(event_kind kind, const task& t, const result* res,
+            caf::timespan elapsed = caf::timespan{0}) const {
+    if (!monitor)
+      return;
+    event e;
+    e.kind = kind;
+    e.run_id = t.run_id;
+    e.agent = cfg.id;
+    e.task_id = t.id;
+    e.leaf = false;
+    e.duration = elapsed;
+    if (res) {
+      e.use = res->use;
+      e.error = res->error;
+    }
+    caf::anon_send(monitor, std::move(e));
+  }
+};
+
+using concurrent_pointer = agent_actor::stateful_pointer<concurrent_state>;
+
+std::string subtask_id(const task& t, const std::string& member) {
+  return t.id + "." + member;
+}
+
+void member_done(concurrent_pointer self, const std::shared_ptr<gathering>& g, size_t index,
+                 result res) {
+  g->results[index] = std::move(res);
+  if (--g->pending > 0)
+    return;
+  auto& st = self->state;
+  st.running.erase(g->request.id);
+  ++st.tasks_done;
+  auto out = combine_concurrent(st.cfg.id, g->request.id, std::move(g->results));
+  st.emit(event_kind::task_completed, g->request, &out,
+          std::chrono::steady_clock::now() - g->started);
+  g->promise.deliver(std::move(out));
+}
+
+agent_actor::behavior_type concurrent_behavior(concurrent_pointer self, concurrent_config cfg,
+                                               monitor_actor monitor) {
+  self->state.cfg = std::move(cfg);
+  self->state.monitor = std::move(monitor);
+  return {
+    [self](task& t) -> caf::typed_response_promise<result> {
+      auto& st = self->state;
+      auto g = std::make_shared<gathering>();
+      g->request = t;
+      g->promise = self->make_response_promise<result>();
+      g->started = std::chrono::steady_clock::now();
+      g->pending = st.cfg.members.size();
+      g->results.resize(st.cfg.members.size());
+      st.emit(event_kind::task_started, t, nullptr);
+      if (st.cfg.members.empty()) {
+        auto out = combine_concurrent(st.cfg.id, t.id, {});
+        g->promise.deliver(out);
+        return g->promise;
+      }
+      st.running.emplace(t.id, g);
+      for (size_t i = 0; i < st.cfg.members.size(); ++i) {
+        const auto& m = st.cfg.members[i];
+        task sub{subtask_id(t, m.name), t.run_id, t.text, st.cfg.id.name};
+        agent_id who{st.cfg.id.name, m.name};
+        auto sub_id = sub.id;
+        self->request(m.handle, st.cfg.member_timeout, std::move(sub))
+          .then([self, g, i](result& r) { member_done(self, g, i, std::move(r)); },
+                [self, g, i, who, sub_id](caf::error& err) {
+                  result r;
+                  r.task_id = sub_id;
+                  r.agent = who;
+                  r.error = std::move(err);
+                  member_done(self, g, i, std::move(r));
+                });
+      }
+      return g->promise;
+    },
+    [self](task_cancel& c) {
+      auto& st = self->state;
+      auto i = st.running.find(c.task_id);
+      if (i == st.running.end())
+        return;
+      for (const auto& m : st.cfg.members)
+        self->send(m.handle, task_cancel{subtask_id(i->second->request, m.name)});
+    },
+    [self](dm& m) {
+      // A message to the swarm as a whole reaches each member.
+      for (const auto& x : self->state.cfg.members)
+        self->send(x.handle, m);
+    },
+    [self](broadcast& m) {
+      for (const auto& x : self->state.cfg.members)
+        self->send(x.handle, m);
+    },
+    [self](health_probe& p) {
+      const auto& st = self->state;
+      return health_report{p.nonce, st.cfg.id, st.tasks_done, st.running.size()};
+    },
+  };
+}
+
+} // namespace
+
+agent_actor spawn_concurrent(caf::actor_system& sys, concurrent_config cfg,
+                             monitor_actor monitor) {
+  return sys.spawn(concurrent_behavior, std::move(cfg), std::move(monitor));
+}
+
+} // namespace swarm::actors

@@ -1,0 +1,35 @@
+// The concurrent coordinator: fans a task out to every member and gathers all their results.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <caf/fwd.hpp>
+
+#include "runtime/core/handles.hpp"
+
+namespace swarm::actors {
+
+/// A member of a swarm as its coordinator sees it.
+struct member {
+  std::string name;
+  agent_actor handle;
+};
+
+struct concurrent_config {
+  agent_id id;                  ///< the swarm's own id (its name in the parent, or the root)
+  std::vector<member> members;  ///< asked in this order; results keep it
+  caf::timespan member_timeout = std::chrono::minutes(2); ///< per member answer
+};
+
+/// The swarm's answer from its members' results (in member order): the members' texts under
+/// their names, usage summed, every member result kept in `trace`. Fails with
+/// errc::all_members_failed only when every member failed; partial failures stay in `trace`.
+result combine_concurrent(const agent_id& self, const std::string& task_id,
+                          std::vector<result> members);
+
+/// Spawns a concurrent coordinator. `monitor` may be a null handle.
+agent_actor spawn_concurrent(caf::actor_system& sys, concurrent_config cfg,
+                             monitor_actor monitor);
+
+} // namespace swarm::actors

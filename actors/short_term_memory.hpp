@@ -1,0 +1,55 @@
+// An agent's own conversation window, bounded by an estimated token budget.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "runtime/core/messages.hpp"
+
+namespace swarm::actors {
+
+/// Estimated tokens of a text: ceil(bytes / 4), the usual rule of thumb for English BPE.
+uint32_t estimate_tokens(std::string_view text);
+
+/// The system prompt plus the most recent turns that fit in `budget` estimated tokens.
+/// Rule when full: the oldest entries after the system prompt are dropped first; the system
+/// prompt and the newest entry are always kept, even if they alone exceed the budget.
+class short_term_memory {
+public:
+  short_term_memory(std::string system_prompt, uint32_t budget);
+
+  /// Appends an entry and drops the oldest ones until the window fits.
+  void add(chat_message msg);
+
+  /// The messages to send: system prompt first, then the window, oldest first.
+  std::vector<chat_message> window() const;
+
+  /// The window followed by `next` (not stored): what one LLM turn sends.
+  std::vector<chat_message> window_with(chat_message next) const;
+
+  /// Estimated tokens of the window (system prompt included).
+  uint32_t tokens() const { return tokens_; }
+
+  /// Entries currently held (system prompt excluded).
+  size_t size() const { return entries_.size(); }
+
+  /// Entries dropped so far to stay within the budget.
+  uint64_t dropped() const { return dropped_; }
+
+  uint32_t budget() const { return budget_; }
+
+private:
+  static uint32_t cost(const chat_message& msg);
+  void shrink();
+
+  chat_message system_;
+  std::vector<chat_message> entries_; // oldest first
+  uint32_t budget_;
+  uint32_t tokens_;
+  uint64_t dropped_ = 0;
+};
+
+} // namespace swarm::actors

@@ -1,0 +1,170 @@
+// `swarm run SPEC --task TEXT`: builds the swarm, runs one task, streams progress, prints result.
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <mutex>
+
+#include <CLI/CLI.hpp>
+#include <boost/json.hpp>
+
+#include "apps/swarm/commands.hpp"
+#include "runtime/core/errc.hpp"
+#include "runtime/runtime.hpp"
+
+namespace swarm::cli {
+
+namespace {
+
+struct run_args {
+  std::string spec_path;
+  std::string task;
+  std::string llm_url;
+  std::string model;
+  std::string run_id;
+  std::string data_dir = "state";
+  bool json = false;
+  bool quiet = false;
+};
+
+boost::json::object usage_json(const usage& u) {
+  return {{"prompt_tokens", u.prompt_tokens},
+          {"completion_tokens", u.completion_tokens},
+          {"total_tokens", u.total_tokens()},
+          {"calls", u.calls}};
+}
+
+boost::json::object result_json(const result& r) {
+  boost::json::object out{{"agent", r.agent.str()}, {"task_id", r.task_id}, {"text", r.text}};
+  out["usage"] = usage_json(r.use);
+  if (r.confidence >= 0)
+    out["confidence"] = r.confidence;
+  if (r.error)
+    out["error"] = describe(r.error);
+  if (!r.trace.empty()) {
+    boost::json::array trace;
+    for (const auto& m : r.trace)
+      trace.push_back(result_json(m));
+    out["trace"] = std::move(trace);
+  }
+  return out;
+}
+
+// Counts leaf completions and tokens; prints one line per finished agent to stderr.
+class progress_printer {
+public:
+  progress_printer(size_t total, bool quiet) : total_(total), quiet_(quiet) {
+  }
+
+  void operator()(const event& e) {
+    if (e.kind != event_kind::task_completed || !e.leaf)
+      return;
+    std::lock_guard<std::mutex> guard{mtx_};
+    ++done_;
+    tokens_ += e.use.total_tokens();
+    if (quiet_)
+      return;
+    auto secs = std::chrono::duration<double>(e.duration).count();
+    char head[64];
+    std::snprintf(head, sizeof(head), "[%zu/%zu] ", done_, total_);
+    std::cerr << head << e.agent.name;
+    if (e.error)
+      std::cerr << " FAILED: " << describe(e.error);
+    else
+      std::cerr << " done";
+    char tail[96];
+    std::snprintf(tail, sizeof(tail), " (%.2f s, %llu tokens; total %llu tokens)\n", secs,
+                  static_cast<unsigned long long>(e.use.total_tokens()),
+                  static_cast<unsigned long long>(tokens_));
+    std::cerr << tail;
+  }
+
+private:
+  std::mutex mtx_;
+  size_t total_;
+  bool quiet_;
+  size_t done_ = 0;
+  uint64_t tokens_ = 0;
+};
+
+void print_summary(const result& r, double secs) {
+  size_t failed = 0;
+  for (const auto& m : r.trace)
+    if (m.error)
+      ++failed;
+  char line[200];
+  std::snprintf(line, sizeof(line),
+                "swarm run: %zu/%zu members ok, %llu tokens (prompt %llu, completion %llu), "
+                "%llu LLM calls, %.2f s\n",
+                r.trace.size() - failed, r.trace.size(),
+                static_cast<unsigned long long>(r.use.total_tokens()),
+                static_cast<unsigned long long>(r.use.prompt_tokens),
+                static_cast<unsigned long long>(r.use.completion_tokens),
+                static_cast<unsigned long long>(r.use.calls), secs);
+  std::cerr << line;
+}
+
+int run(const run_args& args) {
+  auto spec = load_spec(args.spec_path);
+  if (!spec) {
+    std::cerr << "swarm run: " << describe(spec.error()) << "\n";
+    return exit_usage;
+  }
+  runtime_options opts;
+  opts.data_dir = args.data_dir;
+  runtime rt{opts, llm_overrides{args.llm_url, args.model}};
+  auto team = rt.spawn(*spec);
+  if (!team) {
+    std::cerr << "swarm run: " << describe(team.error()) << "\n";
+    return exit_usage;
+  }
+  auto printer = std::make_shared<progress_printer>(team->agents().size(), args.quiet);
+  rt.on_event([printer](const event& e) { (*printer)(e); });
+  std::atomic<bool> interrupted{false};
+  signal_watch watch{[&] {
+    interrupted = true;
+    rt.stop();
+  }};
+  if (!args.quiet)
+    std::cerr << "swarm run: " << spec->name << " (" << spec->architecture << ", "
+              << team->agents().size() << " agents)\n";
+  auto started = std::chrono::steady_clock::now();
+  // run() turns a swarm-level failure into an error; keep the whole result for the report.
+  caf::expected<result> out = team->run({args.task, args.run_id});
+  auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (interrupted) {
+    std::cerr << "swarm run: interrupted\n";
+    return exit_interrupted;
+  }
+  if (!out) {
+    std::cerr << "swarm run: failed: " << describe(out.error()) << "\n";
+    return exit_failed;
+  }
+  if (args.json)
+    std::cout << boost::json::serialize(result_json(*out)) << "\n";
+  else
+    std::cout << out->text << "\n";
+  if (!args.quiet)
+    print_summary(*out, secs);
+  return exit_ok;
+}
+
+} // namespace
+
+command add_run_command(CLI::App& app) {
+  auto args = std::make_shared<run_args>();
+  auto* sub = app.add_subcommand("run", "run one task through a swarm spec");
+  sub->add_option("spec", args->spec_path, "swarm spec (YAML or JSON)")->required();
+  sub->add_option("--task,-t", args->task, "the task text")->required();
+  sub->add_option("--llm-url", args->llm_url,
+                  "OpenAI-compatible base URL for every agent (else spec, else OPENAI_BASE_URL)");
+  sub->add_option("--model", args->model, "model for every agent (else spec, else OPENAI_MODEL)");
+  sub->add_option("--run-id", args->run_id, "name of the run (else one is made)");
+  sub->add_option("--data-dir", args->data_dir, "directory for persistent state")
+    ->capture_default_str();
+  sub->add_flag("--json", args->json, "print the result (with every member's) as JSON");
+  sub->add_flag("--quiet,-q", args->quiet, "no progress lines");
+  return [args] { return run(*args); };
+}
+
+} // namespace swarm::cli

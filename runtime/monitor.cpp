@@ -1,0 +1,51 @@
+// The monitor actor: event fan-out to subscribers.
+#include "runtime/monitor.hpp"
+
+#include <algorithm>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/system_messages.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+namespace swarm {
+
+namespace {
+
+struct monitor_state {
+  std::vector<caf::actor> subscribers;
+  static inline const char* name = "swarm.monitor";
+};
+
+using monitor_pointer = monitor_actor::stateful_pointer<monitor_state>;
+
+monitor_actor::behavior_type monitor_behavior(monitor_pointer self) {
+  self->set_down_handler([self](caf::down_msg& msg) {
+    auto& subs = self->state.subscribers;
+    subs.erase(std::remove_if(subs.begin(), subs.end(),
+                              [&](const caf::actor& a) { return a.address() == msg.source; }),
+               subs.end());
+  });
+  return {
+    [self](event& e) {
+      for (const auto& s : self->state.subscribers)
+        caf::anon_send(s, e);
+    },
+    [self](subscribe_events& s) {
+      if (!s.subscriber)
+        return;
+      self->monitor(s.subscriber);
+      self->state.subscribers.push_back(std::move(s.subscriber));
+    },
+  };
+}
+
+} // namespace
+
+monitor_actor spawn_monitor(caf::actor_system& sys) {
+  return sys.spawn(monitor_behavior);
+}
+
+} // namespace swarm

@@ -1,0 +1,14 @@
+// The monitor: receives every event of the runtime, counts them, forwards them to subscribers.
+#pragma once
+
+#include <caf/fwd.hpp>
+
+#include "runtime/core/handles.hpp"
+
+namespace swarm {
+
+/// Spawns the runtime's monitor. Subscribers (subscribe_events) get every later event; a
+/// subscriber that terminates is dropped.
+monitor_actor spawn_monitor(caf::actor_system& sys);
+
+} // namespace swarm

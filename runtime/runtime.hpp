@@ -1,0 +1,78 @@
+// The engine users embed: swarm::runtime spawns swarms from specs; swarm_handle runs them.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/expected.hpp>
+
+#include "runtime/core/messages.hpp"
+#include "runtime/core/options.hpp"
+#include "runtime/core/spec.hpp"
+#include "runtime/llm_resolution.hpp"
+
+namespace swarm {
+
+/// One task for a swarm.
+struct task_input {
+  std::string text;
+  std::string run_id; ///< empty: a fresh id is made (see result::task_id)
+};
+
+/// A running swarm. Cheap to copy; valid while any copy or the runtime lives.
+class swarm_handle {
+public:
+  /// Runs one task through the swarm and waits for its result. A swarm-level failure (every
+  /// member failed) is an error; partial failures are in result::trace.
+  [[nodiscard]] caf::expected<result> run(task_input in) const;
+
+  /// Sends `text` to every agent of the swarm (it lands in their short-term memory).
+  void broadcast(std::string text) const;
+
+  /// Sends `text` to the agent called `name`; errc::unknown_agent if there is none.
+  [[nodiscard]] caf::error dm(const std::string& name, std::string text) const;
+
+  /// The swarm's name (from the spec).
+  const std::string& name() const;
+
+  /// Names of the swarm's agents, in spec order.
+  std::vector<std::string> agents() const;
+
+  struct state;
+  explicit swarm_handle(std::shared_ptr<const state> st) : state_(std::move(st)) {
+  }
+
+private:
+  std::shared_ptr<const state> state_;
+};
+
+/// The runtime: actor system, LLM client, monitor. Stops everything on destruction.
+class runtime {
+public:
+  explicit runtime(runtime_options opts = {}, llm_overrides overrides = {});
+  ~runtime();
+
+  runtime(const runtime&) = delete;
+  runtime& operator=(const runtime&) = delete;
+
+  /// Builds and starts the swarm of `spec`. Fails (spawning nothing) when an agent has no
+  /// endpoint or the architecture is unknown.
+  [[nodiscard]] caf::expected<swarm_handle> spawn(const swarm_spec& spec);
+
+  /// Calls `fn` for every later event of every run, on a runtime thread. Must not block.
+  void on_event(std::function<void(const event&)> fn);
+
+  /// Stops every swarm and the LLM client; pending runs end with errc::runtime_stopped.
+  /// Idempotent; the destructor calls it.
+  void stop();
+
+  struct impl;
+
+private:
+  std::shared_ptr<impl> impl_;
+};
+
+} // namespace swarm

@@ -1,0 +1,64 @@
+#!/usr/bin/env python3
+"""Fails when a project include points the wrong way through the layers (DESIGN.md section 2),
+reaches into another module's internal/, or a header pulls in Beast/Asio/RocksDB."""
+import pathlib
+import re
+import subprocess
+import sys
+
+# folder -> project folders it may include (besides itself)
+ALLOWED = {
+    "runtime/core": set(),
+    "net": {"runtime/core"},
+    "memory": {"runtime/core"},
+    "mock_llm": {"runtime/core"},
+    "actors": {"runtime/core"},
+    "runtime": {"runtime/core", "net", "memory", "actors"},
+    "apps": {"runtime", "runtime/core", "mock_llm"},
+    "examples": {"runtime", "runtime/core"},
+    "bench": None,  # any public header
+    "tests": None,
+}
+FOLDERS = sorted((k for k in ALLOWED), key=len, reverse=True)
+HEAVY_IN_HEADERS = re.compile(r'#\s*include\s*<(boost/beast|boost/asio|rocksdb/)')
+INCLUDE = re.compile(r'#\s*include\s*"([^"]+)"')
+
+
+def folder_of(path):
+    for f in FOLDERS:
+        if path == f or path.startswith(f + "/"):
+            return f
+    return None
+
+
+def main():
+    root = pathlib.Path(__file__).resolve().parent.parent
+    files = subprocess.run(["git", "ls-files", "*.cpp", "*.hpp"], cwd=root, capture_output=True,
+                           text=True, check=True).stdout.split()
+    problems = []
+    for rel in files:
+        own = folder_of(rel)
+        text = (root / rel).read_text(errors="replace")
+        for n, line in enumerate(text.splitlines(), 1):
+            m = INCLUDE.search(line)
+            if m:
+                target = m.group(1)
+                tf = folder_of(target)
+                if "/internal/" in target and tf != own:
+                    problems.append(f"{rel}:{n}: reaches into another module's internal/: {target}")
+                allowed = ALLOWED.get(own)
+                if tf and own and tf != own and allowed is not None and tf not in allowed:
+                    problems.append(f"{rel}:{n}: {own}/ may not include {tf}/ ({target})")
+            if rel.endswith(".hpp") and HEAVY_IN_HEADERS.search(line):
+                problems.append(f"{rel}:{n}: heavy include in a header: {line.strip()}")
+    for p in problems:
+        print(p)
+    if problems:
+        print(f"check-includes: {len(problems)} problem(s)")
+        return 1
+    print(f"check-includes: {len(files)} files ok")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The whole test gate (what `make test` and CI run): format, layering, two builds, all tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=${JOBS:-2}
+start=$(date +%s)
+
+echo "== format (clang-format 14, .clang-format)"
+files=$(git ls-files '*.cpp' '*.hpp' 2>/dev/null || find . -name '*.[ch]pp' -not -path './build/*')
+# shellcheck disable=SC2086
+clang-format --dry-run --Werror $files
+
+echo "== include layering"
+python3 scripts/check-includes.py
+
+run_suite() { # name dir cmake-args...
+  local name=$1 dir=$2
+  shift 2
+  echo "== $name: configure and build ($dir)"
+  cmake -S . -B "$dir" "$@" >/dev/null
+  cmake --build "$dir" -j"$jobs"
+  echo "== $name: tests"
+  (cd "$dir" && ctest --output-on-failure --timeout 300 -j"$jobs")
+}
+
+run_suite release build/release -DCMAKE_BUILD_TYPE=Release
+ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1} \
+  run_suite asan build/asan -DCMAKE_BUILD_TYPE=Debug -DSWARM_SANITIZE=ON -DSWARM_BUILD_BENCH=OFF
+
+echo "== all green in $(( $(date +%s) - start )) s"
