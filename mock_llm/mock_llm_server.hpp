@@ -32,12 +32,12 @@ struct stats {
   uint64_t chat_requests = 0;      ///< POST /v1/chat/completions
   uint64_t stream_requests = 0;    ///< of those, with "stream": true
   uint64_t embedding_requests = 0; ///< POST /v1/embeddings
-  uint64_t cancels = 0;    ///< requests whose client closed the connection before the reply
-  uint64_t faults = 0;     ///< faults injected
+  uint64_t cancels = 0;            ///< requests whose client closed the connection before the reply
+  uint64_t faults = 0;             ///< faults injected
   uint64_t prompt_tokens = 0;
   uint64_t completion_tokens = 0;
-  uint64_t in_flight = 0;      ///< requests being served now
-  uint64_t peak_in_flight = 0; ///< most requests served at once
+  uint64_t in_flight = 0;                ///< requests being served now
+  uint64_t peak_in_flight = 0;           ///< most requests served at once
   std::map<int, uint64_t> status_counts; ///< HTTP status -> responses sent
 };
 
