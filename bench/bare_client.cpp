@@ -1,0 +1,102 @@
+// Bare Beast client for the fanout floor: async, keep-alive, one io thread, JSON parsed.
+#include "bench/bare_client.hpp"
+
+#include <boost/asio.hpp>
+#include <boost/beast.hpp>
+#include <boost/json.hpp>
+
+#include <memory>
+#include <vector>
+
+namespace swarm::bench {
+
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+struct shared {
+  const std::string& target;
+  const std::string& body;
+  size_t n;
+  size_t next = 0;
+  bare_outcome out;
+};
+
+class connection : public std::enable_shared_from_this<connection> {
+public:
+  connection(asio::io_context& ioc, shared& s, tcp::endpoint ep)
+    : stream_(ioc), shared_(s), ep_(ep) {
+  }
+
+  void start() {
+    stream_.async_connect(ep_, [self = shared_from_this()](beast::error_code ec) {
+      if (ec)
+        return self->fail_rest();
+      self->stream_.socket().set_option(tcp::no_delay{true});
+      self->next();
+    });
+  }
+
+private:
+  void next() {
+    if (shared_.next >= shared_.n)
+      return;
+    ++shared_.next;
+    req_ = {};
+    req_.method(http::verb::post);
+    req_.target(shared_.target);
+    req_.version(11);
+    req_.set(http::field::host, "127.0.0.1");
+    req_.set(http::field::content_type, "application/json");
+    req_.body() = shared_.body;
+    req_.prepare_payload();
+    http::async_write(stream_, req_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      if (ec)
+        return self->fail_rest();
+      self->res_ = {};
+      http::async_read(self->stream_, self->buffer_, self->res_,
+                       [self](beast::error_code ec2, size_t) { self->on_read(ec2); });
+    });
+  }
+
+  void on_read(beast::error_code ec) {
+    if (ec)
+      return fail_rest();
+    boost::system::error_code jec;
+    auto v = boost::json::parse(res_.body(), jec);
+    if (!jec && res_.result() == http::status::ok && v.is_object())
+      ++shared_.out.ok;
+    else
+      ++shared_.out.failed;
+    next();
+  }
+
+  void fail_rest() {
+    ++shared_.out.failed;
+  }
+
+  beast::tcp_stream stream_;
+  shared& shared_;
+  tcp::endpoint ep_;
+  beast::flat_buffer buffer_;
+  http::request<http::string_body> req_;
+  http::response<http::string_body> res_;
+};
+
+} // namespace
+
+bare_outcome bare_fanout(const std::string& host, uint16_t port, const std::string& target,
+                         const std::string& body, size_t n, size_t connections) {
+  asio::io_context ioc{1};
+  shared s{target, body, n};
+  tcp::endpoint ep{asio::ip::make_address(host), port};
+  for (size_t i = 0; i < std::min(n, connections); ++i)
+    std::make_shared<connection>(ioc, s, ep)->start();
+  ioc.run();
+  return s.out;
+}
+
+} // namespace swarm::bench

@@ -1,0 +1,249 @@
+// Scenario `fanout`: one concurrent coordinator, N agents, one chat completion each, against
+// `swarm mock-llm` in its own process; the same N requests by a bare Beast client as the floor.
+// Prints a markdown table (and JSON with --json FILE). Usage: bench_fanout [--help].
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <fcntl.h>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <spawn.h>
+#include <sstream>
+#include <string>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <thread>
+#include <vector>
+
+#include "bench/bare_client.hpp"
+#include "runtime/core/errc.hpp"
+#include "runtime/runtime.hpp"
+
+extern char** environ;
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+double cpu_seconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec)
+         + static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+long proc_status_kb(const char* key) {
+  std::ifstream in{"/proc/self/status"};
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind(key, 0) == 0)
+      return std::stol(line.substr(std::string{key}.size()));
+  return 0;
+}
+
+void reset_peak_rss() {
+  std::ofstream{"/proc/self/clear_refs"} << "5";
+}
+
+double median(std::vector<double> xs) {
+  std::sort(xs.begin(), xs.end());
+  return xs.empty() ? 0 : xs[xs.size() / 2];
+}
+
+// `swarm mock-llm` as a child process with a fixed latency.
+class mock_process {
+public:
+  mock_process(const std::string& swarm, int latency_ms) {
+    dir_ = "/tmp/swarm-bench-" + std::to_string(getpid()) + "-" + std::to_string(latency_ms);
+    std::system(("mkdir -p " + dir_).c_str());
+    auto script = dir_ + "/script.yaml";
+    std::ofstream{script} << "latency: {fixed_ms: " << latency_ms << "}\n"
+                          << "default: {reply: 'ok from {{system}}'}\n";
+    auto port_file = dir_ + "/port";
+    std::vector<std::string> args{swarm,         "mock-llm",  "--port", "0", "--port-file",
+                                  port_file,     "--script",  script};
+    std::vector<char*> argv;
+    for (auto& a : args)
+      argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    if (posix_spawn(&pid_, swarm.c_str(), &fa, nullptr, argv.data(), environ) != 0)
+      throw std::runtime_error("cannot start " + swarm);
+    posix_spawn_file_actions_destroy(&fa);
+    for (int i = 0; i < 400 && port_ == 0; ++i) {
+      std::ifstream in{port_file};
+      in >> port_;
+      if (port_ == 0)
+        std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    if (port_ == 0)
+      throw std::runtime_error("mock-llm did not start");
+  }
+  ~mock_process() {
+    kill(pid_, SIGTERM);
+    waitpid(pid_, nullptr, 0);
+    std::system(("rm -rf " + dir_).c_str());
+  }
+  uint16_t port() const { return port_; }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/v1"; }
+
+private:
+  std::string dir_;
+  pid_t pid_ = -1;
+  uint16_t port_ = 0;
+};
+
+swarm::swarm_spec fanout_spec(size_t n) {
+  swarm::swarm_spec spec;
+  spec.name = "fanout";
+  spec.architecture = "concurrent";
+  spec.member_timeout = std::chrono::minutes(5);
+  spec.agents.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    spec.agents[i].name = "agent-" + std::to_string(i);
+    spec.agents[i].system_prompt = "You are agent-" + std::to_string(i) + ".";
+    spec.agents[i].llm.timeout = std::chrono::minutes(5);
+  }
+  return spec;
+}
+
+struct row {
+  size_t n;
+  int latency_ms;
+  double wall_ms, bare_wall_ms;
+  double cpu_us_per_call, bare_cpu_us_per_call;
+  double peak_rss_mb, kb_per_inflight;
+  size_t failed;
+};
+
+const char* task_text = "Summarise the benefits of actor runtimes in one line.";
+
+row measure(const std::string& swarm_bin, size_t n, int latency_ms, int rounds) {
+  mock_process mock{swarm_bin, latency_ms};
+  row r{n, latency_ms, 0, 0, 0, 0, 0, 0, 0};
+
+  // -- our runtime
+  {
+    swarm::runtime_options opts;
+    opts.scheduler_threads = 2;
+    swarm::runtime rt{opts, {mock.url(), "mock"}};
+    auto team = rt.spawn(fanout_spec(n));
+    if (!team)
+      throw std::runtime_error(swarm::describe(team.error()));
+    (void) team->run({task_text}); // warm-up: connections, allocator
+    std::vector<double> walls;
+    double cpu = 0;
+    long rss_before = proc_status_kb("VmRSS:");
+    reset_peak_rss();
+    for (int i = 0; i < rounds; ++i) {
+      auto c0 = cpu_seconds();
+      auto t0 = clock_type::now();
+      auto out = team->run({task_text});
+      walls.push_back(std::chrono::duration<double, std::milli>(clock_type::now() - t0).count());
+      cpu += cpu_seconds() - c0;
+      if (!out)
+        r.failed += n;
+      else
+        for (const auto& m : out->trace)
+          r.failed += m.error ? 1 : 0;
+    }
+    long hwm = proc_status_kb("VmHWM:");
+    r.wall_ms = median(walls);
+    r.cpu_us_per_call = cpu * 1e6 / static_cast<double>(n * static_cast<size_t>(rounds));
+    r.peak_rss_mb = static_cast<double>(hwm) / 1024.0;
+    r.kb_per_inflight = static_cast<double>(std::max(0L, hwm - rss_before))
+                        / static_cast<double>(n);
+  }
+
+  // -- the floor: same requests, same connection bound, no actors
+  {
+    std::ostringstream body;
+    body << R"({"model":"mock","messages":[{"role":"system","content":"You are agent-0."},)"
+         << R"({"role":"user","content":")" << task_text << R"("}]})";
+    swarm::llm_client_options defaults;
+    auto conns = defaults.max_connections_per_endpoint;
+    (void) swarm::bench::bare_fanout("127.0.0.1", mock.port(), "/v1/chat/completions",
+                                     body.str(), std::min<size_t>(n, conns), conns);
+    std::vector<double> walls;
+    double cpu = 0;
+    for (int i = 0; i < rounds; ++i) {
+      auto c0 = cpu_seconds();
+      auto t0 = clock_type::now();
+      auto out = swarm::bench::bare_fanout("127.0.0.1", mock.port(), "/v1/chat/completions",
+                                           body.str(), n, conns);
+      walls.push_back(std::chrono::duration<double, std::milli>(clock_type::now() - t0).count());
+      cpu += cpu_seconds() - c0;
+      r.failed += out.failed;
+    }
+    r.bare_wall_ms = median(walls);
+    r.bare_cpu_us_per_call = cpu * 1e6 / static_cast<double>(n * static_cast<size_t>(rounds));
+  }
+  return r;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  std::string swarm_bin = SWARM_BINARY;
+  std::string json_path;
+  std::vector<size_t> sizes{10, 100, 1000, 10000};
+  int rounds = 5;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--swarm" && i + 1 < argc)
+      swarm_bin = argv[++i];
+    else if (a == "--json" && i + 1 < argc)
+      json_path = argv[++i];
+    else if (a == "--rounds" && i + 1 < argc)
+      rounds = std::stoi(argv[++i]);
+    else if (a == "--sizes" && i + 1 < argc) {
+      sizes.clear();
+      std::stringstream ss{argv[++i]};
+      for (std::string x; std::getline(ss, x, ',');)
+        sizes.push_back(std::stoul(x));
+    } else {
+      std::cerr << "usage: bench_fanout [--sizes 10,100,1000,10000] [--rounds 5] "
+                   "[--json FILE] [--swarm PATH]\n";
+      return a == "--help" ? 0 : 2;
+    }
+  }
+  // Each agent's connection to the mock and the mock's own sockets: raise the fd limit.
+  rlimit lim{};
+  getrlimit(RLIMIT_NOFILE, &lim);
+  lim.rlim_cur = lim.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &lim);
+
+  std::vector<row> rows;
+  std::printf("| N | latency | wall/round ms | bare ms | wall ratio | CPU/call us | bare CPU/call "
+              "us | peak RSS MB | KB/in-flight call | failed |\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
+  for (int latency : {0, 20})
+    for (auto n : sizes) {
+      auto r = measure(swarm_bin, n, latency, rounds);
+      rows.push_back(r);
+      std::printf("| %zu | %d ms | %.1f | %.1f | %.2f | %.1f | %.1f | %.1f | %.2f | %zu |\n", r.n,
+                  r.latency_ms, r.wall_ms, r.bare_wall_ms, r.wall_ms / r.bare_wall_ms,
+                  r.cpu_us_per_call, r.bare_cpu_us_per_call, r.peak_rss_mb, r.kb_per_inflight,
+                  r.failed);
+      std::fflush(stdout);
+    }
+  if (!json_path.empty()) {
+    std::ofstream out{json_path};
+    out << "[\n";
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const auto& r = rows[i];
+      out << "  {\"n\": " << r.n << ", \"latency_ms\": " << r.latency_ms
+          << ", \"wall_ms\": " << r.wall_ms << ", \"bare_wall_ms\": " << r.bare_wall_ms
+          << ", \"cpu_us_per_call\": " << r.cpu_us_per_call
+          << ", \"bare_cpu_us_per_call\": " << r.bare_cpu_us_per_call
+          << ", \"peak_rss_mb\": " << r.peak_rss_mb << ", \"kb_per_inflight\": "
+          << r.kb_per_inflight << ", \"failed\": " << r.failed << "}"
+          << (i + 1 < rows.size() ? ",\n" : "\n");
+    }
+    out << "]\n";
+  }
+  return 0;
+}

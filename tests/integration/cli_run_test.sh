@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# `swarm run` end to end against `swarm mock-llm` in another process: output and exit codes.
+# Usage: cli_run_test.sh SWARM_BINARY EMBED_EXAMPLE_BINARY SOURCE_DIR
+set -uo pipefail
+swarm=$1 embed=$2 src=$3
+tmp=$(mktemp -d)
+unset OPENAI_BASE_URL OPENAI_API_KEY OPENAI_MODEL
+failures=0 passed=0
+mock_pid=""
+
+cleanup() {
+  [ -n "$mock_pid" ] && kill -TERM "$mock_pid" 2>/dev/null && wait "$mock_pid" 2>/dev/null
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+check() { # description, then a command that must succeed
+  local what=$1
+  shift
+  if "$@"; then
+    passed=$((passed + 1))
+  else
+    failures=$((failures + 1))
+    echo "FAILED: $what"
+    echo "--- stdout"; cat "$tmp/out" 2>/dev/null
+    echo "--- stderr"; cat "$tmp/err" 2>/dev/null
+  fi
+}
+
+start_mock() { # script
+  "$swarm" mock-llm --port 0 --port-file "$tmp/port" --script "$1" >"$tmp/mock.log" 2>&1 &
+  mock_pid=$!
+  for _ in $(seq 1 200); do
+    [ -s "$tmp/port" ] && break
+    sleep 0.05
+  done
+  url="http://127.0.0.1:$(cat "$tmp/port")/v1"
+}
+
+stop_mock() {
+  kill -TERM "$mock_pid" && wait "$mock_pid"
+  local rc=$?
+  mock_pid=""
+  rm -f "$tmp/port"
+  return $rc
+}
+
+run() { # args... ; sets rc
+  "$swarm" run "$@" >"$tmp/out" 2>"$tmp/err"
+  rc=$?
+}
+
+has() { grep -q -- "$2" "$tmp/$1"; }
+
+# -- the research example, as `make run` runs it
+start_mock "$src/examples/research.mock.yaml"
+run "$src/examples/research.yaml" --task "Is C++ right for us?" --llm-url "$url"
+check "research example exits 0" test "$rc" -eq 0
+check "answer holds every member" sh -c "grep -q '^## advocate' $tmp/out && grep -q '^## skeptic' $tmp/out && grep -q '^## pragmatist' $tmp/out"
+check "answers quote the task" has out 'For "Is C++ right for us?"'
+check "progress counts members" has err '\[3/3\]'
+check "summary line" has err 'swarm run: 3/3 members ok'
+
+run "$src/examples/research.yaml" --task "json please" --llm-url "$url" --json --quiet
+check "--json exits 0" test "$rc" -eq 0
+check "--json is JSON with a trace of three" python3 -c "
+import json,sys; r=json.load(open('$tmp/out'))
+assert len(r['trace'])==3, r
+assert r['usage']['calls']==3, r
+assert all(m['text'] for m in r['trace']), r"
+check "--quiet prints no progress" test ! -s "$tmp/err"
+
+# -- the embedding example program
+"$embed" "$src/examples/research.yaml" "$url" "embedded?" >"$tmp/out" 2>"$tmp/err"
+check "embedding example exits 0" test $? -eq 0
+check "embedding example prints members" has out '^-- skeptic: '
+check "mock stops cleanly on SIGTERM" stop_mock
+
+# -- one member failing: partial results, exit 0
+cat >"$tmp/partial.yaml" <<'YAML'
+faults:
+  - {kind: http_500, match: {system: "^You are skeptic"}}
+YAML
+start_mock "$tmp/partial.yaml"
+run "$src/examples/research.yaml" --task "q" --llm-url "$url"
+check "partial failure exits 0" test "$rc" -eq 0
+check "failed member named in the answer" has out '(failed: llm_http_error'
+check "failed member named in progress" has err 'skeptic FAILED: llm_http_error'
+check "summary counts the failure" has err '2/3 members ok'
+
+# -- every member failing: exit 1 with the cause
+cat >"$tmp/allfail.yaml" <<'YAML'
+faults:
+  - {kind: invalid_json}
+YAML
+stop_mock
+start_mock "$tmp/allfail.yaml"
+run "$src/examples/research.yaml" --task "q" --llm-url "$url"
+check "all members failing exits 1" test "$rc" -eq 1
+check "the cause is named" has err 'all_members_failed.*llm_invalid_response'
+stop_mock
+
+# -- bad input: exit 2 with a message naming what and where
+cat >"$tmp/bad.yaml" <<'YAML'
+name: bad
+agents:
+  - name: a
+    modle: gpt
+YAML
+run "$tmp/bad.yaml" --task "q" --llm-url "http://127.0.0.1:9/v1"
+check "bad spec exits 2" test "$rc" -eq 2
+check "bad spec names file, path and line" has err "bad.yaml: 1 problem:"
+check "bad spec names the key" has err "agents\[0\].modle: unknown key (did you mean 'model'?) (line 4)"
+run "$tmp/missing.yaml" --task "q"
+check "missing spec exits 2" test "$rc" -eq 2
+check "missing spec is named" has err "cannot read spec '$tmp/missing.yaml'"
+run "$src/examples/research.yaml" --task "q"
+check "no endpoint exits 2" test "$rc" -eq 2
+check "no endpoint says how to fix it" has err "no_endpoint: agent 'advocate' has no LLM endpoint"
+run "$src/examples/research.yaml"
+check "missing --task exits 2" test "$rc" -eq 2
+
+# -- an endpoint nobody listens on: every member fails to connect, exit 1
+run "$src/examples/research.yaml" --task "q" --llm-url "http://127.0.0.1:9/v1"
+check "dead endpoint exits 1" test "$rc" -eq 1
+check "dead endpoint is named" has err "llm_connect_failed"
+
+# -- OPENAI_BASE_URL is used when nothing else names an endpoint
+start_mock "$src/examples/research.mock.yaml"
+OPENAI_BASE_URL="$url" "$swarm" run "$src/examples/research.yaml" --task "env" >"$tmp/out" 2>"$tmp/err"
+check "OPENAI_BASE_URL is honoured" test $? -eq 0
+stop_mock
+
+echo "$passed passed, $failures failed"
+[ "$failures" -eq 0 ]

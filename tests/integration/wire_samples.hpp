@@ -1,0 +1,62 @@
+// One populated sample of every project message type, for the two-process wire test.
+#pragma once
+
+#include <caf/actor.hpp>
+
+#include "runtime/core/errc.hpp"
+#include "runtime/core/messages.hpp"
+
+namespace swarm::test {
+
+/// Calls `f` with one value of every type of the `swarm` type-ID block, every field set to a
+/// non-default value; returns how many. `self` fills the actor handle of subscribe_events.
+template <class F>
+size_t for_each_wire_sample(const caf::actor& self, F&& f) {
+  using namespace std::chrono_literals;
+  usage use{11, 22, 3};
+  tool_call call{"call_1", "search", R"({"q":"caf"})"};
+  chat_message msg{"assistant", "héllo ✓", "bob", "call_0", {call}};
+  tool_spec tool{"search", "web search", R"({"type":"object"})"};
+  llm_endpoint ep{"https://example.test/v1", "sk-test"};
+  chat_request creq{7, ep, "gpt", {msg}, {tool}, R"({"type":"json_object"})", 0.5, 64, true, 3,
+                    1500ms};
+  token_logprob lp{"tok", -0.25};
+  chat_result cres{7, "gpt", "answer", {call}, "stop", {lp}, use, 2};
+  embedding_request ereq{8, ep, "emb", {"a", "b"}, 2s};
+  embedding_result eres{8, {{0.5f, -0.5f}, {1.0f}}, use};
+  task t{"t1", "run-1", "do it", "user"};
+  result inner{"t1.a", agent_id{"team", "a"}, "inner", 0.75, use,
+               make_error(errc::llm_timeout, "slow"), {}};
+  result outer{"t1", agent_id{"", "team"}, "outer", -1, use, {}, {inner}};
+  event ev{event_kind::llm_call_completed, "run-1", agent_id{"team", "a"}, "t1.a", true, use,
+           make_error(errc::llm_http_error, "503"), 1234ns};
+  size_t n = 0;
+  auto visit = [&](auto value) {
+    f(value);
+    ++n;
+  };
+  visit(agent_id{"team", "a"});
+  visit(use);
+  visit(call);
+  visit(msg);
+  visit(tool);
+  visit(ep);
+  visit(creq);
+  visit(lp);
+  visit(cres);
+  visit(chat_cancel{7});
+  visit(ereq);
+  visit(eres);
+  visit(t);
+  visit(outer);
+  visit(dm{"carol", "psst"});
+  visit(broadcast{"lead", "all hands"});
+  visit(health_probe{99});
+  visit(health_report{99, agent_id{"team", "a"}, 5, 1});
+  visit(task_cancel{"t1"});
+  visit(ev);
+  visit(subscribe_events{self});
+  return n;
+}
+
+} // namespace swarm::test
