@@ -1,1 +1,492 @@
-// placeholder: being written
+// The OpenAI wire format: URL parsing, request encoding and response decoding with Boost.JSON.
+#include "net/llm_json.hpp"
+
+#include <algorithm>
+#include <charconv>
+
+#include <boost/json.hpp>
+
+#include "runtime/core/errc.hpp"
+
+namespace swarm::net {
+
+namespace json = boost::json;
+
+// -- URLs ------------------------------------------------------------------------------------
+
+std::string parsed_url::pool_key() const {
+  std::string out = tls ? "https://" : "http://";
+  out += host;
+  out += ':';
+  out += std::to_string(port);
+  return out;
+}
+
+std::string parsed_url::host_header() const {
+  std::string out = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  if (port != (tls ? 443 : 80)) {
+    out += ':';
+    out += std::to_string(port);
+  }
+  return out;
+}
+
+caf::expected<parsed_url> parse_url(std::string_view url) {
+  auto bad = [&](const char* what) {
+    return make_error(errc::invalid_argument,
+                      std::string{"bad endpoint URL '"} + std::string{url} + "': " + what);
+  };
+  parsed_url out;
+  auto lower_prefix = [&](std::string_view p) {
+    if (url.size() < p.size())
+      return false;
+    for (size_t i = 0; i < p.size(); ++i)
+      if (std::tolower(static_cast<unsigned char>(url[i])) != p[i])
+        return false;
+    return true;
+  };
+  std::string_view rest;
+  if (lower_prefix("https://")) {
+    out.tls = true;
+    rest = url.substr(8);
+  } else if (lower_prefix("http://")) {
+    rest = url.substr(7);
+  } else {
+    return bad("scheme must be http or https");
+  }
+  if (rest.find_first_of("?#") != std::string_view::npos)
+    return bad("query and fragment are not allowed");
+  auto slash = rest.find('/');
+  auto authority = rest.substr(0, slash);
+  auto path = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash);
+  if (authority.find('@') != std::string_view::npos)
+    return bad("user info is not allowed");
+  std::string_view port_text;
+  if (!authority.empty() && authority.front() == '[') {
+    auto close = authority.find(']');
+    if (close == std::string_view::npos)
+      return bad("unterminated IPv6 literal");
+    out.host.assign(authority.substr(1, close - 1));
+    auto after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':')
+        return bad("junk after IPv6 literal");
+      port_text = after.substr(1);
+      if (port_text.empty())
+        return bad("empty port");
+    }
+  } else {
+    auto colon = authority.find(':');
+    out.host.assign(authority.substr(0, colon));
+    if (colon != std::string_view::npos) {
+      port_text = authority.substr(colon + 1);
+      if (port_text.empty())
+        return bad("empty port");
+    }
+  }
+  if (out.host.empty())
+    return bad("no host");
+  for (char c : out.host)
+    if (std::isspace(static_cast<unsigned char>(c)) || c == '/' || c == '[' || c == ']')
+      return bad("invalid host");
+  if (!port_text.empty()) {
+    unsigned port = 0;
+    auto [p, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+    if (ec != std::errc{} || p != port_text.data() + port_text.size() || port == 0 || port > 65535)
+      return bad("invalid port");
+    out.port = static_cast<uint16_t>(port);
+  } else {
+    out.port = out.tls ? 443 : 80;
+  }
+  while (!path.empty() && path.back() == '/')
+    path.remove_suffix(1);
+  for (char c : path)
+    if (std::isspace(static_cast<unsigned char>(c)))
+      return bad("whitespace in path");
+  out.base_path.assign(path);
+  return out;
+}
+
+// -- helpers ---------------------------------------------------------------------------------
+
+std::string excerpt(std::string_view body, size_t n) {
+  if (body.size() <= n)
+    return std::string{body};
+  // Back up over UTF-8 continuation bytes so the cut never splits a sequence.
+  while (n > 0 && (static_cast<unsigned char>(body[n]) & 0xC0) == 0x80)
+    --n;
+  std::string out{body.substr(0, n)};
+  out += "...";
+  return out;
+}
+
+namespace {
+
+caf::error invalid(std::string_view what, std::string_view body) {
+  std::string msg{what};
+  msg += ": ";
+  msg += excerpt(body);
+  return make_error(errc::llm_invalid_response, std::move(msg));
+}
+
+const json::object* as_object(const json::value* v) {
+  return v ? v->if_object() : nullptr;
+}
+
+const json::value* field(const json::object& o, std::string_view key) {
+  return o.if_contains(key);
+}
+
+std::string_view str_or(const json::object& o, std::string_view key, std::string_view dflt = {}) {
+  if (auto v = o.if_contains(key); v && v->is_string())
+    return v->get_string();
+  return dflt;
+}
+
+double number_or(const json::value* v, double dflt) {
+  if (!v)
+    return dflt;
+  if (v->is_double())
+    return v->get_double();
+  if (v->is_int64())
+    return static_cast<double>(v->get_int64());
+  if (v->is_uint64())
+    return static_cast<double>(v->get_uint64());
+  return dflt;
+}
+
+uint64_t count_or(const json::value* v) {
+  if (!v)
+    return 0;
+  if (v->is_uint64())
+    return v->get_uint64();
+  if (v->is_int64())
+    return v->get_int64() > 0 ? static_cast<uint64_t>(v->get_int64()) : 0;
+  if (v->is_double())
+    return v->get_double() > 0 ? static_cast<uint64_t>(v->get_double()) : 0;
+  return 0;
+}
+
+void read_usage(const json::object& root, usage& use) {
+  if (auto u = as_object(field(root, "usage"))) {
+    use.prompt_tokens = count_or(field(*u, "prompt_tokens"));
+    use.completion_tokens = count_or(field(*u, "completion_tokens"));
+  }
+}
+
+// `arguments` is a JSON text; some servers send an object instead.
+std::string arguments_text(const json::value* v) {
+  if (!v || v->is_null())
+    return {};
+  if (v->is_string())
+    return std::string{v->get_string()};
+  return json::serialize(*v);
+}
+
+void read_logprobs(const json::object& choice, std::vector<token_logprob>& out) {
+  auto lp = as_object(field(choice, "logprobs"));
+  if (!lp)
+    return;
+  auto content = field(*lp, "content");
+  if (!content || !content->is_array())
+    return;
+  for (const auto& item : content->get_array())
+    if (auto o = item.if_object())
+      out.push_back(
+          token_logprob{std::string{str_or(*o, "token")}, number_or(field(*o, "logprob"), 0)});
+}
+
+json::value parse_json(std::string_view text, json::storage_ptr sp, boost::system::error_code& ec) {
+  json::parse_options po;
+  po.max_depth = 64;
+  return json::parse(text, ec, std::move(sp), po);
+}
+
+} // namespace
+
+std::string api_error_message(std::string_view body) {
+  boost::system::error_code ec;
+  json::monotonic_resource mr;
+  auto v = parse_json(body, &mr, ec);
+  if (!ec) {
+    if (auto o = v.if_object()) {
+      if (auto e = field(*o, "error")) {
+        if (auto eo = e->if_object()) {
+          if (auto m = str_or(*eo, "message"); !m.empty())
+            return std::string{m};
+        } else if (e->is_string()) {
+          return std::string{e->get_string()};
+        }
+      }
+      if (auto m = str_or(*o, "message"); !m.empty())
+        return std::string{m};
+    }
+  }
+  return excerpt(body);
+}
+
+// -- requests --------------------------------------------------------------------------------
+
+caf::expected<std::string> encode_chat_request(const chat_request& req) {
+  unsigned char buf[4096];
+  json::monotonic_resource mr{buf, sizeof(buf)};
+  json::object root{&mr};
+  root["model"] = req.model;
+  json::array& messages = root["messages"].emplace_array();
+  messages.reserve(req.messages.size());
+  for (const auto& m : req.messages) {
+    json::object& o = messages.emplace_back(json::object{}).as_object();
+    o["role"] = m.role;
+    if (m.content.empty() && !m.tool_calls.empty())
+      o["content"] = nullptr;
+    else
+      o["content"] = m.content;
+    if (!m.name.empty())
+      o["name"] = m.name;
+    if (!m.tool_call_id.empty())
+      o["tool_call_id"] = m.tool_call_id;
+    if (!m.tool_calls.empty()) {
+      json::array& calls = o["tool_calls"].emplace_array();
+      for (const auto& tc : m.tool_calls) {
+        json::object& c = calls.emplace_back(json::object{}).as_object();
+        c["id"] = tc.id;
+        c["type"] = "function";
+        json::object& fn = c["function"].emplace_object();
+        fn["name"] = tc.name;
+        fn["arguments"] = tc.arguments;
+      }
+    }
+  }
+  boost::system::error_code ec;
+  if (!req.tools.empty()) {
+    json::array& tools = root["tools"].emplace_array();
+    for (const auto& t : req.tools) {
+      json::object& o = tools.emplace_back(json::object{}).as_object();
+      o["type"] = "function";
+      json::object& fn = o["function"].emplace_object();
+      fn["name"] = t.name;
+      if (!t.description.empty())
+        fn["description"] = t.description;
+      if (!t.parameters.empty()) {
+        auto params = parse_json(t.parameters, &mr, ec);
+        if (ec || !params.is_object())
+          return make_error(errc::invalid_argument,
+                            "parameters of tool '" + t.name + "' is not a JSON object");
+        fn["parameters"] = std::move(params);
+      }
+    }
+  }
+  if (!req.response_format.empty()) {
+    auto rf = parse_json(req.response_format, &mr, ec);
+    if (ec || !rf.is_object())
+      return make_error(errc::invalid_argument, "response_format is not a JSON object");
+    root["response_format"] = std::move(rf);
+  }
+  if (req.temperature >= 0)
+    root["temperature"] = req.temperature;
+  if (req.max_tokens > 0)
+    root["max_tokens"] = req.max_tokens;
+  if (req.top_logprobs >= 0) {
+    root["logprobs"] = true;
+    root["top_logprobs"] = req.top_logprobs;
+  }
+  if (req.stream) {
+    root["stream"] = true;
+    root["stream_options"].emplace_object()["include_usage"] = true;
+  }
+  return json::serialize(root);
+}
+
+std::string encode_embedding_request(const embedding_request& req) {
+  unsigned char buf[2048];
+  json::monotonic_resource mr{buf, sizeof(buf)};
+  json::object root{&mr};
+  root["model"] = req.model;
+  json::array& input = root["input"].emplace_array();
+  input.reserve(req.input.size());
+  for (const auto& s : req.input)
+    input.emplace_back(s);
+  return json::serialize(root);
+}
+
+// -- responses -------------------------------------------------------------------------------
+
+caf::expected<chat_result> decode_chat_response(std::string_view body) {
+  unsigned char buf[4096];
+  json::monotonic_resource mr{buf, sizeof(buf)};
+  boost::system::error_code ec;
+  auto v = parse_json(body, &mr, ec);
+  if (ec)
+    return invalid("response is not JSON (" + ec.message() + ")", body);
+  auto root = v.if_object();
+  if (!root)
+    return invalid("response is not a JSON object", body);
+  auto choices = field(*root, "choices");
+  if (!choices || !choices->is_array() || choices->get_array().empty())
+    return invalid("response has no choices", body);
+  auto choice = choices->get_array()[0].if_object();
+  if (!choice)
+    return invalid("choices[0] is not an object", body);
+  auto message = as_object(field(*choice, "message"));
+  if (!message)
+    return invalid("choices[0] has no message", body);
+  chat_result out;
+  out.model = str_or(*root, "model");
+  if (auto c = field(*message, "content"); c && !c->is_null()) {
+    if (!c->is_string())
+      return invalid("message.content is not a string", body);
+    out.content = c->get_string();
+  }
+  if (auto tcs = field(*message, "tool_calls"); tcs && !tcs->is_null()) {
+    if (!tcs->is_array())
+      return invalid("message.tool_calls is not an array", body);
+    for (const auto& item : tcs->get_array()) {
+      auto tc = item.if_object();
+      auto fn = tc ? as_object(field(*tc, "function")) : nullptr;
+      if (!fn)
+        return invalid("malformed tool call", body);
+      out.tool_calls.push_back(tool_call{std::string{str_or(*tc, "id")},
+                                         std::string{str_or(*fn, "name")},
+                                         arguments_text(field(*fn, "arguments"))});
+    }
+  }
+  out.finish_reason = str_or(*choice, "finish_reason");
+  read_logprobs(*choice, out.logprobs);
+  read_usage(*root, out.use);
+  return out;
+}
+
+caf::expected<embedding_result> decode_embedding_response(std::string_view body) {
+  json::monotonic_resource mr;
+  boost::system::error_code ec;
+  auto v = parse_json(body, &mr, ec);
+  if (ec)
+    return invalid("response is not JSON (" + ec.message() + ")", body);
+  auto root = v.if_object();
+  if (!root)
+    return invalid("response is not a JSON object", body);
+  auto data = field(*root, "data");
+  if (!data || !data->is_array())
+    return invalid("response has no data array", body);
+  const auto& items = data->get_array();
+  embedding_result out;
+  out.vectors.resize(items.size());
+  std::vector<bool> seen(items.size(), false);
+  for (size_t i = 0; i < items.size(); ++i) {
+    auto item = items[i].if_object();
+    if (!item)
+      return invalid("data item is not an object", body);
+    auto idx_v = field(*item, "index");
+    size_t idx = idx_v ? static_cast<size_t>(count_or(idx_v)) : i;
+    if (idx >= items.size() || seen[idx])
+      return invalid("data item has a bad index", body);
+    seen[idx] = true;
+    auto emb = field(*item, "embedding");
+    if (!emb || !emb->is_array())
+      return invalid("data item has no embedding array", body);
+    auto& vec = out.vectors[idx];
+    vec.reserve(emb->get_array().size());
+    for (const auto& x : emb->get_array()) {
+      if (!x.is_number())
+        return invalid("embedding holds a non-number", body);
+      vec.push_back(static_cast<float>(number_or(&x, 0)));
+    }
+  }
+  read_usage(*root, out.use);
+  return out;
+}
+
+// -- stream accumulator ----------------------------------------------------------------------
+
+struct stream_accumulator::state {
+  chat_result result;
+};
+
+stream_accumulator::stream_accumulator() : state_(std::make_unique<state>()) {}
+
+stream_accumulator::~stream_accumulator() = default;
+stream_accumulator::stream_accumulator(stream_accumulator&&) noexcept = default;
+stream_accumulator& stream_accumulator::operator=(stream_accumulator&&) noexcept = default;
+
+void stream_accumulator::reset() {
+  state_->result = {};
+  deltas_ = 0;
+}
+
+chat_result stream_accumulator::take() {
+  auto out = std::move(state_->result);
+  reset();
+  return out;
+}
+
+caf::error stream_accumulator::add(std::string_view chunk_json, const delta_sink& on_delta) {
+  unsigned char buf[2048];
+  json::monotonic_resource mr{buf, sizeof(buf)};
+  boost::system::error_code ec;
+  auto v = parse_json(chunk_json, &mr, ec);
+  if (ec)
+    return invalid("stream chunk is not JSON (" + ec.message() + ")", chunk_json);
+  auto root = v.if_object();
+  if (!root)
+    return invalid("stream chunk is not a JSON object", chunk_json);
+  auto& res = state_->result;
+  if (auto err = field(*root, "error"); err && !err->is_null())
+    return make_error(errc::llm_http_error, "error in stream: " + api_error_message(chunk_json));
+  if (auto m = str_or(*root, "model"); !m.empty() && res.model.empty())
+    res.model = m;
+  if (auto u = field(*root, "usage"); u && u->is_object())
+    read_usage(*root, res.use);
+  auto choices = field(*root, "choices");
+  if (!choices || choices->is_null())
+    return {};
+  if (!choices->is_array())
+    return invalid("stream chunk choices is not an array", chunk_json);
+  for (const auto& item : choices->get_array()) {
+    auto choice = item.if_object();
+    if (!choice)
+      return invalid("stream chunk choice is not an object", chunk_json);
+    if (auto idx = field(*choice, "index"); idx && count_or(idx) != 0)
+      continue; // only the first choice is folded
+    if (auto fr = str_or(*choice, "finish_reason"); !fr.empty())
+      res.finish_reason = fr;
+    read_logprobs(*choice, res.logprobs);
+    auto delta = as_object(field(*choice, "delta"));
+    if (!delta)
+      continue;
+    if (auto c = field(*delta, "content"); c && c->is_string() && !c->get_string().empty()) {
+      std::string_view text = c->get_string();
+      res.content.append(text);
+      ++deltas_;
+      if (on_delta)
+        on_delta(text);
+    }
+    auto tcs = field(*delta, "tool_calls");
+    if (!tcs || tcs->is_null())
+      continue;
+    if (!tcs->is_array())
+      return invalid("delta.tool_calls is not an array", chunk_json);
+    for (const auto& tci : tcs->get_array()) {
+      auto tc = tci.if_object();
+      if (!tc)
+        return invalid("tool call delta is not an object", chunk_json);
+      size_t index = field(*tc, "index") ? static_cast<size_t>(count_or(field(*tc, "index")))
+                                         : res.tool_calls.size();
+      if (index > 1024)
+        return invalid("tool call delta index out of range", chunk_json);
+      if (index >= res.tool_calls.size())
+        res.tool_calls.resize(index + 1);
+      auto& call = res.tool_calls[index];
+      if (auto id = str_or(*tc, "id"); !id.empty())
+        call.id = id;
+      if (auto fn = as_object(field(*tc, "function"))) {
+        if (auto name = str_or(*fn, "name"); !name.empty())
+          call.name = name;
+        if (auto args = field(*fn, "arguments"); args && !args->is_null())
+          call.arguments += arguments_text(args);
+      }
+    }
+  }
+  return {};
+}
+
+} // namespace swarm::net

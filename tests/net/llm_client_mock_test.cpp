@@ -1,0 +1,644 @@
+// Tests of the LLM client against the real mock server over loopback: plain and streamed chat,
+// tools, logprobs, embeddings, retries, timeouts, faults, cancellation, pooling and TLS.
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "mock_llm/mock_llm_server.hpp"
+#include "net/llm_client.hpp"
+#include "runtime/core/errc.hpp"
+
+using namespace std::chrono_literals;
+using namespace swarm;
+using swarm::net::llm_client;
+
+namespace {
+
+namespace fs = std::filesystem;
+
+/// A directory of its own for each test, removed at the end.
+struct temp_dir {
+  fs::path path;
+  temp_dir() {
+    static std::atomic<int> counter{0};
+    path = fs::temp_directory_path() /
+           ("net_mock_test_" + std::to_string(::getpid()) + "_" + std::to_string(++counter));
+    fs::create_directories(path);
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+  std::string write(const std::string& name, const std::string& text) const {
+    auto file = path / name;
+    std::ofstream out{file};
+    out << text;
+    return file.string();
+  }
+};
+
+/// A running mock with its script.
+struct mock {
+  temp_dir dir;
+  std::unique_ptr<mock_llm::server> srv;
+
+  explicit mock(const std::string& script, mock_llm::server_options opts = {}) {
+    if (!script.empty())
+      opts.script_path = dir.write("script.yaml", script);
+    auto started = mock_llm::server::start(std::move(opts));
+    if (!started)
+      FAIL("mock did not start: " << describe(started.error()));
+    srv = std::move(*started);
+  }
+
+  std::string url() const { return srv->url(); }
+  mock_llm::stats stats() const { return srv->stats(); }
+};
+
+llm_client_options fast_options() {
+  llm_client_options opts;
+  opts.max_retries = 2;
+  opts.backoff_base = 2ms;
+  opts.backoff_max = 20ms;
+  opts.connect_timeout = 2s;
+  return opts;
+}
+
+chat_request make_request(const std::string& url, const std::string& user, uint64_t id = 1) {
+  chat_request req;
+  req.call_id = id;
+  req.endpoint.url = url;
+  req.model = "mock";
+  req.messages.push_back({"user", user, "", "", {}});
+  req.timeout = 10s;
+  return req;
+}
+
+caf::expected<chat_result> chat_sync(llm_client& client, chat_request req,
+                                     llm_client::delta_callback on_delta = {}) {
+  std::promise<caf::expected<chat_result>> done;
+  auto fut = done.get_future();
+  client.chat(
+      std::move(req), [&done](caf::expected<chat_result> res) { done.set_value(std::move(res)); },
+      std::move(on_delta));
+  if (fut.wait_for(15s) != std::future_status::ready)
+    FAIL("no callback within 15 s");
+  return fut.get();
+}
+
+/// Waits (bounded) until `pred` holds.
+template <class Pred>
+bool eventually(Pred pred, std::chrono::milliseconds limit = 5000ms) {
+  auto until = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < until) {
+    if (pred())
+      return true;
+    std::this_thread::sleep_for(2ms);
+  }
+  return pred();
+}
+
+mock_llm::server_options with_port(uint16_t port) {
+  mock_llm::server_options o;
+  o.port = port;
+  return o;
+}
+
+mock_llm::server_options with_tls(const std::string& cert, const std::string& key) {
+  mock_llm::server_options o;
+  o.tls_cert = cert;
+  o.tls_key = key;
+  return o;
+}
+
+} // namespace
+
+TEST_CASE("a plain chat completion returns the mock's templated reply and usage") {
+  mock m{""};
+  llm_client client{fast_options()};
+  auto res = chat_sync(client, make_request(m.url(), "hello there", 42));
+  REQUIRE(res);
+  CHECK(res->call_id == 42);
+  CHECK(res->content == "Mock answer from mock to: hello there");
+  CHECK(res->finish_reason == "stop");
+  CHECK(res->attempts == 1);
+  CHECK(res->use.calls == 1);
+  CHECK(res->use.completion_tokens > 0);
+  CHECK(res->use.prompt_tokens > 0);
+  CHECK(m.stats().chat_requests == 1);
+}
+
+TEST_CASE("a streamed chat delivers deltas that concatenate to the full content") {
+  mock m{""};
+  llm_client client{fast_options()};
+  auto plain = chat_sync(client, make_request(m.url(), "tell me a story about streams"));
+  REQUIRE(plain);
+  auto req = make_request(m.url(), "tell me a story about streams", 2);
+  req.stream = true;
+  std::string seen;
+  int deltas = 0;
+  auto res = chat_sync(client, req, [&](std::string_view d) {
+    seen += d;
+    ++deltas;
+  });
+  REQUIRE(res);
+  CHECK(res->content == plain->content);
+  CHECK(seen == res->content);
+  CHECK(deltas > 1);
+  CHECK(res->finish_reason == "stop");
+  CHECK(res->use.completion_tokens > 0);
+  CHECK(m.stats().stream_requests == 1);
+}
+
+TEST_CASE("tool calls come back in plain and streamed chat") {
+  mock m{R"(
+rules:
+  - match: {user: "weather"}
+    tool_calls:
+      - {name: get_weather, arguments: {city: Paris}}
+)"};
+  llm_client client{fast_options()};
+  for (bool stream : {false, true}) {
+    INFO("stream " << stream);
+    auto req = make_request(m.url(), "what is the weather?", stream ? 2 : 1);
+    req.stream = stream;
+    req.tools.push_back({"get_weather", "weather by city",
+                         R"({"type":"object","properties":{"city":{"type":"string"}}})"});
+    auto res = chat_sync(client, req);
+    REQUIRE(res);
+    CHECK(res->finish_reason == "tool_calls");
+    REQUIRE(res->tool_calls.size() == 1);
+    CHECK(res->tool_calls[0].name == "get_weather");
+    CHECK_FALSE(res->tool_calls[0].id.empty());
+    CHECK_THAT(res->tool_calls[0].arguments, Catch::Contains("Paris"));
+  }
+}
+
+TEST_CASE("logprobs are returned when asked for") {
+  mock m{R"(
+rules:
+  - match: {user: "probs"}
+    reply: "a few tokens here"
+    logprob: -0.05
+)"};
+  llm_client client{fast_options()};
+  for (bool stream : {false, true}) {
+    INFO("stream " << stream);
+    auto req = make_request(m.url(), "probs please", stream ? 2 : 1);
+    req.stream = stream;
+    req.top_logprobs = 0;
+    auto res = chat_sync(client, req);
+    REQUIRE(res);
+    REQUIRE_FALSE(res->logprobs.empty());
+    for (const auto& lp : res->logprobs)
+      CHECK(lp.logprob == Approx(-0.05));
+  }
+  auto plain = chat_sync(client, make_request(m.url(), "probs please", 3));
+  REQUIRE(plain);
+  CHECK(plain->logprobs.empty());
+}
+
+TEST_CASE("embeddings come back one vector per input in input order") {
+  mock m{""};
+  llm_client client{fast_options()};
+  auto embed = [&](std::vector<std::string> input, uint64_t id) {
+    embedding_request req;
+    req.call_id = id;
+    req.endpoint.url = m.url();
+    req.model = "mock-embed";
+    req.input = std::move(input);
+    std::promise<caf::expected<embedding_result>> done;
+    auto fut = done.get_future();
+    client.embed(std::move(req),
+                 [&](caf::expected<embedding_result> r) { done.set_value(std::move(r)); });
+    REQUIRE(fut.wait_for(10s) == std::future_status::ready);
+    return fut.get();
+  };
+  auto res = embed({"alpha", "beta", "gamma"}, 1);
+  REQUIRE(res);
+  CHECK(res->call_id == 1);
+  REQUIRE(res->vectors.size() == 3);
+  REQUIRE_FALSE(res->vectors[0].empty());
+  double norm = 0;
+  for (float x : res->vectors[0])
+    norm += double{x} * x;
+  CHECK(std::sqrt(norm) == Approx(1.0).epsilon(0.01));
+  CHECK(res->vectors[0] != res->vectors[1]);
+  auto again = embed({"gamma", "alpha"}, 2);
+  REQUIRE(again);
+  CHECK(again->vectors[0] == res->vectors[2]);
+  CHECK(again->vectors[1] == res->vectors[0]);
+  CHECK(m.stats().embedding_requests == 2);
+}
+
+TEST_CASE("a 429 is retried and the call then succeeds with two attempts") {
+  mock m{R"(
+faults:
+  - {kind: http_429, first: 1, retry_after_s: 0}
+)"};
+  llm_client client{fast_options()};
+  auto res = chat_sync(client, make_request(m.url(), "hi"));
+  REQUIRE(res);
+  CHECK(res->attempts == 2);
+  CHECK(client.stats().retries == 1);
+  CHECK(m.stats().status_counts[429] == 1);
+}
+
+TEST_CASE("429 on every attempt ends with llm_rate_limited") {
+  mock m{R"(
+faults:
+  - {kind: http_429, retry_after_s: 0}
+)"};
+  llm_client client{fast_options()};
+  auto res = chat_sync(client, make_request(m.url(), "hi"));
+  REQUIRE_FALSE(res);
+  CHECK(is(res.error(), errc::llm_rate_limited));
+  CHECK(m.stats().chat_requests == 3);
+}
+
+TEST_CASE("a 500 on every request ends with llm_http_error after max_retries") {
+  mock m{R"(
+faults:
+  - {kind: http_500}
+)"};
+  auto opts = fast_options();
+  opts.max_retries = 3;
+  llm_client client{opts};
+  auto res = chat_sync(client, make_request(m.url(), "hi"));
+  REQUIRE_FALSE(res);
+  CHECK(is(res.error(), errc::llm_http_error));
+  CHECK_THAT(describe(res.error()), Catch::Contains("500"));
+  CHECK(m.stats().chat_requests == 4);
+  CHECK(client.stats().attempts == 4);
+  CHECK(client.stats().retries == 3);
+}
+
+TEST_CASE("4xx answers are not retried") {
+  mock m{""};
+  llm_client client{fast_options()};
+  SECTION("404 for an unknown path") {
+    auto res = chat_sync(client, make_request(m.url() + "/nowhere", "hi"));
+    REQUIRE_FALSE(res);
+    CHECK(is(res.error(), errc::llm_http_error));
+    CHECK_THAT(describe(res.error()), Catch::Contains("404"));
+    CHECK(m.stats().requests == 1);
+  }
+  SECTION("400 for a request without messages") {
+    auto req = make_request(m.url(), "hi");
+    req.messages.clear();
+    auto res = chat_sync(client, req);
+    REQUIRE_FALSE(res);
+    CHECK(is(res.error(), errc::llm_http_error));
+    CHECK_THAT(describe(res.error()), Catch::Contains("400"));
+    CHECK(m.stats().requests == 1);
+  }
+  CHECK(client.stats().retries == 0);
+}
+
+TEST_CASE("a stalled request ends with llm_timeout at the call's deadline") {
+  mock m{R"(
+faults:
+  - {kind: stall}
+)"};
+  llm_client client{fast_options()};
+  auto req = make_request(m.url(), "hi");
+  req.timeout = 300ms;
+  auto start = std::chrono::steady_clock::now();
+  auto res = chat_sync(client, req);
+  auto took = std::chrono::steady_clock::now() - start;
+  REQUIRE_FALSE(res);
+  CHECK(is(res.error(), errc::llm_timeout));
+  CHECK(took >= 290ms);
+  CHECK(took < 3s);
+}
+
+TEST_CASE("a truncated stream ends with llm_stream_truncated") {
+  mock m{R"(
+faults:
+  - {kind: truncate, match: {user: "cut"}}
+)"};
+  llm_client client{fast_options()};
+  SECTION("without a delta callback it is retried") {
+    auto req = make_request(m.url(), "cut this story short please, it is long enough");
+    req.stream = true;
+    auto res = chat_sync(client, req);
+    REQUIRE_FALSE(res);
+    CHECK(is(res.error(), errc::llm_stream_truncated));
+    CHECK(m.stats().chat_requests == 3);
+  }
+  SECTION("once deltas reached the caller it is not repeated") {
+    auto req = make_request(m.url(), "cut this story short please, it is long enough");
+    req.stream = true;
+    std::string seen;
+    auto res = chat_sync(client, req, [&](std::string_view d) { seen += d; });
+    REQUIRE_FALSE(res);
+    CHECK(is(res.error(), errc::llm_stream_truncated));
+    if (!seen.empty())
+      CHECK(m.stats().chat_requests == 1);
+  }
+}
+
+TEST_CASE("a 200 with a body that is not JSON ends with llm_invalid_response, not retried") {
+  mock m{R"(
+faults:
+  - {kind: invalid_json}
+)"};
+  llm_client client{fast_options()};
+  auto res = chat_sync(client, make_request(m.url(), "hi"));
+  REQUIRE_FALSE(res);
+  CHECK(is(res.error(), errc::llm_invalid_response));
+  CHECK(m.stats().chat_requests == 1);
+}
+
+TEST_CASE("cancelling a call closes its connection and completes it with llm_cancelled") {
+  mock m{R"(
+rules:
+  - match: {user: "slow"}
+    reply: "eventually"
+    latency_ms: 5000
+)"};
+  llm_client client{fast_options()};
+  std::promise<caf::expected<chat_result>> done;
+  auto fut = done.get_future();
+  client.chat(make_request(m.url(), "slow please", 9),
+              [&](caf::expected<chat_result> r) { done.set_value(std::move(r)); });
+  REQUIRE(eventually([&] { return m.stats().in_flight == 1; }));
+  auto start = std::chrono::steady_clock::now();
+  client.cancel(9);
+  REQUIRE(fut.wait_for(2s) == std::future_status::ready);
+  CHECK(std::chrono::steady_clock::now() - start < 1s);
+  auto res = fut.get();
+  REQUIRE_FALSE(res);
+  CHECK(is(res.error(), errc::llm_cancelled));
+  CHECK(eventually([&] { return m.stats().cancels == 1; }));
+  CHECK(client.stats().cancelled == 1);
+  CHECK(eventually([&] { return client.stats().in_flight == 0; }));
+  client.cancel(9); // unknown by now: ignored
+  // The cancelled connection was not pooled: the next call opens a fresh one and succeeds.
+  auto next = chat_sync(client, make_request(m.url(), "quick", 10));
+  REQUIRE(next);
+}
+
+TEST_CASE("the pool never opens more connections than the bound, excess calls queue") {
+  mock m{R"(
+latency: {fixed_ms: 20}
+)"};
+  auto opts = fast_options();
+  opts.max_connections_per_endpoint = 4;
+  llm_client client{opts};
+  constexpr int n = 40;
+  std::atomic<int> ok{0};
+  std::atomic<int> finished{0};
+  std::mutex mu;
+  std::string first_error;
+  for (int i = 0; i < n; ++i)
+    client.chat(make_request(m.url(), "call " + std::to_string(i), 100 + i),
+                [&](caf::expected<chat_result> r) {
+                  if (r) {
+                    ++ok;
+                  } else {
+                    std::lock_guard guard{mu};
+                    first_error = describe(r.error());
+                  }
+                  ++finished;
+                });
+  REQUIRE(eventually([&] { return finished.load() == n; }, 10s));
+  INFO(first_error);
+  CHECK(ok.load() == n);
+  CHECK(m.stats().peak_in_flight <= 4);
+  CHECK(m.stats().peak_in_flight >= 2);
+  CHECK(client.stats().connections_opened <= 4);
+}
+
+TEST_CASE("two io threads serve concurrent plain and streamed calls and cancellations") {
+  mock m{R"(
+latency: {fixed_ms: 10}
+)"};
+  auto opts = fast_options();
+  opts.io_threads = 2;
+  opts.max_connections_per_endpoint = 8;
+  llm_client client{opts};
+  constexpr int n = 60;
+  std::atomic<int> ok{0};
+  std::atomic<int> cancelled{0};
+  std::atomic<int> finished{0};
+  std::atomic<int> delta_bytes{0};
+  for (int i = 0; i < n; ++i) {
+    auto req = make_request(m.url(), "io " + std::to_string(i), 1000 + i);
+    req.stream = i % 2 == 0;
+    client.chat(
+        std::move(req),
+        [&](caf::expected<chat_result> r) {
+          if (r)
+            ++ok;
+          else if (is(r.error(), errc::llm_cancelled))
+            ++cancelled;
+          ++finished;
+        },
+        [&](std::string_view d) { delta_bytes += static_cast<int>(d.size()); });
+    if (i % 10 == 9)
+      client.cancel(1000 + i);
+  }
+  REQUIRE(eventually([&] { return finished.load() == n; }, 10s));
+  CHECK(ok.load() + cancelled.load() == n);
+  CHECK(ok.load() >= n - 6);
+  CHECK(delta_bytes.load() > 0);
+  CHECK(m.stats().peak_in_flight <= 8);
+}
+
+TEST_CASE("sequential calls reuse one keep-alive connection") {
+  mock m{""};
+  llm_client client{fast_options()};
+  for (int i = 0; i < 20; ++i) {
+    auto req = make_request(m.url(), "again " + std::to_string(i), 1 + i);
+    req.stream = i % 2 == 1;
+    REQUIRE(chat_sync(client, req));
+  }
+  CHECK(client.stats().connections_opened == 1);
+  CHECK(client.stats().attempts == 20);
+}
+
+TEST_CASE("a pooled connection the server closed is replaced without counting a retry") {
+  auto first = std::make_unique<mock>("");
+  auto port = first->srv->port();
+  auto url = first->url();
+  llm_client client{fast_options()};
+  REQUIRE(chat_sync(client, make_request(url, "one", 1)));
+  first->srv->stop(); // closes the idle keep-alive connection the client pooled
+  first.reset();
+  mock second{"", with_port(port)};
+  auto res = chat_sync(client, make_request(url, "two", 2));
+  REQUIRE(res);
+  CHECK(res->attempts == 1);
+  CHECK(client.stats().retries == 0);
+  CHECK(client.stats().connections_opened == 2);
+}
+
+TEST_CASE("calls fail fast with invalid_argument or llm_connect_failed") {
+  llm_client client{fast_options()};
+  SECTION("a bad URL") {
+    auto res = chat_sync(client, make_request("ftp://127.0.0.1/v1", "hi"));
+    REQUIRE_FALSE(res);
+    CHECK(is(res.error(), errc::invalid_argument));
+  }
+  SECTION("tool parameters that are not JSON") {
+    auto req = make_request("http://127.0.0.1:1/v1", "hi");
+    req.tools.push_back({"t", "", "{oops"});
+    auto res = chat_sync(client, req);
+    REQUIRE_FALSE(res);
+    CHECK(is(res.error(), errc::invalid_argument));
+  }
+  SECTION("nothing listening") {
+    uint16_t port = 0;
+    {
+      mock m{""};
+      port = m.srv->port();
+    }
+    auto res =
+        chat_sync(client, make_request("http://127.0.0.1:" + std::to_string(port) + "/v1", "hi"));
+    REQUIRE_FALSE(res);
+    CHECK(is(res.error(), errc::llm_connect_failed));
+    CHECK(client.stats().attempts == 3);
+  }
+  SECTION("a duplicate call id") {
+    mock m{R"(
+latency: {fixed_ms: 300}
+)"};
+    std::promise<caf::expected<chat_result>> first;
+    client.chat(make_request(m.url(), "a", 5),
+                [&](caf::expected<chat_result> r) { first.set_value(std::move(r)); });
+    auto dup = chat_sync(client, make_request(m.url(), "b", 5));
+    REQUIRE_FALSE(dup);
+    CHECK(is(dup.error(), errc::invalid_argument));
+    auto fut = first.get_future();
+    REQUIRE(fut.wait_for(5s) == std::future_status::ready);
+    CHECK(fut.get());
+  }
+}
+
+TEST_CASE("stop completes every pending call with llm_cancelled exactly once") {
+  mock m{R"(
+latency: {fixed_ms: 5000}
+)"};
+  llm_client client{fast_options()};
+  std::atomic<int> cancelled{0};
+  std::atomic<int> calls{0};
+  for (int i = 0; i < 5; ++i)
+    client.chat(make_request(m.url(), "x", 1 + i), [&](caf::expected<chat_result> r) {
+      ++calls;
+      if (!r && is(r.error(), errc::llm_cancelled))
+        ++cancelled;
+    });
+  REQUIRE(eventually([&] { return m.stats().in_flight == 5; }));
+  client.stop();
+  CHECK(calls.load() == 5);
+  CHECK(cancelled.load() == 5);
+  client.stop();
+  auto after = chat_sync(client, make_request(m.url(), "late", 99));
+  REQUIRE_FALSE(after);
+  CHECK(is(after.error(), errc::llm_cancelled));
+}
+
+TEST_CASE("https works with the CA file and fails verification without it") {
+  temp_dir dir;
+  auto key = (dir.path / "k.pem").string();
+  auto cert = (dir.path / "c.pem").string();
+  auto cmd = "openssl req -x509 -newkey rsa:2048 -nodes -keyout " + key + " -out " + cert +
+             " -days 1 -subj /CN=localhost"
+             " -addext subjectAltName=DNS:localhost,IP:127.0.0.1 >/dev/null 2>&1";
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  mock m{"", with_tls(cert, key)};
+  REQUIRE(m.url().rfind("https://", 0) == 0);
+  SECTION("trusted through ca_file, by IP and by host name") {
+    auto opts = fast_options();
+    opts.ca_file = cert;
+    llm_client client{opts};
+    auto res = chat_sync(client, make_request(m.url(), "secure hello"));
+    REQUIRE(res);
+    CHECK(res->content == "Mock answer from mock to: secure hello");
+    auto by_name = "https://localhost:" + std::to_string(m.srv->port()) + "/v1";
+    auto streamed = make_request(by_name, "secure stream", 2);
+    streamed.stream = true;
+    auto res2 = chat_sync(client, streamed);
+    REQUIRE(res2);
+    CHECK(res2->content == "Mock answer from mock to: secure stream");
+    REQUIRE(chat_sync(client, make_request(m.url(), "reuse", 3)));
+    CHECK(client.stats().connections_opened == 2);
+  }
+  SECTION("untrusted without the CA") {
+    llm_client client{fast_options()};
+    auto res = chat_sync(client, make_request(m.url(), "hi"));
+    REQUIRE_FALSE(res);
+    CHECK(is(res.error(), errc::llm_tls_failed));
+    CHECK_THAT(describe(res.error()), Catch::Contains("certificate"));
+    CHECK(client.stats().attempts == 1);
+  }
+  SECTION("a certificate for another host name") {
+    auto key2 = (dir.path / "k2.pem").string();
+    auto cert2 = (dir.path / "c2.pem").string();
+    auto cmd2 = "openssl req -x509 -newkey rsa:2048 -nodes -keyout " + key2 + " -out " + cert2 +
+                " -days 1 -subj /CN=other.example"
+                " -addext subjectAltName=DNS:other.example >/dev/null 2>&1";
+    REQUIRE(std::system(cmd2.c_str()) == 0);
+    mock other{"", with_tls(cert2, key2)};
+    auto opts = fast_options();
+    opts.ca_file = cert2;
+    llm_client client{opts};
+    auto res = chat_sync(client, make_request(other.url(), "hi"));
+    REQUIRE_FALSE(res);
+    CHECK(is(res.error(), errc::llm_tls_failed));
+  }
+  SECTION("verification off") {
+    auto opts = fast_options();
+    opts.verify_tls = false;
+    llm_client client{opts};
+    REQUIRE(chat_sync(client, make_request(m.url(), "hi")));
+  }
+}
+
+TEST_CASE("client and mock CPU per call at 1000 concurrent calls", "[.perf]") {
+  mock m{""};
+  auto opts = fast_options();
+  opts.max_connections_per_endpoint = 1000;
+  opts.max_idle_per_endpoint = 1000;
+  llm_client client{opts};
+  constexpr int concurrent = 1000;
+  constexpr int rounds = 5;
+  auto cpu_now = [] { return std::clock(); };
+  std::clock_t cpu_start = 0;
+  auto wall_start = std::chrono::steady_clock::now();
+  for (int round = 0; round <= rounds; ++round) {
+    if (round == 1) { // round 0 warms up the pool
+      cpu_start = cpu_now();
+      wall_start = std::chrono::steady_clock::now();
+    }
+    std::atomic<int> finished{0};
+    std::atomic<int> ok{0};
+    for (int i = 0; i < concurrent; ++i)
+      client.chat(make_request(m.url(), "perf", uint64_t(round) * concurrent + i + 1),
+                  [&](caf::expected<chat_result> r) {
+                    if (r)
+                      ++ok;
+                    ++finished;
+                  });
+    REQUIRE(eventually([&] { return finished.load() == concurrent; }, 30s));
+    REQUIRE(ok.load() == concurrent);
+  }
+  auto cpu_us = double(cpu_now() - cpu_start) * 1e6 / CLOCKS_PER_SEC;
+  auto wall = std::chrono::steady_clock::now() - wall_start;
+  WARN("client+mock CPU per call: " << cpu_us / (rounds * concurrent) << " us; wall "
+                                    << std::chrono::duration<double>(wall).count() << " s; opened "
+                                    << client.stats().connections_opened);
+}

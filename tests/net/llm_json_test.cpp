@@ -1,0 +1,273 @@
+// Unit tests of the OpenAI wire format: URLs, request encoding, response decoding, stream folding.
+#include <string>
+#include <vector>
+
+#include <boost/json.hpp>
+#include <catch2/catch.hpp>
+
+#include "net/llm_json.hpp"
+#include "runtime/core/errc.hpp"
+
+namespace json = boost::json;
+using namespace swarm;
+using namespace swarm::net;
+
+namespace {
+
+json::object parse_object(const std::string& text) {
+  return json::parse(text).as_object();
+}
+
+chat_request sample_request() {
+  chat_request req;
+  req.model = "gpt-4o-mini";
+  req.messages.push_back({"system", "You are terse.", "", "", {}});
+  req.messages.push_back({"user", "Weather in Paris?", "alice", "", {}});
+  req.messages.push_back(
+      {"assistant", "", "", "", {{"call_1", "get_weather", "{\"city\":\"Paris\"}"}}});
+  req.messages.push_back({"tool", "sunny", "", "call_1", {}});
+  req.tools.push_back({"get_weather", "Looks up the weather",
+                       R"({"type":"object","properties":{"city":{"type":"string"}}})"});
+  return req;
+}
+
+} // namespace
+
+TEST_CASE("parse_url takes apart http and https base URLs") {
+  auto a = parse_url("http://127.0.0.1:8089/v1");
+  REQUIRE(a);
+  CHECK_FALSE(a->tls);
+  CHECK(a->host == "127.0.0.1");
+  CHECK(a->port == 8089);
+  CHECK(a->base_path == "/v1");
+  CHECK(a->pool_key() == "http://127.0.0.1:8089");
+  CHECK(a->host_header() == "127.0.0.1:8089");
+  auto b = parse_url("https://api.openai.com/v1/");
+  REQUIRE(b);
+  CHECK(b->tls);
+  CHECK(b->host == "api.openai.com");
+  CHECK(b->port == 443);
+  CHECK(b->base_path == "/v1");
+  CHECK(b->host_header() == "api.openai.com");
+  auto c = parse_url("HTTP://[::1]:9000");
+  REQUIRE(c);
+  CHECK(c->host == "::1");
+  CHECK(c->base_path.empty());
+  CHECK(c->host_header() == "[::1]:9000");
+}
+
+TEST_CASE("parse_url rejects bad URLs with invalid_argument") {
+  for (auto url : {"", "ftp://x/v1", "http://", "http://:80/v1", "http://h:0/", "http://h:70000/",
+                   "http://h:/v1", "http://h:12a/", "http://u@h/", "http://h/v1?x=1",
+                   "http://[::1/v1", "127.0.0.1:8089/v1"}) {
+    INFO(url);
+    auto r = parse_url(url);
+    REQUIRE_FALSE(r);
+    CHECK(is(r.error(), errc::invalid_argument));
+  }
+}
+
+TEST_CASE("chat request encoding carries messages, tools and tool calls in OpenAI shape") {
+  auto text = encode_chat_request(sample_request());
+  REQUIRE(text);
+  auto o = parse_object(*text);
+  CHECK(o.at("model") == "gpt-4o-mini");
+  auto& msgs = o.at("messages").as_array();
+  REQUIRE(msgs.size() == 4);
+  CHECK(msgs[0].at("role") == "system");
+  CHECK(msgs[0].at("content") == "You are terse.");
+  CHECK_FALSE(msgs[0].as_object().contains("name"));
+  CHECK(msgs[1].at("name") == "alice");
+  CHECK(msgs[2].at("content").is_null());
+  auto& tc = msgs[2].at("tool_calls").as_array().at(0);
+  CHECK(tc.at("id") == "call_1");
+  CHECK(tc.at("type") == "function");
+  CHECK(tc.at("function").at("name") == "get_weather");
+  CHECK(tc.at("function").at("arguments") == "{\"city\":\"Paris\"}");
+  CHECK(msgs[3].at("tool_call_id") == "call_1");
+  auto& tool = o.at("tools").as_array().at(0);
+  CHECK(tool.at("type") == "function");
+  CHECK(tool.at("function").at("description") == "Looks up the weather");
+  CHECK(tool.at("function").at("parameters").at("properties").at("city").at("type") == "string");
+  // Unset knobs are left to the server.
+  CHECK_FALSE(o.contains("temperature"));
+  CHECK_FALSE(o.contains("max_tokens"));
+  CHECK_FALSE(o.contains("logprobs"));
+  CHECK_FALSE(o.contains("stream"));
+  CHECK_FALSE(o.contains("response_format"));
+}
+
+TEST_CASE("chat request encoding sets optional knobs when asked") {
+  auto req = sample_request();
+  req.temperature = 0.5;
+  req.max_tokens = 64;
+  req.top_logprobs = 2;
+  req.stream = true;
+  req.response_format = R"({"type":"json_object"})";
+  auto text = encode_chat_request(req);
+  REQUIRE(text);
+  auto o = parse_object(*text);
+  CHECK(o.at("temperature").as_double() == 0.5);
+  CHECK(o.at("max_tokens").to_number<int>() == 64);
+  CHECK(o.at("logprobs") == true);
+  CHECK(o.at("top_logprobs").to_number<int>() == 2);
+  CHECK(o.at("stream") == true);
+  CHECK(o.at("stream_options").at("include_usage") == true);
+  CHECK(o.at("response_format").at("type") == "json_object");
+  req.temperature = 0;
+  req.top_logprobs = 0;
+  o = parse_object(*encode_chat_request(req));
+  CHECK(o.at("temperature").to_number<double>() == 0.0);
+  CHECK(o.at("top_logprobs").to_number<int>() == 0);
+}
+
+TEST_CASE("chat request encoding rejects tool parameters that are not JSON objects") {
+  auto req = sample_request();
+  req.tools[0].parameters = "{not json";
+  auto r = encode_chat_request(req);
+  REQUIRE_FALSE(r);
+  CHECK(is(r.error(), errc::invalid_argument));
+  req = sample_request();
+  req.response_format = "[1]";
+  CHECK_FALSE(encode_chat_request(req));
+}
+
+TEST_CASE("embedding request encoding lists the inputs") {
+  embedding_request req;
+  req.model = "text-embedding-3-small";
+  req.input = {"a", "b \"quoted\""};
+  auto o = parse_object(encode_embedding_request(req));
+  CHECK(o.at("model") == "text-embedding-3-small");
+  CHECK(o.at("input").as_array().size() == 2);
+  CHECK(o.at("input").as_array()[1] == "b \"quoted\"");
+}
+
+TEST_CASE("chat response decoding reads content, finish reason, logprobs and usage") {
+  auto r = decode_chat_response(R"({"id":"x","model":"m1","choices":[{"index":0,
+    "message":{"role":"assistant","content":"Hello"},"finish_reason":"stop",
+    "logprobs":{"content":[{"token":"Hel","logprob":-0.25,"top_logprobs":[]},{"token":"lo","logprob":0}]}}],
+    "usage":{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15}})");
+  REQUIRE(r);
+  CHECK(r->model == "m1");
+  CHECK(r->content == "Hello");
+  CHECK(r->finish_reason == "stop");
+  REQUIRE(r->logprobs.size() == 2);
+  CHECK(r->logprobs[0].token == "Hel");
+  CHECK(r->logprobs[0].logprob == -0.25);
+  CHECK(r->logprobs[1].logprob == 0);
+  CHECK(r->use.prompt_tokens == 12);
+  CHECK(r->use.completion_tokens == 3);
+}
+
+TEST_CASE("chat response decoding accepts null content with tool calls") {
+  auto r = decode_chat_response(R"({"model":"m","choices":[{"message":{"role":"assistant",
+    "content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"get_weather",
+    "arguments":"{\"city\":\"Paris\"}"}},{"id":"c2","type":"function","function":{"name":"f",
+    "arguments":{"x":1}}}]},"finish_reason":"tool_calls"}]})");
+  REQUIRE(r);
+  CHECK(r->content.empty());
+  REQUIRE(r->tool_calls.size() == 2);
+  CHECK(r->tool_calls[0].id == "c1");
+  CHECK(r->tool_calls[0].name == "get_weather");
+  CHECK(r->tool_calls[0].arguments == "{\"city\":\"Paris\"}");
+  CHECK(r->tool_calls[1].arguments == "{\"x\":1}");
+  CHECK(r->finish_reason == "tool_calls");
+}
+
+TEST_CASE("chat response decoding names what is wrong with invalid bodies") {
+  struct bad_case {
+    const char* body;
+    const char* named;
+  };
+  for (auto [body, named] : std::vector<bad_case>{
+           {"this is not json", "not JSON"},
+           {"", "not JSON"},
+           {"[1,2]", "not a JSON object"},
+           {"{\"choices\":[]}", "no choices"},
+           {"{\"choices\":[{\"finish_reason\":\"stop\"}]}", "no message"},
+           {"{\"choices\":[{\"message\":{\"content\":5}}]}", "content is not a string"},
+           {"{\"choices\":[{\"message\":{\"content\":\"x\"", "not JSON"},
+       }) {
+    INFO(body);
+    auto r = decode_chat_response(body);
+    REQUIRE_FALSE(r);
+    CHECK(is(r.error(), errc::llm_invalid_response));
+    CHECK_THAT(describe(r.error()), Catch::Contains(named));
+  }
+}
+
+TEST_CASE("error excerpts are short and never split UTF-8") {
+  std::string body(50, 'a');
+  body += "\xe2\x82\xac";
+  body += std::string(200, 'b');
+  auto e = excerpt(body, 51);
+  CHECK(e == std::string(50, 'a') + "...");
+  CHECK(excerpt("short") == "short");
+  auto r = decode_chat_response(std::string(5000, 'x'));
+  REQUIRE_FALSE(r);
+  CHECK(describe(r.error()).size() < 300);
+}
+
+TEST_CASE("api error message comes from error.message or an excerpt") {
+  CHECK(api_error_message(R"({"error":{"message":"Invalid API key","type":"auth"}})") ==
+        "Invalid API key");
+  CHECK(api_error_message(R"({"error":"overloaded"})") == "overloaded");
+  CHECK(api_error_message("<html>Bad Gateway</html>") == "<html>Bad Gateway</html>");
+}
+
+TEST_CASE("embedding response decoding orders vectors by index") {
+  auto r = decode_embedding_response(R"({"object":"list","data":[
+    {"object":"embedding","index":1,"embedding":[0.5,-1]},
+    {"object":"embedding","index":0,"embedding":[1,0.25]}],"model":"e","usage":{"prompt_tokens":4,"total_tokens":4}})");
+  REQUIRE(r);
+  REQUIRE(r->vectors.size() == 2);
+  CHECK(r->vectors[0] == std::vector<float>{1.0f, 0.25f});
+  CHECK(r->vectors[1] == std::vector<float>{0.5f, -1.0f});
+  CHECK(r->use.prompt_tokens == 4);
+  CHECK_FALSE(decode_embedding_response(R"({"data":[{"index":3,"embedding":[1]}]})"));
+  CHECK_FALSE(decode_embedding_response(R"({"data":[{"index":0,"embedding":["x"]}]})"));
+  CHECK_FALSE(decode_embedding_response("nope"));
+}
+
+TEST_CASE("stream accumulator folds content, tool-call deltas, finish reason, logprobs and usage") {
+  stream_accumulator acc;
+  std::string seen;
+  auto sink = [&](std::string_view d) { seen += d; };
+  const char* chunks[] = {
+      R"({"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":""}}]})",
+      R"({"choices":[{"index":0,"delta":{"content":"Hel"},"logprobs":{"content":[{"token":"Hel","logprob":-0.5}]}}]})",
+      R"({"choices":[{"index":0,"delta":{"content":"lo"},"logprobs":{"content":[{"token":"lo","logprob":-0.25}]}}]})",
+      R"({"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"c1","type":"function","function":{"name":"get_weather","arguments":""}}]}}]})",
+      R"({"choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"id":"c2","function":{"name":"f","arguments":"{}"}}]}}]})",
+      R"({"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"city\""}}]}}]})",
+      R"({"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":":\"Paris\"}"}}]}}]})",
+      R"({"choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}],"usage":null})",
+      R"({"choices":[],"usage":{"prompt_tokens":9,"completion_tokens":4,"total_tokens":13}})",
+  };
+  for (auto c : chunks)
+    REQUIRE_FALSE(acc.add(c, sink));
+  CHECK(acc.deltas() == 2);
+  auto r = acc.take();
+  CHECK(seen == "Hello");
+  CHECK(r.model == "m");
+  CHECK(r.content == "Hello");
+  CHECK(r.finish_reason == "tool_calls");
+  REQUIRE(r.tool_calls.size() == 2);
+  CHECK(r.tool_calls[0].id == "c1");
+  CHECK(r.tool_calls[0].name == "get_weather");
+  CHECK(r.tool_calls[0].arguments == "{\"city\":\"Paris\"}");
+  CHECK(r.tool_calls[1].name == "f");
+  REQUIRE(r.logprobs.size() == 2);
+  CHECK(r.logprobs[1].token == "lo");
+  CHECK(r.use.prompt_tokens == 9);
+  CHECK(r.use.completion_tokens == 4);
+  CHECK(acc.take().content.empty());
+}
+
+TEST_CASE("stream accumulator rejects chunks that are not JSON objects") {
+  stream_accumulator acc;
+  auto err = acc.add("{\"choices\":[{\"delta\":");
+  CHECK(is(err, errc::llm_invalid_response));
+  CHECK(is(acc.add("42"), errc::llm_invalid_response));
+  CHECK(is(acc.add(R"({"error":{"message":"boom"}})"), errc::llm_http_error));
+}
