@@ -116,42 +116,42 @@ agent_actor::behavior_type agent_behavior(agent_pointer self, agent_config cfg, 
   st.llm = std::move(llm);
   st.monitor = std::move(monitor);
   return {
-    [self](task& t) -> caf::typed_response_promise<result> {
-      auto& st = self->state;
-      auto rp = self->make_response_promise<result>();
-      auto req = st.make_request(t);
-      st.running.emplace(t.id, req.call_id);
-      st.emit(st.make_event(event_kind::task_started, t));
-      auto started = std::chrono::steady_clock::now();
-      auto timeout = st.cfg.llm_timeout + request_slack;
-      auto finish = [self, rp, t, started](caf::expected<chat_result> reply) mutable {
+      [self](task& t) -> caf::typed_response_promise<result> {
         auto& st = self->state;
-        st.running.erase(t.id);
-        auto elapsed = std::chrono::steady_clock::now() - started;
-        rp.deliver(finish_task(st, t, std::move(reply), elapsed));
-      };
-      self->request(st.llm, timeout, std::move(req))
-        .then([finish](chat_result& r) mutable { finish(std::move(r)); },
-              [finish](caf::error& err) mutable { finish(std::move(err)); });
-      return rp;
-    },
-    [self](task_cancel& c) {
-      auto& st = self->state;
-      if (auto i = st.running.find(c.task_id); i != st.running.end())
-        self->send(st.llm, chat_cancel{i->second});
-    },
-    [self](dm& m) {
-      self->state.memory.add(
-        chat_message{"user", "[direct message from " + m.from + "] " + m.text, m.from, {}, {}});
-    },
-    [self](broadcast& m) {
-      self->state.memory.add(
-        chat_message{"user", "[broadcast from " + m.from + "] " + m.text, m.from, {}, {}});
-    },
-    [self](health_probe& p) {
-      const auto& st = self->state;
-      return health_report{p.nonce, st.cfg.id, st.tasks_done, st.running.size()};
-    },
+        auto rp = self->make_response_promise<result>();
+        auto req = st.make_request(t);
+        st.running.emplace(t.id, req.call_id);
+        st.emit(st.make_event(event_kind::task_started, t));
+        auto started = std::chrono::steady_clock::now();
+        auto timeout = st.cfg.llm_timeout + request_slack;
+        auto finish = [self, rp, t, started](caf::expected<chat_result> reply) mutable {
+          auto& st = self->state;
+          st.running.erase(t.id);
+          auto elapsed = std::chrono::steady_clock::now() - started;
+          rp.deliver(finish_task(st, t, std::move(reply), elapsed));
+        };
+        self->request(st.llm, timeout, std::move(req))
+            .then([finish](chat_result& r) mutable { finish(std::move(r)); },
+                  [finish](caf::error& err) mutable { finish(std::move(err)); });
+        return rp;
+      },
+      [self](task_cancel& c) {
+        auto& st = self->state;
+        if (auto i = st.running.find(c.task_id); i != st.running.end())
+          self->send(st.llm, chat_cancel{i->second});
+      },
+      [self](dm& m) {
+        self->state.memory.add(
+            chat_message{"user", "[direct message from " + m.from + "] " + m.text, m.from, {}, {}});
+      },
+      [self](broadcast& m) {
+        self->state.memory.add(
+            chat_message{"user", "[broadcast from " + m.from + "] " + m.text, m.from, {}, {}});
+      },
+      [self](health_probe& p) {
+        const auto& st = self->state;
+        return health_report{p.nonce, st.cfg.id, st.tasks_done, st.running.size()};
+      },
   };
 }
 

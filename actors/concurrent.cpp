@@ -33,8 +33,8 @@ result combine_concurrent(const agent_id& self, const std::string& task_id,
   }
   if (!members.empty() && failed == members.size())
     out.error = make_error(errc::all_members_failed,
-                           std::to_string(failed) + " of " + std::to_string(members.size())
-                             + " members failed; first: " + describe(members.front().error));
+                           std::to_string(failed) + " of " + std::to_string(members.size()) +
+                               " members failed; first: " + describe(members.front().error));
   out.trace = std::move(members);
   return out;
 }
@@ -102,66 +102,65 @@ agent_actor::behavior_type concurrent_behavior(concurrent_pointer self, concurre
   self->state.cfg = std::move(cfg);
   self->state.monitor = std::move(monitor);
   return {
-    [self](task& t) -> caf::typed_response_promise<result> {
-      auto& st = self->state;
-      auto g = std::make_shared<gathering>();
-      g->request = t;
-      g->promise = self->make_response_promise<result>();
-      g->started = std::chrono::steady_clock::now();
-      g->pending = st.cfg.members.size();
-      g->results.resize(st.cfg.members.size());
-      st.emit(event_kind::task_started, t, nullptr);
-      if (st.cfg.members.empty()) {
-        auto out = combine_concurrent(st.cfg.id, t.id, {});
-        g->promise.deliver(out);
+      [self](task& t) -> caf::typed_response_promise<result> {
+        auto& st = self->state;
+        auto g = std::make_shared<gathering>();
+        g->request = t;
+        g->promise = self->make_response_promise<result>();
+        g->started = std::chrono::steady_clock::now();
+        g->pending = st.cfg.members.size();
+        g->results.resize(st.cfg.members.size());
+        st.emit(event_kind::task_started, t, nullptr);
+        if (st.cfg.members.empty()) {
+          auto out = combine_concurrent(st.cfg.id, t.id, {});
+          g->promise.deliver(out);
+          return g->promise;
+        }
+        st.running.emplace(t.id, g);
+        for (size_t i = 0; i < st.cfg.members.size(); ++i) {
+          const auto& m = st.cfg.members[i];
+          task sub{subtask_id(t, m.name), t.run_id, t.text, st.cfg.id.name};
+          agent_id who{st.cfg.id.name, m.name};
+          auto sub_id = sub.id;
+          self->request(m.handle, st.cfg.member_timeout, std::move(sub))
+              .then([self, g, i](result& r) { member_done(self, g, i, std::move(r)); },
+                    [self, g, i, who, sub_id](caf::error& err) {
+                      result r;
+                      r.task_id = sub_id;
+                      r.agent = who;
+                      r.error = std::move(err);
+                      member_done(self, g, i, std::move(r));
+                    });
+        }
         return g->promise;
-      }
-      st.running.emplace(t.id, g);
-      for (size_t i = 0; i < st.cfg.members.size(); ++i) {
-        const auto& m = st.cfg.members[i];
-        task sub{subtask_id(t, m.name), t.run_id, t.text, st.cfg.id.name};
-        agent_id who{st.cfg.id.name, m.name};
-        auto sub_id = sub.id;
-        self->request(m.handle, st.cfg.member_timeout, std::move(sub))
-          .then([self, g, i](result& r) { member_done(self, g, i, std::move(r)); },
-                [self, g, i, who, sub_id](caf::error& err) {
-                  result r;
-                  r.task_id = sub_id;
-                  r.agent = who;
-                  r.error = std::move(err);
-                  member_done(self, g, i, std::move(r));
-                });
-      }
-      return g->promise;
-    },
-    [self](task_cancel& c) {
-      auto& st = self->state;
-      auto i = st.running.find(c.task_id);
-      if (i == st.running.end())
-        return;
-      for (const auto& m : st.cfg.members)
-        self->send(m.handle, task_cancel{subtask_id(i->second->request, m.name)});
-    },
-    [self](dm& m) {
-      // A message to the swarm as a whole reaches each member.
-      for (const auto& x : self->state.cfg.members)
-        self->send(x.handle, m);
-    },
-    [self](broadcast& m) {
-      for (const auto& x : self->state.cfg.members)
-        self->send(x.handle, m);
-    },
-    [self](health_probe& p) {
-      const auto& st = self->state;
-      return health_report{p.nonce, st.cfg.id, st.tasks_done, st.running.size()};
-    },
+      },
+      [self](task_cancel& c) {
+        auto& st = self->state;
+        auto i = st.running.find(c.task_id);
+        if (i == st.running.end())
+          return;
+        for (const auto& m : st.cfg.members)
+          self->send(m.handle, task_cancel{subtask_id(i->second->request, m.name)});
+      },
+      [self](dm& m) {
+        // A message to the swarm as a whole reaches each member.
+        for (const auto& x : self->state.cfg.members)
+          self->send(x.handle, m);
+      },
+      [self](broadcast& m) {
+        for (const auto& x : self->state.cfg.members)
+          self->send(x.handle, m);
+      },
+      [self](health_probe& p) {
+        const auto& st = self->state;
+        return health_report{p.nonce, st.cfg.id, st.tasks_done, st.running.size()};
+      },
   };
 }
 
 } // namespace
 
-agent_actor spawn_concurrent(caf::actor_system& sys, concurrent_config cfg,
-                             monitor_actor monitor) {
+agent_actor spawn_concurrent(caf::actor_system& sys, concurrent_config cfg, monitor_actor monitor) {
   return sys.spawn(concurrent_behavior, std::move(cfg), std::move(monitor));
 }
 

@@ -17,8 +17,8 @@ struct member {
 };
 
 struct concurrent_config {
-  agent_id id;                  ///< the swarm's own id (its name in the parent, or the root)
-  std::vector<member> members;  ///< asked in this order; results keep it
+  agent_id id;                 ///< the swarm's own id (its name in the parent, or the root)
+  std::vector<member> members; ///< asked in this order; results keep it
   caf::timespan member_timeout = std::chrono::minutes(2); ///< per member answer
 };
 
@@ -29,7 +29,6 @@ result combine_concurrent(const agent_id& self, const std::string& task_id,
                           std::vector<result> members);
 
 /// Spawns a concurrent coordinator. `monitor` may be a null handle.
-agent_actor spawn_concurrent(caf::actor_system& sys, concurrent_config cfg,
-                             monitor_actor monitor);
+agent_actor spawn_concurrent(caf::actor_system& sys, concurrent_config cfg, monitor_actor monitor);
 
 } // namespace swarm::actors

@@ -18,9 +18,8 @@ uint32_t short_term_memory::cost(const chat_message& msg) {
 }
 
 short_term_memory::short_term_memory(std::string system_prompt, uint32_t budget)
-  : system_{"system", std::move(system_prompt), {}, {}, {}}, budget_(budget),
-    tokens_(cost(system_)) {
-}
+    : system_{"system", std::move(system_prompt), {}, {}, {}}, budget_(budget),
+      tokens_(cost(system_)) {}
 
 void short_term_memory::add(chat_message msg) {
   tokens_ += cost(msg);

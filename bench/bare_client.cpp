@@ -1,12 +1,12 @@
 // Bare Beast client for the fanout floor: async, keep-alive, one io thread, JSON parsed.
 #include "bench/bare_client.hpp"
 
+#include <memory>
+#include <vector>
+
 #include <boost/asio.hpp>
 #include <boost/beast.hpp>
 #include <boost/json.hpp>
-
-#include <memory>
-#include <vector>
 
 namespace swarm::bench {
 
@@ -28,8 +28,7 @@ struct shared {
 class connection : public std::enable_shared_from_this<connection> {
 public:
   connection(asio::io_context& ioc, shared& s, tcp::endpoint ep)
-    : stream_(ioc), shared_(s), ep_(ep) {
-  }
+      : stream_(ioc), shared_(s), ep_(ep) {}
 
   void start() {
     stream_.async_connect(ep_, [self = shared_from_this()](beast::error_code ec) {
@@ -74,9 +73,7 @@ private:
     next();
   }
 
-  void fail_rest() {
-    ++shared_.out.failed;
-  }
+  void fail_rest() { ++shared_.out.failed; }
 
   beast::tcp_stream stream_;
   shared& shared_;

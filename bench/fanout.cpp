@@ -4,8 +4,8 @@
 #include <algorithm>
 #include <chrono>
 #include <csignal>
-#include <fcntl.h>
 #include <cstdio>
+#include <fcntl.h>
 #include <fstream>
 #include <iostream>
 #include <spawn.h>
@@ -29,8 +29,8 @@ using clock_type = std::chrono::steady_clock;
 double cpu_seconds() {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
-  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec)
-         + static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 long proc_status_kb(const char* key) {
@@ -61,8 +61,8 @@ public:
     std::ofstream{script} << "latency: {fixed_ms: " << latency_ms << "}\n"
                           << "default: {reply: 'ok from {{system}}'}\n";
     auto port_file = dir_ + "/port";
-    std::vector<std::string> args{swarm,         "mock-llm",  "--port", "0", "--port-file",
-                                  port_file,     "--script",  script};
+    std::vector<std::string> args{swarm,         "mock-llm", "--port",   "0",
+                                  "--port-file", port_file,  "--script", script};
     std::vector<char*> argv;
     for (auto& a : args)
       argv.push_back(a.data());
@@ -133,7 +133,7 @@ row measure(const std::string& swarm_bin, size_t n, int latency_ms, int rounds) 
     auto team = rt.spawn(fanout_spec(n));
     if (!team)
       throw std::runtime_error(swarm::describe(team.error()));
-    (void) team->run({task_text}); // warm-up: connections, allocator
+    (void)team->run({task_text}); // warm-up: connections, allocator
     std::vector<double> walls;
     double cpu = 0;
     long rss_before = proc_status_kb("VmRSS:");
@@ -154,8 +154,8 @@ row measure(const std::string& swarm_bin, size_t n, int latency_ms, int rounds) 
     r.wall_ms = median(walls);
     r.cpu_us_per_call = cpu * 1e6 / static_cast<double>(n * static_cast<size_t>(rounds));
     r.peak_rss_mb = static_cast<double>(hwm) / 1024.0;
-    r.kb_per_inflight = static_cast<double>(std::max(0L, hwm - rss_before))
-                        / static_cast<double>(n);
+    r.kb_per_inflight =
+        static_cast<double>(std::max(0L, hwm - rss_before)) / static_cast<double>(n);
   }
 
   // -- the floor: same requests, same connection bound, no actors
@@ -165,8 +165,8 @@ row measure(const std::string& swarm_bin, size_t n, int latency_ms, int rounds) 
          << R"({"role":"user","content":")" << task_text << R"("}]})";
     swarm::llm_client_options defaults;
     auto conns = defaults.max_connections_per_endpoint;
-    (void) swarm::bench::bare_fanout("127.0.0.1", mock.port(), "/v1/chat/completions",
-                                     body.str(), std::min<size_t>(n, conns), conns);
+    (void)swarm::bench::bare_fanout("127.0.0.1", mock.port(), "/v1/chat/completions", body.str(),
+                                    std::min<size_t>(n, conns), conns);
     std::vector<double> walls;
     double cpu = 0;
     for (int i = 0; i < rounds; ++i) {
@@ -239,8 +239,8 @@ int main(int argc, char** argv) {
           << ", \"wall_ms\": " << r.wall_ms << ", \"bare_wall_ms\": " << r.bare_wall_ms
           << ", \"cpu_us_per_call\": " << r.cpu_us_per_call
           << ", \"bare_cpu_us_per_call\": " << r.bare_cpu_us_per_call
-          << ", \"peak_rss_mb\": " << r.peak_rss_mb << ", \"kb_per_inflight\": "
-          << r.kb_per_inflight << ", \"failed\": " << r.failed << "}"
+          << ", \"peak_rss_mb\": " << r.peak_rss_mb
+          << ", \"kb_per_inflight\": " << r.kb_per_inflight << ", \"failed\": " << r.failed << "}"
           << (i + 1 < rows.size() ? ",\n" : "\n");
     }
     out << "]\n";

@@ -442,7 +442,10 @@ private:
       reply_done_ = false;
       return do_read();
     }
-    if (in_flight_)
+    // Bytes of the next request arrived (the client may send it as soon as it has our reply,
+    // before on_written runs): stop watching, so on_written's do_read parses them. Re-arming
+    // here would leave a read pending that nothing completes.
+    if (in_flight_ && n == 0)
       start_watch();
   }
 

@@ -16,8 +16,8 @@ namespace swarm::net {
 
 /// Counters of one client since construction.
 struct client_stats {
-  uint64_t requests = 0;    ///< calls started
-  uint64_t attempts = 0;    ///< HTTP attempts (requests + retries)
+  uint64_t requests = 0; ///< calls started
+  uint64_t attempts = 0; ///< HTTP attempts (requests + retries)
   uint64_t retries = 0;
   uint64_t cancelled = 0;
   uint64_t connections_opened = 0;

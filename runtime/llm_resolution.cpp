@@ -33,8 +33,8 @@ caf::expected<resolved_llm> resolve_llm(const swarm_spec& spec, const agent_spec
     out.endpoint.url = env("OPENAI_BASE_URL");
   if (out.endpoint.url.empty())
     return make_error(errc::no_endpoint,
-                      "agent '" + agent.name
-                        + "' has no LLM endpoint: set llm.url in the spec, pass --llm-url, "
+                      "agent '" + agent.name +
+                          "' has no LLM endpoint: set llm.url in the spec, pass --llm-url, "
                           "or set OPENAI_BASE_URL");
   while (!out.endpoint.url.empty() && out.endpoint.url.back() == '/')
     out.endpoint.url.pop_back();

@@ -29,16 +29,16 @@ monitor_actor::behavior_type monitor_behavior(monitor_pointer self) {
                subs.end());
   });
   return {
-    [self](event& e) {
-      for (const auto& s : self->state.subscribers)
-        caf::anon_send(s, e);
-    },
-    [self](subscribe_events& s) {
-      if (!s.subscriber)
-        return;
-      self->monitor(s.subscriber);
-      self->state.subscribers.push_back(std::move(s.subscriber));
-    },
+      [self](event& e) {
+        for (const auto& s : self->state.subscribers)
+          caf::anon_send(s, e);
+      },
+      [self](subscribe_events& s) {
+        if (!s.subscriber)
+          return;
+        self->monitor(s.subscriber);
+        self->state.subscribers.push_back(std::move(s.subscriber));
+      },
   };
 }
 

@@ -47,11 +47,9 @@ std::string make_run_id() {
 
 struct runtime::impl {
   explicit impl(const runtime_options& opts, llm_overrides ov)
-    : cfg(make_config(opts)), sys(cfg), overrides(std::move(ov)),
-      client(std::make_shared<net::llm_client>(opts.llm)),
-      llm(net::spawn_llm_actor(sys, client)), monitor(spawn_monitor(sys)),
-      factory(sys, llm, monitor) {
-  }
+      : cfg(make_config(opts)), sys(cfg), overrides(std::move(ov)),
+        client(std::make_shared<net::llm_client>(opts.llm)), llm(net::spawn_llm_actor(sys, client)),
+        monitor(spawn_monitor(sys)), factory(sys, llm, monitor) {}
 
   caf::actor_system_config cfg;
   caf::actor_system sys;
@@ -105,10 +103,10 @@ caf::expected<result> swarm_handle::run(task_input in) const {
   caf::expected<result> out{make_error(errc::runtime_stopped, "no reply")};
   caf::scoped_actor self{rt.sys};
   self->request(state_->swarm.root, caf::infinite, std::move(t))
-    .receive([&](result& r) { out = std::move(r); },
-             [&](caf::error& err) {
-               out = rt.stopped ? make_error(errc::runtime_stopped, describe(err)) : err;
-             });
+      .receive([&](result& r) { out = std::move(r); },
+               [&](caf::error& err) {
+                 out = rt.stopped ? make_error(errc::runtime_stopped, describe(err)) : err;
+               });
   if (out && out->error)
     return out->error;
   return out;
@@ -142,8 +140,7 @@ std::vector<std::string> swarm_handle::agents() const {
 // -- runtime ------------------------------------------------------------------------------------
 
 runtime::runtime(runtime_options opts, llm_overrides overrides)
-  : impl_(std::make_shared<impl>(opts, std::move(overrides))) {
-}
+    : impl_(std::make_shared<impl>(opts, std::move(overrides))) {}
 
 runtime::~runtime() {
   stop();

@@ -42,8 +42,7 @@ public:
   std::vector<std::string> agents() const;
 
   struct state;
-  explicit swarm_handle(std::shared_ptr<const state> st) : state_(std::move(st)) {
-  }
+  explicit swarm_handle(std::shared_ptr<const state> st) : state_(std::move(st)) {}
 
 private:
   std::shared_ptr<const state> state_;

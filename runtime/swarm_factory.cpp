@@ -9,8 +9,7 @@
 namespace swarm {
 
 swarm_factory::swarm_factory(caf::actor_system& sys, llm_actor llm, monitor_actor monitor)
-  : sys_(sys), llm_(std::move(llm)), monitor_(std::move(monitor)) {
-}
+    : sys_(sys), llm_(std::move(llm)), monitor_(std::move(monitor)) {}
 
 caf::expected<built_swarm> swarm_factory::build(const swarm_spec& spec,
                                                 const llm_overrides& overrides,

@@ -28,9 +28,8 @@ public:
 
   /// Resolves every agent first (errc::no_endpoint names the agent), then spawns the agents
   /// and the coordinator of `spec.architecture`. Nothing is spawned when resolution fails.
-  [[nodiscard]] caf::expected<built_swarm> build(const swarm_spec& spec,
-                                                 const llm_overrides& overrides,
-                                                 const env_reader& env = read_env);
+  [[nodiscard]] caf::expected<built_swarm>
+  build(const swarm_spec& spec, const llm_overrides& overrides, const env_reader& env = read_env);
 
 private:
   caf::actor_system& sys_;

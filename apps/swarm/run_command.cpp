@@ -53,8 +53,7 @@ boost::json::object result_json(const result& r) {
 // Counts leaf completions and tokens; prints one line per finished agent to stderr.
 class progress_printer {
 public:
-  progress_printer(size_t total, bool quiet) : total_(total), quiet_(quiet) {
-  }
+  progress_printer(size_t total, bool quiet) : total_(total), quiet_(quiet) {}
 
   void operator()(const event& e) {
     if (e.kind != event_kind::task_completed || !e.leaf)
@@ -161,7 +160,7 @@ command add_run_command(CLI::App& app) {
   sub->add_option("--model", args->model, "model for every agent (else spec, else OPENAI_MODEL)");
   sub->add_option("--run-id", args->run_id, "name of the run (else one is made)");
   sub->add_option("--data-dir", args->data_dir, "directory for persistent state")
-    ->capture_default_str();
+      ->capture_default_str();
   sub->add_flag("--json", args->json, "print the result (with every member's) as JSON");
   sub->add_flag("--quiet,-q", args->quiet, "no progress lines");
   return [args] { return run(*args); };

@@ -8,25 +8,44 @@ namespace swarm {
 
 std::string to_string(errc x) {
   switch (x) {
-    case errc::none: return "none";
-    case errc::invalid_spec: return "invalid_spec";
-    case errc::io_error: return "io_error";
-    case errc::invalid_argument: return "invalid_argument";
-    case errc::no_endpoint: return "no_endpoint";
-    case errc::llm_connect_failed: return "llm_connect_failed";
-    case errc::llm_tls_failed: return "llm_tls_failed";
-    case errc::llm_timeout: return "llm_timeout";
-    case errc::llm_http_error: return "llm_http_error";
-    case errc::llm_rate_limited: return "llm_rate_limited";
-    case errc::llm_invalid_response: return "llm_invalid_response";
-    case errc::llm_stream_truncated: return "llm_stream_truncated";
-    case errc::llm_cancelled: return "llm_cancelled";
-    case errc::member_failed: return "member_failed";
-    case errc::all_members_failed: return "all_members_failed";
-    case errc::budget_exhausted: return "budget_exhausted";
-    case errc::cancelled: return "cancelled";
-    case errc::unknown_agent: return "unknown_agent";
-    case errc::runtime_stopped: return "runtime_stopped";
+  case errc::none:
+    return "none";
+  case errc::invalid_spec:
+    return "invalid_spec";
+  case errc::io_error:
+    return "io_error";
+  case errc::invalid_argument:
+    return "invalid_argument";
+  case errc::no_endpoint:
+    return "no_endpoint";
+  case errc::llm_connect_failed:
+    return "llm_connect_failed";
+  case errc::llm_tls_failed:
+    return "llm_tls_failed";
+  case errc::llm_timeout:
+    return "llm_timeout";
+  case errc::llm_http_error:
+    return "llm_http_error";
+  case errc::llm_rate_limited:
+    return "llm_rate_limited";
+  case errc::llm_invalid_response:
+    return "llm_invalid_response";
+  case errc::llm_stream_truncated:
+    return "llm_stream_truncated";
+  case errc::llm_cancelled:
+    return "llm_cancelled";
+  case errc::member_failed:
+    return "member_failed";
+  case errc::all_members_failed:
+    return "all_members_failed";
+  case errc::budget_exhausted:
+    return "budget_exhausted";
+  case errc::cancelled:
+    return "cancelled";
+  case errc::unknown_agent:
+    return "unknown_agent";
+  case errc::runtime_stopped:
+    return "runtime_stopped";
   }
   return "errc(" + std::to_string(static_cast<int>(x)) + ")";
 }
@@ -36,8 +55,7 @@ caf::error make_error(errc x) {
 }
 
 caf::error make_error(errc x, std::string context) {
-  return caf::error{static_cast<uint8_t>(x), errc_category,
-                    caf::make_message(std::move(context))};
+  return caf::error{static_cast<uint8_t>(x), errc_category, caf::make_message(std::move(context))};
 }
 
 bool is(const caf::error& err, errc x) {

@@ -13,24 +13,24 @@ namespace swarm {
 /// Every failure the runtime reports. Values are stable: they cross the wire.
 enum class errc : uint8_t {
   none = 0,
-  invalid_spec,          ///< a swarm spec failed validation
-  io_error,              ///< reading or writing a local file failed
-  invalid_argument,      ///< a caller passed a value outside the contract
-  no_endpoint,           ///< no LLM endpoint configured (spec, flag or OPENAI_BASE_URL)
-  llm_connect_failed,    ///< could not resolve or connect to the LLM endpoint
-  llm_tls_failed,        ///< TLS handshake or certificate verification failed
-  llm_timeout,           ///< the per-request deadline passed
-  llm_http_error,        ///< the endpoint answered a non-success HTTP status
-  llm_rate_limited,      ///< HTTP 429 and no retries left
-  llm_invalid_response,  ///< the body was not the JSON the API promises
-  llm_stream_truncated,  ///< an SSE stream ended before [DONE]
-  llm_cancelled,         ///< the caller abandoned the request
-  member_failed,         ///< a swarm member answered with an error
-  all_members_failed,    ///< every member of a swarm failed
-  budget_exhausted,      ///< the resource pool refused a grant
-  cancelled,             ///< a task was cancelled
-  unknown_agent,         ///< no agent of that name in the swarm
-  runtime_stopped,       ///< the runtime shut down while work was pending
+  invalid_spec,         ///< a swarm spec failed validation
+  io_error,             ///< reading or writing a local file failed
+  invalid_argument,     ///< a caller passed a value outside the contract
+  no_endpoint,          ///< no LLM endpoint configured (spec, flag or OPENAI_BASE_URL)
+  llm_connect_failed,   ///< could not resolve or connect to the LLM endpoint
+  llm_tls_failed,       ///< TLS handshake or certificate verification failed
+  llm_timeout,          ///< the per-request deadline passed
+  llm_http_error,       ///< the endpoint answered a non-success HTTP status
+  llm_rate_limited,     ///< HTTP 429 and no retries left
+  llm_invalid_response, ///< the body was not the JSON the API promises
+  llm_stream_truncated, ///< an SSE stream ended before [DONE]
+  llm_cancelled,        ///< the caller abandoned the request
+  member_failed,        ///< a swarm member answered with an error
+  all_members_failed,   ///< every member of a swarm failed
+  budget_exhausted,     ///< the resource pool refused a grant
+  cancelled,            ///< a task was cancelled
+  unknown_agent,        ///< no agent of that name in the swarm
+  runtime_stopped,      ///< the runtime shut down while work was pending
 };
 
 /// The CAF error category of `errc`.

@@ -10,10 +10,10 @@ namespace swarm {
 
 /// Every swarm participant, agent or coordinator (DESIGN.md §3). A `task` is always answered
 /// with a `result`; failures are results with `error` set.
-using agent_actor = caf::typed_actor<caf::replies_to<task>::with<result>,       //
-                                     caf::reacts_to<task_cancel>,               //
-                                     caf::reacts_to<dm>,                        //
-                                     caf::reacts_to<broadcast>,                 //
+using agent_actor = caf::typed_actor<caf::replies_to<task>::with<result>, //
+                                     caf::reacts_to<task_cancel>,         //
+                                     caf::reacts_to<dm>,                  //
+                                     caf::reacts_to<broadcast>,           //
                                      caf::replies_to<health_probe>::with<health_report>>;
 
 /// The LLM client as an actor: one chat completion or embedding per request.

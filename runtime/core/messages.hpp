@@ -205,8 +205,8 @@ struct result {
 
 template <class F>
 typename F::result_type inspect(F& f, result& x) {
-  return f(caf::meta::type_name("result"), x.task_id, x.agent, x.text, x.confidence, x.use,
-           x.error, x.trace);
+  return f(caf::meta::type_name("result"), x.task_id, x.agent, x.text, x.confidence, x.use, x.error,
+           x.trace);
 }
 
 /// A direct message to one agent; it lands in the agent's short-term memory.
@@ -251,8 +251,7 @@ struct health_report {
 
 template <class F>
 typename F::result_type inspect(F& f, health_report& x) {
-  return f(caf::meta::type_name("health_report"), x.nonce, x.agent, x.tasks_done,
-           x.tasks_running);
+  return f(caf::meta::type_name("health_report"), x.nonce, x.agent, x.tasks_done, x.tasks_running);
 }
 
 /// Abandons a task: the receiver stops its work on it, cancels its LLM calls and answers the
@@ -307,25 +306,25 @@ typename F::result_type inspect(F& f, subscribe_events& x) {
 } // namespace swarm
 
 CAF_BEGIN_TYPE_ID_BLOCK(swarm, caf::first_custom_type_id)
-  CAF_ADD_TYPE_ID(swarm, (swarm::agent_id))
-  CAF_ADD_TYPE_ID(swarm, (swarm::usage))
-  CAF_ADD_TYPE_ID(swarm, (swarm::tool_call))
-  CAF_ADD_TYPE_ID(swarm, (swarm::chat_message))
-  CAF_ADD_TYPE_ID(swarm, (swarm::tool_spec))
-  CAF_ADD_TYPE_ID(swarm, (swarm::llm_endpoint))
-  CAF_ADD_TYPE_ID(swarm, (swarm::chat_request))
-  CAF_ADD_TYPE_ID(swarm, (swarm::token_logprob))
-  CAF_ADD_TYPE_ID(swarm, (swarm::chat_result))
-  CAF_ADD_TYPE_ID(swarm, (swarm::chat_cancel))
-  CAF_ADD_TYPE_ID(swarm, (swarm::embedding_request))
-  CAF_ADD_TYPE_ID(swarm, (swarm::embedding_result))
-  CAF_ADD_TYPE_ID(swarm, (swarm::task))
-  CAF_ADD_TYPE_ID(swarm, (swarm::result))
-  CAF_ADD_TYPE_ID(swarm, (swarm::dm))
-  CAF_ADD_TYPE_ID(swarm, (swarm::broadcast))
-  CAF_ADD_TYPE_ID(swarm, (swarm::health_probe))
-  CAF_ADD_TYPE_ID(swarm, (swarm::health_report))
-  CAF_ADD_TYPE_ID(swarm, (swarm::task_cancel))
-  CAF_ADD_TYPE_ID(swarm, (swarm::event))
-  CAF_ADD_TYPE_ID(swarm, (swarm::subscribe_events))
+CAF_ADD_TYPE_ID(swarm, (swarm::agent_id))
+CAF_ADD_TYPE_ID(swarm, (swarm::usage))
+CAF_ADD_TYPE_ID(swarm, (swarm::tool_call))
+CAF_ADD_TYPE_ID(swarm, (swarm::chat_message))
+CAF_ADD_TYPE_ID(swarm, (swarm::tool_spec))
+CAF_ADD_TYPE_ID(swarm, (swarm::llm_endpoint))
+CAF_ADD_TYPE_ID(swarm, (swarm::chat_request))
+CAF_ADD_TYPE_ID(swarm, (swarm::token_logprob))
+CAF_ADD_TYPE_ID(swarm, (swarm::chat_result))
+CAF_ADD_TYPE_ID(swarm, (swarm::chat_cancel))
+CAF_ADD_TYPE_ID(swarm, (swarm::embedding_request))
+CAF_ADD_TYPE_ID(swarm, (swarm::embedding_result))
+CAF_ADD_TYPE_ID(swarm, (swarm::task))
+CAF_ADD_TYPE_ID(swarm, (swarm::result))
+CAF_ADD_TYPE_ID(swarm, (swarm::dm))
+CAF_ADD_TYPE_ID(swarm, (swarm::broadcast))
+CAF_ADD_TYPE_ID(swarm, (swarm::health_probe))
+CAF_ADD_TYPE_ID(swarm, (swarm::health_report))
+CAF_ADD_TYPE_ID(swarm, (swarm::task_cancel))
+CAF_ADD_TYPE_ID(swarm, (swarm::event))
+CAF_ADD_TYPE_ID(swarm, (swarm::subscribe_events))
 CAF_END_TYPE_ID_BLOCK(swarm)

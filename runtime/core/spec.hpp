@@ -31,7 +31,7 @@ struct agent_spec {
   std::string role;          ///< one line: what the agent is
   std::string system_prompt; ///< default: "You are <name>, <role>."
   std::vector<std::string> skills;
-  llm_settings llm;                ///< the agent's overrides (keys sit directly on the agent)
+  llm_settings llm;                  ///< the agent's overrides (keys sit directly on the agent)
   uint32_t short_term_tokens = 8000; ///< conversation window budget, in estimated tokens
   int line = 0;                      ///< where the agent starts in the spec file (1-based)
 };

@@ -10,19 +10,22 @@ namespace swarm {
 
 std::string to_string(event_kind x) {
   switch (x) {
-    case event_kind::task_started: return "task_started";
-    case event_kind::task_completed: return "task_completed";
-    case event_kind::llm_call_completed: return "llm_call_completed";
+  case event_kind::task_started:
+    return "task_started";
+  case event_kind::task_completed:
+    return "task_completed";
+  case event_kind::llm_call_completed:
+    return "llm_call_completed";
   }
   return "event_kind(" + std::to_string(static_cast<int>(x)) + ")";
 }
 
 void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_types<caf::id_block::swarm>();
-  cfg.add_error_category(errc_category, [](uint8_t code, caf::atom_value,
-                                           const caf::message& ctx) -> std::string {
-    return describe(caf::error{code, errc_category, ctx});
-  });
+  cfg.add_error_category(errc_category,
+                         [](uint8_t code, caf::atom_value, const caf::message& ctx) -> std::string {
+                           return describe(caf::error{code, errc_category, ctx});
+                         });
 }
 
 } // namespace swarm

@@ -1,12 +1,11 @@
 // The agent actor against the real mock LLM over loopback HTTP, through the LLM actor.
-#include <catch2/catch.hpp>
+#include <chrono>
+#include <thread>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/scoped_actor.hpp>
-
-#include <chrono>
-#include <thread>
+#include <catch2/catch.hpp>
 
 #include "actors/agent.hpp"
 #include "actors/concurrent.hpp"
@@ -69,8 +68,8 @@ struct fixture {
     caf::scoped_actor self{sys};
     result out;
     self->request(who, 20s, task{std::move(id), "r1", std::move(text), "user"})
-      .receive([&](result& r) { out = std::move(r); },
-               [&](caf::error& err) { FAIL("request failed: " << describe(err)); });
+        .receive([&](result& r) { out = std::move(r); },
+                 [&](caf::error& err) { FAIL("request failed: " << describe(err)); });
     return out;
   }
 };
@@ -150,14 +149,14 @@ TEST_CASE("an agent reports its health with tasks done") {
   f.ask(a, "one");
   caf::scoped_actor self{f.sys};
   self->request(a, 5s, health_probe{7})
-    .receive(
-      [&](health_report& h) {
-        CHECK(h.nonce == 7);
-        CHECK(h.agent.name == "a");
-        CHECK(h.tasks_done == 1);
-        CHECK(h.tasks_running == 0);
-      },
-      [&](caf::error& err) { FAIL(describe(err)); });
+      .receive(
+          [&](health_report& h) {
+            CHECK(h.nonce == 7);
+            CHECK(h.agent.name == "a");
+            CHECK(h.tasks_done == 1);
+            CHECK(h.tasks_running == 0);
+          },
+          [&](caf::error& err) { FAIL(describe(err)); });
   caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
 }
 
@@ -168,7 +167,7 @@ TEST_CASE("a concurrent swarm gathers every member, failures in place") {
   for (auto name : {"a", "b", "c"})
     members.push_back({name, actors::spawn_agent(f.sys, f.agent(name), f.llm, {})});
   auto team = actors::spawn_concurrent(
-    f.sys, actors::concurrent_config{agent_id{"", "team"}, members, 10s}, {});
+      f.sys, actors::concurrent_config{agent_id{"", "team"}, members, 10s}, {});
   auto r = f.ask(team, "go");
   CHECK_FALSE(r.error);
   REQUIRE(r.trace.size() == 3);

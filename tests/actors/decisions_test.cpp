@@ -1,7 +1,7 @@
 // Pure decision logic of the actors: combining members' results, confidence from logprobs.
-#include <catch2/catch.hpp>
-
 #include <cmath>
+
+#include <catch2/catch.hpp>
 
 #include "actors/agent.hpp"
 #include "actors/concurrent.hpp"
@@ -53,12 +53,12 @@ TEST_CASE("one failed member is reported in place and does not fail the swarm") 
 
 TEST_CASE("the swarm fails only when every member failed, naming the first cause") {
   auto out = actors::combine_concurrent(
-    agent_id{"", "team"}, "t1",
-    {failed("a", errc::llm_http_error), failed("b", errc::llm_timeout)});
+      agent_id{"", "team"}, "t1",
+      {failed("a", errc::llm_http_error), failed("b", errc::llm_timeout)});
   REQUIRE(out.error);
   CHECK(is(out.error, errc::all_members_failed));
-  CHECK(describe(out.error)
-        == "all_members_failed: 2 of 2 members failed; first: llm_http_error: boom");
+  CHECK(describe(out.error) ==
+        "all_members_failed: 2 of 2 members failed; first: llm_http_error: boom");
 }
 
 TEST_CASE("confidence is the geometric mean token probability") {

@@ -1,14 +1,14 @@
 // The far side of the two-process wire test: publishes an actor that echoes every message.
 // Usage: wire_echo_server PORT_FILE   (writes the port once published; exits on "quit")
-#include <caf/actor_system.hpp>
-#include <caf/actor_system_config.hpp>
-#include <caf/event_based_actor.hpp>
-#include <caf/scheduled_actor.hpp>
-#include <caf/io/middleman.hpp>
-
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/scheduled_actor.hpp>
 
 #include "runtime/core/types.hpp"
 
@@ -24,11 +24,11 @@ int main(int argc, char** argv) {
   auto echo = sys.spawn([](caf::event_based_actor* self) -> caf::behavior {
     self->set_default_handler(caf::reflect); // answers every other message with itself
     return {
-      [self](const std::string& cmd) {
-        if (cmd == "quit")
-          self->quit();
-        return cmd;
-      },
+        [self](const std::string& cmd) {
+          if (cmd == "quit")
+            self->quit();
+          return cmd;
+        },
     };
   });
   auto port = sys.middleman().publish(echo, 0, "127.0.0.1");

@@ -1,18 +1,17 @@
 // Two processes, one wire: every project message type crosses CAF's middleman intact.
-#include <catch2/catch.hpp>
-
-#include <caf/actor_system.hpp>
-#include <caf/actor_system_config.hpp>
-#include <caf/deep_to_string.hpp>
-#include <caf/io/middleman.hpp>
-#include <caf/scoped_actor.hpp>
-
 #include <chrono>
 #include <fstream>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <thread>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/deep_to_string.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/scoped_actor.hpp>
+#include <catch2/catch.hpp>
 
 #include "runtime/core/types.hpp"
 #include "tests/integration/wire_samples.hpp"
@@ -66,19 +65,19 @@ TEST_CASE("every message type crosses to another process and back unchanged") {
   auto echo = sys.middleman().remote_actor("127.0.0.1", port);
   REQUIRE(echo);
   caf::scoped_actor self{sys};
-  auto count = swarm::test::for_each_wire_sample(
-    caf::actor_cast<caf::actor>(self), [&](auto sample) {
-      using type = decltype(sample);
-      auto expected = caf::deep_to_string(sample);
-      INFO("sample: " << expected);
-      self->request(*echo, 10s, sample)
-        .receive([&](type& back) { CHECK(caf::deep_to_string(back) == expected); },
-                 [&](caf::error& err) { FAIL("round trip failed: " << sys.render(err)); });
-    });
+  auto count =
+      swarm::test::for_each_wire_sample(caf::actor_cast<caf::actor>(self), [&](auto sample) {
+        using type = decltype(sample);
+        auto expected = caf::deep_to_string(sample);
+        INFO("sample: " << expected);
+        self->request(*echo, 10s, sample)
+            .receive([&](type& back) { CHECK(caf::deep_to_string(back) == expected); },
+                     [&](caf::error& err) { FAIL("round trip failed: " << sys.render(err)); });
+      });
   // A type added to the block without a sample fails here.
   CHECK(count == caf::id_block::swarm::end - caf::id_block::swarm::begin);
-  self->request(*echo, 10s, std::string{"quit"}).receive([](const std::string&) {},
-                                                          [](caf::error&) {});
+  self->request(*echo, 10s, std::string{"quit"})
+      .receive([](const std::string&) {}, [](caf::error&) {});
   int status = 0;
   REQUIRE(waitpid(server.pid, &status, 0) == server.pid);
   server.pid = -1;

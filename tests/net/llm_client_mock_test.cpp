@@ -392,9 +392,12 @@ rules:
 }
 
 TEST_CASE("the pool never opens more connections than the bound, excess calls queue") {
+  // Two server threads: a reused connection's next request can then arrive before the mock
+  // has finished with the previous reply (a race the mock once lost, hanging the call).
   mock m{R"(
 latency: {fixed_ms: 20}
-)"};
+)",
+         mock_llm::server_options{.threads = 2}};
   auto opts = fast_options();
   opts.max_connections_per_endpoint = 4;
   llm_client client{opts};

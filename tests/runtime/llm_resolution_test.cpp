@@ -1,7 +1,7 @@
 // LLM settings resolution: flag > agent > spec defaults > environment > built-in.
-#include <catch2/catch.hpp>
-
 #include <map>
+
+#include <catch2/catch.hpp>
 
 #include "runtime/core/errc.hpp"
 #include "runtime/llm_resolution.hpp"

@@ -1,10 +1,10 @@
 // The embedding API end to end: spec -> runtime -> swarm_handle::run against the mock LLM.
-#include <catch2/catch.hpp>
-
 #include <atomic>
 #include <chrono>
 #include <mutex>
 #include <thread>
+
+#include <catch2/catch.hpp>
 
 #include "mock_llm/mock_llm_server.hpp"
 #include "runtime/core/errc.hpp"
