@@ -54,6 +54,7 @@ struct agent_state {
     req.temperature = cfg.temperature;
     req.max_tokens = cfg.max_tokens;
     req.stream = cfg.stream;
+    req.response_format = t.response_format;
     req.timeout = cfg.llm_timeout;
     return req;
   }

@@ -5,11 +5,10 @@
 #include <unordered_map>
 
 #include <caf/actor_system.hpp>
-#include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include "runtime/core/errc.hpp"
+#include "actors/coordination.hpp"
 
 namespace swarm::actors {
 
@@ -57,31 +56,9 @@ struct concurrent_state {
   uint64_t tasks_done = 0;
 
   static inline const char* name = "swarm.concurrent";
-
-  void emit(event_kind kind, const task& t, const result* res,
-            caf::timespan elapsed = caf::timespan{0}) const {
-    if (!monitor)
-      return;
-    event e;
-    e.kind = kind;
-    e.run_id = t.run_id;
-    e.agent = cfg.id;
-    e.task_id = t.id;
-    e.leaf = false;
-    e.duration = elapsed;
-    if (res) {
-      e.use = res->use;
-      e.error = res->error;
-    }
-    caf::anon_send(monitor, std::move(e));
-  }
 };
 
 using concurrent_pointer = agent_actor::stateful_pointer<concurrent_state>;
-
-std::string subtask_id(const task& t, const std::string& member) {
-  return t.id + "." + member;
-}
 
 void member_done(concurrent_pointer self, const std::shared_ptr<gathering>& g, size_t index,
                  result res) {
@@ -92,8 +69,8 @@ void member_done(concurrent_pointer self, const std::shared_ptr<gathering>& g, s
   st.running.erase(g->request.id);
   ++st.tasks_done;
   auto out = combine_concurrent(st.cfg.id, g->request.id, std::move(g->results));
-  st.emit(event_kind::task_completed, g->request, &out,
-          std::chrono::steady_clock::now() - g->started);
+  emit_coordinator_event(st.monitor, event_kind::task_completed, st.cfg.id, g->request, &out,
+                         std::chrono::steady_clock::now() - g->started);
   g->promise.deliver(std::move(out));
 }
 
@@ -110,27 +87,23 @@ agent_actor::behavior_type concurrent_behavior(concurrent_pointer self, concurre
         g->started = std::chrono::steady_clock::now();
         g->pending = st.cfg.members.size();
         g->results.resize(st.cfg.members.size());
-        st.emit(event_kind::task_started, t, nullptr);
+        emit_coordinator_event(st.monitor, event_kind::task_started, st.cfg.id, t, nullptr);
         if (st.cfg.members.empty()) {
-          auto out = combine_concurrent(st.cfg.id, t.id, {});
-          g->promise.deliver(out);
+          g->promise.deliver(combine_concurrent(st.cfg.id, t.id, {}));
           return g->promise;
         }
         st.running.emplace(t.id, g);
+        task_budget budget{st.cfg.guards};
         for (size_t i = 0; i < st.cfg.members.size(); ++i) {
           const auto& m = st.cfg.members[i];
-          task sub{subtask_id(t, m.name), t.run_id, t.text, st.cfg.id.name};
-          agent_id who{st.cfg.id.name, m.name};
-          auto sub_id = sub.id;
-          self->request(m.handle, st.cfg.member_timeout, std::move(sub))
-              .then([self, g, i](result& r) { member_done(self, g, i, std::move(r)); },
-                    [self, g, i, who, sub_id](caf::error& err) {
-                      result r;
-                      r.task_id = sub_id;
-                      r.agent = who;
-                      r.error = std::move(err);
-                      member_done(self, g, i, std::move(r));
-                    });
+          auto sub = subtask(t, m.name, t.text, st.cfg.id.name);
+          if (!budget.take_message()) {
+            member_done(self, g, i,
+                        failed_result(sub, {st.cfg.id.name, m.name}, budget.exhausted()));
+            continue;
+          }
+          ask(self, st.cfg.id.name, m, std::move(sub), budget.timeout(),
+              [self, g, i](result r) { member_done(self, g, i, std::move(r)); });
         }
         return g->promise;
       },
@@ -140,7 +113,7 @@ agent_actor::behavior_type concurrent_behavior(concurrent_pointer self, concurre
         if (i == st.running.end())
           return;
         for (const auto& m : st.cfg.members)
-          self->send(m.handle, task_cancel{subtask_id(i->second->request, m.name)});
+          self->send(m.handle, task_cancel{i->second->request.id + "." + m.name});
       },
       [self](dm& m) {
         // A message to the swarm as a whole reaches each member.

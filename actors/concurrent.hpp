@@ -7,6 +7,7 @@
 #include <caf/fwd.hpp>
 
 #include "runtime/core/handles.hpp"
+#include "runtime/core/spec.hpp"
 
 namespace swarm::actors {
 
@@ -14,12 +15,13 @@ namespace swarm::actors {
 struct member {
   std::string name;
   agent_actor handle;
+  std::vector<std::string> skills; ///< an agent's skills; a sub-swarm's: its agents' union
 };
 
 struct concurrent_config {
   agent_id id;                 ///< the swarm's own id (its name in the parent, or the root)
   std::vector<member> members; ///< asked in this order; results keep it
-  caf::timespan member_timeout = std::chrono::minutes(2); ///< per member answer
+  guard_options guards;
 };
 
 /// The swarm's answer from its members' results (in member order): the members' texts under

@@ -99,8 +99,8 @@ private:
 swarm::swarm_spec fanout_spec(size_t n) {
   swarm::swarm_spec spec;
   spec.name = "fanout";
-  spec.architecture = "concurrent";
-  spec.member_timeout = std::chrono::minutes(5);
+  spec.root.architecture = "concurrent";
+  spec.root.guards.member_timeout = std::chrono::minutes(5);
   spec.agents.resize(n);
   for (size_t i = 0; i < n; ++i) {
     spec.agents[i].name = "agent-" + std::to_string(i);

@@ -33,9 +33,9 @@ caf::expected<built_swarm> swarm_factory::build(const swarm_spec& spec,
     cfg.short_term_tokens = a.short_term_tokens;
     configs.push_back(std::move(cfg));
   }
-  if (spec.architecture != "concurrent")
+  if (spec.root.architecture != "concurrent")
     return make_error(errc::invalid_spec,
-                      "architecture '" + spec.architecture + "' is not supported by this build");
+                      "architecture '" + spec.root.architecture + "' is not supported by this build");
 
   built_swarm out;
   out.name = spec.name;
@@ -45,8 +45,8 @@ caf::expected<built_swarm> swarm_factory::build(const swarm_spec& spec,
   }
   actors::concurrent_config coord;
   coord.id = agent_id{"", spec.name};
-  coord.member_timeout = spec.member_timeout;
-  const auto& names = spec.members;
+  coord.guards = spec.root.guards;
+  const auto& names = spec.root.members;
   for (const auto& name : names)
     for (const auto& m : out.agents)
       if (m.name == name)

@@ -46,6 +46,22 @@ std::string to_string(errc x) {
     return "unknown_agent";
   case errc::runtime_stopped:
     return "runtime_stopped";
+  case errc::member_timeout:
+    return "member_timeout";
+  case errc::deadline_exceeded:
+    return "deadline_exceeded";
+  case errc::max_messages_reached:
+    return "max_messages_reached";
+  case errc::max_rounds_reached:
+    return "max_rounds_reached";
+  case errc::invalid_plan:
+    return "invalid_plan";
+  case errc::invalid_reply:
+    return "invalid_reply";
+  case errc::no_quorum:
+    return "no_quorum";
+  case errc::no_route:
+    return "no_route";
   }
   return "errc(" + std::to_string(static_cast<int>(x)) + ")";
 }

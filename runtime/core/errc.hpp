@@ -31,6 +31,14 @@ enum class errc : uint8_t {
   cancelled,            ///< a task was cancelled
   unknown_agent,        ///< no agent of that name in the swarm
   runtime_stopped,      ///< the runtime shut down while work was pending
+  member_timeout,       ///< a member did not answer within member_timeout (it was cancelled)
+  deadline_exceeded,    ///< a swarm's deadline passed (members cancelled, partial result)
+  max_messages_reached, ///< a coordinator sent its max_messages
+  max_rounds_reached,   ///< rounds/turns ran out before the architecture's goal
+  invalid_plan,         ///< the lead's plan was malformed twice
+  invalid_reply,        ///< an agent's structured reply (vote, score, choice) was malformed
+  no_quorum,            ///< no answer reached the quorum (or a tie with tie: fail)
+  no_route,             ///< a router found no member for the task
 };
 
 /// The CAF error category of `errc`.

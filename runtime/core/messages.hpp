@@ -184,11 +184,14 @@ struct task {
   std::string run_id; ///< the run this task belongs to
   std::string text;
   std::string from; ///< who asked: an agent name, or "user"
+  /// JSON of an OpenAI `response_format` object the answer must follow (coordinators ask for
+  /// plans, votes and scores this way); empty: free text.
+  std::string response_format;
 };
 
 template <class F>
 typename F::result_type inspect(F& f, task& x) {
-  return f(caf::meta::type_name("task"), x.id, x.run_id, x.text, x.from);
+  return f(caf::meta::type_name("task"), x.id, x.run_id, x.text, x.from, x.response_format);
 }
 
 /// The answer to a task. A failure is a result with `error` set, so coordinators see every

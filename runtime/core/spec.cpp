@@ -402,7 +402,7 @@ void spec_reader::read_swarm(const YAML::Node& x, const std::string& path, int l
              return;
            const auto& supported = supported_architectures();
            if (std::find(supported.begin(), supported.end(), *text) != supported.end()) {
-             out.architecture = std::move(*text);
+             out.root.architecture = std::move(*text);
              return;
            }
            std::string list;
@@ -430,7 +430,7 @@ void spec_reader::read_swarm(const YAML::Node& x, const std::string& path, int l
            members_ = std::move(refs);
          } else if (key == "member_timeout_ms") {
            if (auto value_ms = read_integer(value, key_path, key_line, 1, max_int32))
-             out.member_timeout = std::chrono::milliseconds{*value_ms};
+             out.root.guards.member_timeout = std::chrono::milliseconds{*value_ms};
          }
        });
 }
@@ -503,7 +503,7 @@ void spec_reader::read_agents(const YAML::Node& x, const std::string& path, int 
 void spec_reader::check_members(swarm_spec& out) {
   if (!members_) {
     for (const auto& agent : out.agents)
-      out.members.push_back(agent.name);
+      out.root.members.push_back(agent.name);
     return;
   }
   std::unordered_map<std::string, int> seen; // member -> line of its first mention
@@ -518,7 +518,7 @@ void spec_reader::check_members(swarm_spec& out) {
     }
     if (agents_read_ && !agent_names_.contains(member.name))
       fail(member.path, "names no agent: '" + excerpt(member.name) + "'", member.line);
-    out.members.push_back(member.name);
+    out.root.members.push_back(member.name);
   }
 }
 
@@ -553,6 +553,7 @@ spec_parse_result spec_reader::read(const YAML::Node& root, std::string_view sou
   check_members(spec);
   spec_parse_result out;
   if (problems_.empty()) {
+    spec.root.name = spec.name;
     out.spec = std::move(spec);
   } else {
     // Keys are visited in document order but members are checked last: report by line.
@@ -697,6 +698,20 @@ caf::expected<swarm_spec> load_spec(const std::string& path) {
   if (std::ferror(file.get()))
     return io_error(errno != 0 ? errno : EIO);
   return load_spec_text(text, path);
+}
+
+const agent_spec* swarm_spec::find_agent(const std::string& name) const {
+  for (const auto& a : agents)
+    if (a.name == name)
+      return &a;
+  return nullptr;
+}
+
+const swarm_node_spec* swarm_spec::find_swarm(const std::string& name) const {
+  for (const auto& s : swarms)
+    if (s.name == name)
+      return &s;
+  return nullptr;
 }
 
 const std::vector<std::string>& supported_architectures() {

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <caf/expected.hpp>
@@ -36,16 +37,109 @@ struct agent_spec {
   int line = 0;                      ///< where the agent starts in the spec file (1-based)
 };
 
+/// Termination guards of a coordinator (every architecture). docs/architectures.md.
+struct guard_options {
+  std::chrono::milliseconds member_timeout{120'000}; ///< one member's answer
+  uint32_t max_rounds = 5;                           ///< rounds, turns, review passes
+  uint32_t max_messages = 0;                         ///< tasks sent in one run; 0: unlimited
+  std::chrono::milliseconds deadline{0};             ///< wall time of one task; 0: none
+};
+
+/// `hierarchical`: a lead plans, workers are assigned by skill, the lead aggregates.
+struct hierarchical_options {
+  std::string lead;          ///< agent that plans and aggregates (required)
+  uint32_t max_subtasks = 8; ///< most subtasks in a plan
+  uint32_t max_attempts = 2; ///< tries per subtask (retry, then reassign)
+  bool review = false;       ///< the lead reviews each answer
+};
+
+/// `collaborative`: members answer in parallel, then a decision rule.
+struct collaborative_options {
+  std::string decision = "majority"; ///< majority | weighted | consensus | synthesize
+  std::string normalize = "fold";    ///< exact | fold | regex | json_field | number
+  std::string pattern;               ///< normalize: regex (capture group 1)
+  std::string field;                 ///< normalize: json_field
+  double quorum = 0.5;               ///< winner needs more than this fraction of valid votes
+  std::string tie = "first";         ///< first | fail
+  std::vector<std::pair<std::string, double>> weights; ///< member -> weight (default 1)
+  double threshold = 1.0;                              ///< consensus: fraction that must agree
+  std::string aggregator;                              ///< synthesize: agent that merges
+  uint32_t layers = 1;                                 ///< synthesize: mixture-of-agents layers
+};
+
+/// `competitive`: members race; the best answer wins.
+struct competitive_options {
+  std::string select = "judge"; ///< judge | confidence | first_k
+  std::string judge;            ///< agent that scores (select: judge)
+  std::string criteria = "correctness, completeness, clarity";
+  uint32_t k = 1; ///< select: first_k
+};
+
+/// `group_chat`: members take turns on a shared transcript.
+struct group_chat_options {
+  std::string speaker = "round_robin"; ///< round_robin | selector
+  std::string selector;                ///< agent that names the next speaker
+  uint32_t max_turns = 10;
+  std::string terminate_on = "TERMINATE"; ///< a turn containing it ends the chat
+  std::string judge;                      ///< optional agent asked whether the task is done
+};
+
+/// One edge of a `graph` swarm; `when` (a regex on `from`'s answer) may be empty.
+struct graph_edge {
+  std::string from;
+  std::string to;
+  std::string when;
+  int line = 0;
+};
+
+/// `graph`: a DAG of members with conditional edges.
+struct graph_options {
+  std::vector<graph_edge> edges;
+};
+
+/// One rule of a `router` swarm: the first whose regex matches the task text picks `to`.
+struct route_rule {
+  std::string match;
+  std::string to;
+  int line = 0;
+};
+
+/// `router`: one member per task, picked by an LLM agent or by rules.
+struct router_options {
+  std::string router; ///< agent that picks (JSON {"member": name}); empty: routes decide
+  std::vector<route_rule> routes;
+  std::string fallback; ///< member when nothing matches; default: the first member
+};
+
+/// One swarm of the tree: the root (`swarm:`, named after the spec) or a sub-swarm (`swarms:`).
+/// Only the options of its architecture are read.
+struct swarm_node_spec {
+  std::string name;
+  std::string architecture = "concurrent";
+  std::vector<std::string> members; ///< agents or sub-swarms; root default: every agent
+  guard_options guards;
+  hierarchical_options hierarchical;
+  collaborative_options collaborative;
+  competitive_options competitive;
+  group_chat_options group_chat;
+  graph_options graph;
+  router_options router;
+  int line = 0;
+};
+
 /// What a swarm is: its agents and how they work together.
 struct swarm_spec {
   std::string name; ///< [A-Za-z0-9_-]+
   std::string description;
-  llm_settings llm; ///< defaults for every agent
-  std::string architecture = "concurrent";
-  std::vector<std::string> members; ///< agent names, in order; default: every agent
-  std::chrono::milliseconds member_timeout{120'000}; ///< deadline of one member's answer
+  llm_settings llm;                    ///< defaults for every agent
+  swarm_node_spec root;                ///< the swarm itself; root.name == name
+  std::vector<swarm_node_spec> swarms; ///< named sub-swarms, in spec order
   std::vector<agent_spec> agents;
   std::string source; ///< file it was loaded from, or "<spec>"
+
+  /// The agent or sub-swarm called `name`, or nullptr.
+  const agent_spec* find_agent(const std::string& name) const;
+  const swarm_node_spec* find_swarm(const std::string& name) const;
 };
 
 /// One validation problem: `path` is like "agents[2].model", `line` is 1-based (0: unknown).

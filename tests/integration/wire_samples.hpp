@@ -24,7 +24,7 @@ size_t for_each_wire_sample(const caf::actor& self, F&& f) {
   chat_result cres{7, "gpt", "answer", {call}, "stop", {lp}, use, 2};
   embedding_request ereq{8, ep, "emb", {"a", "b"}, 2s};
   embedding_result eres{8, {{0.5f, -0.5f}, {1.0f}}, use};
-  task t{"t1", "run-1", "do it", "user"};
+  task t{"t1", "run-1", "do it", "user", R"({"type":"json_object"})"};
   result inner{
       "t1.a", agent_id{"team", "a"}, "inner", 0.75, use, make_error(errc::llm_timeout, "slow"), {}};
   result outer{"t1", agent_id{"", "team"}, "outer", -1, use, {}, {inner}};

@@ -47,9 +47,9 @@ void check_same_spec(const swarm::swarm_spec& a, const swarm::swarm_spec& b) {
   CHECK(a.name == b.name);
   CHECK(a.description == b.description);
   check_same_llm(a.llm, b.llm);
-  CHECK(a.architecture == b.architecture);
-  CHECK(a.members == b.members);
-  CHECK(a.member_timeout == b.member_timeout);
+  CHECK(a.root.architecture == b.root.architecture);
+  CHECK(a.root.members == b.root.members);
+  CHECK(a.root.guards.member_timeout == b.root.guards.member_timeout);
   REQUIRE(a.agents.size() == b.agents.size());
   for (size_t i = 0; i < a.agents.size(); ++i) {
     CHECK(a.agents[i].name == b.agents[i].name);
@@ -138,9 +138,9 @@ agents:
   const auto& spec = *result.spec;
   CHECK(spec.source == "<spec>");
   CHECK(spec.description.empty());
-  CHECK(spec.architecture == "concurrent");
-  CHECK(spec.members == std::vector<std::string>{"a", "b", "c"});
-  CHECK(spec.member_timeout == 120s);
+  CHECK(spec.root.architecture == "concurrent");
+  CHECK(spec.root.members == std::vector<std::string>{"a", "b", "c"});
+  CHECK(spec.root.guards.member_timeout == 120s);
   CHECK_FALSE(spec.llm.url);
   CHECK_FALSE(spec.llm.model);
   CHECK_FALSE(spec.llm.api_key_env);
