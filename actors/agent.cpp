@@ -55,6 +55,7 @@ struct agent_state {
     req.max_tokens = cfg.max_tokens;
     req.stream = cfg.stream;
     req.response_format = t.response_format;
+    req.top_logprobs = cfg.logprobs ? 0 : -1;
     req.timeout = cfg.llm_timeout;
     return req;
   }

@@ -34,6 +34,7 @@ struct agent_spec {
   std::vector<std::string> skills;
   llm_settings llm;                  ///< the agent's overrides (keys sit directly on the agent)
   uint32_t short_term_tokens = 8000; ///< conversation window budget, in estimated tokens
+  bool logprobs = false;             ///< ask the endpoint for logprobs (confidence); key `logprobs`
   int line = 0;                      ///< where the agent starts in the spec file (1-based)
 };
 
