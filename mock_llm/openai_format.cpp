@@ -166,6 +166,10 @@ caf::expected<chat_request> parse_chat_request(std::string_view body) {
       text.clear();
     }
     r.prompt_tokens += estimate_tokens(text.size());
+    r.history.append(role->get_string().data(), role->get_string().size());
+    r.history += ": ";
+    r.history += text;
+    r.history += '\n';
     if (role->get_string() == "system" && !seen_system) {
       seen_system = true;
       r.system = text;

@@ -354,8 +354,10 @@ match_spec parse_match(const YAML::Node& node, const std::string& path) {
                      m.system = parse_pattern(value, at);
                    else if (key == "user")
                      m.user = parse_pattern(value, at);
+                   else if (key == "history")
+                     m.history = parse_pattern(value, at);
                    else
-                     unknown_key(at, key_node, "model, system, user");
+                     unknown_key(at, key_node, "model, system, user, history");
                  });
   return m;
 }
@@ -660,6 +662,8 @@ bool matches(const match_spec& m, const chat_request& req, std::vector<std::stri
   if (m.model && !std::regex_search(req.model, m.model->re))
     return false;
   if (m.system && !std::regex_search(req.system, m.system->re))
+    return false;
+  if (m.history && !std::regex_search(req.history, m.history->re))
     return false;
   if (m.user) {
     std::smatch sm;

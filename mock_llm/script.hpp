@@ -24,6 +24,7 @@ struct match_spec {
   std::optional<pattern> model;  ///< the request's model
   std::optional<pattern> system; ///< the first system message
   std::optional<pattern> user;   ///< the last user message; its groups feed {{match.K}}
+  std::optional<pattern> history; ///< every message, one "role: content" line each
 };
 
 /// A reply template compiled once: literal text and `{{variable}}` parts.
@@ -119,6 +120,7 @@ struct chat_request {
   std::string system;         ///< content of the first system message
   std::string user;           ///< content of the last user message
   std::string user_name;      ///< `name` of the last user message
+  std::string history;        ///< every message as "role: content\n", in order
   uint64_t prompt_tokens = 0; ///< sum over messages of ceil(chars / 4)
   bool stream = false;
   bool include_usage = false;

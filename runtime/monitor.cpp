@@ -21,7 +21,11 @@ struct monitor_state {
 
 using monitor_pointer = monitor_actor::stateful_pointer<monitor_state>;
 
-monitor_actor::behavior_type monitor_behavior(monitor_pointer self) {
+monitor_actor::behavior_type monitor_behavior(monitor_pointer self,
+                                              std::vector<caf::actor> subscribers) {
+  for (auto& s : subscribers)
+    self->monitor(s);
+  self->state.subscribers = std::move(subscribers);
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& subs = self->state.subscribers;
     subs.erase(std::remove_if(subs.begin(), subs.end(),
@@ -45,7 +49,9 @@ monitor_actor::behavior_type monitor_behavior(monitor_pointer self) {
 } // namespace
 
 monitor_actor spawn_monitor(caf::actor_system& sys) {
-  return sys.spawn(monitor_behavior);
+  // State travels as spawn arguments: CAF 0.17.6 dereferences a null pointer when a function
+  // actor is spawned with no arguments (docs/decisions.md).
+  return sys.spawn(monitor_behavior, std::vector<caf::actor>{});
 }
 
 } // namespace swarm

@@ -11,6 +11,7 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
+#include <caf/sec.hpp>
 #include <caf/send.hpp>
 
 #include "net/llm_actor.hpp"
@@ -79,6 +80,9 @@ struct runtime::impl {
     }
     for (auto& a : all)
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    for (const auto& name : factory.running())
+      if (auto sw = factory.remove(name))
+        sw->channel->clear();
     caf::anon_send_exit(llm, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(monitor, caf::exit_reason::user_shutdown);
   }
@@ -113,7 +117,29 @@ caf::expected<result> swarm_handle::run(task_input in) const {
 }
 
 void swarm_handle::broadcast(std::string text) const {
-  caf::anon_send(state_->swarm.root, swarm::broadcast{"user", std::move(text)});
+  state_->swarm.channel->send(swarm::broadcast{"user", std::move(text)});
+}
+
+std::vector<agent_health> swarm_handle::health_check(std::chrono::milliseconds timeout) const {
+  const auto& sw = state_->swarm;
+  std::vector<health_target> targets;
+  for (const auto& m : sw.agents)
+    targets.push_back({agent_id{sw.name, m.name}, m.handle, false});
+  for (const auto& m : sw.swarms)
+    targets.push_back({agent_id{sw.name, m.name}, m.handle, true});
+  return probe_health(state_->rt->sys, std::move(targets), timeout);
+}
+
+void swarm_handle::stop() const {
+  auto& rt = *state_->rt;
+  auto removed = rt.factory.remove(state_->swarm.name);
+  if (!removed)
+    return;
+  removed->channel->clear();
+  for (const auto& m : removed->swarms)
+    caf::anon_send_exit(m.handle, caf::exit_reason::user_shutdown);
+  for (const auto& m : removed->agents)
+    caf::anon_send_exit(m.handle, caf::exit_reason::user_shutdown);
 }
 
 caf::error swarm_handle::dm(const std::string& name, std::string text) const {
@@ -156,7 +182,8 @@ caf::expected<swarm_handle> runtime::spawn(const swarm_spec& spec) {
   auto built = impl_->factory.build(spec, impl_->overrides);
   if (!built)
     return std::move(built.error());
-  impl_->own(caf::actor_cast<caf::actor>(built->root));
+  for (const auto& m : built->swarms)
+    impl_->own(caf::actor_cast<caf::actor>(m.handle));
   for (const auto& m : built->agents)
     impl_->own(caf::actor_cast<caf::actor>(m.handle));
   auto st = std::make_shared<swarm_handle::state>();
@@ -165,10 +192,17 @@ caf::expected<swarm_handle> runtime::spawn(const swarm_spec& spec) {
   return swarm_handle{std::move(st)};
 }
 
+std::vector<std::string> runtime::swarms() const {
+  return impl_->factory.running();
+}
+
 void runtime::on_event(std::function<void(const event&)> fn) {
-  auto sub = impl_->sys.spawn([fn = std::move(fn)](caf::event_based_actor*) -> caf::behavior {
-    return {[fn](const event& e) { fn(e); }};
-  });
+  // The callback is a spawn argument, not a capture: see spawn_monitor.
+  auto sub = impl_->sys.spawn(
+      [](caf::event_based_actor*, std::function<void(const event&)> f) -> caf::behavior {
+        return {[f](const event& e) { f(e); }};
+      },
+      std::move(fn));
   impl_->own(sub);
   caf::anon_send(impl_->monitor, subscribe_events{sub});
 }

@@ -12,6 +12,7 @@
 #include "runtime/core/messages.hpp"
 #include "runtime/core/options.hpp"
 #include "runtime/core/spec.hpp"
+#include "runtime/health.hpp"
 #include "runtime/llm_resolution.hpp"
 
 namespace swarm {
@@ -29,13 +30,21 @@ public:
   /// member failed) is an error; partial failures are in result::trace.
   [[nodiscard]] caf::expected<result> run(task_input in) const;
 
-  /// Sends `text` to every agent of the swarm (it lands in their short-term memory).
+  /// Sends `text` to every agent of the swarm, nested swarms included (it lands in their
+  /// short-term memory). Reaches every agent even right after spawn.
   void broadcast(std::string text) const;
 
   /// Sends `text` to the agent called `name`; errc::unknown_agent if there is none.
   [[nodiscard]] caf::error dm(const std::string& name, std::string text) const;
 
-  /// The swarm's name (from the spec).
+  /// Probes every agent and coordinator of the swarm at once; each answers within `timeout` or
+  /// is reported not alive. Returns after at most about `timeout`. Agents first, in spec order.
+  std::vector<agent_health> health_check(std::chrono::milliseconds timeout) const;
+
+  /// Stops the swarm's actors and removes it from the runtime's registry. Idempotent.
+  void stop() const;
+
+  /// The swarm's registry name (the spec's name; "name#2" for a second instance).
   const std::string& name() const;
 
   /// Names of the swarm's agents, in spec order.
@@ -60,6 +69,9 @@ public:
   /// Builds and starts the swarm of `spec`. Fails (spawning nothing) when an agent has no
   /// endpoint or the architecture is unknown.
   [[nodiscard]] caf::expected<swarm_handle> spawn(const swarm_spec& spec);
+
+  /// Names of the running swarms.
+  std::vector<std::string> swarms() const;
 
   /// Calls `fn` for every later event of every run, on a runtime thread. Must not block.
   void on_event(std::function<void(const event&)> fn);

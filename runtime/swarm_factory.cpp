@@ -1,12 +1,112 @@
-// SwarmFactory: spec -> agents + coordinator.
+// SwarmFactory: spec tree -> agents + coordinators; the registry of running swarms.
 #include "runtime/swarm_factory.hpp"
 
+#include <algorithm>
+#include <functional>
+
 #include <caf/actor_system.hpp>
+#include <caf/send.hpp>
 
 #include "actors/agent.hpp"
+#include "actors/collaborative.hpp"
+#include "actors/competitive.hpp"
+#include "actors/graph.hpp"
+#include "actors/group_chat.hpp"
+#include "actors/hierarchical.hpp"
+#include "actors/router.hpp"
+#include "actors/sequential.hpp"
 #include "runtime/core/errc.hpp"
 
 namespace swarm {
+
+namespace {
+
+// Everything one tree needs while it is being built.
+struct tree_builder {
+  caf::actor_system& sys;
+  const swarm_spec& spec;
+  const monitor_actor& monitor;
+  std::map<std::string, actors::member> agents;
+  std::map<std::string, actors::member> built; // sub-swarms spawned so far, by name
+  std::vector<actors::member> coordinators;
+
+  actors::member role(const std::string& name) const {
+    if (name.empty())
+      return {};
+    auto i = agents.find(name);
+    return i == agents.end() ? actors::member{} : i->second;
+  }
+
+  caf::expected<actors::member> member_named(const std::string& name) {
+    if (auto i = agents.find(name); i != agents.end())
+      return i->second;
+    if (auto i = built.find(name); i != built.end())
+      return i->second;
+    if (const auto* sub = spec.find_swarm(name))
+      return node(*sub);
+    return make_error(errc::invalid_spec, "'" + name + "' names no agent or swarm");
+  }
+
+  caf::expected<agent_actor> spawn_coordinator(const swarm_node_spec& node, agent_id id,
+                                               std::vector<actors::member> members) {
+    const auto& arch = node.architecture;
+    const auto& g = node.guards;
+    if (arch == "concurrent")
+      return actors::spawn_concurrent(sys, {id, std::move(members), g}, monitor);
+    if (arch == "sequential")
+      return actors::spawn_sequential(sys, {id, std::move(members), g}, monitor);
+    if (arch == "hierarchical")
+      return actors::spawn_hierarchical(
+          sys, {id, std::move(members), g, node.hierarchical, role(node.hierarchical.lead)},
+          monitor);
+    if (arch == "collaborative")
+      return actors::spawn_collaborative(
+          sys, {id, std::move(members), g, node.collaborative, role(node.collaborative.aggregator)},
+          monitor);
+    if (arch == "competitive")
+      return actors::spawn_competitive(
+          sys, {id, std::move(members), g, node.competitive, role(node.competitive.judge)},
+          monitor);
+    if (arch == "group_chat")
+      return actors::spawn_group_chat(sys,
+                                      {id, std::move(members), g, node.group_chat,
+                                       role(node.group_chat.selector), role(node.group_chat.judge)},
+                                      monitor);
+    if (arch == "graph")
+      return actors::spawn_graph(sys, {id, std::move(members), g, node.graph}, monitor);
+    if (arch == "router")
+      return actors::spawn_router(
+          sys, {id, std::move(members), g, node.router, role(node.router.router)}, monitor);
+    return make_error(errc::invalid_spec, "architecture '" + arch + "' is not supported");
+  }
+
+  // Spawns `node` after its members (depth first); a sub-swarm's skills are its members'.
+  caf::expected<actors::member> node(const swarm_node_spec& node) {
+    std::vector<actors::member> members;
+    std::vector<std::string> skills;
+    for (const auto& name : node.members) {
+      auto m = member_named(name);
+      if (!m)
+        return m;
+      for (const auto& s : m->skills)
+        if (std::find(skills.begin(), skills.end(), s) == skills.end())
+          skills.push_back(s);
+      members.push_back(std::move(*m));
+    }
+    bool root = &node == &spec.root;
+    agent_id id{root ? std::string{} : spec.name, node.name};
+    auto handle = spawn_coordinator(node, id, std::move(members));
+    if (!handle)
+      return std::move(handle.error());
+    actors::member out{node.name, std::move(*handle), std::move(skills)};
+    coordinators.push_back(out);
+    if (!root)
+      built.emplace(node.name, out);
+    return out;
+  }
+};
+
+} // namespace
 
 swarm_factory::swarm_factory(caf::actor_system& sys, llm_actor llm, monitor_actor monitor)
     : sys_(sys), llm_(std::move(llm)), monitor_(std::move(monitor)) {}
@@ -29,31 +129,68 @@ caf::expected<built_swarm> swarm_factory::build(const swarm_spec& spec,
     cfg.temperature = llm->temperature;
     cfg.max_tokens = llm->max_tokens;
     cfg.stream = llm->stream;
+    cfg.logprobs = a.logprobs;
     cfg.llm_timeout = llm->timeout;
     cfg.short_term_tokens = a.short_term_tokens;
     configs.push_back(std::move(cfg));
   }
-  if (spec.root.architecture != "concurrent")
-    return make_error(errc::invalid_spec,
-                      "architecture '" + spec.root.architecture + "' is not supported by this build");
+  const auto& supported = supported_architectures();
+  auto check = [&](const swarm_node_spec& n) -> caf::error {
+    if (std::find(supported.begin(), supported.end(), n.architecture) == supported.end())
+      return make_error(errc::invalid_spec, "swarm '" + n.name + "': architecture '" +
+                                                n.architecture + "' is not supported");
+    return {};
+  };
+  if (auto err = check(spec.root))
+    return err;
+  for (const auto& s : spec.swarms)
+    if (auto err = check(s))
+      return err;
 
   built_swarm out;
-  out.name = spec.name;
-  for (auto& cfg : configs) {
-    auto name = cfg.id.name;
-    out.agents.push_back({name, actors::spawn_agent(sys_, std::move(cfg), llm_, monitor_)});
+  out.channel = std::make_shared<broadcast_channel>(sys_);
+  tree_builder tree{sys_, spec, monitor_, {}, {}, {}};
+  for (size_t i = 0; i < configs.size(); ++i) {
+    auto handle = actors::spawn_agent(sys_, std::move(configs[i]), llm_, monitor_);
+    out.channel->add(handle);
+    actors::member m{spec.agents[i].name, handle, spec.agents[i].skills};
+    tree.agents.emplace(m.name, m);
+    out.agents.push_back(std::move(m));
   }
-  actors::concurrent_config coord;
-  coord.id = agent_id{"", spec.name};
-  coord.guards = spec.root.guards;
-  const auto& names = spec.root.members;
-  for (const auto& name : names)
-    for (const auto& m : out.agents)
-      if (m.name == name)
-        coord.members.push_back(m);
-  if (names.empty())
-    coord.members = out.agents;
-  out.root = actors::spawn_concurrent(sys_, std::move(coord), monitor_);
+  auto top = tree.node(spec.root);
+  out.swarms = std::move(tree.coordinators);
+  if (!top) {
+    // Validation makes this unreachable for loaded specs; stop what was spawned regardless.
+    for (auto& m : out.agents)
+      caf::anon_send_exit(m.handle, caf::exit_reason::user_shutdown);
+    for (auto& m : out.swarms)
+      caf::anon_send_exit(m.handle, caf::exit_reason::user_shutdown);
+    return std::move(top.error());
+  }
+  out.root = top->handle;
+  std::lock_guard<std::mutex> guard{mtx_};
+  out.name = spec.name;
+  for (int n = 2; registry_.count(out.name) > 0; ++n)
+    out.name = spec.name + "#" + std::to_string(n);
+  registry_.emplace(out.name, out);
+  return out;
+}
+
+std::vector<std::string> swarm_factory::running() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  std::vector<std::string> out;
+  for (const auto& [name, _] : registry_)
+    out.push_back(name);
+  return out;
+}
+
+std::optional<built_swarm> swarm_factory::remove(const std::string& name) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto i = registry_.find(name);
+  if (i == registry_.end())
+    return std::nullopt;
+  auto out = std::move(i->second);
+  registry_.erase(i);
   return out;
 }
 

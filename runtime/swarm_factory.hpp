@@ -1,7 +1,10 @@
-// The SwarmFactory: turns a validated spec into running actors, resolving every agent's LLM
-// settings before spawning anything.
+// The SwarmFactory: turns a validated spec (a tree of swarms) into running actors, resolving
+// every agent's LLM settings before spawning anything; keeps the registry of running swarms.
 #pragma once
 
+#include <map>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -9,6 +12,7 @@
 #include <caf/fwd.hpp>
 
 #include "actors/concurrent.hpp"
+#include "runtime/broadcast_channel.hpp"
 #include "runtime/core/handles.hpp"
 #include "runtime/core/spec.hpp"
 #include "runtime/llm_resolution.hpp"
@@ -17,24 +21,35 @@ namespace swarm {
 
 /// A swarm's actors: the root speaks the agent protocol for the whole swarm.
 struct built_swarm {
-  std::string name;
-  agent_actor root;
-  std::vector<actors::member> agents; ///< the leaf agents, in spec order
+  std::string name;                           ///< registry name: the spec's name, "#N" if reused
+  agent_actor root;                           ///< the root coordinator
+  std::vector<actors::member> agents;         ///< every agent, in spec order
+  std::vector<actors::member> swarms;         ///< every coordinator, root last
+  std::shared_ptr<broadcast_channel> channel; ///< every agent of the tree is subscribed
 };
 
 class swarm_factory {
 public:
   swarm_factory(caf::actor_system& sys, llm_actor llm, monitor_actor monitor);
 
-  /// Resolves every agent first (errc::no_endpoint names the agent), then spawns the agents
-  /// and the coordinator of `spec.architecture`. Nothing is spawned when resolution fails.
+  /// Resolves every agent first (errc::no_endpoint names the agent), then spawns the agents,
+  /// the sub-swarms (bottom up) and the root. Nothing is spawned when resolution fails. The
+  /// swarm is added to the registry under a unique name.
   [[nodiscard]] caf::expected<built_swarm>
   build(const swarm_spec& spec, const llm_overrides& overrides, const env_reader& env = read_env);
+
+  /// Names of the running swarms.
+  std::vector<std::string> running() const;
+
+  /// Removes `name` from the registry; returns the swarm so its actors can be stopped.
+  std::optional<built_swarm> remove(const std::string& name);
 
 private:
   caf::actor_system& sys_;
   llm_actor llm_;
   monitor_actor monitor_;
+  mutable std::mutex mtx_;
+  std::map<std::string, built_swarm> registry_; // guarded by mtx_
 };
 
 } // namespace swarm

@@ -6,9 +6,12 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <optional>
+#include <regex>
 #include <span>
 #include <sstream>
 #include <unordered_map>
@@ -23,13 +26,45 @@ namespace swarm {
 
 namespace {
 
-constexpr std::string_view top_keys[] = {"name", "description", "llm", "swarm", "agents"};
+constexpr std::string_view top_keys[] = {"name", "description", "llm", "swarm", "swarms", "agents"};
 constexpr std::string_view llm_keys[] = {"url",        "model",  "api_key_env", "temperature",
                                          "max_tokens", "stream", "timeout_ms"};
-constexpr std::string_view swarm_keys[] = {"architecture", "members", "member_timeout_ms"};
 constexpr std::string_view agent_keys[] = {
-    "name",        "role",        "system_prompt", "skills", "short_term_tokens", "url", "model",
-    "api_key_env", "temperature", "max_tokens",    "stream", "timeout_ms"};
+    "name",       "role",       "system_prompt", "skills",      "short_term_tokens",
+    "url",        "model",      "api_key_env",   "temperature", "stream",
+    "max_tokens", "timeout_ms", "logprobs"};
+
+// The keys of a swarm (`swarm:` or an entry of `swarms:`), by the architectures they apply to.
+constexpr std::string_view common_keys[] = {"architecture", "members",      "member_timeout_ms",
+                                            "max_rounds",   "max_messages", "deadline_ms"};
+constexpr std::string_view hierarchical_keys[] = {"lead", "max_subtasks", "max_attempts", "review"};
+constexpr std::string_view collaborative_keys[] = {
+    "decision", "normalize", "pattern",   "field",      "quorum",
+    "tie",      "weights",   "threshold", "aggregator", "layers"};
+constexpr std::string_view competitive_keys[] = {"select", "judge", "criteria", "k"};
+constexpr std::string_view group_chat_keys[] = {"speaker", "selector", "max_turns", "terminate_on",
+                                                "judge"};
+constexpr std::string_view graph_keys[] = {"edges"};
+constexpr std::string_view router_keys[] = {"router", "routes", "fallback"};
+constexpr std::string_view swarm_keys[] = {"architecture", "members",      "member_timeout_ms",
+                                           "max_rounds",   "max_messages", "deadline_ms",
+                                           "lead",         "max_subtasks", "max_attempts",
+                                           "review",       "decision",     "normalize",
+                                           "pattern",      "field",        "quorum",
+                                           "tie",          "weights",      "threshold",
+                                           "aggregator",   "layers",       "select",
+                                           "judge",        "criteria",     "k",
+                                           "speaker",      "selector",     "max_turns",
+                                           "terminate_on", "edges",        "router",
+                                           "routes",       "fallback"};
+constexpr std::string_view edge_keys[] = {"from", "to", "when"};
+constexpr std::string_view route_keys[] = {"match", "to"};
+
+constexpr std::string_view decisions[] = {"majority", "weighted", "consensus", "synthesize"};
+constexpr std::string_view normalizations[] = {"exact", "fold", "regex", "json_field", "number"};
+constexpr std::string_view ties[] = {"first", "fail"};
+constexpr std::string_view selections[] = {"judge", "confidence", "first_k"};
+constexpr std::string_view speakers[] = {"round_robin", "selector"};
 
 // Upper bounds keep later arithmetic (deadlines, budgets) far from overflow.
 constexpr int64_t max_int32 = std::numeric_limits<int32_t>::max();
@@ -37,6 +72,41 @@ constexpr int64_t max_uint32 = std::numeric_limits<uint32_t>::max();
 
 // Files larger than this are refused rather than read into memory.
 constexpr size_t max_spec_bytes = 64 * 1024 * 1024;
+
+// Regexes longer or larger than this are refused: std::regex compiles by recursion (one level a
+// term) and copies a counted repetition's states, so a hostile pattern could exhaust the stack
+// or take seconds.
+constexpr size_t max_regex_chars = 1000;
+constexpr size_t max_regex_states = 10'000;
+
+// Largest weight of a collaborative member: weights are summed.
+constexpr double max_weight = 1'000'000;
+
+// Deepest chain of sub-swarms below the root: coordinators are spawned one level at a time.
+constexpr size_t max_nesting = 16;
+
+bool contains(std::span<const std::string_view> list, std::string_view x) {
+  return std::find(list.begin(), list.end(), x) != list.end();
+}
+
+/// Whether a swarm key applies to an architecture (every key applies to some).
+bool applies(std::string_view architecture, std::string_view key) {
+  if (contains(common_keys, key))
+    return true;
+  if (architecture == "hierarchical")
+    return contains(hierarchical_keys, key);
+  if (architecture == "collaborative")
+    return contains(collaborative_keys, key);
+  if (architecture == "competitive")
+    return contains(competitive_keys, key);
+  if (architecture == "group_chat")
+    return contains(group_chat_keys, key);
+  if (architecture == "graph")
+    return contains(graph_keys, key);
+  if (architecture == "router")
+    return contains(router_keys, key);
+  return false;
+}
 
 /// 1-based line of a node; 0 when yaml-cpp has no position for it.
 int line_of(const YAML::Node& x) {
@@ -54,6 +124,16 @@ std::string join(const std::string& path, std::string_view key) {
 
 std::string indexed(const std::string& path, size_t i) {
   return path + "[" + std::to_string(i) + "]";
+}
+
+std::string comma_list(std::span<const std::string_view> items) {
+  std::string out;
+  for (auto item : items) {
+    if (!out.empty())
+      out += ", ";
+    out += item;
+  }
+  return out;
 }
 
 /// User text quoted in a message: control bytes replaced, long text shortened, so a message stays
@@ -132,6 +212,180 @@ bool is_plain_scalar(const YAML::Node& x) {
   return x.IsScalar() && x.Tag() != "!";
 }
 
+/// A generous bound of the states std::regex builds for `pattern`: an atom counts one, a group
+/// the sum of its atoms, and `{n,m}` repeats its atom max(n, m) + 1 times. Saturates at `cap`.
+size_t regex_states(std::string_view pattern, size_t cap) {
+  auto times = [cap](size_t a, size_t b) { return b != 0 && a > cap / b ? cap : a * b; };
+  auto plus = [cap](size_t a, size_t b) { return std::min(cap, a + b); };
+  std::vector<size_t> groups{0}; // states of each open group so far
+  size_t last = 0;               // states of the last atom, for a quantifier
+  auto atom = [&](size_t states) {
+    last = states;
+    groups.back() = plus(groups.back(), states);
+  };
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    char c = pattern[i];
+    if (c == '\\') {
+      ++i;
+      atom(1);
+    } else if (c == '[') {
+      // A class is one state; `]` first in it is literal, escapes may hide a `]`.
+      size_t j = i + 1;
+      if (j < pattern.size() && pattern[j] == '^')
+        ++j;
+      if (j < pattern.size() && pattern[j] == ']')
+        ++j;
+      while (j < pattern.size() && pattern[j] != ']')
+        j += pattern[j] == '\\' ? 2 : 1;
+      i = j;
+      atom(1);
+    } else if (c == '(') {
+      groups.push_back(0);
+    } else if (c == ')' && groups.size() > 1) {
+      auto inner = plus(groups.back(), 2);
+      groups.pop_back();
+      atom(inner);
+    } else if (c == '{') {
+      size_t counts[2] = {0, 0}; // {n} or {n,} or {n,m}
+      size_t which = 0;
+      bool digits = false;
+      size_t j = i + 1;
+      for (; j < pattern.size(); ++j) {
+        if (pattern[j] == ',' && which == 0) {
+          which = 1;
+        } else if (pattern[j] >= '0' && pattern[j] <= '9') {
+          digits = true;
+          counts[which] = plus(times(counts[which], 10), static_cast<size_t>(pattern[j] - '0'));
+        } else {
+          break;
+        }
+      }
+      if (!digits || j >= pattern.size() || pattern[j] != '}') {
+        atom(1); // a literal brace
+        continue;
+      }
+      // The atom is copied max(n, m) + 1 times.
+      auto extra = times(last, plus(std::max(counts[0], counts[1]), 1));
+      groups.back() = plus(groups.back(), extra);
+      last = plus(last, extra);
+      i = j;
+    } else {
+      atom(1);
+    }
+  }
+  size_t total = 0;
+  for (auto states : groups)
+    total = plus(total, states);
+  return total;
+}
+
+/// Whether every `(` of a regex has its `)`, escapes and classes aside.
+bool balanced_parentheses(std::string_view pattern) {
+  int64_t open = 0;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    char c = pattern[i];
+    if (c == '\\') {
+      ++i;
+    } else if (c == '[') {
+      for (++i; i < pattern.size() && pattern[i] != ']'; ++i)
+        i += pattern[i] == '\\' ? 1 : 0;
+    } else if (c == '(') {
+      ++open;
+    } else if (c == ')' && --open < 0) {
+      return false;
+    }
+  }
+  return open == 0;
+}
+
+/// What is wrong with a std::regex error, in words that do not depend on the standard library.
+std::string regex_error_text(const std::regex_error& e, bool balanced) {
+  namespace rc = std::regex_constants;
+  auto code = e.code();
+  if (code == rc::error_collate)
+    return "invalid collating element";
+  if (code == rc::error_ctype)
+    return "invalid character class";
+  if (code == rc::error_escape)
+    return "invalid escape";
+  if (code == rc::error_backref)
+    return "invalid back reference";
+  if (code == rc::error_brack)
+    return "unbalanced [ ]";
+  if (code == rc::error_paren) // libstdc++ also says so for a token out of place
+    return balanced ? "unexpected *, +, ? or (?" : "unbalanced ( )";
+  if (code == rc::error_brace)
+    return "unbalanced { }";
+  if (code == rc::error_badbrace)
+    return "invalid repetition count in { }";
+  if (code == rc::error_range)
+    return "invalid character range";
+  if (code == rc::error_badrepeat)
+    return "nothing to repeat";
+  if (code == rc::error_space || code == rc::error_complexity || code == rc::error_stack)
+    return "too large";
+  return "cannot be compiled";
+}
+
+/// Why `pattern` is not an ECMAScript regex with at least `groups` capture groups, or nothing.
+std::optional<std::string> regex_problem(const std::string& pattern, unsigned groups) {
+  if (pattern.size() > max_regex_chars)
+    return "invalid regex: longer than " + std::to_string(max_regex_chars) + " characters";
+  if (regex_states(pattern, max_regex_states + 1) > max_regex_states)
+    return std::string{"invalid regex: too large"};
+  try {
+    std::regex compiled{pattern, std::regex::ECMAScript};
+    if (compiled.mark_count() < groups)
+      return std::string{"needs a capture group (group 1 is what is compared)"};
+  } catch (const std::regex_error& e) {
+    return "invalid regex: " + regex_error_text(e, balanced_parentheses(pattern));
+  } catch (const std::exception&) {
+    return std::string{"invalid regex: too large"};
+  }
+  return std::nullopt;
+}
+
+/// "a -> b -> a"; a long cycle is shortened in the middle so that its message stays readable.
+std::string cycle_text(const std::vector<std::string_view>& names) {
+  constexpr size_t head = 5;
+  constexpr size_t tail = 3;
+  std::string out;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (names.size() > head + tail + 1 && i >= head && i < names.size() - tail) {
+      if (i == head)
+        out += " -> ...";
+      continue;
+    }
+    if (i > 0)
+      out += " -> ";
+    out += excerpt(names[i]);
+  }
+  return out;
+}
+
+/// A name as written in the spec, with where it was written.
+struct name_ref {
+  std::string name;
+  std::string path;
+  int line = 0;
+};
+
+/// A swarm while it is read: the node, and what can be checked only once every name is known.
+struct swarm_draft {
+  swarm_node_spec node;
+  std::string path; ///< "swarm" or "swarms.<name>"
+  bool is_root = false;
+  bool known_architecture = true;             ///< false: keys are read but not checked against it
+  std::unordered_map<std::string, int> given; ///< keys present (and applying) -> line
+  std::unordered_map<std::string, bool> refused; ///< keys given whose value was reported
+  std::optional<std::vector<name_ref>> members;
+  std::vector<name_ref> roles;        ///< lead, aggregator, judge, selector, router
+  std::vector<name_ref> member_names; ///< weights, edge ends, route targets, fallback
+  bool is_map = true;                 ///< false: the swarm was not a mapping (and was reported)
+  int name_line = 0;                  ///< line of a sub-swarm's name
+  int edges_line = 0;
+};
+
 /// One pass over a parsed document: reads what it can into a swarm_spec and records every problem
 /// on the way.
 class spec_reader {
@@ -143,48 +397,84 @@ private:
     problems_.push_back(spec_problem{std::move(path), std::move(message), line});
   }
 
-  /// Visits each entry of a mapping whose key is in `known`; reports keys that are unknown,
-  /// duplicated or not scalars. `visit(key, value, path, line)` gets the key's line.
+  /// Visits each entry of a mapping once; reports keys that are duplicated or not scalars.
+  /// `visit(key, value, path, line)` gets the key's line.
+  template <class Visitor>
+  void entries(const YAML::Node& map, const std::string& path, Visitor&& visit);
+
+  /// Like `entries`, and reports keys that are not in `known`.
   template <class Visitor>
   void walk(const YAML::Node& map, const std::string& path, std::span<const std::string_view> known,
             Visitor&& visit);
 
   std::optional<std::string> read_string(const YAML::Node& x, const std::string& path, int line);
+  std::optional<std::string> read_text(const YAML::Node& x, const std::string& path, int line);
   std::optional<std::string> read_name(const YAML::Node& x, const std::string& path, int line);
   std::optional<int64_t> read_integer(const YAML::Node& x, const std::string& path, int line,
                                       int64_t minimum, int64_t maximum);
+  std::optional<double> parse_number(const YAML::Node& x, const std::string& path, int line);
   std::optional<double> read_number(const YAML::Node& x, const std::string& path, int line,
                                     double minimum, double maximum);
+  std::optional<double> read_fraction(const YAML::Node& x, const std::string& path, int line);
   std::optional<bool> read_bool(const YAML::Node& x, const std::string& path, int line);
   std::optional<std::vector<std::string>> read_strings(const YAML::Node& x, const std::string& path,
                                                        int line);
+  std::optional<std::string> read_choice(const YAML::Node& x, const std::string& path, int line,
+                                         std::span<const std::string_view> allowed);
+  std::optional<std::string> read_regex(const YAML::Node& x, const std::string& path, int line,
+                                        unsigned groups = 0);
 
   /// Reads `key` into `out` if it is one of the LLM keys; false if it is not one.
   bool read_llm_key(std::string_view key, const YAML::Node& x, const std::string& path, int line,
                     llm_settings& out);
   void read_llm(const YAML::Node& x, const std::string& path, int line, llm_settings& out);
-  void read_swarm(const YAML::Node& x, const std::string& path, int line, swarm_spec& out);
   void read_agents(const YAML::Node& x, const std::string& path, int line, swarm_spec& out);
   std::optional<agent_spec> read_agent(const YAML::Node& x, const std::string& path);
-  void check_members(swarm_spec& out);
 
-  struct member_ref {
-    std::string name;
-    std::string path;
-    int line;
-  };
+  void read_swarms(const YAML::Node& x, const std::string& path, int line);
+  void read_swarm(const YAML::Node& x, int line, swarm_draft& out);
+  void read_swarm_key(std::string_view key, const YAML::Node& x, const std::string& path, int line,
+                      swarm_draft& out);
+  bool read_guard_key(std::string_view key, const YAML::Node& x, const std::string& path, int line,
+                      guard_options& out);
+  bool read_hierarchical_key(std::string_view key, const YAML::Node& x, const std::string& path,
+                             int line, swarm_draft& out);
+  bool read_collaborative_key(std::string_view key, const YAML::Node& x, const std::string& path,
+                              int line, swarm_draft& out);
+  bool read_competitive_key(std::string_view key, const YAML::Node& x, const std::string& path,
+                            int line, swarm_draft& out);
+  bool read_group_chat_key(std::string_view key, const YAML::Node& x, const std::string& path,
+                           int line, swarm_draft& out);
+  void read_members(const YAML::Node& x, const std::string& path, int line, swarm_draft& out);
+  void read_weights(const YAML::Node& x, const std::string& path, int line, swarm_draft& out);
+  void read_edges(const YAML::Node& x, const std::string& path, int line, swarm_draft& out);
+  void read_routes(const YAML::Node& x, const std::string& path, int line, swarm_draft& out);
+  /// A role (an agent's name) or a member's name: a non-empty string, recorded in `refs`.
+  std::optional<std::string> read_ref(const YAML::Node& x, const std::string& path, int line,
+                                      std::vector<name_ref>& refs);
+
+  void check_swarm(swarm_draft& x, const swarm_spec& spec);
+  void check_members(swarm_draft& x, const swarm_spec& spec);
+  void check_roles(const swarm_draft& x);
+  void check_required(const swarm_draft& x);
+  void check_graph(const swarm_draft& x);
+  void check_tree();
+
+  /// Line of the key `key` of `x`, else of its architecture, else of the swarm.
+  static int line_of_key(const swarm_draft& x, const std::string& key);
 
   std::vector<spec_problem> problems_;
-  /// `swarm.members` as written; checked once every agent is known.
-  std::optional<std::vector<member_ref>> members_;
   /// Every agent name as written (valid or not) with the line of its `name`.
   std::unordered_map<std::string, int> agent_names_;
   bool agents_read_ = false;
+  /// The root first, then the sub-swarms in spec order.
+  std::vector<swarm_draft> swarms_;
+  /// Sub-swarm name -> index in `swarms_`.
+  std::unordered_map<std::string, size_t> swarm_index_;
 };
 
 template <class Visitor>
-void spec_reader::walk(const YAML::Node& map, const std::string& path,
-                       std::span<const std::string_view> known, Visitor&& visit) {
+void spec_reader::entries(const YAML::Node& map, const std::string& path, Visitor&& visit) {
   std::unordered_map<std::string, int> seen; // key -> line of its first use
   for (const auto& entry : map) {
     const YAML::Node& key_node = entry.first;
@@ -202,16 +492,26 @@ void spec_reader::walk(const YAML::Node& map, const std::string& path,
            line);
       continue;
     }
-    if (std::find(known.begin(), known.end(), key) == known.end()) {
-      auto suggestion = closest_key(key, known);
-      if (suggestion.empty())
-        fail(key_path, "unknown key", line);
-      else
-        fail(key_path, "unknown key (did you mean '" + std::string{suggestion} + "'?)", line);
-      continue;
-    }
     visit(std::string_view{key}, value, key_path, line);
   }
+}
+
+template <class Visitor>
+void spec_reader::walk(const YAML::Node& map, const std::string& path,
+                       std::span<const std::string_view> known, Visitor&& visit) {
+  entries(
+      map, path,
+      [&](std::string_view key, const YAML::Node& value, const std::string& key_path, int line) {
+        if (contains(known, key)) {
+          visit(key, value, key_path, line);
+          return;
+        }
+        auto suggestion = closest_key(key, known);
+        if (suggestion.empty())
+          fail(key_path, "unknown key", line);
+        else
+          fail(key_path, "unknown key (did you mean '" + std::string{suggestion} + "'?)", line);
+      });
 }
 
 std::optional<std::string> spec_reader::read_string(const YAML::Node& x, const std::string& path,
@@ -223,16 +523,20 @@ std::optional<std::string> spec_reader::read_string(const YAML::Node& x, const s
   return x.Scalar();
 }
 
-std::optional<std::string> spec_reader::read_name(const YAML::Node& x, const std::string& path,
+std::optional<std::string> spec_reader::read_text(const YAML::Node& x, const std::string& path,
                                                   int line) {
   auto text = read_string(x, path, line);
-  if (!text)
-    return std::nullopt;
-  if (text->empty()) {
+  if (text && text->empty()) {
     fail(path, "must not be empty", line);
     return std::nullopt;
   }
-  if (!is_name(*text)) {
+  return text;
+}
+
+std::optional<std::string> spec_reader::read_name(const YAML::Node& x, const std::string& path,
+                                                  int line) {
+  auto text = read_text(x, path, line);
+  if (text && !is_name(*text)) {
     fail(path, "must match [A-Za-z0-9_-]+", line);
     return std::nullopt;
   }
@@ -267,7 +571,7 @@ std::optional<int64_t> spec_reader::read_integer(const YAML::Node& x, const std:
   if (ec == std::errc::result_out_of_range || end != text.data() + text.size())
     return negative ? below() : above();
   if (negative && magnitude != 0)
-    return below(); // every integer key of the schema has a minimum > 0
+    return below(); // every integer key of the schema has a minimum >= 0
   if (magnitude > static_cast<uint64_t>(maximum))
     return above();
   auto value = static_cast<int64_t>(magnitude);
@@ -276,24 +580,42 @@ std::optional<int64_t> spec_reader::read_integer(const YAML::Node& x, const std:
   return value;
 }
 
-std::optional<double> spec_reader::read_number(const YAML::Node& x, const std::string& path,
-                                               int line, double minimum, double maximum) {
-  if (!is_plain_scalar(x)) {
+std::optional<double> spec_reader::parse_number(const YAML::Node& x, const std::string& path,
+                                                int line) {
+  auto refuse = [&] {
     fail(path, "expected a number", line);
     return std::nullopt;
-  }
+  };
+  if (!is_plain_scalar(x))
+    return refuse();
   std::string_view text = x.Scalar();
   if (!text.empty() && text[0] == '+')
     text.remove_prefix(1);
   double value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec == std::errc::invalid_argument || end != text.data() + text.size() ||
-      (ec == std::errc{} && !std::isfinite(value))) {
-    fail(path, "expected a number", line);
+      (ec == std::errc{} && !std::isfinite(value)))
+    return refuse();
+  if (ec == std::errc::result_out_of_range) // beyond a double: strtod says which way
+    return std::strtod(std::string{text}.c_str(), nullptr);
+  return value;
+}
+
+std::optional<double> spec_reader::read_number(const YAML::Node& x, const std::string& path,
+                                               int line, double minimum, double maximum) {
+  auto value = parse_number(x, path, line);
+  if (value && (*value < minimum || *value > maximum)) {
+    fail(path, "must be between " + number_text(minimum) + " and " + number_text(maximum), line);
     return std::nullopt;
   }
-  if (ec == std::errc::result_out_of_range || value < minimum || value > maximum) {
-    fail(path, "must be between " + number_text(minimum) + " and " + number_text(maximum), line);
+  return value;
+}
+
+std::optional<double> spec_reader::read_fraction(const YAML::Node& x, const std::string& path,
+                                                 int line) {
+  auto value = parse_number(x, path, line);
+  if (value && !(*value > 0 && *value <= 1)) {
+    fail(path, "must be > 0 and at most 1", line);
     return std::nullopt;
   }
   return value;
@@ -321,21 +643,37 @@ spec_reader::read_strings(const YAML::Node& x, const std::string& path, int line
   bool ok = true;
   for (size_t i = 0; i < x.size(); ++i) {
     const auto& item = x[i];
-    auto item_path = indexed(path, i);
-    auto item_line = line_of(item);
-    auto text = read_string(item, item_path, item_line);
-    if (!text) {
-      ok = false;
-    } else if (text->empty()) {
-      fail(item_path, "must not be empty", item_line);
-      ok = false;
-    } else {
+    if (auto text = read_text(item, indexed(path, i), line_of(item)))
       out.push_back(std::move(*text));
-    }
+    else
+      ok = false;
   }
   if (!ok)
     return std::nullopt;
   return out;
+}
+
+std::optional<std::string> spec_reader::read_choice(const YAML::Node& x, const std::string& path,
+                                                    int line,
+                                                    std::span<const std::string_view> allowed) {
+  auto text = read_string(x, path, line);
+  if (text && !contains(allowed, *text)) {
+    fail(path, "must be one of " + comma_list(allowed) + " (got '" + excerpt(*text) + "')", line);
+    return std::nullopt;
+  }
+  return text;
+}
+
+std::optional<std::string> spec_reader::read_regex(const YAML::Node& x, const std::string& path,
+                                                   int line, unsigned groups) {
+  auto text = read_string(x, path, line);
+  if (!text)
+    return std::nullopt;
+  if (auto problem = regex_problem(*text, groups)) {
+    fail(path, std::move(*problem), line);
+    return std::nullopt;
+  }
+  return text;
 }
 
 bool spec_reader::read_llm_key(std::string_view key, const YAML::Node& x, const std::string& path,
@@ -347,16 +685,11 @@ bool spec_reader::read_llm_key(std::string_view key, const YAML::Node& x, const 
     else if (text)
       out.url = std::move(*text);
   } else if (key == "model") {
-    auto text = read_string(x, path, line);
-    if (text && text->empty())
-      fail(path, "must not be empty", line);
-    else if (text)
+    if (auto text = read_text(x, path, line))
       out.model = std::move(*text);
   } else if (key == "api_key_env") {
-    auto text = read_string(x, path, line);
-    if (text && text->empty())
-      fail(path, "must not be empty", line);
-    else if (text && !is_env_var_name(*text))
+    auto text = read_text(x, path, line);
+    if (text && !is_env_var_name(*text))
       fail(path, "must match [A-Za-z_][A-Za-z0-9_]*", line);
     else if (text)
       out.api_key_env = std::move(*text);
@@ -387,52 +720,371 @@ void spec_reader::read_llm(const YAML::Node& x, const std::string& path, int lin
            int key_line) { read_llm_key(key, value, key_path, key_line, out); });
 }
 
-void spec_reader::read_swarm(const YAML::Node& x, const std::string& path, int line,
-                             swarm_spec& out) {
+std::optional<std::string> spec_reader::read_ref(const YAML::Node& x, const std::string& path,
+                                                 int line, std::vector<name_ref>& refs) {
+  auto name = read_text(x, path, line);
+  if (name)
+    refs.push_back(name_ref{*name, path, line});
+  return name;
+}
+
+void spec_reader::read_swarms(const YAML::Node& x, const std::string& path, int line) {
   if (!x.IsMap()) {
     fail(path, "expected a mapping", line);
     return;
   }
-  walk(x, path, swarm_keys,
+  entries(x, path,
+          [&](std::string_view key, const YAML::Node& value, const std::string& key_path,
+              int key_line) {
+            if (!is_name(key))
+              fail(key_path, key.empty() ? "must not be empty" : "must match [A-Za-z0-9_-]+",
+                   key_line);
+            swarm_draft draft;
+            draft.node.name = std::string{key};
+            draft.path = key_path;
+            draft.name_line = key_line;
+            swarm_index_.emplace(draft.node.name, swarms_.size());
+            read_swarm(value, key_line, draft);
+            swarms_.push_back(std::move(draft));
+          });
+}
+
+void spec_reader::read_swarm(const YAML::Node& x, int line, swarm_draft& out) {
+  out.node.line = line;
+  if (!x.IsMap()) {
+    fail(out.path, "expected a mapping", line);
+    out.is_map = false;
+    return;
+  }
+  out.node.line = line_of(x);
+  // The architecture decides which keys apply, wherever it stands in the mapping.
+  std::optional<std::string> architecture;
+  for (const auto& entry : x) {
+    if (entry.first.IsScalar() && entry.first.Scalar() == "architecture") {
+      const auto& supported = supported_architectures();
+      if (entry.second.IsScalar())
+        architecture = entry.second.Scalar();
+      out.known_architecture = architecture && std::find(supported.begin(), supported.end(),
+                                                         *architecture) != supported.end();
+      break;
+    }
+  }
+  if (out.known_architecture && architecture)
+    out.node.architecture = *architecture;
+  const std::string& effective = out.node.architecture;
+  walk(x, out.path, swarm_keys,
        [&](std::string_view key, const YAML::Node& value, const std::string& key_path,
            int key_line) {
-         if (key == "architecture") {
-           auto text = read_string(value, key_path, key_line);
-           if (!text)
-             return;
-           const auto& supported = supported_architectures();
-           if (std::find(supported.begin(), supported.end(), *text) != supported.end()) {
-             out.root.architecture = std::move(*text);
-             return;
-           }
-           std::string list;
-           for (const auto& name : supported)
-             list += (list.empty() ? "" : ", ") + name;
-           fail(key_path, "unknown architecture '" + excerpt(*text) + "' (supported: " + list + ")",
+         if (out.known_architecture && !applies(effective, key)) {
+           fail(key_path,
+                "key '" + std::string{key} + "' does not apply to architecture '" + effective + "'",
                 key_line);
-         } else if (key == "members") {
-           if (!value.IsSequence()) {
-             fail(key_path, "expected a sequence", key_line);
-             return;
-           }
-           if (value.size() == 0) {
-             fail(key_path, "must not be empty", key_line);
-             return;
-           }
-           std::vector<member_ref> refs;
-           for (size_t i = 0; i < value.size(); ++i) {
-             const auto& item = value[i];
-             auto item_path = indexed(key_path, i);
-             auto item_line = line_of(item);
-             if (auto name = read_string(item, item_path, item_line))
-               refs.push_back(member_ref{std::move(*name), std::move(item_path), item_line});
-           }
-           members_ = std::move(refs);
-         } else if (key == "member_timeout_ms") {
-           if (auto value_ms = read_integer(value, key_path, key_line, 1, max_int32))
-             out.root.guards.member_timeout = std::chrono::milliseconds{*value_ms};
+           return;
          }
+         out.given.emplace(std::string{key}, key_line);
+         auto problems_before = problems_.size();
+         read_swarm_key(key, value, key_path, key_line, out);
+         if (problems_.size() != problems_before)
+           out.refused.emplace(std::string{key}, true);
        });
+}
+
+void spec_reader::read_swarm_key(std::string_view key, const YAML::Node& x, const std::string& path,
+                                 int line, swarm_draft& out) {
+  auto& node = out.node;
+  if (key == "architecture") {
+    auto text = read_string(x, path, line);
+    if (!text)
+      return;
+    const auto& supported = supported_architectures();
+    if (std::find(supported.begin(), supported.end(), *text) != supported.end()) {
+      node.architecture = std::move(*text);
+      return;
+    }
+    std::string list;
+    for (const auto& name : supported)
+      list += (list.empty() ? "" : ", ") + name;
+    fail(path, "unknown architecture '" + excerpt(*text) + "' (supported: " + list + ")", line);
+  } else if (key == "members") {
+    read_members(x, path, line, out);
+  } else if (key == "edges") {
+    read_edges(x, path, line, out);
+  } else if (key == "router") {
+    if (auto name = read_ref(x, path, line, out.roles))
+      node.router.router = std::move(*name);
+  } else if (key == "routes") {
+    read_routes(x, path, line, out);
+  } else if (key == "fallback") {
+    if (auto name = read_ref(x, path, line, out.member_names))
+      node.router.fallback = std::move(*name);
+  } else if (!read_guard_key(key, x, path, line, node.guards) &&
+             !read_hierarchical_key(key, x, path, line, out) &&
+             !read_collaborative_key(key, x, path, line, out) &&
+             !read_competitive_key(key, x, path, line, out)) {
+    read_group_chat_key(key, x, path, line, out);
+  }
+}
+
+bool spec_reader::read_guard_key(std::string_view key, const YAML::Node& x, const std::string& path,
+                                 int line, guard_options& out) {
+  if (key == "member_timeout_ms") {
+    if (auto value = read_integer(x, path, line, 1, max_int32))
+      out.member_timeout = std::chrono::milliseconds{*value};
+  } else if (key == "max_rounds") {
+    if (auto value = read_integer(x, path, line, 1, max_int32))
+      out.max_rounds = static_cast<uint32_t>(*value);
+  } else if (key == "max_messages") {
+    if (auto value = read_integer(x, path, line, 0, max_int32))
+      out.max_messages = static_cast<uint32_t>(*value);
+  } else if (key == "deadline_ms") {
+    if (auto value = read_integer(x, path, line, 0, max_int32))
+      out.deadline = std::chrono::milliseconds{*value};
+  } else {
+    return false;
+  }
+  return true;
+}
+
+bool spec_reader::read_hierarchical_key(std::string_view key, const YAML::Node& x,
+                                        const std::string& path, int line, swarm_draft& out) {
+  auto& options = out.node.hierarchical;
+  if (key == "lead") {
+    if (auto name = read_ref(x, path, line, out.roles))
+      options.lead = std::move(*name);
+  } else if (key == "max_subtasks") {
+    if (auto value = read_integer(x, path, line, 1, max_int32))
+      options.max_subtasks = static_cast<uint32_t>(*value);
+  } else if (key == "max_attempts") {
+    if (auto value = read_integer(x, path, line, 1, max_int32))
+      options.max_attempts = static_cast<uint32_t>(*value);
+  } else if (key == "review") {
+    if (auto value = read_bool(x, path, line))
+      options.review = *value;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+bool spec_reader::read_collaborative_key(std::string_view key, const YAML::Node& x,
+                                         const std::string& path, int line, swarm_draft& out) {
+  auto& options = out.node.collaborative;
+  if (key == "decision") {
+    if (auto text = read_choice(x, path, line, decisions))
+      options.decision = std::move(*text);
+  } else if (key == "normalize") {
+    if (auto text = read_choice(x, path, line, normalizations))
+      options.normalize = std::move(*text);
+  } else if (key == "pattern") {
+    if (auto text = read_regex(x, path, line, 1))
+      options.pattern = std::move(*text);
+  } else if (key == "field") {
+    if (auto text = read_text(x, path, line))
+      options.field = std::move(*text);
+  } else if (key == "quorum") {
+    if (auto value = read_fraction(x, path, line))
+      options.quorum = *value;
+  } else if (key == "tie") {
+    if (auto text = read_choice(x, path, line, ties))
+      options.tie = std::move(*text);
+  } else if (key == "weights") {
+    read_weights(x, path, line, out);
+  } else if (key == "threshold") {
+    if (auto value = read_fraction(x, path, line))
+      options.threshold = *value;
+  } else if (key == "aggregator") {
+    if (auto name = read_ref(x, path, line, out.roles))
+      options.aggregator = std::move(*name);
+  } else if (key == "layers") {
+    if (auto value = read_integer(x, path, line, 1, max_int32))
+      options.layers = static_cast<uint32_t>(*value);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+bool spec_reader::read_competitive_key(std::string_view key, const YAML::Node& x,
+                                       const std::string& path, int line, swarm_draft& out) {
+  // `judge` is read as a group_chat key when the architecture is group_chat.
+  auto& options = out.node.competitive;
+  if (key == "select") {
+    if (auto text = read_choice(x, path, line, selections))
+      options.select = std::move(*text);
+  } else if (key == "judge" && out.node.architecture != "group_chat") {
+    if (auto name = read_ref(x, path, line, out.roles))
+      options.judge = std::move(*name);
+  } else if (key == "criteria") {
+    if (auto text = read_text(x, path, line))
+      options.criteria = std::move(*text);
+  } else if (key == "k") {
+    if (auto value = read_integer(x, path, line, 1, max_int32))
+      options.k = static_cast<uint32_t>(*value);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+bool spec_reader::read_group_chat_key(std::string_view key, const YAML::Node& x,
+                                      const std::string& path, int line, swarm_draft& out) {
+  auto& options = out.node.group_chat;
+  if (key == "speaker") {
+    if (auto text = read_choice(x, path, line, speakers))
+      options.speaker = std::move(*text);
+  } else if (key == "selector") {
+    if (auto name = read_ref(x, path, line, out.roles))
+      options.selector = std::move(*name);
+  } else if (key == "max_turns") {
+    if (auto value = read_integer(x, path, line, 1, max_int32))
+      options.max_turns = static_cast<uint32_t>(*value);
+  } else if (key == "terminate_on") {
+    if (auto text = read_text(x, path, line))
+      options.terminate_on = std::move(*text);
+  } else if (key == "judge") {
+    if (auto name = read_ref(x, path, line, out.roles))
+      options.judge = std::move(*name);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+void spec_reader::read_members(const YAML::Node& x, const std::string& path, int line,
+                               swarm_draft& out) {
+  if (!x.IsSequence()) {
+    fail(path, "expected a sequence", line);
+    return;
+  }
+  if (x.size() == 0) {
+    fail(path, "must not be empty", line);
+    return;
+  }
+  std::vector<name_ref> refs;
+  for (size_t i = 0; i < x.size(); ++i) {
+    const auto& item = x[i];
+    read_ref(item, indexed(path, i), line_of(item), refs);
+  }
+  out.members = std::move(refs);
+}
+
+void spec_reader::read_weights(const YAML::Node& x, const std::string& path, int line,
+                               swarm_draft& out) {
+  if (!x.IsMap()) {
+    fail(path, "expected a mapping", line);
+    return;
+  }
+  entries(x, path,
+          [&](std::string_view key, const YAML::Node& value, const std::string& key_path,
+              int key_line) {
+            auto weight = parse_number(value, key_path, key_line);
+            if (!weight)
+              return;
+            if (!(*weight > 0) || *weight > max_weight) {
+              fail(key_path, *weight > 0 ? "must be at most 1000000" : "must be > 0", key_line);
+              return;
+            }
+            out.member_names.push_back(name_ref{std::string{key}, key_path, key_line});
+            out.node.collaborative.weights.emplace_back(std::string{key}, *weight);
+          });
+}
+
+void spec_reader::read_edges(const YAML::Node& x, const std::string& path, int line,
+                             swarm_draft& out) {
+  out.edges_line = line;
+  if (!x.IsSequence()) {
+    fail(path, "expected a sequence", line);
+    return;
+  }
+  if (x.size() == 0) {
+    fail(path, "must not be empty", line);
+    return;
+  }
+  std::unordered_map<std::string, int> seen; // "from\nto" -> line of its first edge
+  for (size_t i = 0; i < x.size(); ++i) {
+    const auto& item = x[i];
+    auto item_path = indexed(path, i);
+    auto item_line = line_of(item);
+    if (!item.IsMap()) {
+      fail(item_path, "expected a mapping", item_line);
+      continue;
+    }
+    graph_edge edge;
+    edge.line = item_line;
+    size_t problems_before = problems_.size();
+    bool has_from = false;
+    bool has_to = false;
+    walk(item, item_path, edge_keys,
+         [&](std::string_view key, const YAML::Node& value, const std::string& key_path,
+             int key_line) {
+           if (key == "from") {
+             has_from = true;
+             if (auto name = read_ref(value, key_path, key_line, out.member_names))
+               edge.from = std::move(*name);
+           } else if (key == "to") {
+             has_to = true;
+             if (auto name = read_ref(value, key_path, key_line, out.member_names))
+               edge.to = std::move(*name);
+           } else if (auto regex = read_regex(value, key_path, key_line)) {
+             edge.when = std::move(*regex);
+           }
+         });
+    if (!has_from)
+      fail(join(item_path, "from"), "is required", item_line);
+    if (!has_to)
+      fail(join(item_path, "to"), "is required", item_line);
+    if (problems_.size() != problems_before) {
+      continue;
+    }
+    auto [first, first_use] = seen.emplace(edge.from + '\n' + edge.to, item_line);
+    if (!first_use) {
+      fail(item_path,
+           "duplicate edge " + excerpt(edge.from) + " -> " + excerpt(edge.to) + " (first at line " +
+               std::to_string(first->second) + ")",
+           item_line);
+      continue;
+    }
+    out.node.graph.edges.push_back(std::move(edge));
+  }
+}
+
+void spec_reader::read_routes(const YAML::Node& x, const std::string& path, int line,
+                              swarm_draft& out) {
+  if (!x.IsSequence()) {
+    fail(path, "expected a sequence", line);
+    return;
+  }
+  for (size_t i = 0; i < x.size(); ++i) {
+    const auto& item = x[i];
+    auto item_path = indexed(path, i);
+    auto item_line = line_of(item);
+    if (!item.IsMap()) {
+      fail(item_path, "expected a mapping", item_line);
+      continue;
+    }
+    route_rule route;
+    route.line = item_line;
+    bool has_match = false;
+    bool has_to = false;
+    walk(item, item_path, route_keys,
+         [&](std::string_view key, const YAML::Node& value, const std::string& key_path,
+             int key_line) {
+           if (key == "match") {
+             has_match = true;
+             if (auto regex = read_regex(value, key_path, key_line))
+               route.match = std::move(*regex);
+           } else {
+             has_to = true;
+             if (auto name = read_ref(value, key_path, key_line, out.member_names))
+               route.to = std::move(*name);
+           }
+         });
+    if (!has_match)
+      fail(join(item_path, "match"), "is required", item_line);
+    if (!has_to)
+      fail(join(item_path, "to"), "is required", item_line);
+    out.node.router.routes.push_back(std::move(route));
+  }
 }
 
 std::optional<agent_spec> spec_reader::read_agent(const YAML::Node& x, const std::string& path) {
@@ -472,6 +1124,9 @@ std::optional<agent_spec> spec_reader::read_agent(const YAML::Node& x, const std
          } else if (key == "short_term_tokens") {
            if (auto tokens = read_integer(value, key_path, key_line, 256, max_uint32))
              agent.short_term_tokens = static_cast<uint32_t>(*tokens);
+         } else if (key == "logprobs") {
+           if (auto value_bool = read_bool(value, key_path, key_line))
+             agent.logprobs = *value_bool;
          } else {
            read_llm_key(key, value, key_path, key_line, agent.llm);
          }
@@ -500,14 +1155,28 @@ void spec_reader::read_agents(const YAML::Node& x, const std::string& path, int 
       out.agents.push_back(std::move(*agent));
 }
 
-void spec_reader::check_members(swarm_spec& out) {
-  if (!members_) {
-    for (const auto& agent : out.agents)
-      out.root.members.push_back(agent.name);
+int spec_reader::line_of_key(const swarm_draft& x, const std::string& key) {
+  if (auto i = x.given.find(key); i != x.given.end())
+    return i->second;
+  if (auto i = x.given.find("architecture"); i != x.given.end())
+    return i->second;
+  return x.node.line;
+}
+
+void spec_reader::check_members(swarm_draft& x, const swarm_spec& spec) {
+  if (!x.members) {
+    if (x.given.contains("members"))
+      return; // reported while reading
+    if (!x.is_root) {
+      fail(join(x.path, "members"), "is required", x.node.line);
+      return;
+    }
+    for (const auto& agent : spec.agents)
+      x.node.members.push_back(agent.name);
     return;
   }
   std::unordered_map<std::string, int> seen; // member -> line of its first mention
-  for (const auto& member : *members_) {
+  for (const auto& member : *x.members) {
     auto [first, first_use] = seen.emplace(member.name, member.line);
     if (!first_use) {
       fail(member.path,
@@ -516,10 +1185,197 @@ void spec_reader::check_members(swarm_spec& out) {
            member.line);
       continue;
     }
-    if (agents_read_ && !agent_names_.contains(member.name))
-      fail(member.path, "names no agent: '" + excerpt(member.name) + "'", member.line);
-    out.root.members.push_back(member.name);
+    if (agents_read_ && !agent_names_.contains(member.name) && !swarm_index_.contains(member.name))
+      fail(member.path, "names no agent or swarm: '" + excerpt(member.name) + "'", member.line);
+    x.node.members.push_back(member.name);
   }
+}
+
+void spec_reader::check_roles(const swarm_draft& x) {
+  if (!agents_read_)
+    return;
+  for (const auto& role : x.roles) {
+    if (agent_names_.contains(role.name))
+      continue;
+    if (swarm_index_.contains(role.name))
+      fail(role.path, "names no agent: '" + excerpt(role.name) + "' (it is a swarm)", role.line);
+    else
+      fail(role.path, "names no agent: '" + excerpt(role.name) + "'", role.line);
+  }
+}
+
+void spec_reader::check_required(const swarm_draft& x) {
+  if (!x.known_architecture)
+    return;
+  const auto& node = x.node;
+  // `key` is needed because `cause` (a key, or the architecture) has the value `value`.
+  auto require = [&](const char* key, const std::string& cause, const std::string& value) {
+    // A refused value was reported; the default that stands in for it demands nothing.
+    if (!x.given.contains(key) && !x.refused.contains(cause))
+      fail(join(x.path, key), "is required for " + cause + ": " + value, line_of_key(x, cause));
+  };
+  const auto& architecture = node.architecture;
+  if (architecture == "hierarchical") {
+    require("lead", "architecture", architecture);
+  } else if (architecture == "collaborative") {
+    if (node.collaborative.decision == "synthesize")
+      require("aggregator", "decision", "synthesize");
+    if (node.collaborative.normalize == "regex")
+      require("pattern", "normalize", "regex");
+    if (node.collaborative.normalize == "json_field")
+      require("field", "normalize", "json_field");
+  } else if (architecture == "competitive") {
+    if (node.competitive.select == "judge")
+      require("judge", "select", "judge");
+  } else if (architecture == "group_chat") {
+    if (node.group_chat.speaker == "selector")
+      require("selector", "speaker", "selector");
+  } else if (architecture == "graph") {
+    require("edges", "architecture", architecture);
+  } else if (architecture == "router") {
+    if (!x.given.contains("router") && !x.given.contains("routes"))
+      fail(join(x.path, "routes"), "is required without 'router'", line_of_key(x, "architecture"));
+  }
+}
+
+void spec_reader::check_graph(const swarm_draft& x) {
+  const auto& members = x.node.members;
+  std::unordered_map<std::string, size_t> index;
+  for (size_t i = 0; i < members.size(); ++i)
+    index.emplace(members[i], i);
+  std::vector<std::vector<size_t>> next(members.size());
+  for (const auto& edge : x.node.graph.edges) {
+    auto from = index.find(edge.from);
+    auto to = index.find(edge.to);
+    if (from != index.end() && to != index.end())
+      next[from->second].push_back(to->second);
+  }
+  // Depth-first, without recursion (a hostile graph may be deep); reports the first cycle.
+  enum : char { unseen, on_path, done };
+  std::vector<char> state(members.size(), unseen);
+  for (size_t start = 0; start < members.size(); ++start) {
+    if (state[start] != unseen)
+      continue;
+    std::vector<std::pair<size_t, size_t>> path{{start, 0}}; // node, next edge to follow
+    state[start] = on_path;
+    while (!path.empty()) {
+      auto [node, edge] = path.back();
+      if (edge == next[node].size()) {
+        state[node] = done;
+        path.pop_back();
+        continue;
+      }
+      ++path.back().second;
+      auto to = next[node][edge];
+      if (state[to] == unseen) {
+        state[to] = on_path;
+        path.emplace_back(to, 0);
+      } else if (state[to] == on_path) {
+        std::vector<std::string_view> cycle;
+        auto first = std::find_if(path.begin(), path.end(),
+                                  [to](const auto& frame) { return frame.first == to; });
+        for (auto i = first; i != path.end(); ++i)
+          cycle.push_back(members[i->first]);
+        cycle.push_back(members[to]);
+        fail(join(x.path, "edges"), "cycle " + cycle_text(cycle), x.edges_line);
+        return;
+      }
+    }
+  }
+}
+
+void spec_reader::check_swarm(swarm_draft& x, const swarm_spec& spec) {
+  if (!x.is_map)
+    return;
+  check_members(x, spec);
+  check_roles(x);
+  check_required(x);
+  const auto& members = x.node.members;
+  bool members_known = x.members.has_value() || (x.is_root && !x.given.contains("members"));
+  if (members_known) {
+    for (const auto& ref : x.member_names)
+      if (std::find(members.begin(), members.end(), ref.name) == members.end())
+        fail(ref.path, "names no member: '" + excerpt(ref.name) + "'", ref.line);
+    if (x.given.contains("k") && x.node.competitive.k > members.size() && !members.empty())
+      fail(join(x.path, "k"),
+           "must be at most " + std::to_string(members.size()) + " (the number of members)",
+           x.given.at("k"));
+  }
+  if (x.node.architecture == "graph" && members_known)
+    check_graph(x);
+}
+
+void spec_reader::check_tree() {
+  for (size_t i = 1; i < swarms_.size(); ++i) {
+    const auto& x = swarms_[i];
+    if (auto agent = agent_names_.find(x.node.name); agent != agent_names_.end())
+      fail(x.path,
+           "name '" + excerpt(x.node.name) + "' is taken by an agent (line " +
+               std::to_string(agent->second) + ")",
+           x.name_line);
+  }
+  // Sub-swarm -> its sub-swarm members, once each, with the member entry that names them.
+  std::vector<std::vector<std::pair<size_t, const name_ref*>>> next(swarms_.size());
+  for (size_t i = 0; i < swarms_.size(); ++i) {
+    if (!swarms_[i].members)
+      continue;
+    for (const auto& member : *swarms_[i].members) {
+      auto target = swarm_index_.find(member.name);
+      if (target == swarm_index_.end() || agent_names_.contains(member.name))
+        continue; // an agent (a swarm of an agent's name is reported)
+      auto& children = next[i];
+      if (std::none_of(children.begin(), children.end(),
+                       [&](const auto& child) { return child.first == target->second; }))
+        children.emplace_back(target->second, &member);
+    }
+  }
+  // Depth-first from every sub-swarm (the root is no one's member), without recursion; notes
+  // each swarm's depth (1: only agents) on the way back.
+  enum : char { unseen, on_path, done };
+  std::vector<char> state(swarms_.size(), unseen);
+  std::vector<size_t> depth(swarms_.size(), 1);
+  bool has_cycle = false;
+  for (size_t start = 1; start < swarms_.size(); ++start) {
+    if (state[start] != unseen)
+      continue;
+    std::vector<std::pair<size_t, size_t>> path{{start, 0}}; // swarm, next child to visit
+    state[start] = on_path;
+    while (!path.empty()) {
+      auto [node, child] = path.back();
+      if (child == next[node].size()) {
+        for (const auto& [target, member] : next[node])
+          depth[node] = std::max(depth[node], depth[target] + 1);
+        state[node] = done;
+        path.pop_back();
+        continue;
+      }
+      ++path.back().second;
+      auto to = next[node][child].first;
+      if (state[to] == unseen) {
+        state[to] = on_path;
+        path.emplace_back(to, 0);
+      } else if (state[to] == on_path) {
+        has_cycle = true;
+        auto first = std::find_if(path.begin(), path.end(),
+                                  [to](const auto& frame) { return frame.first == to; });
+        std::vector<std::string_view> cycle;
+        for (auto i = first; i != path.end(); ++i)
+          cycle.push_back(swarms_[i->first].node.name);
+        cycle.push_back(swarms_[to].node.name);
+        const auto& entry = *next[first->first][first->second - 1].second;
+        fail(entry.path, "cycle: " + cycle_text(cycle), entry.line);
+      }
+    }
+  }
+  if (has_cycle)
+    return;
+  size_t root_depth = 0;
+  for (const auto& [target, member] : next.front())
+    root_depth = std::max(root_depth, depth[target]);
+  if (root_depth > max_nesting)
+    fail(join(swarms_.front().path, "members"),
+         "sub-swarms nest deeper than " + std::to_string(max_nesting) + " levels",
+         line_of_key(swarms_.front(), "members"));
 }
 
 spec_parse_result spec_reader::read(const YAML::Node& root, std::string_view source) {
@@ -527,6 +1383,10 @@ spec_parse_result spec_reader::read(const YAML::Node& root, std::string_view sou
   spec.source = std::string{source};
   bool has_name = false;
   bool has_agents = false;
+  swarm_draft root_draft;
+  root_draft.path = "swarm";
+  root_draft.is_root = true;
+  swarms_.push_back(std::move(root_draft));
   walk(root, "", top_keys,
        [&](std::string_view key, const YAML::Node& value, const std::string& path, int line) {
          if (key == "name") {
@@ -539,7 +1399,9 @@ spec_parse_result spec_reader::read(const YAML::Node& root, std::string_view sou
          } else if (key == "llm") {
            read_llm(value, path, line, spec.llm);
          } else if (key == "swarm") {
-           read_swarm(value, path, line, spec);
+           read_swarm(value, line, swarms_.front());
+         } else if (key == "swarms") {
+           read_swarms(value, path, line);
          } else if (key == "agents") {
            has_agents = true;
            read_agents(value, path, line, spec);
@@ -550,13 +1412,18 @@ spec_parse_result spec_reader::read(const YAML::Node& root, std::string_view sou
     fail("name", "is required", 0);
   if (!has_agents)
     fail("agents", "is required", 0);
-  check_members(spec);
+  for (auto& draft : swarms_)
+    check_swarm(draft, spec);
+  check_tree();
   spec_parse_result out;
   if (problems_.empty()) {
+    spec.root = std::move(swarms_.front().node);
     spec.root.name = spec.name;
+    for (size_t i = 1; i < swarms_.size(); ++i)
+      spec.swarms.push_back(std::move(swarms_[i].node));
     out.spec = std::move(spec);
   } else {
-    // Keys are visited in document order but members are checked last: report by line.
+    // Keys are visited in document order but names are checked last: report by line.
     std::stable_sort(problems_.begin(), problems_.end(),
                      [](const spec_problem& a, const spec_problem& b) { return a.line < b.line; });
     out.problems = std::move(problems_);
@@ -715,7 +1582,9 @@ const swarm_node_spec* swarm_spec::find_swarm(const std::string& name) const {
 }
 
 const std::vector<std::string>& supported_architectures() {
-  static const std::vector<std::string> names{"concurrent"};
+  static const std::vector<std::string> names{"concurrent",    "sequential",  "hierarchical",
+                                              "collaborative", "competitive", "group_chat",
+                                              "graph",         "router"};
   return names;
 }
 

@@ -21,16 +21,20 @@ int main(int argc, char** argv) {
   swarm::register_types(cfg);
   cfg.load<caf::io::middleman>();
   caf::actor_system sys{cfg};
-  auto echo = sys.spawn([](caf::event_based_actor* self) -> caf::behavior {
-    self->set_default_handler(caf::reflect); // answers every other message with itself
-    return {
-        [self](const std::string& cmd) {
-          if (cmd == "quit")
-            self->quit();
-          return cmd;
-        },
-    };
-  });
+  // The quit word is a spawn argument: CAF 0.17.6 dereferences a null pointer when a function
+  // actor is spawned with no arguments.
+  auto echo = sys.spawn(
+      [](caf::event_based_actor* self, std::string quit_word) -> caf::behavior {
+        self->set_default_handler(caf::reflect); // answers every other message with itself
+        return {
+            [self, quit_word](const std::string& cmd) {
+              if (cmd == quit_word)
+                self->quit();
+              return cmd;
+            },
+        };
+      },
+      std::string{"quit"});
   auto port = sys.middleman().publish(echo, 0, "127.0.0.1");
   if (!port) {
     std::cerr << "publish failed: " << sys.render(port.error()) << "\n";

@@ -128,6 +128,23 @@ rules:
   CHECK(plan_reply(s, user_says("review this"), 1).content == "fallback");
 }
 
+TEST_CASE("a history match searches every message of the conversation") {
+  auto s = load(R"(
+default: {reply: "plain"}
+rules:
+  - match: {history: "user: \\[broadcast from lead\\] be brief"}
+    reply: "saw the broadcast"
+)");
+  auto req = user_says("next question");
+  CHECK(plan_reply(s, req, 1).content == "plain");
+  req.history = "system: You are a.\nuser: [broadcast from lead] be brief\nuser: next question\n";
+  CHECK(plan_reply(s, req, 1).content == "saw the broadcast");
+  auto parsed = parse_chat_request(
+      R"({"model":"m","messages":[{"role":"system","content":"S"},{"role":"user","content":"U"}]})");
+  REQUIRE(parsed);
+  CHECK(parsed->history == "system: S\nuser: U\n");
+}
+
 TEST_CASE("templates render user, system, model, n, name and match groups") {
   auto s = load(R"(
 rules:

@@ -42,14 +42,62 @@ void check_same_llm(const swarm::llm_settings& a, const swarm::llm_settings& b) 
   CHECK(a.timeout == b.timeout);
 }
 
-/// Compares everything but where the text came from (`source`, agent lines).
+/// Compares every option of two swarms but where they were written (`line`).
+void check_same_swarm(const swarm::swarm_node_spec& a, const swarm::swarm_node_spec& b) {
+  CHECK(a.name == b.name);
+  CHECK(a.architecture == b.architecture);
+  CHECK(a.members == b.members);
+  CHECK(a.guards.member_timeout == b.guards.member_timeout);
+  CHECK(a.guards.max_rounds == b.guards.max_rounds);
+  CHECK(a.guards.max_messages == b.guards.max_messages);
+  CHECK(a.guards.deadline == b.guards.deadline);
+  CHECK(a.hierarchical.lead == b.hierarchical.lead);
+  CHECK(a.hierarchical.max_subtasks == b.hierarchical.max_subtasks);
+  CHECK(a.hierarchical.max_attempts == b.hierarchical.max_attempts);
+  CHECK(a.hierarchical.review == b.hierarchical.review);
+  CHECK(a.collaborative.decision == b.collaborative.decision);
+  CHECK(a.collaborative.normalize == b.collaborative.normalize);
+  CHECK(a.collaborative.pattern == b.collaborative.pattern);
+  CHECK(a.collaborative.field == b.collaborative.field);
+  CHECK(a.collaborative.quorum == b.collaborative.quorum);
+  CHECK(a.collaborative.tie == b.collaborative.tie);
+  CHECK(a.collaborative.weights == b.collaborative.weights);
+  CHECK(a.collaborative.threshold == b.collaborative.threshold);
+  CHECK(a.collaborative.aggregator == b.collaborative.aggregator);
+  CHECK(a.collaborative.layers == b.collaborative.layers);
+  CHECK(a.competitive.select == b.competitive.select);
+  CHECK(a.competitive.judge == b.competitive.judge);
+  CHECK(a.competitive.criteria == b.competitive.criteria);
+  CHECK(a.competitive.k == b.competitive.k);
+  CHECK(a.group_chat.speaker == b.group_chat.speaker);
+  CHECK(a.group_chat.selector == b.group_chat.selector);
+  CHECK(a.group_chat.max_turns == b.group_chat.max_turns);
+  CHECK(a.group_chat.terminate_on == b.group_chat.terminate_on);
+  CHECK(a.group_chat.judge == b.group_chat.judge);
+  REQUIRE(a.graph.edges.size() == b.graph.edges.size());
+  for (size_t i = 0; i < a.graph.edges.size(); ++i) {
+    CHECK(a.graph.edges[i].from == b.graph.edges[i].from);
+    CHECK(a.graph.edges[i].to == b.graph.edges[i].to);
+    CHECK(a.graph.edges[i].when == b.graph.edges[i].when);
+  }
+  CHECK(a.router.router == b.router.router);
+  REQUIRE(a.router.routes.size() == b.router.routes.size());
+  for (size_t i = 0; i < a.router.routes.size(); ++i) {
+    CHECK(a.router.routes[i].match == b.router.routes[i].match);
+    CHECK(a.router.routes[i].to == b.router.routes[i].to);
+  }
+  CHECK(a.router.fallback == b.router.fallback);
+}
+
+/// Compares everything but where the text came from (`source`, lines).
 void check_same_spec(const swarm::swarm_spec& a, const swarm::swarm_spec& b) {
   CHECK(a.name == b.name);
   CHECK(a.description == b.description);
   check_same_llm(a.llm, b.llm);
-  CHECK(a.root.architecture == b.root.architecture);
-  CHECK(a.root.members == b.root.members);
-  CHECK(a.root.guards.member_timeout == b.root.guards.member_timeout);
+  check_same_swarm(a.root, b.root);
+  REQUIRE(a.swarms.size() == b.swarms.size());
+  for (size_t i = 0; i < a.swarms.size(); ++i)
+    check_same_swarm(a.swarms[i], b.swarms[i]);
   REQUIRE(a.agents.size() == b.agents.size());
   for (size_t i = 0; i < a.agents.size(); ++i) {
     CHECK(a.agents[i].name == b.agents[i].name);
@@ -57,8 +105,21 @@ void check_same_spec(const swarm::swarm_spec& a, const swarm::swarm_spec& b) {
     CHECK(a.agents[i].system_prompt == b.agents[i].system_prompt);
     CHECK(a.agents[i].skills == b.agents[i].skills);
     CHECK(a.agents[i].short_term_tokens == b.agents[i].short_term_tokens);
+    CHECK(a.agents[i].logprobs == b.agents[i].logprobs);
     check_same_llm(a.agents[i].llm, b.agents[i].llm);
   }
+}
+
+/// A spec of agents a, b, c, j (and `more`) whose root swarm is `swarm`, for problems about one
+/// swarm; its `swarm:` key is on line 2.
+std::string with_swarm(std::string_view swarm, std::string_view more = "") {
+  return "name: demo\nswarm:\n" + text(swarm) + "agents: [{name: a}, {name: b}, {name: c}, " +
+         "{name: j}" + std::string{more} + "]\n";
+}
+
+/// Problems of a spec built by `with_swarm`.
+std::vector<std::string> swarm_problems(std::string_view swarm, std::string_view more = "") {
+  return problems(with_swarm(swarm, more));
 }
 
 } // namespace
@@ -87,9 +148,11 @@ TEST_CASE("a full YAML spec loads with every field") {
   CHECK(spec->llm.max_tokens == 512);
   CHECK(spec->llm.stream == true);
   CHECK(spec->llm.timeout == 30s);
-  CHECK(spec->architecture == "concurrent");
-  CHECK(spec->members == std::vector<std::string>{"critic", "alice"});
-  CHECK(spec->member_timeout == 60s);
+  CHECK(spec->root.name == "research-team");
+  CHECK(spec->root.architecture == "concurrent");
+  CHECK(spec->root.members == std::vector<std::string>{"critic", "alice"});
+  CHECK(spec->root.guards.member_timeout == 60s);
+  CHECK(spec->swarms.empty());
   REQUIRE(spec->agents.size() == 3);
   const auto& alice = spec->agents[0];
   CHECK(alice.name == "alice");
@@ -299,14 +362,14 @@ agents:
 )") == lines{"agents[2].name: duplicate agent name 'a' (first at line 3) (line 5)"});
 }
 
-TEST_CASE("members must name agents and each only once") {
+TEST_CASE("members must name agents or sub-swarms and each only once") {
   CHECK(problems(R"(
 name: demo
 swarm:
   members: [a, ghost]
 agents:
   - name: a
-)") == lines{"swarm.members[1]: names no agent: 'ghost' (line 3)"});
+)") == lines{"swarm.members[1]: names no agent or swarm: 'ghost' (line 3)"});
   CHECK(problems(R"(
 name: demo
 swarm:
@@ -331,14 +394,17 @@ agents: [{name: a}]
 }
 
 TEST_CASE("an unknown architecture lists the supported ones") {
-  CHECK(swarm::supported_architectures() == std::vector<std::string>{"concurrent"});
+  CHECK(swarm::supported_architectures() ==
+        std::vector<std::string>{"concurrent", "sequential", "hierarchical", "collaborative",
+                                 "competitive", "group_chat", "graph", "router"});
   CHECK(problems(R"(
 name: demo
 swarm:
   architecture: pyramid
 agents: [{name: a}]
-)") == lines{
-           "swarm.architecture: unknown architecture 'pyramid' (supported: concurrent) (line 3)"});
+)") == lines{"swarm.architecture: unknown architecture 'pyramid' (supported: concurrent, "
+             "sequential, hierarchical, collaborative, competitive, group_chat, graph, router) "
+             "(line 3)"});
 }
 
 TEST_CASE("temperature must be a number between 0 and 2") {
@@ -488,8 +554,10 @@ agents:
 )") == lines{"name: must match [A-Za-z0-9_-]+ (line 1)",
              "llm.temperature: must be between 0 and 2 (line 3)",
              "llm.stream: expected true or false (line 4)",
-             "swarm.architecture: unknown architecture 'pyramid' (supported: concurrent) (line 6)",
-             "swarm.members[1]: names no agent: 'ghost' (line 7)",
+             "swarm.architecture: unknown architecture 'pyramid' (supported: concurrent, "
+             "sequential, hierarchical, collaborative, competitive, group_chat, graph, router) "
+             "(line 6)",
+             "swarm.members[1]: names no agent or swarm: 'ghost' (line 7)",
              "agents[0].modle: unknown key (did you mean 'model'?) (line 10)",
              "agents[1].name: duplicate agent name 'a' (first at line 9) (line 11)",
              "agents[1].short_term_tokens: must be at least 256 (line 12)"});
@@ -676,4 +744,602 @@ TEST_CASE("hostile input yields problems and never a crash or a partial spec") {
       check_one_outcome(input);
     }
   }
+}
+
+TEST_CASE("a nested spec loads with every swarm option") {
+  auto spec = swarm::load_spec(specs_dir + "nested.yaml");
+  REQUIRE(spec);
+  const auto& root = spec->root;
+  CHECK(root.name == "company");
+  CHECK(root.line == 59);
+  CHECK(root.architecture == "hierarchical");
+  CHECK(root.members == std::vector<std::string>{"a", "board", "contest", "flow", "desk"});
+  CHECK(root.hierarchical.lead == "ceo");
+  CHECK(root.hierarchical.max_subtasks == 4);
+  CHECK(root.hierarchical.max_attempts == 3);
+  CHECK(root.hierarchical.review);
+  CHECK(root.guards.member_timeout == 30s);
+  CHECK(root.guards.max_rounds == 2);
+  CHECK(root.guards.max_messages == 100);
+  CHECK(root.guards.deadline == 60s);
+  REQUIRE(spec->swarms.size() == 5);
+  CHECK(spec->find_swarm("company") == nullptr); // the root is not a sub-swarm
+  CHECK(spec->find_agent("board") == nullptr);
+
+  const auto* board = spec->find_swarm("board");
+  REQUIRE(board == &spec->swarms[0]);
+  CHECK(board->line == 14);
+  CHECK(board->architecture == "collaborative");
+  CHECK(board->members == std::vector<std::string>{"a", "b", "c"});
+  const auto& vote = board->collaborative;
+  CHECK(vote.decision == "synthesize");
+  CHECK(vote.normalize == "regex");
+  CHECK(vote.pattern == "answer: (\\w+)");
+  CHECK(vote.field == "verdict");
+  CHECK(vote.quorum == 0.6);
+  CHECK(vote.tie == "fail");
+  CHECK(vote.weights == std::vector<std::pair<std::string, double>>{{"a", 2.0}, {"b", 0.5}});
+  CHECK(vote.threshold == 0.75);
+  CHECK(vote.aggregator == "merger");
+  CHECK(vote.layers == 2);
+  CHECK(board->guards.max_rounds == 3);
+  CHECK(board->guards.member_timeout == 20s);
+  CHECK(board->guards.max_messages == 50);
+  CHECK(board->guards.deadline == 40s);
+
+  const auto& contest = spec->swarms[1];
+  CHECK(contest.name == "contest");
+  CHECK(contest.architecture == "competitive");
+  CHECK(contest.members == std::vector<std::string>{"a", "b", "board"});
+  CHECK(contest.competitive.select == "first_k");
+  CHECK(contest.competitive.judge == "judge");
+  CHECK(contest.competitive.criteria == "brevity");
+  CHECK(contest.competitive.k == 2);
+  CHECK(contest.guards.max_rounds == 5); // guards not given keep their defaults
+
+  const auto& chat = spec->swarms[2];
+  CHECK(chat.name == "chat");
+  CHECK(chat.group_chat.speaker == "selector");
+  CHECK(chat.group_chat.selector == "picker");
+  CHECK(chat.group_chat.max_turns == 6);
+  CHECK(chat.group_chat.terminate_on == "DONE");
+  CHECK(chat.group_chat.judge == "judge");
+  CHECK(chat.competitive.judge.empty()); // `judge` of a group chat is the chat's
+
+  const auto& flow = spec->swarms[3];
+  CHECK(flow.architecture == "graph");
+  REQUIRE(flow.graph.edges.size() == 2);
+  CHECK(flow.graph.edges[0].from == "a");
+  CHECK(flow.graph.edges[0].to == "b");
+  CHECK(flow.graph.edges[0].when == "^yes");
+  CHECK(flow.graph.edges[0].line == 49);
+  CHECK(flow.graph.edges[1].to == "c");
+  CHECK(flow.graph.edges[1].when.empty());
+  CHECK(flow.graph.edges[1].line == 50);
+
+  const auto& desk = spec->swarms[4];
+  CHECK(desk.architecture == "router");
+  CHECK(desk.members == std::vector<std::string>{"a", "chat"});
+  CHECK(desk.router.router == "picker");
+  REQUIRE(desk.router.routes.size() == 1);
+  CHECK(desk.router.routes[0].match == "write|draft");
+  CHECK(desk.router.routes[0].to == "chat");
+  CHECK(desk.router.routes[0].line == 56);
+  CHECK(desk.router.fallback == "a");
+
+  CHECK(spec->agents[1].logprobs);
+  CHECK_FALSE(spec->agents[0].logprobs);
+}
+
+TEST_CASE("the nested spec in JSON loads to the same swarms as in YAML") {
+  auto yaml = swarm::load_spec(specs_dir + "nested.yaml");
+  auto json = swarm::load_spec(specs_dir + "nested.json");
+  REQUIRE(yaml);
+  REQUIRE(json);
+  check_same_spec(*yaml, *json);
+  CHECK(json->swarms[0].line == 13);
+  CHECK(json->root.line == 66);
+}
+
+TEST_CASE("every architecture takes its documented defaults") {
+  auto result = swarm::parse_spec(text(R"(
+name: demo
+agents: [{name: a}, {name: b}, {name: lead}, {name: j}, {name: pick}]
+swarms:
+  h: {architecture: hierarchical, members: [a, b], lead: lead}
+  v: {architecture: collaborative, members: [a, b]}
+  c: {architecture: competitive, members: [a, b], judge: j}
+  g: {architecture: group_chat, members: [a, b]}
+  d: {architecture: graph, members: [a, b], edges: [{from: a, to: b}]}
+  r: {architecture: router, members: [a, b], router: pick}
+  s: {architecture: sequential, members: [a, b]}
+  n: {members: [a]}
+)"));
+  REQUIRE(result.problems.empty());
+  REQUIRE(result.spec);
+  const auto& spec = *result.spec;
+  CHECK(spec.root.architecture == "concurrent");
+  CHECK(spec.root.members == std::vector<std::string>{"a", "b", "lead", "j", "pick"});
+  CHECK(spec.root.line == 0);
+  for (const auto* x : {&spec.root, &spec.swarms[0], &spec.swarms[6]}) {
+    CHECK(x->guards.member_timeout == 120s);
+    CHECK(x->guards.max_rounds == 5);
+    CHECK(x->guards.max_messages == 0);
+    CHECK(x->guards.deadline == 0ms);
+  }
+  const auto& h = spec.swarms[0].hierarchical;
+  CHECK(h.max_subtasks == 8);
+  CHECK(h.max_attempts == 2);
+  CHECK_FALSE(h.review);
+  const auto& v = spec.swarms[1].collaborative;
+  CHECK(v.decision == "majority");
+  CHECK(v.normalize == "fold");
+  CHECK(v.pattern.empty());
+  CHECK(v.field.empty());
+  CHECK(v.quorum == 0.5);
+  CHECK(v.tie == "first");
+  CHECK(v.weights.empty());
+  CHECK(v.threshold == 1.0);
+  CHECK(v.aggregator.empty());
+  CHECK(v.layers == 1);
+  const auto& c = spec.swarms[2].competitive;
+  CHECK(c.select == "judge");
+  CHECK(c.criteria == "correctness, completeness, clarity");
+  CHECK(c.k == 1);
+  const auto& g = spec.swarms[3].group_chat;
+  CHECK(g.speaker == "round_robin");
+  CHECK(g.selector.empty());
+  CHECK(g.max_turns == 10);
+  CHECK(g.terminate_on == "TERMINATE");
+  CHECK(g.judge.empty());
+  CHECK(spec.swarms[4].graph.edges[0].when.empty());
+  const auto& r = spec.swarms[5].router;
+  CHECK(r.routes.empty());
+  CHECK(r.fallback.empty()); // the coordinator falls back to the first member
+  CHECK(spec.swarms[6].architecture == "sequential");
+  CHECK(spec.swarms[7].architecture == "concurrent");
+  CHECK(spec.swarms[7].line == 11);
+}
+
+TEST_CASE("a key of another architecture is refused") {
+  CHECK(swarm_problems(R"(
+  architecture: collaborative
+  judge: j
+)") == lines{"swarm.judge: key 'judge' does not apply to architecture 'collaborative' (line 4)"});
+  // The architecture decides wherever it stands; without one it is concurrent.
+  CHECK(swarm_problems(R"(
+  edges: [{from: a, to: b}]
+  architecture: router
+  router: j
+)") == lines{"swarm.edges: key 'edges' does not apply to architecture 'router' (line 3)"});
+  CHECK(swarm_problems(R"(
+  lead: j
+  max_turns: 3
+)") == lines{"swarm.lead: key 'lead' does not apply to architecture 'concurrent' (line 3)",
+             "swarm.max_turns: key 'max_turns' does not apply to architecture 'concurrent' "
+             "(line 4)"});
+}
+
+TEST_CASE("choices accept only their documented values") {
+  CHECK(swarm_problems(R"(
+  architecture: collaborative
+  decision: vote
+  normalize: lower
+  tie: random
+)") == lines{"swarm.decision: must be one of majority, weighted, consensus, synthesize (got "
+             "'vote') (line 4)",
+             "swarm.normalize: must be one of exact, fold, regex, json_field, number (got "
+             "'lower') (line 5)",
+             "swarm.tie: must be one of first, fail (got 'random') (line 6)"});
+  CHECK(swarm_problems(R"(
+  architecture: competitive
+  select: fastest
+)") == lines{"swarm.select: must be one of judge, confidence, first_k (got 'fastest') (line 4)"});
+  CHECK(swarm_problems(R"(
+  architecture: group_chat
+  speaker: [a]
+)") == lines{"swarm.speaker: expected a string (line 4)"});
+  CHECK(swarm_problems(R"(
+  architecture: group_chat
+  speaker: loudest
+)") == lines{"swarm.speaker: must be one of round_robin, selector (got 'loudest') (line 4)"});
+}
+
+TEST_CASE("quorum and threshold must be above 0 and at most 1") {
+  CHECK(swarm_problems(R"(
+  architecture: collaborative
+  quorum: 0
+  threshold: 1.5
+)") == lines{"swarm.quorum: must be > 0 and at most 1 (line 4)",
+             "swarm.threshold: must be > 0 and at most 1 (line 5)"});
+  CHECK(swarm_problems(R"(
+  architecture: collaborative
+  quorum: half
+  threshold: -0.5
+)") == lines{"swarm.quorum: expected a number (line 4)",
+             "swarm.threshold: must be > 0 and at most 1 (line 5)"});
+}
+
+TEST_CASE("counts must be positive where zero makes no sense") {
+  CHECK(swarm_problems(R"(
+  architecture: hierarchical
+  lead: j
+  max_subtasks: 0
+  max_attempts: -2
+  max_rounds: 0
+  member_timeout_ms: 0
+)") == lines{"swarm.max_subtasks: must be > 0 (line 5)", "swarm.max_attempts: must be > 0 (line 6)",
+             "swarm.max_rounds: must be > 0 (line 7)",
+             "swarm.member_timeout_ms: must be > 0 (line 8)"});
+  CHECK(swarm_problems(R"(
+  architecture: collaborative
+  layers: 0
+)") == lines{"swarm.layers: must be > 0 (line 4)"});
+  CHECK(swarm_problems(R"(
+  architecture: group_chat
+  max_turns: 0
+)") == lines{"swarm.max_turns: must be > 0 (line 4)"});
+  CHECK(swarm_problems(R"(
+  architecture: competitive
+  select: first_k
+  k: 0
+)") == lines{"swarm.k: must be > 0 (line 5)"});
+}
+
+TEST_CASE("max_messages and deadline_ms may be 0 but not negative") {
+  auto zero = swarm::parse_spec(with_swarm(R"(
+  max_messages: 0
+  deadline_ms: 0
+)"));
+  REQUIRE(zero.spec);
+  CHECK(zero.spec->root.guards.max_messages == 0);
+  CHECK(zero.spec->root.guards.deadline == 0ms);
+  CHECK(swarm_problems(R"(
+  max_messages: -1
+  deadline_ms: 2147483648
+)") == lines{"swarm.max_messages: must be at least 0 (line 3)",
+             "swarm.deadline_ms: must be at most 2147483647 (line 4)"});
+}
+
+TEST_CASE("k cannot exceed the number of members") {
+  CHECK(swarm_problems(R"(
+  architecture: competitive
+  members: [a, b]
+  select: first_k
+  k: 3
+)") == lines{"swarm.k: must be at most 2 (the number of members) (line 6)"});
+  // The root's members default to every agent: four here.
+  auto four = swarm::parse_spec(with_swarm(R"(
+  architecture: competitive
+  select: first_k
+  k: 4
+)"));
+  CHECK(four.spec);
+}
+
+TEST_CASE("regexes must compile as ECMAScript") {
+  CHECK(swarm_problems(R"(
+  architecture: collaborative
+  normalize: regex
+  pattern: "(unclosed"
+)") == lines{"swarm.pattern: invalid regex: unbalanced ( ) (line 5)"});
+  CHECK(swarm_problems(R"(
+  architecture: graph
+  edges:
+    - {from: a, to: b, when: "[abc"}
+    - {from: b, to: c, when: "*x"}
+    - {from: c, to: j, when: "[z-a]"}
+)") == lines{"swarm.edges[0].when: invalid regex: unbalanced [ ] (line 5)",
+             "swarm.edges[1].when: invalid regex: unexpected *, +, ? or (? (line 6)",
+             "swarm.edges[2].when: invalid regex: invalid character range (line 7)"});
+  CHECK(swarm_problems(R"(
+  architecture: router
+  routes:
+    - {match: "a{2,1}", to: a}
+    - {match: "\\", to: b}
+)") == lines{"swarm.routes[0].match: invalid regex: invalid repetition count in { } (line 5)",
+             "swarm.routes[1].match: invalid regex: invalid escape (line 6)"});
+}
+
+TEST_CASE("regexes too long or too large to compile safely are refused") {
+  CHECK(swarm_problems("  architecture: router\n  routes: [{to: a, match: " +
+                       std::string(1001, 'x') + "}]\n") ==
+        lines{"swarm.routes[0].match: invalid regex: longer than 1000 characters (line 4)"});
+  CHECK(swarm_problems(R"(
+  architecture: router
+  routes:
+    - {match: "x{20000}", to: a}
+    - {match: "((ab){100}){100}", to: b}
+    - {match: "x{2147483648}", to: c}
+    - {match: "[{]{9990}", to: c}
+)") == lines{"swarm.routes[0].match: invalid regex: too large (line 5)",
+             "swarm.routes[1].match: invalid regex: too large (line 6)",
+             "swarm.routes[2].match: invalid regex: too large (line 7)"});
+}
+
+TEST_CASE("normalize regex needs a pattern with a capture group and json_field a field") {
+  CHECK(swarm_problems(R"(
+  architecture: collaborative
+  normalize: regex
+)") == lines{"swarm.pattern: is required for normalize: regex (line 4)"});
+  CHECK(swarm_problems(R"(
+  architecture: collaborative
+  normalize: regex
+  pattern: "answer: \\w+"
+)") == lines{"swarm.pattern: needs a capture group (group 1 is what is compared) (line 5)"});
+  CHECK(swarm_problems(R"(
+  architecture: collaborative
+  normalize: json_field
+  field: ""
+)") == lines{"swarm.field: must not be empty (line 5)"});
+  CHECK(swarm_problems(R"(
+  architecture: collaborative
+  normalize: json_field
+)") == lines{"swarm.field: is required for normalize: json_field (line 4)"});
+}
+
+TEST_CASE("roles must name agents") {
+  CHECK(swarm_problems(R"(
+  architecture: hierarchical
+  lead: boss
+)") == lines{"swarm.lead: names no agent: 'boss' (line 4)"});
+  CHECK(problems(R"(
+name: demo
+agents: [{name: a}, {name: b}]
+swarms:
+  team: {members: [a, b]}
+swarm:
+  architecture: collaborative
+  decision: synthesize
+  aggregator: team
+)") == lines{"swarm.aggregator: names no agent: 'team' (it is a swarm) (line 8)"});
+  CHECK(swarm_problems(R"(
+  architecture: competitive
+  judge: ""
+)") == lines{"swarm.judge: must not be empty (line 4)"});
+  CHECK(swarm_problems(R"(
+  architecture: group_chat
+  speaker: selector
+  selector: host
+  judge: referee
+)") == lines{"swarm.selector: names no agent: 'host' (line 5)",
+             "swarm.judge: names no agent: 'referee' (line 6)"});
+  CHECK(swarm_problems(R"(
+  architecture: router
+  router: dispatcher
+)") == lines{"swarm.router: names no agent: 'dispatcher' (line 4)"});
+}
+
+TEST_CASE("required roles are reported at the key that demands them") {
+  CHECK(swarm_problems(R"(
+  architecture: hierarchical
+)") == lines{"swarm.lead: is required for architecture: hierarchical (line 3)"});
+  CHECK(swarm_problems(R"(
+  architecture: collaborative
+  decision: synthesize
+)") == lines{"swarm.aggregator: is required for decision: synthesize (line 4)"});
+  // select defaults to judge: the architecture demands the judge then.
+  CHECK(swarm_problems(R"(
+  architecture: competitive
+)") == lines{"swarm.judge: is required for select: judge (line 3)"});
+  CHECK(swarm_problems(R"(
+  architecture: competitive
+  select: judge
+)") == lines{"swarm.judge: is required for select: judge (line 4)"});
+  CHECK(swarm_problems(R"(
+  architecture: group_chat
+  speaker: selector
+)") == lines{"swarm.selector: is required for speaker: selector (line 4)"});
+  auto fine = swarm::parse_spec(with_swarm(R"(
+  architecture: competitive
+  select: confidence
+)"));
+  CHECK(fine.spec);
+}
+
+TEST_CASE("members name agents or sub-swarms in any swarm") {
+  CHECK(problems(R"(
+name: demo
+agents: [{name: a}, {name: b}]
+swarms:
+  team:
+    members: [a, crew, b, a]
+swarm:
+  members: [team, squad]
+)") == lines{"swarms.team.members[1]: names no agent or swarm: 'crew' (line 5)",
+             "swarms.team.members[3]: duplicate member 'a' (first at line 5) (line 5)",
+             "swarm.members[1]: names no agent or swarm: 'squad' (line 7)"});
+}
+
+TEST_CASE("weights name members and are positive numbers") {
+  CHECK(swarm_problems(R"(
+  architecture: collaborative
+  decision: weighted
+  members: [a, b]
+  weights:
+    a: 0
+    b: heavy
+    c: 2
+    j: 2000000
+)") == lines{"swarm.weights.a: must be > 0 (line 7)", "swarm.weights.b: expected a number (line 8)",
+             "swarm.weights.c: names no member: 'c' (line 9)",
+             "swarm.weights.j: must be at most 1000000 (line 10)"});
+  CHECK(swarm_problems(R"(
+  architecture: collaborative
+  weights: [a, b]
+)") == lines{"swarm.weights: expected a mapping (line 4)"});
+}
+
+TEST_CASE("a graph needs edges between its members without cycles") {
+  CHECK(swarm_problems(R"(
+  architecture: graph
+)") == lines{"swarm.edges: is required for architecture: graph (line 3)"});
+  CHECK(swarm_problems(R"(
+  architecture: graph
+  edges: []
+)") == lines{"swarm.edges: must not be empty (line 4)"});
+  CHECK(swarm_problems(R"(
+  architecture: graph
+  members: [a, b, c]
+  edges:
+    - {from: a, to: b}
+    - {from: b, to: c}
+    - {from: c, to: a}
+)") == lines{"swarm.edges: cycle a -> b -> c -> a (line 5)"});
+  CHECK(swarm_problems(R"(
+  architecture: graph
+  edges:
+    - {from: a, to: a}
+)") == lines{"swarm.edges: cycle a -> a (line 4)"});
+  CHECK(swarm_problems(R"(
+  architecture: graph
+  members: [a, b]
+  edges:
+    - {from: a, to: j}
+    - {from: a, to: b}
+    - {from: a, to: b}
+    - {to: b, when: x, if: y}
+    - a
+)") == lines{"swarm.edges[0].to: names no member: 'j' (line 6)",
+             "swarm.edges[2]: duplicate edge a -> b (first at line 7) (line 8)",
+             "swarm.edges[3].if: unknown key (did you mean 'to'?) (line 9)",
+             "swarm.edges[3].from: is required (line 9)",
+             "swarm.edges[4]: expected a mapping (line 10)"});
+}
+
+TEST_CASE("routes and the fallback name members") {
+  CHECK(swarm_problems(R"(
+  architecture: router
+  members: [a, b]
+  routes:
+    - {match: "^code", to: c}
+    - {to: a}
+    - {match: x}
+  fallback: j
+)") == lines{"swarm.routes[0].to: names no member: 'c' (line 6)",
+             "swarm.routes[1].match: is required (line 7)",
+             "swarm.routes[2].to: is required (line 8)",
+             "swarm.fallback: names no member: 'j' (line 9)"});
+  CHECK(swarm_problems(R"(
+  architecture: router
+  fallback: a
+)") == lines{"swarm.routes: is required without 'router' (line 3)"});
+}
+
+TEST_CASE("sub-swarms must list their members") {
+  CHECK(problems(R"(
+name: demo
+agents: [{name: a}]
+swarms:
+  team: {architecture: sequential}
+  crew:
+    members: []
+)") == lines{"swarms.team.members: is required (line 4)",
+             "swarms.crew.members: must not be empty (line 6)"});
+}
+
+TEST_CASE("sub-swarm names follow the agent name rule and are not agent names") {
+  CHECK(problems(R"(
+name: demo
+agents:
+  - name: a
+swarms:
+  a: {members: [a]}
+  "my team": {members: [a]}
+  "": {members: [a]}
+)") == lines{"swarms.a: name 'a' is taken by an agent (line 3) (line 5)",
+             "swarms.my team: must match [A-Za-z0-9_-]+ (line 6)",
+             "swarms.: must not be empty (line 7)"});
+  CHECK(problems(R"(
+name: demo
+agents: [{name: a}]
+swarms:
+  team: {members: [a]}
+  team: {members: [a]}
+)") == lines{"swarms.team: duplicate key (first at line 4) (line 5)"});
+}
+
+TEST_CASE("swarms must be a mapping of swarm mappings") {
+  CHECK(problems(R"(
+name: demo
+agents: [{name: a}]
+swarms: [team]
+)") == lines{"swarms: expected a mapping (line 3)"});
+  CHECK(problems(R"(
+name: demo
+agents: [{name: a}]
+swarms:
+  team: [a]
+  crew: {members: [a], leader: a}
+)") == lines{"swarms.team: expected a mapping (line 4)",
+             "swarms.crew.leader: unknown key (did you mean 'lead'?) (line 5)"});
+}
+
+TEST_CASE("a sub-swarm that contains itself is refused") {
+  CHECK(problems(R"(
+name: demo
+agents: [{name: a}]
+swarms:
+  x:
+    members: [y]
+  y:
+    members: [a, x]
+)") == lines{"swarms.x.members[0]: cycle: x -> y -> x (line 5)"});
+  CHECK(problems(R"(
+name: demo
+agents: [{name: a}]
+swarms:
+  top: {members: [x]}
+  x: {members: [a, x]}
+  p: {members: [q]}
+  q: {members: [r]}
+  r: {members: [p]}
+)") == lines{"swarms.x.members[1]: cycle: x -> x (line 5)",
+             "swarms.p.members[0]: cycle: p -> q -> r -> p (line 6)"});
+}
+
+TEST_CASE("sub-swarms may nest 16 levels below the root and no deeper") {
+  auto nested = [](int levels) {
+    std::string spec = "name: demo\nagents: [{name: a}]\nswarm: {members: [s0]}\nswarms:\n";
+    for (int i = 0; i < levels; ++i)
+      spec += "  s" + std::to_string(i) + ": {members: [" +
+              (i + 1 < levels ? "s" + std::to_string(i + 1) : std::string{"a"}) + "]}\n";
+    return swarm::parse_spec(spec);
+  };
+  CHECK(nested(16).spec);
+  auto deep = nested(17);
+  REQUIRE(deep.problems.size() == 1);
+  CHECK(swarm::to_string(deep.problems[0]) ==
+        "swarm.members: sub-swarms nest deeper than 16 levels (line 3)");
+  // A chain far deeper than any stack would allow: still one problem, no recursion.
+  CHECK(nested(50'000).problems.size() == 1);
+}
+
+TEST_CASE("logprobs must be true or false") {
+  CHECK(problems(R"(
+name: demo
+agents:
+  - name: a
+    logprobs: 1
+)") == lines{"agents[0].logprobs: expected true or false (line 4)"});
+}
+
+TEST_CASE("hostile swarm trees yield problems and never a crash") {
+  // 20,000 sub-swarms in one long cycle; every regex key with patterns built to blow the stack.
+  std::string ring = "name: demo\nagents: [{name: a}]\nswarms:\n";
+  for (int i = 0; i < 20'000; ++i)
+    ring +=
+        "  s" + std::to_string(i) + ": {members: [s" + std::to_string((i + 1) % 20'000) + "]}\n";
+  auto result = swarm::parse_spec(ring);
+  REQUIRE(result.problems.size() == 1);
+  CHECK(swarm::to_string(result.problems[0]) ==
+        "swarms.s0.members[0]: cycle: s0 -> s1 -> s2 -> s3 -> s4 -> ... -> s19998 -> s19999 -> s0 "
+        "(line 4)");
+  std::string regexes = "name: demo\nagents: [{name: a}, {name: b}]\nswarm:\n"
+                        "  architecture: router\n  routes:\n";
+  for (const auto& pattern : {std::string(999, '('), std::string(500, '(') + std::string(499, ')'),
+                              std::string(999, 'a'), std::string("(a|b)*c{999}d{999}")})
+    regexes += "    - {match: \"" + pattern + "\", to: a}\n";
+  auto hostile = swarm::parse_spec(regexes);
+  CHECK(hostile.spec.has_value() == hostile.problems.empty());
 }

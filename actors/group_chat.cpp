@@ -1,0 +1,243 @@
+// The group chat coordinator: speakers take turns on a shared transcript (round
+// robin or chosen by a selector) until a termination marker, the turn limit, a
+// judge or a guard ends the chat.
+#include "actors/group_chat.hpp"
+
+#include <memory>
+#include <unordered_map>
+
+#include <caf/actor_system.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/conversation.hpp"
+#include "actors/coordination.hpp"
+
+namespace swarm::actors {
+
+namespace {
+
+// One task in flight: the transcript so far and every member call made for it.
+struct chat_run {
+  explicit chat_run(const guard_options& g) : budget(g) {}
+
+  task request;
+  caf::typed_response_promise<result> promise;
+  std::chrono::steady_clock::time_point started;
+  task_budget budget;
+  uint32_t max_turns = 1;
+  std::vector<chat_turn> transcript;
+  std::vector<result> trace; // turns, selector and judge calls, in call order
+  std::unordered_map<std::string, agent_actor> in_flight; // subtask id -> member
+  bool cancelled = false;
+  bool finished = false;
+};
+
+using run_ptr = std::shared_ptr<chat_run>;
+
+struct group_chat_state {
+  group_chat_config cfg;
+  monitor_actor monitor;
+  std::vector<std::string> names;                   // member names, in member order
+  std::unordered_map<std::string, run_ptr> running; // task id -> run
+  uint64_t tasks_done = 0;
+
+  static inline const char* name = "swarm.group_chat";
+};
+
+using chat_pointer = agent_actor::stateful_pointer<group_chat_state>;
+
+void finish(chat_pointer self, const run_ptr& run, caf::error err) {
+  if (run->finished)
+    return;
+  run->finished = true;
+  auto& st = self->state;
+  // Whoever still works on the task (only after a guard fired) stops now.
+  for (const auto& [sub_id, who] : run->in_flight)
+    self->send(who, task_cancel{sub_id});
+  run->in_flight.clear();
+  result out;
+  out.task_id = run->request.id;
+  out.agent = st.cfg.id;
+  if (!run->transcript.empty())
+    out.text = strip_marker(run->transcript.back().text, st.cfg.options.terminate_on);
+  out.use = total_usage(run->trace);
+  out.error = std::move(err);
+  out.trace = std::move(run->trace);
+  st.running.erase(run->request.id);
+  ++st.tasks_done;
+  emit_coordinator_event(st.monitor, event_kind::task_completed, st.cfg.id, run->request, &out,
+                         std::chrono::steady_clock::now() - run->started);
+  run->promise.deliver(std::move(out));
+}
+
+// Asks `who` for `t` under the run's guards. `next(result)` runs only while the
+// chat goes on; cancellation, the deadline and the message budget end it here.
+template <class Next>
+void call(chat_pointer self, const run_ptr& run, const member& who, task t, Next next) {
+  if (!run->budget.take_message()) {
+    finish(self, run, run->budget.exhausted());
+    return;
+  }
+  run->in_flight.emplace(t.id, who.handle);
+  auto sub_id = t.id;
+  ask(self, self->state.cfg.id.name, who, std::move(t), run->budget.timeout(),
+      [self, run, sub_id, next](result r) mutable {
+        if (run->finished)
+          return;
+        run->in_flight.erase(sub_id);
+        run->trace.push_back(r);
+        if (run->cancelled)
+          return finish(self, run,
+                        make_error(errc::cancelled, "task " + run->request.id + " cancelled"));
+        if (run->budget.past_deadline())
+          return finish(self, run, run->budget.exhausted());
+        next(std::move(r));
+      });
+}
+
+std::string turn_suffix(const run_ptr& run) {
+  return ".turn" + std::to_string(run->transcript.size() + 1);
+}
+
+void start_turn(chat_pointer self, const run_ptr& run);
+
+void after_turn(chat_pointer self, const run_ptr& run) {
+  auto& st = self->state;
+  if (mentions_marker(run->transcript.back().text, st.cfg.options.terminate_on) ||
+      run->transcript.size() >= run->max_turns)
+    return finish(self, run, {});
+  if (!st.cfg.judge.handle)
+    return start_turn(self, run);
+  auto q =
+      subtask(run->request, st.cfg.judge.name, judge_task_text(run->request.text, run->transcript),
+              st.cfg.id.name, ".turn" + std::to_string(run->transcript.size()));
+  q.response_format = judge_response_format();
+  call(self, run, st.cfg.judge, std::move(q), [self, run](result r) {
+    // A failed or malformed verdict counts as "not done": the turn limit still
+    // bounds the chat.
+    auto done = r.error ? caf::expected<bool>{false} : parse_done(r.text);
+    if (done && *done)
+      return finish(self, run, {});
+    start_turn(self, run);
+  });
+}
+
+void speak(chat_pointer self, const run_ptr& run, size_t speaker) {
+  auto& st = self->state;
+  const auto& who = st.cfg.members[speaker];
+  auto t = subtask(run->request, who.name,
+                   speaker_task_text(run->request.text, run->transcript, who.name), st.cfg.id.name,
+                   turn_suffix(run));
+  call(self, run, who, std::move(t), [self, run, speaker](result r) {
+    if (r.error) {
+      auto& name = self->state.cfg.members[speaker].name;
+      return finish(self, run,
+                    make_error(errc::member_failed, name + " failed on turn " +
+                                                        std::to_string(run->transcript.size() + 1) +
+                                                        ": " + describe(r.error)));
+    }
+    run->transcript.push_back(chat_turn{self->state.cfg.members[speaker].name, std::move(r.text)});
+    after_turn(self, run);
+  });
+}
+
+size_t index_of(const group_chat_state& st, const std::string& name) {
+  for (size_t i = 0; i < st.names.size(); ++i)
+    if (st.names[i] == name)
+      return i;
+  return 0;
+}
+
+// Asks the selector for the next speaker; an invalid name is re-asked once
+// (`retry`), then the turn falls back to round robin, as does a failed
+// selector.
+void select(chat_pointer self, const run_ptr& run, bool retry, std::string problem) {
+  auto& st = self->state;
+  auto question = selector_task_text(run->request.text, run->transcript, st.names);
+  if (retry)
+    question = selector_retry_text(question, problem, st.names);
+  auto q = subtask(run->request, st.cfg.selector.name, std::move(question), st.cfg.id.name,
+                   turn_suffix(run) + (retry ? ".retry" : ""));
+  q.response_format = selector_response_format(st.names);
+  call(self, run, st.cfg.selector, std::move(q), [self, run, retry](result r) {
+    auto& st = self->state;
+    auto fallback =
+        round_robin_speaker(static_cast<uint32_t>(run->transcript.size()), st.names.size());
+    if (r.error)
+      return speak(self, run, fallback);
+    auto choice = parse_speaker(r.text, st.names);
+    if (choice)
+      return speak(self, run, index_of(st, *choice));
+    if (!retry)
+      return select(self, run, true, describe(choice.error()));
+    speak(self, run, fallback);
+  });
+}
+
+void start_turn(chat_pointer self, const run_ptr& run) {
+  auto& st = self->state;
+  if (st.cfg.options.speaker == "selector" && st.cfg.selector.handle)
+    return select(self, run, false, {});
+  speak(self, run,
+        round_robin_speaker(static_cast<uint32_t>(run->transcript.size()), st.names.size()));
+}
+
+agent_actor::behavior_type group_chat_behavior(chat_pointer self, group_chat_config cfg,
+                                               monitor_actor monitor) {
+  auto& st = self->state;
+  st.cfg = std::move(cfg);
+  st.monitor = std::move(monitor);
+  for (const auto& m : st.cfg.members)
+    st.names.push_back(m.name);
+  return {
+      [self](task& t) -> caf::typed_response_promise<result> {
+        auto& st = self->state;
+        auto run = std::make_shared<chat_run>(st.cfg.guards);
+        run->request = t;
+        run->promise = self->make_response_promise<result>();
+        run->started = std::chrono::steady_clock::now();
+        run->max_turns = chat_turn_limit(st.cfg.options.max_turns, st.cfg.guards.max_rounds);
+        emit_coordinator_event(st.monitor, event_kind::task_started, st.cfg.id, t, nullptr);
+        if (st.cfg.members.empty()) {
+          finish(self, run, make_error(errc::invalid_spec, "a group chat needs members"));
+          return run->promise;
+        }
+        st.running.emplace(t.id, run);
+        start_turn(self, run);
+        return run->promise;
+      },
+      [self](task_cancel& c) {
+        auto& st = self->state;
+        auto i = st.running.find(c.task_id);
+        if (i == st.running.end())
+          return;
+        // The run ends when the member in flight answers (with
+        // errc::cancelled).
+        auto run = i->second;
+        run->cancelled = true;
+        for (const auto& [sub_id, who] : run->in_flight)
+          self->send(who, task_cancel{sub_id});
+      },
+      [self](dm& m) {
+        for (const auto& x : self->state.cfg.members)
+          self->send(x.handle, m);
+      },
+      [self](broadcast& m) {
+        for (const auto& x : self->state.cfg.members)
+          self->send(x.handle, m);
+      },
+      [self](health_probe& p) {
+        const auto& st = self->state;
+        return health_report{p.nonce, st.cfg.id, st.tasks_done, st.running.size()};
+      },
+  };
+}
+
+} // namespace
+
+agent_actor spawn_group_chat(caf::actor_system& sys, group_chat_config cfg, monitor_actor monitor) {
+  return sys.spawn(group_chat_behavior, std::move(cfg), std::move(monitor));
+}
+
+} // namespace swarm::actors
