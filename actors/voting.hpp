@@ -14,7 +14,6 @@
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
 
-#include "runtime/core/messages.hpp"
 #include "runtime/core/spec.hpp"
 
 namespace swarm::actors {

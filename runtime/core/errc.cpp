@@ -75,7 +75,8 @@ caf::error make_error(errc x, std::string context) {
 }
 
 bool is(const caf::error& err, errc x) {
-  return err.category() == errc_category && err.code() == static_cast<uint8_t>(x);
+  // CAF 0.17's category() dereferences a null pointer on an empty error.
+  return err && err.category() == errc_category && err.code() == static_cast<uint8_t>(x);
 }
 
 std::string describe(const caf::error& err) {

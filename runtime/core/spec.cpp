@@ -882,8 +882,13 @@ bool spec_reader::read_collaborative_key(std::string_view key, const YAML::Node&
     if (auto text = read_text(x, path, line))
       options.field = std::move(*text);
   } else if (key == "quorum") {
-    if (auto value = read_fraction(x, path, line))
-      options.quorum = *value;
+    // The winner needs MORE than this share, so 1 could never be met.
+    if (auto value = read_fraction(x, path, line)) {
+      if (*value >= 1)
+        fail(path, "must be below 1 (the winner needs more than this share)", line);
+      else
+        options.quorum = *value;
+    }
   } else if (key == "tie") {
     if (auto text = read_choice(x, path, line, ties))
       options.tie = std::move(*text);

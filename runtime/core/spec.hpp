@@ -50,7 +50,7 @@ struct guard_options {
 struct hierarchical_options {
   std::string lead;          ///< agent that plans and aggregates (required)
   uint32_t max_subtasks = 8; ///< most subtasks in a plan
-  uint32_t max_attempts = 2; ///< tries per subtask (retry, then reassign)
+  uint32_t max_attempts = 3; ///< tries per subtask: try, retry once, then reassign
   bool review = false;       ///< the lead reviews each answer
 };
 

@@ -74,3 +74,9 @@ TEST_CASE("call ids are unique and increasing") {
   auto b = actors::next_call_id();
   CHECK(b > a);
 }
+
+TEST_CASE("an empty error is no error code at all") {
+  CHECK_FALSE(is(caf::error{}, errc::llm_timeout));
+  CHECK_FALSE(is(caf::error{}, errc::none));
+  CHECK(describe(caf::error{}) == "none");
+}

@@ -869,7 +869,7 @@ swarms:
   }
   const auto& h = spec.swarms[0].hierarchical;
   CHECK(h.max_subtasks == 8);
-  CHECK(h.max_attempts == 2);
+  CHECK(h.max_attempts == 3);
   CHECK_FALSE(h.review);
   const auto& v = spec.swarms[1].collaborative;
   CHECK(v.decision == "majority");
@@ -1342,4 +1342,12 @@ TEST_CASE("hostile swarm trees yield problems and never a crash") {
     regexes += "    - {match: \"" + pattern + "\", to: a}\n";
   auto hostile = swarm::parse_spec(regexes);
   CHECK(hostile.spec.has_value() == hostile.problems.empty());
+}
+
+TEST_CASE("a quorum of 1 is refused because the winner needs more than the quorum") {
+  auto r = swarm::parse_spec("name: v\nagents: [{name: a}, {name: b}]\nswarm:\n"
+                             "  architecture: collaborative\n  quorum: 1\n");
+  REQUIRE(r.problems.size() == 1);
+  CHECK(swarm::to_string(r.problems[0])
+        == "swarm.quorum: must be below 1 (the winner needs more than this share) (line 5)");
 }
