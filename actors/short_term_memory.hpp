@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,7 +47,7 @@ private:
   void shrink();
 
   chat_message system_;
-  std::vector<chat_message> entries_; // oldest first
+  std::deque<chat_message> entries_; // oldest first; drops from the front are O(1)
   uint32_t budget_;
   uint32_t tokens_;
   uint64_t dropped_ = 0;
