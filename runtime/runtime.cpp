@@ -8,6 +8,7 @@
 #include <random>
 
 #include <caf/actor_system.hpp>
+#include <caf/atom.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
@@ -30,6 +31,7 @@ caf::actor_system_config make_config(const runtime_options& opts) {
   register_types(cfg);
   if (opts.scheduler_threads > 0)
     cfg.set("scheduler.max-threads", opts.scheduler_threads);
+  cfg.set("scheduler.policy", caf::atom_from_string(opts.scheduler_policy));
   return cfg;
 }
 

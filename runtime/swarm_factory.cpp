@@ -81,7 +81,7 @@ struct tree_builder {
   }
 
   // Spawns `node` after its members (depth first); a sub-swarm's skills are its members'.
-  caf::expected<actors::member> node(const swarm_node_spec& node) {
+  caf::expected<actors::member> node(const swarm_node_spec& node, bool root = false) {
     std::vector<actors::member> members;
     std::vector<std::string> skills;
     for (const auto& name : node.members) {
@@ -93,7 +93,6 @@ struct tree_builder {
           skills.push_back(s);
       members.push_back(std::move(*m));
     }
-    bool root = &node == &spec.root;
     agent_id id{root ? std::string{} : spec.name, node.name};
     auto handle = spawn_coordinator(node, id, std::move(members));
     if (!handle)
@@ -157,7 +156,14 @@ caf::expected<built_swarm> swarm_factory::build(const swarm_spec& spec,
     tree.agents.emplace(m.name, m);
     out.agents.push_back(std::move(m));
   }
-  auto top = tree.node(spec.root);
+  // Specs built in code may leave the root's defaults unset; the loader fills them the same way.
+  swarm_node_spec root = spec.root;
+  if (root.name.empty())
+    root.name = spec.name;
+  if (root.members.empty())
+    for (const auto& a : spec.agents)
+      root.members.push_back(a.name);
+  auto top = tree.node(root, true);
   out.swarms = std::move(tree.coordinators);
   if (!top) {
     // Validation makes this unreachable for loaded specs; stop what was spawned regardless.

@@ -1,4 +1,5 @@
 // `swarm run SPEC --task TEXT`: builds the swarm, runs one task, streams progress, prints result.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -50,22 +51,29 @@ boost::json::object result_json(const result& r) {
   return out;
 }
 
-// Counts leaf completions and tokens; prints one line per finished agent to stderr.
+// Counts agents' tasks (started and done) and tokens; prints one line per finished agent task
+// to stderr. "[2/3]" is done/started: a lead or judge may take several tasks in one run.
 class progress_printer {
 public:
-  progress_printer(size_t total, bool quiet) : total_(total), quiet_(quiet) {}
+  explicit progress_printer(bool quiet) : quiet_(quiet) {}
 
   void operator()(const event& e) {
-    if (e.kind != event_kind::task_completed || !e.leaf)
+    if (!e.leaf)
       return;
     std::lock_guard<std::mutex> guard{mtx_};
+    if (e.kind == event_kind::task_started) {
+      ++started_;
+      return;
+    }
+    if (e.kind != event_kind::task_completed)
+      return;
     ++done_;
     tokens_ += e.use.total_tokens();
     if (quiet_)
       return;
     auto secs = std::chrono::duration<double>(e.duration).count();
     char head[64];
-    std::snprintf(head, sizeof(head), "[%zu/%zu] ", done_, total_);
+    std::snprintf(head, sizeof(head), "[%zu/%zu] ", done_, std::max(done_, started_));
     std::cerr << head << e.agent.name;
     if (e.error)
       std::cerr << " FAILED: " << describe(e.error);
@@ -80,8 +88,8 @@ public:
 
 private:
   std::mutex mtx_;
-  size_t total_;
   bool quiet_;
+  size_t started_ = 0;
   size_t done_ = 0;
   uint64_t tokens_ = 0;
 };
@@ -117,7 +125,7 @@ int run(const run_args& args) {
     std::cerr << "swarm run: " << describe(team.error()) << "\n";
     return exit_usage;
   }
-  auto printer = std::make_shared<progress_printer>(team->agents().size(), args.quiet);
+  auto printer = std::make_shared<progress_printer>(args.quiet);
   rt.on_event([printer](const event& e) { (*printer)(e); });
   std::atomic<bool> interrupted{false};
   signal_watch watch{[&] {
@@ -125,7 +133,7 @@ int run(const run_args& args) {
     rt.stop();
   }};
   if (!args.quiet)
-    std::cerr << "swarm run: " << spec->name << " (" << spec->architecture << ", "
+    std::cerr << "swarm run: " << spec->name << " (" << spec->root.architecture << ", "
               << team->agents().size() << " agents)\n";
   auto started = std::chrono::steady_clock::now();
   // run() turns a swarm-level failure into an error; keep the whole result for the report.

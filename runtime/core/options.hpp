@@ -37,6 +37,10 @@ struct runtime_options {
   std::string data_dir = "state";
   /// CAF scheduler threads; 0 = one per core. Default: 0.
   size_t scheduler_threads = 0;
+  /// CAF scheduler policy: "stealing" (busy-polls briefly before sleeping: best for
+  /// message-heavy work) or "sharing" (one shared queue, threads sleep at once: less CPU while
+  /// agents wait on LLM calls). Default: "stealing".
+  std::string scheduler_policy = "stealing";
   /// The LLM client's options.
   llm_client_options llm;
 };
