@@ -19,7 +19,7 @@ using tcp = asio::ip::tcp;
 
 struct shared {
   const std::string& target;
-  const std::string& body;
+  const boost::json::value& body;
   size_t n;
   size_t next = 0;
   bare_outcome out;
@@ -50,7 +50,8 @@ private:
     req_.version(11);
     req_.set(http::field::host, "127.0.0.1");
     req_.set(http::field::content_type, "application/json");
-    req_.body() = shared_.body;
+    // Encode the body per request, as any real client (ours included) must.
+    req_.body() = boost::json::serialize(shared_.body);
     req_.prepare_payload();
     http::async_write(stream_, req_, [self = shared_from_this()](beast::error_code ec, size_t) {
       if (ec)
@@ -88,7 +89,8 @@ private:
 bare_outcome bare_fanout(const std::string& host, uint16_t port, const std::string& target,
                          const std::string& body, size_t n, size_t connections) {
   asio::io_context ioc{1};
-  shared s{target, body, n};
+  auto value = boost::json::parse(body);
+  shared s{target, value, n};
   tcp::endpoint ep{asio::ip::make_address(host), port};
   for (size_t i = 0; i < std::min(n, connections); ++i)
     std::make_shared<connection>(ioc, s, ep)->start();
