@@ -1,0 +1,206 @@
+// Budget arithmetic: token bucket refill, prices, and the per-level budget ledger.
+#include "runtime/budget.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "runtime/core/errc.hpp"
+
+namespace swarm {
+
+// -- token bucket ---------------------------------------------------------------------------
+
+token_bucket::token_bucket(uint64_t capacity, uint64_t refill_per_minute,
+                           pool_clock::time_point now)
+    : capacity_(std::min(capacity, max_capacity)), rate_(refill_per_minute),
+      level_(capacity_ * scale), last_(now) {}
+
+void token_bucket::refill(pool_clock::time_point now) {
+  if (now <= last_)
+    return; // a clock value from the past adds nothing and does not move time back
+  auto elapsed = static_cast<uint64_t>((now - last_).count());
+  last_ = now;
+  auto full = capacity_ * scale;
+  if (rate_ == 0 || level_ >= full)
+    return;
+  auto missing = full - level_;
+  auto fill_ns = missing / rate_ + (missing % rate_ != 0 ? 1 : 0);
+  // Comparing first keeps elapsed * rate_ below missing + rate_: no overflow.
+  level_ = elapsed >= fill_ns ? full : level_ + elapsed * rate_;
+}
+
+std::chrono::nanoseconds token_bucket::wait_for(uint64_t n, pool_clock::time_point now) {
+  refill(now);
+  if (n > capacity_)
+    return std::chrono::nanoseconds::max();
+  auto need = n * scale;
+  if (level_ >= need)
+    return std::chrono::nanoseconds{0};
+  if (rate_ == 0)
+    return std::chrono::nanoseconds::max();
+  auto missing = need - level_;
+  auto ns = missing / rate_ + (missing % rate_ != 0 ? 1 : 0);
+  return std::chrono::nanoseconds{static_cast<int64_t>(ns)};
+}
+
+token_bucket::take_result token_bucket::try_take(uint64_t n, pool_clock::time_point now) {
+  auto wait = wait_for(n, now);
+  if (wait.count() != 0)
+    return {false, wait};
+  level_ -= n * scale;
+  return {true, std::chrono::nanoseconds{0}};
+}
+
+void token_bucket::give_back(uint64_t n, pool_clock::time_point now) {
+  refill(now);
+  auto full = capacity_ * scale;
+  auto add = std::min(n, capacity_) * scale;
+  level_ = full - level_ <= add ? full : level_ + add;
+}
+
+void token_bucket::drain(uint64_t n, pool_clock::time_point now) {
+  refill(now);
+  auto sub = std::min(n, capacity_) * scale;
+  level_ = level_ <= sub ? 0 : level_ - sub;
+}
+
+uint64_t token_bucket::available(pool_clock::time_point now) {
+  refill(now);
+  return level_ / scale;
+}
+
+// -- prices ---------------------------------------------------------------------------------
+
+nano_usd to_nano_usd(double usd) {
+  if (!(usd > 0))
+    return 0;
+  return static_cast<nano_usd>(std::llround(usd * 1e9));
+}
+
+double to_usd(nano_usd x) {
+  return static_cast<double>(x) / 1e9;
+}
+
+nano_usd price_table::cost(const std::string& model, uint64_t prompt, uint64_t completion) const {
+  auto i = models.find(model);
+  const auto& p = i != models.end() ? i->second : fallback;
+  // $ per 1M tokens = 1000 nano-dollars per token per dollar of price.
+  auto part = [](uint64_t tokens, double per_million) -> nano_usd {
+    if (!(per_million > 0) || tokens == 0)
+      return 0;
+    return static_cast<nano_usd>(std::llround(static_cast<double>(tokens) * per_million * 1000.0));
+  };
+  return part(prompt, p.prompt_per_million) + part(completion, p.completion_per_million);
+}
+
+// -- budget ledger --------------------------------------------------------------------------
+
+std::string to_string(budget_level x) {
+  switch (x) {
+  case budget_level::agent:
+    return "agent";
+  case budget_level::swarm:
+    return "swarm";
+  case budget_level::runtime:
+    return "runtime";
+  }
+  return "budget_level(" + std::to_string(static_cast<int>(x)) + ")";
+}
+
+namespace {
+
+std::string usd_text(nano_usd x) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "$%.6f", to_usd(x));
+  return buf;
+}
+
+} // namespace
+
+std::string to_string(const budget_refusal& x) {
+  std::string out = to_string(x.level);
+  if (x.level != budget_level::runtime)
+    out += " '" + x.key + "'";
+  auto amount = [&](uint64_t v) { return x.money ? usd_text(v) : std::to_string(v); };
+  out += x.money ? " money" : " token";
+  out += " budget exhausted: " + amount(x.committed) + " committed + " + amount(x.requested) +
+         " requested > limit " + amount(x.limit);
+  return out;
+}
+
+budget_ledger::budget_ledger(budget_limits limits, price_table prices)
+    : limits_(std::move(limits)), prices_(std::move(prices)) {}
+
+budget_limit budget_ledger::limit_of(budget_level level, const std::string& key) const {
+  switch (level) {
+  case budget_level::agent: {
+    auto i = limits_.agents.find(key);
+    return i != limits_.agents.end() ? i->second : limits_.per_agent;
+  }
+  case budget_level::swarm: {
+    auto i = limits_.swarms.find(key);
+    return i != limits_.swarms.end() ? i->second : limits_.per_swarm;
+  }
+  case budget_level::runtime:
+    break;
+  }
+  return limits_.runtime;
+}
+
+std::optional<budget_refusal> budget_ledger::check(const budget_estimate& est) const {
+  auto tokens = est.prompt_tokens + est.completion_tokens;
+  auto cost = prices_.cost(est.model, est.prompt_tokens, est.completion_tokens);
+  auto agent_key = est.agent.str();
+  auto test = [&](budget_level level, const std::string& key,
+                  const account& acc) -> std::optional<budget_refusal> {
+    auto lim = limit_of(level, key);
+    auto committed_tokens = acc.used.total_tokens() + acc.reserved_tokens;
+    if (lim.max_tokens > 0 && committed_tokens + tokens > lim.max_tokens)
+      return budget_refusal{level, key, false, lim.max_tokens, committed_tokens, tokens};
+    auto max_cost = to_nano_usd(lim.max_usd);
+    auto committed_cost = acc.cost + acc.reserved_cost;
+    if (max_cost > 0 && committed_cost + cost > max_cost)
+      return budget_refusal{level, key, true, max_cost, committed_cost, cost};
+    return std::nullopt;
+  };
+  if (auto r = test(budget_level::agent, agent_key, of_agent(est.agent)))
+    return r;
+  if (auto r = test(budget_level::swarm, est.agent.swarm, of_swarm(est.agent.swarm)))
+    return r;
+  return test(budget_level::runtime, std::string{}, total_);
+}
+
+caf::expected<reservation> budget_ledger::reserve(const budget_estimate& est) {
+  if (auto refusal = check(est))
+    return make_error(errc::budget_exhausted, to_string(*refusal));
+  reservation res{est.agent, est.model, est.prompt_tokens + est.completion_tokens,
+                  prices_.cost(est.model, est.prompt_tokens, est.completion_tokens)};
+  for (auto* acc : {&agents_[est.agent.str()], &swarms_[est.agent.swarm], &total_}) {
+    acc->reserved_tokens += res.tokens;
+    acc->reserved_cost += res.cost;
+  }
+  return res;
+}
+
+void budget_ledger::settle(const reservation& res, const usage& actual) {
+  auto cost = prices_.cost(res.model, actual);
+  for (auto* acc : {&agents_[res.agent.str()], &swarms_[res.agent.swarm], &total_}) {
+    acc->reserved_tokens -= std::min(acc->reserved_tokens, res.tokens);
+    acc->reserved_cost -= std::min(acc->reserved_cost, res.cost);
+    acc->used += actual;
+    acc->cost += cost;
+  }
+}
+
+account budget_ledger::of_agent(const agent_id& agent) const {
+  auto i = agents_.find(agent.str());
+  return i != agents_.end() ? i->second : account{};
+}
+
+account budget_ledger::of_swarm(const std::string& swarm) const {
+  auto i = swarms_.find(swarm);
+  return i != swarms_.end() ? i->second : account{};
+}
+
+} // namespace swarm

@@ -1,0 +1,176 @@
+// The resource pool: every LLM call asks it for a grant before it is sent (DESIGN.md §5).
+// Concurrency slots and requests/tokens-per-minute buckets per endpoint, token and money
+// budgets per agent, swarm and runtime; fair FIFO-per-priority waiting; usage accounting.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/expected.hpp>
+#include <caf/fwd.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/timespan.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "runtime/budget.hpp"
+#include "runtime/core/ids.hpp"
+#include "runtime/core/messages.hpp"
+
+namespace swarm {
+
+// -- options --------------------------------------------------------------------------------
+
+/// Limits of one LLM endpoint (keyed by its base URL).
+struct endpoint_limits {
+  /// Calls in flight at once. 0 is read as 1. Default: 16.
+  size_t max_concurrent = 16;
+  /// Requests per minute (bucket capacity and refill per minute); 0 = unlimited. Default: 0.
+  uint64_t requests_per_minute = 0;
+  /// Tokens per minute, counted on the estimate (prompt + max completion) and corrected on
+  /// release by the actual use; 0 = unlimited. An estimate above the capacity waits for a full
+  /// bucket. Default: 0.
+  uint64_t tokens_per_minute = 0;
+};
+
+/// The resource pool of a runtime. Per instance.
+struct resource_pool_options {
+  /// Limits of every endpoint not in `endpoints`. Default: 16 concurrent, no rate limits.
+  endpoint_limits default_endpoint;
+  /// Per-endpoint overrides, by base URL. Default: none.
+  std::map<std::string, endpoint_limits> endpoints;
+  /// Token and money budgets per agent, swarm and runtime. Default: unlimited.
+  budget_limits budgets;
+  /// Model prices for the money budgets and the cost accounting. Default: every model free.
+  price_table prices;
+};
+
+// -- messages (local only: CAF_ALLOW_UNSAFE_MESSAGE_TYPE below; they never cross the wire) ----
+
+/// Asks for a grant to send one LLM call. Answered with a `grant` once a slot and the rate
+/// buckets allow it; with errc::budget_exhausted at once if a budget would be passed; with
+/// caf::sec::request_timeout if it waited `timeout` without a slot.
+struct grant_request {
+  agent_id agent;                 ///< who calls; its swarm is `agent.swarm`
+  std::string endpoint;           ///< base URL of the endpoint
+  std::string model;              ///< for the price
+  uint64_t prompt_tokens = 0;     ///< estimate of the prompt
+  uint64_t completion_tokens = 0; ///< estimate of the completion, usually max_tokens
+  int32_t priority = 0;           ///< higher is granted first; FIFO within a priority
+  caf::timespan timeout = std::chrono::seconds(60); ///< longest wait for a slot
+};
+
+/// Permission to send one call. Hand `lease` back with `grant_release` when the call returns.
+struct grant {
+  uint64_t lease = 0;
+  agent_id agent;
+  std::string endpoint;
+  uint64_t reserved_tokens = 0;
+  nano_usd reserved_cost = 0;
+};
+
+/// Returns a grant's slot and settles its budget reservation with the call's actual use (the
+/// API's `usage` field; zero if the call was never sent). Unknown leases are ignored.
+struct grant_release {
+  uint64_t lease = 0;
+  usage use;
+};
+
+/// Asks for the spending of `agent` (level agent), of `swarm` (level swarm) or of the runtime.
+struct usage_query {
+  budget_level level = budget_level::runtime;
+  agent_id agent;
+  std::string swarm;
+};
+
+/// Settled usage and its cost, and what is reserved by calls in flight or waiting.
+struct usage_report {
+  usage use;
+  double cost_usd = 0;
+  uint64_t reserved_tokens = 0;
+  double reserved_usd = 0;
+};
+
+/// Asks for the pool's current occupancy of one endpoint.
+struct endpoint_query {
+  std::string endpoint;
+};
+
+/// Slots held and callers waiting on one endpoint.
+struct endpoint_report {
+  size_t held = 0;
+  size_t waiting = 0;
+};
+
+namespace detail {
+
+/// Internal: re-examine an endpoint's queue once its rate buckets may allow the head.
+struct pool_wake {
+  std::string endpoint;
+};
+
+/// Internal: a waiting request reached its timeout.
+struct pool_expire {
+  uint64_t waiter = 0;
+};
+
+} // namespace detail
+
+/// The pool's interface. `detail::` messages are the pool's own timers.
+using resource_pool_actor =
+    caf::typed_actor<caf::replies_to<grant_request>::with<grant>,            //
+                     caf::reacts_to<grant_release>,                          //
+                     caf::replies_to<usage_query>::with<usage_report>,       //
+                     caf::replies_to<endpoint_query>::with<endpoint_report>, //
+                     caf::reacts_to<detail::pool_wake>,                      //
+                     caf::reacts_to<detail::pool_expire>>;
+
+/// Spawns a resource pool. Each grant must be released exactly once.
+resource_pool_actor spawn_resource_pool(caf::actor_system& sys, resource_pool_options opts = {});
+
+// -- blocking facade ------------------------------------------------------------------------
+
+/// Blocking calls to a pool from a non-actor thread (tests, tools, apps). Never call from inside
+/// an actor: actors `request` the pool and continue in `.then`.
+class resource_pool_client {
+public:
+  resource_pool_client(caf::actor_system& sys, resource_pool_actor pool)
+      : sys_(&sys), pool_(std::move(pool)) {}
+
+  /// Waits for a grant (at most `req.timeout`, plus a second for the reply to travel).
+  [[nodiscard]] caf::expected<grant> acquire(grant_request req) const;
+
+  /// Releases a grant with the call's actual use. Returns at once.
+  void release(uint64_t lease, usage use) const;
+
+  /// Spending of one agent, one swarm, or the whole runtime.
+  [[nodiscard]] caf::expected<usage_report> usage_of(const agent_id& agent) const;
+  [[nodiscard]] caf::expected<usage_report> usage_of_swarm(const std::string& swarm) const;
+  [[nodiscard]] caf::expected<usage_report> usage_total() const;
+
+  /// Slots held and callers waiting on `endpoint`.
+  [[nodiscard]] caf::expected<endpoint_report> occupancy(const std::string& endpoint) const;
+
+  const resource_pool_actor& handle() const { return pool_; }
+
+private:
+  caf::expected<usage_report> query(usage_query q) const;
+
+  caf::actor_system* sys_;
+  resource_pool_actor pool_;
+};
+
+} // namespace swarm
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(swarm::grant_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(swarm::grant)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(swarm::grant_release)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(swarm::usage_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(swarm::usage_report)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(swarm::endpoint_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(swarm::endpoint_report)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(swarm::detail::pool_wake)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(swarm::detail::pool_expire)

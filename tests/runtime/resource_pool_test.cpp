@@ -1,0 +1,433 @@
+// The resource pool: budget arithmetic and bucket refill on injected times, price math, and the
+// pool actor's grants (fairness, slot limits, release, waiting, timeouts, exhausted budgets).
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
+#include <catch2/catch.hpp>
+
+#include "runtime/budget.hpp"
+#include "runtime/core/errc.hpp"
+#include "runtime/core/types.hpp"
+#include "runtime/resource_pool.hpp"
+
+using namespace swarm;
+using namespace std::chrono_literals;
+
+namespace {
+
+const pool_clock::time_point t0 = pool_clock::time_point{} + 1h;
+
+// -- fixtures ---------------------------------------------------------------------------------
+
+caf::actor_system_config& config() {
+  static caf::actor_system_config cfg = [] {
+    caf::actor_system_config c;
+    register_types(c);
+    c.set("scheduler.max-threads", 2);
+    return c;
+  }();
+  return cfg;
+}
+
+const std::string ep = "http://llm.test/v1";
+
+struct pool_fixture {
+  caf::actor_system sys{config()};
+  resource_pool_client pool;
+
+  explicit pool_fixture(resource_pool_options opts)
+      : pool(sys, spawn_resource_pool(sys, std::move(opts))) {}
+
+  ~pool_fixture() { caf::anon_send_exit(pool.handle(), caf::exit_reason::user_shutdown); }
+
+  /// Polls `pred` every millisecond for at most 5 s; true once it holds.
+  template <class Pred>
+  bool eventually(Pred pred) {
+    auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (pred())
+        return true;
+      std::this_thread::sleep_for(1ms);
+    }
+    return pred();
+  }
+
+  size_t waiting() {
+    auto r = pool.occupancy(ep);
+    return r ? r->waiting : 0;
+  }
+};
+
+resource_pool_options slots(size_t n) {
+  resource_pool_options opts;
+  opts.default_endpoint.max_concurrent = n;
+  return opts;
+}
+
+grant_request call(std::string agent, uint64_t prompt = 10, uint64_t completion = 10,
+                   int32_t priority = 0) {
+  return {agent_id{"team", std::move(agent)}, ep, "m", prompt, completion, priority, 10s};
+}
+
+/// Thread-safe record of grant order.
+struct grant_log {
+  std::mutex mx;
+  std::vector<std::string> order;
+
+  void add(const std::string& x) {
+    std::lock_guard<std::mutex> guard{mx};
+    order.push_back(x);
+  }
+
+  std::vector<std::string> snapshot() {
+    std::lock_guard<std::mutex> guard{mx};
+    return order;
+  }
+};
+
+/// Sends its requests in the given order (one sender keeps them in order at the pool), records
+/// each grant by agent name and releases it at once.
+void requester(caf::event_based_actor* self, resource_pool_actor pool,
+               std::vector<grant_request> reqs, std::shared_ptr<grant_log> log) {
+  for (auto& req : reqs) {
+    auto name = req.agent.name;
+    self->request(pool, 10s, std::move(req))
+        .then(
+            [pool, log, name](grant& g) {
+              log->add(name);
+              caf::anon_send(pool, grant_release{g.lease, usage{}});
+            },
+            [log, name](caf::error&) { log->add("error:" + name); });
+  }
+}
+
+} // namespace
+
+// -- token bucket -----------------------------------------------------------------------------
+
+TEST_CASE("a token bucket starts full and refills continuously with elapsed time", "[pool]") {
+  token_bucket b{60, 60, t0}; // one token per second
+  CHECK(b.available(t0) == 60);
+  CHECK(b.try_take(60, t0).granted);
+  CHECK(b.available(t0) == 0);
+  auto r = b.try_take(1, t0 + 500ms);
+  CHECK_FALSE(r.granted);
+  CHECK(r.wait == 500ms);
+  CHECK(b.try_take(1, t0 + 1s).granted);
+  CHECK(b.available(t0 + 1s) == 0);
+  CHECK(b.available(t0 + 30s + 999ms) == 29);
+  CHECK(b.available(t0 + 10min) == 60);
+}
+
+TEST_CASE("a token bucket never goes below zero nor above its capacity", "[pool]") {
+  token_bucket b{10, 6, t0}; // one token per 10 s
+  CHECK(b.try_take(11, t0).wait == std::chrono::nanoseconds::max());
+  CHECK(b.available(t0) == 10);
+  b.give_back(5, t0);
+  CHECK(b.available(t0) == 10);
+  b.drain(25, t0);
+  CHECK(b.available(t0) == 0);
+  CHECK(b.try_take(1, t0).wait == 10s);
+  // A clock value from the past neither adds tokens nor moves time back.
+  CHECK(b.available(t0 - 1h) == 0);
+  CHECK(b.try_take(1, t0 + 10s).granted);
+}
+
+TEST_CASE("a token bucket gives the exact wait for a fractional refill", "[pool]") {
+  token_bucket b{10, 7, t0};
+  REQUIRE(b.try_take(10, t0).granted);
+  // 60 s / 7 = 8.571428571428... s, rounded up to the nanosecond.
+  CHECK(b.wait_for(1, t0) == std::chrono::nanoseconds{8'571'428'572});
+  CHECK_FALSE(b.try_take(1, t0 + std::chrono::nanoseconds{8'571'428'571}).granted);
+  CHECK(b.try_take(1, t0 + std::chrono::nanoseconds{8'571'428'572}).granted);
+}
+
+TEST_CASE("a token bucket without refill waits forever once empty", "[pool]") {
+  token_bucket b{3, 0, t0};
+  REQUIRE(b.try_take(3, t0).granted);
+  CHECK(b.try_take(1, t0 + 24h).wait == std::chrono::nanoseconds::max());
+}
+
+// -- prices and the ledger --------------------------------------------------------------------
+
+TEST_CASE("prices are dollars per million prompt and completion tokens", "[pool]") {
+  price_table prices;
+  prices.models["big"] = {3.0, 15.0};
+  prices.models["small"] = {0.15, 0.6};
+  CHECK(prices.cost("big", 1'000'000, 0) == to_nano_usd(3.0));
+  CHECK(prices.cost("big", 1000, 500) == 10'500'000);           // $0.003 + $0.0075
+  CHECK(prices.cost("small", usage{2000, 1000, 1}) == 900'000); // $0.0003 + $0.0006
+  CHECK(prices.cost("unknown", 1000, 1000) == 0);
+  prices.fallback = {1.0, 2.0};
+  CHECK(prices.cost("unknown", 1000, 1000) == 3'000'000);
+  CHECK(to_usd(10'500'000) == Approx(0.0105));
+  CHECK(to_nano_usd(-1.0) == 0);
+}
+
+TEST_CASE("reserving holds budget and settling releases the unused reservation", "[pool]") {
+  budget_limits limits;
+  limits.per_agent.max_tokens = 1000;
+  price_table prices;
+  prices.models["m"] = {1.0, 2.0};
+  budget_ledger ledger{limits, prices};
+  agent_id a{"team", "a"};
+  auto r1 = ledger.reserve({a, "m", 300, 500});
+  REQUIRE(r1);
+  CHECK(r1->tokens == 800);
+  CHECK(r1->cost == 300 * 1000 + 500 * 2000);
+  CHECK(ledger.of_agent(a).reserved_tokens == 800);
+  CHECK(ledger.of_swarm("team").reserved_tokens == 800);
+  CHECK(ledger.total().reserved_tokens == 800);
+  CHECK_FALSE(ledger.reserve({a, "m", 100, 200}));
+  ledger.settle(*r1, usage{300, 100, 1});
+  auto acc = ledger.of_agent(a);
+  CHECK(acc.reserved_tokens == 0);
+  CHECK(acc.reserved_cost == 0);
+  CHECK(acc.used.total_tokens() == 400);
+  CHECK(acc.used.calls == 1);
+  CHECK(acc.cost == 300 * 1000 + 100 * 2000);
+  CHECK(ledger.of_swarm("team").cost == acc.cost);
+  CHECK(ledger.total().cost == acc.cost);
+  auto r2 = ledger.reserve({a, "m", 100, 200});
+  REQUIRE(r2);
+  ledger.cancel(*r2);
+  CHECK(ledger.of_agent(a).reserved_tokens == 0);
+  CHECK(ledger.of_agent(a).used.total_tokens() == 400);
+}
+
+TEST_CASE("an exhausted budget names the level that ran out", "[pool]") {
+  budget_limits limits;
+  limits.per_agent.max_tokens = 1000;
+  limits.swarms["research"].max_tokens = 1500;
+  limits.runtime.max_usd = 0.01;
+  price_table prices;
+  prices.models["m"] = {10.0, 10.0}; // $0.00001 a token
+  budget_ledger ledger{limits, prices};
+  agent_id a{"research", "a"};
+  agent_id b{"research", "b"};
+  agent_id c{"other", "c"};
+
+  SECTION("the agent's token limit") {
+    auto refusal = ledger.check({a, "m", 600, 600});
+    REQUIRE(refusal);
+    CHECK(refusal->level == budget_level::agent);
+    CHECK(refusal->key == "research/a");
+    CHECK_FALSE(refusal->money);
+    CHECK(refusal->limit == 1000);
+    CHECK(refusal->requested == 1200);
+    auto res = ledger.reserve({a, "m", 600, 600});
+    REQUIRE_FALSE(res);
+    CHECK(is(res.error(), errc::budget_exhausted));
+    CHECK(describe(res.error()).find("agent 'research/a' token budget exhausted") !=
+          std::string::npos);
+  }
+  SECTION("the swarm's token limit") {
+    auto r = ledger.reserve({a, "m", 500, 400});
+    REQUIRE(r);
+    ledger.settle(*r, usage{500, 400, 1});
+    auto refusal = ledger.check({b, "m", 400, 300});
+    REQUIRE(refusal);
+    CHECK(refusal->level == budget_level::swarm);
+    CHECK(refusal->key == "research");
+    CHECK(refusal->committed == 900);
+    CHECK(refusal->requested == 700);
+    CHECK(to_string(*refusal) ==
+          "swarm 'research' token budget exhausted: 900 committed + 700 requested > limit 1500");
+  }
+  SECTION("the runtime's money limit") {
+    auto r = ledger.reserve({c, "m", 500, 400}); // $0.009
+    REQUIRE(r);
+    auto refusal = ledger.check({b, "m", 100, 100}); // + $0.002 > $0.01
+    REQUIRE(refusal);
+    CHECK(refusal->level == budget_level::runtime);
+    CHECK(refusal->money);
+    CHECK(refusal->committed == 9'000'000);
+    CHECK(refusal->requested == 2'000'000);
+    CHECK(refusal->limit == 10'000'000);
+    CHECK(to_string(*refusal).find("runtime money budget exhausted: $0.009000 committed") == 0);
+  }
+}
+
+TEST_CASE("the wait queue pops higher priority first and in arrival order within one", "[pool]") {
+  priority_fifo<std::string> q;
+  q.push(0, "a");
+  q.push(0, "b");
+  q.push(5, "c");
+  q.push(-1, "d");
+  q.push(5, "e");
+  q.push(0, "f");
+  CHECK(q.size() == 6);
+  CHECK(q.take_if([](const std::string& x) { return x == "b"; }) == "b");
+  std::vector<std::string> out;
+  while (!q.empty())
+    out.push_back(q.pop());
+  CHECK(out == std::vector<std::string>{"c", "e", "a", "f", "d"});
+}
+
+// -- the pool actor ---------------------------------------------------------------------------
+
+TEST_CASE("grants follow request order within a priority and higher priority first", "[pool]") {
+  pool_fixture f{slots(1)};
+  auto first = f.pool.acquire(call("holder"));
+  REQUIRE(first);
+  auto log = std::make_shared<grant_log>();
+  std::vector<grant_request> reqs{
+      call("a"), call("b"), call("urgent", 10, 10, 5), call("c"), call("low", 10, 10, -1),
+      call("d")};
+  auto sender = f.sys.spawn(requester, f.pool.handle(), std::move(reqs), log);
+  REQUIRE(f.eventually([&] { return f.waiting() == 6; }));
+  f.pool.release(first->lease, usage{});
+  REQUIRE(f.eventually([&] { return log->snapshot().size() == 6; }));
+  CHECK(log->snapshot() == std::vector<std::string>{"urgent", "a", "b", "c", "d", "low"});
+  caf::anon_send_exit(sender, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("concurrent calls never hold more slots than the endpoint allows", "[pool]") {
+  pool_fixture f{slots(3)};
+  std::atomic<int> held{0};
+  std::atomic<int> max_held{0};
+  std::atomic<int> granted{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 12; ++i) {
+    threads.emplace_back([&, i] {
+      auto g = f.pool.acquire(call("a" + std::to_string(i)));
+      if (!g)
+        return;
+      ++granted;
+      auto now = ++held;
+      auto prev = max_held.load();
+      while (now > prev && !max_held.compare_exchange_weak(prev, now)) {
+      }
+      // Hold the slot briefly so that callers overlap.
+      std::this_thread::sleep_for(2ms);
+      --held; // before the release, so the count never lags behind the pool
+      f.pool.release(g->lease, usage{10, 5, 1});
+    });
+  }
+  for (auto& t : threads)
+    t.join();
+  CHECK(granted == 12);
+  CHECK(max_held <= 3);
+  CHECK(max_held >= 1);
+  REQUIRE(f.eventually([&] {
+    auto total = f.pool.usage_total();
+    return total && total->use.calls == 12;
+  }));
+  auto total = f.pool.usage_total();
+  CHECK(total->use.total_tokens() == 12 * 15);
+  CHECK(total->reserved_tokens == 0);
+  CHECK(f.pool.occupancy(ep)->held == 0);
+}
+
+TEST_CASE("release settles the usage, prices it and frees the slot", "[pool]") {
+  auto opts = slots(1);
+  opts.prices.models["m"] = {1.0, 3.0};
+  pool_fixture f{opts};
+  agent_id a{"team", "a"};
+  auto g = f.pool.acquire(call("a", 100, 200));
+  REQUIRE(g);
+  CHECK(g->reserved_tokens == 300);
+  CHECK(f.pool.occupancy(ep)->held == 1);
+  CHECK(f.pool.usage_of(a)->reserved_tokens == 300);
+  f.pool.release(g->lease, usage{100, 50, 1});
+  auto mine = f.pool.usage_of(a);
+  REQUIRE(mine);
+  CHECK(mine->use.prompt_tokens == 100);
+  CHECK(mine->use.completion_tokens == 50);
+  CHECK(mine->use.calls == 1);
+  CHECK(mine->reserved_tokens == 0);
+  CHECK(mine->cost_usd == Approx(0.00025)); // 100 * $1/M + 50 * $3/M
+  auto team = f.pool.usage_of_swarm("team");
+  REQUIRE(team);
+  CHECK(team->use.total_tokens() == 150);
+  CHECK(f.pool.usage_of_swarm("nobody")->use.calls == 0);
+  CHECK(f.pool.occupancy(ep)->held == 0);
+  // A second release of the same lease changes nothing.
+  f.pool.release(g->lease, usage{100, 50, 1});
+  CHECK(f.pool.usage_of(a)->use.calls == 1);
+}
+
+TEST_CASE("a request waiting on a full pool is granted when a slot frees", "[pool]") {
+  pool_fixture f{slots(1)};
+  auto first = f.pool.acquire(call("a"));
+  REQUIRE(first);
+  auto second = std::async(std::launch::async, [&] { return f.pool.acquire(call("b")); });
+  REQUIRE(f.eventually([&] { return f.waiting() == 1; }));
+  CHECK(second.wait_for(0s) == std::future_status::timeout);
+  f.pool.release(first->lease, usage{});
+  REQUIRE(second.wait_for(5s) == std::future_status::ready);
+  auto g = second.get();
+  REQUIRE(g);
+  CHECK(g->agent.name == "b");
+  CHECK(f.pool.occupancy(ep)->held == 1);
+  f.pool.release(g->lease, usage{});
+}
+
+TEST_CASE("a request that waits past its timeout gets request_timeout and leaves the queue",
+          "[pool]") {
+  pool_fixture f{slots(1)};
+  auto first = f.pool.acquire(call("a"));
+  REQUIRE(first);
+  auto req = call("b");
+  req.timeout = 50ms;
+  auto started = std::chrono::steady_clock::now();
+  auto g = f.pool.acquire(req);
+  REQUIRE_FALSE(g);
+  CHECK(g.error() == caf::sec::request_timeout);
+  CHECK(std::chrono::steady_clock::now() - started < 5s);
+  CHECK(f.waiting() == 0);
+  CHECK(f.pool.usage_of(agent_id{"team", "b"})->reserved_tokens == 0);
+  f.pool.release(first->lease, usage{});
+  auto again = f.pool.acquire(call("c"));
+  CHECK(again);
+}
+
+TEST_CASE("the pool refuses a call past a budget with budget_exhausted naming the level",
+          "[pool]") {
+  auto opts = slots(2);
+  opts.budgets.swarms["team"].max_tokens = 100;
+  pool_fixture f{opts};
+  auto g = f.pool.acquire(call("a", 100, 100));
+  REQUIRE_FALSE(g);
+  CHECK(is(g.error(), errc::budget_exhausted));
+  CHECK(describe(g.error()).find("swarm 'team' token budget exhausted") != std::string::npos);
+  CHECK(f.waiting() == 0);
+  // The pool is still serving calls that fit.
+  auto small = f.pool.acquire(call("a", 40, 40));
+  REQUIRE(small);
+  f.pool.release(small->lease, usage{40, 40, 1});
+  auto over = f.pool.acquire(call("b", 10, 11));
+  REQUIRE_FALSE(over);
+  CHECK(describe(over.error()).find("80 committed + 21 requested > limit 100") !=
+        std::string::npos);
+}
+
+TEST_CASE("a request over the endpoint's token rate waits for the bucket, then is granted",
+          "[pool]") {
+  auto opts = slots(4);
+  opts.default_endpoint.tokens_per_minute = 12'000; // 200 tokens a second
+  pool_fixture f{opts};
+  // An estimate above the capacity waits for a full bucket and empties it.
+  auto big = f.pool.acquire(call("a", 20'000, 0));
+  REQUIRE(big);
+  f.pool.release(big->lease, usage{12'000, 0, 1});
+  // 20 tokens need about 100 ms of refill; no release is needed for the grant to come.
+  auto started = std::chrono::steady_clock::now();
+  auto g = f.pool.acquire(call("b", 10, 10));
+  auto took = std::chrono::steady_clock::now() - started;
+  REQUIRE(g);
+  CHECK(took >= 50ms);
+  CHECK(took < 5s);
+  f.pool.release(g->lease, usage{10, 10, 1});
+}
