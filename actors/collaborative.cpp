@@ -19,14 +19,6 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
-// Usage summed over `results` (each result's use already includes its own trace).
-usage summed_use(const std::vector<result>& results) {
-  usage out;
-  for (const auto& r : results)
-    out += r.use;
-  return out;
-}
-
 // One task in flight: the round being answered and everything answered before it.
 struct ballot {
   ballot(task t, const guard_options& g) : request(std::move(t)), budget(g) {}
@@ -61,53 +53,10 @@ using collaborative_pointer = agent_actor::stateful_pointer<collaborative_state>
 
 void start_round(collaborative_pointer self, const ballot_ptr& b);
 
-// The guard that ends the task now (cancel, deadline, or no message left for another round).
-caf::error stop_reason(const ballot& b, bool needs_messages) {
-  if (b.cancelled)
-    return make_error(errc::cancelled, "task " + b.request.id + " cancelled");
-  if (b.deadline_hit || b.budget.past_deadline())
-    return make_error(errc::deadline_exceeded, "the swarm's deadline passed");
-  if (needs_messages)
-    return b.budget.exhausted();
-  return {};
-}
-
 void finish(collaborative_pointer self, const ballot_ptr& b, result out) {
-  auto& st = self->state;
   b->done = true;
-  if (auto i = st.running.find(b->request.id); i != st.running.end() && i->second == b)
-    st.running.erase(i);
-  ++st.tasks_done;
-  out.task_id = b->request.id;
-  out.agent = st.cfg.id;
   out.trace = std::move(b->trace);
-  out.use = summed_use(out.trace);
-  emit_coordinator_event(st.monitor, event_kind::task_completed, st.cfg.id, b->request, &out,
-                         clock::now() - b->started);
-  b->promise.deliver(std::move(out));
-}
-
-// Asks `who` for `sub` within the task's budget; `done` runs once with the result (unless the
-// task was already answered). Refused by max_messages: a failed result at once.
-template <class Done>
-void ask_member(collaborative_pointer self, const ballot_ptr& b, const member& who, task sub,
-                Done done) {
-  auto& st = self->state;
-  if (!b->budget.take_message()) {
-    done(failed_result(sub, {st.cfg.id.name, who.name}, b->budget.exhausted()));
-    return;
-  }
-  auto timeout = b->budget.timeout();
-  bool cut = timeout < caf::timespan{st.cfg.guards.member_timeout};
-  auto sub_id = sub.id;
-  b->in_flight.emplace(sub_id, who.handle);
-  ask(self, st.cfg.id.name, who, std::move(sub), timeout, [b, sub_id, cut, done](result r) mutable {
-    b->in_flight.erase(sub_id);
-    if (cut && r.error && is(r.error, errc::member_timeout)) // is() needs an error
-      b->deadline_hit = true;
-    if (!b->done)
-      done(std::move(r));
-  });
+  conclude(self, b, std::move(out));
 }
 
 // -- decisions over one round -----------------------------------------------------------------
@@ -298,10 +247,7 @@ agent_actor::behavior_type collaborative_behavior(collaborative_pointer self,
         auto b = std::make_shared<ballot>(t, st.cfg.guards);
         b->promise = self->make_response_promise<result>();
         emit_coordinator_event(st.monitor, event_kind::task_started, st.cfg.id, t, nullptr);
-        auto why = misconfigured(st.cfg);
-        if (!why && st.running.count(t.id) > 0)
-          why = make_error(errc::invalid_argument, "task " + t.id + " is already running");
-        if (why) {
+        if (auto why = refusal(st, t, misconfigured(st.cfg))) {
           result out;
           out.error = std::move(why);
           finish(self, b, std::move(out));
@@ -312,27 +258,13 @@ agent_actor::behavior_type collaborative_behavior(collaborative_pointer self,
         return b->promise;
       },
       [self](task_cancel& c) {
-        auto& st = self->state;
-        auto i = st.running.find(c.task_id);
-        if (i == st.running.end())
-          return;
-        auto& b = *i->second;
-        b.cancelled = true;
-        for (const auto& [sub_id, handle] : b.in_flight)
-          self->send(handle, task_cancel{sub_id});
+        if (auto b = find_running(self->state, c.task_id))
+          cancel_run(self, *b);
       },
-      [self](dm& m) {
-        for (const auto& x : self->state.cfg.members)
-          self->send(x.handle, m);
-      },
-      [self](broadcast& m) {
-        for (const auto& x : self->state.cfg.members)
-          self->send(x.handle, m);
-      },
-      [self](health_probe& p) {
-        const auto& st = self->state;
-        return health_report{p.nonce, st.cfg.id, st.tasks_done, st.running.size()};
-      },
+      // A message to the swarm as a whole reaches each member.
+      [self](dm& m) { forward(self, audience(self->state.cfg.members), m); },
+      [self](broadcast& m) { forward(self, audience(self->state.cfg.members), m); },
+      [self](health_probe& p) { return report_health(p, self->state); },
   };
 }
 

@@ -19,14 +19,6 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
-// Usage summed over `results` (each result's use already includes its own trace).
-usage summed_use(const std::vector<result>& results) {
-  usage out;
-  for (const auto& r : results)
-    out += r.use;
-  return out;
-}
-
 // One task in flight: the members' answers as they arrive, then the judge's verdict.
 struct race {
   race(task t, const guard_options& g) : request(std::move(t)), budget(g) {}
@@ -60,14 +52,6 @@ struct competitive_state {
 
 using competitive_pointer = agent_actor::stateful_pointer<competitive_state>;
 
-caf::error stop_reason(const race& r) {
-  if (r.cancelled)
-    return make_error(errc::cancelled, "task " + r.request.id + " cancelled");
-  if (r.deadline_hit || r.budget.past_deadline())
-    return make_error(errc::deadline_exceeded, "the swarm's deadline passed");
-  return {};
-}
-
 bool valid(const result& r) {
   return !r.error && !r.text.empty();
 }
@@ -88,44 +72,11 @@ std::vector<result> race_trace(const race& r, bool by_arrival) {
 
 void finish(competitive_pointer self, const race_ptr& r, result out,
             std::vector<result> extra = {}) {
-  auto& st = self->state;
   r->done = true;
-  if (auto i = st.running.find(r->request.id); i != st.running.end() && i->second == r)
-    st.running.erase(i);
-  ++st.tasks_done;
-  out.task_id = r->request.id;
-  out.agent = st.cfg.id;
-  out.trace = race_trace(*r, st.cfg.options.select == "first_k");
+  out.trace = race_trace(*r, self->state.cfg.options.select == "first_k");
   out.trace.insert(out.trace.end(), std::make_move_iterator(extra.begin()),
                    std::make_move_iterator(extra.end()));
-  out.use = summed_use(out.trace);
-  emit_coordinator_event(st.monitor, event_kind::task_completed, st.cfg.id, r->request, &out,
-                         clock::now() - r->started);
-  r->promise.deliver(std::move(out));
-}
-
-// Asks `who` for `sub` within the task's budget; `done` runs once with the result (unless the
-// task was already answered). Refused by max_messages: a failed result at once.
-template <class Done>
-void ask_member(competitive_pointer self, const race_ptr& r, const member& who, task sub,
-                Done done) {
-  auto& st = self->state;
-  if (!r->budget.take_message()) {
-    done(failed_result(sub, {st.cfg.id.name, who.name}, r->budget.exhausted()));
-    return;
-  }
-  auto timeout = r->budget.timeout();
-  bool cut = timeout < caf::timespan{st.cfg.guards.member_timeout};
-  auto sub_id = sub.id;
-  r->in_flight.emplace(sub_id, who.handle);
-  ask(self, st.cfg.id.name, who, std::move(sub), timeout,
-      [r, sub_id, cut, done](result res) mutable {
-        r->in_flight.erase(sub_id);
-        if (cut && res.error && is(res.error, errc::member_timeout)) // is() needs an error
-          r->deadline_hit = true;
-        if (!r->done)
-          done(std::move(res));
-      });
+  conclude(self, r, std::move(out));
 }
 
 // The earliest valid answer, as a result (partial results and a lone answer).
@@ -364,10 +315,7 @@ agent_actor::behavior_type competitive_behavior(competitive_pointer self, compet
         auto r = std::make_shared<race>(t, st.cfg.guards);
         r->promise = self->make_response_promise<result>();
         emit_coordinator_event(st.monitor, event_kind::task_started, st.cfg.id, t, nullptr);
-        auto why = misconfigured(st.cfg);
-        if (!why && st.running.count(t.id) > 0)
-          why = make_error(errc::invalid_argument, "task " + t.id + " is already running");
-        if (why) {
+        if (auto why = refusal(st, t, misconfigured(st.cfg))) {
           result out;
           out.error = std::move(why);
           finish(self, r, std::move(out));
@@ -378,27 +326,13 @@ agent_actor::behavior_type competitive_behavior(competitive_pointer self, compet
         return r->promise;
       },
       [self](task_cancel& c) {
-        auto& st = self->state;
-        auto i = st.running.find(c.task_id);
-        if (i == st.running.end())
-          return;
-        auto& r = *i->second;
-        r.cancelled = true;
-        for (const auto& [sub_id, handle] : r.in_flight)
-          self->send(handle, task_cancel{sub_id});
+        if (auto r = find_running(self->state, c.task_id))
+          cancel_run(self, *r);
       },
-      [self](dm& m) {
-        for (const auto& x : self->state.cfg.members)
-          self->send(x.handle, m);
-      },
-      [self](broadcast& m) {
-        for (const auto& x : self->state.cfg.members)
-          self->send(x.handle, m);
-      },
-      [self](health_probe& p) {
-        const auto& st = self->state;
-        return health_report{p.nonce, st.cfg.id, st.tasks_done, st.running.size()};
-      },
+      // A message to the swarm as a whole reaches each member.
+      [self](dm& m) { forward(self, audience(self->state.cfg.members), m); },
+      [self](broadcast& m) { forward(self, audience(self->state.cfg.members), m); },
+      [self](health_probe& p) { return report_health(p, self->state); },
   };
 }
 

@@ -65,13 +65,7 @@ void member_done(concurrent_pointer self, const std::shared_ptr<gathering>& g, s
   g->results[index] = std::move(res);
   if (--g->pending > 0)
     return;
-  auto& st = self->state;
-  st.running.erase(g->request.id);
-  ++st.tasks_done;
-  auto out = combine_concurrent(st.cfg.id, g->request.id, std::move(g->results));
-  emit_coordinator_event(st.monitor, event_kind::task_completed, st.cfg.id, g->request, &out,
-                         std::chrono::steady_clock::now() - g->started);
-  g->promise.deliver(std::move(out));
+  conclude(self, g, combine_concurrent(self->state.cfg.id, g->request.id, std::move(g->results)));
 }
 
 agent_actor::behavior_type concurrent_behavior(concurrent_pointer self, concurrent_config cfg,
@@ -115,19 +109,10 @@ agent_actor::behavior_type concurrent_behavior(concurrent_pointer self, concurre
         for (const auto& m : st.cfg.members)
           self->send(m.handle, task_cancel{i->second->request.id + "." + m.name});
       },
-      [self](dm& m) {
-        // A message to the swarm as a whole reaches each member.
-        for (const auto& x : self->state.cfg.members)
-          self->send(x.handle, m);
-      },
-      [self](broadcast& m) {
-        for (const auto& x : self->state.cfg.members)
-          self->send(x.handle, m);
-      },
-      [self](health_probe& p) {
-        const auto& st = self->state;
-        return health_report{p.nonce, st.cfg.id, st.tasks_done, st.running.size()};
-      },
+      // A message to the swarm as a whole reaches each member.
+      [self](dm& m) { forward(self, audience(self->state.cfg.members), m); },
+      [self](broadcast& m) { forward(self, audience(self->state.cfg.members), m); },
+      [self](health_probe& p) { return report_health(p, self->state); },
   };
 }
 

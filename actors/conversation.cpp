@@ -10,6 +10,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include "actors/coordination.hpp"
 #include "runtime/core/errc.hpp"
 
 namespace swarm::actors {
@@ -399,13 +400,6 @@ result skipped_result(std::string task_id, agent_id who) {
   r.text = skipped_text;
   r.error = make_error(errc::no_route, skipped_text);
   return r;
-}
-
-usage total_usage(const std::vector<result>& xs) {
-  usage out;
-  for (const auto& x : xs)
-    out += x.use;
-  return out;
 }
 
 result combine_graph(const agent_id& self, const std::string& task_id, const graph_layout& g,

@@ -166,7 +166,4 @@ result combine_graph(const agent_id& self, const std::string& task_id, const gra
                      const std::vector<node_state>& state, const std::vector<std::string>& answers,
                      std::vector<result> trace);
 
-/// Sum of the usage of `xs`.
-usage total_usage(const std::vector<result>& xs);
-
 } // namespace swarm::actors

@@ -1,11 +1,15 @@
-// What every coordinator shares: asking a member (with deadline and cancellation), guards, and
-// events. Included by coordinator .cpp files only (it pulls in CAF's actor headers).
+// What every coordinator shares: asking a member (with deadline and cancellation), guards,
+// events, finishing a task, forwarding dm/broadcast and answering health probes. Included by
+// coordinator .cpp files (and conversation.cpp, for total_usage) only: it pulls in CAF's actor
+// headers.
 #pragma once
 
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <caf/sec.hpp>
@@ -132,6 +136,129 @@ inline void emit_coordinator_event(const monitor_actor& monitor, event_kind kind
     e.error = res->error;
   }
   caf::anon_send(monitor, std::move(e));
+}
+
+/// Sum of the usage of `xs` (each result's use already includes its own trace).
+inline usage total_usage(const std::vector<result>& xs) {
+  usage out;
+  for (const auto& x : xs)
+    out += x.use;
+  return out;
+}
+
+/// Tells everyone in `in_flight` (subtask id -> who works on it) to cancel that subtask.
+template <class Self>
+void cancel_in_flight(Self* self, const std::unordered_map<std::string, agent_actor>& in_flight) {
+  for (const auto& [sub_id, handle] : in_flight)
+    self->send(handle, task_cancel{sub_id});
+}
+
+/// The run of task `id` in coordinator state `st` (with `running`: task id -> run), or null.
+template <class State>
+auto find_running(State& st, const std::string& id) ->
+    typename decltype(State::running)::mapped_type {
+  auto i = st.running.find(id);
+  return i == st.running.end() ? nullptr : i->second;
+}
+
+/// Why coordinator state `st` refuses task `t`: `why` (its configuration's problem, if any), else
+/// a task with the same id already running.
+template <class State>
+caf::error refusal(const State& st, const task& t, caf::error why) {
+  if (!why && st.running.count(t.id) > 0)
+    why = make_error(errc::invalid_argument, "task " + t.id + " is already running");
+  return why;
+}
+
+/// Marks task run `r` (with `cancelled` and `in_flight`) cancelled and tells everyone working on
+/// it to cancel; the run ends as their answers arrive.
+template <class Self, class Run>
+void cancel_run(Self* self, Run& r) {
+  r.cancelled = true;
+  cancel_in_flight(self, r.in_flight);
+}
+
+/// Answers task run `r` (with `request`, `started` and `promise`) of coordinator `self` with
+/// `out`, its trace set: the run leaves `running` (if it is the entry for its id), the task
+/// counts as done, `out` gets the task id, the swarm's id and the trace's usage, and the monitor
+/// hears task_completed.
+template <class Self, class Run>
+void conclude(Self* self, const std::shared_ptr<Run>& r, result out) {
+  auto& st = self->state;
+  if (auto i = st.running.find(r->request.id); i != st.running.end() && i->second == r)
+    st.running.erase(i);
+  ++st.tasks_done;
+  out.task_id = r->request.id;
+  out.agent = st.cfg.id;
+  out.use = total_usage(out.trace);
+  emit_coordinator_event(st.monitor, event_kind::task_completed, st.cfg.id, r->request, &out,
+                         std::chrono::steady_clock::now() - r->started);
+  r->promise.deliver(std::move(out));
+}
+
+/// The guard that ends task run `r` now (with `cancelled`, `deadline_hit`, `budget`): cancel,
+/// deadline, or (if `needs_messages`, i.e. another round must be sent) no message left.
+template <class Run>
+caf::error stop_reason(const Run& r, bool needs_messages = false) {
+  if (r.cancelled)
+    return make_error(errc::cancelled, "task " + r.request.id + " cancelled");
+  if (r.deadline_hit || r.budget.past_deadline())
+    return make_error(errc::deadline_exceeded, "the swarm's deadline passed");
+  if (needs_messages)
+    return r.budget.exhausted();
+  return {};
+}
+
+/// Asks `who` for `sub` within the budget of task run `r` (with `budget`, `in_flight`,
+/// `deadline_hit`, `done`); `done(result)` runs once with the result (unless the task was already
+/// answered). Refused by max_messages: a failed result at once. A member timeout that the
+/// deadline cut short marks the run's deadline as hit.
+template <class Self, class Run, class Done>
+void ask_member(Self* self, const std::shared_ptr<Run>& r, const member& who, task sub, Done done) {
+  const auto& st = self->state;
+  if (!r->budget.take_message()) {
+    done(failed_result(sub, {st.cfg.id.name, who.name}, r->budget.exhausted()));
+    return;
+  }
+  auto timeout = r->budget.timeout();
+  bool cut = timeout < caf::timespan{st.cfg.guards.member_timeout};
+  auto sub_id = sub.id;
+  r->in_flight.emplace(sub_id, who.handle);
+  ask(self, st.cfg.id.name, who, std::move(sub), timeout,
+      [r, sub_id, cut, done](result res) mutable {
+        r->in_flight.erase(sub_id);
+        if (cut && res.error && is(res.error, errc::member_timeout)) // is() needs an error
+          r->deadline_hit = true;
+        if (!r->done)
+          done(std::move(res));
+      });
+}
+
+/// The handles of `members` and, unless it is empty or one of them, of the role agent `role`
+/// (a lead, a router): who hears a dm or broadcast sent to the swarm.
+inline std::vector<agent_actor> audience(const std::vector<member>& members,
+                                         const agent_actor& role = {}) {
+  std::vector<agent_actor> out;
+  out.reserve(members.size() + 1);
+  for (const auto& m : members)
+    out.push_back(m.handle);
+  if (role && std::find(out.begin(), out.end(), role) == out.end())
+    out.push_back(role);
+  return out;
+}
+
+/// Forwards `msg` (a dm or broadcast to the swarm as a whole) to each of `to`.
+template <class Self, class Message>
+void forward(Self* self, const std::vector<agent_actor>& to, const Message& msg) {
+  for (const auto& h : to)
+    self->send(h, msg);
+}
+
+/// The answer to `probe` from a coordinator whose state has `cfg.id`, `tasks_done` and
+/// `running` (its tasks in flight).
+template <class State>
+health_report report_health(const health_probe& probe, const State& st) {
+  return health_report{probe.nonce, st.cfg.id, st.tasks_done, st.running.size()};
 }
 
 } // namespace swarm::actors

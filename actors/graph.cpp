@@ -67,11 +67,7 @@ void finish(graph_pointer self, const run_ptr& run) {
                            std::move(run->trace));
   if (run->guard)
     out.error = run->guard;
-  st.running.erase(run->request.id);
-  ++st.tasks_done;
-  emit_coordinator_event(st.monitor, event_kind::task_completed, st.cfg.id, run->request, &out,
-                         std::chrono::steady_clock::now() - run->started);
-  run->promise.deliver(std::move(out));
+  conclude(self, run, std::move(out));
 }
 
 void node_done(graph_pointer self, const run_ptr& run, size_t node, result r);
@@ -176,18 +172,10 @@ agent_actor::behavior_type graph_behavior(graph_pointer self, graph_config cfg,
         for (const auto& [sub_id, node] : run->in_flight)
           self->send(st.cfg.members[node].handle, task_cancel{sub_id});
       },
-      [self](dm& m) {
-        for (const auto& x : self->state.cfg.members)
-          self->send(x.handle, m);
-      },
-      [self](broadcast& m) {
-        for (const auto& x : self->state.cfg.members)
-          self->send(x.handle, m);
-      },
-      [self](health_probe& p) {
-        const auto& st = self->state;
-        return health_report{p.nonce, st.cfg.id, st.tasks_done, st.running.size()};
-      },
+      // A message to the swarm as a whole reaches each member.
+      [self](dm& m) { forward(self, audience(self->state.cfg.members), m); },
+      [self](broadcast& m) { forward(self, audience(self->state.cfg.members), m); },
+      [self](health_probe& p) { return report_health(p, self->state); },
   };
 }
 

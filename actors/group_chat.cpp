@@ -53,22 +53,14 @@ void finish(chat_pointer self, const run_ptr& run, caf::error err) {
   run->finished = true;
   auto& st = self->state;
   // Whoever still works on the task (only after a guard fired) stops now.
-  for (const auto& [sub_id, who] : run->in_flight)
-    self->send(who, task_cancel{sub_id});
+  cancel_in_flight(self, run->in_flight);
   run->in_flight.clear();
   result out;
-  out.task_id = run->request.id;
-  out.agent = st.cfg.id;
   if (!run->transcript.empty())
     out.text = strip_marker(run->transcript.back().text, st.cfg.options.terminate_on);
-  out.use = total_usage(run->trace);
   out.error = std::move(err);
   out.trace = std::move(run->trace);
-  st.running.erase(run->request.id);
-  ++st.tasks_done;
-  emit_coordinator_event(st.monitor, event_kind::task_completed, st.cfg.id, run->request, &out,
-                         std::chrono::steady_clock::now() - run->started);
-  run->promise.deliver(std::move(out));
+  conclude(self, run, std::move(out));
 }
 
 // Asks `who` for `t` under the run's guards. `next(result)` runs only while the
@@ -208,29 +200,14 @@ agent_actor::behavior_type group_chat_behavior(chat_pointer self, group_chat_con
         return run->promise;
       },
       [self](task_cancel& c) {
-        auto& st = self->state;
-        auto i = st.running.find(c.task_id);
-        if (i == st.running.end())
-          return;
-        // The run ends when the member in flight answers (with
-        // errc::cancelled).
-        auto run = i->second;
-        run->cancelled = true;
-        for (const auto& [sub_id, who] : run->in_flight)
-          self->send(who, task_cancel{sub_id});
+        // The run ends when the member in flight answers (with errc::cancelled).
+        if (auto run = find_running(self->state, c.task_id))
+          cancel_run(self, *run);
       },
-      [self](dm& m) {
-        for (const auto& x : self->state.cfg.members)
-          self->send(x.handle, m);
-      },
-      [self](broadcast& m) {
-        for (const auto& x : self->state.cfg.members)
-          self->send(x.handle, m);
-      },
-      [self](health_probe& p) {
-        const auto& st = self->state;
-        return health_report{p.nonce, st.cfg.id, st.tasks_done, st.running.size()};
-      },
+      // A message to the swarm as a whole reaches each member.
+      [self](dm& m) { forward(self, audience(self->state.cfg.members), m); },
+      [self](broadcast& m) { forward(self, audience(self->state.cfg.members), m); },
+      [self](health_probe& p) { return report_health(p, self->state); },
   };
 }
 

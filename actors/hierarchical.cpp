@@ -119,20 +119,9 @@ void finish(hierarchical_pointer self, const run_ptr& r, result out) {
   if (r->finished)
     return;
   r->finished = true;
-  for (const auto& [id, handle] : r->in_flight)
-    self->send(handle, task_cancel{id});
+  cancel_in_flight(self, r->in_flight);
   r->in_flight.clear();
-  auto& st = self->state;
-  st.running.erase(r->request.id);
-  ++st.tasks_done;
-  out.task_id = r->request.id;
-  out.agent = st.cfg.id;
-  out.use = usage{};
-  for (const auto& x : out.trace)
-    out.use += x.use;
-  emit_coordinator_event(st.monitor, event_kind::task_completed, st.cfg.id, r->request, &out,
-                         clock::now() - r->started);
-  r->promise.deliver(std::move(out));
+  conclude(self, r, std::move(out));
 }
 
 // Ends the run now with `err`: the answered subtasks as text, everything done in the trace.
@@ -405,16 +394,6 @@ void send_plan(hierarchical_pointer self, const run_ptr& r, std::string text,
     finish_partial(self, r, std::move(refused));
 }
 
-// The members and, if it is not one of them, the lead: who hears a dm or broadcast.
-std::vector<agent_actor> audience(const hierarchical_config& cfg) {
-  std::vector<agent_actor> out;
-  for (const auto& m : cfg.members)
-    out.push_back(m.handle);
-  if (cfg.lead.handle && std::find(out.begin(), out.end(), cfg.lead.handle) == out.end())
-    out.push_back(cfg.lead.handle);
-  return out;
-}
-
 agent_actor::behavior_type hierarchical_behavior(hierarchical_pointer self, hierarchical_config cfg,
                                                  monitor_actor monitor) {
   self->state.cfg = std::move(cfg);
@@ -445,24 +424,17 @@ agent_actor::behavior_type hierarchical_behavior(hierarchical_pointer self, hier
         return r->promise;
       },
       [self](task_cancel& c) {
-        auto i = self->state.running.find(c.task_id);
-        if (i == self->state.running.end())
-          return;
-        auto r = i->second; // finish() erases the map entry
-        finish_partial(self, r, make_error(errc::cancelled, "task " + c.task_id + " cancelled"));
+        if (auto r = find_running(self->state, c.task_id)) // a copy: finishing erases the entry
+          finish_partial(self, r, make_error(errc::cancelled, "task " + c.task_id + " cancelled"));
       },
+      // A message to the swarm as a whole reaches each member and the lead agent.
       [self](dm& m) {
-        for (const auto& h : audience(self->state.cfg))
-          self->send(h, m);
+        forward(self, audience(self->state.cfg.members, self->state.cfg.lead.handle), m);
       },
       [self](broadcast& m) {
-        for (const auto& h : audience(self->state.cfg))
-          self->send(h, m);
+        forward(self, audience(self->state.cfg.members, self->state.cfg.lead.handle), m);
       },
-      [self](health_probe& p) {
-        const auto& st = self->state;
-        return health_report{p.nonce, st.cfg.id, st.tasks_done, st.running.size()};
-      },
+      [self](health_probe& p) { return report_health(p, self->state); },
   };
 }
 

@@ -51,20 +51,10 @@ void finish(router_pointer self, const routing_ptr& r, result out) {
   if (r->finished)
     return;
   r->finished = true;
-  auto& st = self->state;
   if (!r->in_flight.empty())
     self->send(r->worker, task_cancel{r->in_flight});
-  st.running.erase(r->request.id);
-  ++st.tasks_done;
-  out.task_id = r->request.id;
-  out.agent = st.cfg.id;
   out.trace = std::move(r->trace);
-  out.use = usage{};
-  for (const auto& x : out.trace)
-    out.use += x.use;
-  emit_coordinator_event(st.monitor, event_kind::task_completed, st.cfg.id, r->request, &out,
-                         clock::now() - r->started);
-  r->promise.deliver(std::move(out));
+  conclude(self, r, std::move(out));
 }
 
 void fail(router_pointer self, const routing_ptr& r, caf::error err) {
@@ -176,16 +166,6 @@ void ask_router(router_pointer self, const routing_ptr& r, std::string text,
     fail(self, r, std::move(refused));
 }
 
-// The members and, if it is not one of them, the router agent: who hears a dm or broadcast.
-std::vector<agent_actor> audience(const router_config& cfg) {
-  std::vector<agent_actor> out;
-  for (const auto& m : cfg.members)
-    out.push_back(m.handle);
-  if (cfg.router.handle && std::find(out.begin(), out.end(), cfg.router.handle) == out.end())
-    out.push_back(cfg.router.handle);
-  return out;
-}
-
 agent_actor::behavior_type router_behavior(router_pointer self, router_config cfg,
                                            monitor_actor monitor) {
   self->state.routes = compile_routes(cfg.options.routes);
@@ -210,24 +190,17 @@ agent_actor::behavior_type router_behavior(router_pointer self, router_config cf
         return r->promise;
       },
       [self](task_cancel& c) {
-        auto i = self->state.running.find(c.task_id);
-        if (i == self->state.running.end())
-          return;
-        auto r = i->second; // finish() erases the map entry
-        fail(self, r, make_error(errc::cancelled, "task " + c.task_id + " cancelled"));
+        if (auto r = find_running(self->state, c.task_id)) // a copy: finishing erases the entry
+          fail(self, r, make_error(errc::cancelled, "task " + c.task_id + " cancelled"));
       },
+      // A message to the swarm as a whole reaches each member and the router agent.
       [self](dm& m) {
-        for (const auto& h : audience(self->state.cfg))
-          self->send(h, m);
+        forward(self, audience(self->state.cfg.members, self->state.cfg.router.handle), m);
       },
       [self](broadcast& m) {
-        for (const auto& h : audience(self->state.cfg))
-          self->send(h, m);
+        forward(self, audience(self->state.cfg.members, self->state.cfg.router.handle), m);
       },
-      [self](health_probe& p) {
-        const auto& st = self->state;
-        return health_report{p.nonce, st.cfg.id, st.tasks_done, st.running.size()};
-      },
+      [self](health_probe& p) { return report_health(p, self->state); },
   };
 }
 

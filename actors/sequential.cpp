@@ -53,11 +53,7 @@ void finish(sequential_pointer self, const pipeline_ptr& p, caf::error err) {
   auto& st = self->state;
   if (!p->in_flight.empty())
     self->send(st.cfg.members[p->step].handle, task_cancel{p->in_flight});
-  st.running.erase(p->request.id);
-  ++st.tasks_done;
   result out;
-  out.task_id = p->request.id;
-  out.agent = st.cfg.id;
   for (auto i = p->done.rbegin(); i != p->done.rend(); ++i) {
     if (!i->error) {
       out.text = i->text;
@@ -65,13 +61,9 @@ void finish(sequential_pointer self, const pipeline_ptr& p, caf::error err) {
       break;
     }
   }
-  for (const auto& x : p->done)
-    out.use += x.use;
   out.error = std::move(err);
   out.trace = std::move(p->done);
-  emit_coordinator_event(st.monitor, event_kind::task_completed, st.cfg.id, p->request, &out,
-                         clock::now() - p->started);
-  p->promise.deliver(std::move(out));
+  conclude(self, p, std::move(out));
 }
 
 // The id of step `i`: "<task>.<member>", plus "#<step>" when the member already had a step.
@@ -161,24 +153,13 @@ agent_actor::behavior_type sequential_behavior(sequential_pointer self, sequenti
         return p->promise;
       },
       [self](task_cancel& c) {
-        auto i = self->state.running.find(c.task_id);
-        if (i == self->state.running.end())
-          return;
-        auto p = i->second; // finish() erases the map entry
-        finish(self, p, make_error(errc::cancelled, "task " + c.task_id + " cancelled"));
+        if (auto p = find_running(self->state, c.task_id)) // a copy: finishing erases the entry
+          finish(self, p, make_error(errc::cancelled, "task " + c.task_id + " cancelled"));
       },
-      [self](dm& m) {
-        for (const auto& x : self->state.cfg.members)
-          self->send(x.handle, m);
-      },
-      [self](broadcast& m) {
-        for (const auto& x : self->state.cfg.members)
-          self->send(x.handle, m);
-      },
-      [self](health_probe& p) {
-        const auto& st = self->state;
-        return health_report{p.nonce, st.cfg.id, st.tasks_done, st.running.size()};
-      },
+      // A message to the swarm as a whole reaches each member.
+      [self](dm& m) { forward(self, audience(self->state.cfg.members), m); },
+      [self](broadcast& m) { forward(self, audience(self->state.cfg.members), m); },
+      [self](health_probe& p) { return report_health(p, self->state); },
   };
 }
 
