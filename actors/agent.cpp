@@ -1,9 +1,16 @@
 // The agent actor: one LLM turn per task, short-term memory, dm/broadcast notes, health reports.
 #include "actors/agent.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
-#include <unordered_map>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string_view>
+#include <tuple>
+#include <utility>
+#include <vector>
 
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
@@ -35,29 +42,71 @@ namespace {
 // HTTP status) arrives before CAF's generic request_timeout.
 constexpr auto request_slack = std::chrono::seconds(5);
 
+// Endpoint and model are the same for most agents of a swarm: each distinct pair is stored once
+// and shared (immutable), so a million agents do not hold a million copies of the URL.
+struct llm_target {
+  llm_endpoint endpoint;
+  std::string model;
+};
+
+std::shared_ptr<const llm_target> intern_target(llm_endpoint endpoint, std::string model) {
+  using key = std::tuple<std::string, std::string, std::string>;
+  static std::mutex mtx;
+  static std::map<key, std::weak_ptr<const llm_target>> known;
+  key k{endpoint.url, endpoint.api_key, model};
+  std::lock_guard<std::mutex> guard{mtx};
+  auto& slot = known[k];
+  if (auto hit = slot.lock())
+    return hit;
+  auto fresh =
+      std::make_shared<const llm_target>(llm_target{std::move(endpoint), std::move(model)});
+  slot = fresh;
+  if (known.size() > 1024) // forget targets no agent uses any more
+    std::erase_if(known, [](const auto& kv) { return kv.second.expired(); });
+  return fresh;
+}
+
+// What an agent keeps of its agent_config: the system prompt lives in `memory` only, endpoint
+// and model in a shared llm_target. Kept small on purpose (see bench/messaging.cpp).
 struct agent_state {
-  agent_config cfg;
+  agent_id id;
+  std::shared_ptr<const llm_target> target;
   llm_actor llm;
   monitor_actor monitor;
   short_term_memory memory{"", 0};
-  std::unordered_map<std::string, uint64_t> running; // task id -> LLM call id
+  std::vector<std::pair<std::string, uint64_t>> running; // task id -> LLM call id
   uint64_t tasks_done = 0;
+  caf::timespan llm_timeout{0};
+  double temperature = -1;
+  int32_t max_tokens = 0;
+  bool stream = false;
+  bool logprobs = false;
 
   static inline const char* name = "swarm.agent";
 
   chat_request make_request(const task& t) const {
     chat_request req;
     req.call_id = next_call_id();
-    req.endpoint = cfg.endpoint;
-    req.model = cfg.model;
+    req.endpoint = target->endpoint;
+    req.model = target->model;
     req.messages = memory.window_with(chat_message{"user", t.text, t.from, {}, {}});
-    req.temperature = cfg.temperature;
-    req.max_tokens = cfg.max_tokens;
-    req.stream = cfg.stream;
+    req.temperature = temperature;
+    req.max_tokens = max_tokens;
+    req.stream = stream;
     req.response_format = t.response_format;
-    req.top_logprobs = cfg.logprobs ? 0 : -1;
-    req.timeout = cfg.llm_timeout;
+    req.top_logprobs = logprobs ? 0 : -1;
+    req.timeout = llm_timeout;
     return req;
+  }
+
+  auto find_running(const std::string& task_id) {
+    return std::find_if(running.begin(), running.end(),
+                        [&](const auto& x) { return x.first == task_id; });
+  }
+
+  void erase_running(const std::string& task_id) {
+    if (auto i = find_running(task_id); i != running.end())
+      running.erase(i);
   }
 
   void emit(event e) const {
@@ -69,7 +118,7 @@ struct agent_state {
     event e;
     e.kind = kind;
     e.run_id = t.run_id;
-    e.agent = cfg.id;
+    e.agent = id;
     e.task_id = t.id;
     e.leaf = true;
     return e;
@@ -83,7 +132,7 @@ result finish_task(agent_state& st, const task& t, caf::expected<chat_result> re
                    caf::timespan elapsed) {
   result res;
   res.task_id = t.id;
-  res.agent = st.cfg.id;
+  res.agent = st.id;
   event call = st.make_event(event_kind::llm_call_completed, t);
   call.duration = elapsed;
   if (reply) {
@@ -110,11 +159,27 @@ result finish_task(agent_state& st, const task& t, caf::expected<chat_result> re
   return res;
 }
 
+// A dm or broadcast as it lands in memory: "PREFIXFROM] TEXT", built with one allocation.
+chat_message note(std::string_view prefix, const std::string& from, const std::string& text) {
+  chat_message msg;
+  msg.role = "user";
+  msg.content.reserve(prefix.size() + from.size() + 2 + text.size());
+  msg.content.append(prefix).append(from).append("] ").append(text);
+  msg.name = from;
+  return msg;
+}
+
 agent_actor::behavior_type agent_behavior(agent_pointer self, agent_config cfg, llm_actor llm,
                                           monitor_actor monitor) {
   auto& st = self->state;
-  st.memory = short_term_memory{cfg.system_prompt, cfg.short_term_tokens};
-  st.cfg = std::move(cfg);
+  st.memory = short_term_memory{std::move(cfg.system_prompt), cfg.short_term_tokens};
+  st.id = std::move(cfg.id);
+  st.target = intern_target(std::move(cfg.endpoint), std::move(cfg.model));
+  st.llm_timeout = cfg.llm_timeout;
+  st.temperature = cfg.temperature;
+  st.max_tokens = cfg.max_tokens;
+  st.stream = cfg.stream;
+  st.logprobs = cfg.logprobs;
   st.llm = std::move(llm);
   st.monitor = std::move(monitor);
   return {
@@ -122,13 +187,13 @@ agent_actor::behavior_type agent_behavior(agent_pointer self, agent_config cfg, 
         auto& st = self->state;
         auto rp = self->make_response_promise<result>();
         auto req = st.make_request(t);
-        st.running.emplace(t.id, req.call_id);
+        st.running.emplace_back(t.id, req.call_id);
         st.emit(st.make_event(event_kind::task_started, t));
         auto started = std::chrono::steady_clock::now();
-        auto timeout = st.cfg.llm_timeout + request_slack;
+        auto timeout = st.llm_timeout + request_slack;
         auto finish = [self, rp, t, started](caf::expected<chat_result> reply) mutable {
           auto& st = self->state;
-          st.running.erase(t.id);
+          st.erase_running(t.id);
           auto elapsed = std::chrono::steady_clock::now() - started;
           rp.deliver(finish_task(st, t, std::move(reply), elapsed));
         };
@@ -139,20 +204,20 @@ agent_actor::behavior_type agent_behavior(agent_pointer self, agent_config cfg, 
       },
       [self](task_cancel& c) {
         auto& st = self->state;
-        if (auto i = st.running.find(c.task_id); i != st.running.end())
+        if (auto i = st.find_running(c.task_id); i != st.running.end())
           self->send(st.llm, chat_cancel{i->second});
       },
-      [self](dm& m) {
-        self->state.memory.add(
-            chat_message{"user", "[direct message from " + m.from + "] " + m.text, m.from, {}, {}});
+      // const&: a broadcast's message is shared by every member; a mutable reference would make
+      // CAF copy it for each one (copy on write).
+      [self](const dm& m) {
+        self->state.memory.add(note("[direct message from ", m.from, m.text));
       },
-      [self](broadcast& m) {
-        self->state.memory.add(
-            chat_message{"user", "[broadcast from " + m.from + "] " + m.text, m.from, {}, {}});
+      [self](const broadcast& m) {
+        self->state.memory.add(note("[broadcast from ", m.from, m.text));
       },
       [self](health_probe& p) {
         const auto& st = self->state;
-        return health_report{p.nonce, st.cfg.id, st.tasks_done, st.running.size()};
+        return health_report{p.nonce, st.id, st.tasks_done, st.running.size()};
       },
   };
 }

@@ -18,8 +18,8 @@ uint32_t short_term_memory::cost(const chat_message& msg) {
 }
 
 short_term_memory::short_term_memory(std::string system_prompt, uint32_t budget)
-    : system_{"system", std::move(system_prompt), {}, {}, {}}, budget_(budget),
-      tokens_(cost(system_)) {}
+    : system_prompt_(std::move(system_prompt)), budget_(budget),
+      tokens_(4 + estimate_tokens(system_prompt_)) {}
 
 void short_term_memory::add(chat_message msg) {
   tokens_ += cost(msg);
@@ -28,37 +28,39 @@ void short_term_memory::add(chat_message msg) {
 }
 
 void short_term_memory::shrink() {
-  size_t drop = 0;
   // Keep at least the newest entry.
-  while (tokens_ > budget_ && drop + 1 < entries_.size()) {
-    tokens_ -= cost(entries_[drop]);
-    ++drop;
+  while (tokens_ > budget_ && first_ + 1 < entries_.size()) {
+    tokens_ -= cost(entries_[first_]);
+    entries_[first_] = chat_message{}; // release its text now
+    ++first_;
+    ++dropped_;
   }
-  if (drop > 0) {
-    entries_.erase(entries_.begin(), entries_.begin() + static_cast<std::ptrdiff_t>(drop));
-    dropped_ += drop;
+  if (first_ > 0 && first_ * 2 >= entries_.size()) {
+    entries_.erase(entries_.begin(), entries_.begin() + first_);
+    first_ = 0;
   }
 }
 
 std::vector<chat_message> short_term_memory::window() const {
   std::vector<chat_message> out;
-  out.reserve(entries_.size() + 2);
-  out.push_back(system_);
-  out.insert(out.end(), entries_.begin(), entries_.end());
+  out.reserve(size() + 2);
+  out.push_back(chat_message{"system", system_prompt_, {}, {}, {}});
+  out.insert(out.end(), entries_.begin() + first_, entries_.end());
   return out;
 }
 
 std::vector<chat_message> short_term_memory::window_with(chat_message next) const {
-  auto out = window();
-  // The pending message must fit too: drop the oldest copied entries if it would overflow.
+  // The pending message must fit too: leave out the oldest entries if it would overflow.
   uint32_t total = tokens_ + cost(next);
-  size_t first = 1;
-  while (total > budget_ && first < out.size()) {
-    total -= cost(out[first]);
+  size_t first = first_;
+  while (total > budget_ && first < entries_.size()) {
+    total -= cost(entries_[first]);
     ++first;
   }
-  if (first > 1)
-    out.erase(out.begin() + 1, out.begin() + static_cast<std::ptrdiff_t>(first));
+  std::vector<chat_message> out;
+  out.reserve(entries_.size() - first + 2);
+  out.push_back(chat_message{"system", system_prompt_, {}, {}, {}});
+  out.insert(out.end(), entries_.begin() + static_cast<std::ptrdiff_t>(first), entries_.end());
   out.push_back(std::move(next));
   return out;
 }

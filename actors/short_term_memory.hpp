@@ -3,7 +3,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,7 +34,7 @@ public:
   uint32_t tokens() const { return tokens_; }
 
   /// Entries currently held (system prompt excluded).
-  size_t size() const { return entries_.size(); }
+  size_t size() const { return entries_.size() - first_; }
 
   /// Entries dropped so far to stay within the budget.
   uint64_t dropped() const { return dropped_; }
@@ -46,8 +45,13 @@ private:
   static uint32_t cost(const chat_message& msg);
   void shrink();
 
-  chat_message system_;
-  std::deque<chat_message> entries_; // oldest first; drops from the front are O(1)
+  // Memory per agent matters (a swarm may hold a million idle agents): the system prompt is
+  // kept as text only, and the window is a vector that allocates nothing until the first entry
+  // (std::deque allocates ~600 bytes when constructed). Entries [first_, end) are live; dropped
+  // ones are erased in bulk once they are half the vector, so drops stay amortised O(1).
+  std::string system_prompt_;
+  std::vector<chat_message> entries_;
+  uint32_t first_ = 0;
   uint32_t budget_;
   uint32_t tokens_;
   uint64_t dropped_ = 0;

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "bench/bare_client.hpp"
+#include "bench/mock_process.hpp"
 #include "runtime/core/errc.hpp"
 #include "runtime/runtime.hpp"
 
@@ -51,51 +52,6 @@ double median(std::vector<double> xs) {
   return xs.empty() ? 0 : xs[xs.size() / 2];
 }
 
-// `swarm mock-llm` as a child process with a fixed latency.
-class mock_process {
-public:
-  mock_process(const std::string& swarm, int latency_ms) {
-    dir_ = "/tmp/swarm-bench-" + std::to_string(getpid()) + "-" + std::to_string(latency_ms);
-    std::system(("mkdir -p " + dir_).c_str());
-    auto script = dir_ + "/script.yaml";
-    std::ofstream{script} << "latency: {fixed_ms: " << latency_ms << "}\n"
-                          << "default: {reply: 'ok from {{system}}'}\n";
-    auto port_file = dir_ + "/port";
-    std::vector<std::string> args{swarm,         "mock-llm", "--port",   "0",
-                                  "--port-file", port_file,  "--script", script};
-    std::vector<char*> argv;
-    for (auto& a : args)
-      argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    if (posix_spawn(&pid_, swarm.c_str(), &fa, nullptr, argv.data(), environ) != 0)
-      throw std::runtime_error("cannot start " + swarm);
-    posix_spawn_file_actions_destroy(&fa);
-    for (int i = 0; i < 400 && port_ == 0; ++i) {
-      std::ifstream in{port_file};
-      in >> port_;
-      if (port_ == 0)
-        std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    }
-    if (port_ == 0)
-      throw std::runtime_error("mock-llm did not start");
-  }
-  ~mock_process() {
-    kill(pid_, SIGTERM);
-    waitpid(pid_, nullptr, 0);
-    std::system(("rm -rf " + dir_).c_str());
-  }
-  uint16_t port() const { return port_; }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/v1"; }
-
-private:
-  std::string dir_;
-  pid_t pid_ = -1;
-  uint16_t port_ = 0;
-};
-
 swarm::swarm_spec fanout_spec(size_t n) {
   swarm::swarm_spec spec;
   spec.name = "fanout";
@@ -126,7 +82,10 @@ const char* task_text = "Summarise the benefits of actor runtimes in one line.";
 
 row measure(const std::string& swarm_bin, size_t n, int latency_ms, int rounds,
             const std::string& policy) {
-  mock_process mock{swarm_bin, latency_ms};
+  swarm::bench::mock_process mock{swarm_bin,
+                                  "latency: {fixed_ms: " + std::to_string(latency_ms) +
+                                      "}\ndefault: {reply: 'ok from {{system}}'}\n",
+                                  "fanout-" + std::to_string(latency_ms)};
   row r{n, latency_ms, 0, 0, 0, 0, 0, 0, 0};
 
   // -- our runtime

@@ -1,0 +1,512 @@
+// Scenario `messaging` (issue B): the agent layer's own costs next to bare CAF, in one process with
+// two scheduler threads: (a) dm throughput, (b) spawning idle agents (time, memory per agent),
+// (c) broadcast to 100 k agents. Prints markdown tables (and JSON with --json FILE).
+// Usage: bench_messaging [--help].
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <malloc.h>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <caf/actor_cast.hpp>
+#include <caf/actor_registry.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/group_manager.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+
+#include "actors/agent.hpp"
+#include "runtime/core/errc.hpp"
+#include "runtime/core/types.hpp"
+#include "runtime/runtime.hpp"
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+using go_atom = caf::atom_constant<caf::atom("go")>;
+using done_atom = caf::atom_constant<caf::atom("done")>;
+
+double seconds_since(clock_type::time_point t0) {
+  return std::chrono::duration<double>(clock_type::now() - t0).count();
+}
+
+long proc_status_kb(const char* key) {
+  std::ifstream in{"/proc/self/status"};
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind(key, 0) == 0)
+      return std::stol(line.substr(std::string{key}.size()));
+  return 0;
+}
+
+// Bytes the allocator has handed out and not taken back (every arena, mmapped chunks included):
+// unlike VmRSS it is not hidden by memory a previous round freed.
+double heap_in_use() {
+  auto mi = mallinfo2();
+  return static_cast<double>(mi.uordblks + mi.hblkhd);
+}
+
+double median(std::vector<double> xs) {
+  std::sort(xs.begin(), xs.end());
+  return xs.empty() ? 0 : xs[xs.size() / 2];
+}
+
+// The payload of every dm: sender "producer-0" (fits SSO) and a 48-byte text (on the heap),
+// the same for agents and bare actors.
+const std::string dm_text = "status update: shard 17 finished, 4096 rows ok.";
+
+// -- bare CAF counterparts ------------------------------------------------------------------------
+
+struct bare_state {
+  uint64_t messages = 0;
+  uint64_t bytes = 0;
+};
+
+// A bare event-based actor: counts dm/broadcast messages and their bytes (trivial work), answers
+// health probes like an agent does.
+caf::behavior bare_receiver(caf::stateful_actor<bare_state>* self, size_t id) {
+  return {
+      [self](swarm::dm& m) {
+        ++self->state.messages;
+        self->state.bytes += m.from.size() + m.text.size();
+      },
+      [self](swarm::broadcast& m) {
+        ++self->state.messages;
+        self->state.bytes += m.from.size() + m.text.size();
+      },
+      [self, id](swarm::health_probe& p) {
+        return swarm::health_report{p.nonce, {"bare", std::to_string(id)}, self->state.messages, 0};
+      },
+  };
+}
+
+// -- drivers --------------------------------------------------------------------------------------
+
+// Sends `quota` dms round robin to `targets` in batches (re-scheduling itself between batches so
+// receivers run), then one health_probe to each target; per-sender FIFO means a target's answer
+// comes after it handled every dm. Tells `notify` done when every target answered.
+template <class Handle>
+caf::behavior producer(caf::event_based_actor* self, std::shared_ptr<std::vector<Handle>> targets,
+                       size_t quota, caf::actor notify) {
+  constexpr size_t batch = 1000;
+  auto sent = std::make_shared<size_t>(0);
+  auto answers = std::make_shared<size_t>(0);
+  return {
+      [=](go_atom) {
+        const auto& ts = *targets;
+        size_t n = std::min(batch, quota - *sent);
+        for (size_t i = 0; i < n; ++i)
+          self->send(ts[(*sent + i) % ts.size()], swarm::dm{"producer-0", dm_text});
+        *sent += n;
+        if (*sent < quota)
+          self->send(self, go_atom::value);
+        else
+          for (const auto& t : ts)
+            self->send(t, swarm::health_probe{1});
+      },
+      [=](swarm::health_report&) {
+        if (++*answers == targets->size())
+          self->send(notify, done_atom::value);
+      },
+  };
+}
+
+// Probes every target once and tells `notify` when all answered (no timers: one message each).
+// Sends in batches, re-scheduling itself between them: one handler enqueuing 100 k jobs makes the
+// other worker spin on the work-stealing queue's lock (measured: seconds instead of milliseconds).
+template <class Handle>
+caf::behavior prober(caf::event_based_actor* self, std::shared_ptr<std::vector<Handle>> targets,
+                     caf::actor notify) {
+  constexpr size_t batch = 1000;
+  auto sent = std::make_shared<size_t>(0);
+  auto answers = std::make_shared<size_t>(0);
+  return {
+      [=](go_atom) {
+        size_t end = std::min(targets->size(), *sent + batch);
+        for (; *sent < end; ++*sent)
+          self->send((*targets)[*sent], swarm::health_probe{2});
+        if (*sent < targets->size())
+          self->send(self, go_atom::value);
+      },
+      [=](swarm::health_report&) {
+        if (++*answers == targets->size())
+          self->send(notify, done_atom::value);
+      },
+  };
+}
+
+// Waits (bounded) for `n` done atoms; false on timeout.
+bool await_done(caf::scoped_actor& self, size_t n, std::chrono::seconds limit) {
+  bool ok = true;
+  for (size_t i = 0; i < n && ok; ++i)
+    self->receive([](done_atom) {}, caf::after(limit) >>
+                                        [&] {
+                                          std::cerr << "timeout waiting for done\n";
+                                          ok = false;
+                                        });
+  return ok;
+}
+
+template <class Handle>
+bool probe_all(caf::actor_system& sys, std::shared_ptr<std::vector<Handle>> targets) {
+  caf::scoped_actor self{sys};
+  auto p = sys.spawn(prober<Handle>, targets, caf::actor{self});
+  caf::anon_send(p, go_atom::value);
+  bool ok = await_done(self, 1, std::chrono::seconds(120));
+  caf::anon_send_exit(p, caf::exit_reason::user_shutdown);
+  return ok;
+}
+
+// Stops `handles` (no waiting).
+template <class Handle>
+void stop(std::vector<Handle>& handles) {
+  for (auto& h : handles)
+    caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
+  handles.clear();
+  handles.shrink_to_fit();
+}
+
+// Waits (bounded) until the registry is back to `base` running actors, then gives freed memory
+// back to the OS so the next round starts from a similar heap.
+void await_stopped(caf::actor_system& sys, size_t base) {
+  auto t0 = clock_type::now();
+  while (sys.registry().running() > base && seconds_since(t0) < 120)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  if (sys.registry().running() > base)
+    std::cerr << "await_stopped: " << sys.registry().running() << " actors still running (base "
+              << base << ")\n";
+  malloc_trim(0);
+}
+
+swarm::actors::agent_config realistic_config(size_t i) {
+  swarm::actors::agent_config cfg;
+  auto name = "agent-" + std::to_string(i);
+  cfg.id = {"bench", name};
+  cfg.system_prompt =
+      "You are " + name + ", a worker of the benchmark swarm. Answer in one short line.";
+  cfg.model = "mock-model";
+  cfg.endpoint.url = "http://127.0.0.1:8089/v1";
+  return cfg;
+}
+
+// -- (a) throughput -------------------------------------------------------------------------------
+
+struct throughput_row {
+  double ours_msgs_s = 0, bare_msgs_s = 0;
+};
+
+template <class Handle>
+double run_throughput(caf::actor_system& sys, const std::vector<Handle>& receivers,
+                      size_t messages) {
+  constexpr size_t producers = 2;
+  caf::scoped_actor self{sys};
+  std::vector<caf::actor> ps;
+  size_t per = receivers.size() / producers;
+  for (size_t p = 0; p < producers; ++p) {
+    auto part = std::make_shared<std::vector<Handle>>(receivers.begin() + p * per,
+                                                      receivers.begin() + (p + 1) * per);
+    ps.push_back(sys.spawn(producer<Handle>, part, messages / producers, caf::actor{self}));
+  }
+  auto t0 = clock_type::now();
+  for (auto& p : ps)
+    caf::anon_send(p, go_atom::value);
+  bool ok = await_done(self, producers, std::chrono::seconds(120));
+  double secs = seconds_since(t0);
+  for (auto& p : ps)
+    caf::anon_send_exit(p, caf::exit_reason::user_shutdown);
+  return ok ? static_cast<double>(messages) / secs : 0;
+}
+
+throughput_row measure_throughput(caf::actor_system& sys, size_t receivers, size_t messages,
+                                  int rounds) {
+  auto base = sys.registry().running();
+  std::vector<swarm::agent_actor> agents;
+  std::vector<caf::actor> bare;
+  for (size_t i = 0; i < receivers; ++i) {
+    agents.push_back(swarm::actors::spawn_agent(sys, realistic_config(i), {}, {}));
+    bare.push_back(sys.spawn(bare_receiver, i));
+  }
+  std::vector<double> ours, theirs;
+  for (int r = 0; r < rounds; ++r) { // alternate, so both see the same machine
+    ours.push_back(run_throughput(sys, agents, messages));
+    theirs.push_back(run_throughput(sys, bare, messages));
+  }
+  stop(agents);
+  stop(bare);
+  await_stopped(sys, base);
+  return {median(ours), median(theirs)};
+}
+
+// -- (b) spawn ------------------------------------------------------------------------------------
+
+struct spawn_sample {
+  double spawn_s = 0; // the spawn loop (what the caller waits for)
+  double ready_s = 0; // until every actor answered one probe (initialised and running)
+  double rss_b = 0;   // VmRSS delta / N
+  double heap_b = 0;  // allocator bytes in use delta / N
+  double rss_total_mb = 0;
+};
+
+struct spawn_row {
+  size_t n = 0;
+  spawn_sample ours, bare;
+};
+
+template <class Handle, class Spawn>
+spawn_sample spawn_once(caf::actor_system& sys, size_t n, Spawn spawn_one) {
+  auto base = sys.registry().running();
+  auto handles = std::make_shared<std::vector<Handle>>();
+  handles->reserve(n); // the handle vector is the caller's, not the actors' footprint
+  spawn_sample s;
+  long rss0 = proc_status_kb("VmRSS:");
+  double heap0 = heap_in_use();
+  auto t0 = clock_type::now();
+  for (size_t i = 0; i < n; ++i)
+    handles->push_back(spawn_one(i));
+  s.spawn_s = seconds_since(t0);
+  if (!probe_all(sys, handles))
+    std::cerr << "spawn: not every actor answered\n";
+  s.ready_s = seconds_since(t0);
+  long rss1 = proc_status_kb("VmRSS:");
+  s.rss_b = static_cast<double>(rss1 - rss0) * 1024.0 / static_cast<double>(n);
+  s.heap_b = (heap_in_use() - heap0) / static_cast<double>(n);
+  s.rss_total_mb = static_cast<double>(rss1 - rss0) / 1024.0;
+  stop(*handles);
+  await_stopped(sys, base);
+  return s;
+}
+
+spawn_sample median_of(const std::vector<spawn_sample>& xs) {
+  auto pick = [&](auto field) {
+    std::vector<double> v;
+    for (const auto& x : xs)
+      v.push_back(x.*field);
+    return median(v);
+  };
+  return {pick(&spawn_sample::spawn_s), pick(&spawn_sample::ready_s), pick(&spawn_sample::rss_b),
+          pick(&spawn_sample::heap_b), pick(&spawn_sample::rss_total_mb)};
+}
+
+spawn_row measure_spawn(caf::actor_system& sys, size_t n, int rounds) {
+  std::vector<spawn_sample> ours, bare;
+  for (int r = 0; r < rounds; ++r) {
+    ours.push_back(spawn_once<swarm::agent_actor>(sys, n, [&](size_t i) {
+      return swarm::actors::spawn_agent(sys, realistic_config(i), {}, {});
+    }));
+    bare.push_back(
+        spawn_once<caf::actor>(sys, n, [&](size_t i) { return sys.spawn(bare_receiver, i); }));
+  }
+  return {n, median_of(ours), median_of(bare)};
+}
+
+// -- (c) broadcast --------------------------------------------------------------------------------
+
+struct broadcast_row {
+  size_t n = 0;
+  double ours_s = 0, bare_s = 0;             // group send until every member answered a later probe
+  double ours_probe_s = 0, bare_probe_s = 0; // the probe round alone (no broadcast)
+  double api_send_s = 0, api_all_s = 0;      // swarm_handle::broadcast, then health_check
+  double api_probe_s = 0;                    // health_check alone
+  size_t api_alive = 0;
+};
+
+// Group broadcast to every member of `handles`, then a probe round; returns {with, probe-only}.
+template <class Handle>
+std::pair<double, double> group_broadcast(caf::actor_system& sys,
+                                          std::shared_ptr<std::vector<Handle>> handles) {
+  auto grp = sys.groups().anonymous();
+  for (const auto& h : *handles)
+    grp.subscribe(caf::actor_cast<caf::strong_actor_ptr>(h));
+  probe_all(sys, handles); // warm: every member initialised
+  auto t0 = clock_type::now();
+  probe_all(sys, handles);
+  double probe_only = seconds_since(t0);
+  t0 = clock_type::now();
+  caf::anon_send(grp, swarm::broadcast{"user", dm_text});
+  probe_all(sys, handles);
+  double with = seconds_since(t0);
+  for (const auto& h : *handles)
+    grp.unsubscribe(caf::actor_cast<caf::actor_control_block*>(h));
+  return {with, probe_only};
+}
+
+broadcast_row measure_broadcast(caf::actor_system& sys, size_t n, int rounds) {
+  broadcast_row row;
+  row.n = n;
+  auto base = sys.registry().running();
+  auto agents = std::make_shared<std::vector<swarm::agent_actor>>();
+  auto bare = std::make_shared<std::vector<caf::actor>>();
+  for (size_t i = 0; i < n; ++i) {
+    agents->push_back(swarm::actors::spawn_agent(sys, realistic_config(i), {}, {}));
+    bare->push_back(sys.spawn(bare_receiver, i));
+  }
+  std::vector<double> ours, ours_probe, theirs, theirs_probe;
+  for (int r = 0; r < rounds; ++r) {
+    auto [a, ap] = group_broadcast(sys, agents);
+    auto [b, bp] = group_broadcast(sys, bare);
+    ours.push_back(a);
+    ours_probe.push_back(ap);
+    theirs.push_back(b);
+    theirs_probe.push_back(bp);
+  }
+  row.ours_s = median(ours);
+  row.ours_probe_s = median(ours_probe);
+  row.bare_s = median(theirs);
+  row.bare_probe_s = median(theirs_probe);
+  stop(*agents);
+  stop(*bare);
+  await_stopped(sys, base);
+  return row;
+}
+
+// The public path: a runtime's swarm of n agents, swarm_handle::broadcast, then health_check
+// (its probes reach each agent after the broadcast: the group enqueues synchronously).
+void measure_api_broadcast(broadcast_row& row, int rounds) {
+  swarm::runtime_options opts;
+  opts.scheduler_threads = 2;
+  swarm::runtime rt{opts, {"http://127.0.0.1:9/v1", "mock-model"}}; // no LLM call is made
+  swarm::swarm_spec spec;
+  spec.name = "bcast";
+  spec.root.architecture = "concurrent";
+  spec.agents.resize(row.n);
+  for (size_t i = 0; i < row.n; ++i) {
+    spec.agents[i].name = "agent-" + std::to_string(i);
+    spec.agents[i].system_prompt = "You are agent-" + std::to_string(i) + ".";
+  }
+  auto team = rt.spawn(spec);
+  if (!team) {
+    std::cerr << "spawn: " << swarm::describe(team.error()) << "\n";
+    return;
+  }
+  (void)team->health_check(std::chrono::seconds(60)); // warm-up
+  std::vector<double> send, all, probe;
+  for (int r = 0; r < rounds; ++r) {
+    auto t0 = clock_type::now();
+    auto h = team->health_check(std::chrono::seconds(60));
+    probe.push_back(seconds_since(t0));
+    t0 = clock_type::now();
+    team->broadcast(dm_text);
+    send.push_back(seconds_since(t0));
+    h = team->health_check(std::chrono::seconds(60));
+    all.push_back(seconds_since(t0));
+    row.api_alive = static_cast<size_t>(
+        std::count_if(h.begin(), h.end(), [](const auto& x) { return x.alive && !x.coordinator; }));
+  }
+  row.api_send_s = median(send);
+  row.api_all_s = median(all);
+  row.api_probe_s = median(probe);
+  team->stop();
+}
+
+std::vector<size_t> parse_sizes(const std::string& text) {
+  std::vector<size_t> out;
+  std::stringstream ss{text};
+  for (std::string x; std::getline(ss, x, ',');)
+    out.push_back(std::stoul(x));
+  return out;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  std::string json_path;
+  size_t receivers = 1000;
+  size_t messages = 2'000'000;
+  std::vector<size_t> spawn_sizes{100'000, 1'000'000};
+  size_t broadcast_n = 100'000;
+  int rounds = 3;
+  std::string policy = "stealing";
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--json" && i + 1 < argc)
+      json_path = argv[++i];
+    else if (a == "--rounds" && i + 1 < argc)
+      rounds = std::stoi(argv[++i]);
+    else if (a == "--receivers" && i + 1 < argc)
+      receivers = std::stoul(argv[++i]);
+    else if (a == "--messages" && i + 1 < argc)
+      messages = std::stoul(argv[++i]);
+    else if (a == "--spawn" && i + 1 < argc)
+      spawn_sizes = parse_sizes(argv[++i]);
+    else if (a == "--policy" && i + 1 < argc)
+      policy = argv[++i];
+    else if (a == "--broadcast" && i + 1 < argc)
+      broadcast_n = std::stoul(argv[++i]);
+    else {
+      std::cerr << "usage: bench_messaging [--receivers 1000] [--messages 2000000] "
+                   "[--spawn 100000,1000000] [--broadcast 100000] [--rounds 3] [--policy "
+                   "stealing|sharing] [--json FILE]\n";
+      return a == "--help" ? 0 : 2;
+    }
+  }
+  receivers = std::max<size_t>(2, receivers - receivers % 2);
+
+  caf::actor_system_config cfg;
+  swarm::register_types(cfg);
+  cfg.set("scheduler.max-threads", 2);
+  cfg.set("scheduler.policy", caf::atom_from_string(policy));
+  caf::actor_system sys{cfg};
+
+  std::printf(
+      "## (a) dm throughput: 2 producers -> %zu receivers, %zu msgs/round, median of %d\n\n",
+      receivers, messages, rounds);
+  auto tp = measure_throughput(sys, receivers, messages, rounds);
+  std::printf("| receivers | agent dm msg/s | bare CAF msg/s | ratio |\n|---|---|---|---|\n");
+  std::printf("| %zu | %.0f | %.0f | %.2f |\n\n", receivers, tp.ours_msgs_s, tp.bare_msgs_s,
+              tp.ours_msgs_s / tp.bare_msgs_s);
+  std::fflush(stdout);
+
+  std::printf("## (b) spawn idle actors, median of %d\n\n", rounds);
+  std::printf("| N | kind | spawn s | spawn/s | ready s | RSS B/actor | heap B/actor | RSS MB |\n"
+              "|---|---|---|---|---|---|---|---|\n");
+  std::vector<spawn_row> spawns;
+  for (auto n : spawn_sizes) {
+    auto r = measure_spawn(sys, n, rounds);
+    spawns.push_back(r);
+    for (auto [kind, s] : {std::pair{"agent", r.ours}, std::pair{"bare CAF", r.bare}})
+      std::printf("| %zu | %s | %.2f | %.0f | %.2f | %.0f | %.0f | %.0f |\n", n, kind, s.spawn_s,
+                  static_cast<double>(n) / s.spawn_s, s.ready_s, s.rss_b, s.heap_b, s.rss_total_mb);
+    std::fflush(stdout);
+  }
+
+  std::printf("\n## (c) broadcast to %zu, median of %d\n\n", broadcast_n, rounds);
+  auto bc = measure_broadcast(sys, broadcast_n, rounds);
+  measure_api_broadcast(bc, rounds);
+  auto n = static_cast<double>(bc.n);
+  std::printf("| path | until all processed s | deliveries/s | probe round alone s |\n"
+              "|---|---|---|---|\n");
+  std::printf("| agents, CAF group + probe round | %.3f | %.0f | %.3f |\n", bc.ours_s,
+              n / bc.ours_s, bc.ours_probe_s);
+  std::printf("| bare CAF, CAF group + probe round | %.3f | %.0f | %.3f |\n", bc.bare_s,
+              n / bc.bare_s, bc.bare_probe_s);
+  std::printf("| swarm_handle::broadcast + health_check (send %.3f s, %zu alive) | %.3f | %.0f | "
+              "%.3f |\n",
+              bc.api_send_s, bc.api_alive, bc.api_all_s, n / bc.api_all_s, bc.api_probe_s);
+
+  if (!json_path.empty()) {
+    std::ofstream out{json_path};
+    out << "{\"throughput\": {\"receivers\": " << receivers << ", \"messages\": " << messages
+        << ", \"agent_msgs_s\": " << tp.ours_msgs_s << ", \"bare_msgs_s\": " << tp.bare_msgs_s
+        << "},\n \"spawn\": [";
+    for (size_t i = 0; i < spawns.size(); ++i) {
+      const auto& r = spawns[i];
+      out << (i ? ", " : "") << "{\"n\": " << r.n << ", \"agent_spawn_s\": " << r.ours.spawn_s
+          << ", \"agent_ready_s\": " << r.ours.ready_s << ", \"agent_rss_b\": " << r.ours.rss_b
+          << ", \"agent_heap_b\": " << r.ours.heap_b << ", \"bare_spawn_s\": " << r.bare.spawn_s
+          << ", \"bare_ready_s\": " << r.bare.ready_s << ", \"bare_rss_b\": " << r.bare.rss_b
+          << ", \"bare_heap_b\": " << r.bare.heap_b << "}";
+    }
+    out << "],\n \"broadcast\": {\"n\": " << bc.n << ", \"agent_s\": " << bc.ours_s
+        << ", \"bare_s\": " << bc.bare_s << ", \"api_send_s\": " << bc.api_send_s
+        << ", \"api_all_s\": " << bc.api_all_s << ", \"api_probe_s\": " << bc.api_probe_s << "}}\n";
+  }
+  return 0;
+}

@@ -1,0 +1,72 @@
+// `swarm mock-llm` as a child process for the benchmarks: started with a script, stopped on
+// destruction, so the mock's CPU is never counted as the client's.
+#pragma once
+
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <fcntl.h>
+#include <fstream>
+#include <spawn.h>
+#include <stdexcept>
+#include <string>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+extern char** environ;
+
+namespace swarm::bench {
+
+class mock_process {
+public:
+  /// Starts `swarm mock-llm` (binary `swarm`) on a free loopback port with `script_body` as its
+  /// script; `tag` keeps concurrent mocks' temp directories apart.
+  mock_process(const std::string& swarm, const std::string& script_body, const std::string& tag) {
+    dir_ = "/tmp/swarm-bench-" + tag + "-" + std::to_string(getpid());
+    std::system(("mkdir -p " + dir_).c_str());
+    auto script = dir_ + "/script.yaml";
+    std::ofstream{script} << script_body;
+    auto port_file = dir_ + "/port";
+    std::vector<std::string> args{swarm,         "mock-llm", "--port",   "0",
+                                  "--port-file", port_file,  "--script", script};
+    std::vector<char*> argv;
+    for (auto& a : args)
+      argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    if (posix_spawn(&pid_, swarm.c_str(), &fa, nullptr, argv.data(), environ) != 0)
+      throw std::runtime_error("cannot start " + swarm);
+    posix_spawn_file_actions_destroy(&fa);
+    for (int i = 0; i < 400 && port_ == 0; ++i) {
+      std::ifstream in{port_file};
+      in >> port_;
+      if (port_ == 0)
+        std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    if (port_ == 0)
+      throw std::runtime_error("mock-llm did not start");
+  }
+
+  ~mock_process() {
+    kill(pid_, SIGTERM);
+    waitpid(pid_, nullptr, 0);
+    std::system(("rm -rf " + dir_).c_str());
+  }
+
+  mock_process(const mock_process&) = delete;
+  mock_process& operator=(const mock_process&) = delete;
+
+  uint16_t port() const { return port_; }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/v1"; }
+
+private:
+  std::string dir_;
+  pid_t pid_ = -1;
+  uint16_t port_ = 0;
+};
+
+} // namespace swarm::bench
