@@ -21,9 +21,9 @@ struct pattern {
 
 /// `match:` of a rule or fault: every given field must match.
 struct match_spec {
-  std::optional<pattern> model;  ///< the request's model
-  std::optional<pattern> system; ///< the first system message
-  std::optional<pattern> user;   ///< the last user message; its groups feed {{match.K}}
+  std::optional<pattern> model;   ///< the request's model
+  std::optional<pattern> system;  ///< the first system message
+  std::optional<pattern> user;    ///< the last user message; its groups feed {{match.K}}
   std::optional<pattern> history; ///< every message, one "role: content" line each
 };
 

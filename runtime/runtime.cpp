@@ -8,8 +8,8 @@
 #include <random>
 
 #include <caf/actor_system.hpp>
-#include <caf/atom.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/atom.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/sec.hpp>

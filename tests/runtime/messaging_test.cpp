@@ -1,14 +1,13 @@
 // Messaging on the swarm handle (broadcast, dm), health checks, and the swarm registry, with
 // nested swarms, against the real mock LLM.
-#include <catch2/catch.hpp>
+#include <chrono>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
-
-#include <chrono>
+#include <catch2/catch.hpp>
 
 #include "mock_llm/mock_llm_server.hpp"
 #include "runtime/core/errc.hpp"
@@ -143,15 +142,15 @@ struct stalled_state {
 
 agent_actor::behavior_type stalled(agent_actor::stateful_pointer<stalled_state> self, int) {
   return {
-    [](task& t) { return result{t.id, {}, "", -1, {}, {}, {}}; },
-    [](task_cancel&) {},
-    [](dm&) {},
-    [](broadcast&) {},
-    [self](health_probe&) -> caf::typed_response_promise<health_report> {
-      auto rp = self->make_response_promise<health_report>();
-      self->state.held.push_back(rp);
-      return rp;
-    },
+      [](task& t) { return result{t.id, {}, "", -1, {}, {}, {}}; },
+      [](task_cancel&) {},
+      [](dm&) {},
+      [](broadcast&) {},
+      [self](health_probe&) -> caf::typed_response_promise<health_report> {
+        auto rp = self->make_response_promise<health_report>();
+        self->state.held.push_back(rp);
+        return rp;
+      },
   };
 }
 
@@ -173,8 +172,8 @@ TEST_CASE("a stalled participant is reported not alive once the timeout passes")
   caf::anon_send_exit(gone, caf::exit_reason::user_shutdown);
   std::this_thread::sleep_for(10ms); // let the exit land; the probe below must see it gone
   auto started = std::chrono::steady_clock::now();
-  auto report = probe_health(sys, {{agent_id{"t", "stuck"}, stuck}, {agent_id{"t", "gone"}, gone}},
-                             300ms);
+  auto report =
+      probe_health(sys, {{agent_id{"t", "stuck"}, stuck}, {agent_id{"t", "gone"}, gone}}, 300ms);
   auto took = std::chrono::steady_clock::now() - started;
   REQUIRE(report.size() == 2);
   CHECK_FALSE(report[0].alive);

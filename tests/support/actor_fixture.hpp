@@ -2,17 +2,16 @@
 // and helpers to spawn agents (recognised by the mock by their system prompt) and ask them.
 #pragma once
 
-#include <caf/actor_system.hpp>
-#include <caf/actor_system_config.hpp>
-#include <caf/scoped_actor.hpp>
-
-#include <catch2/catch.hpp>
-
 #include <chrono>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/scoped_actor.hpp>
+#include <catch2/catch.hpp>
 
 #include "actors/agent.hpp"
 #include "actors/concurrent.hpp"
@@ -108,8 +107,8 @@ struct actor_fixture {
     caf::scoped_actor self{sys};
     result out;
     self->request(who, timeout, task{std::move(id), "r1", std::move(text), "user", {}})
-      .receive([&](result& r) { out = std::move(r); },
-               [&](caf::error& err) { FAIL("request failed: " << describe(err)); });
+        .receive([&](result& r) { out = std::move(r); },
+                 [&](caf::error& err) { FAIL("request failed: " << describe(err)); });
     return out;
   }
 };

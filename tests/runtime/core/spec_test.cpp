@@ -1348,6 +1348,6 @@ TEST_CASE("a quorum of 1 is refused because the winner needs more than the quoru
   auto r = swarm::parse_spec("name: v\nagents: [{name: a}, {name: b}]\nswarm:\n"
                              "  architecture: collaborative\n  quorum: 1\n");
   REQUIRE(r.problems.size() == 1);
-  CHECK(swarm::to_string(r.problems[0])
-        == "swarm.quorum: must be below 1 (the winner needs more than this share) (line 5)");
+  CHECK(swarm::to_string(r.problems[0]) ==
+        "swarm.quorum: must be below 1 (the winner needs more than this share) (line 5)");
 }
