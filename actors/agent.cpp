@@ -226,7 +226,10 @@ agent_actor::behavior_type agent_behavior(agent_pointer self, agent_config cfg, 
 
 agent_actor spawn_agent(caf::actor_system& sys, agent_config cfg, llm_actor llm,
                         monitor_actor monitor) {
-  return sys.spawn(agent_behavior, std::move(cfg), std::move(llm), std::move(monitor));
+  // lazy_init: an agent's state is built when its first message arrives, so spawning a large
+  // swarm costs little until its agents are used (docs/decisions.md).
+  return sys.spawn<caf::lazy_init>(agent_behavior, std::move(cfg), std::move(llm),
+                                   std::move(monitor));
 }
 
 } // namespace swarm::actors

@@ -253,6 +253,7 @@ struct spawn_sample {
   double rss_b = 0;   // VmRSS delta / N
   double heap_b = 0;  // allocator bytes in use delta / N
   double rss_total_mb = 0;
+  double idle_rss_b = 0; // VmRSS delta / N right after the spawn loop, before any message
 };
 
 struct spawn_row {
@@ -272,6 +273,8 @@ spawn_sample spawn_once(caf::actor_system& sys, size_t n, Spawn spawn_one) {
   for (size_t i = 0; i < n; ++i)
     handles->push_back(spawn_one(i));
   s.spawn_s = seconds_since(t0);
+  s.idle_rss_b =
+      static_cast<double>(proc_status_kb("VmRSS:") - rss0) * 1024.0 / static_cast<double>(n);
   if (!probe_all(sys, handles))
     std::cerr << "spawn: not every actor answered\n";
   s.ready_s = seconds_since(t0);
@@ -291,8 +294,9 @@ spawn_sample median_of(const std::vector<spawn_sample>& xs) {
       v.push_back(x.*field);
     return median(v);
   };
-  return {pick(&spawn_sample::spawn_s), pick(&spawn_sample::ready_s), pick(&spawn_sample::rss_b),
-          pick(&spawn_sample::heap_b), pick(&spawn_sample::rss_total_mb)};
+  return {pick(&spawn_sample::spawn_s),      pick(&spawn_sample::ready_s),
+          pick(&spawn_sample::rss_b),        pick(&spawn_sample::heap_b),
+          pick(&spawn_sample::rss_total_mb), pick(&spawn_sample::idle_rss_b)};
 }
 
 spawn_row measure_spawn(caf::actor_system& sys, size_t n, int rounds) {
@@ -465,15 +469,17 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
 
   std::printf("## (b) spawn idle actors, median of %d\n\n", rounds);
-  std::printf("| N | kind | spawn s | spawn/s | ready s | RSS B/actor | heap B/actor | RSS MB |\n"
-              "|---|---|---|---|---|---|---|---|\n");
+  std::printf("| N | kind | spawn s | spawn/s | idle RSS B/actor | ready s | RSS B/actor | "
+              "heap B/actor | RSS MB |\n"
+              "|---|---|---|---|---|---|---|---|---|\n");
   std::vector<spawn_row> spawns;
   for (auto n : spawn_sizes) {
     auto r = measure_spawn(sys, n, rounds);
     spawns.push_back(r);
     for (auto [kind, s] : {std::pair{"agent", r.ours}, std::pair{"bare CAF", r.bare}})
-      std::printf("| %zu | %s | %.2f | %.0f | %.2f | %.0f | %.0f | %.0f |\n", n, kind, s.spawn_s,
-                  static_cast<double>(n) / s.spawn_s, s.ready_s, s.rss_b, s.heap_b, s.rss_total_mb);
+      std::printf("| %zu | %s | %.2f | %.0f | %.0f | %.2f | %.0f | %.0f | %.0f |\n", n, kind,
+                  s.spawn_s, static_cast<double>(n) / s.spawn_s, s.idle_rss_b, s.ready_s, s.rss_b,
+                  s.heap_b, s.rss_total_mb);
     std::fflush(stdout);
   }
 
