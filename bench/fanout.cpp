@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/args.hpp"
 #include "bench/bare_client.hpp"
 #include "bench/mock_process.hpp"
 #include "runtime/core/errc.hpp"
@@ -167,21 +168,14 @@ int main(int argc, char** argv) {
     else if (a == "--rounds" && i + 1 < argc)
       rounds = std::stoi(argv[++i]);
     else if (a == "--sizes" && i + 1 < argc) {
-      sizes.clear();
-      std::stringstream ss{argv[++i]};
-      for (std::string x; std::getline(ss, x, ',');)
-        sizes.push_back(std::stoul(x));
+      sizes = swarm::bench::parse_sizes(argv[++i]);
     } else {
       std::cerr << "usage: bench_fanout [--sizes 10,100,1000,10000] [--rounds 5] "
                    "[--json FILE] [--swarm PATH] [--policy stealing|sharing]\n";
       return a == "--help" ? 0 : 2;
     }
   }
-  // Each agent's connection to the mock and the mock's own sockets: raise the fd limit.
-  rlimit lim{};
-  getrlimit(RLIMIT_NOFILE, &lim);
-  lim.rlim_cur = lim.rlim_max;
-  setrlimit(RLIMIT_NOFILE, &lim);
+  swarm::bench::raise_fd_limit();
 
   std::vector<row> rows;
   std::printf("| N | latency | wall/round ms | bare ms | wall ratio | CPU/call us | bare CPU/call "

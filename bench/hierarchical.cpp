@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/args.hpp"
 #include "bench/mock_process.hpp"
 #include "runtime/core/errc.hpp"
 #include "runtime/runtime.hpp"
@@ -168,21 +169,14 @@ int main(int argc, char** argv) {
     else if (a == "--latency" && i + 1 < argc)
       latency = std::stoi(argv[++i]);
     else if (a == "--pools" && i + 1 < argc) {
-      pools.clear();
-      std::stringstream ss{argv[++i]};
-      for (std::string x; std::getline(ss, x, ',');)
-        pools.push_back(std::stoul(x));
+      pools = swarm::bench::parse_sizes(argv[++i]);
     } else {
       std::cerr << "usage: bench_hierarchical [--workers 1000] [--latency 20] [--runs 5] "
                    "[--pools 1024,256] [--json FILE] [--swarm PATH]\n";
       return a == "--help" ? 0 : 2;
     }
   }
-  // One connection per in-flight call, on both sides of loopback: raise the fd limit.
-  rlimit lim{};
-  getrlimit(RLIMIT_NOFILE, &lim);
-  lim.rlim_cur = lim.rlim_max;
-  setrlimit(RLIMIT_NOFILE, &lim);
+  swarm::bench::raise_fd_limit();
 
   std::vector<row> rows;
   std::printf("| workers | latency | max conns/endpoint | wall ms (median of %d) | one call ms | "

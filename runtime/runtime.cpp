@@ -64,27 +64,35 @@ struct runtime::impl {
   std::atomic<bool> stopped{false};
   std::atomic<uint64_t> next_task{1};
   std::mutex mtx;
-  std::vector<caf::actor> owned; // every actor to stop on shutdown (guarded by mtx)
+  std::vector<caf::actor> subscribers; // on_event forwarders (guarded by mtx); swarms live in
+                                       // the factory's registry
 
-  void own(caf::actor a) {
-    std::lock_guard<std::mutex> guard{mtx};
-    owned.push_back(std::move(a));
+  /// Removes swarm `name` from the registry and stops its actors; false if it is not running.
+  bool stop_swarm(const std::string& name) {
+    auto sw = factory.remove(name);
+    if (!sw)
+      return false;
+    sw->channel->clear();
+    for (const auto& m : sw->swarms)
+      caf::anon_send_exit(m.handle, caf::exit_reason::user_shutdown);
+    for (const auto& m : sw->agents)
+      caf::anon_send_exit(m.handle, caf::exit_reason::user_shutdown);
+    return true;
   }
 
   void stop() {
     if (stopped.exchange(true))
       return;
     client->stop();
-    std::vector<caf::actor> all;
+    for (const auto& name : factory.running())
+      stop_swarm(name);
+    std::vector<caf::actor> subs;
     {
       std::lock_guard<std::mutex> guard{mtx};
-      all.swap(owned);
+      subs.swap(subscribers);
     }
-    for (auto& a : all)
+    for (auto& a : subs)
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
-    for (const auto& name : factory.running())
-      if (auto sw = factory.remove(name))
-        sw->channel->clear();
     caf::anon_send_exit(llm, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(monitor, caf::exit_reason::user_shutdown);
   }
@@ -133,15 +141,7 @@ std::vector<agent_health> swarm_handle::health_check(std::chrono::milliseconds t
 }
 
 void swarm_handle::stop() const {
-  auto& rt = *state_->rt;
-  auto removed = rt.factory.remove(state_->swarm.name);
-  if (!removed)
-    return;
-  removed->channel->clear();
-  for (const auto& m : removed->swarms)
-    caf::anon_send_exit(m.handle, caf::exit_reason::user_shutdown);
-  for (const auto& m : removed->agents)
-    caf::anon_send_exit(m.handle, caf::exit_reason::user_shutdown);
+  state_->rt->stop_swarm(state_->swarm.name);
 }
 
 caf::error swarm_handle::dm(const std::string& name, std::string text) const {
@@ -184,10 +184,6 @@ caf::expected<swarm_handle> runtime::spawn(const swarm_spec& spec) {
   auto built = impl_->factory.build(spec, impl_->overrides);
   if (!built)
     return std::move(built.error());
-  for (const auto& m : built->swarms)
-    impl_->own(caf::actor_cast<caf::actor>(m.handle));
-  for (const auto& m : built->agents)
-    impl_->own(caf::actor_cast<caf::actor>(m.handle));
   auto st = std::make_shared<swarm_handle::state>();
   st->rt = impl_;
   st->swarm = std::move(*built);
@@ -205,7 +201,10 @@ void runtime::on_event(std::function<void(const event&)> fn) {
         return {[f](const event& e) { f(e); }};
       },
       std::move(fn));
-  impl_->own(sub);
+  {
+    std::lock_guard<std::mutex> guard{impl_->mtx};
+    impl_->subscribers.push_back(sub);
+  }
   caf::anon_send(impl_->monitor, subscribe_events{sub});
 }
 
