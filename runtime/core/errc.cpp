@@ -62,6 +62,24 @@ std::string to_string(errc x) {
     return "no_quorum";
   case errc::no_route:
     return "no_route";
+  case errc::replay_missing:
+    return "replay_missing";
+  case errc::unknown_run:
+    return "unknown_run";
+  case errc::storage_full:
+    return "storage_full";
+  case errc::tool_refused:
+    return "tool_refused";
+  case errc::tool_unavailable:
+    return "tool_unavailable";
+  case errc::tool_failed:
+    return "tool_failed";
+  case errc::tool_timeout:
+    return "tool_timeout";
+  case errc::approval_rejected:
+    return "approval_rejected";
+  case errc::max_tool_steps:
+    return "max_tool_steps";
   }
   return "errc(" + std::to_string(static_cast<int>(x)) + ")";
 }

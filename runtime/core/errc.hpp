@@ -39,6 +39,15 @@ enum class errc : uint8_t {
   invalid_reply,        ///< an agent's structured reply (vote, score, choice) was malformed
   no_quorum,            ///< no answer reached the quorum (or a tie with tie: fail)
   no_route,             ///< a router found no member for the task
+  replay_missing,       ///< --replay: the recording has no reply for this request
+  unknown_run,          ///< no run of that id in the journal (resume)
+  storage_full,         ///< the disk or quota holding the data directory is full
+  tool_refused,         ///< the agent may not call that tool (not in its list)
+  tool_unavailable,     ///< the tool cannot run here (e.g. no working sandbox)
+  tool_failed,          ///< the tool ran and failed (non-zero exit, bad arguments...)
+  tool_timeout,         ///< the tool ran past its wall-clock timeout and was killed
+  approval_rejected,    ///< a human rejected a needs_approval tool call
+  max_tool_steps,       ///< the model kept calling tools past max_tool_steps
 };
 
 /// The CAF error category of `errc`.

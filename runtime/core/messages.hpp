@@ -91,6 +91,13 @@ typename F::result_type inspect(F& f, llm_endpoint& x) {
 /// One chat completion to perform.
 struct chat_request {
   uint64_t call_id = 0; ///< caller-chosen id, unique per client; used to cancel
+  /// Who asks, and where in its run: the resource pool grants by `agent` (and its swarm), the
+  /// run journal keys finished calls by run, agent, task and step. Empty for calls made outside
+  /// a run (benchmarks, tests).
+  std::string run_id;
+  agent_id agent;
+  std::string task_id;
+  uint32_t step = 0; ///< the call's position within its task: 0, then 1.. in a tool loop
   llm_endpoint endpoint;
   std::string model;
   std::vector<chat_message> messages;
@@ -105,9 +112,9 @@ struct chat_request {
 
 template <class F>
 typename F::result_type inspect(F& f, chat_request& x) {
-  return f(caf::meta::type_name("chat_request"), x.call_id, x.endpoint, x.model, x.messages,
-           x.tools, x.response_format, x.temperature, x.max_tokens, x.stream, x.top_logprobs,
-           x.timeout);
+  return f(caf::meta::type_name("chat_request"), x.call_id, x.run_id, x.agent, x.task_id, x.step,
+           x.endpoint, x.model, x.messages, x.tools, x.response_format, x.temperature, x.max_tokens,
+           x.stream, x.top_logprobs, x.timeout);
 }
 
 /// Log-probability of one generated token.
@@ -274,6 +281,9 @@ enum class event_kind : uint8_t {
   task_started,
   task_completed,
   llm_call_completed,
+  tool_call_completed, ///< detail: the tool's name
+  memory_written,      ///< detail: the memory's id; sent once the write is durable
+  budget_exhausted,    ///< detail: which budget ("agent", "swarm" or "runtime")
 };
 
 std::string to_string(event_kind x);
@@ -288,12 +298,14 @@ struct event {
   usage use;
   caf::error error;
   caf::timespan duration{0};
+  std::string detail;  ///< per kind, see event_kind
+  double cost_usd = 0; ///< llm_call_completed: the call's price (resources.prices)
 };
 
 template <class F>
 typename F::result_type inspect(F& f, event& x) {
   return f(caf::meta::type_name("event"), x.kind, x.run_id, x.agent, x.task_id, x.leaf, x.use,
-           x.error, x.duration);
+           x.error, x.duration, x.detail, x.cost_usd);
 }
 
 /// Asks the monitor to forward every later event to `subscriber`, which must handle `event`.

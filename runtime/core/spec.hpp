@@ -26,6 +26,75 @@ struct llm_settings {
   std::optional<std::chrono::milliseconds> timeout; ///< per LLM call, retries included
 };
 
+/// A token and money budget; 0 means unlimited (or, on an agent or sub-swarm: inherit).
+struct budget_spec {
+  uint64_t tokens = 0;
+  double usd = 0;
+};
+
+/// Limits of one LLM endpoint (`resources.endpoints`); url "default" applies to every other.
+struct endpoint_limits_spec {
+  std::string url;
+  uint32_t max_concurrent = 16;     ///< calls in flight at once
+  uint64_t requests_per_minute = 0; ///< 0: unlimited
+  uint64_t tokens_per_minute = 0;   ///< 0: unlimited
+  int line = 0;
+};
+
+/// Price of one model, in dollars per million tokens (`resources.prices`).
+struct price_spec {
+  std::string model;
+  double prompt_per_million = 0;
+  double completion_per_million = 0;
+  int line = 0;
+};
+
+/// `resources:` the resource pool's limits, budgets and prices (runtime/resource_pool.hpp).
+struct resources_spec {
+  std::vector<endpoint_limits_spec> endpoints;
+  budget_spec runtime;   ///< the whole run
+  budget_spec per_swarm; ///< every swarm of the tree, unless it sets `budget`
+  budget_spec per_agent; ///< every agent, unless it sets `budget`
+  std::vector<price_spec> prices;
+  std::chrono::milliseconds grant_timeout{60'000}; ///< longest wait for a slot
+};
+
+/// Limits of a sandboxed program (a tool's `sandbox:`).
+struct sandbox_spec {
+  bool network = false;                      ///< may open network sockets
+  std::chrono::milliseconds timeout{10'000}; ///< wall clock
+  uint64_t cpu_seconds = 10;                 ///< RLIMIT_CPU
+  uint64_t memory_mb = 512;                  ///< RLIMIT_AS
+  uint32_t max_processes = 64;               ///< RLIMIT_NPROC
+  uint64_t max_file_mb = 64;                 ///< RLIMIT_FSIZE
+  uint64_t max_output_kb = 64;               ///< stdout and stderr, each; the rest is cut
+};
+
+/// One tool of `tools:`. Built-in names: shell, python, read_file, write_file, list_files,
+/// memory_search, memory_write, delegate, http_get. Any other name is a custom tool: a
+/// `command` run in the sandbox with the call's arguments (JSON) on its standard input.
+struct tool_decl {
+  std::string name;
+  std::string description;          ///< required for custom tools
+  std::string parameters;           ///< JSON schema (text); required for custom tools
+  std::vector<std::string> command; ///< custom tools: program and arguments
+  bool needs_approval = false;      ///< wait for a human decision before each call
+  sandbox_spec sandbox;
+  std::vector<std::string> allow_hosts; ///< http_get: hosts it may fetch from (required)
+  int line = 0;
+};
+
+/// `memory:` the memory tiers of a swarm (docs/memory.md).
+struct memory_spec {
+  bool working = false;    ///< per-run blackboard: read before each LLM call, results written to it
+  bool long_term = false;  ///< recall long-term memories into each task
+  bool consolidate = true; ///< with long_term: working memory becomes long-term at run end
+  uint32_t recall_k = 5;   ///< memories recalled per task, per tier
+  std::string overflow = "drop"; ///< short-term window full: drop (oldest turns) | summarize
+  std::optional<std::string> embeddings_model; ///< set: hybrid BM25 + vector retrieval
+  std::optional<std::string> embeddings_url;   ///< default: the swarm's llm url
+};
+
 /// One agent of the swarm.
 struct agent_spec {
   std::string name;          ///< unique in the swarm; [A-Za-z0-9_-]+
@@ -35,6 +104,9 @@ struct agent_spec {
   llm_settings llm;                  ///< the agent's overrides (keys sit directly on the agent)
   uint32_t short_term_tokens = 8000; ///< conversation window budget, in estimated tokens
   bool logprobs = false;             ///< ask the endpoint for logprobs (confidence); key `logprobs`
+  std::vector<std::string> tools;    ///< tools (names in `tools:`) the agent may call
+  uint32_t max_tool_steps = 8;       ///< LLM calls per task when the model keeps calling tools
+  budget_spec budget;                ///< 0: resources.per_agent
   int line = 0;                      ///< where the agent starts in the spec file (1-based)
 };
 
@@ -125,6 +197,7 @@ struct swarm_node_spec {
   group_chat_options group_chat;
   graph_options graph;
   router_options router;
+  budget_spec budget; ///< 0: resources.per_swarm
   int line = 0;
 };
 
@@ -136,7 +209,11 @@ struct swarm_spec {
   swarm_node_spec root;                ///< the swarm itself; root.name == name
   std::vector<swarm_node_spec> swarms; ///< named sub-swarms, in spec order
   std::vector<agent_spec> agents;
+  resources_spec resources;
+  std::vector<tool_decl> tools;
+  memory_spec memory;
   std::string source; ///< file it was loaded from, or "<spec>"
+  std::string text;   ///< the spec's text as loaded (kept in the run journal to resume)
 
   /// The agent or sub-swarm called `name`, or nullptr.
   const agent_spec* find_agent(const std::string& name) const;
