@@ -4,6 +4,7 @@
 #include <caf/actor_system_config.hpp>
 
 #include "runtime/core/errc.hpp"
+#include "runtime/core/memory_messages.hpp"
 #include "runtime/core/messages.hpp"
 #include "runtime/core/tool_messages.hpp"
 
@@ -30,7 +31,7 @@ std::string to_string(event_kind x) {
 void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_types<caf::id_block::swarm>();
   cfg.add_message_types<caf::id_block::swarm_tools>();
-  // memory block: cfg.add_message_types<caf::id_block::swarm_memory>(); (memory_messages.hpp)
+  cfg.add_message_types<caf::id_block::swarm_memory>();
   cfg.add_error_category(errc_category,
                          [](uint8_t code, caf::atom_value, const caf::message& ctx) -> std::string {
                            return describe(caf::error{code, errc_category, ctx});
