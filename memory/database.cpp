@@ -1,0 +1,300 @@
+// The memory database of a data directory (see database.hpp): opening with the foreign and
+// corrupt directory checks, column families created on demand, RocksDB status -> swarm error.
+#include "memory/database.hpp"
+
+#include <algorithm>
+#include <cassert>
+#include <cstdarg>
+#include <filesystem>
+
+#include <rocksdb/env.h>
+
+#include "memory/detail/db_access.hpp"
+#include "runtime/core/errc.hpp"
+
+namespace swarm::memory {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::string_view key_schema = "schema";
+
+/// Discards RocksDB's info log: the read-only probe of a directory must not create a LOG file
+/// in it (RocksDB would otherwise rotate the owner's LOG).
+class null_logger : public rocksdb::Logger {
+public:
+  using rocksdb::Logger::Logv;
+  void Logv(const char*, va_list) override {}
+};
+
+caf::error not_ours(const std::string& path, const std::string& why) {
+  return make_error(errc::io_error, "memory database " + path +
+                                        ": not a SmolSwarms memory store (" + why +
+                                        "); left untouched");
+}
+
+std::vector<rocksdb::ColumnFamilyDescriptor> descriptors(const std::vector<std::string>& names) {
+  std::vector<rocksdb::ColumnFamilyDescriptor> result;
+  for (const auto& n : names)
+    result.emplace_back(n, rocksdb::ColumnFamilyOptions{});
+  return result;
+}
+
+/// Checks that `path`, a RocksDB database with the column families `names`, is one of ours.
+/// Opens it read-only (no LOG, no LOCK written) so that a damaged manifest shows as corruption
+/// rather than as a foreign database, then looks for the original column families and the
+/// schema marker (newer column families may be missing: open adds them).
+caf::error probe(const std::string& path, const std::vector<std::string>& names) {
+  rocksdb::DBOptions opts;
+  opts.info_log = std::make_shared<null_logger>();
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  auto st = rocksdb::DB::OpenForReadOnly(opts, path, descriptors(names), &handles, &db);
+  if (!st.ok())
+    return detail::status_error(path, "cannot open read-only", st);
+  std::string missing;
+  for (auto cf : {cf_records, cf_bm25, cf_meta})
+    if (std::find(names.begin(), names.end(), cf) == names.end())
+      missing += (missing.empty() ? "" : ", ") + std::string{cf};
+  std::string marker;
+  rocksdb::Status got;
+  if (missing.empty()) {
+    auto meta = std::find(names.begin(), names.end(), cf_meta) - names.begin();
+    got = db->Get(rocksdb::ReadOptions{}, handles[static_cast<size_t>(meta)],
+                  rocksdb::Slice{key_schema.data(), key_schema.size()}, &marker);
+  }
+  for (auto* h : handles)
+    db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+  db->Close().PermitUncheckedError();
+  delete db;
+  if (!missing.empty())
+    return not_ours(path, "a RocksDB database without the column families " + missing);
+  if (got.IsNotFound())
+    return not_ours(path, "a RocksDB database without the schema marker meta/schema");
+  if (!got.ok())
+    return detail::status_error(path, "cannot read meta/schema", got);
+  if (marker != database::schema_marker)
+    return not_ours(path, "unsupported schema '" + marker + "', expected '" +
+                              std::string{database::schema_marker} + "'");
+  return {};
+}
+
+/// True if `st` says another process (or this one) holds the database's LOCK file.
+bool is_lock_held(const rocksdb::Status& st) {
+  auto text = st.ToString();
+  return st.IsIOError() && text.find("LOCK") != std::string::npos &&
+         (text.find("Resource temporarily unavailable") != std::string::npos ||
+          text.find("lock hold by current process") != std::string::npos ||
+          text.find("No locks available") != std::string::npos);
+}
+
+} // namespace
+
+// --- status -> error ----------------------------------------------------------------------------
+
+namespace detail {
+
+bool is_no_space(const rocksdb::Status& st) {
+  if (st.ok())
+    return false;
+  if (st.IsNoSpace())
+    return true;
+  auto text = st.ToString();
+  return text.find("No space left on device") != std::string::npos ||
+         text.find("ENOSPC") != std::string::npos ||
+         text.find("Disk quota exceeded") != std::string::npos;
+}
+
+caf::error status_error(const std::string& dir, const std::string& what,
+                        const rocksdb::Status& st) {
+  if (is_no_space(st))
+    return make_error(errc::storage_full, "memory database " + dir + ": " + what +
+                                              ": the disk is full: " + st.ToString());
+  if (is_lock_held(st))
+    return make_error(errc::io_error,
+                      "memory database " + dir + ": " + what +
+                          ": locked by another process (another swarm using this data "
+                          "directory?): " +
+                          st.ToString());
+  auto kind = st.IsCorruption() ? "corrupt database: " : "";
+  return make_error(errc::io_error,
+                    "memory database " + dir + ": " + kind + what + ": " + st.ToString());
+}
+
+} // namespace detail
+
+// --- impl ---------------------------------------------------------------------------------------
+
+struct database::impl {
+  std::string data_dir;
+  std::string path;
+  database_options opts;
+  rocksdb::WriteOptions write_opts;
+  rocksdb::DB* db = nullptr;
+  std::vector<std::string> names;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+
+  ~impl() {
+    if (db == nullptr)
+      return;
+    // Handles must go before the database closes.
+    for (auto* h : handles)
+      db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+    db->Close().PermitUncheckedError();
+    delete db;
+  }
+};
+
+database::database(std::unique_ptr<impl> ptr) : impl_(std::move(ptr)) {}
+
+database::~database() = default;
+
+const std::vector<std::string>& database::column_families() {
+  static const std::vector<std::string> names{std::string{cf_records}, std::string{cf_bm25},
+                                              std::string{cf_meta},    std::string{cf_vectors},
+                                              std::string{cf_journal}, std::string{cf_runs},
+                                              std::string{cf_working}};
+  return names;
+}
+
+const std::string& database::data_dir() const {
+  return impl_->data_dir;
+}
+
+const std::string& database::path() const {
+  return impl_->path;
+}
+
+const database_options& database::options() const {
+  return impl_->opts;
+}
+
+caf::expected<uint64_t> database::disk_usage() const {
+  uint64_t total = 0;
+  std::error_code ec;
+  for (fs::directory_iterator it{impl_->path, ec}, end; !ec && it != end; it.increment(ec)) {
+    std::error_code size_ec;
+    if (it->is_regular_file(size_ec)) {
+      auto n = it->file_size(size_ec);
+      if (!size_ec) // a file RocksDB deletes meanwhile counts as nothing
+        total += n;
+    }
+  }
+  if (ec)
+    return make_error(errc::io_error, "memory database " + impl_->path + ": " + ec.message());
+  return total;
+}
+
+caf::expected<std::shared_ptr<database>> database::open(const std::string& data_dir,
+                                                        database_options options) {
+  if (data_dir.empty())
+    return make_error(errc::invalid_argument, "memory database: empty data directory path");
+  auto path = (fs::path{data_dir} / subdirectory).string();
+  std::error_code ec;
+  auto dir_status = fs::status(data_dir, ec); // `ec` set for a missing path: fine
+  if (fs::exists(dir_status) && !fs::is_directory(dir_status))
+    return make_error(errc::io_error,
+                      "memory database: data directory " + data_dir + " is not a directory");
+  ec.clear();
+  auto status = fs::status(path, ec);
+  if (ec && status.type() != fs::file_type::not_found)
+    return make_error(errc::io_error, "memory database " + path + ": " + ec.message());
+  ec.clear();
+  bool exists = fs::exists(status);
+  if (exists && !fs::is_directory(status))
+    return not_ours(path, "not a directory");
+  bool fresh = !exists || fs::is_empty(path, ec);
+  if (ec)
+    return make_error(errc::io_error, "memory database " + path + ": " + ec.message());
+  std::vector<std::string> names;
+  if (fresh) {
+    if (!options.create_if_missing)
+      return make_error(errc::io_error,
+                        "memory database " + path + ": no store here (create_if_missing is off)");
+    fs::create_directories(path, ec);
+    if (ec) {
+      auto err = ec == std::errc::no_space_on_device ? errc::storage_full : errc::io_error;
+      return make_error(err,
+                        "memory database " + path + ": cannot create directory: " + ec.message());
+    }
+    names.emplace_back(rocksdb::kDefaultColumnFamilyName);
+  } else {
+    auto st = rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions{}, path, &names);
+    if (!st.ok()) {
+      if (!fs::exists(fs::path{path} / "CURRENT", ec))
+        return not_ours(path, "a non-empty directory without a RocksDB database");
+      return detail::status_error(path, "cannot list column families", st);
+    }
+    if (auto err = probe(path, names))
+      return err;
+  }
+  // Open every existing column family plus the ones this version adds.
+  for (const auto& cf : column_families())
+    if (std::find(names.begin(), names.end(), cf) == names.end())
+      names.push_back(cf);
+  auto self = std::make_unique<impl>();
+  self->data_dir = data_dir;
+  self->path = path;
+  self->opts = options;
+  self->write_opts.sync = options.sync;
+  self->names = names;
+  rocksdb::DBOptions db_opts;
+  db_opts.create_if_missing = fresh;
+  db_opts.create_missing_column_families = true;
+  // Replay the WAL into memory instead of writing level-0 files first: a database whose disk
+  // filled up must still open.
+  db_opts.avoid_flush_during_recovery = true;
+  auto st = rocksdb::DB::Open(db_opts, path, descriptors(names), &self->handles, &self->db);
+  if (!st.ok())
+    return detail::status_error(path, "cannot open", st);
+  std::shared_ptr<database> result{new database(std::move(self))};
+  if (fresh) {
+    rocksdb::WriteBatch batch;
+    batch
+        .Put(detail::db_access::cf(*result, cf_meta),
+             rocksdb::Slice{key_schema.data(), key_schema.size()},
+             rocksdb::Slice{schema_marker.data(), schema_marker.size()})
+        .PermitUncheckedError();
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    if (auto wst = result->impl_->db->Write(wo, &batch); !wst.ok())
+      return detail::status_error(path, "cannot write schema marker", wst);
+  }
+  return result;
+}
+
+// --- access -------------------------------------------------------------------------------------
+
+namespace detail {
+
+rocksdb::DB& db_access::raw(const database& db) {
+  return *db.impl_->db;
+}
+
+rocksdb::ColumnFamilyHandle* db_access::cf(const database& db, std::string_view name) {
+  const auto& names = db.impl_->names;
+  auto i = std::find(names.begin(), names.end(), name);
+  assert(i != names.end());
+  return db.impl_->handles[static_cast<size_t>(i - names.begin())];
+}
+
+const rocksdb::WriteOptions& db_access::write_options(const database& db) {
+  return db.impl_->write_opts;
+}
+
+caf::error db_access::fail(const database& db, const std::string& what, const rocksdb::Status& st) {
+  return status_error(db.impl_->path, what, st);
+}
+
+caf::error db_access::write(const database& db, rocksdb::WriteBatch& batch,
+                            const std::string& what) {
+  auto st = db.impl_->db->Write(db.impl_->write_opts, &batch);
+  if (!st.ok())
+    return fail(db, what, st);
+  return {};
+}
+
+} // namespace detail
+
+} // namespace swarm::memory

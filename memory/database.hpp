@@ -1,0 +1,93 @@
+// The one RocksDB database of a data directory (`<data_dir>/memory`), shared by the memory tiers
+// and the run journal, each in its own column families. RocksDB stays behind the pimpl: nothing
+// here includes its headers (memory/detail/db_access.hpp gives memory/ code the raw database).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+
+namespace swarm::memory {
+
+namespace detail {
+struct db_access;
+} // namespace detail
+
+/// Long-term records: id -> encoded record.
+inline constexpr std::string_view cf_records = "records";
+/// The BM25 inverted index: term NUL id -> term frequency.
+inline constexpr std::string_view cf_bm25 = "bm25";
+/// Schema marker and the long-term store's counters.
+inline constexpr std::string_view cf_meta = "meta";
+/// Embedding vectors of long-term records (the hnswlib index is rebuilt from them).
+inline constexpr std::string_view cf_vectors = "vectors";
+/// The run journal: finished LLM calls and coordinator steps, keyed by run.
+inline constexpr std::string_view cf_journal = "journal";
+/// One header per run: run id -> run record.
+inline constexpr std::string_view cf_runs = "runs";
+/// Working memory (the per-run blackboards).
+inline constexpr std::string_view cf_working = "working";
+
+/// Per-database options.
+struct database_options {
+  /// Sync the write-ahead log to disk before a write returns (RocksDB WriteOptions::sync).
+  /// Without it a write survives a process crash, not a machine crash. Default: false.
+  bool sync = false;
+  /// Create `<data_dir>/memory` and the database when missing or empty. Default: true.
+  bool create_if_missing = true;
+};
+
+/// One open RocksDB database with the column families `records`, `bm25`, `meta`, `vectors`,
+/// `journal`, `runs` and `working` (missing ones are created on open, so older stores gain new
+/// ones). Shared by its users through `std::shared_ptr`; closed when the last one lets go.
+/// Thread-safe (RocksDB is).
+class database {
+public:
+  /// The schema marker stored under `meta/schema`.
+  static constexpr std::string_view schema_marker = "smolswarms.memory.v1";
+
+  /// The database's directory inside a data directory.
+  static constexpr std::string_view subdirectory = "memory";
+
+  /// Every column family the database has besides RocksDB's `default`.
+  static const std::vector<std::string>& column_families();
+
+  /// Opens (or, if missing or empty, creates) the database in `<data_dir>/memory`.
+  /// Errors, each naming the directory: `io_error` when it holds something other than a
+  /// SmolSwarms memory store (a foreign RocksDB database, other files; left untouched), when the
+  /// database is corrupt, or when another process has it open; `storage_full` when the disk is
+  /// full; `invalid_argument` for an empty `data_dir`.
+  [[nodiscard]] static caf::expected<std::shared_ptr<database>> open(const std::string& data_dir,
+                                                                     database_options options = {});
+
+  /// Closes the database (flushes nothing beyond what the WAL already holds).
+  ~database();
+
+  database(const database&) = delete;
+  database& operator=(const database&) = delete;
+
+  /// The data directory given to `open`.
+  const std::string& data_dir() const;
+
+  /// The database's own directory, `<data_dir>/memory`.
+  const std::string& path() const;
+
+  /// The options given to `open`.
+  const database_options& options() const;
+
+  /// Bytes of all files in the database's directory.
+  [[nodiscard]] caf::expected<uint64_t> disk_usage() const;
+
+private:
+  friend struct detail::db_access;
+  struct impl;
+  explicit database(std::unique_ptr<impl> ptr);
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace swarm::memory

@@ -1,0 +1,250 @@
+// The memory database of a data directory: creation, reopening, column families added to older
+// stores, foreign / corrupt / locked directories, RocksDB status -> swarm error.
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <sstream>
+
+#include <catch2/catch.hpp>
+#include <rocksdb/db.h>
+
+#include "memory/database.hpp"
+#include "memory/detail/db_access.hpp"
+#include "runtime/core/errc.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using namespace swarm::memory;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::shared_ptr<database> open_ok(const fs::path& data_dir, database_options opts = {}) {
+  auto db = database::open(data_dir.string(), opts);
+  if (!db)
+    FAIL("open failed: " << swarm::describe(db.error()));
+  return std::move(*db);
+}
+
+std::vector<std::string> cf_names(const fs::path& path) {
+  std::vector<std::string> names;
+  REQUIRE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions{}, path.string(), &names).ok());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+/// Every file under `dir` with its bytes and modification time.
+std::map<std::string, std::pair<std::string, fs::file_time_type>> snapshot(const fs::path& dir) {
+  std::map<std::string, std::pair<std::string, fs::file_time_type>> out;
+  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
+    if (!entry.is_regular_file())
+      continue;
+    std::ifstream in{entry.path(), std::ios::binary};
+    std::stringstream bytes;
+    bytes << in.rdbuf();
+    out[entry.path().string()] = {bytes.str(), entry.last_write_time()};
+  }
+  return out;
+}
+
+/// Creates a plain RocksDB database with the given column families and, optionally, a value
+/// under meta/schema (what the first long-term store wrote).
+void make_db(const fs::path& dir, const std::vector<std::string>& cfs_names,
+             std::optional<std::string> marker) {
+  rocksdb::Options opts;
+  opts.create_if_missing = true;
+  opts.create_missing_column_families = true;
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs{
+      {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions{}}};
+  for (const auto& name : cfs_names)
+    cfs.emplace_back(name, rocksdb::ColumnFamilyOptions{});
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  REQUIRE(rocksdb::DB::Open(opts, dir.string(), cfs, &handles, &db).ok());
+  REQUIRE(db->Put(rocksdb::WriteOptions{}, "someone-elses-key", "precious").ok());
+  if (marker) {
+    auto meta = std::find(cfs_names.begin(), cfs_names.end(), "meta") - cfs_names.begin();
+    REQUIRE(
+        db->Put(rocksdb::WriteOptions{}, handles[static_cast<size_t>(meta) + 1], "schema", *marker)
+            .ok());
+  }
+  for (auto* h : handles)
+    REQUIRE(db->DestroyColumnFamilyHandle(h).ok());
+  REQUIRE(db->Close().ok());
+  delete db;
+}
+
+const std::vector<std::string> all_cfs{"bm25",    "default", "journal", "meta",
+                                       "records", "runs",    "vectors", "working"};
+
+} // namespace
+
+TEST_CASE("a fresh data directory gets a database with every column family") {
+  swarm::test::temp_dir dir;
+  auto data = dir.path() / "state";
+  {
+    auto db = open_ok(data);
+    CHECK(db->data_dir() == data.string());
+    CHECK(db->path() == (data / "memory").string());
+    auto usage = db->disk_usage();
+    REQUIRE(usage);
+    CHECK(*usage > 0);
+  }
+  CHECK(cf_names(data / "memory") == all_cfs);
+}
+
+TEST_CASE("a database reopens with what was written to it") {
+  swarm::test::temp_dir dir;
+  {
+    auto db = open_ok(dir.path());
+    auto& raw = detail::db_access::raw(*db);
+    rocksdb::WriteBatch batch;
+    REQUIRE(batch.Put(detail::db_access::cf(*db, cf_runs), "r1", "header").ok());
+    REQUIRE_FALSE(detail::db_access::write(*db, batch));
+    std::string value;
+    REQUIRE(
+        raw.Get(rocksdb::ReadOptions{}, detail::db_access::cf(*db, cf_runs), "r1", &value).ok());
+  }
+  for (int round = 0; round < 2; ++round) {
+    auto db = open_ok(dir.path());
+    std::string value;
+    REQUIRE(detail::db_access::raw(*db)
+                .Get(rocksdb::ReadOptions{}, detail::db_access::cf(*db, cf_runs), "r1", &value)
+                .ok());
+    CHECK(value == "header");
+  }
+}
+
+TEST_CASE("an older store gains the new column families and keeps its data") {
+  swarm::test::temp_dir dir;
+  auto path = dir.path() / "memory";
+  make_db(path, {"records", "bm25", "meta"}, std::string{database::schema_marker});
+  {
+    auto db = open_ok(dir.path());
+    std::string value;
+    REQUIRE(
+        detail::db_access::raw(*db).Get(rocksdb::ReadOptions{}, "someone-elses-key", &value).ok());
+    CHECK(value == "precious");
+    rocksdb::WriteBatch batch;
+    REQUIRE(batch.Put(detail::db_access::cf(*db, cf_journal), "k", "v").ok());
+    REQUIRE_FALSE(detail::db_access::write(*db, batch));
+  }
+  CHECK(cf_names(path) == all_cfs);
+  auto db = open_ok(dir.path());
+  std::string value;
+  REQUIRE(detail::db_access::raw(*db)
+              .Get(rocksdb::ReadOptions{}, detail::db_access::cf(*db, cf_journal), "k", &value)
+              .ok());
+  CHECK(value == "v");
+}
+
+TEST_CASE("a foreign RocksDB database is refused and left byte-for-byte untouched") {
+  swarm::test::temp_dir dir;
+  auto path = dir.path() / "memory";
+  make_db(path, {}, std::nullopt);
+  auto before = snapshot(path);
+  auto db = database::open(dir.path().string());
+  REQUIRE_FALSE(db);
+  CHECK(swarm::is(db.error(), swarm::errc::io_error));
+  auto msg = swarm::describe(db.error());
+  CHECK_THAT(msg, Catch::Contains(path.string()));
+  CHECK_THAT(msg, Catch::Contains("not a SmolSwarms memory store"));
+  CHECK(snapshot(path) == before);
+}
+
+TEST_CASE("a RocksDB database with our column families but another schema is refused") {
+  swarm::test::temp_dir dir;
+  auto path = dir.path() / "memory";
+  make_db(path, {"records", "bm25", "meta"}, std::string{"someone.else.v3"});
+  auto before = snapshot(path);
+  auto db = database::open(dir.path().string());
+  REQUIRE_FALSE(db);
+  auto msg = swarm::describe(db.error());
+  CHECK_THAT(msg, Catch::Contains(path.string()));
+  CHECK_THAT(msg, Catch::Contains("unsupported schema 'someone.else.v3'"));
+  CHECK(snapshot(path) == before);
+}
+
+TEST_CASE("a memory directory of other files is refused and left untouched") {
+  swarm::test::temp_dir dir;
+  fs::create_directories(dir.path() / "memory");
+  dir.write("memory/notes.txt", "my notes");
+  auto before = snapshot(dir.path());
+  auto db = database::open(dir.path().string());
+  REQUIRE_FALSE(db);
+  auto msg = swarm::describe(db.error());
+  CHECK_THAT(msg, Catch::Contains((dir.path() / "memory").string()));
+  CHECK_THAT(msg, Catch::Contains("without a RocksDB database"));
+  CHECK(snapshot(dir.path()) == before);
+}
+
+TEST_CASE("a file where the memory directory or the data directory belongs is refused") {
+  swarm::test::temp_dir dir;
+  dir.write("memory", "not a directory");
+  auto db = database::open(dir.path().string());
+  REQUIRE_FALSE(db);
+  CHECK_THAT(swarm::describe(db.error()), Catch::Contains("not a directory"));
+  auto file = dir.write("plain", "x");
+  auto db2 = database::open(file);
+  REQUIRE_FALSE(db2);
+  CHECK_THAT(swarm::describe(db2.error()), Catch::Contains(file + " is not a directory"));
+  auto empty = database::open("");
+  REQUIRE_FALSE(empty);
+  CHECK(swarm::is(empty.error(), swarm::errc::invalid_argument));
+}
+
+TEST_CASE("a database with a damaged manifest is reported as corrupt and left untouched") {
+  swarm::test::temp_dir dir;
+  { open_ok(dir.path()); }
+  auto path = dir.path() / "memory";
+  for (const auto& entry : fs::directory_iterator(path))
+    if (entry.path().filename().string().rfind("MANIFEST-", 0) == 0)
+      std::ofstream{entry.path(), std::ios::binary | std::ios::trunc} << "this is not a manifest";
+  auto before = snapshot(path);
+  auto db = database::open(dir.path().string());
+  REQUIRE_FALSE(db);
+  CHECK(swarm::is(db.error(), swarm::errc::io_error));
+  auto msg = swarm::describe(db.error());
+  CHECK_THAT(msg, Catch::Contains(path.string()));
+  CHECK_THAT(msg, Catch::Contains("orrupt"));
+  CHECK(snapshot(path) == before);
+}
+
+TEST_CASE("a database open elsewhere is reported as locked") {
+  swarm::test::temp_dir dir;
+  auto first = open_ok(dir.path());
+  auto second = database::open(dir.path().string());
+  REQUIRE_FALSE(second);
+  CHECK(swarm::is(second.error(), swarm::errc::io_error));
+  auto msg = swarm::describe(second.error());
+  CHECK_THAT(msg, Catch::Contains((dir.path() / "memory").string()));
+  CHECK_THAT(msg, Catch::Contains("locked by another process"));
+}
+
+TEST_CASE("a missing database is not created when create_if_missing is off") {
+  swarm::test::temp_dir dir;
+  database_options opts;
+  opts.create_if_missing = false;
+  auto db = database::open((dir.path() / "absent").string(), opts);
+  REQUIRE_FALSE(db);
+  CHECK_THAT(swarm::describe(db.error()), Catch::Contains("create_if_missing is off"));
+  CHECK_FALSE(fs::exists(dir.path() / "absent"));
+}
+
+TEST_CASE("a no-space status becomes storage_full naming the directory") {
+  auto full = detail::status_error("state/memory", "cannot write",
+                                   rocksdb::Status::NoSpace("write failed"));
+  CHECK(swarm::is(full, swarm::errc::storage_full));
+  CHECK_THAT(swarm::describe(full), Catch::Contains("state/memory"));
+  auto enospc = detail::status_error(
+      "state/memory", "cannot write",
+      rocksdb::Status::IOError("While appending to file: 000004.log: No space left on device"));
+  CHECK(swarm::is(enospc, swarm::errc::storage_full));
+  auto other = detail::status_error("state/memory", "cannot write",
+                                    rocksdb::Status::IOError("Input/output error"));
+  CHECK(swarm::is(other, swarm::errc::io_error));
+  auto corrupt =
+      detail::status_error("state/memory", "cannot read", rocksdb::Status::Corruption("bad block"));
+  CHECK_THAT(swarm::describe(corrupt), Catch::Contains("corrupt database"));
+}
