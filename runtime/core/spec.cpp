@@ -26,17 +26,19 @@ namespace swarm {
 
 namespace {
 
-constexpr std::string_view top_keys[] = {"name", "description", "llm", "swarm", "swarms", "agents"};
+constexpr std::string_view top_keys[] = {"name",   "description", "llm",   "swarm", "swarms",
+                                         "agents", "resources",   "tools", "memory"};
 constexpr std::string_view llm_keys[] = {"url",        "model",  "api_key_env", "temperature",
                                          "max_tokens", "stream", "timeout_ms"};
 constexpr std::string_view agent_keys[] = {
-    "name",       "role",       "system_prompt", "skills",      "short_term_tokens",
-    "url",        "model",      "api_key_env",   "temperature", "stream",
-    "max_tokens", "timeout_ms", "logprobs"};
+    "name",     "role",        "system_prompt",  "skills", "short_term_tokens", "url",
+    "model",    "api_key_env", "temperature",    "stream", "max_tokens",        "timeout_ms",
+    "logprobs", "tools",       "max_tool_steps", "budget"};
 
 // The keys of a swarm (`swarm:` or an entry of `swarms:`), by the architectures they apply to.
 constexpr std::string_view common_keys[] = {"architecture", "members",      "member_timeout_ms",
-                                            "max_rounds",   "max_messages", "deadline_ms"};
+                                            "max_rounds",   "max_messages", "deadline_ms",
+                                            "budget"};
 constexpr std::string_view hierarchical_keys[] = {"lead", "max_subtasks", "max_attempts", "review"};
 constexpr std::string_view collaborative_keys[] = {
     "decision", "normalize", "pattern",   "field",      "quorum",
@@ -56,10 +58,33 @@ constexpr std::string_view swarm_keys[] = {"architecture", "members",      "memb
                                            "judge",        "criteria",     "k",
                                            "speaker",      "selector",     "max_turns",
                                            "terminate_on", "edges",        "router",
-                                           "routes",       "fallback"};
+                                           "routes",       "fallback",     "budget"};
 constexpr std::string_view edge_keys[] = {"from", "to", "when"};
 constexpr std::string_view route_keys[] = {"match", "to"};
 
+constexpr std::string_view resources_keys[] = {"endpoints", "budget", "per_swarm",
+                                               "per_agent", "prices", "grant_timeout_ms"};
+constexpr std::string_view endpoint_keys[] = {"url", "max_concurrent", "requests_per_minute",
+                                              "tokens_per_minute"};
+constexpr std::string_view budget_keys[] = {"tokens", "usd"};
+constexpr std::string_view price_keys[] = {"model", "prompt", "completion"};
+constexpr std::string_view tool_keys[] = {"name",           "description", "parameters", "command",
+                                          "needs_approval", "sandbox",     "allow_hosts"};
+constexpr std::string_view sandbox_keys[] = {"network",      "timeout_ms",    "cpu_seconds",
+                                             "memory_mb",    "max_processes", "max_file_mb",
+                                             "max_output_kb"};
+constexpr std::string_view memory_keys[] = {"working",       "long_term", "consolidate",
+                                            "recall_k",      "overflow",  "embeddings_model",
+                                            "embeddings_url"};
+
+/// Tools the runtime brings; any other name is a custom tool (a `command`).
+constexpr std::string_view builtin_tools[] = {"shell",        "python",     "read_file",
+                                              "write_file",   "list_files", "memory_search",
+                                              "memory_write", "delegate",   "http_get"};
+/// Built-in tools that run a program in the sandbox (custom tools always do).
+constexpr std::string_view program_tools[] = {"shell", "python"};
+
+constexpr std::string_view overflows[] = {"drop", "summarize"};
 constexpr std::string_view decisions[] = {"majority", "weighted", "consensus", "synthesize"};
 constexpr std::string_view normalizations[] = {"exact", "fold", "regex", "json_field", "number"};
 constexpr std::string_view ties[] = {"first", "fail"};
@@ -81,6 +106,27 @@ constexpr size_t max_regex_states = 10'000;
 
 // Largest weight of a collaborative member: weights are summed.
 constexpr double max_weight = 1'000'000;
+
+// Budgets: far above any real run, far below overflow of the pool's sums (tokens, nano-dollars).
+constexpr int64_t max_budget_tokens = 1'000'000'000'000;
+constexpr double max_budget_usd = 1'000'000'000;
+// Dollars per million tokens.
+constexpr double max_price = 1'000'000;
+// The pool's token buckets hold at most this many (token_bucket::max_capacity, runtime/budget.hpp,
+// which this layer may not include).
+constexpr int64_t max_per_minute = 300'000'000;
+constexpr int64_t max_concurrent_calls = 1'000'000;
+constexpr int64_t max_tool_steps_limit = 64;
+constexpr int64_t max_recall_k = 1000;
+// Sandbox limits: a day of CPU, a TiB of memory or file, a GiB of output.
+constexpr int64_t max_cpu_seconds = 86'400;
+constexpr int64_t max_megabytes = 1'048'576;
+constexpr int64_t max_processes_limit = 65'536;
+// OpenAI's limit on a tool (function) name.
+constexpr size_t max_tool_name = 64;
+// A tool's `parameters` as JSON: deepest nesting and largest text.
+constexpr size_t max_json_depth = 64;
+constexpr size_t max_json_bytes = 65'536;
 
 // Deepest chain of sub-swarms below the root: coordinators are spawned one level at a time.
 constexpr size_t max_nesting = 16;
@@ -189,7 +235,10 @@ std::string_view closest_key(std::string_view key, std::span<const std::string_v
 /// Shortest text that reads back as `x`: "2", "0.5".
 std::string number_text(double x) {
   char buffer[32];
-  auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, x);
+  // Whole numbers in full ("1000000", not "1e+06").
+  auto format = x == std::floor(x) && std::fabs(x) < 1e15 ? std::chars_format::fixed
+                                                          : std::chars_format::general;
+  auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, x, format);
   return ec == std::errc{} ? std::string(buffer, end) : std::to_string(x);
 }
 
@@ -210,6 +259,146 @@ bool is_env_var_name(std::string_view x) {
 /// A scalar that YAML would type by its text: plain (unquoted), not forced to string by quotes.
 bool is_plain_scalar(const YAML::Node& x) {
   return x.IsScalar() && x.Tag() != "!";
+}
+
+/// Whether `x` is a number in JSON's syntax: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+bool is_json_number(std::string_view x) {
+  size_t i = 0;
+  auto digits = [&] {
+    auto start = i;
+    while (i < x.size() && x[i] >= '0' && x[i] <= '9')
+      ++i;
+    return i > start;
+  };
+  if (i < x.size() && x[i] == '-')
+    ++i;
+  if (i < x.size() && x[i] == '0')
+    ++i;
+  else if (!digits())
+    return false;
+  if (i < x.size() && x[i] == '.') {
+    ++i;
+    if (!digits())
+      return false;
+  }
+  if (i < x.size() && (x[i] == 'e' || x[i] == 'E')) {
+    ++i;
+    if (i < x.size() && (x[i] == '+' || x[i] == '-'))
+      ++i;
+    if (!digits())
+      return false;
+  }
+  return i == x.size();
+}
+
+void write_json_string(std::string_view x, std::string& out) {
+  static constexpr char hex[] = "0123456789abcdef";
+  out += '"';
+  for (char c : x) {
+    auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (u < 0x20) {
+      out += "\\u00";
+      out += hex[u >> 4];
+      out += hex[u & 0xf];
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+}
+
+/// Appends `x` as compact JSON to `out`; says why it cannot, or nothing. Plain scalars keep their
+/// YAML type (null, true/false, numbers in JSON's syntax); anything else, and every quoted
+/// scalar, is a string. Nesting and size are bounded: aliases may make a small text huge.
+std::optional<std::string> write_json(const YAML::Node& x, std::string& out, size_t depth = 0) {
+  if (depth > max_json_depth)
+    return "nests deeper than " + std::to_string(max_json_depth) + " levels";
+  if (out.size() > max_json_bytes)
+    return "is larger than " + std::to_string(max_json_bytes) + " bytes as JSON";
+  switch (x.Type()) {
+  case YAML::NodeType::Undefined:
+  case YAML::NodeType::Null:
+    out += "null";
+    break;
+  case YAML::NodeType::Scalar: {
+    const auto& text = x.Scalar();
+    if (!is_plain_scalar(x))
+      write_json_string(text, out);
+    else if (text == "null" || text == "Null" || text == "NULL" || text == "~")
+      out += "null";
+    else if (text == "true" || text == "True" || text == "TRUE")
+      out += "true";
+    else if (text == "false" || text == "False" || text == "FALSE")
+      out += "false";
+    else if (is_json_number(text))
+      out += text;
+    else
+      write_json_string(text, out);
+    break;
+  }
+  case YAML::NodeType::Sequence: {
+    out += '[';
+    bool first = true;
+    for (const auto& item : x) {
+      if (!first)
+        out += ',';
+      first = false;
+      if (auto problem = write_json(item, out, depth + 1))
+        return problem;
+    }
+    out += ']';
+    break;
+  }
+  case YAML::NodeType::Map: {
+    out += '{';
+    bool first = true;
+    std::unordered_map<std::string, int> seen;
+    for (const auto& entry : x) {
+      if (!entry.first.IsScalar())
+        return std::string{"has a key that is not a string (line "} +
+               std::to_string(line_of(entry.first)) + ")";
+      const auto& key = entry.first.Scalar();
+      if (!seen.emplace(key, 0).second)
+        return "has the key '" + excerpt(key) + "' twice (line " +
+               std::to_string(line_of(entry.first)) + ")";
+      if (!first)
+        out += ',';
+      first = false;
+      write_json_string(key, out);
+      out += ':';
+      if (auto problem = write_json(entry.second, out, depth + 1))
+        return problem;
+    }
+    out += '}';
+    break;
+  }
+  }
+  if (out.size() > max_json_bytes)
+    return "is larger than " + std::to_string(max_json_bytes) + " bytes as JSON";
+  return std::nullopt;
+}
+
+/// The value of key `key` of mapping `x`, if it has one (without inserting, unlike operator[]).
+std::optional<YAML::Node> find_key(const YAML::Node& x, std::string_view key) {
+  for (const auto& entry : x)
+    if (entry.first.IsScalar() && entry.first.Scalar() == key)
+      return entry.second;
+  return std::nullopt;
+}
+
+/// Whether `x` may be a host in an allow-list: a name or an address, with an optional port.
+bool is_host(std::string_view x) {
+  return !x.empty() && std::all_of(x.begin(), x.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '-' || c == '_' || c == ':' || c == '[' || c == ']';
+  });
 }
 
 /// A generous bound of the states std::regex builds for `pattern`: an atom counts one, a group
@@ -453,6 +642,30 @@ private:
   std::optional<std::string> read_ref(const YAML::Node& x, const std::string& path, int line,
                                       std::vector<name_ref>& refs);
 
+  /// `{tokens, usd}` of an agent, a swarm or `resources`.
+  void read_budget(const YAML::Node& x, const std::string& path, int line, budget_spec& out);
+  void read_resources(const YAML::Node& x, const std::string& path, int line, resources_spec& out);
+  void read_endpoints(const YAML::Node& x, const std::string& path, int line,
+                      std::vector<endpoint_limits_spec>& out);
+  void read_prices(const YAML::Node& x, const std::string& path, int line,
+                   std::vector<price_spec>& out);
+  void read_tools(const YAML::Node& x, const std::string& path, int line,
+                  std::vector<tool_decl>& out);
+  std::optional<tool_decl> read_tool(const YAML::Node& x, const std::string& path);
+  void read_sandbox(const YAML::Node& x, const std::string& path, int line, sandbox_spec& out);
+  /// A custom tool's `parameters`: a mapping with `type: object`, as compact JSON text.
+  std::optional<std::string> read_parameters(const YAML::Node& x, const std::string& path,
+                                             int line);
+  std::optional<std::vector<std::string>> read_command(const YAML::Node& x, const std::string& path,
+                                                       int line);
+  std::optional<std::vector<std::string>> read_hosts(const YAML::Node& x, const std::string& path,
+                                                     int line);
+  void read_memory(const YAML::Node& x, const std::string& path, int line, memory_spec& out);
+  /// An agent's `tools`: names recorded to be checked against `tools:` once all is read.
+  std::optional<std::vector<std::string>> read_agent_tools(const YAML::Node& x,
+                                                           const std::string& path, int line);
+  void check_agent_tools();
+
   void check_swarm(swarm_draft& x, const swarm_spec& spec);
   void check_members(swarm_draft& x, const swarm_spec& spec);
   void check_roles(const swarm_draft& x);
@@ -471,6 +684,12 @@ private:
   std::vector<swarm_draft> swarms_;
   /// Sub-swarm name -> index in `swarms_`.
   std::unordered_map<std::string, size_t> swarm_index_;
+  /// Every valid tool name declared in `tools:` with the line of its `name`.
+  std::unordered_map<std::string, int> tool_names_;
+  /// `tools:` was absent or a sequence: agents' tool names can be checked against it.
+  bool tools_checkable_ = true;
+  /// Tool names of every agent's `tools`, as written.
+  std::vector<name_ref> agent_tools_;
 };
 
 template <class Visitor>
@@ -817,6 +1036,8 @@ void spec_reader::read_swarm_key(std::string_view key, const YAML::Node& x, cons
   } else if (key == "fallback") {
     if (auto name = read_ref(x, path, line, out.member_names))
       node.router.fallback = std::move(*name);
+  } else if (key == "budget") {
+    read_budget(x, path, line, node.budget);
   } else if (!read_guard_key(key, x, path, line, node.guards) &&
              !read_hierarchical_key(key, x, path, line, out) &&
              !read_collaborative_key(key, x, path, line, out) &&
@@ -1132,6 +1353,14 @@ std::optional<agent_spec> spec_reader::read_agent(const YAML::Node& x, const std
          } else if (key == "logprobs") {
            if (auto value_bool = read_bool(value, key_path, key_line))
              agent.logprobs = *value_bool;
+         } else if (key == "tools") {
+           if (auto tools = read_agent_tools(value, key_path, key_line))
+             agent.tools = std::move(*tools);
+         } else if (key == "max_tool_steps") {
+           if (auto steps = read_integer(value, key_path, key_line, 1, max_tool_steps_limit))
+             agent.max_tool_steps = static_cast<uint32_t>(*steps);
+         } else if (key == "budget") {
+           read_budget(value, key_path, key_line, agent.budget);
          } else {
            read_llm_key(key, value, key_path, key_line, agent.llm);
          }
@@ -1158,6 +1387,449 @@ void spec_reader::read_agents(const YAML::Node& x, const std::string& path, int 
   for (size_t i = 0; i < x.size(); ++i)
     if (auto agent = read_agent(x[i], indexed(path, i)))
       out.agents.push_back(std::move(*agent));
+}
+
+void spec_reader::read_budget(const YAML::Node& x, const std::string& path, int line,
+                              budget_spec& out) {
+  if (!x.IsMap()) {
+    fail(path, "expected a mapping", line);
+    return;
+  }
+  walk(x, path, budget_keys,
+       [&](std::string_view key, const YAML::Node& value, const std::string& key_path,
+           int key_line) {
+         if (key == "tokens") {
+           if (auto tokens = read_integer(value, key_path, key_line, 0, max_budget_tokens))
+             out.tokens = static_cast<uint64_t>(*tokens);
+         } else if (auto usd = read_number(value, key_path, key_line, 0, max_budget_usd)) {
+           out.usd = *usd;
+         }
+       });
+}
+
+void spec_reader::read_endpoints(const YAML::Node& x, const std::string& path, int line,
+                                 std::vector<endpoint_limits_spec>& out) {
+  if (!x.IsSequence()) {
+    fail(path, "expected a sequence", line);
+    return;
+  }
+  std::unordered_map<std::string, int> seen; // url -> line of its first entry
+  for (size_t i = 0; i < x.size(); ++i) {
+    const auto& item = x[i];
+    auto item_path = indexed(path, i);
+    auto item_line = line_of(item);
+    if (!item.IsMap()) {
+      fail(item_path, "expected a mapping", item_line);
+      continue;
+    }
+    endpoint_limits_spec limits;
+    limits.line = item_line;
+    bool has_url = false;
+    walk(item, item_path, endpoint_keys,
+         [&](std::string_view key, const YAML::Node& value, const std::string& key_path,
+             int key_line) {
+           if (key == "url") {
+             has_url = true;
+             auto url = read_text(value, key_path, key_line);
+             if (!url)
+               return;
+             if (*url != "default" && !url->starts_with("http://") &&
+                 !url->starts_with("https://")) {
+               fail(key_path, "must be 'default' or start with http:// or https://", key_line);
+               return;
+             }
+             auto [first, first_use] = seen.emplace(*url, key_line);
+             if (!first_use) {
+               fail(key_path,
+                    "duplicate endpoint '" + excerpt(*url) + "' (first at line " +
+                        std::to_string(first->second) + ")",
+                    key_line);
+               return;
+             }
+             limits.url = std::move(*url);
+           } else if (key == "max_concurrent") {
+             if (auto n = read_integer(value, key_path, key_line, 1, max_concurrent_calls))
+               limits.max_concurrent = static_cast<uint32_t>(*n);
+           } else if (key == "requests_per_minute") {
+             if (auto n = read_integer(value, key_path, key_line, 0, max_per_minute))
+               limits.requests_per_minute = static_cast<uint64_t>(*n);
+           } else if (auto n = read_integer(value, key_path, key_line, 0, max_per_minute)) {
+             limits.tokens_per_minute = static_cast<uint64_t>(*n);
+           }
+         });
+    if (!has_url)
+      fail(join(item_path, "url"), "is required", item_line);
+    if (!limits.url.empty())
+      out.push_back(std::move(limits));
+  }
+}
+
+void spec_reader::read_prices(const YAML::Node& x, const std::string& path, int line,
+                              std::vector<price_spec>& out) {
+  if (!x.IsSequence()) {
+    fail(path, "expected a sequence", line);
+    return;
+  }
+  std::unordered_map<std::string, int> seen; // model -> line of its first price
+  for (size_t i = 0; i < x.size(); ++i) {
+    const auto& item = x[i];
+    auto item_path = indexed(path, i);
+    auto item_line = line_of(item);
+    if (!item.IsMap()) {
+      fail(item_path, "expected a mapping", item_line);
+      continue;
+    }
+    price_spec price;
+    price.line = item_line;
+    bool has_model = false;
+    walk(item, item_path, price_keys,
+         [&](std::string_view key, const YAML::Node& value, const std::string& key_path,
+             int key_line) {
+           if (key == "model") {
+             has_model = true;
+             auto model = read_text(value, key_path, key_line);
+             if (!model)
+               return;
+             auto [first, first_use] = seen.emplace(*model, key_line);
+             if (!first_use) {
+               fail(key_path,
+                    "duplicate price of model '" + excerpt(*model) + "' (first at line " +
+                        std::to_string(first->second) + ")",
+                    key_line);
+               return;
+             }
+             price.model = std::move(*model);
+           } else if (auto usd = read_number(value, key_path, key_line, 0, max_price)) {
+             (key == "prompt" ? price.prompt_per_million : price.completion_per_million) = *usd;
+           }
+         });
+    if (!has_model)
+      fail(join(item_path, "model"), "is required", item_line);
+    if (!price.model.empty())
+      out.push_back(std::move(price));
+  }
+}
+
+void spec_reader::read_resources(const YAML::Node& x, const std::string& path, int line,
+                                 resources_spec& out) {
+  if (!x.IsMap()) {
+    fail(path, "expected a mapping", line);
+    return;
+  }
+  walk(x, path, resources_keys,
+       [&](std::string_view key, const YAML::Node& value, const std::string& key_path,
+           int key_line) {
+         if (key == "endpoints") {
+           read_endpoints(value, key_path, key_line, out.endpoints);
+         } else if (key == "budget") {
+           read_budget(value, key_path, key_line, out.runtime);
+         } else if (key == "per_swarm") {
+           read_budget(value, key_path, key_line, out.per_swarm);
+         } else if (key == "per_agent") {
+           read_budget(value, key_path, key_line, out.per_agent);
+         } else if (key == "prices") {
+           read_prices(value, key_path, key_line, out.prices);
+         } else if (auto ms = read_integer(value, key_path, key_line, 1, max_int32)) {
+           out.grant_timeout = std::chrono::milliseconds{*ms};
+         }
+       });
+}
+
+void spec_reader::read_sandbox(const YAML::Node& x, const std::string& path, int line,
+                               sandbox_spec& out) {
+  if (!x.IsMap()) {
+    fail(path, "expected a mapping", line);
+    return;
+  }
+  walk(x, path, sandbox_keys,
+       [&](std::string_view key, const YAML::Node& value, const std::string& key_path,
+           int key_line) {
+         if (key == "network") {
+           if (auto network = read_bool(value, key_path, key_line))
+             out.network = *network;
+           return;
+         }
+         int64_t maximum = key == "timeout_ms"      ? max_int32
+                           : key == "cpu_seconds"   ? max_cpu_seconds
+                           : key == "max_processes" ? max_processes_limit
+                                                    : max_megabytes;
+         auto n = read_integer(value, key_path, key_line, 1, maximum);
+         if (!n)
+           return;
+         if (key == "timeout_ms")
+           out.timeout = std::chrono::milliseconds{*n};
+         else if (key == "cpu_seconds")
+           out.cpu_seconds = static_cast<uint64_t>(*n);
+         else if (key == "memory_mb")
+           out.memory_mb = static_cast<uint64_t>(*n);
+         else if (key == "max_processes")
+           out.max_processes = static_cast<uint32_t>(*n);
+         else if (key == "max_file_mb")
+           out.max_file_mb = static_cast<uint64_t>(*n);
+         else
+           out.max_output_kb = static_cast<uint64_t>(*n);
+       });
+}
+
+std::optional<std::string> spec_reader::read_parameters(const YAML::Node& x,
+                                                        const std::string& path, int line) {
+  if (!x.IsMap()) {
+    fail(path, "expected a mapping (a JSON schema with type: object)", line);
+    return std::nullopt;
+  }
+  std::string json;
+  if (auto problem = write_json(x, json)) {
+    fail(path, std::move(*problem), line);
+    return std::nullopt;
+  }
+  auto type = find_key(x, "type");
+  if (!type || !type->IsScalar() || type->Scalar() != "object") {
+    fail(path, "must be a JSON schema of type object (type: object)", line);
+    return std::nullopt;
+  }
+  if (auto properties = find_key(x, "properties"); properties && !properties->IsMap()) {
+    fail(join(path, "properties"), "expected a mapping", line_of(*properties));
+    return std::nullopt;
+  }
+  return json;
+}
+
+std::optional<std::vector<std::string>>
+spec_reader::read_command(const YAML::Node& x, const std::string& path, int line) {
+  if (!x.IsSequence()) {
+    fail(path, "expected a sequence (the program, then its arguments)", line);
+    return std::nullopt;
+  }
+  if (x.size() == 0) {
+    fail(path, "must not be empty", line);
+    return std::nullopt;
+  }
+  std::vector<std::string> out;
+  bool ok = true;
+  for (size_t i = 0; i < x.size(); ++i) {
+    const auto& item = x[i];
+    // The program must be named; an argument may be empty.
+    auto text = i == 0 ? read_text(item, indexed(path, i), line_of(item))
+                       : read_string(item, indexed(path, i), line_of(item));
+    if (text)
+      out.push_back(std::move(*text));
+    else
+      ok = false;
+  }
+  if (!ok)
+    return std::nullopt;
+  return out;
+}
+
+std::optional<std::vector<std::string>> spec_reader::read_hosts(const YAML::Node& x,
+                                                                const std::string& path, int line) {
+  auto hosts = read_strings(x, path, line);
+  if (!hosts)
+    return std::nullopt;
+  if (hosts->empty()) {
+    fail(path, "must not be empty", line);
+    return std::nullopt;
+  }
+  bool ok = true;
+  for (size_t i = 0; i < hosts->size(); ++i) {
+    if (is_host((*hosts)[i]))
+      continue;
+    ok = false;
+    fail(indexed(path, i),
+         "must be a host name or address, optionally with a port, not a URL (got '" +
+             excerpt((*hosts)[i]) + "')",
+         line_of(x[i]));
+  }
+  if (!ok)
+    return std::nullopt;
+  return hosts;
+}
+
+std::optional<tool_decl> spec_reader::read_tool(const YAML::Node& x, const std::string& path) {
+  auto line = line_of(x);
+  if (!x.IsMap()) {
+    fail(path, "expected a mapping", line);
+    return std::nullopt;
+  }
+  tool_decl tool;
+  tool.line = line;
+  std::unordered_map<std::string, int> given; // key -> line
+  bool has_name = false;
+  bool name_ok = false;
+  walk(x, path, tool_keys,
+       [&](std::string_view key, const YAML::Node& value, const std::string& key_path,
+           int key_line) {
+         given.emplace(std::string{key}, key_line);
+         if (key == "name") {
+           has_name = true;
+           auto name = read_name(value, key_path, key_line);
+           if (!name)
+             return;
+           if (name->size() > max_tool_name) {
+             fail(key_path, "must be at most " + std::to_string(max_tool_name) + " characters",
+                  key_line);
+             return;
+           }
+           auto [first, first_use] = tool_names_.emplace(*name, key_line);
+           if (!first_use) {
+             fail(key_path,
+                  "duplicate tool name '" + *name + "' (first at line " +
+                      std::to_string(first->second) + ")",
+                  key_line);
+             return;
+           }
+           name_ok = true;
+           tool.name = std::move(*name);
+         } else if (key == "description") {
+           if (auto text = read_text(value, key_path, key_line))
+             tool.description = std::move(*text);
+         } else if (key == "parameters") {
+           if (auto json = read_parameters(value, key_path, key_line))
+             tool.parameters = std::move(*json);
+         } else if (key == "command") {
+           if (auto command = read_command(value, key_path, key_line))
+             tool.command = std::move(*command);
+         } else if (key == "needs_approval") {
+           if (auto approval = read_bool(value, key_path, key_line))
+             tool.needs_approval = *approval;
+         } else if (key == "sandbox") {
+           read_sandbox(value, key_path, key_line, tool.sandbox);
+         } else if (auto hosts = read_hosts(value, key_path, key_line)) {
+           tool.allow_hosts = std::move(*hosts);
+         }
+       });
+  if (!has_name) {
+    fail(join(path, "name"), "is required", line);
+    return std::nullopt;
+  }
+  if (!name_ok)
+    return std::nullopt;
+  // What applies depends on the kind of tool, wherever its keys stand.
+  bool builtin = contains(builtin_tools, tool.name);
+  bool runs_program = !builtin || contains(program_tools, tool.name);
+  auto refuse = [&](const char* key, const std::string& message) {
+    if (auto i = given.find(key); i != given.end())
+      fail(join(path, key), message, i->second);
+  };
+  if (builtin) {
+    auto message = "applies only to custom tools ('" + tool.name + "' is built in)";
+    refuse("description", message);
+    refuse("parameters", message);
+    refuse("command", message);
+  } else {
+    for (const char* key : {"description", "parameters", "command"})
+      if (!given.contains(key))
+        fail(join(path, key), "is required for a custom tool", line);
+  }
+  if (!runs_program)
+    refuse("sandbox", "applies only to tools that run programs (shell, python, custom tools)");
+  if (tool.name != "http_get")
+    refuse("allow_hosts", "applies only to http_get");
+  else if (!given.contains("allow_hosts"))
+    fail(join(path, "allow_hosts"), "is required for http_get (the hosts it may fetch from)", line);
+  return tool;
+}
+
+void spec_reader::read_tools(const YAML::Node& x, const std::string& path, int line,
+                             std::vector<tool_decl>& out) {
+  if (!x.IsSequence()) {
+    fail(path, "expected a sequence", line);
+    tools_checkable_ = false;
+    return;
+  }
+  for (size_t i = 0; i < x.size(); ++i)
+    if (auto tool = read_tool(x[i], indexed(path, i)))
+      out.push_back(std::move(*tool));
+}
+
+void spec_reader::read_memory(const YAML::Node& x, const std::string& path, int line,
+                              memory_spec& out) {
+  if (!x.IsMap()) {
+    fail(path, "expected a mapping", line);
+    return;
+  }
+  int url_line = 0;
+  bool has_model = false;
+  walk(x, path, memory_keys,
+       [&](std::string_view key, const YAML::Node& value, const std::string& key_path,
+           int key_line) {
+         if (key == "working" || key == "long_term" || key == "consolidate") {
+           if (auto flag = read_bool(value, key_path, key_line))
+             (key == "working"     ? out.working
+              : key == "long_term" ? out.long_term
+                                   : out.consolidate) = *flag;
+         } else if (key == "recall_k") {
+           if (auto k = read_integer(value, key_path, key_line, 1, max_recall_k))
+             out.recall_k = static_cast<uint32_t>(*k);
+         } else if (key == "overflow") {
+           if (auto rule = read_choice(value, key_path, key_line, overflows))
+             out.overflow = std::move(*rule);
+         } else if (key == "embeddings_model") {
+           has_model = true;
+           if (auto model = read_text(value, key_path, key_line))
+             out.embeddings_model = std::move(*model);
+         } else {
+           url_line = key_line;
+           auto url = read_string(value, key_path, key_line);
+           if (url && !url->starts_with("http://") && !url->starts_with("https://"))
+             fail(key_path, "must start with http:// or https://", key_line);
+           else if (url)
+             out.embeddings_url = std::move(*url);
+         }
+       });
+  if (url_line > 0 && !has_model)
+    fail(join(path, "embeddings_url"), "needs embeddings_model (vectors are off without it)",
+         url_line);
+}
+
+std::optional<std::vector<std::string>>
+spec_reader::read_agent_tools(const YAML::Node& x, const std::string& path, int line) {
+  if (!x.IsSequence()) {
+    fail(path, "expected a sequence", line);
+    return std::nullopt;
+  }
+  std::vector<std::string> out;
+  std::unordered_map<std::string, int> seen; // name -> line of its first mention
+  bool ok = true;
+  for (size_t i = 0; i < x.size(); ++i) {
+    const auto& item = x[i];
+    auto item_path = indexed(path, i);
+    auto item_line = line_of(item);
+    auto name = read_text(item, item_path, item_line);
+    if (!name) {
+      ok = false;
+      continue;
+    }
+    auto [first, first_use] = seen.emplace(*name, item_line);
+    if (!first_use) {
+      fail(item_path,
+           "duplicate tool '" + excerpt(*name) + "' (first at line " +
+               std::to_string(first->second) + ")",
+           item_line);
+      ok = false;
+      continue;
+    }
+    agent_tools_.push_back(name_ref{*name, item_path, item_line});
+    out.push_back(std::move(*name));
+  }
+  if (!ok)
+    return std::nullopt;
+  return out;
+}
+
+void spec_reader::check_agent_tools() {
+  if (!tools_checkable_)
+    return;
+  for (const auto& ref : agent_tools_) {
+    if (tool_names_.contains(ref.name))
+      continue;
+    if (contains(builtin_tools, ref.name))
+      fail(ref.path,
+           "names no declared tool: '" + ref.name + "' (built in, but list it under tools:)",
+           ref.line);
+    else
+      fail(ref.path, "names no declared tool: '" + excerpt(ref.name) + "'", ref.line);
+  }
 }
 
 int spec_reader::line_of_key(const swarm_draft& x, const std::string& key) {
@@ -1410,6 +2082,12 @@ spec_parse_result spec_reader::read(const YAML::Node& root, std::string_view sou
          } else if (key == "agents") {
            has_agents = true;
            read_agents(value, path, line, spec);
+         } else if (key == "resources") {
+           read_resources(value, path, line, spec.resources);
+         } else if (key == "tools") {
+           read_tools(value, path, line, spec.tools);
+         } else if (key == "memory") {
+           read_memory(value, path, line, spec.memory);
          }
        });
   // A missing top-level key has no line worth naming.
@@ -1420,6 +2098,7 @@ spec_parse_result spec_reader::read(const YAML::Node& root, std::string_view sou
   for (auto& draft : swarms_)
     check_swarm(draft, spec);
   check_tree();
+  check_agent_tools();
   spec_parse_result out;
   if (problems_.empty()) {
     spec.root = std::move(swarms_.front().node);
@@ -1500,7 +2179,10 @@ spec_parse_result parse_document(std::string_view text, std::string_view source)
     return single_problem("spec is empty");
   if (!root.IsMap())
     return single_problem("expected a mapping at the top level", line_of(root));
-  return spec_reader{}.read(root, source);
+  auto out = spec_reader{}.read(root, source);
+  if (out.spec)
+    out.spec->text = std::string{text};
+  return out;
 }
 
 std::string problems_text(std::string_view source, const std::vector<spec_problem>& problems) {

@@ -1351,3 +1351,542 @@ TEST_CASE("a quorum of 1 is refused because the winner needs more than the quoru
   CHECK(swarm::to_string(r.problems[0]) ==
         "swarm.quorum: must be below 1 (the winner needs more than this share) (line 5)");
 }
+
+// -- resources, tools, memory (issues C and D) -------------------------------------------------
+
+TEST_CASE("resources tools and memory load with every key") {
+  auto result = swarm::parse_spec(text(R"spec(
+name: demo
+resources:
+  endpoints:
+    - {url: default, max_concurrent: 16, requests_per_minute: 0, tokens_per_minute: 0}
+    - {url: "http://127.0.0.1:8089/v1", max_concurrent: 2, requests_per_minute: 60,
+       tokens_per_minute: 90000}
+  budget: {tokens: 100000, usd: 2.5}
+  per_swarm: {tokens: 50000}
+  per_agent: {usd: 0.25}
+  prices:
+    - {model: gpt-4o-mini, prompt: 0.15, completion: 0.6}
+    - {model: free}
+  grant_timeout_ms: 5000
+tools:
+  - name: shell
+    needs_approval: true
+    sandbox: {network: true, timeout_ms: 2000, cpu_seconds: 3, memory_mb: 256,
+              max_processes: 8, max_file_mb: 4, max_output_kb: 16}
+  - name: http_get
+    allow_hosts: [127.0.0.1, "example.com:8080"]
+  - name: word_count
+    description: counts words
+    parameters: {type: object, properties: {text: {type: string}}, required: [text]}
+    command: [python3, -c, "import sys,json; print(len(json.load(sys.stdin)['text'].split()))"]
+memory: {working: true, long_term: true, consolidate: false, recall_k: 7, overflow: summarize,
+         embeddings_model: emb, embeddings_url: "http://127.0.0.1:8089/v1"}
+swarms:
+  board: {
+  members:
+    [a], budget : {
+    tokens:
+      300, usd : 0.1
+    }}
+swarm: {
+  members:
+    [ a, board ], budget : {
+    tokens:
+      900
+    }}
+agents:
+  - name: a
+    tools: [shell, word_count]
+    max_tool_steps: 12
+    budget: {tokens: 1000, usd: 0.5}
+  - name: b
+)spec"));
+  REQUIRE(result.problems.empty());
+  REQUIRE(result.spec);
+  const auto& spec = *result.spec;
+  const auto& res = spec.resources;
+  REQUIRE(res.endpoints.size() == 2);
+  CHECK(res.endpoints[0].url == "default");
+  CHECK(res.endpoints[0].max_concurrent == 16);
+  CHECK(res.endpoints[0].line == 4);
+  CHECK(res.endpoints[1].url == "http://127.0.0.1:8089/v1");
+  CHECK(res.endpoints[1].max_concurrent == 2);
+  CHECK(res.endpoints[1].requests_per_minute == 60);
+  CHECK(res.endpoints[1].tokens_per_minute == 90000);
+  CHECK(res.runtime.tokens == 100000);
+  CHECK(res.runtime.usd == 2.5);
+  CHECK(res.per_swarm.tokens == 50000);
+  CHECK(res.per_swarm.usd == 0);
+  CHECK(res.per_agent.tokens == 0);
+  CHECK(res.per_agent.usd == 0.25);
+  REQUIRE(res.prices.size() == 2);
+  CHECK(res.prices[0].model == "gpt-4o-mini");
+  CHECK(res.prices[0].prompt_per_million == 0.15);
+  CHECK(res.prices[0].completion_per_million == 0.6);
+  CHECK(res.prices[1].model == "free");
+  CHECK(res.prices[1].prompt_per_million == 0);
+  CHECK(res.grant_timeout == 5s);
+  REQUIRE(spec.tools.size() == 3);
+  const auto& shell = spec.tools[0];
+  CHECK(shell.name == "shell");
+  CHECK(shell.line == 15);
+  CHECK(shell.needs_approval);
+  CHECK(shell.sandbox.network);
+  CHECK(shell.sandbox.timeout == 2s);
+  CHECK(shell.sandbox.cpu_seconds == 3);
+  CHECK(shell.sandbox.memory_mb == 256);
+  CHECK(shell.sandbox.max_processes == 8);
+  CHECK(shell.sandbox.max_file_mb == 4);
+  CHECK(shell.sandbox.max_output_kb == 16);
+  CHECK(shell.command.empty());
+  CHECK(spec.tools[1].allow_hosts == std::vector<std::string>{"127.0.0.1", "example.com:8080"});
+  CHECK_FALSE(spec.tools[1].needs_approval);
+  const auto& custom = spec.tools[2];
+  CHECK(custom.description == "counts words");
+  CHECK(custom.parameters ==
+        R"({"type":"object","properties":{"text":{"type":"string"}},"required":["text"]})");
+  CHECK(custom.command ==
+        std::vector<std::string>{
+            "python3", "-c", "import sys,json; print(len(json.load(sys.stdin)['text'].split()))"});
+  CHECK(custom.sandbox.timeout == 10s); // defaults
+  CHECK(custom.sandbox.memory_mb == 512);
+  CHECK(spec.memory.working);
+  CHECK(spec.memory.long_term);
+  CHECK_FALSE(spec.memory.consolidate);
+  CHECK(spec.memory.recall_k == 7);
+  CHECK(spec.memory.overflow == "summarize");
+  CHECK(spec.memory.embeddings_model == "emb");
+  CHECK(spec.memory.embeddings_url == "http://127.0.0.1:8089/v1");
+  CHECK(spec.root.budget.tokens == 900);
+  REQUIRE(spec.swarms.size() == 1);
+  CHECK(spec.swarms[0].budget.tokens == 300);
+  CHECK(spec.swarms[0].budget.usd == 0.1);
+  const auto& a = spec.agents[0];
+  CHECK(a.tools == std::vector<std::string>{"shell", "word_count"});
+  CHECK(a.max_tool_steps == 12);
+  CHECK(a.budget.tokens == 1000);
+  CHECK(a.budget.usd == 0.5);
+  CHECK(spec.agents[1].tools.empty());
+}
+
+TEST_CASE("resources tools and memory take their documented defaults") {
+  auto result = swarm::parse_spec("name: demo\nagents: [{name: a}]\n");
+  REQUIRE(result.spec);
+  const auto& spec = *result.spec;
+  CHECK(spec.resources.endpoints.empty());
+  CHECK(spec.resources.runtime.tokens == 0);
+  CHECK(spec.resources.runtime.usd == 0);
+  CHECK(spec.resources.prices.empty());
+  CHECK(spec.resources.grant_timeout == 60s);
+  CHECK(spec.tools.empty());
+  CHECK_FALSE(spec.memory.working);
+  CHECK_FALSE(spec.memory.long_term);
+  CHECK(spec.memory.consolidate);
+  CHECK(spec.memory.recall_k == 5);
+  CHECK(spec.memory.overflow == "drop");
+  CHECK_FALSE(spec.memory.embeddings_model);
+  CHECK_FALSE(spec.memory.embeddings_url);
+  CHECK(spec.agents[0].max_tool_steps == 8);
+  CHECK(spec.agents[0].budget.tokens == 0);
+  CHECK(spec.root.budget.tokens == 0);
+  auto endpoint = swarm::parse_spec(
+      "name: demo\nresources: {endpoints: [{url: default}]}\nagents: [{name: a}]\n");
+  REQUIRE(endpoint.spec);
+  CHECK(endpoint.spec->resources.endpoints[0].max_concurrent == 16);
+  CHECK(endpoint.spec->resources.endpoints[0].requests_per_minute == 0);
+  CHECK(endpoint.spec->resources.endpoints[0].tokens_per_minute == 0);
+}
+
+TEST_CASE("the spec keeps the text it was parsed from") {
+  const std::string source = "name: demo\n# a comment\nagents: [{name: a}]\n";
+  auto result = swarm::parse_spec(source);
+  REQUIRE(result.spec);
+  CHECK(result.spec->text == source);
+  auto loaded = swarm::load_spec(specs_dir + "research.yaml");
+  REQUIRE(loaded);
+  CHECK(loaded->text.find("name: research-team") != std::string::npos);
+}
+
+TEST_CASE("the same resources tools and memory load from JSON") {
+  auto result = swarm::parse_spec(text(R"(
+{"name": "demo",
+ "resources": {"endpoints": [{"url": "default", "max_concurrent": 3}],
+               "budget": {"tokens": 10}, "prices": [{"model": "m", "prompt": 1}]},
+ "tools": [{"name": "t", "description": "d", "command": ["true"],
+            "parameters": {"type": "object", "properties": {"n": {"type": "integer",
+                           "minimum": -1.5e3}}, "additionalProperties": false}}],
+ "memory": {"working": true},
+ "agents": [{"name": "a", "tools": ["t"]}]}
+)"));
+  REQUIRE(result.problems.empty());
+  REQUIRE(result.spec);
+  CHECK(result.spec->resources.endpoints[0].max_concurrent == 3);
+  CHECK(result.spec->tools[0].parameters ==
+        R"({"type":"object","properties":{"n":{"type":"integer","minimum":-1.5e3}},)"
+        R"("additionalProperties":false})");
+  CHECK(result.spec->agents[0].tools == std::vector<std::string>{"t"});
+}
+
+TEST_CASE("tool parameters become JSON with YAML types kept and strings escaped") {
+  auto result = swarm::parse_spec(text(R"(
+name: demo
+tools:
+  - name: t
+    description: d
+    command: [x]
+    parameters:
+      type: object
+      quoted: "12"
+      plain: 12
+      float: 0.5
+      odd_number: +1
+      hex: 0x10
+      nothing: ~
+      empty:
+      yes_no: [true, False, "true"]
+      text: "a \"quote\"\tand\\ a\nnew line \u0001"
+      nested: [{a: [1, [2]]}]
+agents: [{name: a}]
+)"));
+  REQUIRE(result.problems.empty());
+  REQUIRE(result.spec);
+  CHECK(result.spec->tools[0].parameters ==
+        R"({"type":"object","quoted":"12","plain":12,"float":0.5,"odd_number":"+1","hex":"0x10",)"
+        R"("nothing":null,"empty":null,"yes_no":[true,false,"true"],)"
+        R"("text":"a \"quote\"\tand\\ a\nnew line \u0001","nested":[{"a":[1,[2]]}]})");
+}
+
+TEST_CASE("resource keys of the wrong type or out of range are reported") {
+  CHECK(problems(R"(
+name: demo
+resources:
+  endpoints:
+    - {url: default, max_concurrent: 0}
+    - {url: "ftp://x", requests_per_minute: -1}
+    - {max_concurrent: 1000001, tokens_per_minute: 300000001}
+    - just-a-url
+  budget: {tokens: 1.5, usd: -1}
+  per_swarm: {tokens: 1000000000001}
+  per_agent: {usd: 1000000001, cents: 3}
+  prices:
+    - {model: m, prompt: -0.1, completion: 1000001}
+    - {prompt: 1}
+    - {model: ""}
+  grant_timeout_ms: 0
+agents: [{name: a}]
+)") == lines{"resources.endpoints[0].max_concurrent: must be > 0 (line 4)",
+             "resources.endpoints[1].url: must be 'default' or start with http:// or https:// "
+             "(line 5)",
+             "resources.endpoints[1].requests_per_minute: must be at least 0 (line 5)",
+             "resources.endpoints[2].max_concurrent: must be at most 1000000 (line 6)",
+             "resources.endpoints[2].tokens_per_minute: must be at most 300000000 (line 6)",
+             "resources.endpoints[2].url: is required (line 6)",
+             "resources.endpoints[3]: expected a mapping (line 7)",
+             "resources.budget.tokens: expected an integer (line 8)",
+             "resources.budget.usd: must be between 0 and 1000000000 (line 8)",
+             "resources.per_swarm.tokens: must be at most 1000000000000 (line 9)",
+             "resources.per_agent.usd: must be between 0 and 1000000000 (line 10)",
+             "resources.per_agent.cents: unknown key (line 10)",
+             "resources.prices[0].prompt: must be between 0 and 1000000 (line 12)",
+             "resources.prices[0].completion: must be between 0 and 1000000 (line 12)",
+             "resources.prices[1].model: is required (line 13)",
+             "resources.prices[2].model: must not be empty (line 14)",
+             "resources.grant_timeout_ms: must be > 0 (line 15)"});
+}
+
+TEST_CASE("resources must be mappings and lists of the documented shape") {
+  CHECK(problems(R"(
+name: demo
+resources:
+  endpoints: {url: default}
+  budget: 100
+  prices: {m: 1}
+  grant_timout_ms: 5
+agents: [{name: a}]
+)") == lines{"resources.endpoints: expected a sequence (line 3)",
+             "resources.budget: expected a mapping (line 4)",
+             "resources.prices: expected a sequence (line 5)",
+             "resources.grant_timout_ms: unknown key (did you mean 'grant_timeout_ms'?) (line 6)"});
+  CHECK(problems("name: demo\nresources: [a]\nagents: [{name: a}]\n") ==
+        lines{"resources: expected a mapping (line 2)"});
+}
+
+TEST_CASE("an endpoint or a price given twice is reported") {
+  CHECK(problems(R"(
+name: demo
+resources:
+  endpoints:
+    - {url: default}
+    - {url: "http://h/v1"}
+    - {url: "http://h/v1"}
+    - {url: default}
+  prices:
+    - {model: m}
+    - {model: m, prompt: 1}
+agents: [{name: a}]
+)") == lines{
+           "resources.endpoints[2].url: duplicate endpoint 'http://h/v1' (first at line 5) "
+           "(line 6)",
+           "resources.endpoints[3].url: duplicate endpoint 'default' (first at line 4) (line 7)",
+           "resources.prices[1].model: duplicate price of model 'm' (first at line 9) (line 10)"});
+}
+
+TEST_CASE("budgets of agents and swarms are checked like the runtime's") {
+  CHECK(problems(R"(
+name: demo
+swarms:
+  s: {architecture: sequential, members: [a], budget: {tokens: -5}}
+swarm: {architecture: router, routes: [{match: x, to: a}], budget: {dollars: 1}}
+agents:
+  - {name: a, budget: {usd: "1"}}
+  - {name: b, budget: 5}
+)") == lines{"swarms.s.budget.tokens: must be at least 0 (line 3)",
+             "swarm.budget.dollars: unknown key (line 4)",
+             "agents[0].budget.usd: expected a number (line 6)",
+             "agents[1].budget: expected a mapping (line 7)"});
+}
+
+TEST_CASE("max_tool_steps must be between 1 and 64") {
+  CHECK(problems(R"(
+name: demo
+agents:
+  - {name: a, max_tool_steps: 0}
+  - {name: b, max_tool_steps: 65}
+  - {name: c, max_tool_steps: 64}
+  - {name: d, max_tool_steps: 1}
+)") == lines{"agents[0].max_tool_steps: must be > 0 (line 3)",
+             "agents[1].max_tool_steps: must be at most 64 (line 4)"});
+}
+
+TEST_CASE("an agent may list only declared tools and each once") {
+  CHECK(problems(R"(
+name: demo
+tools:
+  - name: shell
+agents:
+  - {name: a, tools: [shell, shel, python, shell, ""]}
+  - {name: b, tools: shell}
+)") == lines{"agents[0].tools[3]: duplicate tool 'shell' (first at line 5) (line 5)",
+             "agents[0].tools[4]: must not be empty (line 5)",
+             "agents[0].tools[1]: names no declared tool: 'shel' (line 5)",
+             "agents[0].tools[2]: names no declared tool: 'python' (built in, but list it under "
+             "tools:) (line 5)",
+             "agents[1].tools: expected a sequence (line 6)"});
+  // Tools may be declared after the agents that use them.
+  CHECK(problems("name: demo\nagents: [{name: a, tools: [t]}]\ntools: [{name: shell}]\n") ==
+        lines{"agents[0].tools[0]: names no declared tool: 't' (line 2)"});
+  CHECK(problems("name: demo\nagents: [{name: a, tools: [shell]}]\ntools: [{name: shell}]\n")
+            .empty());
+}
+
+TEST_CASE("tool names are unique names of at most 64 characters") {
+  CHECK(problems(text(R"(
+name: demo
+tools:
+  - name: shell
+  - name: shell
+  - name: "bad name"
+  - name: )" + std::string(65, 'x') +
+                      R"(
+  - {description: nameless}
+  - shell
+agents: [{name: a}]
+)")) == lines{"tools[1].name: duplicate tool name 'shell' (first at line 3) (line 4)",
+              "tools[2].name: must match [A-Za-z0-9_-]+ (line 5)",
+              "tools[3].name: must be at most 64 characters (line 6)",
+              "tools[4].name: is required (line 7)", "tools[5]: expected a mapping (line 8)"});
+  CHECK(problems("name: demo\ntools: {shell: {}}\nagents: [{name: a}]\n") ==
+        lines{"tools: expected a sequence (line 2)"});
+}
+
+TEST_CASE("a custom tool needs a description parameters and a command") {
+  CHECK(problems(R"(
+name: demo
+tools:
+  - name: mine
+  - name: partial
+    description: ""
+    command: []
+    parameters: {type: object}
+agents: [{name: a}]
+)") == lines{"tools[0].description: is required for a custom tool (line 3)",
+             "tools[0].parameters: is required for a custom tool (line 3)",
+             "tools[0].command: is required for a custom tool (line 3)",
+             "tools[1].description: must not be empty (line 5)",
+             "tools[1].command: must not be empty (line 6)"});
+}
+
+TEST_CASE("a custom tool's command is a program and its arguments") {
+  CHECK(problems(R"(
+name: demo
+tools:
+  - {name: a, description: d, parameters: {type: object}, command: "python3 x.py"}
+  - {name: b, description: d, parameters: {type: object}, command: ["", x]}
+  - {name: c, description: d, parameters: {type: object}, command: [x, "", {y: 1}]}
+agents: [{name: a}]
+)") == lines{"tools[0].command: expected a sequence (the program, then its arguments) (line 3)",
+             "tools[1].command[0]: must not be empty (line 4)",
+             "tools[2].command[2]: expected a string (line 5)"});
+}
+
+TEST_CASE("a custom tool's parameters must be an object schema") {
+  CHECK(problems(R"(
+name: demo
+tools:
+  - {name: a, description: d, command: [x], parameters: '{"type": "object"}'}
+  - {name: b, description: d, command: [x], parameters: {type: string}}
+  - {name: c, description: d, command: [x], parameters: {properties: {}}}
+  - {name: d, description: d, command: [x], parameters: {type: object, properties: [x]}}
+  - {name: e, description: d, command: [x], parameters: {type: object, [k]: 1}}
+agents: [{name: a}]
+)") == lines{"tools[0].parameters: expected a mapping (a JSON schema with type: object) (line 3)",
+             "tools[1].parameters: must be a JSON schema of type object (type: object) (line 4)",
+             "tools[2].parameters: must be a JSON schema of type object (type: object) (line 5)",
+             "tools[3].parameters.properties: expected a mapping (line 6)",
+             "tools[4].parameters: has a key that is not a string (line 7) (line 7)"});
+}
+
+TEST_CASE("tool parameters that nest too deep or expand too far are refused") {
+  std::string deep = "name: demo\ntools:\n  - name: t\n    description: d\n    command: [x]\n"
+                     "    parameters: {type: object, p: ";
+  for (int i = 0; i < 70; ++i)
+    deep += "[";
+  for (int i = 0; i < 70; ++i)
+    deep += "]";
+  deep += "}\nagents: [{name: a}]\n";
+  CHECK(problems(deep) == lines{"tools[0].parameters: nests deeper than 64 levels (line 6)"});
+  std::string laughs = "x0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n";
+  for (int i = 1; i < 20; ++i)
+    laughs += "x" + std::to_string(i) + ": &a" + std::to_string(i) + " [*a" +
+              std::to_string(i - 1) + ", *a" + std::to_string(i - 1) + "]\n";
+  auto result = swarm::parse_spec(
+      "name: demo\ntools:\n  - name: t\n    description: d\n    command: [x]\n    parameters:\n" +
+      [&] {
+        std::string indented;
+        for (size_t start = 0; start < laughs.size();) {
+          auto end = laughs.find('\n', start);
+          indented += "      " + laughs.substr(start, end - start + 1);
+          start = end + 1;
+        }
+        return indented;
+      }() +
+      "      type: object\nagents: [{name: a}]\n");
+  REQUIRE(result.problems.size() == 1);
+  CHECK(swarm::to_string(result.problems[0]) ==
+        "tools[0].parameters: is larger than 65536 bytes as JSON (line 6)");
+  auto recursive = swarm::parse_spec("name: demo\ntools: [{name: t, description: d, command: [x], "
+                                     "parameters: &p {type: object, self: *p}}]\n"
+                                     "agents: [{name: a}]\n");
+  CHECK(recursive.spec.has_value() == recursive.problems.empty());
+}
+
+TEST_CASE("keys of custom tools are refused on built-in tools") {
+  CHECK(problems(R"(
+name: demo
+tools:
+  - name: shell
+    command: [bash]
+    description: mine
+    parameters: {type: object}
+agents: [{name: a}]
+)") == lines{"tools[0].command: applies only to custom tools ('shell' is built in) (line 4)",
+             "tools[0].description: applies only to custom tools ('shell' is built in) (line 5)",
+             "tools[0].parameters: applies only to custom tools ('shell' is built in) (line 6)"});
+}
+
+TEST_CASE("http_get needs an allow-list of hosts and only http_get takes one") {
+  CHECK(problems(R"(
+name: demo
+tools:
+  - name: http_get
+  - name: shell
+    allow_hosts: [localhost]
+agents: [{name: a}]
+)") == lines{"tools[0].allow_hosts: is required for http_get (the hosts it may fetch from) "
+             "(line 3)",
+             "tools[1].allow_hosts: applies only to http_get (line 5)"});
+  CHECK(problems(R"(
+name: demo
+tools:
+  - {name: http_get, allow_hosts: []}
+  - {name: http_get2, allow_hosts: "x"}
+agents: [{name: a}]
+)") == lines{"tools[0].allow_hosts: must not be empty (line 3)",
+             "tools[1].allow_hosts: expected a sequence (line 4)",
+             "tools[1].description: is required for a custom tool (line 4)",
+             "tools[1].parameters: is required for a custom tool (line 4)",
+             "tools[1].command: is required for a custom tool (line 4)",
+             "tools[1].allow_hosts: applies only to http_get (line 4)"});
+  CHECK(problems(R"(
+name: demo
+tools:
+  - {name: http_get, allow_hosts: ["http://example.com", "a/b", "[::1]:80", ok.example.com]}
+agents: [{name: a}]
+)") == lines{"tools[0].allow_hosts[0]: must be a host name or address, optionally with a port, "
+             "not a URL (got 'http://example.com') (line 3)",
+             "tools[0].allow_hosts[1]: must be a host name or address, optionally with a port, "
+             "not a URL (got 'a/b') (line 3)"});
+}
+
+TEST_CASE("only tools that run programs take a sandbox and its limits are checked") {
+  CHECK(problems(R"(
+name: demo
+tools:
+  - name: read_file
+    sandbox: {network: false}
+  - name: python
+    sandbox: {network: maybe, timeout_ms: 0, cpu_seconds: 86401, memory_mb: 1048577,
+              max_processes: 65537, max_file_mb: 0, max_output_kb: -1, disk_mb: 1}
+  - name: shell
+    sandbox: []
+agents: [{name: a}]
+)") == lines{"tools[0].sandbox: applies only to tools that run programs (shell, python, custom "
+             "tools) (line 4)",
+             "tools[1].sandbox.network: expected true or false (line 6)",
+             "tools[1].sandbox.timeout_ms: must be > 0 (line 6)",
+             "tools[1].sandbox.cpu_seconds: must be at most 86400 (line 6)",
+             "tools[1].sandbox.memory_mb: must be at most 1048576 (line 6)",
+             "tools[1].sandbox.max_processes: must be at most 65536 (line 7)",
+             "tools[1].sandbox.max_file_mb: must be > 0 (line 7)",
+             "tools[1].sandbox.max_output_kb: must be > 0 (line 7)",
+             "tools[1].sandbox.disk_mb: unknown key (line 7)",
+             "tools[2].sandbox: expected a mapping (line 9)"});
+}
+
+TEST_CASE("needs_approval is true or false") {
+  CHECK(
+      problems("name: demo\ntools: [{name: shell, needs_approval: ask}]\nagents: [{name: a}]\n") ==
+      lines{"tools[0].needs_approval: expected true or false (line 2)"});
+}
+
+TEST_CASE("memory keys are checked") {
+  CHECK(problems(R"(
+name: demo
+memory:
+  working: yes
+  long_term: 1
+  consolidate: true
+  recall_k: 0
+  overflow: compress
+  embeddings_url: "tcp://x"
+  embeddings_model: ""
+  recal_k: 3
+agents: [{name: a}]
+)") == lines{"memory.working: expected true or false (line 3)",
+             "memory.long_term: expected true or false (line 4)",
+             "memory.recall_k: must be > 0 (line 6)",
+             "memory.overflow: must be one of drop, summarize (got 'compress') (line 7)",
+             "memory.embeddings_url: must start with http:// or https:// (line 8)",
+             "memory.embeddings_model: must not be empty (line 9)",
+             "memory.recal_k: unknown key (did you mean 'recall_k'?) (line 10)"});
+  CHECK(problems(R"(
+name: demo
+memory: {recall_k: 1001, embeddings_url: "http://h/v1"}
+agents: [{name: a}]
+)") == lines{
+           "memory.recall_k: must be at most 1000 (line 2)",
+           "memory.embeddings_url: needs embeddings_model (vectors are off without it) (line 2)"});
+  CHECK(problems("name: demo\nmemory: on\nagents: [{name: a}]\n") ==
+        lines{"memory: expected a mapping (line 2)"});
+}
