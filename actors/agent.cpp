@@ -87,6 +87,9 @@ struct agent_state {
   chat_request make_request(const task& t) const {
     chat_request req;
     req.call_id = next_call_id();
+    req.run_id = t.run_id;
+    req.agent = id;
+    req.task_id = t.id;
     req.endpoint = target->endpoint;
     req.model = target->model;
     req.messages = memory.window_with(chat_message{"user", t.text, t.from, {}, {}});

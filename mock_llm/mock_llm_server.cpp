@@ -4,8 +4,11 @@
 
 #include <array>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <cstring>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -113,6 +116,28 @@ public:
 struct shared_state {
   mock_llm::script script;
   counters count;
+  std::FILE* request_log = nullptr; // server_options::request_log; guarded by log_mtx
+  std::mutex log_mtx;
+
+  void log_request(uint64_t n, std::string_view body, const chat_request& req) {
+    if (request_log == nullptr)
+      return;
+    uint64_t h = 1469598103934665603ull; // FNV-1a 64
+    for (unsigned char c : body)
+      h = (h ^ c) * 1099511628211ull;
+    char digest[17];
+    std::snprintf(digest, sizeof(digest), "%016llx", static_cast<unsigned long long>(h));
+    std::string line = "{\"n\":" + std::to_string(n) + ",\"model\":";
+    json_text::append_string(line, req.model);
+    line += ",\"digest\":\"";
+    line += digest;
+    line += "\",\"user\":";
+    json_text::append_string(line, req.user);
+    line += "}\n";
+    std::lock_guard<std::mutex> guard{log_mtx};
+    std::fwrite(line.data(), 1, line.size(), request_log);
+    std::fflush(request_log);
+  }
 };
 
 /// The message of an error's context, for the `error.message` of a 400 reply.
@@ -228,6 +253,7 @@ private:
     auto req = parse_chat_request(body);
     if (!req)
       return send_error(400, error_text(req.error()), "invalid_request_error");
+    state_.log_request(n, body, *req);
     if (req->stream)
       counters::add(state_.count.stream_requests);
     enter();
@@ -520,6 +546,12 @@ public:
           return std::move(s.error());
         state_.script = std::move(*s);
       }
+      if (!opts_.request_log.empty()) {
+        state_.request_log = std::fopen(opts_.request_log.c_str(), "a");
+        if (state_.request_log == nullptr)
+          return make_error(errc::io_error, "cannot open request log " + opts_.request_log + ": " +
+                                                std::strerror(errno));
+      }
       if (opts_.tls_cert.empty() != opts_.tls_key.empty())
         return make_error(errc::invalid_argument, "TLS needs both tls_cert and tls_key");
       if (!opts_.tls_cert.empty())
@@ -578,6 +610,10 @@ public:
     // Destroying the context destroys every pending handler, and with them the sessions and
     // their sockets: stalled and idle connections close here.
     ioc_.reset();
+    if (state_.request_log != nullptr) {
+      std::fclose(state_.request_log);
+      state_.request_log = nullptr;
+    }
   }
 
 private:

@@ -24,6 +24,10 @@ struct server_options {
   /// PEM certificate and key; both set: serve HTTPS. Default: empty (plain HTTP).
   std::string tls_cert;
   std::string tls_key;
+  /// File to append one JSON line per chat request to, written before the reply:
+  /// {"n": number, "model": ..., "digest": FNV-1a 64 of the request body (hex), "user": last
+  /// user message}. Tests use it to see which requests repeated. Default: empty (no log).
+  std::string request_log;
 };
 
 /// Counters since start (or the last POST /stats/reset). Also served as JSON at GET /stats.

@@ -356,6 +356,36 @@ caf::expected<chat_result> decode_chat_response(std::string_view body) {
   return out;
 }
 
+std::string encode_chat_response(const chat_result& res) {
+  json::object root;
+  root["object"] = "chat.completion";
+  root["model"] = res.model;
+  json::object message;
+  message["role"] = "assistant";
+  message["content"] = res.content;
+  if (!res.tool_calls.empty()) {
+    json::array calls;
+    for (const auto& tc : res.tool_calls)
+      calls.push_back(json::object{{"id", tc.id},
+                                   {"type", "function"},
+                                   {"function", {{"name", tc.name}, {"arguments", tc.arguments}}}});
+    message["tool_calls"] = std::move(calls);
+  }
+  json::object choice{{"index", 0}, {"finish_reason", res.finish_reason}};
+  choice["message"] = std::move(message);
+  if (!res.logprobs.empty()) {
+    json::array content;
+    for (const auto& lp : res.logprobs)
+      content.push_back(json::object{{"token", lp.token}, {"logprob", lp.logprob}});
+    choice["logprobs"] = json::object{{"content", std::move(content)}};
+  }
+  root["choices"] = json::array{std::move(choice)};
+  root["usage"] = json::object{{"prompt_tokens", res.use.prompt_tokens},
+                               {"completion_tokens", res.use.completion_tokens},
+                               {"total_tokens", res.use.total_tokens()}};
+  return json::serialize(root);
+}
+
 caf::expected<embedding_result> decode_embedding_response(std::string_view body) {
   json::monotonic_resource mr;
   boost::system::error_code ec;

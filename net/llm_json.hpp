@@ -42,6 +42,10 @@ std::string encode_embedding_request(const embedding_request& req);
 /// naming what is wrong, with a short excerpt of the body.
 caf::expected<chat_result> decode_chat_response(std::string_view body);
 
+/// Encodes `res` as the body of a non-streamed chat completion (the inverse of
+/// decode_chat_response): what the record/replay cassette stores.
+std::string encode_chat_response(const chat_result& res);
+
 /// Decodes an embeddings response; vectors come out in input order (by `index`). Errors:
 /// errc::llm_invalid_response.
 caf::expected<embedding_result> decode_embedding_response(std::string_view body);

@@ -21,6 +21,8 @@ command add_mock_llm_command(CLI::App& app) {
   sub->add_option("--threads", opts->threads, "I/O threads")->capture_default_str();
   sub->add_option("--tls-cert", opts->tls_cert, "PEM certificate: serve HTTPS");
   sub->add_option("--tls-key", opts->tls_key, "PEM private key of --tls-cert");
+  sub->add_option("--request-log", opts->request_log,
+                  "append one JSON line per chat request to this file (docs/mock-llm.md)");
   sub->add_option("--port-file", *port_file, "write the bound port to this file once serving");
   return [opts, port_file] {
     auto srv = mock_llm::server::start(*opts);

@@ -18,8 +18,9 @@ size_t for_each_wire_sample(const caf::actor& self, F&& f) {
   chat_message msg{"assistant", "héllo ✓", "bob", "call_0", {call}};
   tool_spec tool{"search", "web search", R"({"type":"object"})"};
   llm_endpoint ep{"https://example.test/v1", "sk-test"};
-  chat_request creq{7,   ep, "gpt", {msg}, {tool}, R"({"type":"json_object"})",
-                    0.5, 64, true,  3,     1500ms};
+  chat_request creq{7,     "run-1", agent_id{"team", "a"},       "t1.a", 2,  ep,   "gpt",
+                    {msg}, {tool},  R"({"type":"json_object"})", 0.5,    64, true, 3,
+                    1500ms};
   token_logprob lp{"tok", -0.25};
   chat_result cres{7, "gpt", "answer", {call}, "stop", {lp}, use, 2};
   embedding_request ereq{8, ep, "emb", {"a", "b"}, 2s};
@@ -28,9 +29,16 @@ size_t for_each_wire_sample(const caf::actor& self, F&& f) {
   result inner{
       "t1.a", agent_id{"team", "a"}, "inner", 0.75, use, make_error(errc::llm_timeout, "slow"), {}};
   result outer{"t1", agent_id{"", "team"}, "outer", -1, use, {}, {inner}};
-  event ev{
-      event_kind::llm_call_completed,          "run-1", agent_id{"team", "a"}, "t1.a", true, use,
-      make_error(errc::llm_http_error, "503"), 1234ns};
+  event ev{event_kind::llm_call_completed,
+           "run-1",
+           agent_id{"team", "a"},
+           "t1.a",
+           true,
+           use,
+           make_error(errc::llm_http_error, "503"),
+           1234ns,
+           "detail",
+           0.25};
   size_t n = 0;
   auto visit = [&](auto value) {
     f(value);
