@@ -1,4 +1,4 @@
-// Long-term memory store on RocksDB (see long_term.hpp). Layout:
+// Long-term memory store in the memory database (see long_term.hpp). Layout:
 //   records: id -> encoded record (format version, fields, token count)
 //   bm25:    term NUL id -> term frequency (u32 little endian); one key per posting, so a write
 //            never has to read-modify-write a postings list
@@ -6,31 +6,21 @@
 #include "memory/long_term.hpp"
 
 #include <algorithm>
-#include <cstdarg>
 #include <cstring>
-#include <filesystem>
 #include <map>
 #include <mutex>
 #include <set>
 #include <string_view>
 
-#include <rocksdb/db.h>
-#include <rocksdb/env.h>
-#include <rocksdb/options.h>
-#include <rocksdb/write_batch.h>
-
+#include "memory/detail/db_access.hpp"
 #include "runtime/core/errc.hpp"
 
 namespace swarm::memory {
 
 namespace {
 
-namespace fs = std::filesystem;
+using detail::db_access;
 
-constexpr std::string_view cf_records = "records";
-constexpr std::string_view cf_bm25 = "bm25";
-constexpr std::string_view cf_meta = "meta";
-constexpr std::string_view key_schema = "schema";
 constexpr std::string_view key_doc_count = "doc_count";
 constexpr std::string_view key_total_length = "total_length";
 constexpr uint8_t record_format = 1;
@@ -156,26 +146,6 @@ std::map<std::string, uint32_t> term_frequencies(const std::vector<std::string>&
   return tf;
 }
 
-/// Discards RocksDB's info log: the read-only probe of a directory must not create a LOG file
-/// in it (RocksDB would otherwise rotate the owner's LOG).
-class null_logger : public rocksdb::Logger {
-public:
-  using rocksdb::Logger::Logv;
-  void Logv(const char*, va_list) override {}
-};
-
-caf::error not_ours(const std::string& path, const std::string& why) {
-  return make_error(errc::io_error, "memory store " + path + ": not a SmolSwarms memory store (" +
-                                        why + "); left untouched");
-}
-
-caf::error rocks_error(const std::string& path, const std::string& what,
-                       const rocksdb::Status& st) {
-  auto kind = st.IsCorruption() ? "corrupt database: " : "";
-  return make_error(errc::io_error,
-                    "memory store " + path + ": " + kind + what + ": " + st.ToString());
-}
-
 int64_t now_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
@@ -186,34 +156,24 @@ int64_t now_ms() {
 // --- impl ---------------------------------------------------------------------------------------
 
 struct long_term_store::impl {
-  std::string path;
+  std::shared_ptr<database> owner;
   long_term_options opts;
   rocksdb::DB* db = nullptr;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::ColumnFamilyHandle* records = nullptr;
   rocksdb::ColumnFamilyHandle* bm25 = nullptr;
   rocksdb::ColumnFamilyHandle* meta = nullptr;
+  std::string path;
   mutable std::mutex mtx;
 
-  ~impl() {
-    if (db == nullptr)
-      return;
-    // Handles must go before the database closes.
-    for (auto* h : handles)
-      db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
-    db->Close().PermitUncheckedError();
-    delete db;
-  }
-
-  rocksdb::WriteOptions write_options() const {
-    rocksdb::WriteOptions wo;
-    wo.sync = opts.sync;
-    return wo;
-  }
-
   caf::error fail(const std::string& what, const rocksdb::Status& st) const {
-    return rocks_error(path, what, st);
+    return db_access::fail(*owner, what, st);
   }
+
+  caf::error corrupt(const std::string& what) const {
+    return make_error(errc::io_error, "memory database " + path + ": corrupt database: " + what);
+  }
+
+  caf::error write(rocksdb::WriteBatch& batch) const { return db_access::write(*owner, batch); }
 
   caf::expected<std::optional<stored_record>> read_record(const std::string& id) const {
     std::string value;
@@ -224,8 +184,7 @@ struct long_term_store::impl {
       return fail("cannot read record '" + id + "'", st);
     auto rec = decode(value);
     if (!rec)
-      return make_error(errc::io_error, "memory store " + path +
-                                            ": corrupt database: undecodable record '" + id + "'");
+      return corrupt("undecodable record '" + id + "'");
     return std::optional<stored_record>{std::move(*rec)};
   }
 
@@ -239,8 +198,7 @@ struct long_term_store::impl {
     reader r{value};
     auto x = r.uint(8);
     if (!r.ok || !r.in.empty())
-      return make_error(errc::io_error, "memory store " + path + ": corrupt database: meta/" +
-                                            std::string{key} + " is not a counter");
+      return corrupt("meta/" + std::string{key} + " is not a counter");
     return x;
   }
 
@@ -293,157 +251,57 @@ struct long_term_store::impl {
     if (removed == 0)
       return size_t{0};
     write_stats(batch, *s);
-    auto st = db->Write(write_options(), &batch);
-    if (!st.ok())
-      return fail("cannot write", st);
+    if (auto err = write(batch))
+      return err;
     return removed;
+  }
+
+  /// Calls `fn(record)` for every record, in id order.
+  template <class Fn>
+  caf::error scan(Fn fn) const {
+    std::unique_ptr<rocksdb::Iterator> it{db->NewIterator(rocksdb::ReadOptions{}, records)};
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      auto rec = decode(std::string_view{it->value().data(), it->value().size()});
+      if (!rec)
+        return corrupt("undecodable record '" + it->key().ToString() + "'");
+      fn(std::move(rec->rec));
+    }
+    if (!it->status().ok())
+      return fail("cannot scan records", it->status());
+    return {};
   }
 
   /// Ids of the records for which `pred(record)` holds.
   template <class Pred>
   caf::expected<std::vector<std::string>> select_ids(Pred pred) const {
     std::vector<std::string> ids;
-    std::unique_ptr<rocksdb::Iterator> it{db->NewIterator(rocksdb::ReadOptions{}, records)};
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      auto rec = decode(std::string_view{it->value().data(), it->value().size()});
-      if (!rec)
-        return make_error(errc::io_error, "memory store " + path +
-                                              ": corrupt database: undecodable record '" +
-                                              it->key().ToString() + "'");
-      if (pred(rec->rec))
-        ids.push_back(rec->rec.id);
-    }
-    if (!it->status().ok())
-      return fail("cannot scan records", it->status());
+    auto err = scan([&](memory_record&& rec) {
+      if (pred(rec))
+        ids.push_back(std::move(rec.id));
+    });
+    if (err)
+      return err;
     return ids;
   }
 };
 
-// --- open ---------------------------------------------------------------------------------------
+// --- construction -----------------------------------------------------------------------------
 
-namespace {
-
-std::vector<rocksdb::ColumnFamilyDescriptor> descriptors(const std::vector<std::string>& names) {
-  std::vector<rocksdb::ColumnFamilyDescriptor> result;
-  for (const auto& n : names)
-    result.emplace_back(n, rocksdb::ColumnFamilyOptions{});
-  return result;
+long_term_store::long_term_store(std::shared_ptr<database> db, long_term_options options)
+    : impl_(std::make_unique<impl>()) {
+  impl_->db = &db_access::raw(*db);
+  impl_->records = db_access::cf(*db, cf_records);
+  impl_->bm25 = db_access::cf(*db, cf_bm25);
+  impl_->meta = db_access::cf(*db, cf_meta);
+  impl_->path = db->path();
+  impl_->opts = options;
+  impl_->owner = std::move(db);
 }
-
-/// Checks that `path`, a RocksDB database with the column families `names`, is one of ours.
-/// Opens it read-only (no LOG, no LOCK written) so that a damaged manifest shows as corruption
-/// rather than as a foreign database, then looks for our column families and schema marker.
-caf::error probe(const std::string& path, const std::vector<std::string>& names) {
-  rocksdb::DBOptions opts;
-  opts.info_log = std::make_shared<null_logger>();
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* db = nullptr;
-  auto st = rocksdb::DB::OpenForReadOnly(opts, path, descriptors(names), &handles, &db);
-  if (!st.ok())
-    return rocks_error(path, "cannot open read-only", st);
-  std::string missing;
-  for (auto cf : {cf_records, cf_bm25, cf_meta})
-    if (std::find(names.begin(), names.end(), cf) == names.end())
-      missing += (missing.empty() ? "" : ", ") + std::string{cf};
-  std::string marker;
-  rocksdb::Status got;
-  if (missing.empty()) {
-    auto meta = std::find(names.begin(), names.end(), cf_meta) - names.begin();
-    got = db->Get(rocksdb::ReadOptions{}, handles[static_cast<size_t>(meta)],
-                  rocksdb::Slice{key_schema.data(), key_schema.size()}, &marker);
-  }
-  for (auto* h : handles)
-    db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
-  db->Close().PermitUncheckedError();
-  delete db;
-  if (!missing.empty())
-    return not_ours(path, "a RocksDB database without the column families " + missing);
-  if (got.IsNotFound())
-    return not_ours(path, "a RocksDB database without the schema marker meta/schema");
-  if (!got.ok())
-    return rocks_error(path, "cannot read meta/schema", got);
-  if (marker != long_term_store::schema_marker)
-    return not_ours(path, "unsupported schema '" + marker + "', expected '" +
-                              std::string{long_term_store::schema_marker} + "'");
-  return {};
-}
-
-} // namespace
-
-long_term_store::long_term_store(std::unique_ptr<impl> ptr) : impl_(std::move(ptr)) {}
 
 long_term_store::~long_term_store() = default;
 
-const std::string& long_term_store::path() const {
-  return impl_->path;
-}
-
-caf::expected<std::unique_ptr<long_term_store>> long_term_store::open(const std::string& path,
-                                                                      long_term_options options) {
-  if (path.empty())
-    return make_error(errc::invalid_argument, "memory store: empty data directory path");
-  std::error_code ec;
-  auto status = fs::status(path, ec); // sets `ec` for a missing path: fine, that is a fresh store
-  if (ec && status.type() != fs::file_type::not_found)
-    return make_error(errc::io_error, "memory store " + path + ": " + ec.message());
-  ec.clear();
-  bool exists = fs::exists(status);
-  if (exists && !fs::is_directory(status))
-    return not_ours(path, "not a directory");
-  bool fresh = !exists || fs::is_empty(path, ec);
-  if (ec)
-    return make_error(errc::io_error, "memory store " + path + ": " + ec.message());
-  std::vector<std::string> names;
-  if (fresh) {
-    if (!options.create_if_missing)
-      return make_error(errc::io_error,
-                        "memory store " + path + ": no store here (create_if_missing is off)");
-    fs::create_directories(path, ec);
-    if (ec)
-      return make_error(errc::io_error,
-                        "memory store " + path + ": cannot create directory: " + ec.message());
-    names = {rocksdb::kDefaultColumnFamilyName, std::string{cf_records}, std::string{cf_bm25},
-             std::string{cf_meta}};
-  } else {
-    auto st = rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions{}, path, &names);
-    if (!st.ok()) {
-      if (!fs::exists(fs::path{path} / "CURRENT", ec))
-        return not_ours(path, "a non-empty directory without a RocksDB database");
-      return rocks_error(path, "cannot list column families", st);
-    }
-    if (auto err = probe(path, names))
-      return err;
-  }
-  auto self = std::make_unique<impl>();
-  self->path = path;
-  self->opts = options;
-  rocksdb::DBOptions db_opts;
-  db_opts.create_if_missing = fresh;
-  db_opts.create_missing_column_families = fresh;
-  auto st = rocksdb::DB::Open(db_opts, path, descriptors(names), &self->handles, &self->db);
-  if (!st.ok())
-    return rocks_error(path, "cannot open", st);
-  for (size_t i = 0; i < names.size(); ++i) {
-    if (names[i] == cf_records)
-      self->records = self->handles[i];
-    else if (names[i] == cf_bm25)
-      self->bm25 = self->handles[i];
-    else if (names[i] == cf_meta)
-      self->meta = self->handles[i];
-  }
-  if (fresh) {
-    rocksdb::WriteBatch batch;
-    batch
-        .Put(self->meta, rocksdb::Slice{key_schema.data(), key_schema.size()},
-             rocksdb::Slice{schema_marker.data(), schema_marker.size()})
-        .PermitUncheckedError();
-    self->write_stats(batch, store_stats{});
-    rocksdb::WriteOptions wo;
-    wo.sync = true;
-    if (auto wst = self->db->Write(wo, &batch); !wst.ok())
-      return self->fail("cannot write schema marker", wst);
-  }
-  return std::unique_ptr<long_term_store>{new long_term_store(std::move(self))};
+const database& long_term_store::db() const {
+  return *impl_->owner;
 }
 
 // --- writes -------------------------------------------------------------------------------------
@@ -485,10 +343,7 @@ caf::error long_term_store::put(const std::vector<memory_record>& records) {
     s->total_length += length;
   }
   impl_->write_stats(batch, *s);
-  auto st = impl_->db->Write(impl_->write_options(), &batch);
-  if (!st.ok())
-    return impl_->fail("cannot write", st);
-  return {};
+  return impl_->write(batch);
 }
 
 caf::expected<bool> long_term_store::forget(const std::string& id) {
@@ -533,6 +388,28 @@ caf::expected<store_stats> long_term_store::stats() const {
   return impl_->read_stats();
 }
 
+caf::expected<std::vector<memory_record>>
+long_term_store::all(const std::optional<std::string>& ns) const {
+  std::vector<memory_record> result;
+  std::lock_guard guard{impl_->mtx};
+  auto err = impl_->scan([&](memory_record&& rec) {
+    if (!ns || rec.ns == *ns)
+      result.push_back(std::move(rec));
+  });
+  if (err)
+    return err;
+  return result;
+}
+
+caf::expected<std::map<std::string, uint64_t>> long_term_store::namespaces() const {
+  std::map<std::string, uint64_t> result;
+  std::lock_guard guard{impl_->mtx};
+  auto err = impl_->scan([&](memory_record&& rec) { ++result[rec.ns]; });
+  if (err)
+    return err;
+  return result;
+}
+
 caf::expected<std::vector<search_hit>> long_term_store::search(const std::string& query,
                                                                const search_options& opts) const {
   auto tokens = tokenize(query);
@@ -556,8 +433,7 @@ caf::expected<std::vector<search_hit>> long_term_store::search(const std::string
       reader r{std::string_view{it->value().data(), it->value().size()}};
       auto tf = static_cast<uint32_t>(r.uint(4));
       if (!r.ok)
-        return make_error(errc::io_error, "memory store " + impl_->path +
-                                              ": corrupt database: bad posting for '" + term + "'");
+        return impl_->corrupt("bad posting for '" + term + "'");
       auto id = it->key().ToString().substr(prefix.size());
       ids.insert(id);
       list.emplace_back(std::move(id), tf);

@@ -1,10 +1,11 @@
-// Long-term memory store: records in RocksDB with a BM25 inverted index, ranked retrieval that
-// mixes relevance, recency and importance, and forgetting by id, namespace or age.
-// RocksDB stays behind the pimpl: nothing here includes its headers.
+// Long-term memory store: records in the data directory's memory database with a BM25 inverted
+// index, ranked retrieval that mixes relevance, recency and importance, and forgetting by id,
+// namespace or age. RocksDB stays behind the pimpl: nothing here includes its headers.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -15,17 +16,13 @@
 #include <caf/expected.hpp>
 
 #include "memory/bm25.hpp"
+#include "memory/database.hpp"
 #include "memory/record.hpp"
 
 namespace swarm::memory {
 
-/// Per-store options.
+/// Per-store options (durability is the database's: see database_options).
 struct long_term_options {
-  /// Sync the write-ahead log to disk before a write returns (RocksDB WriteOptions::sync).
-  /// Without it a write survives a process crash, not a machine crash. Default: false.
-  bool sync = false;
-  /// Create the directory and the database when the directory is missing or empty. Default: true.
-  bool create_if_missing = true;
   /// BM25 parameters. Default: k1 = 1.2, b = 0.75.
   bm25_params bm25;
   /// Weights of relevance, recency and importance in a hit's score. Default: 0.7, 0.2, 0.1.
@@ -56,36 +53,28 @@ struct store_stats {
   uint64_t total_length = 0; ///< sum of the records' token counts
 };
 
-/// The long-term memory of one data directory: one RocksDB database with the column families
-/// `records` (id -> record), `bm25` (term NUL id -> term frequency) and `meta` (schema marker,
-/// document count, total length). Every write is one atomic WriteBatch through the WAL.
+/// The long-term memory of one data directory, in the column families `records` (id ->
+/// record), `bm25` (term NUL id -> term frequency) and `meta` (document count, total length) of
+/// its memory database. Every write is one atomic WriteBatch through the WAL.
 /// IDF and average document length are computed over the whole store, whatever the namespace
-/// filter. Thread-safe: members serialise on an internal mutex.
+/// filter. Thread-safe: members serialise on an internal mutex (one store per database).
 class long_term_store {
 public:
-  /// The schema marker stored under `meta/schema`.
-  static constexpr std::string_view schema_marker = "smolswarms.memory.v1";
+  /// A store in `db`, which it keeps open.
+  explicit long_term_store(std::shared_ptr<database> db, long_term_options options = {});
 
-  /// Opens (or, if the directory is missing or empty, creates) the store in `path`.
-  /// Errors (`io_error`, message naming the path): the directory holds something other than a
-  /// SmolSwarms memory store (a foreign RocksDB database, other files) -- left untouched; the
-  /// database is corrupt; the database is locked by another process.
-  [[nodiscard]] static caf::expected<std::unique_ptr<long_term_store>>
-  open(const std::string& path, long_term_options options = {});
-
-  /// Closes the database (flushes nothing beyond what the WAL already holds).
   ~long_term_store();
 
   long_term_store(const long_term_store&) = delete;
   long_term_store& operator=(const long_term_store&) = delete;
 
-  /// The directory this store lives in.
-  const std::string& path() const;
+  /// The database this store lives in.
+  const database& db() const;
 
   /// Writes `records` in one atomic batch (record, postings, counters). A record whose id exists
   /// replaces it (old postings removed); within one call a later duplicate id wins.
   /// `invalid_argument` for an empty id or namespace or an importance outside [0, 1] (nothing
-  /// written); `io_error` if RocksDB fails.
+  /// written); `storage_full` if the disk is full; `io_error` if RocksDB fails otherwise.
   [[nodiscard]] caf::error put(const std::vector<memory_record>& records);
 
   /// The record with `id`, or none.
@@ -110,9 +99,15 @@ public:
   /// Document count and total length, as kept in `meta`.
   [[nodiscard]] caf::expected<store_stats> stats() const;
 
+  /// Every record (only those of namespace `ns` if given), in id order.
+  [[nodiscard]] caf::expected<std::vector<memory_record>>
+  all(const std::optional<std::string>& ns = std::nullopt) const;
+
+  /// Number of records per namespace.
+  [[nodiscard]] caf::expected<std::map<std::string, uint64_t>> namespaces() const;
+
 private:
   struct impl;
-  explicit long_term_store(std::unique_ptr<impl> ptr);
   std::unique_ptr<impl> impl_;
 };
 

@@ -153,6 +153,19 @@ TEST_CASE("a foreign RocksDB database is refused and left byte-for-byte untouche
   CHECK(snapshot(path) == before);
 }
 
+TEST_CASE("a RocksDB database with our column families but no schema marker is refused") {
+  swarm::test::temp_dir dir;
+  auto path = dir.path() / "memory";
+  make_db(path, {"records", "bm25", "meta"}, std::nullopt);
+  auto before = snapshot(path);
+  auto db = database::open(dir.path().string());
+  REQUIRE_FALSE(db);
+  auto msg = swarm::describe(db.error());
+  CHECK_THAT(msg, Catch::Contains(path.string()));
+  CHECK_THAT(msg, Catch::Contains("schema marker"));
+  CHECK(snapshot(path) == before);
+}
+
 TEST_CASE("a RocksDB database with our column families but another schema is refused") {
   swarm::test::temp_dir dir;
   auto path = dir.path() / "memory";

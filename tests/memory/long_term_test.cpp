@@ -1,10 +1,9 @@
-// The RocksDB long-term store: writes, retrieval, forgetting, persistence, foreign directories.
+// The long-term store in the memory database: writes, retrieval, forgetting, listing,
+// persistence. (Opening, foreign and corrupt directories: database_test.cpp.)
 #include <chrono>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <map>
-#include <sstream>
 
 #include <catch2/catch.hpp>
 #include <rocksdb/db.h>
@@ -27,11 +26,12 @@ memory_record rec(std::string id, std::string ns, std::string text, double impor
                        importance,    created,       std::move(tags)};
 }
 
-std::unique_ptr<long_term_store> open_ok(const fs::path& dir, long_term_options opts = {}) {
-  auto store = long_term_store::open(dir.string(), opts);
-  if (!store)
-    FAIL("open failed: " << swarm::describe(store.error()));
-  return std::move(*store);
+std::unique_ptr<long_term_store> open_ok(const fs::path& data_dir, long_term_options opts = {},
+                                         database_options db_opts = {}) {
+  auto db = database::open(data_dir.string(), db_opts);
+  if (!db)
+    FAIL("open failed: " << swarm::describe(db.error()));
+  return std::make_unique<long_term_store>(std::move(*db), opts);
 }
 
 std::vector<std::string> ids_of(const caf::expected<std::vector<search_hit>>& hits) {
@@ -46,41 +46,9 @@ search_options in(std::optional<std::string> ns = std::nullopt) {
   return search_options{std::move(ns), 10, t0};
 }
 
-/// Every file under `dir` with its bytes and modification time.
-std::map<std::string, std::pair<std::string, fs::file_time_type>> snapshot(const fs::path& dir) {
-  std::map<std::string, std::pair<std::string, fs::file_time_type>> out;
-  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
-    if (!entry.is_regular_file())
-      continue;
-    std::ifstream in{entry.path(), std::ios::binary};
-    std::stringstream bytes;
-    bytes << in.rdbuf();
-    out[entry.path().string()] = {bytes.str(), entry.last_write_time()};
-  }
-  return out;
-}
-
-/// Creates a plain RocksDB database (not ours) with the given extra column families.
-void make_foreign_db(const fs::path& dir, const std::vector<std::string>& extra_cfs) {
-  rocksdb::Options opts;
-  opts.create_if_missing = true;
-  opts.create_missing_column_families = true;
-  std::vector<rocksdb::ColumnFamilyDescriptor> cfs{
-      {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions{}}};
-  for (const auto& name : extra_cfs)
-    cfs.emplace_back(name, rocksdb::ColumnFamilyOptions{});
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* db = nullptr;
-  REQUIRE(rocksdb::DB::Open(opts, dir.string(), cfs, &handles, &db).ok());
-  REQUIRE(db->Put(rocksdb::WriteOptions{}, "someone-elses-key", "precious").ok());
-  for (auto* h : handles)
-    REQUIRE(db->DestroyColumnFamilyHandle(h).ok());
-  REQUIRE(db->Close().ok());
-  delete db;
-}
-
 /// Number of keys in the `bm25` column family of a closed store.
-size_t posting_count(const fs::path& dir) {
+size_t posting_count(const fs::path& data_dir) {
+  auto dir = data_dir / "memory";
   std::vector<std::string> names;
   REQUIRE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions{}, dir.string(), &names).ok());
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
@@ -258,17 +226,19 @@ TEST_CASE("invalid records are refused and nothing of the batch is written") {
 
 TEST_CASE("records survive close and reopen with every column family listed") {
   swarm::test::temp_dir dir;
-  auto path = dir.path() / "data" / "memory";
-  long_term_options opts;
+  auto path = dir.path() / "data";
+  database_options opts;
   opts.sync = true;
   {
-    auto store = open_ok(path, opts);
+    auto store = open_ok(path, {}, opts);
     REQUIRE_FALSE(store->put({rec("p1", "swarm:t", "persistent memory works", 0.6, t0, {"t"})}));
   }
   std::vector<std::string> names;
-  REQUIRE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions{}, path.string(), &names).ok());
+  REQUIRE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions{}, (path / "memory").string(), &names)
+              .ok());
   std::sort(names.begin(), names.end());
-  CHECK(names == std::vector<std::string>{"bm25", "default", "meta", "records"});
+  CHECK(names == std::vector<std::string>{"bm25", "default", "journal", "meta", "records", "runs",
+                                          "vectors", "working"});
   for (int round = 0; round < 2; ++round) {
     auto store = open_ok(path);
     CHECK((*store->get("p1"))->tags == std::vector<std::string>{"t"});
@@ -277,71 +247,46 @@ TEST_CASE("records survive close and reopen with every column family listed") {
   }
 }
 
-TEST_CASE("a foreign RocksDB directory is refused and left untouched") {
+TEST_CASE("all lists every record or one namespace's, in id order") {
   swarm::test::temp_dir dir;
-  auto path = dir.path() / "foreign";
-  make_foreign_db(path, {});
-  auto before = snapshot(path);
-  auto store = long_term_store::open(path.string());
-  REQUIRE_FALSE(store);
-  CHECK(swarm::is(store.error(), swarm::errc::io_error));
-  auto msg = swarm::describe(store.error());
-  CHECK_THAT(msg, Catch::Contains(path.string()));
-  CHECK_THAT(msg, Catch::Contains("not a SmolSwarms memory store"));
-  CHECK(snapshot(path) == before);
+  auto store = open_ok(dir.path());
+  REQUIRE_FALSE(store->put({rec("b", "n2", "beta", 0.2, t0 + 1, {"x", "y"}),
+                            rec("a", "n1", "alpha"), rec("c", "n1", "gamma")}));
+  auto every = store->all();
+  REQUIRE(every);
+  REQUIRE(every->size() == 3);
+  CHECK((*every)[0] == rec("a", "n1", "alpha"));
+  CHECK((*every)[1] == rec("b", "n2", "beta", 0.2, t0 + 1, {"x", "y"}));
+  CHECK((*every)[2].id == "c");
+  auto n1 = store->all(std::string{"n1"});
+  REQUIRE(n1);
+  REQUIRE(n1->size() == 2);
+  CHECK(((*n1)[0].id == "a" && (*n1)[1].id == "c"));
+  auto none = store->all(std::string{"absent"});
+  REQUIRE(none);
+  CHECK(none->empty());
 }
 
-TEST_CASE("a RocksDB with our column family names but no schema marker is refused untouched") {
+TEST_CASE("namespaces counts the records of each namespace") {
   swarm::test::temp_dir dir;
-  auto path = dir.path() / "lookalike";
-  make_foreign_db(path, {"records", "bm25", "meta"});
-  auto before = snapshot(path);
-  auto store = long_term_store::open(path.string());
-  REQUIRE_FALSE(store);
-  auto msg = swarm::describe(store.error());
-  CHECK_THAT(msg, Catch::Contains(path.string()));
-  CHECK_THAT(msg, Catch::Contains("schema marker"));
-  CHECK(snapshot(path) == before);
+  auto store = open_ok(dir.path());
+  CHECK(store->namespaces()->empty());
+  REQUIRE_FALSE(store->put({rec("a", "n1", "alpha"), rec("b", "n2", "beta"), rec("c", "n1", "c")}));
+  REQUIRE(store->forget("b"));
+  auto counts = store->namespaces();
+  REQUIRE(counts);
+  CHECK(*counts == std::map<std::string, uint64_t>{{"n1", 2}});
 }
 
-TEST_CASE("a directory of other files is refused and left untouched") {
+TEST_CASE("a store shares its database with other users") {
   swarm::test::temp_dir dir;
-  dir.write("notes.txt", "my notes");
-  dir.write("data.bin", std::string("\x00\x01\x02garbage", 10));
-  auto before = snapshot(dir.path());
-  auto store = long_term_store::open(dir.path().string());
-  REQUIRE_FALSE(store);
-  auto msg = swarm::describe(store.error());
-  CHECK_THAT(msg, Catch::Contains(dir.path().string()));
-  CHECK_THAT(msg, Catch::Contains("without a RocksDB database"));
-  CHECK(snapshot(dir.path()) == before);
-  auto file = long_term_store::open(dir.path() / "notes.txt");
-  REQUIRE_FALSE(file);
-  CHECK_THAT(swarm::describe(file.error()), Catch::Contains("not a directory"));
-}
-
-TEST_CASE("a corrupt store is reported as corrupt") {
-  swarm::test::temp_dir dir;
-  auto path = dir.path() / "mem";
+  auto db = database::open(dir.path().string());
+  REQUIRE(db);
   {
-    auto store = open_ok(path);
-    REQUIRE_FALSE(store->put({rec("c", "n", "soon corrupt")}));
+    long_term_store store{*db};
+    CHECK(&store.db() == db->get());
+    REQUIRE_FALSE(store.put({rec("a", "n", "shared")}));
   }
-  for (const auto& entry : fs::directory_iterator(path))
-    if (entry.path().filename().string().rfind("MANIFEST-", 0) == 0)
-      std::ofstream{entry.path(), std::ios::binary | std::ios::trunc} << "this is not a manifest";
-  auto store = long_term_store::open(path.string());
-  REQUIRE_FALSE(store);
-  auto msg = swarm::describe(store.error());
-  CHECK_THAT(msg, Catch::Contains(path.string()));
-  CHECK_THAT(msg, Catch::Contains("orrupt"));
-}
-
-TEST_CASE("a missing directory is not created when create_if_missing is off") {
-  swarm::test::temp_dir dir;
-  long_term_options opts;
-  opts.create_if_missing = false;
-  auto store = long_term_store::open((dir.path() / "absent").string(), opts);
-  REQUIRE_FALSE(store);
-  CHECK_FALSE(fs::exists(dir.path() / "absent"));
+  long_term_store again{*db}; // the database outlived the first store
+  CHECK((*again.get("a"))->text == "shared");
 }

@@ -1,0 +1,135 @@
+// The run journal: finished LLM calls and coordinator steps of each run, and one header per run,
+// in the `journal` and `runs` column families of the memory database. A run killed at any
+// moment resumes from it without repeating a finished call.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+#include <caf/meta/type_name.hpp>
+
+#include "memory/database.hpp"
+#include "runtime/core/call_store.hpp"
+#include "runtime/core/messages.hpp"
+
+namespace swarm::memory {
+
+/// One run, in the `runs` column family under its run id.
+struct run_record {
+  std::string run_id;
+  std::string swarm;
+  std::string spec_source; ///< where the spec came from, e.g. its file path
+  std::string spec_text;   ///< the spec as it was when the run started
+  std::string task_id;
+  std::string task_text;
+  std::string llm_url;
+  std::string model;
+  int64_t started_ms = 0;  ///< Unix milliseconds
+  int64_t finished_ms = 0; ///< Unix milliseconds; 0 while running
+  std::string status;      ///< "running", "done" or "failed"
+  std::string result_text; ///< when done
+  std::string error;       ///< when failed
+
+  friend bool operator==(const run_record&, const run_record&) = default;
+};
+
+template <class F>
+typename F::result_type inspect(F& f, run_record& x) {
+  return f(caf::meta::type_name("run_record"), x.run_id, x.swarm, x.spec_source, x.spec_text,
+           x.task_id, x.task_text, x.llm_url, x.model, x.started_ms, x.finished_ms, x.status,
+           x.result_text, x.error);
+}
+
+/// One finished LLM call of a run, as the journal holds it.
+struct journaled_call {
+  std::string key;     ///< the call store key (`run \n agent \n task \n step \n n`)
+  std::string agent;   ///< "swarm/name" of the agent that asked
+  std::string task_id; ///< the task the call was made for
+  uint32_t step = 0;   ///< the call's position within its task
+  std::string model;   ///< the model asked for
+  chat_result reply;
+  int64_t time_ms = 0; ///< when it was journaled, Unix milliseconds
+};
+
+template <class F>
+typename F::result_type inspect(F& f, journaled_call& x) {
+  return f(caf::meta::type_name("journaled_call"), x.key, x.agent, x.task_id, x.step, x.model,
+           x.reply, x.time_ms);
+}
+
+/// One coordinator step of a run (a member's answer the coordinator acted on).
+struct journaled_step {
+  std::string task_id;
+  std::string agent;
+  std::string text;
+  std::string error;
+  double confidence = -1; ///< < 0: none
+  usage use;
+  int64_t time_ms = 0; ///< Unix milliseconds; put_step fills in "now" when 0
+};
+
+template <class F>
+typename F::result_type inspect(F& f, journaled_step& x) {
+  return f(caf::meta::type_name("journaled_step"), x.task_id, x.agent, x.text, x.error,
+           x.confidence, x.use, x.time_ms);
+}
+
+/// The run journal of a data directory. Every write is one WriteBatch through the WAL: when a
+/// write returns without error it survives a crash of the process (and of the machine if the
+/// database was opened with `sync`). Values carry a format version; one that cannot be decoded
+/// is an `io_error` naming the run and the key. Thread-safe.
+class journal final : public call_store {
+public:
+  /// A journal in `db`, which it keeps open.
+  explicit journal(std::shared_ptr<database> db);
+
+  /// The reply journaled under `key`, or none.
+  [[nodiscard]] caf::expected<std::optional<chat_result>> find(const std::string& key) override;
+
+  /// Journals `reply` under `key` (an empty key is `invalid_argument`) with `req`'s agent,
+  /// task, step and model; replaces an existing entry.
+  [[nodiscard]] caf::error put(const std::string& key, const chat_request& req,
+                               const chat_result& reply) override;
+
+  /// "journal in <data_dir>/memory".
+  std::string describe() const override;
+
+  /// Inserts or replaces the header of `run.run_id` (non-empty, no newline).
+  [[nodiscard]] caf::error put_run(const run_record& run);
+
+  /// The header of `run_id`, or none.
+  [[nodiscard]] caf::expected<std::optional<run_record>> get_run(const std::string& run_id) const;
+
+  /// Every run's header, newest (latest `started_ms`) first.
+  [[nodiscard]] caf::expected<std::vector<run_record>> runs() const;
+
+  /// Appends a coordinator step to `run_id`; steps read back in the order they were put, also
+  /// across reopening.
+  [[nodiscard]] caf::error put_step(const std::string& run_id, const journaled_step& step);
+
+  /// The calls journaled for `run_id`, in key order.
+  [[nodiscard]] caf::expected<std::vector<journaled_call>> calls(const std::string& run_id) const;
+
+  /// The steps journaled for `run_id`, in the order they were put.
+  [[nodiscard]] caf::expected<std::vector<journaled_step>> steps(const std::string& run_id) const;
+
+  /// Removes the run's header, calls and steps in one batch; returns how many entries went.
+  [[nodiscard]] caf::expected<size_t> forget_run(const std::string& run_id);
+
+  /// The database this journal lives in.
+  const database& db() const;
+
+private:
+  std::shared_ptr<database> db_;
+  std::mutex mtx_;                                ///< orders step appends
+  std::map<std::string, uint64_t> next_step_seq_; ///< run id -> sequence of its next step
+};
+
+} // namespace swarm::memory
