@@ -209,6 +209,8 @@ caf::expected<std::shared_ptr<database>> database::open(const std::string& data_
     return make_error(errc::io_error, "memory database " + path + ": " + ec.message());
   std::vector<std::string> names;
   if (fresh) {
+    if (options.read_only)
+      return make_error(errc::io_error, "memory database " + path + ": no store here");
     if (!options.create_if_missing)
       return make_error(errc::io_error,
                         "memory database " + path + ": no store here (create_if_missing is off)");
@@ -230,9 +232,15 @@ caf::expected<std::shared_ptr<database>> database::open(const std::string& data_
       return err;
   }
   // Open every existing column family plus the ones this version adds.
-  for (const auto& cf : column_families())
-    if (std::find(names.begin(), names.end(), cf) == names.end())
-      names.push_back(cf);
+  for (const auto& cf : column_families()) {
+    if (std::find(names.begin(), names.end(), cf) != names.end())
+      continue;
+    if (options.read_only)
+      return make_error(errc::io_error, "memory database " + path +
+                                            ": an older store without the column family '" + cf +
+                                            "'; open it read-write once to upgrade it");
+    names.push_back(cf);
+  }
   auto self = std::make_unique<impl>();
   self->data_dir = data_dir;
   self->path = path;
@@ -245,7 +253,12 @@ caf::expected<std::shared_ptr<database>> database::open(const std::string& data_
   // Replay the WAL into memory instead of writing level-0 files first: a database whose disk
   // filled up must still open.
   db_opts.avoid_flush_during_recovery = true;
-  auto st = rocksdb::DB::Open(db_opts, path, descriptors(names), &self->handles, &self->db);
+  if (options.read_only) // a reader must not rotate the writer's LOG
+    db_opts.info_log = std::make_shared<null_logger>();
+  auto st = options.read_only
+                ? rocksdb::DB::OpenForReadOnly(db_opts, path, descriptors(names), &self->handles,
+                                               &self->db)
+                : rocksdb::DB::Open(db_opts, path, descriptors(names), &self->handles, &self->db);
   if (!st.ok())
     return detail::status_error(path, "cannot open", st);
   std::shared_ptr<database> result{new database(std::move(self))};

@@ -40,6 +40,10 @@ struct database_options {
   bool sync = false;
   /// Create `<data_dir>/memory` and the database when missing or empty. Default: true.
   bool create_if_missing = true;
+  /// Open without writing anything and without taking the lock, so that it works beside a
+  /// process that has the database open; reads see the state as of opening, writes fail with
+  /// `io_error`. The database must exist (`create_if_missing` is ignored). Default: false.
+  bool read_only = false;
 };
 
 /// One open RocksDB database with the column families `records`, `bm25`, `meta`, `vectors`,

@@ -261,3 +261,41 @@ TEST_CASE("a no-space status becomes storage_full naming the directory") {
       detail::status_error("state/memory", "cannot read", rocksdb::Status::Corruption("bad block"));
   CHECK_THAT(swarm::describe(corrupt), Catch::Contains("corrupt database"));
 }
+
+TEST_CASE("a read-only database reads beside a writer and refuses writes") {
+  swarm::test::temp_dir dir;
+  auto writer = open_ok(dir.path());
+  rocksdb::WriteBatch batch;
+  REQUIRE(batch.Put(detail::db_access::cf(*writer, cf_runs), "r1", "header").ok());
+  REQUIRE_FALSE(detail::db_access::write(*writer, batch));
+  auto before = snapshot(dir.path() / "memory");
+  database_options ro;
+  ro.read_only = true;
+  {
+    auto reader = open_ok(dir.path(), ro); // the writer holds the lock
+    std::string value;
+    REQUIRE(detail::db_access::raw(*reader)
+                .Get(rocksdb::ReadOptions{}, detail::db_access::cf(*reader, cf_runs), "r1", &value)
+                .ok());
+    CHECK(value == "header");
+    rocksdb::WriteBatch more;
+    REQUIRE(more.Put(detail::db_access::cf(*reader, cf_runs), "r2", "x").ok());
+    auto err = detail::db_access::write(*reader, more);
+    CHECK(swarm::is(err, swarm::errc::io_error));
+  }
+  CHECK(snapshot(dir.path() / "memory") == before);
+  auto absent = database::open((dir.path() / "absent").string(), ro);
+  REQUIRE_FALSE(absent);
+  CHECK_THAT(swarm::describe(absent.error()), Catch::Contains("no store here"));
+  CHECK_FALSE(fs::exists(dir.path() / "absent"));
+}
+
+TEST_CASE("an older store opened read-only says how to upgrade it") {
+  swarm::test::temp_dir dir;
+  make_db(dir.path() / "memory", {"records", "bm25", "meta"}, std::string{database::schema_marker});
+  database_options ro;
+  ro.read_only = true;
+  auto db = database::open(dir.path().string(), ro);
+  REQUIRE_FALSE(db);
+  CHECK_THAT(swarm::describe(db.error()), Catch::Contains("open it read-write once"));
+}
