@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <mutex>
 #include <random>
+#include <stdexcept>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -15,8 +16,12 @@
 #include <caf/sec.hpp>
 #include <caf/send.hpp>
 
+#include "memory/database.hpp"
+#include "memory/journal.hpp"
+#include "net/cassette.hpp"
 #include "net/llm_actor.hpp"
 #include "net/llm_client.hpp"
+#include "net/llm_tape.hpp"
 #include "runtime/core/errc.hpp"
 #include "runtime/core/types.hpp"
 #include "runtime/monitor.hpp"
@@ -46,17 +51,71 @@ std::string make_run_id() {
   return buf;
 }
 
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// What the runtime keeps on disk and on tape, opened before the actor system starts.
+struct persistence {
+  std::shared_ptr<memory::database> db;     // null without a data directory
+  std::shared_ptr<memory::journal> journal; // null unless journaling
+  std::shared_ptr<net::cassette> recording; // record_file or replay_file
+};
+
+caf::expected<persistence> open_persistence(const runtime_options& opts) {
+  persistence out;
+  if (!opts.record_file.empty() && !opts.replay_file.empty())
+    return make_error(errc::invalid_argument, "record_file and replay_file exclude each other");
+  if (!opts.data_dir.empty()) {
+    auto db = memory::database::open(opts.data_dir);
+    if (!db)
+      return std::move(db.error());
+    out.db = std::move(*db);
+    if (opts.journal)
+      out.journal = std::make_shared<memory::journal>(out.db);
+  }
+  if (!opts.record_file.empty()) {
+    auto c = net::cassette::create(opts.record_file);
+    if (!c)
+      return std::move(c.error());
+    out.recording = std::move(*c);
+  } else if (!opts.replay_file.empty()) {
+    auto c = net::cassette::load(opts.replay_file);
+    if (!c)
+      return std::move(c.error());
+    out.recording = std::move(*c);
+  }
+  return out;
+}
+
 } // namespace
 
 struct runtime::impl {
-  explicit impl(const runtime_options& opts, llm_overrides ov)
-      : cfg(make_config(opts)), sys(cfg), overrides(std::move(ov)),
-        client(std::make_shared<net::llm_client>(opts.llm)), llm(net::spawn_llm_actor(sys, client)),
+  impl(const runtime_options& opts, llm_overrides ov, persistence p)
+      : cfg(make_config(opts)), sys(cfg), overrides(std::move(ov)), store(std::move(p)),
+        client(std::make_shared<net::llm_client>(opts.llm)), llm(make_llm_chain(opts)),
         monitor(spawn_monitor(sys)), factory(sys, llm, monitor) {}
+
+  // The LLM path every agent uses: client <- recording or replay <- journal (docs/decisions.md).
+  llm_actor make_llm_chain(const runtime_options& opts) {
+    llm_actor out;
+    if (opts.replay_file.empty())
+      out = net::spawn_llm_actor(sys, client);
+    if (store.recording)
+      out = net::spawn_llm_tape(sys, out, store.recording,
+                                opts.replay_file.empty() ? net::tape_mode::record
+                                                         : net::tape_mode::replay);
+    if (store.journal)
+      out = net::spawn_llm_tape(sys, out, store.journal, net::tape_mode::journal);
+    return out;
+  }
 
   caf::actor_system_config cfg;
   caf::actor_system sys;
   llm_overrides overrides;
+  persistence store;
   std::shared_ptr<net::llm_client> client;
   llm_actor llm;
   monitor_actor monitor;
@@ -101,6 +160,8 @@ struct runtime::impl {
 struct swarm_handle::state {
   std::shared_ptr<runtime::impl> rt;
   built_swarm swarm;
+  std::string spec_source; // kept in the run journal so the run can resume
+  std::string spec_text;
 };
 
 // -- swarm_handle -------------------------------------------------------------------------------
@@ -111,9 +172,29 @@ caf::expected<result> swarm_handle::run(task_input in) const {
     return make_error(errc::runtime_stopped, "the runtime was stopped");
   task t;
   t.run_id = in.run_id.empty() ? make_run_id() : std::move(in.run_id);
-  t.id = "t" + std::to_string(rt.next_task.fetch_add(1));
+  t.id =
+      in.task_id.empty() ? "t" + std::to_string(rt.next_task.fetch_add(1)) : std::move(in.task_id);
   t.text = std::move(in.text);
   t.from = "user";
+  memory::run_record header;
+  if (rt.store.journal) {
+    // The header first: a run the journal does not know could not be resumed.
+    if (auto old = rt.store.journal->get_run(t.run_id); old && *old)
+      header = std::move(**old);
+    else
+      header.started_ms = now_ms();
+    header.run_id = t.run_id;
+    header.swarm = state_->swarm.name;
+    header.spec_source = state_->spec_source;
+    header.spec_text = state_->spec_text;
+    header.task_id = t.id;
+    header.task_text = t.text;
+    header.llm_url = rt.overrides.url;
+    header.model = rt.overrides.model;
+    header.status = "running";
+    if (auto err = rt.store.journal->put_run(header))
+      return err;
+  }
   caf::expected<result> out{make_error(errc::runtime_stopped, "no reply")};
   caf::scoped_actor self{rt.sys};
   self->request(state_->swarm.root, caf::infinite, std::move(t))
@@ -121,6 +202,15 @@ caf::expected<result> swarm_handle::run(task_input in) const {
                [&](caf::error& err) {
                  out = rt.stopped ? make_error(errc::runtime_stopped, describe(err)) : err;
                });
+  if (rt.store.journal && !rt.stopped) {
+    header.finished_ms = now_ms();
+    auto err = out ? out->error : out.error();
+    header.status = err ? "failed" : "done";
+    header.error = err ? describe(err) : std::string{};
+    header.result_text = out ? out->text : std::string{};
+    if (auto put_err = rt.store.journal->put_run(header); put_err && !err)
+      return put_err;
+  }
   if (out && out->error)
     return out->error;
   return out;
@@ -167,8 +257,40 @@ std::vector<std::string> swarm_handle::agents() const {
 
 // -- runtime ------------------------------------------------------------------------------------
 
-runtime::runtime(runtime_options opts, llm_overrides overrides)
-    : impl_(std::make_shared<impl>(opts, std::move(overrides))) {}
+namespace {
+
+caf::expected<swarm_handle> spawn_swarm(const std::shared_ptr<runtime::impl>& rt,
+                                        const swarm_spec& spec, const llm_overrides& overrides) {
+  if (rt->stopped)
+    return make_error(errc::runtime_stopped, "the runtime was stopped");
+  auto built = rt->factory.build(spec, overrides);
+  if (!built)
+    return std::move(built.error());
+  auto st = std::make_shared<swarm_handle::state>();
+  st->rt = rt;
+  st->swarm = std::move(*built);
+  st->spec_source = spec.source;
+  st->spec_text = spec.text;
+  return swarm_handle{std::move(st)};
+}
+
+} // namespace
+
+runtime::runtime(runtime_options opts, llm_overrides overrides) {
+  auto p = open_persistence(opts);
+  if (!p)
+    throw std::runtime_error(describe(p.error()));
+  impl_ = std::make_shared<impl>(opts, std::move(overrides), std::move(*p));
+}
+
+caf::expected<std::unique_ptr<runtime>> runtime::open(runtime_options opts,
+                                                      llm_overrides overrides) {
+  auto p = open_persistence(opts);
+  if (!p)
+    return std::move(p.error());
+  auto ptr = std::make_shared<impl>(opts, std::move(overrides), std::move(*p));
+  return std::unique_ptr<runtime>{new runtime{std::move(ptr)}};
+}
 
 runtime::~runtime() {
   stop();
@@ -179,15 +301,40 @@ void runtime::stop() {
 }
 
 caf::expected<swarm_handle> runtime::spawn(const swarm_spec& spec) {
-  if (impl_->stopped)
-    return make_error(errc::runtime_stopped, "the runtime was stopped");
-  auto built = impl_->factory.build(spec, impl_->overrides);
-  if (!built)
-    return std::move(built.error());
-  auto st = std::make_shared<swarm_handle::state>();
-  st->rt = impl_;
-  st->swarm = std::move(*built);
-  return swarm_handle{std::move(st)};
+  return spawn_swarm(impl_, spec, impl_->overrides);
+}
+
+caf::expected<result> runtime::resume(const std::string& run_id) {
+  auto& journal = impl_->store.journal;
+  if (!journal)
+    return make_error(errc::unknown_run, "cannot resume " + run_id +
+                                             ": this runtime keeps no run journal (no data "
+                                             "directory, or journal off)");
+  auto header = journal->get_run(run_id);
+  if (!header)
+    return std::move(header.error());
+  if (!*header)
+    return make_error(errc::unknown_run,
+                      "no run '" + run_id + "' in the journal (" + journal->describe() + ")");
+  const auto& h = **header;
+  if (h.spec_text.empty())
+    return make_error(errc::unknown_run,
+                      "run '" + run_id +
+                          "' was started from a spec built in "
+                          "code; the journal has no spec text to rebuild it from");
+  auto spec = load_spec_text(h.spec_text, h.spec_source);
+  if (!spec)
+    return std::move(spec.error());
+  // The runtime's own overrides win (e.g. the endpoint moved); else those of the first attempt.
+  auto overrides = impl_->overrides;
+  if (overrides.url.empty() && overrides.model.empty())
+    overrides = llm_overrides{h.llm_url, h.model};
+  auto team = spawn_swarm(impl_, *spec, overrides);
+  if (!team)
+    return std::move(team.error());
+  auto out = team->run({h.task_text, h.run_id, h.task_id});
+  team->stop();
+  return out;
 }
 
 std::vector<std::string> runtime::swarms() const {

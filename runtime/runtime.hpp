@@ -20,7 +20,8 @@ namespace swarm {
 /// One task for a swarm.
 struct task_input {
   std::string text;
-  std::string run_id; ///< empty: a fresh id is made (see result::task_id)
+  std::string run_id;  ///< empty: a fresh id is made
+  std::string task_id; ///< empty: a fresh id is made (see result::task_id)
 };
 
 /// A running swarm. Cheap to copy; valid while any copy or the runtime lives.
@@ -60,7 +61,14 @@ private:
 /// The runtime: actor system, LLM client, monitor. Stops everything on destruction.
 class runtime {
 public:
+  /// Starts the runtime. With a data directory it opens the database there (the run journal,
+  /// the memory tiers): a directory that is not ours, corrupt or in use by another process is an
+  /// error, thrown as std::runtime_error with the directory named (see open()).
   explicit runtime(runtime_options opts = {}, llm_overrides overrides = {});
+
+  /// Like the constructor, but returns the error instead of throwing it.
+  [[nodiscard]] static caf::expected<std::unique_ptr<runtime>> open(runtime_options opts = {},
+                                                                    llm_overrides overrides = {});
   ~runtime();
 
   runtime(const runtime&) = delete;
@@ -73,6 +81,13 @@ public:
   /// Names of the running swarms.
   std::vector<std::string> swarms() const;
 
+  /// Continues run `run_id`, killed or failed, from the run journal in the data directory: the
+  /// swarm is rebuilt from the spec kept there and the task runs again with the same ids; every
+  /// LLM call that had finished is answered from the journal, not sent again.
+  /// Errors: errc::unknown_run (no such run, or no journal: options without data_dir),
+  /// errc::invalid_spec (the kept spec no longer loads), and those of swarm_handle::run.
+  [[nodiscard]] caf::expected<result> resume(const std::string& run_id);
+
   /// Calls `fn` for every later event of every run, on a runtime thread. Must not block.
   void on_event(std::function<void(const event&)> fn);
 
@@ -83,6 +98,8 @@ public:
   struct impl;
 
 private:
+  explicit runtime(std::shared_ptr<impl> ptr) : impl_(std::move(ptr)) {}
+
   std::shared_ptr<impl> impl_;
 };
 

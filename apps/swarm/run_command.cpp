@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <iostream>
 #include <mutex>
+#include <optional>
 
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
@@ -23,6 +24,9 @@ struct run_args {
   std::string llm_url;
   std::string model;
   std::string run_id;
+  std::string resume; // run id to continue
+  std::string record_file;
+  std::string replay_file;
   std::string data_dir = "state";
   bool json = false;
   bool quiet = false;
@@ -111,33 +115,63 @@ void print_summary(const result& r, double secs) {
   std::cerr << line;
 }
 
+// Runs `args.task` through the spec, or resumes run `args.resume`.
 int run(const run_args& args) {
-  auto spec = load_spec(args.spec_path);
-  if (!spec) {
-    std::cerr << "swarm run: " << describe(spec.error()) << "\n";
+  std::optional<swarm_spec> spec;
+  if (args.resume.empty()) {
+    if (args.spec_path.empty() || args.task.empty()) {
+      std::cerr << "swarm run: a spec and --task are needed (or --resume RUN_ID)\n";
+      return exit_usage;
+    }
+    auto loaded = load_spec(args.spec_path);
+    if (!loaded) {
+      std::cerr << "swarm run: " << describe(loaded.error()) << "\n";
+      return exit_usage;
+    }
+    spec = std::move(*loaded);
+  } else if (!args.spec_path.empty() || !args.task.empty()) {
+    std::cerr << "swarm run: --resume takes the spec and the task from the journal; give "
+                 "neither\n";
     return exit_usage;
   }
   runtime_options opts;
   opts.data_dir = args.data_dir;
-  runtime rt{opts, llm_overrides{args.llm_url, args.model}};
-  auto team = rt.spawn(*spec);
-  if (!team) {
-    std::cerr << "swarm run: " << describe(team.error()) << "\n";
+  opts.record_file = args.record_file;
+  opts.replay_file = args.replay_file;
+  auto rt = runtime::open(opts, llm_overrides{args.llm_url, args.model});
+  if (!rt) {
+    std::cerr << "swarm run: " << describe(rt.error()) << "\n";
     return exit_usage;
   }
   auto printer = std::make_shared<progress_printer>(args.quiet);
-  rt.on_event([printer](const event& e) { (*printer)(e); });
+  (*rt)->on_event([printer](const event& e) { (*printer)(e); });
   std::atomic<bool> interrupted{false};
   signal_watch watch{[&] {
     interrupted = true;
-    rt.stop();
+    (*rt)->stop();
   }};
-  if (!args.quiet)
-    std::cerr << "swarm run: " << spec->name << " (" << spec->root.architecture << ", "
-              << team->agents().size() << " agents)\n";
   auto started = std::chrono::steady_clock::now();
-  // run() turns a swarm-level failure into an error; keep the whole result for the report.
-  caf::expected<result> out = team->run({args.task, args.run_id});
+  caf::expected<result> out{make_error(errc::runtime_stopped, "no run")};
+  if (spec) {
+    auto team = (*rt)->spawn(*spec);
+    if (!team) {
+      std::cerr << "swarm run: " << describe(team.error()) << "\n";
+      return exit_usage;
+    }
+    if (!args.quiet)
+      std::cerr << "swarm run: " << spec->name << " (" << spec->root.architecture << ", "
+                << team->agents().size() << " agents)\n";
+    // run() turns a swarm-level failure into an error; keep the whole result for the report.
+    out = team->run({args.task, args.run_id, {}});
+  } else {
+    if (!args.quiet)
+      std::cerr << "swarm run: resuming " << args.resume << "\n";
+    out = (*rt)->resume(args.resume);
+    if (!out && is(out.error(), errc::unknown_run)) {
+      std::cerr << "swarm run: " << describe(out.error()) << "\n";
+      return exit_usage;
+    }
+  }
   auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (interrupted) {
     std::cerr << "swarm run: interrupted\n";
@@ -161,8 +195,16 @@ int run(const run_args& args) {
 command add_run_command(CLI::App& app) {
   auto args = std::make_shared<run_args>();
   auto* sub = app.add_subcommand("run", "run one task through a swarm spec");
-  sub->add_option("spec", args->spec_path, "swarm spec (YAML or JSON)")->required();
-  sub->add_option("--task,-t", args->task, "the task text")->required();
+  sub->add_option("spec", args->spec_path, "swarm spec (YAML or JSON)");
+  sub->add_option("--task,-t", args->task, "the task text");
+  sub->add_option("--resume", args->resume,
+                  "continue this run from the journal in --data-dir (finished LLM calls are not "
+                  "sent again)");
+  sub->add_option("--record", args->record_file,
+                  "write every LLM request and reply to this JSON-lines file");
+  sub->add_option("--replay", args->replay_file,
+                  "answer every LLM request from this recording (offline)")
+      ->excludes("--record");
   sub->add_option("--llm-url", args->llm_url,
                   "OpenAI-compatible base URL for every agent (else spec, else OPENAI_BASE_URL)");
   sub->add_option("--model", args->model, "model for every agent (else spec, else OPENAI_MODEL)");

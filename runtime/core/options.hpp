@@ -33,8 +33,18 @@ struct llm_client_options {
 
 /// The embedding runtime. Default-constructed options run a local, in-memory runtime.
 struct runtime_options {
-  /// Directory for persistent state (memory, journal, event log). Default: "state".
-  std::string data_dir = "state";
+  /// Directory for persistent state: one RocksDB database in `<data_dir>/memory` holding the
+  /// run journal and the memory tiers. Empty: nothing persists (no journal, no resume, no
+  /// memory tiers). Default: empty. (`swarm run` uses "state".)
+  std::string data_dir;
+  /// Journal every finished LLM call of every run in the data directory before acting on it,
+  /// so that runtime::resume can continue a killed run. Needs `data_dir`. Default: true.
+  bool journal = true;
+  /// Record every LLM request and reply to this JSON-lines file. Default: empty (off).
+  std::string record_file;
+  /// Answer every LLM request from this recording, never calling an endpoint; a request it
+  /// lacks fails with errc::replay_missing. Default: empty (off).
+  std::string replay_file;
   /// CAF scheduler threads; 0 = one per core. Default: 0.
   size_t scheduler_threads = 0;
   /// CAF scheduler policy: "stealing" (busy-polls briefly before sleeping: best for
