@@ -13,6 +13,8 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
 
+#include "runtime/core/errc.hpp"
+
 namespace swarm {
 
 namespace {
@@ -28,6 +30,7 @@ struct lease_info {
   std::string endpoint;
   reservation res;
   uint64_t tpm_taken = 0; ///< tokens taken from the endpoint's TPM bucket at grant time
+  bool expired = false;   ///< reclaimed: the slot is free, the reservation waits for a release
 };
 
 struct endpoint_state {
@@ -37,6 +40,7 @@ struct endpoint_state {
   std::optional<token_bucket> tpm;
   priority_fifo<waiter> waiting;
   bool wake_pending = false; ///< a pool_wake for this endpoint is on its way
+  size_t reclaimed = 0;      ///< leases that expired unreleased
 };
 
 struct pool_state {
@@ -106,6 +110,8 @@ void pump(pool_pointer self, const std::string& url) {
     st.waiter_endpoint.erase(w.id);
     ++ep.held;
     st.leases.emplace(w.id, lease_info{url, w.res, need});
+    auto lease = std::max(w.req.lease, caf::timespan{0}) + st.opts.lease_slack;
+    self->delayed_send(self, lease, detail::lease_expire{w.id});
     w.rp.deliver(grant{w.id, w.req.agent, url, w.res.tokens, w.res.cost});
   }
 }
@@ -128,8 +134,10 @@ resource_pool_actor::behavior_type pool_behavior(pool_pointer self, resource_poo
         auto timeout = req.timeout;
         st.waiter_endpoint.emplace(id, url);
         endpoint_of(st, url).waiting.push(req.priority, waiter{id, std::move(req), *res, rp});
-        self->delayed_send(self, std::max(timeout, caf::timespan{0}), detail::pool_expire{id});
         pump(self, url);
+        // Only a request that has to wait needs its timer.
+        if (st.waiter_endpoint.count(id) > 0)
+          self->delayed_send(self, std::max(timeout, caf::timespan{0}), detail::pool_expire{id});
         return rp;
       },
       [self](grant_release& rel) {
@@ -139,9 +147,10 @@ resource_pool_actor::behavior_type pool_behavior(pool_pointer self, resource_poo
           return;
         auto info = std::move(i->second);
         st.leases.erase(i);
-        auto& ep = endpoint_of(st, info.endpoint);
-        --ep.held;
         st.ledger.settle(info.res, rel.use);
+        auto& ep = endpoint_of(st, info.endpoint);
+        if (!info.expired) // an expired lease's slot was freed when it expired
+          --ep.held;
         if (ep.tpm) {
           auto now = pool_clock::now();
           auto actual = rel.use.total_tokens();
@@ -150,6 +159,36 @@ resource_pool_actor::behavior_type pool_behavior(pool_pointer self, resource_poo
           else
             ep.tpm->give_back(info.tpm_taken - actual, now);
         }
+        pump(self, info.endpoint);
+      },
+      [self](grant_withdraw& x) {
+        auto& st = self->state;
+        if (x.ticket == 0)
+          return;
+        auto mine = [&](const waiter& w) { return w.req.ticket == x.ticket; };
+        for (auto& [url, ep] : st.endpoints) {
+          auto w = ep.waiting.take_if(mine);
+          if (!w)
+            continue;
+          st.waiter_endpoint.erase(w->id);
+          st.ledger.cancel(w->res);
+          w->rp.deliver(make_error(errc::llm_cancelled, "grant request withdrawn while waiting"));
+          pump(self, url); // it may have been the head blocking on its buckets
+          return;
+        }
+      },
+      [self](detail::lease_expire& x) {
+        auto& st = self->state;
+        auto i = st.leases.find(x.lease);
+        if (i == st.leases.end() || i->second.expired)
+          return; // released in time
+        // The holder is gone or stuck: free the slot for others. The reservation stays until a
+        // release settles it, so a call that did happen can never make a budget overspend.
+        auto& info = i->second;
+        info.expired = true;
+        auto& ep = endpoint_of(st, info.endpoint);
+        --ep.held;
+        ++ep.reclaimed;
         pump(self, info.endpoint);
       },
       [self](usage_query& q) -> usage_report {
@@ -169,7 +208,7 @@ resource_pool_actor::behavior_type pool_behavior(pool_pointer self, resource_poo
         auto i = eps.find(q.endpoint);
         if (i == eps.end())
           return {};
-        return {i->second.held, i->second.waiting.size()};
+        return {i->second.held, i->second.waiting.size(), i->second.reclaimed};
       },
       [self](detail::pool_wake& w) {
         auto& st = self->state;

@@ -46,6 +46,9 @@ struct resource_pool_options {
   budget_limits budgets;
   /// Model prices for the money budgets and the cost accounting. Default: every model free.
   price_table prices;
+  /// How long past its `grant_request::lease` a grant may go unreleased before the pool takes
+  /// its slot back (a holder that died or forgot). Default: 30 s.
+  caf::timespan lease_slack = std::chrono::seconds(30);
 };
 
 // -- messages (local only: CAF_ALLOW_UNSAFE_MESSAGE_TYPE below; they never cross the wire) ----
@@ -61,6 +64,13 @@ struct grant_request {
   uint64_t completion_tokens = 0; ///< estimate of the completion, usually max_tokens
   int32_t priority = 0;           ///< higher is granted first; FIFO within a priority
   caf::timespan timeout = std::chrono::seconds(60); ///< longest wait for a slot
+  /// Longest the call may hold its slot (the call's own timeout). A grant not released within
+  /// `lease + resource_pool_options::lease_slack` is reclaimed: its slot is freed, its budget
+  /// reservation stays reserved until a (late) release settles it.
+  caf::timespan lease = std::chrono::seconds(60);
+  /// Id to withdraw the request with while it waits (`grant_withdraw`), unique among the pool's
+  /// callers (e.g. from a process-wide counter); 0: none.
+  uint64_t ticket = 0;
 };
 
 /// Permission to send one call. Hand `lease` back with `grant_release` when the call returns.
@@ -77,6 +87,13 @@ struct grant {
 struct grant_release {
   uint64_t lease = 0;
   usage use;
+};
+
+/// Withdraws the waiting request with this `ticket`: it leaves the queue, its reservation is
+/// cancelled and it is answered with errc::llm_cancelled. Ignored if it is no longer waiting (a
+/// grant already sent must be released as usual).
+struct grant_withdraw {
+  uint64_t ticket = 0;
 };
 
 /// Asks for the spending of `agent` (level agent), of `swarm` (level swarm) or of the runtime.
@@ -103,6 +120,7 @@ struct endpoint_query {
 struct endpoint_report {
   size_t held = 0;
   size_t waiting = 0;
+  size_t reclaimed = 0; ///< leases that expired unreleased since the pool started
 };
 
 namespace detail {
@@ -117,18 +135,26 @@ struct pool_expire {
   uint64_t waiter = 0;
 };
 
+/// Internal: a grant reached its lease plus slack; reclaimed if still held.
+struct lease_expire {
+  uint64_t lease = 0;
+};
+
 } // namespace detail
 
 /// The pool's interface. `detail::` messages are the pool's own timers.
 using resource_pool_actor =
     caf::typed_actor<caf::replies_to<grant_request>::with<grant>,            //
                      caf::reacts_to<grant_release>,                          //
+                     caf::reacts_to<grant_withdraw>,                         //
                      caf::replies_to<usage_query>::with<usage_report>,       //
                      caf::replies_to<endpoint_query>::with<endpoint_report>, //
                      caf::reacts_to<detail::pool_wake>,                      //
-                     caf::reacts_to<detail::pool_expire>>;
+                     caf::reacts_to<detail::pool_expire>,                    //
+                     caf::reacts_to<detail::lease_expire>>;
 
-/// Spawns a resource pool. Each grant must be released exactly once.
+/// Spawns a resource pool. Each grant must be released exactly once (the pool reclaims the slot
+/// of a grant its holder never releases, see `grant_request::lease`).
 resource_pool_actor spawn_resource_pool(caf::actor_system& sys, resource_pool_options opts = {});
 
 // -- blocking facade ------------------------------------------------------------------------
@@ -168,9 +194,11 @@ private:
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(swarm::grant_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(swarm::grant)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(swarm::grant_release)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(swarm::grant_withdraw)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(swarm::usage_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(swarm::usage_report)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(swarm::endpoint_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(swarm::endpoint_report)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(swarm::detail::pool_wake)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(swarm::detail::pool_expire)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(swarm::detail::lease_expire)

@@ -18,7 +18,9 @@
 
 #include "runtime/budget.hpp"
 #include "runtime/core/errc.hpp"
+#include "runtime/core/spec.hpp"
 #include "runtime/core/types.hpp"
+#include "runtime/pool_options.hpp"
 #include "runtime/resource_pool.hpp"
 
 using namespace swarm;
@@ -430,4 +432,132 @@ TEST_CASE("a request over the endpoint's token rate waits for the bucket, then i
   CHECK(took >= 50ms);
   CHECK(took < 5s);
   f.pool.release(g->lease, usage{10, 10, 1});
+}
+
+TEST_CASE("a grant never released is reclaimed after its lease and slack", "[pool]") {
+  auto opts = slots(1);
+  opts.lease_slack = 20ms;
+  pool_fixture f{opts};
+  auto req = call("a", 10, 10);
+  req.lease = 30ms;
+  auto forgotten = f.pool.acquire(req);
+  REQUIRE(forgotten);
+  CHECK(f.pool.occupancy(ep)->held == 1);
+  // Nobody releases it: the slot comes back, the next caller gets it.
+  REQUIRE(f.eventually([&] { return f.pool.occupancy(ep)->reclaimed == 1; }));
+  CHECK(f.pool.occupancy(ep)->held == 0);
+  auto next = f.pool.acquire(call("b"));
+  REQUIRE(next);
+  CHECK(f.pool.occupancy(ep)->held == 1);
+  // The forgotten call's reservation stays until its holder settles it, late.
+  auto a = agent_id{"team", "a"};
+  CHECK(f.pool.usage_of(a)->reserved_tokens == 20);
+  f.pool.release(forgotten->lease, usage{7, 5, 1});
+  REQUIRE(f.eventually([&] { return f.pool.usage_of(a)->use.calls == 1; }));
+  CHECK(f.pool.usage_of(a)->reserved_tokens == 0);
+  CHECK(f.pool.usage_of(a)->use.total_tokens() == 12);
+  // The late release did not free a second slot: `b` still holds the only one.
+  CHECK(f.pool.occupancy(ep)->held == 1);
+  f.pool.release(next->lease, usage{});
+  REQUIRE(f.eventually([&] { return f.pool.occupancy(ep)->held == 0; }));
+}
+
+TEST_CASE("a grant released in time is not reclaimed", "[pool]") {
+  auto opts = slots(1);
+  opts.lease_slack = 1ms;
+  pool_fixture f{opts};
+  auto req = call("a");
+  req.lease = 1ms;
+  auto g = f.pool.acquire(req);
+  REQUIRE(g);
+  f.pool.release(g->lease, usage{1, 1, 1});
+  // A second grant on the same slot outlives the first one's lease timer untouched.
+  auto second = f.pool.acquire(call("b"));
+  REQUIRE(second);
+  std::this_thread::sleep_for(20ms);
+  CHECK(f.pool.occupancy(ep)->held == 1);
+  CHECK(f.pool.occupancy(ep)->reclaimed == 0);
+  f.pool.release(second->lease, usage{});
+}
+
+TEST_CASE("a waiting request withdrawn by its ticket leaves the queue with llm_cancelled",
+          "[pool]") {
+  pool_fixture f{slots(1)};
+  auto first = f.pool.acquire(call("a"));
+  REQUIRE(first);
+  auto req = call("b", 30, 30);
+  req.ticket = 77;
+  auto waiting = std::async(std::launch::async, [&] { return f.pool.acquire(req); });
+  REQUIRE(f.eventually([&] { return f.waiting() == 1; }));
+  CHECK(f.pool.usage_of(agent_id{"team", "b"})->reserved_tokens == 60);
+  caf::anon_send(f.pool.handle(), grant_withdraw{78}); // not its ticket: ignored
+  caf::anon_send(f.pool.handle(), grant_withdraw{77});
+  auto g = waiting.get();
+  REQUIRE_FALSE(g);
+  CHECK(is(g.error(), errc::llm_cancelled));
+  CHECK(f.waiting() == 0);
+  CHECK(f.pool.usage_of(agent_id{"team", "b"})->reserved_tokens == 0);
+  f.pool.release(first->lease, usage{});
+}
+
+TEST_CASE("pool options come from the spec's resources and budgets", "[pool]") {
+  auto spec = load_spec_text(R"(
+name: demo
+resources:
+  endpoints:
+    - {url: default, max_concurrent: 4, requests_per_minute: 100}
+    - {url: "http://h:1/v1", max_concurrent: 2, tokens_per_minute: 5000}
+  budget: {tokens: 10000, usd: 5}
+  per_swarm: {tokens: 4000, usd: 2}
+  per_agent: {tokens: 1000, usd: 0.5}
+  prices: [{model: m, prompt: 0.15, completion: 0.6}]
+  grant_timeout_ms: 1500
+swarms:
+  board: {members: [a], budget: {tokens: 300}}
+  free: {members: [b]}
+swarm: {members: [board, free], budget: {usd: 1}}
+agents:
+  - {name: a, budget: {tokens: 200}}
+  - {name: b}
+)");
+  REQUIRE(spec);
+  auto opts = pool_options_from(*spec);
+  CHECK(opts.default_endpoint.max_concurrent == 4);
+  CHECK(opts.default_endpoint.requests_per_minute == 100);
+  REQUIRE(opts.endpoints.count("http://h:1/v1") == 1);
+  CHECK(opts.endpoints["http://h:1/v1"].max_concurrent == 2);
+  CHECK(opts.endpoints["http://h:1/v1"].tokens_per_minute == 5000);
+  CHECK(opts.budgets.runtime.max_tokens == 10000);
+  CHECK(opts.budgets.runtime.max_usd == 5);
+  CHECK(opts.budgets.per_swarm.max_tokens == 4000);
+  CHECK(opts.budgets.per_agent.max_usd == 0.5);
+  // Fields an agent or swarm leaves 0 are inherited from per_agent / per_swarm.
+  REQUIRE(opts.budgets.agents.size() == 1);
+  CHECK(opts.budgets.agents["demo/a"].max_tokens == 200);
+  CHECK(opts.budgets.agents["demo/a"].max_usd == 0.5);
+  REQUIRE(opts.budgets.swarms.size() == 2);
+  CHECK(opts.budgets.swarms["demo"].max_tokens == 4000);
+  CHECK(opts.budgets.swarms["demo"].max_usd == 1);
+  CHECK(opts.budgets.swarms["demo/board"].max_tokens == 300);
+  CHECK(opts.budgets.swarms["demo/board"].max_usd == 2);
+  REQUIRE(opts.prices.models.count("m") == 1);
+  CHECK(opts.prices.models["m"].prompt_per_million == 0.15);
+  CHECK(opts.prices.models["m"].completion_per_million == 0.6);
+  CHECK(gate_options_from(*spec).grant_timeout == 1500ms);
+  // The agent budget keys are the ids the factory gives agents.
+  CHECK(agent_id{spec->name, "a"}.str() == "demo/a");
+}
+
+TEST_CASE("a spec without resources gives an unlimited pool", "[pool]") {
+  auto spec = load_spec_text("name: demo\nagents: [{name: a, budget: {usd: 0.1}}]\n");
+  REQUIRE(spec);
+  auto opts = pool_options_from(*spec);
+  CHECK(opts.default_endpoint.max_concurrent == 16);
+  CHECK(opts.endpoints.empty());
+  CHECK(opts.budgets.runtime.max_tokens == 0);
+  CHECK(opts.budgets.agents["demo/a"].max_tokens == 0);
+  CHECK(opts.budgets.agents["demo/a"].max_usd == 0.1);
+  CHECK(opts.budgets.swarms.empty());
+  CHECK(opts.prices.models.empty());
+  CHECK(gate_options_from(*spec).grant_timeout == 60s);
 }

@@ -1,0 +1,286 @@
+// The LLM gate: grant, forward, release. Every call is in `calls` from its arrival until its
+// grant is released, and only the path that removes it releases it: exactly once.
+#include "runtime/llm_gate.hpp"
+
+#include <atomic>
+#include <string>
+#include <unordered_map>
+#include <utility>
+
+#include <caf/actor_system.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
+
+#include "runtime/core/errc.hpp"
+
+namespace swarm {
+
+namespace {
+
+/// Extra time the gate gives `inner` beyond the call's own timeout (the client enforces that one).
+constexpr auto reply_margin = std::chrono::seconds(10);
+
+uint64_t quarter(uint64_t bytes) {
+  return (bytes + 3) / 4;
+}
+
+/// Tickets to withdraw waiting grant requests: unique among all gates of the process.
+uint64_t next_ticket() {
+  static std::atomic<uint64_t> counter{0};
+  return counter.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+
+/// A call between its arrival and the release of its grant.
+template <class Result>
+struct gated_call {
+  caf::typed_response_promise<Result> rp;
+  uint64_t ticket = 0;
+  uint64_t lease = 0;    ///< 0 while waiting for the grant
+  bool answered = false; ///< cancelled while waiting: answered, the grant still to come
+};
+
+template <class Result>
+using call_map = std::unordered_map<uint64_t, gated_call<Result>>;
+
+struct gate_state {
+  llm_actor inner;
+  resource_pool_actor pool;
+  llm_gate_options opts;
+  call_map<chat_result> chats;
+  call_map<embedding_result> embeds;
+
+  gate_state() = default;
+  gate_state(const gate_state&) = delete;
+  gate_state& operator=(const gate_state&) = delete;
+
+  // The gate is going away: nothing may keep a slot. Held grants are released (zero usage: the
+  // replies will never be seen); waiting requests are withdrawn.
+  ~gate_state() {
+    if (!pool)
+      return;
+    auto drop = [this](auto& calls) {
+      for (auto& [id, call] : calls) {
+        if (call.lease != 0)
+          caf::anon_send(pool, grant_release{call.lease, usage{}});
+        else
+          caf::anon_send(pool, grant_withdraw{call.ticket});
+      }
+    };
+    drop(chats);
+    drop(embeds);
+  }
+
+  static inline const char* name = "swarm.llm_gate";
+};
+
+using gate_pointer = llm_actor::stateful_pointer<gate_state>;
+
+/// The text of an error's context (its message), or empty.
+std::string context_text(const caf::error& err) {
+  const auto& ctx = err.context();
+  if (ctx.size() == 1 && ctx.match_element<std::string>(0))
+    return ctx.get_as<std::string>(0);
+  return describe(err);
+}
+
+/// What the caller sees when the pool does not grant.
+caf::error refusal(const caf::error& err, const agent_id& agent, const std::string& endpoint,
+                   caf::timespan grant_timeout) {
+  auto who = "agent '" + agent.str() + "'";
+  if (is(err, errc::budget_exhausted))
+    return make_error(errc::budget_exhausted, "call of " + who + " refused: " + context_text(err));
+  if (err == caf::sec::request_timeout) {
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(grant_timeout).count();
+    return make_error(errc::llm_timeout, "call of " + who + " got no slot on " + endpoint +
+                                             " within " + std::to_string(ms) +
+                                             " ms (resources.grant_timeout_ms)");
+  }
+  return err;
+}
+
+/// Removes call `id` if it is still the one with `ticket`; releases its grant with `use` and
+/// answers it with `value` (unless it was answered when cancelled).
+template <class Result, class Value>
+void finish(gate_pointer self, call_map<Result>& calls, uint64_t id, uint64_t ticket,
+            const usage& use, Value&& value) {
+  auto i = calls.find(id);
+  if (i == calls.end() || i->second.ticket != ticket)
+    return; // already finished on another path
+  auto call = std::move(i->second);
+  calls.erase(i);
+  if (call.lease != 0)
+    self->send(self->state.pool, grant_release{call.lease, use});
+  if (!call.answered)
+    call.rp.deliver(std::forward<Value>(value));
+}
+
+/// Asks the pool for a grant for `req`, then forwards it to `inner`; see spawn_llm_gate.
+template <class Result, class Request>
+caf::typed_response_promise<Result> admit(gate_pointer self, call_map<Result> gate_state::*member,
+                                          Request& req, grant_request ask) {
+  auto& st = self->state;
+  auto& calls = st.*member;
+  auto rp = self->make_response_promise<Result>();
+  auto id = req.call_id;
+  if (calls.count(id) > 0) {
+    rp.deliver(make_error(errc::invalid_argument,
+                          "call_id " + std::to_string(id) + " is already in flight"));
+    return rp;
+  }
+  auto ticket = next_ticket();
+  calls.emplace(id, gated_call<Result>{rp, ticket, 0, false});
+  ask.ticket = ticket;
+  ask.priority = st.opts.priority;
+  ask.timeout = st.opts.grant_timeout;
+  ask.lease = req.timeout;
+  auto agent = ask.agent;
+  auto endpoint = ask.endpoint;
+  // No timeout of our own: the pool answers by `ask.timeout`, and a grant that arrived after we
+  // stopped waiting would be a slot nobody releases.
+  self->request(st.pool, caf::infinite, std::move(ask))
+      .then(
+          [self, member, id, ticket, req = std::move(req)](grant& g) mutable {
+            auto& calls = self->state.*member;
+            auto i = calls.find(id);
+            if (i == calls.end() || i->second.ticket != ticket || i->second.answered) {
+              // Cancelled while waiting: the call is never sent.
+              self->send(self->state.pool, grant_release{g.lease, usage{}});
+              if (i != calls.end() && i->second.ticket == ticket)
+                calls.erase(i);
+              return;
+            }
+            i->second.lease = g.lease;
+            auto timeout = req.timeout + reply_margin;
+            self->request(self->state.inner, timeout, std::move(req))
+                .then(
+                    [self, member, id, ticket](Result& res) {
+                      auto use = res.use;
+                      finish(self, self->state.*member, id, ticket, use, std::move(res));
+                    },
+                    [self, member, id, ticket](caf::error& err) {
+                      finish(self, self->state.*member, id, ticket, usage{}, std::move(err));
+                    });
+          },
+          [self, member, id, ticket, agent = std::move(agent),
+           endpoint = std::move(endpoint)](caf::error& err) {
+            auto& calls = self->state.*member;
+            auto i = calls.find(id);
+            if (i == calls.end() || i->second.ticket != ticket)
+              return;
+            auto call = std::move(i->second);
+            calls.erase(i);
+            if (!call.answered)
+              call.rp.deliver(refusal(err, agent, endpoint, self->state.opts.grant_timeout));
+          });
+  return rp;
+}
+
+/// Answers every forwarded call with `err` and releases its grant (zero usage): `inner` is gone.
+template <class Result>
+void fail_forwarded(gate_pointer self, call_map<Result>& calls, const caf::error& err) {
+  for (auto i = calls.begin(); i != calls.end();) {
+    auto& call = i->second;
+    if (call.lease == 0) {
+      ++i;
+      continue;
+    }
+    self->send(self->state.pool, grant_release{call.lease, usage{}});
+    if (!call.answered)
+      call.rp.deliver(err);
+    i = calls.erase(i);
+  }
+}
+
+/// Cancels call `id` of `calls` if it is there; false if it is not.
+template <class Result>
+bool cancel(gate_pointer self, call_map<Result>& calls, uint64_t id) {
+  auto i = calls.find(id);
+  if (i == calls.end())
+    return false;
+  auto& call = i->second;
+  if (call.lease != 0) {
+    self->send(self->state.inner, chat_cancel{id}); // its error reply releases the grant
+  } else if (!call.answered) {
+    call.answered = true;
+    call.rp.deliver(make_error(errc::llm_cancelled, "call " + std::to_string(id) +
+                                                        " cancelled while waiting for a grant"));
+    self->send(self->state.pool, grant_withdraw{call.ticket});
+  }
+  return true;
+}
+
+llm_actor::behavior_type gate_behavior(gate_pointer self, llm_actor inner, resource_pool_actor pool,
+                                       llm_gate_options opts) {
+  auto& st = self->state;
+  st.inner = std::move(inner);
+  st.pool = std::move(pool);
+  st.opts = opts;
+  self->monitor(st.inner);
+  self->set_down_handler([self](caf::down_msg& msg) {
+    if (msg.source != self->state.inner.address())
+      return;
+    auto err = make_error(errc::llm_connect_failed,
+                          "the LLM actor behind the gate terminated: " + describe(msg.reason));
+    fail_forwarded(self, self->state.chats, err);
+    fail_forwarded(self, self->state.embeds, err);
+  });
+  return {
+      [self](chat_request& req) -> caf::typed_response_promise<chat_result> {
+        const auto& opts = self->state.opts;
+        grant_request ask;
+        ask.agent = req.agent;
+        ask.endpoint = req.endpoint.url;
+        ask.model = req.model;
+        ask.prompt_tokens = estimate_prompt_tokens(req);
+        ask.completion_tokens = estimate_completion_tokens(req, opts);
+        return admit(self, &gate_state::chats, req, std::move(ask));
+      },
+      [self](embedding_request& req) -> caf::typed_response_promise<embedding_result> {
+        grant_request ask;
+        ask.endpoint = req.endpoint.url;
+        ask.model = req.model;
+        ask.prompt_tokens = estimate_embedding_tokens(req);
+        return admit(self, &gate_state::embeds, req, std::move(ask));
+      },
+      [self](const chat_cancel& x) {
+        auto& st = self->state;
+        if (!cancel(self, st.chats, x.call_id) && !cancel(self, st.embeds, x.call_id))
+          self->send(st.inner, x); // not ours: the inner actor may know it
+      },
+  };
+}
+
+} // namespace
+
+uint64_t estimate_prompt_tokens(const chat_request& req) {
+  uint64_t bytes = req.response_format.size();
+  for (const auto& m : req.messages) {
+    bytes += m.content.size() + m.name.size();
+    for (const auto& call : m.tool_calls)
+      bytes += call.name.size() + call.arguments.size();
+  }
+  for (const auto& tool : req.tools)
+    bytes += tool.name.size() + tool.description.size() + tool.parameters.size();
+  return quarter(bytes) + 4 * static_cast<uint64_t>(req.messages.size());
+}
+
+uint64_t estimate_completion_tokens(const chat_request& req, const llm_gate_options& opts) {
+  return req.max_tokens > 0 ? static_cast<uint64_t>(req.max_tokens)
+                            : opts.default_completion_tokens;
+}
+
+uint64_t estimate_embedding_tokens(const embedding_request& req) {
+  uint64_t tokens = 0;
+  for (const auto& text : req.input)
+    tokens += quarter(text.size());
+  return tokens;
+}
+
+llm_actor spawn_llm_gate(caf::actor_system& sys, llm_actor inner, resource_pool_actor pool,
+                         llm_gate_options opts) {
+  return sys.spawn(gate_behavior, std::move(inner), std::move(pool), opts);
+}
+
+} // namespace swarm

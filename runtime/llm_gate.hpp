@@ -1,0 +1,49 @@
+// The gate in front of the LLM actor: every call is granted by the resource pool before it is
+// sent, and its grant is released with the call's actual usage when it returns (DESIGN.md §5).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+
+#include <caf/fwd.hpp>
+#include <caf/timespan.hpp>
+
+#include "runtime/core/handles.hpp"
+#include "runtime/resource_pool.hpp"
+
+namespace swarm {
+
+/// Per gate.
+struct llm_gate_options {
+  /// Longest wait for a grant (`resources.grant_timeout_ms`); past it the call fails with
+  /// errc::llm_timeout without being sent. Default: 60 s.
+  caf::timespan grant_timeout = std::chrono::seconds(60);
+  /// Completion estimate of a chat request without `max_tokens`. Default: 1024.
+  uint64_t default_completion_tokens = 1024;
+  /// Priority of the gate's grant requests (higher first). Default: 0.
+  int32_t priority = 0;
+};
+
+/// Prompt estimate of a chat request: ceil(bytes / 4) of the text it sends (every message's
+/// content, name and tool calls' names and arguments; the offered tools' names, descriptions and
+/// schemas; the response format) plus 4 per message.
+uint64_t estimate_prompt_tokens(const chat_request& req);
+
+/// Completion estimate: `max_tokens` if set, else `opts.default_completion_tokens`.
+uint64_t estimate_completion_tokens(const chat_request& req, const llm_gate_options& opts);
+
+/// Estimate of an embedding request: ceil(bytes / 4) of each input.
+uint64_t estimate_embedding_tokens(const embedding_request& req);
+
+/// Spawns an actor with the llm_actor interface that asks `pool` for a grant before it forwards
+/// each request to `inner`, and releases the grant exactly once: with the reply's `usage`, with
+/// zero usage if the call failed (an error carries no usage) or was never sent, or when `inner`
+/// dies. A budget refusal answers errc::budget_exhausted naming the level and the agent, and
+/// `inner` is never called. A chat_cancel for a call still waiting for its grant withdraws it
+/// (errc::llm_cancelled); for a forwarded call it is passed on. Embedding requests are granted
+/// like chat requests (they take the endpoint's slots; they name no agent, so their use counts
+/// for agent "" of swarm "" and for the runtime).
+llm_actor spawn_llm_gate(caf::actor_system& sys, llm_actor inner, resource_pool_actor pool,
+                         llm_gate_options opts = {});
+
+} // namespace swarm

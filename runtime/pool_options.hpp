@@ -1,0 +1,20 @@
+// From a swarm spec's `resources:` and budgets to the options of the resource pool and its gate.
+#pragma once
+
+#include "runtime/core/spec.hpp"
+#include "runtime/llm_gate.hpp"
+#include "runtime/resource_pool.hpp"
+
+namespace swarm {
+
+/// The pool's limits, budgets and prices of `spec`. Endpoint `default` becomes the default limits.
+/// Agent budgets are keyed "spec/agent" (agent_id{spec.name, agent}.str(), as swarm_factory
+/// names agents); the root swarm's by the spec's name (the swarm every agent's id names) and a
+/// sub-swarm's by "spec/sub" (its coordinator's agent_id string). Each budget field left 0 on an
+/// agent or swarm takes `resources.per_agent` / `resources.per_swarm`.
+resource_pool_options pool_options_from(const swarm_spec& spec);
+
+/// The gate's options of `spec`: `resources.grant_timeout_ms`.
+llm_gate_options gate_options_from(const swarm_spec& spec);
+
+} // namespace swarm
