@@ -15,6 +15,7 @@ using command = std::function<int()>;
 
 command add_run_command(CLI::App& app);
 command add_mock_llm_command(CLI::App& app);
+command add_memory_command(CLI::App& app);
 
 /// Blocks SIGINT and SIGTERM in the calling thread (and the threads it starts afterwards), so
 /// that wait_for_stop_signal() can take them. Call first thing in main.

@@ -9,6 +9,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   auto run = swarm::cli::add_run_command(app);
   auto mock = swarm::cli::add_mock_llm_command(app);
+  auto memory = swarm::cli::add_memory_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -16,5 +17,7 @@ int main(int argc, char** argv) {
   }
   if (app.got_subcommand("run"))
     return run();
+  if (app.got_subcommand("memory"))
+    return memory();
   return mock();
 }
