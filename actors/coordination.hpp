@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include <caf/actor_system.hpp>
 #include <caf/sec.hpp>
 #include <caf/send.hpp>
 
@@ -19,6 +20,7 @@
 #include "runtime/core/errc.hpp"
 #include "runtime/core/handles.hpp"
 #include "runtime/core/spec.hpp"
+#include "runtime/core/step_log.hpp"
 
 namespace swarm::actors {
 
@@ -93,29 +95,48 @@ inline result failed_result(const task& t, agent_id who, caf::error err) {
   return r;
 }
 
+/// Journals `r`, a member's answer in run `run_id`, before the coordinator acts on it (when the
+/// runtime keeps a run journal). A step that cannot be kept turns into a failed result.
+template <class Self>
+void journal_step(Self* self, const std::string& run_id, result& r) {
+  if (run_id.empty())
+    return;
+  if (auto* log = step_log_of(self->system()))
+    if (auto err = log->record(run_id, r)) {
+      r.text.clear();
+      r.error = std::move(err);
+    }
+}
+
 /// Asks `who` (a member of coordinator `self`, named `self_name`) to work on `t` within
-/// `timeout`; `done(result)` runs in the coordinator, always exactly once. A transport failure
-/// becomes a result with error; on a timeout the member is told to cancel, so its LLM request is
-/// closed and its spend stops.
+/// `timeout`; `done(result)` runs in the coordinator, always exactly once, after the answer is
+/// journaled. A transport failure becomes a result with error; on a timeout the member is told
+/// to cancel, so its LLM request is closed and its spend stops.
 template <class Self, class Done>
 void ask(Self* self, const std::string& self_name, const member& who, task t, caf::timespan timeout,
          Done done) {
   auto handle = who.handle;
   agent_id id{self_name, who.name};
   auto sub_id = t.id;
+  auto run_id = t.run_id;
   self->request(handle, timeout, std::move(t))
-      .then([done](result& r) mutable { done(std::move(r)); },
-            [self, done, handle, id, sub_id](caf::error& err) mutable {
-              if (err == caf::sec::request_timeout) {
-                self->send(handle, task_cancel{sub_id});
-                err = make_error(errc::member_timeout, "no answer from " + id.str() + " in time");
-              }
-              result r;
-              r.task_id = sub_id;
-              r.agent = id;
-              r.error = std::move(err);
-              done(std::move(r));
-            });
+      .then(
+          [self, done, run_id](result& r) mutable {
+            journal_step(self, run_id, r);
+            done(std::move(r));
+          },
+          [self, done, handle, id, sub_id, run_id](caf::error& err) mutable {
+            if (err == caf::sec::request_timeout) {
+              self->send(handle, task_cancel{sub_id});
+              err = make_error(errc::member_timeout, "no answer from " + id.str() + " in time");
+            }
+            result r;
+            r.task_id = sub_id;
+            r.agent = id;
+            r.error = std::move(err);
+            journal_step(self, run_id, r);
+            done(std::move(r));
+          });
 }
 
 /// Sends a coordinator event (leaf = false) to `monitor`, if there is one.

@@ -23,6 +23,7 @@
 #include "net/llm_client.hpp"
 #include "net/llm_tape.hpp"
 #include "runtime/core/errc.hpp"
+#include "runtime/core/step_log.hpp"
 #include "runtime/core/types.hpp"
 #include "runtime/monitor.hpp"
 #include "runtime/swarm_factory.hpp"
@@ -31,8 +32,8 @@ namespace swarm {
 
 namespace {
 
-caf::actor_system_config make_config(const runtime_options& opts) {
-  caf::actor_system_config cfg;
+swarm_config make_config(const runtime_options& opts) {
+  swarm_config cfg;
   register_types(cfg);
   if (opts.scheduler_threads > 0)
     cfg.set("scheduler.max-threads", opts.scheduler_threads);
@@ -90,11 +91,38 @@ caf::expected<persistence> open_persistence(const runtime_options& opts) {
   return out;
 }
 
+// Coordinator steps go to the run journal (step_log.hpp).
+class journal_step_log final : public step_log {
+public:
+  explicit journal_step_log(std::shared_ptr<memory::journal> j) : journal_(std::move(j)) {}
+
+  caf::error record(const std::string& run_id, const result& r) override {
+    memory::journaled_step step;
+    step.task_id = r.task_id;
+    step.agent = r.agent.str();
+    step.text = r.text;
+    step.error = r.error ? describe(r.error) : std::string{};
+    step.confidence = r.confidence;
+    step.use = r.use;
+    return journal_->put_step(run_id, step);
+  }
+
+private:
+  std::shared_ptr<memory::journal> journal_;
+};
+
+swarm_config make_config(const runtime_options& opts, const persistence& p) {
+  auto cfg = make_config(opts);
+  if (p.journal)
+    cfg.steps = std::make_shared<journal_step_log>(p.journal);
+  return cfg;
+}
+
 } // namespace
 
 struct runtime::impl {
   impl(const runtime_options& opts, llm_overrides ov, persistence p)
-      : cfg(make_config(opts)), sys(cfg), overrides(std::move(ov)), store(std::move(p)),
+      : cfg(make_config(opts, p)), sys(cfg), overrides(std::move(ov)), store(std::move(p)),
         client(std::make_shared<net::llm_client>(opts.llm)), llm(make_llm_chain(opts)),
         monitor(spawn_monitor(sys)), factory(sys, llm, monitor) {}
 
@@ -112,7 +140,7 @@ struct runtime::impl {
     return out;
   }
 
-  caf::actor_system_config cfg;
+  swarm_config cfg;
   caf::actor_system sys;
   llm_overrides overrides;
   persistence store;

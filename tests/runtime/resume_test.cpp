@@ -6,6 +6,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "memory/database.hpp"
+#include "memory/journal.hpp"
 #include "mock_llm/mock_llm_server.hpp"
 #include "runtime/core/errc.hpp"
 #include "runtime/runtime.hpp"
@@ -69,6 +71,32 @@ TEST_CASE("a resumed run takes every finished call from the journal") {
   CHECK(again->task_id == first->task_id);
   CHECK(again->use.calls == 3);
   CHECK(f.mock->stats().chat_requests == 3); // nothing sent again
+}
+
+TEST_CASE("the journal keeps the run's header, its calls and every coordinator step") {
+  fixture f;
+  auto r = f.run_once(f.options(), "run-b");
+  REQUIRE(r);
+  auto db = memory::database::open(f.options().data_dir);
+  REQUIRE(db);
+  memory::journal j{*db};
+  auto header = j.get_run("run-b");
+  REQUIRE(header);
+  REQUIRE(*header);
+  CHECK((*header)->status == "done");
+  CHECK((*header)->result_text == r->text);
+  CHECK((*header)->spec_source == "relay.yaml");
+  CHECK((*header)->spec_text == spec_text);
+  auto calls = j.calls("run-b");
+  REQUIRE(calls);
+  REQUIRE(calls->size() == 3);
+  auto steps = j.steps("run-b");
+  REQUIRE(steps);
+  // The sequential root acted on three member answers, in order.
+  REQUIRE(steps->size() == 3);
+  CHECK((*steps)[0].task_id == r->task_id + ".first");
+  CHECK((*steps)[2].agent == "relay/third");
+  CHECK((*steps)[2].text == r->text);
 }
 
 TEST_CASE("resume without the run, or without a journal, says so") {
