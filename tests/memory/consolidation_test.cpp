@@ -62,3 +62,55 @@ TEST_CASE("a chain of duplicates collapses into the newest record") {
   CHECK(result.records[0].importance == 0.3);
   CHECK(result.merged_ids == std::vector<std::string>{"1", "2"});
 }
+
+// -- the consolidation rule --------------------------------------------------------------------
+
+namespace {
+swarm::wm_note wm(std::string kind, std::string text, double importance) {
+  swarm::wm_note n;
+  n.id = "r1#3";
+  n.run_id = "r1";
+  n.author = swarm::agent_id{"team", "w"};
+  n.kind = std::move(kind);
+  n.text = std::move(text);
+  n.importance = importance;
+  n.time_ms = 1234;
+  return n;
+}
+} // namespace
+
+TEST_CASE("salient notes are facts and results of importance 0.5 or more with some text") {
+  consolidation_rule rule;
+  CHECK(is_salient(wm("fact", "x", 0.5), rule));
+  CHECK(is_salient(wm("result", "x", 1.0), rule));
+  CHECK_FALSE(is_salient(wm("fact", "x", 0.49), rule));
+  CHECK_FALSE(is_salient(wm("note", "x", 0.9), rule));
+  CHECK_FALSE(is_salient(wm("fact", "  \n", 0.9), rule));
+  rule.kinds = {"note"};
+  rule.min_importance = 0.0;
+  CHECK(is_salient(wm("note", "x", 0.0), rule));
+}
+
+TEST_CASE("shorten keeps short texts, cuts long ones at a word boundary with an ellipsis") {
+  CHECK(shorten("  short text \n", 100) == "short text");
+  CHECK(shorten("alpha beta gamma delta", 14) == "alpha beta...");
+  CHECK(shorten("alpha beta gamma delta", 14).size() <= 14);
+  CHECK(shorten("abcdefghijklmnop", 10) == "abcdefg...");
+  CHECK(shorten("abcdef", 2) == "..");
+  // Never inside a UTF-8 sequence: "é" is two bytes.
+  auto cut = shorten("\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", 6);
+  CHECK(cut == "\xc3\xa9...");
+  CHECK(shorten("", 10).empty());
+}
+
+TEST_CASE("record_of makes a record with a stable id, the note's fields and source tags") {
+  consolidation_rule rule;
+  rule.max_chars = 12;
+  auto rec = record_of(wm("fact", "the sky is very blue today", 0.7), "swarm:team", rule);
+  CHECK(rec.id == "wm:r1#3");
+  CHECK(rec.ns == "swarm:team");
+  CHECK(rec.text == "the sky...");
+  CHECK(rec.importance == 0.7);
+  CHECK(rec.created == 1234);
+  CHECK(rec.tags == std::vector<std::string>{"author=team/w", "kind=fact", "source=run:r1"});
+}

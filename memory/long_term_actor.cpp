@@ -1,0 +1,607 @@
+// The long-term memory actor (see long_term_actor.hpp). `vectors` column family layout:
+//   "" (the empty key, never a record id) -> generation, u64 little endian, bumped by each write
+//   id -> encode_vector(embedding as returned by the endpoint)
+// A write stores the vector first and the record second (two WAL writes, in that order): a
+// crash in between leaves a vector without a record, which recall skips. Forgetting removes the
+// record first, then the vector. The saved index is trusted only at the generation it was saved
+// at; anything written after it makes it stale and the next start rebuilds it.
+#include "memory/long_term_actor.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <limits>
+#include <map>
+#include <random>
+#include <set>
+#include <unordered_map>
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/response_promise.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "memory/detail/db_access.hpp"
+#include "memory/encoding.hpp"
+#include "memory/working.hpp"
+#include "runtime/core/errc.hpp"
+
+namespace swarm::memory {
+
+using detail::db_access;
+
+namespace {
+
+constexpr std::string_view generation_key = "";
+
+int64_t system_now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+std::string generation_bytes(uint64_t g) {
+  std::string out;
+  encoding::put_u64(out, g);
+  return out;
+}
+
+/// Reads the stored vector of `id`; none if it has none.
+caf::expected<std::optional<std::vector<float>>> read_vector(const database& db,
+                                                             const std::string& id) {
+  std::string value;
+  auto st =
+      db_access::raw(db).Get(rocksdb::ReadOptions{}, db_access::cf(db, cf_vectors), id, &value);
+  if (st.IsNotFound())
+    return std::optional<std::vector<float>>{};
+  if (!st.ok())
+    return db_access::fail(db, "cannot read vector '" + id + "'", st);
+  auto v = decode_vector(value);
+  if (!v)
+    return make_error(errc::io_error, "memory database " + db.path() +
+                                          ": corrupt database: undecodable vector '" + id + "'");
+  return std::optional<std::vector<float>>{std::move(*v)};
+}
+
+double dot(const std::vector<float>& a, const std::vector<float>& b) {
+  double sum = 0;
+  for (size_t i = 0; i < a.size() && i < b.size(); ++i)
+    sum += static_cast<double>(a[i]) * static_cast<double>(b[i]);
+  return sum;
+}
+
+} // namespace
+
+caf::expected<uint64_t> vector_generation(const database& db) {
+  std::string value;
+  auto st =
+      db_access::raw(db).Get(rocksdb::ReadOptions{}, db_access::cf(db, cf_vectors),
+                             rocksdb::Slice{generation_key.data(), generation_key.size()}, &value);
+  if (st.IsNotFound())
+    return uint64_t{0};
+  if (!st.ok())
+    return db_access::fail(db, "cannot read the vector generation", st);
+  encoding::reader r{value};
+  auto g = r.uint(8);
+  if (!r.ok || !r.in.empty())
+    return make_error(errc::io_error,
+                      "memory database " + db.path() + ": corrupt database: bad vector generation");
+  return g;
+}
+
+caf::expected<opened_index> open_vector_index(const database& db, const std::string& path,
+                                              const vector_index_options& opts) {
+  auto generation = vector_generation(db);
+  if (!generation)
+    return generation.error();
+  auto saved = vector_index::load(path, *generation, opts);
+  if (!saved)
+    return saved.error();
+  if (*saved)
+    return opened_index{std::move(*saved), false};
+  opened_index result{std::make_unique<vector_index>(0, opts), true};
+  std::unique_ptr<rocksdb::Iterator> it{
+      db_access::raw(db).NewIterator(rocksdb::ReadOptions{}, db_access::cf(db, cf_vectors))};
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (it->key().empty())
+      continue; // the generation
+    auto id = it->key().ToString();
+    auto v = decode_vector(std::string_view{it->value().data(), it->value().size()});
+    if (!v)
+      return make_error(errc::io_error, "memory database " + db.path() +
+                                            ": corrupt database: undecodable vector '" + id + "'");
+    if (auto err = result.index->add(id, std::move(*v)))
+      return make_error(errc::io_error, "memory database " + db.path() +
+                                            ": cannot rebuild the vector index: " + describe(err));
+  }
+  if (!it->status().ok())
+    return db_access::fail(db, "cannot scan vectors", it->status());
+  return result;
+}
+
+std::vector<ltm_hit> rank_hybrid(std::vector<hybrid_candidate> candidates,
+                                 const ranking_weights& weights, double vector_share,
+                                 int64_t now_ms, int64_t half_life_ms, size_t top_k) {
+  double best = 0;
+  for (const auto& c : candidates)
+    best = std::max(best, c.bm25);
+  std::vector<ltm_hit> hits;
+  hits.reserve(candidates.size());
+  for (auto& c : candidates) {
+    ltm_hit h;
+    auto lexical = best > 0 ? c.bm25 / best : 0.0;
+    auto semantic = std::max(0.0, c.cosine.value_or(0.0));
+    h.relevance = (1.0 - vector_share) * lexical + vector_share * semantic;
+    h.recency = recency_score(c.record.created, now_ms, half_life_ms);
+    h.importance = std::clamp(c.record.importance, 0.0, 1.0);
+    h.score = weights.relevance * h.relevance + weights.recency * h.recency +
+              weights.importance * h.importance;
+    h.id = std::move(c.record.id);
+    h.ns = std::move(c.record.ns);
+    h.text = std::move(c.record.text);
+    hits.push_back(std::move(h));
+  }
+  std::sort(hits.begin(), hits.end(), [](const ltm_hit& x, const ltm_hit& y) {
+    if (x.score != y.score)
+      return x.score > y.score;
+    return x.id < y.id;
+  });
+  if (hits.size() > top_k)
+    hits.resize(top_k);
+  return hits;
+}
+
+// --- the actor ----------------------------------------------------------------------------------
+
+namespace {
+
+/// State of the long-term memory actor.
+struct long_term_state {
+  std::shared_ptr<database> db;
+  long_term_memory_options opts;
+  std::unique_ptr<long_term_store> store;
+  std::unique_ptr<vector_index> index;
+  caf::error broken; ///< set when the index could not be opened: every request fails with it
+  uint64_t generation = 0;
+  bool dirty = false; ///< the index changed since it was loaded or saved
+  std::string index_path;
+  monitor_actor monitor;
+  std::mt19937_64 rng{std::random_device{}()};
+  uint64_t next_call = 1;
+
+  static inline const char* name = "swarm.long_term_memory";
+
+  ~long_term_state() {
+    // The index is a cache: failing to save it only costs a rebuild at the next start.
+    if (index && dirty) {
+      auto ignored = index->save(index_path, generation);
+      static_cast<void>(ignored);
+    }
+  }
+
+  bool hybrid() const { return opts.embeddings.has_value(); }
+
+  std::string fresh_id() {
+    static constexpr char hex[] = "0123456789abcdef";
+    auto x = rng();
+    std::string id = "ltm-";
+    for (int i = 0; i < 16; ++i)
+      id.push_back(hex[(x >> (4 * i)) & 0xf]);
+    return id;
+  }
+
+  void report(const std::string& run_id, const std::string& id) {
+    if (!monitor)
+      return;
+    event ev;
+    ev.kind = event_kind::memory_written;
+    ev.run_id = run_id;
+    ev.detail = id;
+    caf::anon_send(monitor, std::move(ev));
+  }
+
+  /// Stores vectors (if any) then records, after forgetting `forget_ids`; see the file comment
+  /// for the order. `vectors[i]` belongs to `records[i]`.
+  caf::error commit(const std::vector<memory_record>& records,
+                    const std::vector<std::vector<float>>& vectors,
+                    const std::vector<std::string>& forget_ids) {
+    for (const auto& id : forget_ids)
+      if (auto gone = forget(id); !gone)
+        return gone.error();
+    if (!vectors.empty()) {
+      rocksdb::WriteBatch batch;
+      auto* cf = db_access::cf(*db, cf_vectors);
+      for (size_t i = 0; i < records.size(); ++i) {
+        auto unit = normalized(vectors[i]);
+        if (!unit)
+          return make_error(errc::io_error, "embedding of memory '" + records[i].id +
+                                                "': " + describe(unit.error()));
+        if (index->dim() != 0 && unit->size() != index->dim())
+          return make_error(errc::io_error,
+                            "embedding of memory '" + records[i].id + "' has " +
+                                std::to_string(unit->size()) + " dimensions, the index " +
+                                std::to_string(index->dim()) + " (embedding model changed?)");
+        batch.Put(cf, records[i].id, encode_vector(vectors[i])).PermitUncheckedError();
+      }
+      batch
+          .Put(cf, rocksdb::Slice{generation_key.data(), generation_key.size()},
+               generation_bytes(generation + 1))
+          .PermitUncheckedError();
+      if (auto err = db_access::write(*db, batch, "cannot write vectors"))
+        return err;
+      ++generation;
+      dirty = true;
+      for (size_t i = 0; i < records.size(); ++i)
+        if (auto err = index->add(records[i].id, vectors[i]))
+          return err;
+    }
+    return store->put(records);
+  }
+
+  /// Forgets the record and the vector of `id`; returns whether the record existed.
+  caf::expected<bool> forget(const std::string& id) {
+    auto existed = store->forget(id);
+    if (!existed)
+      return existed;
+    auto vec = read_vector(*db, id);
+    if (!vec)
+      return vec.error();
+    if (*vec) {
+      rocksdb::WriteBatch batch;
+      auto* cf = db_access::cf(*db, cf_vectors);
+      batch.Delete(cf, id).PermitUncheckedError();
+      batch
+          .Put(cf, rocksdb::Slice{generation_key.data(), generation_key.size()},
+               generation_bytes(generation + 1))
+          .PermitUncheckedError();
+      if (auto err = db_access::write(*db, batch, "cannot forget vector '" + id + "'"))
+        return err;
+      ++generation;
+      dirty = true;
+    }
+    index->remove(id);
+    return existed;
+  }
+
+  /// BM25 candidates for `query` from the allowed namespaces (all if empty), at most `cap`
+  /// unless several namespaces are allowed (then every match, filtered here).
+  caf::expected<std::vector<search_hit>>
+  lexical(const std::string& query, const std::set<std::string>& namespaces, size_t cap) {
+    search_options so;
+    so.top_k = cap;
+    if (namespaces.size() == 1)
+      so.ns = *namespaces.begin();
+    else if (namespaces.size() > 1)
+      so.top_k = std::numeric_limits<size_t>::max();
+    auto hits = store->search(query, so);
+    if (!hits || namespaces.size() <= 1)
+      return hits;
+    std::vector<search_hit> kept;
+    for (auto& h : *hits)
+      if (namespaces.count(h.record.ns) > 0)
+        kept.push_back(std::move(h));
+    return kept;
+  }
+
+  /// Recall with BM25 alone.
+  caf::expected<std::vector<ltm_hit>> recall_lexical(const ltm_recall& r) {
+    std::set<std::string> namespaces(r.namespaces.begin(), r.namespaces.end());
+    auto hits = lexical(r.query, namespaces, std::max<size_t>(opts.candidates, r.top_k));
+    if (!hits)
+      return hits.error();
+    std::vector<hybrid_candidate> candidates;
+    for (auto& h : *hits)
+      candidates.push_back(hybrid_candidate{std::move(h.record), h.score.bm25, std::nullopt});
+    const auto& so = opts.store;
+    return rank_hybrid(std::move(candidates), so.weights, 0.0, system_now_ms(),
+                       so.half_life.count(), r.top_k);
+  }
+
+  /// Recall with BM25 and the query's embedding `qvec`.
+  caf::expected<std::vector<ltm_hit>> recall_hybrid(const ltm_recall& r, std::vector<float> qvec) {
+    std::set<std::string> namespaces(r.namespaces.begin(), r.namespaces.end());
+    auto cap = std::max<size_t>(opts.candidates, r.top_k);
+    auto hits = lexical(r.query, namespaces, cap);
+    if (!hits)
+      return hits.error();
+    std::map<std::string, hybrid_candidate> by_id;
+    for (auto& h : *hits) {
+      auto id = h.record.id;
+      by_id.emplace(id, hybrid_candidate{std::move(h.record), h.score.bm25, std::nullopt});
+    }
+    auto unit = normalized(std::move(qvec));
+    if (!unit)
+      return make_error(errc::io_error, "embedding of the query: " + describe(unit.error()));
+    if (index->size() > 0 && unit->size() == index->dim()) {
+      // Vector candidates whose record exists (a crash may leave a vector behind) in an
+      // allowed namespace; records read here are kept for ranking.
+      std::unordered_map<std::string, memory_record> seen;
+      caf::error read_error;
+      auto accept = [&](const std::string& id) {
+        auto rec = store->get(id);
+        if (!rec) {
+          read_error = rec.error();
+          return false;
+        }
+        if (!*rec || (!namespaces.empty() && namespaces.count((*rec)->ns) == 0))
+          return false;
+        seen.emplace(id, std::move(**rec));
+        return true;
+      };
+      auto near = index->search(*unit, cap, accept);
+      if (read_error)
+        return read_error;
+      if (!near)
+        return near.error();
+      for (auto& n : *near) {
+        auto it = by_id.find(n.id);
+        if (it != by_id.end())
+          it->second.cosine = n.similarity;
+        else
+          by_id.emplace(n.id, hybrid_candidate{std::move(seen.at(n.id)), 0.0, n.similarity});
+      }
+    }
+    // Lexical candidates the vector search did not reach: their exact cosine.
+    for (auto& [id, c] : by_id) {
+      if (c.cosine)
+        continue;
+      auto v = read_vector(*db, id);
+      if (!v)
+        return v.error();
+      if (*v && (*v)->size() == unit->size())
+        if (auto nv = normalized(std::move(**v)))
+          c.cosine = dot(*unit, *nv);
+    }
+    std::vector<hybrid_candidate> candidates;
+    for (auto& [id, c] : by_id)
+      candidates.push_back(std::move(c));
+    const auto& so = opts.store;
+    return rank_hybrid(std::move(candidates), so.weights, opts.vector_share, system_now_ms(),
+                       so.half_life.count(), r.top_k);
+  }
+
+  /// Consolidates run `run_id` into `ns` with the embeddings `vectors` of the salient notes'
+  /// texts (in order; empty without embeddings).
+  caf::expected<consolidation_report> consolidate(const std::string& run_id, const std::string& ns,
+                                                  const std::vector<memory_record>& salient,
+                                                  const std::vector<std::vector<float>>& vectors) {
+    consolidation_report out;
+    out.considered = salient.size();
+    const auto& rule = opts.consolidation;
+    for (size_t i = 0; i < salient.size(); ++i) {
+      auto rec = salient[i];
+      auto existing = store->get(rec.id);
+      if (!existing)
+        return existing.error();
+      if (*existing)
+        continue; // consolidated before: idempotent
+      // Near-duplicates among the namespace's best lexical matches. The note counts as the
+      // newest member of its group, so the merged record keeps its id and text.
+      search_options so;
+      so.ns = ns;
+      so.top_k = 5;
+      auto similar = store->search(rec.text, so);
+      if (!similar)
+        return similar.error();
+      std::vector<memory_record> group;
+      for (auto& h : *similar) {
+        if (jaccard_similarity(h.record.text, rec.text) < rule.merge_threshold)
+          continue;
+        rec.created = std::max(rec.created, h.record.created);
+        group.push_back(std::move(h.record));
+      }
+      std::map<std::string, memory_record> before;
+      for (const auto& g : group)
+        before.emplace(g.id, g);
+      group.push_back(rec);
+      auto merged = merge_near_duplicates(std::move(group), rule.merge_threshold);
+      // The note's record gets its vector; other survivors changed at most in importance and
+      // tags and keep theirs.
+      std::vector<memory_record> own;
+      std::vector<memory_record> others;
+      for (auto& r : merged.records) {
+        auto old = before.find(r.id);
+        if (old != before.end() && old->second == r)
+          continue; // untouched
+        (r.id == rec.id ? own : others).push_back(std::move(r));
+      }
+      std::vector<std::vector<float>> own_vectors;
+      if (!vectors.empty() && !own.empty())
+        own_vectors.push_back(vectors[i]);
+      if (auto err = commit(own, own_vectors, merged.merged_ids))
+        return err;
+      if (!others.empty())
+        if (auto err = store->put(others))
+          return err;
+      if (merged.merged_ids.empty())
+        ++out.added;
+      else
+        ++out.merged;
+      report(run_id, rec.id);
+    }
+    return out;
+  }
+};
+
+using long_term_pointer = long_term_memory_actor::stateful_pointer<long_term_state>;
+
+/// Embeds `texts` and calls `then(expected<vectors>)` with one vector per text.
+template <class Then>
+void embed(long_term_pointer self, std::vector<std::string> texts, Then then) {
+  const auto& e = *self->state.opts.embeddings;
+  embedding_request req;
+  req.call_id = self->state.next_call++;
+  req.endpoint = e.endpoint;
+  req.model = e.model;
+  auto count = texts.size();
+  req.input = std::move(texts);
+  req.timeout = e.timeout;
+  self->request(e.llm, e.timeout + std::chrono::seconds(1), std::move(req))
+      .then(
+          [then, count](embedding_result& res) mutable {
+            if (res.vectors.size() != count) {
+              then(caf::expected<std::vector<std::vector<float>>>{
+                  make_error(errc::io_error,
+                             "embeddings endpoint returned " + std::to_string(res.vectors.size()) +
+                                 " vectors for " + std::to_string(count) + " texts")});
+              return;
+            }
+            then(caf::expected<std::vector<std::vector<float>>>{std::move(res.vectors)});
+          },
+          [then](caf::error& err) mutable {
+            then(caf::expected<std::vector<std::vector<float>>>{
+                make_error(errc::io_error, "cannot embed: " + describe(err))});
+          });
+}
+
+caf::error validate(const ltm_write& w) {
+  if (w.ns.empty())
+    return make_error(errc::invalid_argument, "long-term memory write: empty namespace");
+  if (!(w.importance >= 0.0 && w.importance <= 1.0))
+    return make_error(errc::invalid_argument, "long-term memory write to '" + w.ns +
+                                                  "': importance " + std::to_string(w.importance) +
+                                                  " outside [0, 1]");
+  return {};
+}
+
+long_term_memory_actor::behavior_type long_term_behavior(long_term_pointer self,
+                                                         std::shared_ptr<database> db,
+                                                         long_term_memory_options opts,
+                                                         monitor_actor monitor) {
+  auto& st = self->state;
+  st.db = std::move(db);
+  st.opts = std::move(opts);
+  st.monitor = std::move(monitor);
+  st.store = std::make_unique<long_term_store>(st.db, st.opts.store);
+  st.index_path =
+      st.opts.index_path.empty() ? st.db->data_dir() + "/memory-vectors.hnsw" : st.opts.index_path;
+  if (auto gen = vector_generation(*st.db); !gen) {
+    st.broken = gen.error();
+  } else if (auto opened = open_vector_index(*st.db, st.index_path, st.opts.index); !opened) {
+    st.broken = opened.error();
+  } else {
+    st.generation = *gen;
+    st.index = std::move(opened->index);
+    st.dirty = opened->rebuilt; // save the rebuilt index at exit
+  }
+  return {
+      [self](ltm_write& w) -> caf::result<std::string> {
+        auto& st = self->state;
+        if (st.broken)
+          return st.broken;
+        if (auto err = validate(w))
+          return err;
+        memory_record rec;
+        rec.id = w.id.empty() ? st.fresh_id() : w.id;
+        rec.ns = w.ns;
+        rec.text = w.text;
+        rec.importance = w.importance;
+        rec.created = system_now_ms();
+        if (!w.source.empty())
+          rec.tags.push_back("source=" + w.source);
+        if (!st.hybrid()) {
+          if (auto err = st.commit({rec}, {}, {}))
+            return err;
+          st.report({}, rec.id);
+          return rec.id;
+        }
+        auto rp = self->make_response_promise<std::string>();
+        embed(self, {rec.text}, [self, rp, rec](auto vectors) mutable {
+          if (!vectors) {
+            rp.deliver(vectors.error());
+            return;
+          }
+          if (auto err = self->state.commit({rec}, *vectors, {})) {
+            rp.deliver(err);
+            return;
+          }
+          self->state.report({}, rec.id);
+          rp.deliver(rec.id);
+        });
+        return rp;
+      },
+      [self](ltm_recall& r) -> caf::result<std::vector<ltm_hit>> {
+        auto& st = self->state;
+        if (st.broken)
+          return st.broken;
+        if (r.top_k == 0)
+          return std::vector<ltm_hit>{};
+        if (!st.hybrid() || r.query.empty()) {
+          auto hits = st.recall_lexical(r);
+          if (!hits)
+            return hits.error();
+          return std::move(*hits);
+        }
+        auto rp = self->make_response_promise<std::vector<ltm_hit>>();
+        embed(self, {r.query}, [self, rp, r](auto vectors) mutable {
+          if (!vectors) {
+            rp.deliver(vectors.error());
+            return;
+          }
+          auto hits = self->state.recall_hybrid(r, std::move((*vectors)[0]));
+          if (!hits)
+            rp.deliver(hits.error());
+          else
+            rp.deliver(std::move(*hits));
+        });
+        return rp;
+      },
+      [self](ltm_forget& f) -> caf::result<bool> {
+        auto& st = self->state;
+        if (st.broken)
+          return st.broken;
+        auto existed = st.forget(f.id);
+        if (!existed)
+          return existed.error();
+        return *existed;
+      },
+      [self](ltm_consolidate& c) -> caf::result<consolidation_report> {
+        auto& st = self->state;
+        if (st.broken)
+          return st.broken;
+        if (c.ns.empty())
+          return make_error(errc::invalid_argument,
+                            "consolidation of run '" + c.run_id + "': empty namespace");
+        auto notes = read_run_notes(*st.db, c.run_id);
+        if (!notes)
+          return notes.error();
+        std::vector<memory_record> salient;
+        for (const auto& n : *notes)
+          if (is_salient(n, st.opts.consolidation))
+            salient.push_back(record_of(n, c.ns, st.opts.consolidation));
+        if (!st.hybrid() || salient.empty()) {
+          auto report = st.consolidate(c.run_id, c.ns, salient, {});
+          if (!report)
+            return report.error();
+          return *report;
+        }
+        std::vector<std::string> texts;
+        for (const auto& s : salient)
+          texts.push_back(s.text);
+        auto rp = self->make_response_promise<consolidation_report>();
+        embed(self, std::move(texts),
+              [self, rp, c, salient = std::move(salient)](auto vectors) mutable {
+                if (!vectors) {
+                  rp.deliver(vectors.error());
+                  return;
+                }
+                auto report = self->state.consolidate(c.run_id, c.ns, salient, *vectors);
+                if (!report)
+                  rp.deliver(report.error());
+                else
+                  rp.deliver(*report);
+              });
+        return rp;
+      },
+  };
+}
+
+} // namespace
+
+long_term_memory_actor spawn_long_term_memory(caf::actor_system& sys, std::shared_ptr<database> db,
+                                              long_term_memory_options opts,
+                                              monitor_actor monitor) {
+  return sys.spawn(long_term_behavior, std::move(db), std::move(opts), std::move(monitor));
+}
+
+} // namespace swarm::memory
