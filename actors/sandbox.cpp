@@ -509,6 +509,11 @@ caf::expected<sandbox_result> run_sandboxed(const sandbox_request& req) {
   return run_unchecked(req);
 }
 
+workspace_usage measure_workspace(const std::filesystem::path& dir) {
+  auto u = measure_tree(dir, 0);
+  return {u.bytes, u.entries};
+}
+
 sandbox_identity sandbox_user() {
   if (::geteuid() == 0)
     return {unprivileged_id, unprivileged_id};

@@ -73,6 +73,15 @@ struct sandbox_result {
 /// process. No error: sandboxed tools can run. Else errc::tool_unavailable saying why.
 caf::error probe_sandbox(const std::string& bwrap = default_bwrap);
 
+/// What a workspace holds: disk use (allocated blocks) and entries, symbolic links not followed.
+struct workspace_usage {
+  uint64_t bytes = 0;
+  uint64_t entries = 0;
+};
+
+/// Measures the tree under `dir` (the quota run_sandboxed enforces counts the same way).
+workspace_usage measure_workspace(const std::filesystem::path& dir);
+
 /// The user sandboxed programs run as.
 struct sandbox_identity {
   uid_t uid;

@@ -1,0 +1,268 @@
+// The tool runner: permission check and approvals in the actor, tool execution in a detached
+// worker actor per call (its own thread), so a slow program never stalls other calls.
+#include "actors/tool_runner.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <deque>
+#include <fcntl.h>
+#include <memory>
+#include <system_error>
+#include <unistd.h>
+#include <utility>
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/builtin_tools.hpp"
+#include "actors/sandbox.hpp"
+#include "runtime/core/errc.hpp"
+
+namespace swarm::actors {
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+using run_tool_atom = caf::atom_constant<caf::atom("runtool")>;
+using config_ptr = std::shared_ptr<const tool_runner_config>;
+
+const tool_decl* find_decl(const tool_runner_config& cfg, const std::string& name) {
+  auto i = std::find_if(cfg.tools.begin(), cfg.tools.end(),
+                        [&](const tool_decl& d) { return d.name == name; });
+  return i == cfg.tools.end() ? nullptr : &*i;
+}
+
+// Runs one call to completion; on a worker thread.
+tool_reply execute(const tool_runner_config& cfg, const tool_request& req, const tool_decl& decl) {
+  tool_reply reply;
+  reply.call_id = req.call.id;
+  caf::expected<std::string> out{std::string{}};
+  if (auto hook = cfg.hooks.find(decl.name); hook != cfg.hooks.end() && hook->second) {
+    out = hook->second(req);
+  } else if (auto ws = run_workspace(cfg.workspace_root, req.run_id); !ws) {
+    out = make_error(errc::tool_failed, decl.name + ": " + describe(ws.error()));
+  } else {
+    tool_context ctx{decl, *ws, cfg.workspace_mb, cfg.bwrap};
+    out = run_tool(ctx, req.call.arguments);
+  }
+  if (out)
+    reply.content = std::move(*out);
+  else
+    reply.error = std::move(out.error());
+  return reply;
+}
+
+// One call, from its arrival to its reply.
+struct job {
+  tool_request req;
+  caf::typed_response_promise<tool_reply> rp;
+  clock::time_point started;
+};
+
+caf::behavior tool_worker(caf::event_based_actor* self, config_ptr cfg, tool_request req,
+                          tool_decl decl) {
+  return {
+      [self, cfg, req, decl](run_tool_atom) -> tool_reply {
+        auto reply = execute(*cfg, req, decl);
+        self->quit();
+        return reply;
+      },
+  };
+}
+
+struct tool_runner_state {
+  config_ptr cfg;
+  std::map<uint64_t, job> pending; // waiting for approval, by id (ids grow: oldest first)
+  uint64_t next_approval = 1;
+  std::deque<job> queue; // approved calls waiting for a slot
+  size_t running = 0;
+
+  static inline const char* name = "swarm.tool_runner";
+};
+
+using runner_pointer = tool_runner_actor::stateful_pointer<tool_runner_state>;
+
+void finish(runner_pointer self, job& j, tool_reply reply) {
+  auto& st = self->state;
+  if (st.cfg->monitor) {
+    event e;
+    e.kind = event_kind::tool_call_completed;
+    e.run_id = j.req.run_id;
+    e.agent = j.req.agent;
+    e.task_id = j.req.task_id;
+    e.leaf = true;
+    e.error = reply.error;
+    e.duration = clock::now() - j.started;
+    e.detail = j.req.call.name;
+    caf::anon_send(st.cfg->monitor, std::move(e));
+  }
+  j.rp.deliver(std::move(reply));
+}
+
+tool_reply error_reply(const job& j, caf::error err) {
+  tool_reply reply;
+  reply.call_id = j.req.call.id;
+  reply.error = std::move(err);
+  return reply;
+}
+
+void pump(runner_pointer self);
+
+void start(runner_pointer self, job j) {
+  auto& st = self->state;
+  const auto* decl = find_decl(*st.cfg, j.req.call.name);
+  ++st.running;
+  auto worker = self->system().spawn<caf::detached>(tool_worker, st.cfg, j.req, *decl);
+  auto shared = std::make_shared<job>(std::move(j));
+  auto done = [self, shared](tool_reply reply) {
+    --self->state.running;
+    finish(self, *shared, std::move(reply));
+    pump(self);
+  };
+  self->request(worker, caf::infinite, run_tool_atom::value)
+      .then([done](tool_reply& reply) { done(std::move(reply)); },
+            [done, shared](caf::error& err) {
+              done(error_reply(
+                  *shared, make_error(errc::tool_failed, "tool worker failed: " + describe(err))));
+            });
+}
+
+void pump(runner_pointer self) {
+  auto& st = self->state;
+  while (!st.queue.empty() && st.running < std::max<size_t>(st.cfg->max_parallel, 1)) {
+    auto j = std::move(st.queue.front());
+    st.queue.pop_front();
+    start(self, std::move(j));
+  }
+}
+
+void enqueue(runner_pointer self, job j) {
+  auto& st = self->state;
+  if (st.running < std::max<size_t>(st.cfg->max_parallel, 1)) {
+    start(self, std::move(j));
+  } else if (st.queue.size() >= st.cfg->max_queued) {
+    auto reply =
+        error_reply(j, make_error(errc::tool_unavailable, "the tool runner is busy (" +
+                                                              std::to_string(st.queue.size()) +
+                                                              " calls waiting); try again later"));
+    finish(self, j, std::move(reply));
+  } else {
+    st.queue.push_back(std::move(j));
+  }
+}
+
+tool_runner_actor::behavior_type tool_runner(runner_pointer self, config_ptr cfg) {
+  self->state.cfg = std::move(cfg);
+  return {
+      [self](tool_request& req) -> caf::typed_response_promise<tool_reply> {
+        auto& st = self->state;
+        job j{std::move(req), self->make_response_promise<tool_reply>(), clock::now()};
+        auto rp = j.rp;
+        if (auto err = check_permission(*st.cfg, j.req.agent, j.req.call.name)) {
+          auto reply = error_reply(j, std::move(err));
+          finish(self, j, std::move(reply));
+        } else if (find_decl(*st.cfg, j.req.call.name)->needs_approval) {
+          st.pending.emplace(st.next_approval++, std::move(j));
+        } else {
+          enqueue(self, std::move(j));
+        }
+        return rp;
+      },
+      [self](list_approvals) {
+        std::vector<pending_approval> out;
+        for (const auto& [id, j] : self->state.pending)
+          out.push_back(pending_approval{id, j.req.run_id, j.req.agent, j.req.call});
+        return out;
+      },
+      [self](approval_decision& d) -> caf::result<bool> {
+        auto& st = self->state;
+        auto i = st.pending.find(d.id);
+        if (i == st.pending.end())
+          return make_error(errc::invalid_argument,
+                            "no tool call with approval id " + std::to_string(d.id) +
+                                " is waiting (already decided, or never asked)");
+        auto j = std::move(i->second);
+        st.pending.erase(i);
+        if (d.approve) {
+          enqueue(self, std::move(j));
+        } else {
+          auto why = d.reason.empty() ? std::string{"no reason given"} : d.reason;
+          auto reply = error_reply(
+              j, make_error(errc::approval_rejected,
+                            "a human rejected this " + j.req.call.name + " call: " + why));
+          finish(self, j, std::move(reply));
+        }
+        return true;
+      },
+  };
+}
+
+std::string joined(const std::vector<std::string>& xs) {
+  std::string out;
+  for (const auto& x : xs)
+    out += (out.empty() ? "" : ", ") + x;
+  return out;
+}
+
+} // namespace
+
+caf::error check_permission(const tool_runner_config& cfg, const agent_id& agent,
+                            const std::string& tool) {
+  auto who = agent.str();
+  auto i = cfg.permissions.find(who);
+  if (i == cfg.permissions.end() ||
+      std::find(i->second.begin(), i->second.end(), tool) == i->second.end()) {
+    auto may = i == cfg.permissions.end() || i->second.empty()
+                   ? std::string{"it may call no tools"}
+                   : "it may call: " + joined(i->second);
+    return make_error(errc::tool_refused,
+                      "agent '" + who + "' may not call tool '" + tool + "' (" + may + ")");
+  }
+  if (find_decl(cfg, tool) == nullptr)
+    return make_error(errc::tool_unavailable,
+                      "tool '" + tool + "' is not declared in the swarm's tools");
+  return caf::error{};
+}
+
+std::vector<tool_spec> tool_specs_for(const tool_runner_config& cfg, const agent_id& agent) {
+  std::vector<tool_spec> out;
+  auto i = cfg.permissions.find(agent.str());
+  if (i == cfg.permissions.end())
+    return out;
+  for (const auto& name : i->second)
+    if (const auto* decl = find_decl(cfg, name))
+      out.push_back(spec_of(*decl));
+  return out;
+}
+
+caf::expected<std::filesystem::path> run_workspace(const std::filesystem::path& root,
+                                                   const std::string& run_id) {
+  if (run_id.empty() || run_id == "." || run_id == ".." ||
+      run_id.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                               "0123456789._-") != std::string::npos)
+    return make_error(errc::invalid_argument,
+                      "run id '" + run_id + "' cannot name a workspace (use [A-Za-z0-9._-])");
+  if (root.empty())
+    return make_error(errc::invalid_argument, "the tool runner has no workspace root");
+  auto dir = root / run_id;
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec)
+    return make_error(errc::io_error,
+                      "cannot create workspace " + dir.string() + ": " + ec.message());
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return make_error(errc::io_error, "workspace " + dir.string() + " is not a directory");
+  hand_to_sandbox(fd);
+  ::close(fd);
+  return dir;
+}
+
+tool_runner_actor spawn_tool_runner(caf::actor_system& sys, tool_runner_config cfg) {
+  return sys.spawn(tool_runner, std::make_shared<const tool_runner_config>(std::move(cfg)));
+}
+
+} // namespace swarm::actors
