@@ -4,8 +4,14 @@
 
 #include <algorithm>
 #include <cassert>
+#include <chrono>
 #include <cstdarg>
+#include <cstdio>
+#include <ctime>
+#include <fcntl.h>
 #include <filesystem>
+#include <mutex>
+#include <unistd.h>
 
 #include <rocksdb/env.h>
 
@@ -27,6 +33,78 @@ public:
   using rocksdb::Logger::Logv;
   void Logv(const char*, va_list) override {}
 };
+
+/// RocksDB's info log in `<dir>/LOG`, written with stdio. A line that cannot be written (full
+/// disk) is dropped: RocksDB's own logger asserts on the line after a failed write in Debian's
+/// build (assertions on), which would abort the process exactly when the disk fills up.
+class tolerant_logger : public rocksdb::Logger {
+public:
+  explicit tolerant_logger(std::FILE* file)
+      : rocksdb::Logger(rocksdb::InfoLogLevel::INFO_LEVEL), file_(file) {}
+  ~tolerant_logger() override { std::fclose(file_); }
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    using namespace std::chrono;
+    auto now = system_clock::now();
+    auto secs = system_clock::to_time_t(now);
+    auto micros = duration_cast<microseconds>(now.time_since_epoch()).count() % 1000000;
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char stamp[40];
+    std::strftime(stamp, sizeof(stamp), "%Y/%m/%d-%H:%M:%S", &tm);
+    std::lock_guard guard{mtx_};
+    std::fprintf(file_, "%s.%06lld ", stamp, static_cast<long long>(micros));
+    std::vfprintf(file_, format, ap);
+    std::fputc('\n', file_);
+    std::fflush(file_);
+    std::clearerr(file_);
+  }
+
+private:
+  std::FILE* file_;
+  std::mutex mtx_;
+};
+
+/// The info log of the database in `dir`: `dir/LOG`, moved to `dir/LOG.old` first when over
+/// 1 MiB; discarded if the file cannot be opened.
+std::shared_ptr<rocksdb::Logger> make_logger(const std::string& dir) {
+  auto log = fs::path{dir} / "LOG";
+  std::error_code ec;
+  if (fs::file_size(log, ec) > (1u << 20) && !ec)
+    fs::rename(log, fs::path{dir} / "LOG.old", ec);
+  auto* file = std::fopen(log.c_str(), "a");
+  if (file == nullptr)
+    return std::make_shared<null_logger>();
+  return std::make_shared<tolerant_logger>(file);
+}
+
+/// The file that keeps some disk space for the database (see database.hpp).
+constexpr std::string_view reserve_name = "SMOLSWARMS-RESERVE";
+
+/// Frees the reserve in `dir`, so that opening has room for its new MANIFEST even when the disk
+/// filled up.
+void release_reserve(const std::string& dir) {
+  std::error_code ec;
+  fs::remove(fs::path{dir} / reserve_name, ec);
+}
+
+/// (Re)creates the reserve in `dir`: `database::reserve_bytes`, or as much of it (at least
+/// 64 KiB) as the disk still has; none if not even that.
+void make_reserve(const std::string& dir) {
+  auto file = (fs::path{dir} / reserve_name).string();
+  int fd = ::open(file.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return;
+  bool kept = false;
+  for (off_t size = database::reserve_bytes; size >= (64 << 10) && !kept; size /= 2) {
+    kept = ::posix_fallocate(fd, 0, size) == 0;
+    if (!kept && ::ftruncate(fd, 0) != 0)
+      break;
+  }
+  ::close(fd);
+  if (!kept)
+    ::unlink(file.c_str());
+}
 
 caf::error not_ours(const std::string& path, const std::string& why) {
   return make_error(errc::io_error, "memory database " + path +
@@ -175,6 +253,8 @@ caf::expected<uint64_t> database::disk_usage() const {
   std::error_code ec;
   for (fs::directory_iterator it{impl_->path, ec}, end; !ec && it != end; it.increment(ec)) {
     std::error_code size_ec;
+    if (it->path().filename() == reserve_name)
+      continue;
     if (it->is_regular_file(size_ec)) {
       auto n = it->file_size(size_ec);
       if (!size_ec) // a file RocksDB deletes meanwhile counts as nothing
@@ -253,8 +333,14 @@ caf::expected<std::shared_ptr<database>> database::open(const std::string& data_
   // Replay the WAL into memory instead of writing level-0 files first: a database whose disk
   // filled up must still open.
   db_opts.avoid_flush_during_recovery = true;
-  if (options.read_only) // a reader must not rotate the writer's LOG
-    db_opts.info_log = std::make_shared<null_logger>();
+  // No preallocation: on ext4 a failed fallocate keeps the blocks it got, so a new WAL (70 MiB
+  // by default) or MANIFEST (4 MiB) would take the last free space, reserve included, and the
+  // database could not open on a nearly full disk.
+  db_opts.allow_fallocate = false;
+  // A reader must not write into the writer's LOG.
+  db_opts.info_log = options.read_only ? std::make_shared<null_logger>() : make_logger(path);
+  if (!options.read_only)
+    release_reserve(path);
   auto st = options.read_only
                 ? rocksdb::DB::OpenForReadOnly(db_opts, path, descriptors(names), &self->handles,
                                                &self->db)
@@ -274,6 +360,8 @@ caf::expected<std::shared_ptr<database>> database::open(const std::string& data_
     if (auto wst = result->impl_->db->Write(wo, &batch); !wst.ok())
       return detail::status_error(path, "cannot write schema marker", wst);
   }
+  if (!options.read_only)
+    make_reserve(path);
   return result;
 }
 

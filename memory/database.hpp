@@ -58,6 +58,11 @@ public:
   /// The database's directory inside a data directory.
   static constexpr std::string_view subdirectory = "memory";
 
+  /// Disk space kept in the file `SMOLSWARMS-RESERVE` of the database's directory. Opening
+  /// read-write frees it before RocksDB starts, so that a database whose disk filled up still
+  /// opens (to read, export or forget), then takes back as much of it as the disk has.
+  static constexpr int64_t reserve_bytes = 1 << 20;
+
   /// Every column family the database has besides RocksDB's `default`.
   static const std::vector<std::string>& column_families();
 
@@ -84,7 +89,7 @@ public:
   /// The options given to `open`.
   const database_options& options() const;
 
-  /// Bytes of all files in the database's directory.
+  /// Bytes of the files in the database's directory, the reserve left out.
   [[nodiscard]] caf::expected<uint64_t> disk_usage() const;
 
 private:
