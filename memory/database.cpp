@@ -266,6 +266,60 @@ caf::expected<uint64_t> database::disk_usage() const {
   return total;
 }
 
+namespace {
+
+/// Creates a store with every column family and the schema marker (synced) in
+/// `<path>.creating`, then renames it to `path` (an empty directory there is replaced).
+caf::error create_store(const std::string& path, bool empty_dir_exists) {
+  auto staging = path + ".creating";
+  std::error_code ec;
+  fs::remove_all(staging, ec); // a creation killed half-way: ours by name, start over
+  fs::create_directories(staging, ec);
+  if (ec) {
+    auto err = ec == std::errc::no_space_on_device ? errc::storage_full : errc::io_error;
+    return make_error(err,
+                      "memory database " + path + ": cannot create directory: " + ec.message());
+  }
+  {
+    rocksdb::DBOptions db_opts;
+    db_opts.create_if_missing = true;
+    db_opts.create_missing_column_families = true;
+    db_opts.allow_fallocate = false;
+    db_opts.info_log = std::make_shared<null_logger>();
+    std::vector<std::string> names{rocksdb::kDefaultColumnFamilyName};
+    for (const auto& cf : database::column_families())
+      names.emplace_back(cf);
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    auto st = rocksdb::DB::Open(db_opts, staging, descriptors(names), &handles, &db);
+    if (!st.ok())
+      return detail::status_error(path, "cannot create", st);
+    auto meta = std::find(names.begin(), names.end(), cf_meta) - names.begin();
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    st = db->Put(wo, handles[static_cast<size_t>(meta)],
+                 rocksdb::Slice{key_schema.data(), key_schema.size()},
+                 rocksdb::Slice{database::schema_marker.data(), database::schema_marker.size()});
+    for (auto* h : handles)
+      db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+    auto closed = db->Close();
+    delete db;
+    if (!st.ok())
+      return detail::status_error(path, "cannot write schema marker", st);
+    if (!closed.ok())
+      return detail::status_error(path, "cannot close the new store", closed);
+  }
+  if (empty_dir_exists)
+    fs::remove(path, ec);
+  fs::rename(staging, path, ec);
+  if (ec)
+    return make_error(errc::io_error, "memory database " + path +
+                                          ": cannot move the new store in place: " + ec.message());
+  return {};
+}
+
+} // namespace
+
 caf::expected<std::shared_ptr<database>> database::open(const std::string& data_dir,
                                                         database_options options) {
   if (data_dir.empty())
@@ -287,21 +341,19 @@ caf::expected<std::shared_ptr<database>> database::open(const std::string& data_
   bool fresh = !exists || fs::is_empty(path, ec);
   if (ec)
     return make_error(errc::io_error, "memory database " + path + ": " + ec.message());
-  std::vector<std::string> names;
   if (fresh) {
     if (options.read_only)
       return make_error(errc::io_error, "memory database " + path + ": no store here");
     if (!options.create_if_missing)
       return make_error(errc::io_error,
                         "memory database " + path + ": no store here (create_if_missing is off)");
-    fs::create_directories(path, ec);
-    if (ec) {
-      auto err = ec == std::errc::no_space_on_device ? errc::storage_full : errc::io_error;
-      return make_error(err,
-                        "memory database " + path + ": cannot create directory: " + ec.message());
-    }
-    names.emplace_back(rocksdb::kDefaultColumnFamilyName);
-  } else {
+    // Created aside and renamed into place: a process killed while creating leaves no
+    // half-made store (one without the schema marker would be refused as not ours forever).
+    if (auto err = create_store(path, fs::exists(status)))
+      return err;
+  }
+  std::vector<std::string> names;
+  {
     auto st = rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions{}, path, &names);
     if (!st.ok()) {
       if (!fs::exists(fs::path{path} / "CURRENT", ec))
@@ -328,7 +380,6 @@ caf::expected<std::shared_ptr<database>> database::open(const std::string& data_
   self->write_opts.sync = options.sync;
   self->names = names;
   rocksdb::DBOptions db_opts;
-  db_opts.create_if_missing = fresh;
   db_opts.create_missing_column_families = true;
   // Replay the WAL into memory instead of writing level-0 files first: a database whose disk
   // filled up must still open.
@@ -348,18 +399,6 @@ caf::expected<std::shared_ptr<database>> database::open(const std::string& data_
   if (!st.ok())
     return detail::status_error(path, "cannot open", st);
   std::shared_ptr<database> result{new database(std::move(self))};
-  if (fresh) {
-    rocksdb::WriteBatch batch;
-    batch
-        .Put(detail::db_access::cf(*result, cf_meta),
-             rocksdb::Slice{key_schema.data(), key_schema.size()},
-             rocksdb::Slice{schema_marker.data(), schema_marker.size()})
-        .PermitUncheckedError();
-    rocksdb::WriteOptions wo;
-    wo.sync = true;
-    if (auto wst = result->impl_->db->Write(wo, &batch); !wst.ok())
-      return detail::status_error(path, "cannot write schema marker", wst);
-  }
   if (!options.read_only)
     make_reserve(path);
   return result;

@@ -1,6 +1,7 @@
 // The embedding facade: owns the actor system, the LLM client and the monitor.
 #include "runtime/runtime.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -25,7 +26,10 @@
 #include "runtime/core/errc.hpp"
 #include "runtime/core/step_log.hpp"
 #include "runtime/core/types.hpp"
+#include "runtime/llm_gate.hpp"
 #include "runtime/monitor.hpp"
+#include "runtime/pool_options.hpp"
+#include "runtime/resource_pool.hpp"
 #include "runtime/swarm_factory.hpp"
 
 namespace swarm {
@@ -124,9 +128,11 @@ struct runtime::impl {
   impl(const runtime_options& opts, llm_overrides ov, persistence p)
       : cfg(make_config(opts, p)), sys(cfg), overrides(std::move(ov)), store(std::move(p)),
         client(std::make_shared<net::llm_client>(opts.llm)), llm(make_llm_chain(opts)),
-        monitor(spawn_monitor(sys)), factory(sys, llm, monitor) {}
+        monitor(spawn_monitor(sys)), factory(sys, monitor),
+        max_connections(opts.llm.max_connections_per_endpoint) {}
 
-  // The LLM path every agent uses: client <- recording or replay <- journal (docs/decisions.md).
+  // The runtime's part of the LLM path: the client, behind the recording or replay tape. Each
+  // swarm adds its own gate and journal tape in front (spawn_swarm; docs/decisions.md).
   llm_actor make_llm_chain(const runtime_options& opts) {
     llm_actor out;
     if (opts.replay_file.empty())
@@ -135,8 +141,6 @@ struct runtime::impl {
       out = net::spawn_llm_tape(sys, out, store.recording,
                                 opts.replay_file.empty() ? net::tape_mode::record
                                                          : net::tape_mode::replay);
-    if (store.journal)
-      out = net::spawn_llm_tape(sys, out, store.journal, net::tape_mode::journal);
     return out;
   }
 
@@ -148,6 +152,7 @@ struct runtime::impl {
   llm_actor llm;
   monitor_actor monitor;
   swarm_factory factory;
+  size_t max_connections; // the client's limit per endpoint: the pool's default slots
   std::atomic<bool> stopped{false};
   std::atomic<uint64_t> next_task{1};
   std::mutex mtx;
@@ -164,6 +169,8 @@ struct runtime::impl {
       caf::anon_send_exit(m.handle, caf::exit_reason::user_shutdown);
     for (const auto& m : sw->agents)
       caf::anon_send_exit(m.handle, caf::exit_reason::user_shutdown);
+    for (const auto& a : sw->services)
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     return true;
   }
 
@@ -188,7 +195,9 @@ struct runtime::impl {
 struct swarm_handle::state {
   std::shared_ptr<runtime::impl> rt;
   built_swarm swarm;
-  std::string spec_source; // kept in the run journal so the run can resume
+  resource_pool_actor pool; // the swarm's budgets and accounting
+  std::string spec_name;    // agents' ids name it (the registry name may be "name#2")
+  std::string spec_source;  // kept in the run journal so the run can resume
   std::string spec_text;
 };
 
@@ -258,6 +267,33 @@ std::vector<agent_health> swarm_handle::health_check(std::chrono::milliseconds t
   return probe_health(state_->rt->sys, std::move(targets), timeout);
 }
 
+namespace {
+
+spending to_spending(const caf::expected<usage_report>& r) {
+  spending out;
+  if (r) {
+    out.use = r->use;
+    out.cost_usd = r->cost_usd;
+    out.reserved_tokens = r->reserved_tokens;
+  }
+  return out;
+}
+
+} // namespace
+
+spending swarm_handle::spent() const {
+  resource_pool_client pool{state_->rt->sys, state_->pool};
+  return to_spending(pool.usage_total());
+}
+
+std::vector<std::pair<std::string, spending>> swarm_handle::spent_per_agent() const {
+  resource_pool_client pool{state_->rt->sys, state_->pool};
+  std::vector<std::pair<std::string, spending>> out;
+  for (const auto& m : state_->swarm.agents)
+    out.emplace_back(m.name, to_spending(pool.usage_of(agent_id{state_->spec_name, m.name})));
+  return out;
+}
+
 void swarm_handle::stop() const {
   state_->rt->stop_swarm(state_->swarm.name);
 }
@@ -291,12 +327,33 @@ caf::expected<swarm_handle> spawn_swarm(const std::shared_ptr<runtime::impl>& rt
                                         const swarm_spec& spec, const llm_overrides& overrides) {
   if (rt->stopped)
     return make_error(errc::runtime_stopped, "the runtime was stopped");
-  auto built = rt->factory.build(spec, overrides);
-  if (!built)
+  // The swarm's LLM path: agent -> journal tape -> gate (its resource pool) -> the runtime's.
+  // The journal sits in front so that a resumed run's finished calls need no grant.
+  auto popts = pool_options_from(spec);
+  auto has_default = std::any_of(spec.resources.endpoints.begin(), spec.resources.endpoints.end(),
+                                 [](const auto& ep) { return ep.url == "default"; });
+  if (!has_default)
+    popts.default_endpoint.max_concurrent = rt->max_connections;
+  auto pool = spawn_resource_pool(rt->sys, std::move(popts));
+  auto gate = spawn_llm_gate(rt->sys, rt->llm, pool, gate_options_from(spec));
+  std::vector<caf::actor> services{caf::actor_cast<caf::actor>(pool),
+                                   caf::actor_cast<caf::actor>(gate)};
+  llm_actor path = gate;
+  if (rt->store.journal) {
+    path = net::spawn_llm_tape(rt->sys, gate, rt->store.journal, net::tape_mode::journal);
+    services.push_back(caf::actor_cast<caf::actor>(path));
+  }
+  auto built = rt->factory.build(spec, overrides, path, services);
+  if (!built) {
+    for (auto& a : services)
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     return std::move(built.error());
+  }
   auto st = std::make_shared<swarm_handle::state>();
   st->rt = rt;
+  st->pool = std::move(pool);
   st->swarm = std::move(*built);
+  st->spec_name = spec.name;
   st->spec_source = spec.source;
   st->spec_text = spec.text;
   return swarm_handle{std::move(st)};

@@ -24,6 +24,13 @@ struct task_input {
   std::string task_id; ///< empty: a fresh id is made (see result::task_id)
 };
 
+/// What a swarm (or one of its agents) has spent, as its resource pool accounts it.
+struct spending {
+  usage use;                    ///< settled tokens and calls
+  double cost_usd = 0;          ///< at the spec's prices (resources.prices)
+  uint64_t reserved_tokens = 0; ///< held by calls in flight
+};
+
 /// A running swarm. Cheap to copy; valid while any copy or the runtime lives.
 class swarm_handle {
 public:
@@ -41,6 +48,12 @@ public:
   /// Probes every agent and coordinator of the swarm at once; each answers within `timeout` or
   /// is reported not alive. Returns after at most about `timeout`. Agents first, in spec order.
   std::vector<agent_health> health_check(std::chrono::milliseconds timeout) const;
+
+  /// What the swarm has spent so far, over all its runs.
+  spending spent() const;
+
+  /// What each agent has spent so far, in spec order.
+  std::vector<std::pair<std::string, spending>> spent_per_agent() const;
 
   /// Stops the swarm's actors and removes it from the runtime's registry. Idempotent.
   void stop() const;

@@ -107,11 +107,12 @@ struct tree_builder {
 
 } // namespace
 
-swarm_factory::swarm_factory(caf::actor_system& sys, llm_actor llm, monitor_actor monitor)
-    : sys_(sys), llm_(std::move(llm)), monitor_(std::move(monitor)) {}
+swarm_factory::swarm_factory(caf::actor_system& sys, monitor_actor monitor)
+    : sys_(sys), monitor_(std::move(monitor)) {}
 
 caf::expected<built_swarm> swarm_factory::build(const swarm_spec& spec,
-                                                const llm_overrides& overrides,
+                                                const llm_overrides& overrides, llm_actor llm_path,
+                                                std::vector<caf::actor> services,
                                                 const env_reader& env) {
   // Resolve everything before the first spawn: a failure leaves no partial swarm behind.
   std::vector<actors::agent_config> configs;
@@ -150,7 +151,7 @@ caf::expected<built_swarm> swarm_factory::build(const swarm_spec& spec,
   out.channel = std::make_shared<broadcast_channel>(sys_);
   tree_builder tree{sys_, spec, monitor_, {}, {}, {}};
   for (size_t i = 0; i < configs.size(); ++i) {
-    auto handle = actors::spawn_agent(sys_, std::move(configs[i]), llm_, monitor_);
+    auto handle = actors::spawn_agent(sys_, std::move(configs[i]), llm_path, monitor_);
     out.channel->add(handle);
     actors::member m{spec.agents[i].name, handle, spec.agents[i].skills};
     tree.agents.emplace(m.name, m);
@@ -174,6 +175,7 @@ caf::expected<built_swarm> swarm_factory::build(const swarm_spec& spec,
     return std::move(top.error());
   }
   out.root = top->handle;
+  out.services = std::move(services);
   std::lock_guard<std::mutex> guard{mtx_};
   out.name = spec.name;
   for (int n = 2; registry_.count(out.name) > 0; ++n)

@@ -26,17 +26,22 @@ struct built_swarm {
   std::vector<actors::member> agents;         ///< every agent, in spec order
   std::vector<actors::member> swarms;         ///< every coordinator, root last
   std::shared_ptr<broadcast_channel> channel; ///< every agent of the tree is subscribed
+  std::vector<caf::actor> services;           ///< the swarm's own helpers (pool, LLM path):
+                                              ///< stopped with it
 };
 
 class swarm_factory {
 public:
-  swarm_factory(caf::actor_system& sys, llm_actor llm, monitor_actor monitor);
+  swarm_factory(caf::actor_system& sys, monitor_actor monitor);
 
-  /// Resolves every agent first (errc::no_endpoint names the agent), then spawns the agents,
-  /// the sub-swarms (bottom up) and the root. Nothing is spawned when resolution fails. The
-  /// swarm is added to the registry under a unique name.
-  [[nodiscard]] caf::expected<built_swarm>
-  build(const swarm_spec& spec, const llm_overrides& overrides, const env_reader& env = read_env);
+  /// Resolves every agent first (errc::no_endpoint names the agent), then spawns the agents
+  /// (each calling its LLM through `llm_path`), the sub-swarms (bottom up) and the root. Nothing is
+  /// spawned when resolution fails. The swarm is added to the registry under a unique name, with
+  /// `services` (actors the caller spawned for it, stopped with it).
+  [[nodiscard]] caf::expected<built_swarm> build(const swarm_spec& spec,
+                                                 const llm_overrides& overrides, llm_actor llm_path,
+                                                 std::vector<caf::actor> services = {},
+                                                 const env_reader& env = read_env);
 
   /// Names of the running swarms.
   std::vector<std::string> running() const;
@@ -46,7 +51,6 @@ public:
 
 private:
   caf::actor_system& sys_;
-  llm_actor llm_;
   monitor_actor monitor_;
   mutable std::mutex mtx_;
   std::map<std::string, built_swarm> registry_; // guarded by mtx_

@@ -98,6 +98,36 @@ private:
   uint64_t tokens_ = 0;
 };
 
+// The swarm's spending as the resource pool accounted it: total and per agent.
+boost::json::object spending_json(const swarm_handle& team) {
+  auto total = team.spent();
+  boost::json::object out{{"total_tokens", total.use.total_tokens()},
+                          {"calls", total.use.calls},
+                          {"cost_usd", total.cost_usd}};
+  boost::json::object agents;
+  for (const auto& [name, s] : team.spent_per_agent())
+    agents[name] = boost::json::object{
+        {"total_tokens", s.use.total_tokens()}, {"calls", s.use.calls}, {"cost_usd", s.cost_usd}};
+  out["agents"] = std::move(agents);
+  return out;
+}
+
+void print_spending(const swarm_handle& team) {
+  auto total = team.spent();
+  char line[160];
+  std::snprintf(line, sizeof(line), "swarm run: spent %llu tokens, $%.6f (resources.prices)\n",
+                static_cast<unsigned long long>(total.use.total_tokens()), total.cost_usd);
+  std::cerr << line;
+  for (const auto& [name, s] : team.spent_per_agent()) {
+    if (s.use.calls == 0)
+      continue;
+    std::snprintf(line, sizeof(line), "  %-20s %8llu tokens %4llu calls  $%.6f\n", name.c_str(),
+                  static_cast<unsigned long long>(s.use.total_tokens()),
+                  static_cast<unsigned long long>(s.use.calls), s.cost_usd);
+    std::cerr << line;
+  }
+}
+
 void print_summary(const result& r, double secs) {
   size_t failed = 0;
   for (const auto& m : r.trace)
@@ -152,8 +182,9 @@ int run(const run_args& args) {
   }};
   auto started = std::chrono::steady_clock::now();
   caf::expected<result> out{make_error(errc::runtime_stopped, "no run")};
+  caf::expected<swarm_handle> team{make_error(errc::unknown_run, "resumed")};
   if (spec) {
-    auto team = (*rt)->spawn(*spec);
+    team = (*rt)->spawn(*spec);
     if (!team) {
       std::cerr << "swarm run: " << describe(team.error()) << "\n";
       return exit_usage;
@@ -181,12 +212,19 @@ int run(const run_args& args) {
     std::cerr << "swarm run: failed: " << describe(out.error()) << "\n";
     return exit_failed;
   }
-  if (args.json)
-    std::cout << boost::json::serialize(result_json(*out)) << "\n";
-  else
+  if (args.json) {
+    auto doc = result_json(*out);
+    if (team)
+      doc["spending"] = spending_json(*team);
+    std::cout << boost::json::serialize(doc) << "\n";
+  } else {
     std::cout << out->text << "\n";
-  if (!args.quiet)
+  }
+  if (!args.quiet) {
     print_summary(*out, secs);
+    if (team)
+      print_spending(*team);
+  }
   return exit_ok;
 }
 
