@@ -19,9 +19,6 @@ namespace swarm {
 
 namespace {
 
-/// Extra time the gate gives `inner` beyond the call's own timeout (the client enforces that one).
-constexpr auto reply_margin = std::chrono::seconds(10);
-
 uint64_t quarter(uint64_t bytes) {
   return (bytes + 3) / 4;
 }
@@ -152,8 +149,11 @@ caf::typed_response_promise<Result> admit(gate_pointer self, call_map<Result> ga
               return;
             }
             i->second.lease = g.lease;
-            auto timeout = req.timeout + reply_margin;
-            self->request(self->state.inner, timeout, std::move(req))
+            // No timeout of our own either (a timer costs more than the rest of the gate): the
+            // LLM actor answers every call by its own timeout, its death reaches the down
+            // handler, and a reply that never comes loses only the slot until the pool's lease
+            // expiry reclaims it.
+            self->request(self->state.inner, caf::infinite, std::move(req))
                 .then(
                     [self, member, id, ticket](Result& res) {
                       auto use = res.use;

@@ -29,8 +29,9 @@ struct waiter {
 struct lease_info {
   std::string endpoint;
   reservation res;
-  uint64_t tpm_taken = 0; ///< tokens taken from the endpoint's TPM bucket at grant time
-  bool expired = false;   ///< reclaimed: the slot is free, the reservation waits for a release
+  uint64_t tpm_taken = 0;          ///< tokens taken from the endpoint's TPM bucket at grant time
+  pool_clock::time_point deadline; ///< lease + slack after the grant
+  bool expired = false; ///< reclaimed: the slot is free, the reservation waits for a release
 };
 
 struct endpoint_state {
@@ -50,6 +51,7 @@ struct pool_state {
   std::map<uint64_t, lease_info> leases;
   std::map<uint64_t, std::string> waiter_endpoint; ///< waiting request id -> its endpoint
   uint64_t next_id = 1;
+  bool sweep_pending = false; ///< a lease_sweep is on its way
   static inline const char* name = "swarm.resource_pool";
 };
 
@@ -81,6 +83,46 @@ usage_report report_of(const account& acc) {
   return {acc.used, to_usd(acc.cost), acc.reserved_tokens, to_usd(acc.reserved_cost)};
 }
 
+/// Arms the one lease timer if it is not armed (no timer per grant: a timer costs more than the
+/// rest of a grant).
+void schedule_sweep(pool_pointer self) {
+  auto& st = self->state;
+  if (st.sweep_pending)
+    return;
+  st.sweep_pending = true;
+  auto every = std::clamp<caf::timespan>(st.opts.lease_slack, std::chrono::milliseconds(1),
+                                         std::chrono::seconds(1));
+  self->delayed_send(self, every, detail::lease_sweep{});
+}
+
+/// How long `ep`'s rate buckets make a call of `need` tokens wait (zero: it may go now).
+std::chrono::nanoseconds bucket_wait(endpoint_state& ep, uint64_t need,
+                                     pool_clock::time_point now) {
+  auto wait = std::chrono::nanoseconds{0};
+  if (ep.rpm)
+    wait = std::max(wait, ep.rpm->wait_for(1, now));
+  if (ep.tpm)
+    wait = std::max(wait, ep.tpm->wait_for(need, now));
+  return wait;
+}
+
+/// Takes a slot and the bucket tokens of `ep` for grant `id` and records its lease. Precondition:
+/// a free slot and `bucket_wait(ep, need, now) == 0`.
+grant hand_out(pool_pointer self, endpoint_state& ep, const std::string& url, uint64_t id,
+               const grant_request& req, const reservation& res, uint64_t need,
+               pool_clock::time_point now) {
+  auto& st = self->state;
+  if (ep.rpm)
+    ep.rpm->try_take(1, now);
+  if (ep.tpm)
+    ep.tpm->try_take(need, now);
+  ++ep.held;
+  auto lease = std::max(req.lease, caf::timespan{0}) + st.opts.lease_slack;
+  st.leases.emplace(id, lease_info{url, res, need, now + lease});
+  schedule_sweep(self);
+  return grant{id, req.agent, url, res.tokens, res.cost};
+}
+
 /// Grants waiting requests of `url` in priority/FIFO order while slots and buckets allow.
 void pump(pool_pointer self, const std::string& url) {
   auto& st = self->state;
@@ -88,11 +130,7 @@ void pump(pool_pointer self, const std::string& url) {
   auto now = pool_clock::now();
   while (!ep.waiting.empty() && ep.held < ep.limits.max_concurrent) {
     auto need = tpm_need(ep, ep.waiting.front().req);
-    auto wait = std::chrono::nanoseconds{0};
-    if (ep.rpm)
-      wait = std::max(wait, ep.rpm->wait_for(1, now));
-    if (ep.tpm)
-      wait = std::max(wait, ep.tpm->wait_for(need, now));
+    auto wait = bucket_wait(ep, need, now);
     if (wait.count() > 0) {
       // The head waits for its buckets; those behind it wait too (fairness).
       if (!ep.wake_pending) {
@@ -102,17 +140,9 @@ void pump(pool_pointer self, const std::string& url) {
       }
       return;
     }
-    if (ep.rpm)
-      ep.rpm->try_take(1, now);
-    if (ep.tpm)
-      ep.tpm->try_take(need, now);
     auto w = ep.waiting.pop();
     st.waiter_endpoint.erase(w.id);
-    ++ep.held;
-    st.leases.emplace(w.id, lease_info{url, w.res, need});
-    auto lease = std::max(w.req.lease, caf::timespan{0}) + st.opts.lease_slack;
-    self->delayed_send(self, lease, detail::lease_expire{w.id});
-    w.rp.deliver(grant{w.id, w.req.agent, url, w.res.tokens, w.res.cost});
+    w.rp.deliver(hand_out(self, ep, url, w.id, w.req, w.res, need, now));
   }
 }
 
@@ -130,10 +160,20 @@ resource_pool_actor::behavior_type pool_behavior(pool_pointer self, resource_poo
           return rp;
         }
         auto id = st.next_id++;
+        auto& ep = endpoint_of(st, req.endpoint);
+        // Nobody waits and a slot is free: granted at once, without queueing or a timer.
+        if (ep.waiting.empty() && ep.held < ep.limits.max_concurrent) {
+          auto now = pool_clock::now();
+          auto need = tpm_need(ep, req);
+          if (bucket_wait(ep, need, now).count() == 0) {
+            rp.deliver(hand_out(self, ep, req.endpoint, id, req, *res, need, now));
+            return rp;
+          }
+        }
         auto url = req.endpoint;
         auto timeout = req.timeout;
         st.waiter_endpoint.emplace(id, url);
-        endpoint_of(st, url).waiting.push(req.priority, waiter{id, std::move(req), *res, rp});
+        ep.waiting.push(req.priority, waiter{id, std::move(req), *res, rp});
         pump(self, url);
         // Only a request that has to wait needs its timer.
         if (st.waiter_endpoint.count(id) > 0)
@@ -177,19 +217,28 @@ resource_pool_actor::behavior_type pool_behavior(pool_pointer self, resource_poo
           return;
         }
       },
-      [self](detail::lease_expire& x) {
+      [self](detail::lease_sweep&) {
         auto& st = self->state;
-        auto i = st.leases.find(x.lease);
-        if (i == st.leases.end() || i->second.expired)
-          return; // released in time
-        // The holder is gone or stuck: free the slot for others. The reservation stays until a
-        // release settles it, so a call that did happen can never make a budget overspend.
-        auto& info = i->second;
-        info.expired = true;
-        auto& ep = endpoint_of(st, info.endpoint);
-        --ep.held;
-        ++ep.reclaimed;
-        pump(self, info.endpoint);
+        st.sweep_pending = false;
+        auto now = pool_clock::now();
+        bool live = false;
+        for (auto& [id, info] : st.leases) {
+          if (info.expired)
+            continue;
+          if (info.deadline > now) {
+            live = true;
+            continue;
+          }
+          // The holder is gone or stuck: free the slot for others. The reservation stays until
+          // a release settles it, so a call that did happen can never make a budget overspend.
+          info.expired = true;
+          auto& ep = endpoint_of(st, info.endpoint);
+          --ep.held;
+          ++ep.reclaimed;
+          pump(self, info.endpoint);
+        }
+        if (live)
+          schedule_sweep(self);
       },
       [self](usage_query& q) -> usage_report {
         auto& ledger = self->state.ledger;

@@ -47,7 +47,9 @@ struct resource_pool_options {
   /// Model prices for the money budgets and the cost accounting. Default: every model free.
   price_table prices;
   /// How long past its `grant_request::lease` a grant may go unreleased before the pool takes
-  /// its slot back (a holder that died or forgot). Default: 30 s.
+  /// its slot back (a holder that died or forgot). Leases are checked every `lease_slack` (at
+  /// most every second) while any is held, so a slot comes back within lease + 2 x slack.
+  /// Default: 30 s.
   caf::timespan lease_slack = std::chrono::seconds(30);
 };
 
@@ -135,10 +137,8 @@ struct pool_expire {
   uint64_t waiter = 0;
 };
 
-/// Internal: a grant reached its lease plus slack; reclaimed if still held.
-struct lease_expire {
-  uint64_t lease = 0;
-};
+/// Internal: reclaim the grants past their lease plus slack (one timer for all leases).
+struct lease_sweep {};
 
 } // namespace detail
 
@@ -151,7 +151,7 @@ using resource_pool_actor =
                      caf::replies_to<endpoint_query>::with<endpoint_report>, //
                      caf::reacts_to<detail::pool_wake>,                      //
                      caf::reacts_to<detail::pool_expire>,                    //
-                     caf::reacts_to<detail::lease_expire>>;
+                     caf::reacts_to<detail::lease_sweep>>;
 
 /// Spawns a resource pool. Each grant must be released exactly once (the pool reclaims the slot
 /// of a grant its holder never releases, see `grant_request::lease`).
@@ -201,4 +201,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(swarm::endpoint_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(swarm::endpoint_report)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(swarm::detail::pool_wake)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(swarm::detail::pool_expire)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(swarm::detail::lease_expire)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(swarm::detail::lease_sweep)
