@@ -22,6 +22,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "memory/bm25_index.hpp"
 #include "memory/detail/db_access.hpp"
 #include "memory/encoding.hpp"
 #include "memory/working.hpp"
@@ -161,6 +162,7 @@ struct long_term_state {
   long_term_memory_options opts;
   std::unique_ptr<long_term_store> store;
   std::unique_ptr<vector_index> index;
+  std::unique_ptr<bm25_index> lexicon; ///< in-memory copy of the BM25 postings, for recall
   caf::error broken; ///< set when the index could not be opened: every request fails with it
   uint64_t generation = 0;
   bool dirty = false; ///< the index changed since it was loaded or saved
@@ -235,7 +237,16 @@ struct long_term_state {
         if (auto err = index->add(records[i].id, vectors[i]))
           return err;
     }
-    return store->put(records);
+    return put(records);
+  }
+
+  /// Writes `records` to the store, then to the in-memory BM25 index.
+  caf::error put(const std::vector<memory_record>& records) {
+    if (auto err = store->put(records))
+      return err;
+    for (const auto& r : records)
+      lexicon->add(r);
+    return {};
   }
 
   /// Forgets the record and the vector of `id`; returns whether the record existed.
@@ -243,6 +254,7 @@ struct long_term_state {
     auto existed = store->forget(id);
     if (!existed)
       return existed;
+    lexicon->remove(id);
     auto vec = read_vector(*db, id);
     if (!vec)
       return vec.error();
@@ -263,24 +275,23 @@ struct long_term_state {
     return existed;
   }
 
-  /// BM25 candidates for `query` from the allowed namespaces (all if empty), at most `cap`
-  /// unless several namespaces are allowed (then every match, filtered here).
+  /// The `cap` best BM25 candidates for `query` from the allowed namespaces (all if empty),
+  /// from the in-memory index, with their records (ids whose record is gone are skipped).
   caf::expected<std::vector<search_hit>>
   lexical(const std::string& query, const std::set<std::string>& namespaces, size_t cap) {
-    search_options so;
-    so.top_k = cap;
-    if (namespaces.size() == 1)
-      so.ns = *namespaces.begin();
-    else if (namespaces.size() > 1)
-      so.top_k = std::numeric_limits<size_t>::max();
-    auto hits = store->search(query, so);
-    if (!hits || namespaces.size() <= 1)
-      return hits;
-    std::vector<search_hit> kept;
-    for (auto& h : *hits)
-      if (namespaces.count(h.record.ns) > 0)
-        kept.push_back(std::move(h));
-    return kept;
+    std::vector<search_hit> out;
+    for (auto& h : lexicon->search(query, cap, namespaces)) {
+      auto rec = store->get(h.id);
+      if (!rec)
+        return rec.error();
+      if (!*rec)
+        continue;
+      search_hit hit;
+      hit.record = std::move(**rec);
+      hit.score.bm25 = h.bm25;
+      out.push_back(std::move(hit));
+    }
+    return out;
   }
 
   /// Recall with BM25 alone.
@@ -377,10 +388,7 @@ struct long_term_state {
         continue; // consolidated before: idempotent
       // Near-duplicates among the namespace's best lexical matches. The note counts as the
       // newest member of its group, so the merged record keeps its id and text.
-      search_options so;
-      so.ns = ns;
-      so.top_k = 5;
-      auto similar = store->search(rec.text, so);
+      auto similar = lexical(rec.text, {ns}, 5);
       if (!similar)
         return similar.error();
       std::vector<memory_record> group;
@@ -411,7 +419,7 @@ struct long_term_state {
       if (auto err = commit(own, own_vectors, merged.merged_ids))
         return err;
       if (!others.empty())
-        if (auto err = store->put(others))
+        if (auto err = put(others))
           return err;
       if (merged.merged_ids.empty())
         ++out.added;
@@ -473,16 +481,24 @@ long_term_memory_actor::behavior_type long_term_behavior(long_term_pointer self,
   st.opts = std::move(opts);
   st.monitor = std::move(monitor);
   st.store = std::make_unique<long_term_store>(st.db, st.opts.store);
+  st.lexicon = std::make_unique<bm25_index>(st.opts.store.bm25);
+  if (auto all = st.store->all(); !all)
+    st.broken = all.error();
+  else
+    for (const auto& rec : *all)
+      st.lexicon->add(rec);
   st.index_path =
       st.opts.index_path.empty() ? st.db->data_dir() + "/memory-vectors.hnsw" : st.opts.index_path;
-  if (auto gen = vector_generation(*st.db); !gen) {
-    st.broken = gen.error();
-  } else if (auto opened = open_vector_index(*st.db, st.index_path, st.opts.index); !opened) {
-    st.broken = opened.error();
-  } else {
-    st.generation = *gen;
-    st.index = std::move(opened->index);
-    st.dirty = opened->rebuilt; // save the rebuilt index at exit
+  if (!st.broken) {
+    if (auto gen = vector_generation(*st.db); !gen) {
+      st.broken = gen.error();
+    } else if (auto opened = open_vector_index(*st.db, st.index_path, st.opts.index); !opened) {
+      st.broken = opened.error();
+    } else {
+      st.generation = *gen;
+      st.index = std::move(opened->index);
+      st.dirty = opened->rebuilt; // save the rebuilt index at exit
+    }
   }
   return {
       [self](ltm_write& w) -> caf::result<std::string> {

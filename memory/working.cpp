@@ -10,6 +10,7 @@
 #include <set>
 
 #include <caf/actor_system.hpp>
+#include <caf/response_promise.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -210,45 +211,80 @@ caf::expected<working_store::run_notes*> working_store::load(const std::string& 
   });
   if (err)
     return err;
-  while (runs_.size() >= opts_.cached_runs) {
-    runs_.erase(lru_.back());
-    lru_.pop_back();
+  // Evict the least recently used runs, never one pinned by the batch being built.
+  for (auto it = lru_.end(); runs_.size() >= opts_.cached_runs && it != lru_.begin();) {
+    --it;
+    if (pinned_.count(*it) > 0)
+      continue;
+    runs_.erase(*it);
+    it = lru_.erase(it);
   }
   lru_.push_front(run_id);
   return &runs_.emplace(run_id, std::move(run)).first->second;
 }
 
 caf::expected<wm_note> working_store::write(const wm_write& w, int64_t now_ms) {
-  if (auto err = validate(w))
-    return err;
-  auto run = load(w.run_id);
-  if (!run)
-    return run.error();
-  auto& notes = **run;
-  std::optional<size_t> existing;
-  if (!w.key.empty())
-    if (auto it = notes.by_key.find(w.key); it != notes.by_key.end())
-      existing = it->second;
-  auto seq = existing ? notes.seqs[*existing] : notes.next_seq;
-  wm_note note{
-      note_id(w.run_id, w.key, seq), w.run_id, w.author, w.kind, w.text, w.importance, now_ms};
+  auto notes = write_all({w}, now_ms);
+  if (!notes)
+    return notes.error();
+  return std::move(notes->front());
+}
+
+caf::expected<std::vector<wm_note>> working_store::write_all(const std::vector<wm_write>& writes,
+                                                             int64_t now_ms) {
+  for (const auto& w : writes)
+    if (auto err = validate(w))
+      return err;
+  // The cache is updated as the batch is built (so that notes of one run in one batch number
+  // on), with the batch's runs pinned in the cache; if the write fails, those runs are dropped
+  // from the cache and read again from RocksDB when next used.
+  std::vector<wm_note> out;
   rocksdb::WriteBatch batch;
-  batch.Put(db_access::cf(*db_, cf_working), note_key(w.run_id, seq), encode_note(note, w.key))
-      .PermitUncheckedError();
-  if (auto err =
-          db_access::write(*db_, batch, "cannot write working memory of run '" + w.run_id + "'"))
-    return err;
-  // Durable: now the cache.
-  if (existing) {
-    notes.notes[*existing] = note;
-  } else {
+  auto* cf = db_access::cf(*db_, cf_working);
+  pinned_.clear();
+  for (const auto& w : writes) {
+    auto run = load(w.run_id);
+    if (!run) {
+      drop(pinned_);
+      return run.error();
+    }
+    pinned_.insert(w.run_id);
+    auto& notes = **run;
+    std::optional<size_t> existing;
     if (!w.key.empty())
-      notes.by_key[w.key] = notes.notes.size();
-    notes.notes.push_back(note);
-    notes.seqs.push_back(seq);
-    notes.next_seq = seq + 1;
+      if (auto it = notes.by_key.find(w.key); it != notes.by_key.end())
+        existing = it->second;
+    auto seq = existing ? notes.seqs[*existing] : notes.next_seq;
+    wm_note note{
+        note_id(w.run_id, w.key, seq), w.run_id, w.author, w.kind, w.text, w.importance, now_ms};
+    batch.Put(cf, note_key(w.run_id, seq), encode_note(note, w.key)).PermitUncheckedError();
+    if (existing) {
+      notes.notes[*existing] = note;
+    } else {
+      if (!w.key.empty())
+        notes.by_key[w.key] = notes.notes.size();
+      notes.notes.push_back(note);
+      notes.seqs.push_back(seq);
+      notes.next_seq = seq + 1;
+    }
+    out.push_back(std::move(note));
   }
-  return note;
+  auto what = writes.size() == 1 ? "cannot write working memory of run '" + writes[0].run_id + "'"
+                                 : "cannot write working memory";
+  if (auto err = db_access::write(*db_, batch, what)) {
+    drop(pinned_);
+    pinned_.clear();
+    return err;
+  }
+  pinned_.clear();
+  return out;
+}
+
+void working_store::drop(const std::set<std::string>& run_ids) {
+  for (const auto& id : run_ids) {
+    runs_.erase(id);
+    lru_.remove(id);
+  }
 }
 
 caf::expected<std::vector<wm_note>> working_store::query(const wm_query& q) {
@@ -292,9 +328,42 @@ namespace {
 struct working_memory_state {
   std::unique_ptr<working_store> store;
   monitor_actor monitor;
+  /// Writes received but not yet stored, with their promises (group commit).
+  std::vector<wm_write> pending;
+  std::vector<caf::response_promise> promises;
+
+  static inline const char* name = "swarm.working_memory";
 };
 
 using working_pointer = working_memory_actor::stateful_pointer<working_memory_state>;
+
+/// Stores the pending writes in one RocksDB write, then answers them and reports the events.
+void flush(working_pointer self) {
+  auto& st = self->state;
+  if (st.pending.empty())
+    return;
+  auto writes = std::move(st.pending);
+  auto promises = std::move(st.promises);
+  st.pending.clear();
+  st.promises.clear();
+  auto notes = st.store->write_all(writes, system_now_ms());
+  for (size_t i = 0; i < promises.size(); ++i) {
+    if (!notes) {
+      promises[i].deliver(notes.error());
+      continue;
+    }
+    auto& note = (*notes)[i];
+    if (st.monitor) {
+      event ev;
+      ev.kind = event_kind::memory_written;
+      ev.run_id = note.run_id;
+      ev.agent = note.author;
+      ev.detail = note.id;
+      self->send(st.monitor, std::move(ev));
+    }
+    promises[i].deliver(std::move(note));
+  }
+}
 
 working_memory_actor::behavior_type working_memory_behavior(working_pointer self,
                                                             std::shared_ptr<database> db,
@@ -302,34 +371,36 @@ working_memory_actor::behavior_type working_memory_behavior(working_pointer self
                                                             working_options opts) {
   self->state.store = std::make_unique<working_store>(std::move(db), opts);
   self->state.monitor = std::move(monitor);
+  // Group commit: writes that arrive while more messages wait in the mailbox are collected and
+  // stored in one RocksDB write when the mailbox runs dry or another kind of request arrives
+  // (so reads always see earlier writes). No write is answered before it is durable.
   return {
       [self](wm_write& w) -> caf::result<wm_note> {
-        auto note = self->state.store->write(w, system_now_ms());
-        if (!note)
-          return note.error();
-        if (self->state.monitor) {
-          event ev;
-          ev.kind = event_kind::memory_written;
-          ev.run_id = note->run_id;
-          ev.agent = note->author;
-          ev.detail = note->id;
-          self->send(self->state.monitor, std::move(ev));
-        }
-        return std::move(*note);
+        if (auto err = validate(w))
+          return err;
+        auto& st = self->state;
+        st.pending.push_back(std::move(w));
+        st.promises.push_back(self->make_response_promise());
+        if (self->mailbox().empty())
+          flush(self);
+        return caf::delegated<wm_note>{};
       },
       [self](wm_query& q) -> caf::result<std::vector<wm_note>> {
+        flush(self);
         auto notes = self->state.store->query(q);
         if (!notes)
           return notes.error();
         return std::move(*notes);
       },
       [self](wm_list& l) -> caf::result<std::vector<wm_note>> {
+        flush(self);
         auto notes = self->state.store->list(l.run_id);
         if (!notes)
           return notes.error();
         return std::move(*notes);
       },
       [self](wm_forget_run& f) -> caf::result<uint64_t> {
+        flush(self);
         auto n = self->state.store->forget_run(f.run_id);
         if (!n)
           return n.error();

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <list>
 #include <memory>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -60,6 +61,11 @@ public:
   /// Stores a note at `now_ms` and returns it (see wm_write for keys and errors).
   [[nodiscard]] caf::expected<wm_note> write(const wm_write& w, int64_t now_ms);
 
+  /// Stores several notes in one RocksDB write (group commit) and returns them in order; all or
+  /// nothing. Later writes see earlier ones (numbering, keys).
+  [[nodiscard]] caf::expected<std::vector<wm_note>> write_all(const std::vector<wm_write>& writes,
+                                                              int64_t now_ms);
+
   /// The run's best matching notes (see rank_notes).
   [[nodiscard]] caf::expected<std::vector<wm_note>> query(const wm_query& q);
 
@@ -79,11 +85,13 @@ private:
   };
 
   caf::expected<run_notes*> load(const std::string& run_id);
+  void drop(const std::set<std::string>& run_ids);
 
   std::shared_ptr<database> db_;
   working_options opts_;
   std::unordered_map<std::string, run_notes> runs_;
-  std::list<std::string> lru_; ///< cached run ids, most recently used first
+  std::list<std::string> lru_;   ///< cached run ids, most recently used first
+  std::set<std::string> pinned_; ///< runs of the batch being built: never evicted
 };
 
 /// Spawns the working-memory actor over `db` (one per runtime serves all runs); it reports each

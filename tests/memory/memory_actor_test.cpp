@@ -266,6 +266,28 @@ TEST_CASE("a resumed run repeating a keyed write does not duplicate its note") {
   CHECK(f.ask<std::vector<wm_note>>(wm, wm_list{"r1"})->empty());
 }
 
+TEST_CASE("pipelined writes are group-committed, each acknowledged with its own note") {
+  fixture f;
+  auto wm = f.keep(spawn_working_memory(f.sys, f.db, f.monitor, working_options{.cached_runs = 1}));
+  caf::scoped_actor self{f.sys};
+  constexpr size_t n = 500;
+  for (size_t i = 0; i < n; ++i)
+    self->send(wm, fact(i % 2 == 0 ? "even" : "odd", "note " + std::to_string(i), 0.5));
+  std::vector<std::string> acked;
+  size_t got = 0;
+  self->receive_for(got, n)([&](wm_note& note) { acked.push_back(note.id); },
+                            [&](caf::error& err) { FAIL(describe(err)); });
+  REQUIRE(acked.size() == n);
+  CHECK(acked[0] == "even#0");
+  CHECK(acked[1] == "odd#0");
+  CHECK(acked[n - 1] == "odd#" + std::to_string(n / 2 - 1));
+  auto even = f.ask<std::vector<wm_note>>(wm, wm_list{"even"});
+  REQUIRE(even);
+  REQUIRE(even->size() == n / 2);
+  CHECK((*even)[10].text == "note 20");
+  CHECK(f.eventually_events(n));
+}
+
 TEST_CASE("acknowledged notes survive stopping the actor and reopening the database") {
   fixture f;
   auto wm = spawn_working_memory(f.sys, f.db);

@@ -217,3 +217,23 @@ TEST_CASE("a store caching one run at a time still serves every run correctly") 
   REQUIRE(store.write(note("a", "a2 again", "note", "k"), 9));
   CHECK(texts(*store.list("a")) == std::vector<std::string>{"a0", "a1", "a2 again"});
 }
+
+TEST_CASE("write_all stores a batch in order across runs, even with a one-run cache") {
+  test::temp_dir dir;
+  working_store store{open_db(dir), working_options{.cached_runs = 1}};
+  auto notes = store.write_all({note("a", "a0"), note("b", "b0"), note("a", "a1", "note", "k"),
+                                note("a", "a1 again", "note", "k"), note("b", "b1")},
+                               7);
+  REQUIRE(notes);
+  REQUIRE(notes->size() == 5);
+  CHECK((*notes)[0].id == "a#0");
+  CHECK((*notes)[1].id == "b#0");
+  CHECK((*notes)[2].id == "a:k");
+  CHECK((*notes)[3].id == "a:k");
+  CHECK((*notes)[4].id == "b#1");
+  CHECK(texts(*store.list("a")) == std::vector<std::string>{"a0", "a1 again"});
+  CHECK(texts(*store.list("b")) == std::vector<std::string>{"b0", "b1"});
+  auto bad = store.write_all({note("a", "fine"), note("a", "bad", "gossip")}, 8);
+  REQUIRE_FALSE(bad);
+  CHECK(store.list("a")->size() == 2); // all or nothing
+}
