@@ -81,8 +81,6 @@ constexpr std::string_view memory_keys[] = {"working",       "long_term", "conso
 constexpr std::string_view builtin_tools[] = {"shell",        "python",     "read_file",
                                               "write_file",   "list_files", "memory_search",
                                               "memory_write", "delegate",   "http_get"};
-/// Built-in tools that run a program in the sandbox (custom tools always do).
-constexpr std::string_view program_tools[] = {"shell", "python"};
 
 constexpr std::string_view overflows[] = {"drop", "summarize"};
 constexpr std::string_view decisions[] = {"majority", "weighted", "consensus", "synthesize"};
@@ -1706,14 +1704,13 @@ std::optional<tool_decl> spec_reader::read_tool(const YAML::Node& x, const std::
     return std::nullopt;
   // What applies depends on the kind of tool, wherever its keys stand.
   bool builtin = contains(builtin_tools, tool.name);
-  bool runs_program = !builtin || contains(program_tools, tool.name);
   auto refuse = [&](const char* key, const std::string& message) {
     if (auto i = given.find(key); i != given.end())
       fail(join(path, key), message, i->second);
   };
   if (builtin) {
+    // A built-in's description may be replaced (what the model reads); its schema may not.
     auto message = "applies only to custom tools ('" + tool.name + "' is built in)";
-    refuse("description", message);
     refuse("parameters", message);
     refuse("command", message);
   } else {
@@ -1721,8 +1718,6 @@ std::optional<tool_decl> spec_reader::read_tool(const YAML::Node& x, const std::
       if (!given.contains(key))
         fail(join(path, key), "is required for a custom tool", line);
   }
-  if (!runs_program)
-    refuse("sandbox", "applies only to tools that run programs (shell, python, custom tools)");
   if (tool.name != "http_get")
     refuse("allow_hosts", "applies only to http_get");
   else if (!given.contains("allow_hosts"))

@@ -1781,7 +1781,7 @@ TEST_CASE("tool parameters that nest too deep or expand too far are refused") {
   CHECK(recursive.spec.has_value() == recursive.problems.empty());
 }
 
-TEST_CASE("keys of custom tools are refused on built-in tools") {
+TEST_CASE("a built-in tool takes a new description but not a command or parameters") {
   CHECK(problems(R"(
 name: demo
 tools:
@@ -1791,8 +1791,11 @@ tools:
     parameters: {type: object}
 agents: [{name: a}]
 )") == lines{"tools[0].command: applies only to custom tools ('shell' is built in) (line 4)",
-             "tools[0].description: applies only to custom tools ('shell' is built in) (line 5)",
              "tools[0].parameters: applies only to custom tools ('shell' is built in) (line 6)"});
+  auto result = swarm::parse_spec("name: demo\ntools: [{name: shell, description: runs sh}]\n"
+                                  "agents: [{name: a}]\n");
+  REQUIRE(result.spec);
+  CHECK(result.spec->tools[0].description == "runs sh");
 }
 
 TEST_CASE("http_get needs an allow-list of hosts and only http_get takes one") {
@@ -1829,21 +1832,20 @@ agents: [{name: a}]
              "not a URL (got 'a/b') (line 3)"});
 }
 
-TEST_CASE("only tools that run programs take a sandbox and its limits are checked") {
+TEST_CASE("sandbox limits are checked") {
+  // Every tool takes them: read_file cuts at max_output_kb, http_get is bounded by timeout_ms.
   CHECK(problems(R"(
 name: demo
 tools:
   - name: read_file
-    sandbox: {network: false}
+    sandbox: {max_output_kb: 8}
   - name: python
     sandbox: {network: maybe, timeout_ms: 0, cpu_seconds: 86401, memory_mb: 1048577,
               max_processes: 65537, max_file_mb: 0, max_output_kb: -1, disk_mb: 1}
   - name: shell
     sandbox: []
 agents: [{name: a}]
-)") == lines{"tools[0].sandbox: applies only to tools that run programs (shell, python, custom "
-             "tools) (line 4)",
-             "tools[1].sandbox.network: expected true or false (line 6)",
+)") == lines{"tools[1].sandbox.network: expected true or false (line 6)",
              "tools[1].sandbox.timeout_ms: must be > 0 (line 6)",
              "tools[1].sandbox.cpu_seconds: must be at most 86400 (line 6)",
              "tools[1].sandbox.memory_mb: must be at most 1048576 (line 6)",
