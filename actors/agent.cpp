@@ -16,6 +16,7 @@
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
 
 #include "actors/short_term_memory.hpp"
 #include "runtime/core/errc.hpp"
@@ -66,15 +67,72 @@ std::shared_ptr<const llm_target> intern_target(llm_endpoint endpoint, std::stri
   return fresh;
 }
 
+// What an agent uses besides its LLM (tools, memory tiers, prices). Most agents of a large swarm
+// use none of it: they hold a null pointer, not empty handles and vectors.
+struct agent_extras {
+  std::vector<tool_spec> tools;
+  tool_runner_actor tool_runner;
+  uint32_t max_tool_steps = 8;
+  working_memory_actor working;
+  long_term_memory_actor long_term;
+  std::vector<std::string> recall_from;
+  uint32_t recall_k = 5;
+  double prompt_price = 0;
+  double completion_price = 0;
+  bool summarize = false;
+
+  double cost(const usage& u) const {
+    return (static_cast<double>(u.prompt_tokens) * prompt_price +
+            static_cast<double>(u.completion_tokens) * completion_price) /
+           1e6;
+  }
+};
+
+std::shared_ptr<const agent_extras> make_extras(agent_config& cfg) {
+  bool any = !cfg.tools.empty() || cfg.working || cfg.long_term || cfg.prompt_price > 0 ||
+             cfg.completion_price > 0 || cfg.summarize_overflow;
+  if (!any)
+    return nullptr;
+  auto x = std::make_shared<agent_extras>();
+  x->tools = std::move(cfg.tools);
+  x->tool_runner = std::move(cfg.tool_runner);
+  x->max_tool_steps = std::max<uint32_t>(1, cfg.max_tool_steps);
+  x->working = std::move(cfg.working);
+  x->long_term = std::move(cfg.long_term);
+  x->recall_from = std::move(cfg.recall_from);
+  x->recall_k = cfg.recall_k;
+  x->prompt_price = cfg.prompt_price;
+  x->completion_price = cfg.completion_price;
+  x->summarize = cfg.summarize_overflow;
+  return x;
+}
+
+// One task being worked on: the conversation of its steps (tool calls and their answers), the
+// context recalled for it, and the usage so far.
+struct task_run {
+  task t;
+  caf::typed_response_promise<result> rp;
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  std::string context;                  // recalled notes and memories, sent as a system message
+  std::vector<chat_message> transcript; // this task's assistant tool calls and tool answers
+  uint32_t step = 0;
+  usage use;
+  size_t pending = 0; // recalls or tool calls still out
+  std::vector<chat_message> tool_answers;
+};
+
+using task_run_ptr = std::shared_ptr<task_run>;
+
 // What an agent keeps of its agent_config: the system prompt lives in `memory` only, endpoint
 // and model in a shared llm_target. Kept small on purpose (see bench/messaging.cpp).
 struct agent_state {
   agent_id id;
   std::shared_ptr<const llm_target> target;
+  std::shared_ptr<const agent_extras> extras;
   llm_actor llm;
   monitor_actor monitor;
   short_term_memory memory{"", 0};
-  std::vector<std::pair<std::string, uint64_t>> running; // task id -> LLM call id
+  std::vector<std::pair<std::string, uint64_t>> running; // task id -> current LLM call id
   uint64_t tasks_done = 0;
   caf::timespan llm_timeout{0};
   double temperature = -1;
@@ -84,19 +142,25 @@ struct agent_state {
 
   static inline const char* name = "swarm.agent";
 
-  chat_request make_request(const task& t) const {
+  chat_request make_request(const task_run& r) const {
     chat_request req;
     req.call_id = next_call_id();
-    req.run_id = t.run_id;
+    req.run_id = r.t.run_id;
     req.agent = id;
-    req.task_id = t.id;
+    req.task_id = r.t.id;
+    req.step = r.step;
     req.endpoint = target->endpoint;
     req.model = target->model;
-    req.messages = memory.window_with(chat_message{"user", t.text, t.from, {}, {}});
+    req.messages = memory.window_with(chat_message{"user", r.t.text, r.t.from, {}, {}});
+    if (!r.context.empty()) // just before the task
+      req.messages.insert(req.messages.end() - 1, chat_message{"system", r.context, {}, {}, {}});
+    req.messages.insert(req.messages.end(), r.transcript.begin(), r.transcript.end());
+    if (extras)
+      req.tools = extras->tools;
     req.temperature = temperature;
     req.max_tokens = max_tokens;
     req.stream = stream;
-    req.response_format = t.response_format;
+    req.response_format = r.t.response_format;
     req.top_logprobs = logprobs ? 0 : -1;
     req.timeout = llm_timeout;
     return req;
@@ -105,6 +169,13 @@ struct agent_state {
   auto find_running(const std::string& task_id) {
     return std::find_if(running.begin(), running.end(),
                         [&](const auto& x) { return x.first == task_id; });
+  }
+
+  void set_running(const std::string& task_id, uint64_t call_id) {
+    if (auto i = find_running(task_id); i != running.end())
+      i->second = call_id;
+    else
+      running.emplace_back(task_id, call_id);
   }
 
   void erase_running(const std::string& task_id) {
@@ -130,36 +201,202 @@ struct agent_state {
 
 using agent_pointer = agent_actor::stateful_pointer<agent_state>;
 
-// Turns the LLM's answer (or failure) into the task's result and updates memory.
-result finish_task(agent_state& st, const task& t, caf::expected<chat_result> reply,
-                   caf::timespan elapsed) {
+void run_step(agent_pointer self, const task_run_ptr& r);
+
+// Ends a task: memory, working memory, events, the result.
+void finish_task(agent_pointer self, const task_run_ptr& r, caf::expected<chat_result> reply) {
+  auto& st = self->state;
+  st.erase_running(r->t.id);
   result res;
-  res.task_id = t.id;
+  res.task_id = r->t.id;
   res.agent = st.id;
-  event call = st.make_event(event_kind::llm_call_completed, t);
-  call.duration = elapsed;
   if (reply) {
-    st.memory.add(chat_message{"user", t.text, t.from, {}, {}});
-    st.memory.add(chat_message{"assistant", reply->content, {}, {}, reply->tool_calls});
+    st.memory.add(chat_message{"user", r->t.text, r->t.from, {}, {}});
+    st.memory.add(chat_message{"assistant", reply->content, {}, {}, {}});
     res.text = std::move(reply->content);
     res.confidence = confidence_from_logprobs(reply->logprobs);
-    res.use = reply->use;
   } else if (is(reply.error(), errc::llm_cancelled)) {
-    res.error = make_error(errc::cancelled, "task " + t.id + " cancelled");
+    res.error = make_error(errc::cancelled, "task " + r->t.id + " cancelled");
   } else {
     res.error = std::move(reply.error());
   }
+  res.use = r->use;
   res.use.calls = std::max<uint64_t>(res.use.calls, 1);
-  call.use = res.use;
-  call.error = res.error;
-  st.emit(std::move(call));
-  auto done = st.make_event(event_kind::task_completed, t);
-  done.use = res.use;
-  done.error = res.error;
-  done.duration = elapsed;
-  st.emit(std::move(done));
-  ++st.tasks_done;
-  return res;
+  auto elapsed = std::chrono::steady_clock::now() - r->started;
+  auto deliver = [self, r, elapsed](result out) {
+    auto& st = self->state;
+    auto done = st.make_event(event_kind::task_completed, r->t);
+    done.use = out.use;
+    done.error = out.error;
+    done.duration = elapsed;
+    st.emit(std::move(done));
+    ++st.tasks_done;
+    r->rp.deliver(std::move(out));
+  };
+  const auto* x = st.extras.get();
+  if (res.error || x == nullptr || !x->working || r->t.run_id.empty())
+    return deliver(std::move(res));
+  // The answer goes on the run's blackboard first (keyed by task: a resumed run that answers
+  // the task again replaces the note instead of adding one); the result leaves once it is durable.
+  wm_write w{r->t.run_id, st.id, "result", res.text, 0.5, r->t.id};
+  self->request(x->working, std::chrono::seconds(30), std::move(w))
+      .then([deliver, res](const wm_note&) mutable { deliver(std::move(res)); },
+            [deliver, res](caf::error& err) mutable {
+              res.error =
+                  make_error(errc::io_error, "answer not kept in working memory: " + describe(err));
+              deliver(std::move(res));
+            });
+}
+
+// The model asked for tools: run them all (in parallel), answer each, then take the next step.
+void call_tools(agent_pointer self, const task_run_ptr& r, chat_result reply) {
+  auto& st = self->state;
+  const auto& x = *st.extras;
+  r->transcript.push_back(chat_message{"assistant", reply.content, {}, {}, reply.tool_calls});
+  r->tool_answers.assign(reply.tool_calls.size(), chat_message{});
+  r->pending = reply.tool_calls.size();
+  for (size_t i = 0; i < reply.tool_calls.size(); ++i) {
+    const auto& call = reply.tool_calls[i];
+    r->tool_answers[i] = chat_message{"tool", "", "", call.id, {}};
+    auto answer = [self, r, i](std::string content) {
+      r->tool_answers[i].content = std::move(content);
+      if (--r->pending > 0)
+        return;
+      for (auto& m : r->tool_answers)
+        r->transcript.push_back(std::move(m));
+      r->tool_answers.clear();
+      ++r->step;
+      run_step(self, r);
+    };
+    self->request(x.tool_runner, caf::infinite, tool_request{r->t.run_id, st.id, r->t.id, call})
+        .then(
+            [answer](tool_reply& out) mutable {
+              // The model learns why a call failed (refused, rejected, timed out...) and may
+              // try something else.
+              answer(out.error ? "error: " + describe(out.error) : std::move(out.content));
+            },
+            [answer](caf::error& err) mutable { answer("error: " + describe(err)); });
+  }
+}
+
+// One LLM call of the task; a reply with tool calls leads to the tools and another step.
+void run_step(agent_pointer self, const task_run_ptr& r) {
+  auto& st = self->state;
+  auto req = st.make_request(*r);
+  st.set_running(r->t.id, req.call_id);
+  auto timeout = st.llm_timeout + request_slack;
+  auto started = std::chrono::steady_clock::now();
+  self->request(st.llm, timeout, std::move(req))
+      .then(
+          [self, r, started](chat_result& reply) {
+            auto& st = self->state;
+            r->use += reply.use; // the client counts the call in reply.use.calls
+            auto call = st.make_event(event_kind::llm_call_completed, r->t);
+            call.duration = std::chrono::steady_clock::now() - started;
+            call.use = reply.use;
+            if (st.extras)
+              call.cost_usd = st.extras->cost(reply.use);
+            st.emit(std::move(call));
+            const auto* x = st.extras.get();
+            if (reply.tool_calls.empty() || x == nullptr || !x->tool_runner)
+              return finish_task(self, r, std::move(reply));
+            if (r->step + 1 >= x->max_tool_steps)
+              return finish_task(self, r,
+                                 make_error(errc::max_tool_steps,
+                                            st.id.str() + " still calling tools after " +
+                                                std::to_string(x->max_tool_steps) + " steps"));
+            call_tools(self, r, std::move(reply));
+          },
+          [self, r, started](caf::error& err) {
+            auto& st = self->state;
+            r->use.calls += 1;
+            auto call = st.make_event(event_kind::llm_call_completed, r->t);
+            call.duration = std::chrono::steady_clock::now() - started;
+            call.error = err;
+            st.emit(std::move(call));
+            if (is(err, errc::budget_exhausted)) {
+              auto spent = st.make_event(event_kind::budget_exhausted, r->t);
+              spent.error = err;
+              st.emit(std::move(spent));
+            }
+            finish_task(self, r, std::move(err));
+          });
+}
+
+// Context for the task: the run's notes and the agent's long-term memories that match it, asked
+// for in parallel; a tier that fails is left out (the task goes on without it).
+void recall_then_run(agent_pointer self, const task_run_ptr& r) {
+  const auto* x = self->state.extras.get();
+  bool working = x != nullptr && x->working && !r->t.run_id.empty();
+  bool long_term = x != nullptr && x->long_term;
+  r->pending = (working ? 1 : 0) + (long_term ? 1 : 0);
+  if (r->pending == 0)
+    return run_step(self, r);
+  auto one_done = [self, r] {
+    if (--r->pending == 0)
+      run_step(self, r);
+  };
+  constexpr auto recall_timeout = std::chrono::seconds(10);
+  if (working)
+    self->request(x->working, recall_timeout, wm_query{r->t.run_id, r->t.text, x->recall_k})
+        .then(
+            [r, one_done](const std::vector<wm_note>& notes) {
+              if (!notes.empty()) {
+                r->context += "Notes of this run's working memory (author: text):\n";
+                for (const auto& n : notes)
+                  r->context += "- " + n.author.str() + ": " + n.text + "\n";
+              }
+              one_done();
+            },
+            [one_done](caf::error&) { one_done(); });
+  if (long_term)
+    self->request(x->long_term, recall_timeout, ltm_recall{r->t.text, x->recall_from, x->recall_k})
+        .then(
+            [r, one_done](const std::vector<ltm_hit>& hits) {
+              if (!hits.empty()) {
+                r->context += "What you remember from earlier runs:\n";
+                for (const auto& h : hits)
+                  r->context += "- " + h.text + "\n";
+              }
+              one_done();
+            },
+            [one_done](caf::error&) { one_done(); });
+}
+
+// With summarize_overflow: turns that left the window are folded into the summary by one LLM
+// call before the task (a failed summary leaves them dropped: the stated fallback).
+void summarize_then_run(agent_pointer self, const task_run_ptr& r) {
+  auto& st = self->state;
+  if (!st.extras || !st.extras->summarize || !st.memory.has_overflow())
+    return recall_then_run(self, r);
+  auto turns = st.memory.take_overflow();
+  std::string text = "Summarize this earlier conversation in at most 120 words. Keep facts, "
+                     "decisions, names and open questions.\n";
+  if (!st.memory.summary().empty())
+    text += "\nSummary so far: " + st.memory.summary() + "\n";
+  text += "\nConversation:\n";
+  for (const auto& m : turns)
+    text += m.role + (m.name.empty() ? "" : " (" + m.name + ")") + ": " + m.content + "\n";
+  chat_request req;
+  req.call_id = next_call_id();
+  req.run_id = r->t.run_id;
+  req.agent = st.id;
+  req.task_id = r->t.id + "~summary"; // its own journal position
+  req.endpoint = st.target->endpoint;
+  req.model = st.target->model;
+  req.messages = {chat_message{"system", "You condense conversations faithfully.", {}, {}, {}},
+                  chat_message{"user", std::move(text), {}, {}, {}}};
+  req.max_tokens = 256;
+  req.timeout = st.llm_timeout;
+  st.set_running(r->t.id, req.call_id);
+  self->request(st.llm, st.llm_timeout + request_slack, std::move(req))
+      .then(
+          [self, r](chat_result& reply) {
+            r->use += reply.use;
+            self->state.memory.set_summary(std::move(reply.content));
+            recall_then_run(self, r);
+          },
+          [self, r](caf::error&) { recall_then_run(self, r); });
 }
 
 // A dm or broadcast as it lands in memory: "PREFIXFROM] TEXT", built with one allocation.
@@ -175,9 +412,11 @@ chat_message note(std::string_view prefix, const std::string& from, const std::s
 agent_actor::behavior_type agent_behavior(agent_pointer self, agent_config cfg, llm_actor llm,
                                           monitor_actor monitor) {
   auto& st = self->state;
-  st.memory = short_term_memory{std::move(cfg.system_prompt), cfg.short_term_tokens};
+  st.memory = short_term_memory{std::move(cfg.system_prompt), cfg.short_term_tokens,
+                                cfg.summarize_overflow};
   st.id = std::move(cfg.id);
   st.target = intern_target(std::move(cfg.endpoint), std::move(cfg.model));
+  st.extras = make_extras(cfg);
   st.llm_timeout = cfg.llm_timeout;
   st.temperature = cfg.temperature;
   st.max_tokens = cfg.max_tokens;
@@ -188,26 +427,17 @@ agent_actor::behavior_type agent_behavior(agent_pointer self, agent_config cfg, 
   return {
       [self](task& t) -> caf::typed_response_promise<result> {
         auto& st = self->state;
-        auto rp = self->make_response_promise<result>();
-        auto req = st.make_request(t);
-        st.running.emplace_back(t.id, req.call_id);
-        st.emit(st.make_event(event_kind::task_started, t));
-        auto started = std::chrono::steady_clock::now();
-        auto timeout = st.llm_timeout + request_slack;
-        auto finish = [self, rp, t, started](caf::expected<chat_result> reply) mutable {
-          auto& st = self->state;
-          st.erase_running(t.id);
-          auto elapsed = std::chrono::steady_clock::now() - started;
-          rp.deliver(finish_task(st, t, std::move(reply), elapsed));
-        };
-        self->request(st.llm, timeout, std::move(req))
-            .then([finish](chat_result& r) mutable { finish(std::move(r)); },
-                  [finish](caf::error& err) mutable { finish(std::move(err)); });
-        return rp;
+        auto r = std::make_shared<task_run>();
+        r->rp = self->make_response_promise<result>();
+        r->t = std::move(t);
+        st.set_running(r->t.id, 0);
+        st.emit(st.make_event(event_kind::task_started, r->t));
+        summarize_then_run(self, r);
+        return r->rp;
       },
       [self](task_cancel& c) {
         auto& st = self->state;
-        if (auto i = st.find_running(c.task_id); i != st.running.end())
+        if (auto i = st.find_running(c.task_id); i != st.running.end() && i->second != 0)
           self->send(st.llm, chat_cancel{i->second});
       },
       // const&: a broadcast's message is shared by every member; a mutable reference would make

@@ -1,12 +1,17 @@
-// The agent actor: answers each task with one LLM conversation turn over its short-term memory.
+// The agent actor: answers each task with an LLM conversation over its short-term memory, the
+// run's working memory and its long-term recollections, calling tools in a bounded loop.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include <caf/fwd.hpp>
 
 #include "runtime/core/handles.hpp"
+#include "runtime/core/memory_messages.hpp"
+#include "runtime/core/tool_messages.hpp"
 
 namespace swarm::actors {
 
@@ -22,6 +27,24 @@ struct agent_config {
   bool logprobs = false;   ///< ask for token logprobs (result::confidence comes from them)
   caf::timespan llm_timeout = std::chrono::seconds(60); ///< one LLM call, retries included
   uint32_t short_term_tokens = 8000;                    ///< conversation window budget
+  /// Short-term window full: summarise the turns that leave it with one LLM call (kept as a
+  /// summary after the system prompt) instead of dropping them. Default: drop.
+  bool summarize_overflow = false;
+
+  // -- tools: offered to the model; each call goes to `tool_runner` (which checks permissions)
+  std::vector<tool_spec> tools;
+  tool_runner_actor tool_runner;
+  uint32_t max_tool_steps = 8; ///< LLM calls per task while the model keeps calling tools
+
+  // -- memory tiers (null handles: off)
+  working_memory_actor working;         ///< queried before a task; the answer is written to it
+  long_term_memory_actor long_term;     ///< recalled into each task
+  std::vector<std::string> recall_from; ///< long-term namespaces to recall from
+  uint32_t recall_k = 5;                ///< notes and memories recalled per task, each
+
+  /// Dollars per million prompt / completion tokens: the cost in llm_call_completed events.
+  double prompt_price = 0;
+  double completion_price = 0;
 };
 
 /// Process-wide unique id for an LLM call (the LLM client cancels by it).

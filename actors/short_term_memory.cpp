@@ -17,9 +17,24 @@ uint32_t short_term_memory::cost(const chat_message& msg) {
   return n;
 }
 
-short_term_memory::short_term_memory(std::string system_prompt, uint32_t budget)
-    : system_prompt_(std::move(system_prompt)), budget_(budget),
+short_term_memory::short_term_memory(std::string system_prompt, uint32_t budget, bool keep_overflow)
+    : system_prompt_(std::move(system_prompt)), keep_overflow_(keep_overflow), budget_(budget),
       tokens_(4 + estimate_tokens(system_prompt_)) {}
+
+std::vector<chat_message> short_term_memory::take_overflow() {
+  std::vector<chat_message> out;
+  out.swap(overflow_);
+  return out;
+}
+
+void short_term_memory::set_summary(std::string text) {
+  if (!summary_.empty())
+    tokens_ -= 4 + estimate_tokens(summary_);
+  summary_ = std::move(text);
+  if (!summary_.empty())
+    tokens_ += 4 + estimate_tokens(summary_);
+  shrink();
+}
 
 void short_term_memory::add(chat_message msg) {
   tokens_ += cost(msg);
@@ -31,6 +46,8 @@ void short_term_memory::shrink() {
   // Keep at least the newest entry.
   while (tokens_ > budget_ && first_ + 1 < entries_.size()) {
     tokens_ -= cost(entries_[first_]);
+    if (keep_overflow_)
+      overflow_.push_back(std::move(entries_[first_]));
     entries_[first_] = chat_message{}; // release its text now
     ++first_;
     ++dropped_;
@@ -43,8 +60,11 @@ void short_term_memory::shrink() {
 
 std::vector<chat_message> short_term_memory::window() const {
   std::vector<chat_message> out;
-  out.reserve(size() + 2);
+  out.reserve(size() + 3);
   out.push_back(chat_message{"system", system_prompt_, {}, {}, {}});
+  if (!summary_.empty())
+    out.push_back(
+        chat_message{"system", "Summary of the earlier conversation: " + summary_, {}, {}, {}});
   out.insert(out.end(), entries_.begin() + first_, entries_.end());
   return out;
 }
@@ -58,8 +78,11 @@ std::vector<chat_message> short_term_memory::window_with(chat_message next) cons
     ++first;
   }
   std::vector<chat_message> out;
-  out.reserve(entries_.size() - first + 2);
+  out.reserve(entries_.size() - first + 3);
   out.push_back(chat_message{"system", system_prompt_, {}, {}, {}});
+  if (!summary_.empty())
+    out.push_back(
+        chat_message{"system", "Summary of the earlier conversation: " + summary_, {}, {}, {}});
   out.insert(out.end(), entries_.begin() + static_cast<std::ptrdiff_t>(first), entries_.end());
   out.push_back(std::move(next));
   return out;

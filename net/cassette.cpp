@@ -76,6 +76,7 @@ caf::expected<std::shared_ptr<cassette>> cassette::load(const std::string& path)
     auto reply = decode_chat_response(json::serialize(*response));
     if (!reply)
       return bad(swarm::describe(reply.error()));
+    reply->use.calls = 1; // as the client counts a call it made
     st->replies[std::string{key->get_string()}] = std::move(*reply);
   }
   if (in.bad())
