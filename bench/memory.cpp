@@ -2,7 +2,8 @@
 // long-term memory) next to raw RocksDB puts of the same bytes in the same run; (b) recall top-10
 // latency p50/p99 at growing corpus sizes, BM25 through the long-term memory actor and nearest
 // neighbours in the HNSW vector index. Synthetic corpus: Zipfian vocabulary (s = 1.07, 50,000
-// words), 20-60 words per memory; queries of 2-5 words from the same distribution.
+// words), 20-60 words per memory; queries of 2-5 words from the same distribution; vectors
+// are a bag-of-words random projection of the same kind of texts (see `projector`).
 // Usage: bench_memory [--help].
 #include <algorithm>
 #include <chrono>
@@ -70,6 +71,17 @@ public:
       weights[r] = 1.0 / std::pow(static_cast<double>(r + 1), s);
     zipf_ = std::discrete_distribution<size_t>(weights.begin(), weights.end());
   }
+
+  /// `lo`..`hi` word ranks (0 = most frequent).
+  std::vector<size_t> ranks(size_t lo, size_t hi) {
+    std::uniform_int_distribution<size_t> len(lo, hi);
+    std::vector<size_t> out(len(rng_));
+    for (auto& r : out)
+      r = zipf_(rng_);
+    return out;
+  }
+
+  size_t vocabulary() const { return words_.size(); }
 
   /// `lo`..`hi` words.
   std::string text(size_t lo, size_t hi) {
@@ -248,27 +260,51 @@ void bench_bm25(caf::actor_system& sys, const std::vector<size_t>& sizes, size_t
   std::printf("\n");
 }
 
-void bench_vectors(const std::vector<size_t>& sizes, size_t queries, size_t dim) {
-  std::printf("## (b) vector recall top-10 in the HNSW index (dim %zu, M 16, ef_construction 100, "
-              "ef 64), %zu queries per size\n\n",
-              dim, queries);
+/// Text-like vectors: each word has a fixed random direction; a memory's vector is the
+/// normalised idf-weighted sum of its words' directions (a bag-of-words random projection), so
+/// memories sharing words are near each other, as with real embeddings.
+class projector {
+public:
+  projector(size_t vocabulary, size_t dim) : dim_(dim) {
+    std::mt19937_64 rng{4};
+    std::normal_distribution<float> gauss;
+    directions_.resize(vocabulary * dim);
+    for (auto& x : directions_)
+      x = gauss(rng);
+  }
+
+  std::vector<float> operator()(const std::vector<size_t>& ranks) const {
+    std::vector<float> v(dim_, 0.0f);
+    for (auto r : ranks) {
+      auto weight = static_cast<float>(std::log(2.0 + static_cast<double>(r))); // ~ idf
+      for (size_t k = 0; k < dim_; ++k)
+        v[k] += weight * directions_[r * dim_ + k];
+    }
+    return *swarm::memory::normalized(std::move(v));
+  }
+
+private:
+  size_t dim_;
+  std::vector<float> directions_;
+};
+
+void bench_vectors(const std::vector<size_t>& sizes, size_t queries, size_t dim, size_t ef) {
+  swarm::memory::vector_index_options opts;
+  opts.ef_search = ef;
+  std::printf("## (b) vector recall top-10 in the HNSW index (dim %zu, M %zu, ef_construction %zu, "
+              "ef %zu), %zu queries per size\n\n",
+              dim, opts.m, opts.ef_construction, opts.ef_search, queries);
   std::printf("| memories | build s | p50 ms | p99 ms | recall@10 vs brute force |\n"
               "|---|---|---|---|---|\n");
-  std::mt19937_64 rng{3};
-  std::normal_distribution<float> gauss;
-  auto random_vector = [&] {
-    std::vector<float> v(dim);
-    for (auto& x : v)
-      x = gauss(rng);
-    return *swarm::memory::normalized(std::move(v));
-  };
-  swarm::memory::vector_index index{dim};
+  corpus words{3};
+  projector project{words.vocabulary(), dim};
+  swarm::memory::vector_index index{dim, opts};
   size_t have = 0;
   std::vector<std::vector<float>> all;
   for (auto size : sizes) {
     auto t0 = clock_type::now();
     while (have < size) {
-      auto v = random_vector();
+      auto v = project(words.ranks(20, 60));
       if (auto err = index.add("v" + std::to_string(have), v)) {
         std::fprintf(stderr, "%s\n", swarm::describe(err).c_str());
         return;
@@ -281,7 +317,7 @@ void bench_vectors(const std::vector<size_t>& sizes, size_t queries, size_t dim)
     double recall = 0;
     size_t checked = 0;
     for (size_t q = 0; q < queries; ++q) {
-      auto query = random_vector();
+      auto query = project(words.ranks(2, 5));
       auto t1 = clock_type::now();
       auto hits = index.search(query, 10);
       lat.push_back(seconds_since(t1) * 1e3);
@@ -319,6 +355,7 @@ int main(int argc, char** argv) {
   std::vector<size_t> sizes{10'000, 100'000, 1'000'000};
   size_t queries = 1000;
   size_t dim = 64;
+  size_t ef = 128;
   bool do_writes = true, do_bm25 = true, do_vectors = true;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -334,6 +371,8 @@ int main(int argc, char** argv) {
       queries = std::stoul(argv[++i]);
     else if (a == "--dim" && i + 1 < argc)
       dim = std::stoul(argv[++i]);
+    else if (a == "--ef" && i + 1 < argc)
+      ef = std::stoul(argv[++i]);
     else if (a == "--only" && i + 1 < argc) {
       std::string only = argv[++i];
       do_writes = only == "writes";
@@ -341,7 +380,7 @@ int main(int argc, char** argv) {
       do_vectors = only == "vectors";
     } else {
       std::cerr << "usage: bench_memory [--writes 20000] [--rounds 3] [--window 64] "
-                   "[--sizes 10000,100000,1000000] [--queries 1000] [--dim 64] "
+                   "[--sizes 10000,100000,1000000] [--queries 1000] [--dim 64] [--ef 128] "
                    "[--only writes|bm25|vectors]\n";
       return a == "--help" ? 0 : 2;
     }
@@ -355,6 +394,6 @@ int main(int argc, char** argv) {
   if (do_bm25)
     bench_bm25(sys, sizes, queries);
   if (do_vectors)
-    bench_vectors(sizes, queries, dim);
+    bench_vectors(sizes, queries, dim, ef);
   return 0;
 }

@@ -7,7 +7,7 @@
 
 namespace swarm::memory {
 
-bm25_index::bm25_index(bm25_params params) : params_(params) {}
+bm25_index::bm25_index(bm25_index_options opts) : opts_(opts), params_(opts.bm25) {}
 
 uint32_t bm25_index::term_number(const std::string& term) {
   auto [it, fresh] = term_numbers_.emplace(term, static_cast<uint32_t>(terms_.size()));
@@ -126,17 +126,25 @@ std::vector<bm25_hit> bm25_index::search(std::string_view query, size_t k,
     return s[k - 1];
   };
   bool closed = false; // no unseen document can still reach the top k
+  // Every term common: score the newest postings of the rarest one only.
+  auto common = static_cast<double>(live_) * opts_.common_share;
+  bool truncate = static_cast<double>(qterms.front().entry->df) > common &&
+                  qterms.front().entry->postings.size() > opts_.common_scan;
   for (size_t i = 0; i < qterms.size(); ++i) {
     const auto& q = qterms[i];
-    if (!closed && i > 0 && static_cast<double>(kth()) >= rest[i])
+    if (!closed && i > 0 && (truncate || static_cast<double>(kth()) >= rest[i]))
       closed = true;
     if (!closed) {
-      for (const auto& p : q.entry->postings) {
-        if (!admits(docs_[p.doc]))
+      const auto& list = q.entry->postings;
+      auto first = list.begin();
+      if (truncate && list.size() > opts_.common_scan)
+        first = list.end() - static_cast<std::ptrdiff_t>(opts_.common_scan);
+      for (auto p = first; p != list.end(); ++p) {
+        if (!admits(docs_[p->doc]))
           continue;
-        if (acc_[p.doc] == 0.0f)
-          touched_.push_back(p.doc);
-        acc_[p.doc] += score(q, p);
+        if (acc_[p->doc] == 0.0f)
+          touched_.push_back(p->doc);
+        acc_[p->doc] += score(q, *p);
       }
     } else {
       // Complete the scores of the documents already seen: binary search in this postings list.

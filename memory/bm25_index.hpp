@@ -25,10 +25,22 @@ struct bm25_hit {
   double bm25 = 0;
 };
 
+/// Limits of the in-memory BM25 search.
+struct bm25_index_options {
+  /// BM25 parameters. Default: k1 = 1.2, b = 0.75.
+  bm25_params bm25;
+  /// A term in more than this share of the records is "common". Default: 0.5.
+  double common_share = 0.5;
+  /// When every query term is common, only this many of the newest records containing the
+  /// rarest of them are scored (their idf is below ln 2, so the ranking among them is mostly
+  /// length and term frequency). Default: 20,000.
+  size_t common_scan = 20'000;
+};
+
 /// In-memory BM25 index of memory records (id, namespace, text). Not thread-safe: one owner.
 class bm25_index {
 public:
-  explicit bm25_index(bm25_params params = {});
+  explicit bm25_index(bm25_index_options opts = {});
 
   /// Indexes `rec` (replacing the record with the same id, if any).
   void add(const memory_record& rec);
@@ -41,6 +53,7 @@ public:
 
   /// The `k` records with the highest BM25 score for `query` (ties: smaller id first), only of
   /// the namespaces in `namespaces` (empty: all). IDF and average length are over all records.
+  /// Exact, except when every query term is common (see bm25_index_options).
   std::vector<bm25_hit> search(std::string_view query, size_t k,
                                const std::set<std::string>& namespaces = {});
 
@@ -64,6 +77,7 @@ private:
   uint32_t term_number(const std::string& term);
   uint32_t ns_number(const std::string& ns);
 
+  bm25_index_options opts_;
   bm25_params params_;
   std::unordered_map<std::string, uint32_t> term_numbers_;
   std::vector<term_entry> terms_;

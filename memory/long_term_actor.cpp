@@ -481,7 +481,7 @@ long_term_memory_actor::behavior_type long_term_behavior(long_term_pointer self,
   st.opts = std::move(opts);
   st.monitor = std::move(monitor);
   st.store = std::make_unique<long_term_store>(st.db, st.opts.store);
-  st.lexicon = std::make_unique<bm25_index>(st.opts.store.bm25);
+  st.lexicon = std::make_unique<bm25_index>(bm25_index_options{st.opts.store.bm25});
   if (auto all = st.store->all(); !all)
     st.broken = all.error();
   else

@@ -23,8 +23,9 @@ struct vector_index_options {
   size_t m = 16;
   /// Candidate list size while inserting. Default: 100.
   size_t ef_construction = 100;
-  /// Candidate list size while searching (raised to k when k is larger). Default: 64.
-  size_t ef_search = 64;
+  /// Candidate list size while searching (raised to k when k is larger); higher finds more of
+  /// the true nearest neighbours at some latency (bench/RESULTS.md). Default: 128.
+  size_t ef_search = 128;
   /// Elements allocated up front; the index doubles when full. Default: 1024.
   size_t initial_capacity = 1024;
 };

@@ -96,3 +96,19 @@ TEST_CASE("the BM25 index replaces, removes, and filters by namespace") {
   CHECK(index.search("the of", 10).empty());
   CHECK(index.search("car", 0).empty());
 }
+
+TEST_CASE("when every query term is common, only the newest records with the rarest are scored") {
+  bm25_index index{bm25_index_options{{}, 0.5, 3}};
+  for (int i = 0; i < 10; ++i)
+    index.add(rec("d" + std::to_string(i), "n", i == 0 ? "x x x x y" : "x y filler"));
+  // "x" and "y" are in every record: the scan covers d7..d9 only, so d0 (the best) is missed.
+  auto hits = index.search("x y", 10);
+  REQUIRE(hits.size() == 3);
+  for (auto& h : hits)
+    CHECK((h.id == "d7" || h.id == "d8" || h.id == "d9"));
+  // A rarer term in the query makes the search exact again.
+  index.add(rec("r", "n", "x rare"));
+  auto exact = index.search("x rare", 20);
+  REQUIRE(exact.size() == 11);
+  CHECK(exact[0].id == "r");
+}
