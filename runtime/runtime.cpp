@@ -5,9 +5,12 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <mutex>
 #include <random>
 #include <stdexcept>
+#include <unistd.h>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -19,6 +22,8 @@
 
 #include "memory/database.hpp"
 #include "memory/journal.hpp"
+#include "memory/long_term_actor.hpp"
+#include "memory/working.hpp"
 #include "net/cassette.hpp"
 #include "net/llm_actor.hpp"
 #include "net/llm_client.hpp"
@@ -31,6 +36,7 @@
 #include "runtime/pool_options.hpp"
 #include "runtime/resource_pool.hpp"
 #include "runtime/swarm_factory.hpp"
+#include "runtime/swarm_tools.hpp"
 
 namespace swarm {
 
@@ -153,7 +159,48 @@ struct runtime::impl {
   monitor_actor monitor;
   swarm_factory factory;
   size_t max_connections; // the client's limit per endpoint: the pool's default slots
+  std::string data_dir;
   std::atomic<bool> stopped{false};
+  working_memory_actor working;     // spawned at the first swarm that needs it (guarded by mtx)
+  long_term_memory_actor long_term; // idem
+
+  /// The runtime's memory tiers that `spec` needs, spawned on first use. The long-term memory
+  /// takes its embedding settings from the first spec that needs it.
+  caf::error memory_for(const swarm_spec& spec, const llm_overrides& ov) {
+    bool need_working = spec.memory.working;
+    bool need_long = spec.memory.long_term || uses_memory_tools(spec);
+    if (!need_working && !need_long)
+      return {};
+    if (!store.db)
+      return make_error(
+          errc::invalid_argument,
+          "swarm '" + spec.name +
+              "' uses memory (memory: or memory tools), which "
+              "needs a data directory (runtime_options::data_dir, swarm run --data-dir)");
+    std::lock_guard<std::mutex> guard{mtx};
+    if (need_working && !working)
+      working = memory::spawn_working_memory(sys, store.db, monitor);
+    if (need_long && !long_term) {
+      memory::long_term_memory_options lopts;
+      if (spec.memory.embeddings_model) {
+        memory::embedding_options e;
+        e.llm = llm;
+        e.model = *spec.memory.embeddings_model;
+        e.endpoint.url = spec.memory.embeddings_url.value_or(
+            !ov.url.empty() ? ov.url : spec.llm.url.value_or(std::string{}));
+        if (e.endpoint.url.empty())
+          return make_error(errc::no_endpoint, "swarm '" + spec.name +
+                                                   "': memory.embeddings_model "
+                                                   "is set but no embeddings_url or llm url");
+        if (spec.llm.api_key_env)
+          if (const char* key = std::getenv(spec.llm.api_key_env->c_str()))
+            e.endpoint.api_key = key;
+        lopts.embeddings = std::move(e);
+      }
+      long_term = memory::spawn_long_term_memory(sys, store.db, std::move(lopts), monitor);
+    }
+    return {};
+  }
   std::atomic<uint64_t> next_task{1};
   std::mutex mtx;
   std::vector<caf::actor> subscribers; // on_event forwarders (guarded by mtx); swarms live in
@@ -189,15 +236,22 @@ struct runtime::impl {
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(llm, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(monitor, caf::exit_reason::user_shutdown);
+    std::lock_guard<std::mutex> guard{mtx};
+    if (working)
+      caf::anon_send_exit(working, caf::exit_reason::user_shutdown);
+    if (long_term)
+      caf::anon_send_exit(long_term, caf::exit_reason::user_shutdown);
   }
 };
 
 struct swarm_handle::state {
   std::shared_ptr<runtime::impl> rt;
   built_swarm swarm;
-  resource_pool_actor pool; // the swarm's budgets and accounting
-  std::string spec_name;    // agents' ids name it (the registry name may be "name#2")
-  std::string spec_source;  // kept in the run journal so the run can resume
+  resource_pool_actor pool;      // the swarm's budgets and accounting
+  tool_runner_actor tool_runner; // null: the swarm has no tools
+  bool consolidate = false;      // long-term memory gets the run's salient notes at its end
+  std::string spec_name;         // agents' ids name it (the registry name may be "name#2")
+  std::string spec_source;       // kept in the run journal so the run can resume
   std::string spec_text;
 };
 
@@ -232,6 +286,7 @@ caf::expected<result> swarm_handle::run(task_input in) const {
     if (auto err = rt.store.journal->put_run(header))
       return err;
   }
+  auto run_id = t.run_id;
   caf::expected<result> out{make_error(errc::runtime_stopped, "no reply")};
   caf::scoped_actor self{rt.sys};
   self->request(state_->swarm.root, caf::infinite, std::move(t))
@@ -239,6 +294,18 @@ caf::expected<result> swarm_handle::run(task_input in) const {
                [&](caf::error& err) {
                  out = rt.stopped ? make_error(errc::runtime_stopped, describe(err)) : err;
                });
+  if (out && !out->error && state_->consolidate && rt.long_term) {
+    // The run's salient working-memory notes become long-term memories of the swarm.
+    self->request(rt.long_term, std::chrono::seconds(120),
+                  ltm_consolidate{run_id, "swarm:" + state_->spec_name})
+        .receive([](const consolidation_report&) {},
+                 [&](caf::error& err) {
+                   out = make_error(errc::io_error, "run " + run_id +
+                                                        " finished, but consolidating its "
+                                                        "working memory failed: " +
+                                                        describe(err));
+                 });
+  }
   if (rt.store.journal && !rt.stopped) {
     header.finished_ms = now_ms();
     auto err = out ? out->error : out.error();
@@ -294,6 +361,27 @@ std::vector<std::pair<std::string, spending>> swarm_handle::spent_per_agent() co
   return out;
 }
 
+std::vector<pending_approval> swarm_handle::pending_approvals() const {
+  std::vector<pending_approval> out;
+  if (!state_->tool_runner)
+    return out;
+  caf::scoped_actor self{state_->rt->sys};
+  self->request(state_->tool_runner, std::chrono::seconds(10), list_approvals{})
+      .receive([&](std::vector<pending_approval>& xs) { out = std::move(xs); }, [](caf::error&) {});
+  return out;
+}
+
+caf::error swarm_handle::decide(uint64_t id, bool approve, std::string reason) const {
+  if (!state_->tool_runner)
+    return make_error(errc::invalid_argument, "swarm '" + state_->swarm.name + "' has no tools");
+  caf::error err;
+  caf::scoped_actor self{state_->rt->sys};
+  self->request(state_->tool_runner, std::chrono::seconds(10),
+                approval_decision{id, approve, std::move(reason)})
+      .receive([](bool) {}, [&](caf::error& e) { err = std::move(e); });
+  return err;
+}
+
 void swarm_handle::stop() const {
   state_->rt->stop_swarm(state_->swarm.name);
 }
@@ -343,15 +431,46 @@ caf::expected<swarm_handle> spawn_swarm(const std::shared_ptr<runtime::impl>& rt
     path = net::spawn_llm_tape(rt->sys, gate, rt->store.journal, net::tape_mode::journal);
     services.push_back(caf::actor_cast<caf::actor>(path));
   }
-  auto built = rt->factory.build(spec, overrides, path, services);
-  if (!built) {
+  auto stop_services = [&services] {
     for (auto& a : services)
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  };
+  if (auto err = rt->memory_for(spec, overrides)) {
+    stop_services();
+    return err;
+  }
+  swarm_wiring wiring;
+  wiring.llm = path;
+  if (spec.memory.working)
+    wiring.working = rt->working;
+  if (spec.memory.long_term)
+    wiring.long_term = rt->long_term;
+  auto directory = std::make_shared<agent_directory>();
+  tool_runner_actor wiring_runner;
+  if (!spec.tools.empty()) {
+    // Workspaces live next to the data, or in the system's temp directory without one.
+    auto root = rt->data_dir.empty() ? std::filesystem::temp_directory_path() /
+                                           ("smolswarms-workspaces-" + std::to_string(::getpid()))
+                                     : std::filesystem::path{rt->data_dir} / "workspaces";
+    auto tools = spawn_swarm_tools(rt->sys, spec, root, rt->monitor, rt->long_term, directory);
+    wiring.tool_runner = tools.runner;
+    wiring_runner = tools.runner;
+    wiring.tool_specs = std::move(tools.specs);
+    services.push_back(caf::actor_cast<caf::actor>(tools.runner));
+  }
+  wiring.services = services;
+  auto built = rt->factory.build(spec, overrides, std::move(wiring));
+  if (!built) {
+    stop_services();
     return std::move(built.error());
   }
+  for (const auto& m : built->agents)
+    directory->add(m.name, m.handle);
   auto st = std::make_shared<swarm_handle::state>();
   st->rt = rt;
   st->pool = std::move(pool);
+  st->tool_runner = wiring_runner;
+  st->consolidate = spec.memory.long_term && spec.memory.working && spec.memory.consolidate;
   st->swarm = std::move(*built);
   st->spec_name = spec.name;
   st->spec_source = spec.source;

@@ -12,6 +12,7 @@
 #include "runtime/core/messages.hpp"
 #include "runtime/core/options.hpp"
 #include "runtime/core/spec.hpp"
+#include "runtime/core/tool_messages.hpp"
 #include "runtime/health.hpp"
 #include "runtime/llm_resolution.hpp"
 
@@ -48,6 +49,14 @@ public:
   /// Probes every agent and coordinator of the swarm at once; each answers within `timeout` or
   /// is reported not alive. Returns after at most about `timeout`. Agents first, in spec order.
   std::vector<agent_health> health_check(std::chrono::milliseconds timeout) const;
+
+  /// Tool calls of this swarm waiting for a human decision (tools marked needs_approval),
+  /// oldest first. A server can list them and decide later.
+  std::vector<pending_approval> pending_approvals() const;
+
+  /// Approves or rejects pending tool call `id` (a rejection's `reason` is told to the model).
+  /// errc::invalid_argument if no call `id` is pending.
+  [[nodiscard]] caf::error decide(uint64_t id, bool approve, std::string reason = {}) const;
 
   /// What the swarm has spent so far, over all its runs.
   spending spent() const;

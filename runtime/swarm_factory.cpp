@@ -111,8 +111,7 @@ swarm_factory::swarm_factory(caf::actor_system& sys, monitor_actor monitor)
     : sys_(sys), monitor_(std::move(monitor)) {}
 
 caf::expected<built_swarm> swarm_factory::build(const swarm_spec& spec,
-                                                const llm_overrides& overrides, llm_actor llm_path,
-                                                std::vector<caf::actor> services,
+                                                const llm_overrides& overrides, swarm_wiring wiring,
                                                 const env_reader& env) {
   // Resolve everything before the first spawn: a failure leaves no partial swarm behind.
   std::vector<actors::agent_config> configs;
@@ -132,6 +131,22 @@ caf::expected<built_swarm> swarm_factory::build(const swarm_spec& spec,
     cfg.logprobs = a.logprobs;
     cfg.llm_timeout = llm->timeout;
     cfg.short_term_tokens = a.short_term_tokens;
+    cfg.summarize_overflow = spec.memory.overflow == "summarize";
+    if (wiring.tool_runner && !a.tools.empty()) {
+      cfg.tool_runner = wiring.tool_runner;
+      cfg.tools = wiring.tool_specs(cfg.id);
+      cfg.max_tool_steps = a.max_tool_steps;
+    }
+    cfg.working = wiring.working;
+    cfg.long_term = wiring.long_term;
+    if (wiring.long_term)
+      cfg.recall_from = {"agent:" + cfg.id.str(), "swarm:" + spec.name};
+    cfg.recall_k = spec.memory.recall_k;
+    for (const auto& p : spec.resources.prices)
+      if (p.model == cfg.model) {
+        cfg.prompt_price = p.prompt_per_million;
+        cfg.completion_price = p.completion_per_million;
+      }
     configs.push_back(std::move(cfg));
   }
   const auto& supported = supported_architectures();
@@ -151,7 +166,7 @@ caf::expected<built_swarm> swarm_factory::build(const swarm_spec& spec,
   out.channel = std::make_shared<broadcast_channel>(sys_);
   tree_builder tree{sys_, spec, monitor_, {}, {}, {}};
   for (size_t i = 0; i < configs.size(); ++i) {
-    auto handle = actors::spawn_agent(sys_, std::move(configs[i]), llm_path, monitor_);
+    auto handle = actors::spawn_agent(sys_, std::move(configs[i]), wiring.llm, monitor_);
     out.channel->add(handle);
     actors::member m{spec.agents[i].name, handle, spec.agents[i].skills};
     tree.agents.emplace(m.name, m);
@@ -175,7 +190,7 @@ caf::expected<built_swarm> swarm_factory::build(const swarm_spec& spec,
     return std::move(top.error());
   }
   out.root = top->handle;
-  out.services = std::move(services);
+  out.services = std::move(wiring.services);
   std::lock_guard<std::mutex> guard{mtx_};
   out.name = spec.name;
   for (int n = 2; registry_.count(out.name) > 0; ++n)

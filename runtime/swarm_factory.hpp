@@ -2,6 +2,7 @@
 // every agent's LLM settings before spawning anything; keeps the registry of running swarms.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -14,7 +15,9 @@
 #include "actors/concurrent.hpp"
 #include "runtime/broadcast_channel.hpp"
 #include "runtime/core/handles.hpp"
+#include "runtime/core/memory_messages.hpp"
 #include "runtime/core/spec.hpp"
+#include "runtime/core/tool_messages.hpp"
 #include "runtime/llm_resolution.hpp"
 
 namespace swarm {
@@ -30,17 +33,28 @@ struct built_swarm {
                                               ///< stopped with it
 };
 
+/// What the runtime spawned for a swarm before its agents: their LLM path and services.
+struct swarm_wiring {
+  llm_actor llm;                 ///< every agent's LLM path (journal, gate, client)
+  tool_runner_actor tool_runner; ///< null: no tools
+  /// The tools to offer an agent's model (its permitted, declared ones).
+  std::function<std::vector<tool_spec>(const agent_id&)> tool_specs;
+  working_memory_actor working;     ///< null: no working memory
+  long_term_memory_actor long_term; ///< null: no long-term memory
+  std::vector<caf::actor> services; ///< stopped with the swarm
+};
+
 class swarm_factory {
 public:
   swarm_factory(caf::actor_system& sys, monitor_actor monitor);
 
   /// Resolves every agent first (errc::no_endpoint names the agent), then spawns the agents
-  /// (each calling its LLM through `llm_path`), the sub-swarms (bottom up) and the root. Nothing is
-  /// spawned when resolution fails. The swarm is added to the registry under a unique name, with
-  /// `services` (actors the caller spawned for it, stopped with it).
+  /// (wired to `wiring`: LLM path, tools, memory tiers), the sub-swarms (bottom up) and the root.
+  /// Nothing is spawned when resolution fails. The swarm is added to the registry under a unique
+  /// name, with `wiring.services` (stopped with it).
   [[nodiscard]] caf::expected<built_swarm> build(const swarm_spec& spec,
-                                                 const llm_overrides& overrides, llm_actor llm_path,
-                                                 std::vector<caf::actor> services = {},
+                                                 const llm_overrides& overrides,
+                                                 swarm_wiring wiring,
                                                  const env_reader& env = read_env);
 
   /// Names of the running swarms.

@@ -1,0 +1,173 @@
+// Tools and memory in real runs (issues C and D), the mock LLM asking for tool calls: the tool
+// loop, a refused call reported to the model, the approval flow through the embedding API, the
+// step bound; working memory read before a task, consolidation into long-term memory and recall
+// in a later run.
+#include <chrono>
+#include <future>
+#include <thread>
+
+#include <catch2/catch.hpp>
+
+#include "mock_llm/mock_llm_server.hpp"
+#include "runtime/core/errc.hpp"
+#include "runtime/runtime.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using namespace swarm;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct fixture {
+  test::temp_dir dir;
+  std::unique_ptr<mock_llm::server> mock;
+
+  explicit fixture(const std::string& script) {
+    auto srv = mock_llm::server::start({.script_path = dir.write("mock.yaml", script)});
+    REQUIRE(srv);
+    mock = std::move(*srv);
+  }
+
+  runtime_options options() const {
+    runtime_options opts;
+    opts.data_dir = (dir.path() / "state").string();
+    opts.scheduler_threads = 2;
+    return opts;
+  }
+
+  caf::expected<swarm_handle> spawn(runtime& rt, const std::string& spec_text) {
+    auto spec = load_spec_text(spec_text);
+    REQUIRE(spec);
+    return rt.spawn(*spec);
+  }
+};
+
+const char* shell_script = R"(
+rules:
+  - match: {history: 'tool: .*hi-from-sandbox'}
+    reply: 'the tool said hi'
+  - match: {history: 'tool: error: tool_refused'}
+    reply: 'refused, as expected'
+  - match: {history: 'tool: error: approval_rejected.*not today'}
+    reply: 'a human said no'
+  - match: {user: 'forever'}
+    tool_calls: [{name: shell, arguments: {command: 'echo again'}}]
+default:
+  tool_calls: [{name: shell, arguments: {command: 'echo hi-from-sandbox'}}]
+)";
+
+std::string tool_spec_text(const std::string& agent_tools, bool approval = false, int steps = 8) {
+  return std::string{"name: crew\ntools:\n  - {name: shell, needs_approval: "} +
+         (approval ? "true" : "false") + "}\n  - {name: read_file}\nagents:\n  - name: coder\n" +
+         "    tools: [" + agent_tools + "]\n    max_tool_steps: " + std::to_string(steps) + "\n";
+}
+
+} // namespace
+
+TEST_CASE("the model's tool calls run sandboxed and their output goes back to it") {
+  fixture f{shell_script};
+  runtime rt{f.options(), {f.mock->url(), "mock"}};
+  auto team = f.spawn(rt, tool_spec_text("shell"));
+  REQUIRE(team);
+  auto r = team->run({"say hi"});
+  REQUIRE(r);
+  CHECK(r->text == "## coder\nthe tool said hi");
+  CHECK(r->use.calls == 2);
+  CHECK(f.mock->stats().chat_requests == 2);
+}
+
+TEST_CASE("a tool outside the agent's list is refused and the model is told") {
+  fixture f{shell_script};
+  runtime rt{f.options(), {f.mock->url(), "mock"}};
+  auto team = f.spawn(rt, tool_spec_text("read_file"));
+  REQUIRE(team);
+  auto r = team->run({"say hi"});
+  REQUIRE(r);
+  CHECK(r->text == "## coder\nrefused, as expected");
+}
+
+TEST_CASE("a tool that needs approval waits for a human: rejected, then approved") {
+  fixture f{shell_script};
+  runtime rt{f.options(), {f.mock->url(), "mock"}};
+  auto team = f.spawn(rt, tool_spec_text("shell", true));
+  REQUIRE(team);
+  for (bool approve : {false, true}) {
+    auto running = std::async(std::launch::async, [&] { return team->run({"say hi"}); });
+    std::vector<pending_approval> pending;
+    for (int i = 0; i < 500 && pending.empty(); ++i) {
+      std::this_thread::sleep_for(10ms);
+      pending = team->pending_approvals();
+    }
+    REQUIRE(pending.size() == 1);
+    CHECK(pending[0].agent.str() == "crew/coder");
+    CHECK(pending[0].call.name == "shell");
+    CHECK(pending[0].call.arguments.find("hi-from-sandbox") != std::string::npos);
+    CHECK(running.wait_for(0ms) == std::future_status::timeout); // the run waits
+    REQUIRE(!team->decide(pending[0].id, approve, "not today"));
+    auto r = running.get();
+    REQUIRE(r);
+    CHECK(r->text == (approve ? "## coder\nthe tool said hi" : "## coder\na human said no"));
+    CHECK(team->pending_approvals().empty());
+    auto unknown = team->decide(pending[0].id, true);
+    CHECK(is(unknown, errc::invalid_argument));
+  }
+}
+
+TEST_CASE("a model that keeps calling tools stops at max_tool_steps") {
+  fixture f{shell_script};
+  runtime rt{f.options(), {f.mock->url(), "mock"}};
+  auto team = f.spawn(rt, tool_spec_text("shell", false, 3));
+  REQUIRE(team);
+  auto r = team->run({"forever"});
+  REQUIRE(!r);
+  CHECK(describe(r.error()).find("max_tool_steps") != std::string::npos);
+  CHECK(f.mock->stats().chat_requests == 3);
+}
+
+TEST_CASE("working memory feeds later members; consolidation makes it recallable next run") {
+  fixture f{R"(
+rules:
+  - match: {history: 'What you remember from earlier runs:\n- .*cobalt'}
+    reply: 'I remember cobalt'
+  - match: {history: 'working memory.*\n- relay/scout: the key is cobalt'}
+    reply: 'scout says cobalt'
+  - match: {system: 'You are scout'}
+    reply: 'the key is cobalt'
+default:
+  reply: 'nothing to go on'
+)"};
+  const char* spec = R"(
+name: relay
+memory: {working: true, long_term: true, recall_k: 3}
+swarm: {architecture: sequential}
+agents:
+  - {name: scout, system_prompt: You are scout.}
+  - {name: courier, system_prompt: You are courier.}
+)";
+  {
+    runtime rt{f.options(), {f.mock->url(), "mock"}};
+    auto team = f.spawn(rt, spec);
+    REQUIRE(team);
+    auto r = team->run({"find the key", "run-1", {}});
+    REQUIRE(r);
+    REQUIRE(r->trace.size() == 2);
+    CHECK(r->trace[1].text == "scout says cobalt");
+  }
+  // A new runtime on the same data directory: the first run's notes were consolidated.
+  runtime rt{f.options(), {f.mock->url(), "mock"}};
+  auto team = f.spawn(rt, spec);
+  REQUIRE(team);
+  auto r = team->run({"what was the key (cobalt)?", "run-2", {}});
+  REQUIRE(r);
+  CHECK(r->trace[1].text == "I remember cobalt");
+}
+
+TEST_CASE("memory needs a data directory, and says so") {
+  fixture f{"default: {reply: ok}\n"};
+  auto opts = f.options();
+  opts.data_dir.clear();
+  runtime rt{opts, {f.mock->url(), "mock"}};
+  auto team = f.spawn(rt, "name: m\nmemory: {working: true}\nagents: [{name: a}]\n");
+  REQUIRE(!team);
+  CHECK(describe(team.error()).find("data directory") != std::string::npos);
+}
