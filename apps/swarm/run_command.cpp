@@ -6,6 +6,7 @@
 #include <iostream>
 #include <mutex>
 #include <optional>
+#include <thread>
 
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
@@ -28,6 +29,7 @@ struct run_args {
   std::string record_file;
   std::string replay_file;
   std::string data_dir = "state";
+  std::string approve = "ask"; // ask | yes | no
   bool json = false;
   bool quiet = false;
 };
@@ -97,6 +99,33 @@ private:
   size_t done_ = 0;
   uint64_t tokens_ = 0;
 };
+
+// Decides the swarm's pending tool approvals while a run is going on: asks on the terminal (one
+// line from stdin: y approves) or answers every call the same way (--approve yes|no).
+void watch_approvals(swarm_handle team, std::string mode, std::shared_ptr<std::atomic<bool>> done) {
+  std::thread{[team, mode, done] {
+    while (!*done) {
+      for (const auto& p : team.pending_approvals()) {
+        bool yes = mode == "yes";
+        std::string reason = "rejected by --approve no";
+        if (mode == "ask") {
+          std::cerr << "swarm run: approve tool call #" << p.id << " by " << p.agent.str() << ": "
+                    << p.call.name << " " << p.call.arguments << " ? [y/N] " << std::flush;
+          std::string line;
+          if (!std::getline(std::cin, line)) {
+            reason = "no answer (standard input closed)";
+          } else {
+            yes = !line.empty() && (line[0] == 'y' || line[0] == 'Y');
+            reason = "rejected by the operator";
+          }
+        }
+        if (auto err = team.decide(p.id, yes, reason))
+          std::cerr << "swarm run: " << describe(err) << "\n";
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }}.detach(); // may be blocked reading stdin when the run ends; the process exits anyway
+}
 
 // The swarm's spending as the resource pool accounted it: total and per agent.
 boost::json::object spending_json(const swarm_handle& team) {
@@ -192,8 +221,12 @@ int run(const run_args& args) {
     if (!args.quiet)
       std::cerr << "swarm run: " << spec->name << " (" << spec->root.architecture << ", "
                 << team->agents().size() << " agents)\n";
+    auto done = std::make_shared<std::atomic<bool>>(false);
+    if (!spec->tools.empty())
+      watch_approvals(*team, args.approve, done);
     // run() turns a swarm-level failure into an error; keep the whole result for the report.
     out = team->run({args.task, args.run_id, {}});
+    *done = true;
   } else {
     if (!args.quiet)
       std::cerr << "swarm run: resuming " << args.resume << "\n";
@@ -247,6 +280,10 @@ command add_run_command(CLI::App& app) {
                   "OpenAI-compatible base URL for every agent (else spec, else OPENAI_BASE_URL)");
   sub->add_option("--model", args->model, "model for every agent (else spec, else OPENAI_MODEL)");
   sub->add_option("--run-id", args->run_id, "name of the run (else one is made)");
+  sub->add_option("--approve", args->approve,
+                  "tool calls that need approval: ask (a y/N prompt on stdin), yes, or no")
+      ->check(CLI::IsMember({"ask", "yes", "no"}))
+      ->capture_default_str();
   sub->add_option("--data-dir", args->data_dir, "directory for persistent state")
       ->capture_default_str();
   sub->add_flag("--json", args->json, "print the result (with every member's) as JSON");

@@ -4,6 +4,7 @@
 set -uo pipefail
 swarm=$1 embed=$2 src=$3
 tmp=$(mktemp -d)
+cd "$tmp" || exit 1 # `swarm run` keeps its state in ./state by default
 unset OPENAI_BASE_URL OPENAI_API_KEY OPENAI_MODEL
 failures=0 passed=0
 mock_pid=""
@@ -130,6 +131,44 @@ start_mock "$src/examples/research.mock.yaml"
 OPENAI_BASE_URL="$url" "$swarm" run "$src/examples/research.yaml" --task "env" >"$tmp/out" 2>"$tmp/err"
 check "OPENAI_BASE_URL is honoured" test $? -eq 0
 stop_mock
+
+# -- a tool call that needs approval: asked on stdin (y runs it sandboxed), or --approve no
+start_mock "$src/examples/tools.mock.yaml"
+echo y | "$swarm" run "$src/examples/tools.yaml" --task "How many words?" --llm-url "$url" \
+  --data-dir "$tmp/tools" >"$tmp/out" 2>"$tmp/err"
+check "approved tool run exits 0" test $? -eq 0
+check "the approval prompt names agent, tool and arguments" has err 'approve tool call #1 by tools_demo/analyst: shell {"command":"echo'
+check "the tool ran and the writer read the analyst's note" has out "Report: the analyst counted 9 words"
+check "spending is reported per agent" has err "analyst .* tokens .* calls"
+run "$src/examples/tools.yaml" --task "How many words?" --llm-url "$url" --data-dir "$tmp/tools" \
+  --approve no
+check "rejected tool run still exits 0" test "$rc" -eq 0
+check "the model is told the call was rejected" has out "could not run the tool"
+run "$src/examples/tools.yaml" --task "x" --llm-url "$url" --approve maybe
+check "a bad --approve exits 2" test "$rc" -eq 2
+stop_mock
+
+# -- record, then replay offline; a resumed run repeats nothing
+start_mock "$src/examples/research.mock.yaml"
+run "$src/examples/research.yaml" --task "rec" --llm-url "$url" --record "$tmp/rec.jsonl" \
+  --run-id r1 --data-dir "$tmp/rr"
+check "recorded run exits 0" test "$rc" -eq 0
+cp "$tmp/out" "$tmp/recorded.txt"
+stop_mock
+run "$src/examples/research.yaml" --task "rec" --llm-url "http://127.0.0.1:9/v1" \
+  --replay "$tmp/rec.jsonl" --data-dir "$tmp/rr2"
+check "replayed run exits 0 with nothing listening" test "$rc" -eq 0
+check "replay prints the recorded answer" cmp -s "$tmp/out" "$tmp/recorded.txt"
+run "$src/examples/research.yaml" --task "other" --llm-url "http://127.0.0.1:9/v1" \
+  --replay "$tmp/rec.jsonl" --data-dir "$tmp/rr3"
+check "a request missing from the recording fails" test "$rc" -eq 1
+check "and is named" has err "replay_missing"
+run --resume r1 --data-dir "$tmp/rr" --llm-url "http://127.0.0.1:9/v1"
+check "a finished run resumes from its journal alone" test "$rc" -eq 0
+check "with the same answer" cmp -s "$tmp/out" "$tmp/recorded.txt"
+run --resume nope --data-dir "$tmp/rr"
+check "an unknown run exits 2" test "$rc" -eq 2
+check "an unknown run is named" has err "unknown_run: no run 'nope'"
 
 echo "$passed passed, $failures failed"
 [ "$failures" -eq 0 ]
