@@ -16,6 +16,7 @@
 #include "memory/database.hpp"
 #include "memory/journal.hpp"
 #include "memory/long_term.hpp"
+#include "memory/working.hpp"
 #include "runtime/core/errc.hpp"
 
 namespace swarm::cli {
@@ -545,6 +546,35 @@ int show_journal(const memory_args& args) {
   return exit_ok;
 }
 
+int show_working(const memory_args& args) {
+  auto db = open_db(args, false);
+  if (!db)
+    return fail("working", db.error());
+  memory::working_store store{*db};
+  auto notes = store.list(args.run_id);
+  if (!notes)
+    return fail("working", notes.error());
+  for (const auto& n : *notes) {
+    if (args.json) {
+      json_line j;
+      j.add("id", n.id)
+          .add("run_id", n.run_id)
+          .add("author", n.author.str())
+          .add("kind", n.kind)
+          .add("text", n.text)
+          .add("importance", n.importance)
+          .add("time_ms", n.time_ms);
+      std::cout << j.str() << "\n";
+    } else {
+      std::cout << n.id << "  " << n.kind << "  " << n.author.str() << ": " << excerpt(n.text, 80)
+                << "\n";
+    }
+  }
+  if (!args.json && notes->empty())
+    std::cout << "no working-memory notes for run " << args.run_id << "\n";
+  return exit_ok;
+}
+
 } // namespace
 
 command add_memory_command(CLI::App& app) {
@@ -578,6 +608,9 @@ command add_memory_command(CLI::App& app) {
   auto* jo = with_data_dir(sub->add_subcommand("journal", "one run's header, calls and steps"));
   jo->add_option("run_id", args->run_id, "the run")->required();
   jo->add_flag("--json", args->json, "JSON lines: the run, then each call, then each step");
+  auto* wo = with_data_dir(sub->add_subcommand("working", "one run's working-memory notes"));
+  wo->add_option("run_id", args->run_id, "the run")->required();
+  wo->add_flag("--json", args->json, "one JSON line per note, in write order");
   id->excludes("--ns");
   return [args, sub] {
     auto* chosen = sub->get_subcommands().front();
@@ -594,6 +627,8 @@ command add_memory_command(CLI::App& app) {
       return forget(*args);
     if (name == "runs")
       return runs(*args);
+    if (name == "working")
+      return show_working(*args);
     return show_journal(*args);
   };
 }

@@ -5,7 +5,10 @@ SIGKILL `swarm run` at a random moment, resume it with `swarm run --resume`, and
   * the resumed run completes (exit 0, a result naming every panel);
   * the mock received no repeated request for a call the journal had finished;
   * resumed requests + journaled calls = the calls of a whole run (nothing redone, nothing lost);
-  * the journal is intact: every call journaled before the kill is still there afterwards.
+  * the journal is intact: every call journaled before the kill is still there afterwards;
+  * no acknowledged memory write was lost: every agent answer a coordinator acted on (a journaled
+    step) had been written to working memory first, and is there after the kill; after the
+    resume every agent's note is there exactly once.
 
 Usage: crash_resume_test.py SWARM_BINARY SOURCE_DIR [TRIALS]
 """
@@ -79,6 +82,37 @@ def journaled_numbers(swarm, data_dir, run_id, env):
     return set(int(n) for n in re.findall(r"reply #(\d+)", out.stdout)), ""
 
 
+def swarm_json_lines(swarm, args, env):
+    out = subprocess.run([swarm] + args + ["--json"], capture_output=True, text=True, env=env,
+                         timeout=60)
+    if out.returncode != 0:
+        return None, out.stderr.strip()
+    return [json.loads(line) for line in out.stdout.splitlines() if line.strip()], ""
+
+
+AGENTS = {"%s%d" % (p, i) for p in "abc" for i in range(1, 5)}
+
+
+def check_memory(swarm, data_dir, run_id, env, failures, after_resume):
+    """Acknowledged working-memory writes are all there (see the module doc)."""
+    lines, err = swarm_json_lines(swarm, ["memory", "journal", run_id, "--data-dir", data_dir],
+                                  env)
+    notes, err2 = swarm_json_lines(swarm, ["memory", "working", run_id, "--data-dir", data_dir],
+                                   env)
+    if lines is None or notes is None:
+        failures.append("%s: cannot read journal or working memory: %s %s" % (run_id, err, err2))
+        return
+    ids = [n["id"] for n in notes]
+    acted_on = [l["task_id"] for l in lines
+                if l.get("type") == "step" and l["agent"].split("/")[-1] in AGENTS]
+    lost = [t for t in acted_on if "%s:%s" % (run_id, t) not in ids]
+    if lost:
+        failures.append("%s: acknowledged notes lost: %s" % (run_id, lost))
+    if after_resume and (len(ids) != len(AGENTS) or len(set(ids)) != len(ids)):
+        failures.append("%s: %d notes (%d distinct) after resume, expected %d"
+                        % (run_id, len(ids), len(set(ids)), len(AGENTS)))
+
+
 def one_trial(swarm, spec, url, env, tmp, log, trial, rng, failures):
     run_id = "crash-%d" % trial
     data_dir = os.path.join(tmp, "state-%d" % trial)
@@ -116,6 +150,7 @@ def one_trial(swarm, spec, url, env, tmp, log, trial, rng, failures):
     if finished is None:
         failures.append("%s: journal unreadable after SIGKILL: %s" % (run_id, err))
         return False, mid_run
+    check_memory(swarm, data_dir, run_id, env, failures, False)
     digest_of = {r["n"]: r["digest"] for r in first}
     unknown = [n for n in finished if n not in digest_of]
     if unknown:
@@ -149,6 +184,7 @@ def one_trial(swarm, spec, url, env, tmp, log, trial, rng, failures):
     elif len(after) != CALLS_PER_RUN:
         failures.append("%s: journal holds %d calls after resume, expected %d"
                         % (run_id, len(after), CALLS_PER_RUN))
+    check_memory(swarm, data_dir, run_id, env, failures, True)
     return True, mid_run and len(finished) < CALLS_PER_RUN
 
 
