@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Fails when a project include points the wrong way through the layers (DESIGN.md section 2),
-reaches into another module's internal/, or a header pulls in Beast/Asio/RocksDB."""
+reaches into another module's internal/ or detail/, or a header pulls in Beast/Asio/RocksDB
+(detail/ headers are a folder's private plumbing: they may, and only that folder includes them)."""
 import pathlib
 import re
 import subprocess
@@ -14,7 +15,7 @@ ALLOWED = {
     "mock_llm": {"runtime/core"},
     "actors": {"runtime/core"},
     "runtime": {"runtime/core", "net", "memory", "actors"},
-    "apps": {"runtime", "runtime/core", "mock_llm"},
+    "apps": {"runtime", "runtime/core", "mock_llm", "memory"},  # `swarm memory` reads the store
     "examples": {"runtime", "runtime/core"},
     "bench": None,  # any public header
     "tests": None,
@@ -44,12 +45,14 @@ def main():
             if m:
                 target = m.group(1)
                 tf = folder_of(target)
-                if "/internal/" in target and tf != own:
-                    problems.append(f"{rel}:{n}: reaches into another module's internal/: {target}")
+                private = "/internal/" in target or "/detail/" in target
+                if private and tf != own and own != "tests":
+                    problems.append(f"{rel}:{n}: reaches into another module's private header: "
+                                    f"{target}")
                 allowed = ALLOWED.get(own)
                 if tf and own and tf != own and allowed is not None and tf not in allowed:
                     problems.append(f"{rel}:{n}: {own}/ may not include {tf}/ ({target})")
-            if rel.endswith(".hpp") and HEAVY_IN_HEADERS.search(line):
+            if rel.endswith(".hpp") and "/detail/" not in rel and HEAVY_IN_HEADERS.search(line):
                 problems.append(f"{rel}:{n}: heavy include in a header: {line.strip()}")
     for p in problems:
         print(p)
