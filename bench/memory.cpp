@@ -24,6 +24,7 @@
 #include <rocksdb/options.h>
 
 #include "bench/args.hpp"
+#include "memory/bm25.hpp"
 #include "memory/database.hpp"
 #include "memory/long_term.hpp"
 #include "memory/long_term_actor.hpp"
@@ -163,11 +164,11 @@ void bench_writes(caf::actor_system& sys, size_t writes, int rounds, size_t wind
               writes, window, rounds);
   std::printf("| path | writes/s | raw RocksDB puts/s (same bytes) | ratio |\n|---|---|---|---|\n");
   corpus words{1};
-  std::vector<double> wm_rate, ltm_rate, raw_wm_rate, raw_ltm_rate;
+  std::vector<double> wm_rate, ltm_rate, raw_wm_rate, raw_ltm_rate, raw_ltm_keys_rate;
   for (int r = 0; r < rounds; ++r) {
     std::vector<swarm::wm_write> wm_msgs;
     std::vector<swarm::ltm_write> ltm_msgs;
-    std::vector<std::pair<std::string, std::string>> wm_kvs, ltm_kvs;
+    std::vector<std::pair<std::string, std::string>> wm_kvs, ltm_kvs, ltm_keys;
     auto run = "run-" + std::to_string(r);
     for (size_t i = 0; i < writes; ++i) {
       auto text = words.text(20, 60);
@@ -175,6 +176,16 @@ void bench_writes(caf::actor_system& sys, size_t writes, int rounds, size_t wind
       ltm_msgs.push_back(swarm::ltm_write{"swarm:team", text, 0.5, "bench", ""});
       wm_kvs.emplace_back(run + '\0' + std::to_string(i), text);
       ltm_kvs.emplace_back("ltm-" + std::to_string(i), text);
+      // What long_term_store writes for it: the record, one key per posting, two counters.
+      auto id = "ltm-" + std::to_string(i);
+      ltm_keys.emplace_back(id, text + std::string(48, 'r'));
+      auto tokens = swarm::memory::tokenize(text);
+      std::sort(tokens.begin(), tokens.end());
+      tokens.erase(std::unique(tokens.begin(), tokens.end()), tokens.end());
+      for (const auto& t : tokens)
+        ltm_keys.emplace_back(t + '\0' + id, std::string(4, 't'));
+      ltm_keys.emplace_back("doc_count", std::string(8, 'c'));
+      ltm_keys.emplace_back("total_length", std::string(8, 'c'));
     }
     {
       scratch dir{"writes"};
@@ -194,6 +205,9 @@ void bench_writes(caf::actor_system& sys, size_t writes, int rounds, size_t wind
       scratch dir{"raw"};
       raw_wm_rate.push_back(raw_puts(dir.path / "wm", wm_kvs));
       raw_ltm_rate.push_back(raw_puts(dir.path / "ltm", ltm_kvs));
+      // Per memory: as many puts as the store writes keys for it.
+      auto keys_per_memory = static_cast<double>(ltm_keys.size()) / static_cast<double>(writes);
+      raw_ltm_keys_rate.push_back(raw_puts(dir.path / "ltm-keys", ltm_keys) / keys_per_memory);
     }
   }
   auto row = [](const char* name, double ours, double raw) {
@@ -201,7 +215,10 @@ void bench_writes(caf::actor_system& sys, size_t writes, int rounds, size_t wind
   };
   row("working memory (`wm_write`)", median(wm_rate), median(raw_wm_rate));
   row("long-term, BM25 (`ltm_write`)", median(ltm_rate), median(raw_ltm_rate));
+  row("long-term vs raw puts of the store's keys (record, postings, counters; memories/s)",
+      median(ltm_rate), median(raw_ltm_keys_rate));
   std::printf("\n");
+  std::fflush(stdout);
 }
 
 // -- (b) recall latency -----------------------------------------------------------------------

@@ -125,14 +125,18 @@ std::vector<bm25_hit> bm25_index::search(std::string_view query, size_t k,
                      std::greater<>{});
     return s[k - 1];
   };
-  bool closed = false; // no unseen document can still reach the top k
-  // Every term common: score the newest postings of the rarest one only.
+  bool closed = false; // no unseen document can still reach the top k (or may not: common)
+  // In a store larger than common_scan, common terms bring in no candidates of their own; if
+  // every term is common, the newest postings of the rarest one are the candidates.
+  auto large = live_ > opts_.common_scan;
   auto common = static_cast<double>(live_) * opts_.common_share;
-  bool truncate = static_cast<double>(qterms.front().entry->df) > common &&
-                  qterms.front().entry->postings.size() > opts_.common_scan;
+  auto is_common = [&](const qterm& q) {
+    return large && static_cast<double>(q.entry->df) > common;
+  };
+  bool truncate = is_common(qterms.front());
   for (size_t i = 0; i < qterms.size(); ++i) {
     const auto& q = qterms[i];
-    if (!closed && i > 0 && (truncate || static_cast<double>(kth()) >= rest[i]))
+    if (!closed && i > 0 && (is_common(q) || static_cast<double>(kth()) >= rest[i]))
       closed = true;
     if (!closed) {
       const auto& list = q.entry->postings;
@@ -147,8 +151,15 @@ std::vector<bm25_hit> bm25_index::search(std::string_view query, size_t k,
         acc_[p->doc] += score(q, *p);
       }
     } else {
-      // Complete the scores of the documents already seen: binary search in this postings list.
+      // Complete the scores of the documents already seen: walk this postings list when it is
+      // not much longer than that set (sequential), else binary-search it per document.
       const auto& list = q.entry->postings;
+      if (list.size() < touched_.size() * 16) {
+        for (const auto& p : list)
+          if (acc_[p.doc] != 0.0f)
+            acc_[p.doc] += score(q, p);
+        continue;
+      }
       for (auto d : touched_) {
         auto it = std::lower_bound(list.begin(), list.end(), d,
                                    [](const posting& p, uint32_t doc) { return p.doc < doc; });
@@ -157,21 +168,31 @@ std::vector<bm25_hit> bm25_index::search(std::string_view query, size_t k,
       }
     }
   }
-  hits.reserve(touched_.size());
+  // Select the top k as (score, doc) pairs; ids are copied for those k only.
+  std::vector<std::pair<float, uint32_t>> scored;
+  scored.reserve(touched_.size());
   for (auto d : touched_) {
-    hits.push_back(bm25_hit{docs_[d].id, acc_[d]});
+    scored.emplace_back(acc_[d], d);
     acc_[d] = 0.0f;
   }
+  auto better_doc = [this](const std::pair<float, uint32_t>& a,
+                           const std::pair<float, uint32_t>& b) {
+    if (a.first != b.first)
+      return a.first > b.first;
+    return docs_[a.second].id < docs_[b.second].id;
+  };
+  if (scored.size() > k) {
+    std::nth_element(scored.begin(), scored.begin() + static_cast<std::ptrdiff_t>(k - 1),
+                     scored.end(), better_doc);
+    scored.resize(k);
+  }
+  for (const auto& [score, d] : scored)
+    hits.push_back(bm25_hit{docs_[d].id, score});
   auto better = [](const bm25_hit& a, const bm25_hit& b) {
     if (a.bm25 != b.bm25)
       return a.bm25 > b.bm25;
     return a.id < b.id;
   };
-  if (hits.size() > k) {
-    std::nth_element(hits.begin(), hits.begin() + static_cast<std::ptrdiff_t>(k - 1), hits.end(),
-                     better);
-    hits.resize(k);
-  }
   std::sort(hits.begin(), hits.end(), better);
   return hits;
 }

@@ -3,8 +3,9 @@
 // actor's working copy, built from the records at start and kept in step with every write.
 // Top-k uses term-at-a-time scoring with max-score pruning: terms are scored rarest first,
 // and once no document outside the current top k could still overtake it, the remaining
-// (common) terms only complete the scores of documents already seen. The result equals an
-// exhaustive BM25 top k (same formulas as long_term_store::search: bm25.hpp).
+// terms only complete the scores of documents already seen. Same formulas as
+// long_term_store::search (bm25.hpp); exact but for very common terms in large stores
+// (bm25_index_options).
 #pragma once
 
 #include <cstdint>
@@ -25,15 +26,16 @@ struct bm25_hit {
   double bm25 = 0;
 };
 
-/// Limits of the in-memory BM25 search.
+/// Limits of the in-memory BM25 search. They apply only to stores of more than `common_scan`
+/// records; smaller ones are always searched exactly.
 struct bm25_index_options {
   /// BM25 parameters. Default: k1 = 1.2, b = 0.75.
   bm25_params bm25;
-  /// A term in more than this share of the records is "common". Default: 0.5.
-  double common_share = 0.5;
+  /// A term in more than this share of the records is "common": it adds to the scores of
+  /// records that match a rarer query term but brings in no candidates of its own. Default: 0.1.
+  double common_share = 0.1;
   /// When every query term is common, only this many of the newest records containing the
-  /// rarest of them are scored (their idf is below ln 2, so the ranking among them is mostly
-  /// length and term frequency). Default: 20,000.
+  /// rarest of them are candidates. Default: 20,000.
   size_t common_scan = 20'000;
 };
 
@@ -53,7 +55,8 @@ public:
 
   /// The `k` records with the highest BM25 score for `query` (ties: smaller id first), only of
   /// the namespaces in `namespaces` (empty: all). IDF and average length are over all records.
-  /// Exact, except when every query term is common (see bm25_index_options).
+  /// Exact for stores up to `common_scan` records and for queries without common terms (see
+  /// bm25_index_options).
   std::vector<bm25_hit> search(std::string_view query, size_t k,
                                const std::set<std::string>& namespaces = {});
 

@@ -168,6 +168,9 @@ struct long_term_state {
   bool dirty = false; ///< the index changed since it was loaded or saved
   std::string index_path;
   monitor_actor monitor;
+  /// BM25-only writes received but not yet stored, with their promises (group commit).
+  std::vector<memory_record> pending;
+  std::vector<caf::response_promise> promises;
   std::mt19937_64 rng{std::random_device{}()};
   uint64_t next_call = 1;
 
@@ -182,6 +185,25 @@ struct long_term_state {
   }
 
   bool hybrid() const { return opts.embeddings.has_value(); }
+
+  /// Stores the pending writes in one batch, then answers them and reports the events.
+  void flush() {
+    if (pending.empty())
+      return;
+    auto records = std::move(pending);
+    auto rps = std::move(promises);
+    pending.clear();
+    promises.clear();
+    auto err = commit(records, {}, {});
+    for (size_t i = 0; i < rps.size(); ++i) {
+      if (err) {
+        rps[i].deliver(err);
+        continue;
+      }
+      report({}, records[i].id);
+      rps[i].deliver(records[i].id);
+    }
+  }
 
   std::string fresh_id() {
     static constexpr char hex[] = "0123456789abcdef";
@@ -516,10 +538,12 @@ long_term_memory_actor::behavior_type long_term_behavior(long_term_pointer self,
         if (!w.source.empty())
           rec.tags.push_back("source=" + w.source);
         if (!st.hybrid()) {
-          if (auto err = st.commit({rec}, {}, {}))
-            return err;
-          st.report({}, rec.id);
-          return rec.id;
+          // Group commit, as in working memory: stored with the writes queued behind it.
+          st.pending.push_back(std::move(rec));
+          st.promises.push_back(self->make_response_promise());
+          if (self->mailbox().empty())
+            st.flush();
+          return caf::delegated<std::string>{};
         }
         auto rp = self->make_response_promise<std::string>();
         embed(self, {rec.text}, [self, rp, rec](auto vectors) mutable {
@@ -538,6 +562,7 @@ long_term_memory_actor::behavior_type long_term_behavior(long_term_pointer self,
       },
       [self](ltm_recall& r) -> caf::result<std::vector<ltm_hit>> {
         auto& st = self->state;
+        st.flush();
         if (st.broken)
           return st.broken;
         if (r.top_k == 0)
@@ -564,6 +589,7 @@ long_term_memory_actor::behavior_type long_term_behavior(long_term_pointer self,
       },
       [self](ltm_forget& f) -> caf::result<bool> {
         auto& st = self->state;
+        st.flush();
         if (st.broken)
           return st.broken;
         auto existed = st.forget(f.id);
@@ -573,6 +599,7 @@ long_term_memory_actor::behavior_type long_term_behavior(long_term_pointer self,
       },
       [self](ltm_consolidate& c) -> caf::result<consolidation_report> {
         auto& st = self->state;
+        st.flush();
         if (st.broken)
           return st.broken;
         if (c.ns.empty())

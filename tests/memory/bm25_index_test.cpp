@@ -97,6 +97,17 @@ TEST_CASE("the BM25 index replaces, removes, and filters by namespace") {
   CHECK(index.search("car", 0).empty());
 }
 
+TEST_CASE("in a large store common terms bring in no candidates of their own") {
+  bm25_index index{bm25_index_options{{}, 0.5, 3}};
+  for (int i = 0; i < 6; ++i)
+    index.add(rec("c" + std::to_string(i), "n", "common words"));
+  index.add(rec("r", "n", "rare common"));
+  // "common" is in 7 of 7 records (> 50 %), "rare" in one: only "r" is a candidate.
+  auto hits = index.search("rare common", 10);
+  REQUIRE(hits.size() == 1);
+  CHECK(hits[0].id == "r");
+}
+
 TEST_CASE("when every query term is common, only the newest records with the rarest are scored") {
   bm25_index index{bm25_index_options{{}, 0.5, 3}};
   for (int i = 0; i < 10; ++i)
@@ -106,7 +117,12 @@ TEST_CASE("when every query term is common, only the newest records with the rar
   REQUIRE(hits.size() == 3);
   for (auto& h : hits)
     CHECK((h.id == "d7" || h.id == "d8" || h.id == "d9"));
-  // A rarer term in the query makes the search exact again.
+}
+
+TEST_CASE("a store no larger than common_scan is searched exactly, common terms included") {
+  bm25_index index{bm25_index_options{{}, 0.5, 100}};
+  for (int i = 0; i < 10; ++i)
+    index.add(rec("d" + std::to_string(i), "n", "x y filler"));
   index.add(rec("r", "n", "x rare"));
   auto exact = index.search("x rare", 20);
   REQUIRE(exact.size() == 11);
