@@ -331,6 +331,28 @@ TEST_CASE("long-term recall without embeddings ranks by BM25, recency and import
   CHECK(f.log->snapshot()[0].detail == "a");
 }
 
+TEST_CASE("pipelined long-term writes are group-committed, each acknowledged with its id") {
+  fixture f;
+  auto ltm = f.keep(spawn_long_term_memory(f.sys, f.db, {}, f.monitor));
+  caf::scoped_actor self{f.sys};
+  constexpr size_t n = 300;
+  for (size_t i = 0; i < n; ++i)
+    self->send(
+        ltm, memory_in("n", "pipelined memory " + std::to_string(i), 0.5, "p" + std::to_string(i)));
+  std::vector<std::string> acked;
+  size_t got = 0;
+  self->receive_for(got, n)([&](std::string& id) { acked.push_back(id); },
+                            [&](caf::error& err) { FAIL(describe(err)); });
+  REQUIRE(acked.size() == n);
+  CHECK(acked.front() == "p0");
+  CHECK(acked.back() == "p" + std::to_string(n - 1));
+  auto hits = f.ask<std::vector<ltm_hit>>(ltm, ltm_recall{"pipelined 117", {}, 1});
+  REQUIRE(hits);
+  REQUIRE(hits->size() == 1);
+  CHECK((*hits)[0].id == "p117");
+  CHECK(f.eventually_events(n));
+}
+
 TEST_CASE("long-term memory refuses bad writes, forgets by id, and survives a restart") {
   fixture f;
   auto ltm = spawn_long_term_memory(f.sys, f.db);
