@@ -509,6 +509,17 @@ caf::expected<swarm_handle> runtime::spawn(const swarm_spec& spec) {
 }
 
 caf::expected<result> runtime::resume(const std::string& run_id) {
+  auto prepared = prepare_resume(run_id);
+  if (!prepared)
+    return std::move(prepared.error());
+  auto& [team, input] = *prepared;
+  auto out = team.run(std::move(input));
+  team.stop();
+  return out;
+}
+
+caf::expected<std::pair<swarm_handle, task_input>>
+runtime::prepare_resume(const std::string& run_id) {
   auto& journal = impl_->store.journal;
   if (!journal)
     return make_error(errc::unknown_run, "cannot resume " + run_id +
@@ -536,9 +547,8 @@ caf::expected<result> runtime::resume(const std::string& run_id) {
   auto team = spawn_swarm(impl_, *spec, overrides);
   if (!team)
     return std::move(team.error());
-  auto out = team->run({h.task_text, h.run_id, h.task_id});
-  team->stop();
-  return out;
+  return std::pair<swarm_handle, task_input>{std::move(*team),
+                                             task_input{h.task_text, h.run_id, h.task_id}};
 }
 
 std::vector<std::string> runtime::swarms() const {

@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <caf/expected.hpp>
@@ -109,6 +110,12 @@ public:
   /// Errors: errc::unknown_run (no such run, or no journal: options without data_dir),
   /// errc::invalid_spec (the kept spec no longer loads), and those of swarm_handle::run.
   [[nodiscard]] caf::expected<result> resume(const std::string& run_id);
+
+  /// The first half of resume: the run's swarm, rebuilt from the journal, and its task, ready
+  /// for swarm_handle::run (so a caller can watch approvals and spending while it runs). Same
+  /// errors as resume.
+  [[nodiscard]] caf::expected<std::pair<swarm_handle, task_input>>
+  prepare_resume(const std::string& run_id);
 
   /// Calls `fn` for every later event of every run, on a runtime thread. Must not block.
   void on_event(std::function<void(const event&)> fn);

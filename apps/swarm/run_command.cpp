@@ -1,12 +1,15 @@
 // `swarm run SPEC --task TEXT`: builds the swarm, runs one task, streams progress, prints result.
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <mutex>
 #include <optional>
+#include <poll.h>
 #include <thread>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
@@ -100,32 +103,64 @@ private:
   uint64_t tokens_ = 0;
 };
 
+// One line from stdin, waiting at most until `done`; none if stdin closed or the run ended.
+std::optional<std::string> read_answer(const std::atomic<bool>& done) {
+  while (!done) {
+    pollfd pfd{STDIN_FILENO, POLLIN, 0};
+    int ready = ::poll(&pfd, 1, 100);
+    if (ready < 0 && errno != EINTR)
+      return std::nullopt;
+    if (ready > 0) {
+      std::string line;
+      if (!std::getline(std::cin, line))
+        return std::nullopt;
+      return line;
+    }
+  }
+  return std::nullopt;
+}
+
 // Decides the swarm's pending tool approvals while a run is going on: asks on the terminal (one
-// line from stdin: y approves) or answers every call the same way (--approve yes|no).
-void watch_approvals(swarm_handle team, std::string mode, std::shared_ptr<std::atomic<bool>> done) {
-  std::thread{[team, mode, done] {
-    while (!*done) {
+// line from stdin: y approves) or answers every call the same way (--approve yes|no). Stops and
+// joins when destroyed (the run is over).
+class approval_watcher {
+public:
+  approval_watcher(swarm_handle team, std::string mode)
+      : thread_{[this, team = std::move(team), mode = std::move(mode)] { loop(team, mode); }} {}
+
+  ~approval_watcher() {
+    done_ = true;
+    thread_.join();
+  }
+
+  approval_watcher(const approval_watcher&) = delete;
+  approval_watcher& operator=(const approval_watcher&) = delete;
+
+private:
+  void loop(const swarm_handle& team, const std::string& mode) {
+    while (!done_) {
       for (const auto& p : team.pending_approvals()) {
         bool yes = mode == "yes";
         std::string reason = "rejected by --approve no";
         if (mode == "ask") {
           std::cerr << "swarm run: approve tool call #" << p.id << " by " << p.agent.str() << ": "
                     << p.call.name << " " << p.call.arguments << " ? [y/N] " << std::flush;
-          std::string line;
-          if (!std::getline(std::cin, line)) {
-            reason = "no answer (standard input closed)";
-          } else {
-            yes = !line.empty() && (line[0] == 'y' || line[0] == 'Y');
-            reason = "rejected by the operator";
-          }
+          auto line = read_answer(done_);
+          if (done_)
+            return;
+          yes = line && !line->empty() && ((*line)[0] == 'y' || (*line)[0] == 'Y');
+          reason = line ? "rejected by the operator" : "no answer (standard input closed)";
         }
         if (auto err = team.decide(p.id, yes, reason))
           std::cerr << "swarm run: " << describe(err) << "\n";
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-  }}.detach(); // may be blocked reading stdin when the run ends; the process exits anyway
-}
+  }
+
+  std::atomic<bool> done_{false};
+  std::thread thread_; // last: starts after done_ exists
+};
 
 // The swarm's spending as the resource pool accounted it: total and per agent.
 boost::json::object spending_json(const swarm_handle& team) {
@@ -211,30 +246,37 @@ int run(const run_args& args) {
   }};
   auto started = std::chrono::steady_clock::now();
   caf::expected<result> out{make_error(errc::runtime_stopped, "no run")};
-  caf::expected<swarm_handle> team{make_error(errc::unknown_run, "resumed")};
+  caf::expected<swarm_handle> team{make_error(errc::unknown_run, "no swarm")};
+  task_input input{args.task, args.run_id, {}};
+  bool has_tools = false;
   if (spec) {
     team = (*rt)->spawn(*spec);
     if (!team) {
       std::cerr << "swarm run: " << describe(team.error()) << "\n";
       return exit_usage;
     }
+    has_tools = !spec->tools.empty();
     if (!args.quiet)
       std::cerr << "swarm run: " << spec->name << " (" << spec->root.architecture << ", "
                 << team->agents().size() << " agents)\n";
-    auto done = std::make_shared<std::atomic<bool>>(false);
-    if (!spec->tools.empty())
-      watch_approvals(*team, args.approve, done);
-    // run() turns a swarm-level failure into an error; keep the whole result for the report.
-    out = team->run({args.task, args.run_id, {}});
-    *done = true;
   } else {
-    if (!args.quiet)
-      std::cerr << "swarm run: resuming " << args.resume << "\n";
-    out = (*rt)->resume(args.resume);
-    if (!out && is(out.error(), errc::unknown_run)) {
-      std::cerr << "swarm run: " << describe(out.error()) << "\n";
-      return exit_usage;
+    auto prepared = (*rt)->prepare_resume(args.resume);
+    if (!prepared) {
+      std::cerr << "swarm run: " << describe(prepared.error()) << "\n";
+      return is(prepared.error(), errc::unknown_run) ? exit_usage : exit_failed;
     }
+    team = std::move(prepared->first);
+    input = std::move(prepared->second);
+    has_tools = true; // a resumed run may reach tools that need approval
+    if (!args.quiet)
+      std::cerr << "swarm run: resuming " << args.resume << " (" << team->name() << ")\n";
+  }
+  {
+    std::optional<approval_watcher> watcher;
+    if (has_tools)
+      watcher.emplace(*team, args.approve);
+    // run() turns a swarm-level failure into an error; keep the whole result for the report.
+    out = team->run(std::move(input));
   }
   auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (interrupted) {

@@ -102,7 +102,9 @@ TEST_CASE("calls in flight never exceed the endpoint's slots") {
 TEST_CASE("a storm of 429s slows the swarm down but every member answers") {
   fixture f{"faults:\n  - {kind: http_429, first: 12, retry_after_s: 0}\ndefault: {reply: ok}\n"};
   auto opts = f.options();
-  opts.llm.max_retries = 4;
+  // Enough retries that even a call drawing every one of the 12 429s gets through: the storm
+  // slows calls down, it must not fail them.
+  opts.llm.max_retries = 12;
   runtime rt{opts, {f.mock->url(), "mock"}};
   auto spec = load_spec_text(
       panel_spec("resources:\n  endpoints: [{url: default, max_concurrent: 4}]\n", 8));
