@@ -148,6 +148,19 @@ budget_limit budget_ledger::limit_of(budget_level level, const std::string& key)
   return limits_.runtime;
 }
 
+template <class F>
+void budget_ledger::for_each_swarm(const agent_id& agent, const std::string& agent_key,
+                                   F&& f) const {
+  if (!limits_.agent_swarms.empty()) {
+    auto i = limits_.agent_swarms.find(agent_key);
+    if (i != limits_.agent_swarms.end())
+      for (const auto& swarm : i->second)
+        if (swarm != agent.swarm)
+          f(swarm);
+  }
+  f(agent.swarm);
+}
+
 std::optional<budget_refusal> budget_ledger::check(const budget_estimate& est) const {
   auto tokens = est.prompt_tokens + est.completion_tokens;
   auto cost = prices_.cost(est.model, est.prompt_tokens, est.completion_tokens);
@@ -166,8 +179,13 @@ std::optional<budget_refusal> budget_ledger::check(const budget_estimate& est) c
   };
   if (auto r = test(budget_level::agent, agent_key, of_agent(est.agent)))
     return r;
-  if (auto r = test(budget_level::swarm, est.agent.swarm, of_swarm(est.agent.swarm)))
-    return r;
+  std::optional<budget_refusal> out;
+  for_each_swarm(est.agent, agent_key, [&](const std::string& swarm) {
+    if (!out)
+      out = test(budget_level::swarm, swarm, of_swarm(swarm));
+  });
+  if (out)
+    return out;
   return test(budget_level::runtime, std::string{}, total_);
 }
 
@@ -176,21 +194,29 @@ caf::expected<reservation> budget_ledger::reserve(const budget_estimate& est) {
     return make_error(errc::budget_exhausted, to_string(*refusal));
   reservation res{est.agent, est.model, est.prompt_tokens + est.completion_tokens,
                   prices_.cost(est.model, est.prompt_tokens, est.completion_tokens)};
-  for (auto* acc : {&agents_[est.agent.str()], &swarms_[est.agent.swarm], &total_}) {
-    acc->reserved_tokens += res.tokens;
-    acc->reserved_cost += res.cost;
-  }
+  auto hold = [&](account& acc) {
+    acc.reserved_tokens += res.tokens;
+    acc.reserved_cost += res.cost;
+  };
+  auto agent_key = est.agent.str();
+  hold(agents_[agent_key]);
+  for_each_swarm(est.agent, agent_key, [&](const std::string& swarm) { hold(swarms_[swarm]); });
+  hold(total_);
   return res;
 }
 
 void budget_ledger::settle(const reservation& res, const usage& actual) {
   auto cost = prices_.cost(res.model, actual);
-  for (auto* acc : {&agents_[res.agent.str()], &swarms_[res.agent.swarm], &total_}) {
-    acc->reserved_tokens -= std::min(acc->reserved_tokens, res.tokens);
-    acc->reserved_cost -= std::min(acc->reserved_cost, res.cost);
-    acc->used += actual;
-    acc->cost += cost;
-  }
+  auto book = [&](account& acc) {
+    acc.reserved_tokens -= std::min(acc.reserved_tokens, res.tokens);
+    acc.reserved_cost -= std::min(acc.reserved_cost, res.cost);
+    acc.used += actual;
+    acc.cost += cost;
+  };
+  auto agent_key = res.agent.str();
+  book(agents_[agent_key]);
+  for_each_swarm(res.agent, agent_key, [&](const std::string& swarm) { book(swarms_[swarm]); });
+  book(total_);
 }
 
 account budget_ledger::of_agent(const agent_id& agent) const {

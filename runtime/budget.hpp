@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <caf/expected.hpp>
 
@@ -119,7 +120,8 @@ struct budget_limit {
   double max_usd = 0;
 };
 
-/// The budgets of a runtime. Agents are keyed by `agent_id::str()`, swarms by `agent_id::swarm`.
+/// The budgets of a runtime. Agents are keyed by `agent_id::str()`, swarms by `agent_id::swarm`
+/// and by the names in `agent_swarms`.
 struct budget_limits {
   /// Budget of every agent not in `agents`. Default: unlimited.
   budget_limit per_agent;
@@ -131,6 +133,10 @@ struct budget_limits {
   std::map<std::string, budget_limit> agents;
   /// Per-swarm overrides, by swarm name. Default: none.
   std::map<std::string, budget_limit> swarms;
+  /// The other swarms (sub-swarms) each agent belongs to, by agent key ("swarm/name"), nearest
+  /// first: a call is charged to its agent, to each of these, to `agent_id::swarm` and to the
+  /// runtime. Default: none (only `agent_id::swarm`).
+  std::map<std::string, std::vector<std::string>> agent_swarms;
 };
 
 /// What one call expects to spend, before it is sent.
@@ -177,12 +183,13 @@ public:
   budget_ledger() = default;
   budget_ledger(budget_limits limits, price_table prices);
 
-  /// The first level (agent, then swarm, then runtime) whose spent + reserved + estimate would
-  /// pass its limit; none if the estimate fits everywhere.
+  /// The first level (agent, then its swarms nearest first: `budget_limits::agent_swarms`, then
+  /// `agent_id::swarm`, then runtime) whose spent + reserved + estimate would pass its limit;
+  /// none if the estimate fits everywhere.
   std::optional<budget_refusal> check(const budget_estimate& est) const;
 
-  /// Reserves the estimate at all three levels, or fails with errc::budget_exhausted naming the
-  /// level and the amounts (see `check`).
+  /// Reserves the estimate at every level (agent, each of its swarms, runtime), or fails with
+  /// errc::budget_exhausted naming the level and the amounts (see `check`).
   [[nodiscard]] caf::expected<reservation> reserve(const budget_estimate& est);
 
   /// Releases `res` and records the actual use and its cost (which may exceed the reservation:
@@ -201,6 +208,10 @@ public:
 
 private:
   budget_limit limit_of(budget_level level, const std::string& key) const;
+
+  /// Calls `f(swarm key)` for every swarm `agent` (keyed `agent_key`) is charged to, each once.
+  template <class F>
+  void for_each_swarm(const agent_id& agent, const std::string& agent_key, F&& f) const;
 
   budget_limits limits_;
   price_table prices_;

@@ -1,8 +1,11 @@
 // The LLM gate: grant, forward, release. Every call is in `calls` from its arrival until its
-// grant is released, and only the path that removes it releases it: exactly once.
+// grant is released, and only the path that removes it releases it: exactly once. Grants and
+// releases happen on the pool's core under its lock (no message); a call that must wait for a
+// slot or its rate buckets goes to the pool actor's queue.
 #include "runtime/llm_gate.hpp"
 
 #include <atomic>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -44,6 +47,8 @@ using call_map = std::unordered_map<uint64_t, gated_call<Result>>;
 struct gate_state {
   llm_actor inner;
   resource_pool_actor pool;
+  std::shared_ptr<detail::pool_core> core; ///< null if the pool was gone when the gate started
+  caf::error no_pool;                      ///< why `core` is null
   llm_gate_options opts;
   call_map<chat_result> chats;
   call_map<embedding_result> embeds;
@@ -55,18 +60,24 @@ struct gate_state {
   // The gate is going away: nothing may keep a slot. Held grants are released (zero usage: the
   // replies will never be seen); waiting requests are withdrawn.
   ~gate_state() {
-    if (!pool)
+    if (!core)
       return;
     auto drop = [this](auto& calls) {
       for (auto& [id, call] : calls) {
         if (call.lease != 0)
-          caf::anon_send(pool, grant_release{call.lease, usage{}});
+          release(call.lease, usage{});
         else
           caf::anon_send(pool, grant_withdraw{call.ticket});
       }
     };
     drop(chats);
     drop(embeds);
+  }
+
+  /// Releases `lease` on the core and wakes the pool if callers wait for the slot.
+  void release(uint64_t lease, const usage& use) const {
+    if (auto url = detail::pool_release(*core, lease, use))
+      caf::anon_send(pool, detail::pool_wake{std::move(*url), false});
   }
 
   static inline const char* name = "swarm.llm_gate";
@@ -108,12 +119,31 @@ void finish(gate_pointer self, call_map<Result>& calls, uint64_t id, uint64_t ti
   auto call = std::move(i->second);
   calls.erase(i);
   if (call.lease != 0)
-    self->send(self->state.pool, grant_release{call.lease, use});
+    self->state.release(call.lease, use);
   if (!call.answered)
     call.rp.deliver(std::forward<Value>(value));
 }
 
-/// Asks the pool for a grant for `req`, then forwards it to `inner`; see spawn_llm_gate.
+/// Sends granted call `id` to `inner`; its answer finishes it.
+template <class Result, class Request>
+void forward(gate_pointer self, call_map<Result> gate_state::*member, uint64_t id, uint64_t ticket,
+             Request req) {
+  // No timeout of our own (a timer costs more than the rest of the gate): the LLM actor answers
+  // every call by its own timeout, its death reaches the down handler, and a reply that never
+  // comes loses only the slot until the pool's lease expiry reclaims it.
+  self->request(self->state.inner, caf::infinite, std::move(req))
+      .then(
+          [self, member, id, ticket](Result& res) {
+            auto use = res.use;
+            finish(self, self->state.*member, id, ticket, use, std::move(res));
+          },
+          [self, member, id, ticket](caf::error& err) {
+            finish(self, self->state.*member, id, ticket, usage{}, std::move(err));
+          });
+}
+
+/// Grants `req` on the pool's core and forwards it to `inner`, or queues it at the pool actor
+/// and forwards it once granted; see spawn_llm_gate.
 template <class Result, class Request>
 caf::typed_response_promise<Result> admit(gate_pointer self, call_map<Result> gate_state::*member,
                                           Request& req, grant_request ask) {
@@ -126,42 +156,47 @@ caf::typed_response_promise<Result> admit(gate_pointer self, call_map<Result> ga
                           "call_id " + std::to_string(id) + " is already in flight"));
     return rp;
   }
-  auto ticket = next_ticket();
-  calls.emplace(id, gated_call<Result>{rp, ticket, 0, false});
-  ask.ticket = ticket;
+  if (!st.core) {
+    rp.deliver(st.no_pool);
+    return rp;
+  }
   ask.priority = st.opts.priority;
   ask.timeout = st.opts.grant_timeout;
   ask.lease = req.timeout;
+  auto adm = detail::pool_admit(*st.core, ask);
+  if (adm.what == detail::admission::refused) {
+    rp.deliver(refusal(adm.err, ask.agent, ask.endpoint, st.opts.grant_timeout));
+    return rp;
+  }
+  auto ticket = next_ticket();
+  if (adm.what == detail::admission::granted) {
+    if (adm.sweep.count() > 0)
+      self->delayed_send(st.pool, adm.sweep, detail::lease_sweep{});
+    calls.emplace(id, gated_call<Result>{rp, ticket, adm.lease, false});
+    forward(self, member, id, ticket, std::move(req));
+    return rp;
+  }
+  // It must wait: the pool actor queues it (its place is kept meanwhile) and grants it later.
+  calls.emplace(id, gated_call<Result>{rp, ticket, 0, false});
+  ask.ticket = ticket;
   auto agent = ask.agent;
   auto endpoint = ask.endpoint;
   // No timeout of our own: the pool answers by `ask.timeout`, and a grant that arrived after we
   // stopped waiting would be a slot nobody releases.
-  self->request(st.pool, caf::infinite, std::move(ask))
+  self->request(st.pool, caf::infinite, detail::pool_enqueue{std::move(ask), std::move(adm.res)})
       .then(
           [self, member, id, ticket, req = std::move(req)](grant& g) mutable {
             auto& calls = self->state.*member;
             auto i = calls.find(id);
             if (i == calls.end() || i->second.ticket != ticket || i->second.answered) {
               // Cancelled while waiting: the call is never sent.
-              self->send(self->state.pool, grant_release{g.lease, usage{}});
+              self->state.release(g.lease, usage{});
               if (i != calls.end() && i->second.ticket == ticket)
                 calls.erase(i);
               return;
             }
             i->second.lease = g.lease;
-            // No timeout of our own either (a timer costs more than the rest of the gate): the
-            // LLM actor answers every call by its own timeout, its death reaches the down
-            // handler, and a reply that never comes loses only the slot until the pool's lease
-            // expiry reclaims it.
-            self->request(self->state.inner, caf::infinite, std::move(req))
-                .then(
-                    [self, member, id, ticket](Result& res) {
-                      auto use = res.use;
-                      finish(self, self->state.*member, id, ticket, use, std::move(res));
-                    },
-                    [self, member, id, ticket](caf::error& err) {
-                      finish(self, self->state.*member, id, ticket, usage{}, std::move(err));
-                    });
+            forward(self, member, id, ticket, std::move(req));
           },
           [self, member, id, ticket, agent = std::move(agent),
            endpoint = std::move(endpoint)](caf::error& err) {
@@ -186,7 +221,7 @@ void fail_forwarded(gate_pointer self, call_map<Result>& calls, const caf::error
       ++i;
       continue;
     }
-    self->send(self->state.pool, grant_release{call.lease, usage{}});
+    self->state.release(call.lease, usage{});
     if (!call.answered)
       call.rp.deliver(err);
     i = calls.erase(i);
@@ -217,6 +252,14 @@ llm_actor::behavior_type gate_behavior(gate_pointer self, llm_actor inner, resou
   st.inner = std::move(inner);
   st.pool = std::move(pool);
   st.opts = opts;
+  // Calls wait in the mailbox until the pool has handed over its core.
+  self->request(st.pool, caf::infinite, detail::pool_core_query{})
+      .await([self](detail::pool_core_ref& ref) { self->state.core = std::move(ref.core); },
+             [self](caf::error& err) {
+               self->state.no_pool =
+                   make_error(errc::llm_connect_failed,
+                              "the resource pool behind the gate is gone: " + describe(err));
+             });
   self->monitor(st.inner);
   self->set_down_handler([self](caf::down_msg& msg) {
     if (msg.source != self->state.inner.address())

@@ -35,14 +35,16 @@ uint64_t estimate_completion_tokens(const chat_request& req, const llm_gate_opti
 /// Estimate of an embedding request: ceil(bytes / 4) of each input.
 uint64_t estimate_embedding_tokens(const embedding_request& req);
 
-/// Spawns an actor with the llm_actor interface that asks `pool` for a grant before it forwards
-/// each request to `inner`, and releases the grant exactly once: with the reply's `usage`, with
-/// zero usage if the call failed (an error carries no usage) or was never sent, or when `inner`
-/// dies. A budget refusal answers errc::budget_exhausted naming the level and the agent, and
-/// `inner` is never called. A chat_cancel for a call still waiting for its grant withdraws it
-/// (errc::llm_cancelled); for a forwarded call it is passed on. Embedding requests are granted
-/// like chat requests (they take the endpoint's slots; they name no agent, so their use counts
-/// for agent "" of swarm "" and for the runtime).
+/// Spawns an actor with the llm_actor interface that gets a grant from `pool` before it forwards
+/// each request to `inner` (on the pool's shared core, without a message, unless the call must
+/// wait for a slot or its rate buckets: then it queues at the pool actor, FIFO per priority), and
+/// releases the grant exactly once: with the reply's `usage`, with zero usage if the call failed
+/// (an error carries no usage) or was never sent, or when `inner` dies. A budget refusal answers
+/// errc::budget_exhausted naming the level and the agent, and `inner` is never called. A
+/// chat_cancel for a call still waiting for its grant withdraws it (errc::llm_cancelled); for a
+/// forwarded call it is passed on. Embedding requests are granted like chat requests (they take the
+/// endpoint's slots; they name no agent, so their use counts for agent "" of swarm "" and for the
+/// runtime).
 llm_actor spawn_llm_gate(caf::actor_system& sys, llm_actor inner, resource_pool_actor pool,
                          llm_gate_options opts = {});
 

@@ -1,6 +1,9 @@
 // Spec -> resource pool options: endpoints, budgets per level with per-field inheritance, prices.
 #include "runtime/pool_options.hpp"
 
+#include <deque>
+#include <set>
+
 #include "runtime/core/ids.hpp"
 
 namespace swarm {
@@ -19,6 +22,37 @@ budget_limit inherit(const budget_spec& own, const budget_spec& fallback) {
 
 bool is_set(const budget_spec& x) {
   return x.tokens != 0 || x.usd != 0;
+}
+
+/// Every agent's enclosing sub-swarms by agent key, nearest first (breadth first up the
+/// `members` lists; a sub-swarm inside a sub-swarm makes its agents count for both). The root is
+/// left out: it is every agent's `agent_id::swarm`.
+std::map<std::string, std::vector<std::string>> agent_swarms_of(const swarm_spec& spec) {
+  std::map<std::string, std::vector<const swarm_node_spec*>> parents; // member -> sub-swarms
+  for (const auto& s : spec.swarms)
+    for (const auto& m : s.members)
+      parents[m].push_back(&s);
+  std::map<std::string, std::vector<std::string>> out;
+  for (const auto& a : spec.agents) {
+    std::vector<std::string> keys;
+    std::set<const swarm_node_spec*> seen;
+    std::deque<const std::string*> todo{&a.name};
+    while (!todo.empty()) {
+      auto i = parents.find(*todo.front());
+      todo.pop_front();
+      if (i == parents.end())
+        continue;
+      for (const auto* s : i->second) {
+        if (!seen.insert(s).second)
+          continue;
+        keys.push_back(agent_id{spec.name, s->name}.str());
+        todo.push_back(&s->name);
+      }
+    }
+    if (!keys.empty())
+      out[agent_id{spec.name, a.name}.str()] = std::move(keys);
+  }
+  return out;
 }
 
 } // namespace
@@ -46,6 +80,7 @@ resource_pool_options pool_options_from(const swarm_spec& spec) {
   for (const auto& s : spec.swarms)
     if (is_set(s.budget))
       budgets.swarms[agent_id{spec.name, s.name}.str()] = inherit(s.budget, res.per_swarm);
+  budgets.agent_swarms = agent_swarms_of(spec);
   for (const auto& p : res.prices)
     out.prices.models[p.model] = model_price{p.prompt_per_million, p.completion_per_million};
   return out;

@@ -11,7 +11,9 @@ namespace swarm {
 /// Agent budgets are keyed "spec/agent" (agent_id{spec.name, agent}.str(), as swarm_factory
 /// names agents); the root swarm's by the spec's name (the swarm every agent's id names) and a
 /// sub-swarm's by "spec/sub" (its coordinator's agent_id string). Each budget field left 0 on an
-/// agent or swarm takes `resources.per_agent` / `resources.per_swarm`.
+/// agent or swarm takes `resources.per_agent` / `resources.per_swarm`. A call counts against its
+/// agent, every sub-swarm that contains the agent (through `members`, transitively:
+/// `budget_limits::agent_swarms`), the root swarm and the runtime.
 resource_pool_options pool_options_from(const swarm_spec& spec);
 
 /// The gate's options of `spec`: `resources.grant_timeout_ms`.

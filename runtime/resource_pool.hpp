@@ -1,12 +1,16 @@
 // The resource pool: every LLM call asks it for a grant before it is sent (DESIGN.md §5).
 // Concurrency slots and requests/tokens-per-minute buckets per endpoint, token and money
 // budgets per agent, swarm and runtime; fair FIFO-per-priority waiting; usage accounting.
+// Its state sits behind one mutex (`detail::pool_core`) shared with the LLM gates in front of
+// it: a gate grants and releases on it directly, and only a call that must wait is a message.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
+#include <optional>
 #include <string>
 
 #include <caf/allowed_unsafe_message_type.hpp>
@@ -127,10 +131,51 @@ struct endpoint_report {
 
 namespace detail {
 
-/// Internal: re-examine an endpoint's queue once its rate buckets may allow the head.
+/// The pool's state (ledger, endpoints, leases, wait queues) behind one mutex. Shared by the pool
+/// actor and the gates in front of it; only the pool actor touches the wait queues' promises.
+class pool_core;
+
+/// Internal: re-examine an endpoint's queue: once its rate buckets may allow the head (`timer`),
+/// or because a gate released a slot while callers wait (not `timer`).
 struct pool_wake {
   std::string endpoint;
+  bool timer = true;
 };
+
+/// Internal: asks the pool for its core (a gate grants on it without messages).
+struct pool_core_query {};
+
+/// Internal: the answer to `pool_core_query`.
+struct pool_core_ref {
+  std::shared_ptr<pool_core> core;
+};
+
+/// Internal: a gate's request that `pool_admit` could not grant at once, with the reservation the
+/// gate holds for it. Answered like a `grant_request` (a `grant`, or request_timeout /
+/// llm_cancelled); its reservation is cancelled if it is never granted.
+struct pool_enqueue {
+  grant_request req;
+  reservation res;
+};
+
+/// What `pool_admit` decided.
+struct admission {
+  enum kind : uint8_t { granted, must_wait, refused };
+  kind what = refused;
+  uint64_t lease = 0;     ///< granted: the lease to release
+  reservation res;        ///< must_wait: send it with the request as `pool_enqueue`
+  caf::error err;         ///< refused: errc::budget_exhausted naming the level
+  caf::timespan sweep{0}; ///< granted and > 0: send the pool a `lease_sweep` after this delay
+};
+
+/// Under the core's lock: reserves the budgets of `req` and grants it at once if nobody waits on
+/// its endpoint and a slot and the rate buckets allow; otherwise keeps the reservation and the
+/// request's place (the caller must send it to the pool as `pool_enqueue` right away).
+admission pool_admit(pool_core& core, const grant_request& req);
+
+/// Under the core's lock: the `grant_release` of `lease`. Returns the endpoint whose waiting
+/// callers the pool actor must now serve (send it `pool_wake{url, false}`), if any.
+std::optional<std::string> pool_release(pool_core& core, uint64_t lease, const usage& use);
 
 /// Internal: a waiting request reached its timeout.
 struct pool_expire {
@@ -144,13 +189,15 @@ struct lease_sweep {};
 
 /// The pool's interface. `detail::` messages are the pool's own timers.
 using resource_pool_actor =
-    caf::typed_actor<caf::replies_to<grant_request>::with<grant>,            //
-                     caf::reacts_to<grant_release>,                          //
-                     caf::reacts_to<grant_withdraw>,                         //
-                     caf::replies_to<usage_query>::with<usage_report>,       //
-                     caf::replies_to<endpoint_query>::with<endpoint_report>, //
-                     caf::reacts_to<detail::pool_wake>,                      //
-                     caf::reacts_to<detail::pool_expire>,                    //
+    caf::typed_actor<caf::replies_to<grant_request>::with<grant>,                           //
+                     caf::reacts_to<grant_release>,                                         //
+                     caf::reacts_to<grant_withdraw>,                                        //
+                     caf::replies_to<usage_query>::with<usage_report>,                      //
+                     caf::replies_to<endpoint_query>::with<endpoint_report>,                //
+                     caf::replies_to<detail::pool_enqueue>::with<grant>,                    //
+                     caf::replies_to<detail::pool_core_query>::with<detail::pool_core_ref>, //
+                     caf::reacts_to<detail::pool_wake>,                                     //
+                     caf::reacts_to<detail::pool_expire>,                                   //
                      caf::reacts_to<detail::lease_sweep>>;
 
 /// Spawns a resource pool. Each grant must be released exactly once (the pool reclaims the slot
@@ -200,5 +247,8 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(swarm::usage_report)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(swarm::endpoint_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(swarm::endpoint_report)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(swarm::detail::pool_wake)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(swarm::detail::pool_core_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(swarm::detail::pool_core_ref)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(swarm::detail::pool_enqueue)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(swarm::detail::pool_expire)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(swarm::detail::lease_sweep)

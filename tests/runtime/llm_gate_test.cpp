@@ -2,6 +2,7 @@
 // mid-way, slot limits seen from the server, 429 storms, cancellation, and no slot leaks.
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -9,6 +10,7 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 #include <catch2/catch.hpp>
@@ -17,8 +19,10 @@
 #include "net/llm_actor.hpp"
 #include "net/llm_client.hpp"
 #include "runtime/core/errc.hpp"
+#include "runtime/core/spec.hpp"
 #include "runtime/core/types.hpp"
 #include "runtime/llm_gate.hpp"
+#include "runtime/pool_options.hpp"
 #include "runtime/resource_pool.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -126,6 +130,26 @@ struct gate_fixture {
     return pred();
   }
 };
+
+/// Thread-safe record of the call ids answered, in answer order (0: an error).
+struct call_log {
+  std::mutex mx;
+  std::vector<uint64_t> order;
+
+  void add(uint64_t id) {
+    std::lock_guard<std::mutex> guard{mx};
+    order.push_back(id);
+  }
+};
+
+/// Sends `reqs` to `gate` in order from one actor and logs each answer as it comes.
+void send_in_order(caf::event_based_actor* self, llm_actor gate, std::vector<chat_request> reqs,
+                   std::shared_ptr<call_log> log) {
+  for (auto& req : reqs)
+    self->request(gate, 30s, std::move(req))
+        .then([log](const chat_result& res) { log->add(res.call_id); },
+              [log](const caf::error&) { log->add(0); });
+}
 
 resource_pool_options slots(size_t n) {
   resource_pool_options opts;
@@ -241,6 +265,53 @@ TEST_CASE("a budget that runs out mid-way ends exactly at the limit with exact a
   }
 }
 
+TEST_CASE("a sub-swarm's budget refuses its agents' calls while a sibling sub-swarm goes on",
+          "[gate]") {
+  constexpr int32_t completion = 10;
+  gate_fixture probe_fixture{""};
+  auto prompt = estimate_prompt_tokens(probe_fixture.request(0, "count", completion));
+  auto per_call = prompt + completion;
+  auto script = "rules:\n  - match: {user: count}\n    reply: done\n    usage: {prompt_tokens: " +
+                std::to_string(prompt) + ", completion_tokens: " + std::to_string(completion) +
+                "}\n";
+  auto spec = load_spec_text("name: demo\nswarms:\n  board: {members: [alice], budget: {tokens: " +
+                             std::to_string(2 * per_call) +
+                             "}}\n  free: {members: [bob]}\nswarm: {members: [board, free]}\n"
+                             "agents: [{name: alice}, {name: bob}]\n");
+  REQUIRE(spec);
+  gate_fixture f{script, pool_options_from(*spec)};
+  const agent_id bob{"demo", "bob"};
+  std::vector<chat_request> reqs;
+  for (uint64_t i = 1; i <= 10; ++i) {
+    reqs.push_back(f.request(i, "count", completion));
+    if (i % 2 == 0)
+      reqs.back().agent = bob;
+  }
+  auto out = f.call_all(std::move(reqs));
+  size_t alice_ok = 0;
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (i % 2 == 1) {
+      CHECK(out[i].res); // bob's sub-swarm has no limit
+      continue;
+    }
+    if (out[i].res) {
+      ++alice_ok;
+      continue;
+    }
+    CHECK(is(out[i].err, errc::budget_exhausted));
+    CHECK(describe(out[i].err)
+              .find("call of agent 'demo/alice' refused: swarm 'demo/board' token budget "
+                    "exhausted") != std::string::npos);
+  }
+  CHECK(alice_ok == 2);
+  CHECK(f.mock->stats().chat_requests == 7);
+  CHECK(f.pool->usage_of_swarm("demo/board")->use.total_tokens() == 2 * per_call);
+  CHECK(f.pool->usage_of_swarm("demo/free")->use.total_tokens() == 5 * per_call);
+  CHECK(f.pool->usage_of_swarm("demo")->use.total_tokens() == 7 * per_call);
+  CHECK(f.pool->usage_of_swarm("demo")->reserved_tokens == 0);
+  CHECK(f.occupancy().held == 0);
+}
+
 TEST_CASE("calls through the gate never exceed the endpoint's slots", "[gate]") {
   constexpr size_t max_concurrent = 3;
   gate_fixture f{"latency: {fixed_ms: 40}\n", slots(max_concurrent)};
@@ -256,6 +327,28 @@ TEST_CASE("calls through the gate never exceed the endpoint's slots", "[gate]") 
   CHECK(stats.peak_in_flight >= 2); // the calls did overlap: the limit was what held them
   CHECK(f.occupancy().held == 0);
   CHECK(f.occupancy().waiting == 0);
+}
+
+TEST_CASE("calls that wait for a slot behind the gate are sent in the order they came", "[gate]") {
+  gate_fixture f{"latency: {fixed_ms: 10}\n", slots(1)};
+  auto log = std::make_shared<call_log>();
+  std::vector<chat_request> reqs;
+  for (uint64_t i = 1; i <= 8; ++i)
+    reqs.push_back(f.request(i, "in order"));
+  // One sender: the gate sees the calls in this order; one slot: each answer is a grant.
+  auto driver = f.sys->spawn(send_in_order, f.gate, std::move(reqs), log);
+  REQUIRE(f.eventually([&] {
+    std::lock_guard<std::mutex> guard{log->mx};
+    return log->order.size() == 8;
+  }));
+  {
+    std::lock_guard<std::mutex> guard{log->mx};
+    CHECK(log->order == std::vector<uint64_t>{1, 2, 3, 4, 5, 6, 7, 8});
+  }
+  CHECK(f.mock->stats().peak_in_flight == 1);
+  REQUIRE(f.eventually([&] { return f.occupancy().held == 0; }));
+  CHECK(f.occupancy().waiting == 0);
+  caf::anon_send_exit(driver, caf::exit_reason::user_shutdown);
 }
 
 TEST_CASE("a 429 storm slows calls down but every call succeeds", "[gate]") {

@@ -561,3 +561,104 @@ TEST_CASE("a spec without resources gives an unlimited pool", "[pool]") {
   CHECK(opts.prices.models.empty());
   CHECK(gate_options_from(*spec).grant_timeout == 60s);
 }
+
+// -- sub-swarm budgets ------------------------------------------------------------------------
+
+TEST_CASE("a call is charged to every swarm its agent belongs to, and the nearest that runs out "
+          "refuses it",
+          "[pool]") {
+  budget_limits limits;
+  limits.swarms["demo/inner"].max_tokens = 100;
+  limits.swarms["demo/outer"].max_tokens = 150;
+  limits.agent_swarms["demo/a"] = {"demo/inner", "demo/outer"};
+  limits.agent_swarms["demo/b"] = {"demo/outer", "demo"}; // the root listed too: charged once
+  budget_ledger ledger{limits, {}};
+  agent_id a{"demo", "a"};
+  agent_id b{"demo", "b"};
+  auto r = ledger.reserve({a, "m", 40, 40});
+  REQUIRE(r);
+  ledger.settle(*r, usage{30, 30, 1});
+  for (const auto* swarm : {"demo/inner", "demo/outer", "demo"})
+    CHECK(ledger.of_swarm(swarm).used.total_tokens() == 60);
+  auto refusal = ledger.check({a, "m", 25, 20});
+  REQUIRE(refusal);
+  CHECK(refusal->level == budget_level::swarm);
+  CHECK(refusal->key == "demo/inner");
+  CHECK(refusal->committed == 60);
+  // b is outside "demo/inner": only the outer swarm holds it back.
+  auto rb = ledger.reserve({b, "m", 40, 40});
+  REQUIRE(rb);
+  CHECK(ledger.of_swarm("demo").reserved_tokens == 80);
+  CHECK(ledger.of_swarm("demo/inner").reserved_tokens == 0);
+  ledger.settle(*rb, usage{40, 40, 1});
+  CHECK(ledger.of_swarm("demo").used.total_tokens() == 140);
+  CHECK(ledger.of_swarm("demo/outer").used.total_tokens() == 140);
+  auto over = ledger.check({b, "m", 5, 6});
+  REQUIRE(over);
+  CHECK(over->key == "demo/outer");
+  CHECK(to_string(*over) ==
+        "swarm 'demo/outer' token budget exhausted: 140 committed + 11 requested > limit 150");
+  CHECK(ledger.total().used.total_tokens() == 140);
+}
+
+TEST_CASE("pool options list each agent's enclosing sub-swarms, nearest first and transitively",
+          "[pool]") {
+  auto spec = load_spec_text(R"(
+name: demo
+swarms:
+  left: {members: [a, inner]}
+  inner: {members: [b]}
+  right: {members: [c]}
+swarm: {members: [left, right, d]}
+agents: [{name: a}, {name: b}, {name: c}, {name: d}]
+)");
+  REQUIRE(spec);
+  auto opts = pool_options_from(*spec);
+  auto& of = opts.budgets.agent_swarms;
+  CHECK(of["demo/a"] == std::vector<std::string>{"demo/left"});
+  CHECK(of["demo/b"] == std::vector<std::string>{"demo/inner", "demo/left"});
+  CHECK(of["demo/c"] == std::vector<std::string>{"demo/right"});
+  CHECK(of.count("demo/d") == 0); // only in the root, its agent_id's swarm
+}
+
+TEST_CASE("a sub-swarm's budget runs out while its sibling sub-swarm goes on", "[pool]") {
+  auto spec = load_spec_text(R"(
+name: demo
+resources: {per_swarm: {tokens: 1000}}
+swarms:
+  board: {members: [a], budget: {tokens: 100}}
+  free: {members: [b]}
+swarm: {members: [board, free]}
+agents: [{name: a}, {name: b}]
+)");
+  REQUIRE(spec);
+  pool_fixture f{pool_options_from(*spec)};
+  auto ask = [](const std::string& name) {
+    return grant_request{agent_id{"demo", name}, ep, "m", 15, 15, 0, 10s};
+  };
+  auto spend = [&](const std::string& name) -> caf::error {
+    auto g = f.pool.acquire(ask(name));
+    if (!g)
+      return std::move(g.error());
+    f.pool.release(g->lease, usage{15, 15, 1});
+    return {};
+  };
+  // 30 tokens a call: board allows 3 of a's calls, then refuses a and only a.
+  for (int i = 0; i < 3; ++i)
+    REQUIRE_FALSE(spend("a"));
+  auto refused = spend("a");
+  REQUIRE(refused);
+  CHECK(is(refused, errc::budget_exhausted));
+  CHECK(describe(refused).find(
+            "swarm 'demo/board' token budget exhausted: 90 committed + 30 requested > limit 100") !=
+        std::string::npos);
+  for (int i = 0; i < 10; ++i)
+    REQUIRE_FALSE(spend("b"));
+  CHECK(spend("a")); // still refused
+  REQUIRE(f.eventually([&] { return f.pool.usage_of_swarm("demo")->use.calls == 13; }));
+  CHECK(f.pool.usage_of_swarm("demo/board")->use.total_tokens() == 90);
+  CHECK(f.pool.usage_of_swarm("demo/free")->use.total_tokens() == 300);
+  CHECK(f.pool.usage_of_swarm("demo")->use.total_tokens() == 390);
+  CHECK(f.pool.usage_total()->use.total_tokens() == 390);
+  CHECK(f.pool.usage_of(agent_id{"demo", "a"})->use.calls == 3);
+}
