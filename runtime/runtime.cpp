@@ -19,6 +19,7 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/sec.hpp>
 #include <caf/send.hpp>
+#include <caf/system_messages.hpp>
 
 #include "memory/database.hpp"
 #include "memory/journal.hpp"
@@ -289,11 +290,28 @@ caf::expected<result> swarm_handle::run(task_input in) const {
   auto run_id = t.run_id;
   caf::expected<result> out{make_error(errc::runtime_stopped, "no reply")};
   caf::scoped_actor self{rt.sys};
-  self->request(state_->swarm.root, caf::infinite, std::move(t))
-      .receive([&](result& r) { out = std::move(r); },
-               [&](caf::error& err) {
-                 out = rt.stopped ? make_error(errc::runtime_stopped, describe(err)) : err;
-               });
+  // Sent, not requested, and the root monitored: if the swarm is stopped while it works (its
+  // actors exit with the answer still promised), the down message ends the wait.
+  const auto& root = state_->swarm.root;
+  self->monitor(root);
+  self->send(root, std::move(t));
+  bool waiting = true;
+  self->receive_while(waiting)(
+      [&](result& r) {
+        out = std::move(r);
+        waiting = false;
+      },
+      [&](caf::error& err) {
+        out = rt.stopped ? make_error(errc::runtime_stopped, describe(err)) : err;
+        waiting = false;
+      },
+      [&](caf::down_msg& down) {
+        if (down.source != root.address())
+          return;
+        out = make_error(errc::runtime_stopped,
+                         "swarm '" + state_->swarm.name + "' stopped before it answered");
+        waiting = false;
+      });
   if (out && !out->error && state_->consolidate && rt.long_term) {
     // The run's salient working-memory notes become long-term memories of the swarm.
     self->request(rt.long_term, std::chrono::seconds(120),

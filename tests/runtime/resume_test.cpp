@@ -3,6 +3,8 @@
 // recording entry).
 #include <chrono>
 #include <fstream>
+#include <future>
+#include <thread>
 
 #include <catch2/catch.hpp>
 
@@ -163,4 +165,33 @@ TEST_CASE("a recorded run replays offline, and a request the recording lacks is 
   auto refused = runtime::open(both);
   REQUIRE(!refused);
   CHECK(is(refused.error(), errc::invalid_argument));
+}
+
+TEST_CASE("stopping the runtime in the middle of a run ends the run, and it can resume") {
+  fixture f;
+  auto slow = f.dir.write("slow.yaml", "latency: {fixed_ms: 300}\ndefault: {reply: 'late'}\n");
+  auto srv = mock_llm::server::start({.script_path = slow});
+  REQUIRE(srv);
+  auto opts = f.options();
+  caf::expected<result> out{make_error(errc::none)};
+  {
+    runtime rt{opts, {(*srv)->url(), "mock"}};
+    auto spec = load_spec_text(spec_text, "relay.yaml");
+    REQUIRE(spec);
+    auto team = rt.spawn(*spec);
+    REQUIRE(team);
+    auto running = std::async(std::launch::async, [&] { return team->run({"go", "run-s", {}}); });
+    for (int i = 0; i < 500 && (*srv)->stats().in_flight == 0; ++i)
+      std::this_thread::sleep_for(5ms);
+    rt.stop();
+    // The swarm's actors exit with the answer still promised: the run must end anyway.
+    REQUIRE(running.wait_for(20s) == std::future_status::ready);
+    out = running.get();
+  }
+  REQUIRE(!out);
+  CHECK(is(out.error(), errc::runtime_stopped));
+  runtime rt{opts, {(*srv)->url(), "mock"}};
+  auto resumed = rt.resume("run-s");
+  REQUIRE(resumed);
+  CHECK(resumed->text == "late");
 }
