@@ -171,3 +171,98 @@ TEST_CASE("memory needs a data directory, and says so") {
   REQUIRE(!team);
   CHECK(describe(team.error()).find("data directory") != std::string::npos);
 }
+
+TEST_CASE("memory_write and memory_search reach long-term memory across runs") {
+  fixture f{R"(
+rules:
+  - match: {history: 'tool: remembered as '}
+    reply: 'stored'
+  - match: {history: 'tool: .*vault code is 4711'}
+    reply: 'found 4711'
+  - match: {user: 'remember'}
+    tool_calls: [{name: memory_write, arguments: {text: 'the vault code is 4711', importance: 0.9}}]
+  - match: {user: 'recall'}
+    tool_calls: [{name: memory_search, arguments: {query: 'vault code'}}]
+default:
+  reply: 'nothing'
+)"};
+  const char* spec = R"(
+name: vault
+tools: [{name: memory_write}, {name: memory_search}]
+agents:
+  - {name: keeper, tools: [memory_write, memory_search]}
+)";
+  {
+    runtime rt{f.options(), {f.mock->url(), "mock"}};
+    auto team = f.spawn(rt, spec);
+    REQUIRE(team);
+    auto r = team->run({"remember the code"});
+    REQUIRE(r);
+    CHECK(r->text == "## keeper\nstored");
+  }
+  runtime rt{f.options(), {f.mock->url(), "mock"}};
+  auto team = f.spawn(rt, spec);
+  REQUIRE(team);
+  auto r = team->run({"recall the code"});
+  REQUIRE(r);
+  CHECK(r->text == "## keeper\nfound 4711");
+}
+
+TEST_CASE("delegate asks another agent of the swarm and returns its answer to the model") {
+  fixture f{R"(
+rules:
+  - match: {system: '^You are helper'}
+    reply: '42'
+  - match: {system: '^You are boss', history: 'tool: 42'}
+    reply: 'helper says 42'
+  - match: {system: '^You are boss', history: 'tool: error: unknown_agent'}
+    reply: 'no such helper'
+  - match: {system: '^You are boss', user: 'nobody'}
+    tool_calls: [{name: delegate, arguments: {agent: nobody, task: 'compute 6*7'}}]
+  - match: {system: '^You are boss'}
+    tool_calls: [{name: delegate, arguments: {agent: helper, task: 'compute 6*7'}}]
+)"};
+  runtime rt{f.options(), {f.mock->url(), "mock"}};
+  auto team = f.spawn(rt, R"(
+name: office
+tools: [{name: delegate}]
+swarm: {architecture: concurrent, members: [boss]}
+agents:
+  - {name: boss, system_prompt: You are boss., tools: [delegate]}
+  - {name: helper, system_prompt: You are helper.}
+)");
+  REQUIRE(team);
+  auto r = team->run({"what is 6*7?"});
+  REQUIRE(r);
+  CHECK(r->text == "## boss\nhelper says 42");
+  auto none = team->run({"ask nobody"});
+  REQUIRE(none);
+  CHECK(none->text == "## boss\nno such helper");
+}
+
+TEST_CASE("with overflow: summarize, turns leaving the window come back as a summary") {
+  fixture f{R"(
+rules:
+  - match: {user: 'Summarize this earlier conversation'}
+    reply: 'SUMMARY-OK'
+  - match: {history: 'Summary of the earlier conversation: SUMMARY-OK'}
+    reply: 'saw the summary'
+default:
+  reply: 'a long answer that fills the short-term window quickly, sentence after sentence. a long answer that fills the short-term window quickly, sentence after sentence. a long answer that fills the short-term window quickly, sentence after sentence. a long answer that fills the short-term window quickly, sentence after sentence. a long answer that fills the short-term window quickly, sentence after sentence. a long answer that fills the short-term window quickly, sentence after sentence. a long answer that fills the short-term window quickly, sentence after sentence. a long answer that fills the short-term window quickly, sentence after sentence.'
+)"};
+  runtime rt{f.options(), {f.mock->url(), "mock"}};
+  auto team = f.spawn(rt, R"(
+name: talker
+memory: {overflow: summarize}
+agents:
+  - {name: t, system_prompt: You are t., short_term_tokens: 256}
+)");
+  REQUIRE(team);
+  std::string last;
+  for (int i = 0; i < 4; ++i) {
+    auto r = team->run({"question number " + std::to_string(i)});
+    REQUIRE(r);
+    last = r->text;
+  }
+  CHECK(last == "## t\nsaw the summary");
+}
