@@ -14,6 +14,7 @@ constexpr std::array<std::string_view, 33> stop_words = {
     "in",  "into",  "is",   "it",    "no",    "not",  "of",   "on",  "or",  "such", "that",
     "the", "their", "then", "there", "these", "they", "this", "to",  "was", "will", "with",
 };
+static_assert(std::is_sorted(stop_words.begin(), stop_words.end()));
 
 bool is_term_byte(unsigned char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c >= 0x80;
@@ -26,15 +27,19 @@ char lower(unsigned char c) {
 } // namespace
 
 bool is_stop_word(std::string_view term) {
-  return std::find(stop_words.begin(), stop_words.end(), term) != stop_words.end();
+  // stop_words is sorted; none is longer than 5 bytes.
+  return term.size() <= 5 && std::binary_search(stop_words.begin(), stop_words.end(), term);
 }
 
-std::vector<std::string> tokenize(std::string_view text) {
-  std::vector<std::string> result;
+namespace {
+
+/// Calls `fn(term)` for every term of `text`, as tokenize defines them.
+template <class Fn>
+void for_each_term(std::string_view text, Fn fn) {
   std::string current;
   auto flush = [&] {
     if (!current.empty() && !is_stop_word(current))
-      result.push_back(current);
+      fn(std::string_view{current});
     current.clear();
   };
   for (char ch : text) {
@@ -45,7 +50,39 @@ std::vector<std::string> tokenize(std::string_view text) {
       flush();
   }
   flush();
+}
+
+} // namespace
+
+std::vector<std::string> tokenize(std::string_view text) {
+  std::vector<std::string> result;
+  for_each_term(text, [&](std::string_view t) { result.emplace_back(t); });
   return result;
+}
+
+uint32_t token_count(std::string_view text) {
+  // As for_each_term, without building terms: only runs short enough to be stop words are
+  // lowercased and looked up.
+  uint32_t n = 0;
+  for (size_t i = 0; i < text.size();) {
+    if (!is_term_byte(static_cast<unsigned char>(text[i]))) {
+      ++i;
+      continue;
+    }
+    auto start = i;
+    while (i < text.size() && is_term_byte(static_cast<unsigned char>(text[i])))
+      ++i;
+    auto length = i - start;
+    char folded[5];
+    if (length <= sizeof folded) {
+      for (size_t k = 0; k < length; ++k)
+        folded[k] = lower(static_cast<unsigned char>(text[start + k]));
+      if (is_stop_word(std::string_view{folded, length}))
+        continue;
+    }
+    ++n;
+  }
+  return n;
 }
 
 double bm25_idf(uint64_t doc_count, uint64_t doc_freq) {

@@ -14,6 +14,9 @@ namespace swarm::memory {
 /// stop words (see `is_stop_word`) are dropped. Duplicates are kept, in order.
 std::vector<std::string> tokenize(std::string_view text);
 
+/// The number of terms `tokenize(text)` yields (without building them).
+uint32_t token_count(std::string_view text);
+
 /// True for the Lucene English stop set: a an and are as at be but by for if in into is it no
 /// not of on or such that the their then there these they this to was will with.
 bool is_stop_word(std::string_view term);

@@ -1,64 +1,154 @@
-// In-memory BM25 index with max-score pruning (see bm25_index.hpp).
+// In-memory BM25 index, document-at-a-time top k with MaxScore and block-max pruning (see
+// bm25_index.hpp).
 #include "memory/bm25_index.hpp"
 
 #include <algorithm>
-#include <functional>
-#include <map>
+#include <cassert>
+#include <cmath>
+#include <limits>
 
 namespace swarm::memory {
 
-bm25_index::bm25_index(bm25_index_options opts) : opts_(opts), params_(opts.bm25) {}
+namespace {
+
+/// Postings per block of block_max.
+constexpr size_t block_size = 64;
+
+/// Bounds are inflated by this factor so that rounding in sums never makes them too small.
+constexpr double slack = 1.0 + 1e-9;
+
+/// The bounds of a term are computed for an average length this much above the current one, so
+/// that they stay valid while the average grows by up to 5 %.
+constexpr double ref_headroom = 1.05;
+
+constexpr uint32_t no_doc = std::numeric_limits<uint32_t>::max();
+
+/// tf * (k1 + 1) / (tf + k1 * (1 - b + b * len / avg)): bm25_term_score without the idf; it
+/// grows with `avg`.
+double saturation(uint32_t tf, uint32_t len, double avg, const bm25_params& p) {
+  auto f = static_cast<double>(tf);
+  auto ratio = avg > 0 ? static_cast<double>(len) / avg : 1.0;
+  return f * (p.k1 + 1.0) / (f + p.k1 * (1.0 - p.b + p.b * ratio));
+}
+
+float round_up(double x) {
+  return std::nextafter(static_cast<float>(x), std::numeric_limits<float>::infinity());
+}
+
+} // namespace
+
+bm25_index::bm25_index(bm25_params params) : params_(params) {}
 
 uint32_t bm25_index::term_number(const std::string& term) {
-  auto [it, fresh] = term_numbers_.emplace(term, static_cast<uint32_t>(terms_.size()));
-  if (fresh)
-    terms_.emplace_back();
-  return it->second;
+  if (auto it = term_numbers_.find(term); it != term_numbers_.end())
+    return it->second;
+  term_numbers_.emplace(term, static_cast<uint32_t>(terms_.size()));
+  terms_.emplace_back();
+  return static_cast<uint32_t>(terms_.size() - 1);
 }
 
 uint32_t bm25_index::ns_number(const std::string& ns) {
+  if (auto it = ns_numbers_.find(ns); it != ns_numbers_.end())
+    return it->second;
   return ns_numbers_.emplace(ns, static_cast<uint32_t>(ns_numbers_.size())).first->second;
 }
 
-void bm25_index::add(const memory_record& rec) {
-  remove(rec.id);
-  auto tokens = tokenize(rec.text);
-  std::map<std::string, uint32_t> tf;
-  for (auto& t : tokens)
-    ++tf[t];
+uint32_t bm25_index::add(const memory_record& rec) {
   auto number = static_cast<uint32_t>(docs_.size());
-  doc d;
-  d.id = rec.id;
-  d.length = static_cast<uint32_t>(tokens.size());
-  d.ns = ns_number(rec.ns);
-  d.alive = true;
-  for (const auto& [term, count] : tf) {
-    auto t = term_number(term);
-    terms_[t].postings.push_back(posting{number, count});
-    ++terms_[t].df;
-    d.terms.push_back(t);
+  [[maybe_unused]] auto fresh = by_id_.emplace(rec.id, number).second;
+  assert(fresh && "bm25_index::add: id already indexed");
+  auto tokens = tokenize(rec.text);
+  auto length = static_cast<uint32_t>(tokens.size());
+  std::sort(tokens.begin(), tokens.end());
+  for (size_t i = 0, next = 0; i < tokens.size(); i = next) {
+    for (next = i + 1; next < tokens.size() && tokens[next] == tokens[i];)
+      ++next;
+    auto count = static_cast<uint32_t>(next - i);
+    auto& e = terms_[term_number(tokens[i])];
+    e.postings.push_back(posting{number, count});
+    ++e.df;
+    if (e.ref_avg > 0) { // keep computed bounds in step
+      auto g = round_up(saturation(count, length, e.ref_avg, params_));
+      auto block = (e.postings.size() - 1) / block_size;
+      if (block == e.block_max.size())
+        e.block_max.push_back(g);
+      else
+        e.block_max[block] = std::max(e.block_max[block], g);
+      e.max = std::max(e.max, g);
+    }
   }
-  total_length_ += d.length;
+  docs_.push_back(doc_info{length, ns_number(rec.ns), true});
+  ids_.push_back(rec.id);
+  total_length_ += length;
   ++live_;
-  by_id_[rec.id] = number;
-  docs_.push_back(std::move(d));
+  return length;
 }
 
-bool bm25_index::remove(const std::string& id) {
-  auto it = by_id_.find(id);
+bool bm25_index::remove(const memory_record& rec) {
+  auto it = by_id_.find(rec.id);
   if (it == by_id_.end())
     return false;
   auto& d = docs_[it->second];
-  // Postings of dead docs stay (skipped by searches); only the counts change.
-  for (auto t : d.terms)
-    --terms_[t].df;
+  // Postings of removed docs stay (searches skip them) until compaction; the counts change now.
+  auto tokens = tokenize(rec.text);
+  std::sort(tokens.begin(), tokens.end());
+  tokens.erase(std::unique(tokens.begin(), tokens.end()), tokens.end());
+  for (const auto& t : tokens)
+    if (auto n = term_numbers_.find(t); n != term_numbers_.end() && terms_[n->second].df > 0)
+      --terms_[n->second].df;
   d.alive = false;
-  d.terms.clear();
-  d.terms.shrink_to_fit();
-  total_length_ -= d.length;
+  total_length_ -= std::min<uint64_t>(total_length_, d.length);
   --live_;
   by_id_.erase(it);
+  auto dead = docs_.size() - live_;
+  if (dead > 4096 && dead > live_)
+    compact();
   return true;
+}
+
+void bm25_index::compact() {
+  std::vector<uint32_t> renumbered(docs_.size(), no_doc);
+  std::vector<doc_info> docs;
+  std::vector<std::string> ids;
+  docs.reserve(live_);
+  ids.reserve(live_);
+  for (size_t d = 0; d < docs_.size(); ++d) {
+    if (!docs_[d].alive)
+      continue;
+    renumbered[d] = static_cast<uint32_t>(docs.size());
+    docs.push_back(docs_[d]);
+    ids.push_back(std::move(ids_[d]));
+  }
+  for (auto& e : terms_) {
+    std::vector<posting> kept;
+    kept.reserve(e.df);
+    for (const auto& p : e.postings)
+      if (renumbered[p.doc] != no_doc)
+        kept.push_back(posting{renumbered[p.doc], p.tf});
+    e.postings = std::move(kept);
+    e.block_max.clear();
+    e.max = 0;
+    e.ref_avg = 0;
+  }
+  for (auto& [id, number] : by_id_)
+    number = renumbered[number];
+  docs_ = std::move(docs);
+  ids_ = std::move(ids);
+}
+
+void bm25_index::refresh_bounds(term_entry& e, double avg) {
+  if (e.ref_avg > 0 && avg <= e.ref_avg && avg * ref_headroom * 1.05 >= e.ref_avg)
+    return; // valid, and not much looser than it would be if recomputed
+  e.ref_avg = avg * ref_headroom;
+  e.block_max.assign((e.postings.size() + block_size - 1) / block_size, 0.0f);
+  e.max = 0;
+  for (size_t i = 0; i < e.postings.size(); ++i) {
+    const auto& p = e.postings[i];
+    auto g = round_up(saturation(p.tf, docs_[p.doc].length, e.ref_avg, params_));
+    auto& m = e.block_max[i / block_size];
+    m = std::max(m, g);
+    e.max = std::max(e.max, g);
+  }
 }
 
 std::vector<bm25_hit> bm25_index::search(std::string_view query, size_t k,
@@ -79,14 +169,40 @@ std::vector<bm25_hit> bm25_index::search(std::string_view query, size_t k,
     if (!any)
       return hits;
   }
-  auto admits = [&](const doc& d) { return d.alive && (allowed.empty() || allowed[d.ns]); };
-  // The query's known terms, each with its idf and an upper bound of its contribution.
-  struct qterm {
-    const term_entry* entry;
+  auto admits = [&](uint32_t d) {
+    return docs_[d].alive && (allowed.empty() || allowed[docs_[d].ns] != 0);
+  };
+  auto avg = static_cast<double>(total_length_) / static_cast<double>(live_);
+
+  // One cursor per known query term, in ascending order of its score bound.
+  struct cursor {
+    const term_entry* e;
     double idf;
     double bound;
+    size_t pos = 0;
+    uint32_t doc() const { return pos < e->postings.size() ? e->postings[pos].doc : no_doc; }
+    size_t block_end() const {
+      return std::min((pos / block_size + 1) * block_size, e->postings.size());
+    }
+    double block_bound() const { return idf * e->block_max[pos / block_size] * slack; }
+    /// Moves to the first posting with a document >= d.
+    void seek(uint32_t d) {
+      const auto& p = e->postings;
+      while (pos < p.size() && p[pos].doc < d) {
+        auto end = block_end();
+        if (p[end - 1].doc < d) {
+          pos = end; // the whole block is before d
+          continue;
+        }
+        pos = static_cast<size_t>(
+            std::lower_bound(p.begin() + static_cast<std::ptrdiff_t>(pos),
+                             p.begin() + static_cast<std::ptrdiff_t>(end), d,
+                             [](const posting& x, uint32_t doc) { return x.doc < doc; }) -
+            p.begin());
+      }
+    }
   };
-  std::vector<qterm> qterms;
+  std::vector<cursor> cur;
   auto tokens = tokenize(query);
   std::sort(tokens.begin(), tokens.end());
   tokens.erase(std::unique(tokens.begin(), tokens.end()), tokens.end());
@@ -94,106 +210,110 @@ std::vector<bm25_hit> bm25_index::search(std::string_view query, size_t k,
     auto it = term_numbers_.find(t);
     if (it == term_numbers_.end() || terms_[it->second].df == 0)
       continue;
-    const auto& e = terms_[it->second];
+    auto& e = terms_[it->second];
+    refresh_bounds(e, avg);
     auto idf = bm25_idf(live_, e.df);
-    // tf * (k1 + 1) / (tf + norm) < k1 + 1 for every tf and length.
-    qterms.push_back(qterm{&e, idf, idf * (params_.k1 + 1.0)});
+    cur.push_back(cursor{&e, idf, idf * e.max * slack});
   }
-  if (qterms.empty())
+  if (cur.empty())
     return hits;
-  std::sort(qterms.begin(), qterms.end(),
-            [](const qterm& a, const qterm& b) { return a.bound > b.bound; });
-  std::vector<double> rest(qterms.size() + 1, 0.0); // rest[i]: bound of terms i..end
-  for (size_t i = qterms.size(); i-- > 0;)
-    rest[i] = rest[i + 1] + qterms[i].bound;
-  auto avg = static_cast<double>(total_length_) / static_cast<double>(live_);
-  if (acc_.size() < docs_.size())
-    acc_.resize(docs_.size(), 0.0f);
-  touched_.clear();
-  auto score = [&](const qterm& q, const posting& p) {
-    return static_cast<float>(bm25_term_score(q.idf, p.tf, docs_[p.doc].length, avg, params_));
+  std::sort(cur.begin(), cur.end(),
+            [](const cursor& a, const cursor& b) { return a.bound < b.bound; });
+  auto n = cur.size();
+  std::vector<double> prefix(n + 1, 0.0); // prefix[i]: bound of terms 0..i-1
+  for (size_t i = 0; i < n; ++i)
+    prefix[i + 1] = prefix[i] + cur[i].bound;
+
+  // The best k so far, worst on top; ties go to the smaller id.
+  struct entry {
+    double score;
+    uint32_t doc;
   };
-  // The k-th best score among the documents seen so far (0 while fewer than k).
-  auto kth = [&] {
-    if (touched_.size() < k)
-      return 0.0f;
-    std::vector<float> s;
-    s.reserve(touched_.size());
-    for (auto d : touched_)
-      s.push_back(acc_[d]);
-    std::nth_element(s.begin(), s.begin() + static_cast<std::ptrdiff_t>(k - 1), s.end(),
-                     std::greater<>{});
-    return s[k - 1];
+  auto better = [this](const entry& a, const entry& b) {
+    if (a.score != b.score)
+      return a.score > b.score;
+    return ids_[a.doc] < ids_[b.doc];
   };
-  bool closed = false; // no unseen document can still reach the top k (or may not: common)
-  // In a store larger than common_scan, common terms bring in no candidates of their own; if
-  // every term is common, the newest postings of the rarest one are the candidates.
-  auto large = live_ > opts_.common_scan;
-  auto common = static_cast<double>(live_) * opts_.common_share;
-  auto is_common = [&](const qterm& q) {
-    return large && static_cast<double>(q.entry->df) > common;
-  };
-  bool truncate = is_common(qterms.front());
-  for (size_t i = 0; i < qterms.size(); ++i) {
-    const auto& q = qterms[i];
-    if (!closed && i > 0 && (is_common(q) || static_cast<double>(kth()) >= rest[i]))
-      closed = true;
-    if (!closed) {
-      const auto& list = q.entry->postings;
-      auto first = list.begin();
-      if (truncate && list.size() > opts_.common_scan)
-        first = list.end() - static_cast<std::ptrdiff_t>(opts_.common_scan);
-      for (auto p = first; p != list.end(); ++p) {
-        if (!admits(docs_[p->doc]))
-          continue;
-        if (acc_[p->doc] == 0.0f)
-          touched_.push_back(p->doc);
-        acc_[p->doc] += score(q, *p);
-      }
+  std::vector<entry> heap;
+  heap.reserve(k + 1);
+  bool full = false;
+  double theta = -1; // the k-th best score once full
+  size_t ess = 0;    // terms [0, ess) cannot bring a document into the top k on their own
+  auto offer = [&](entry x) {
+    if (!full) {
+      heap.push_back(x);
+      std::push_heap(heap.begin(), heap.end(), better);
+      full = heap.size() == k;
+    } else if (better(x, heap.front())) {
+      std::pop_heap(heap.begin(), heap.end(), better);
+      heap.back() = x;
+      std::push_heap(heap.begin(), heap.end(), better);
     } else {
-      // Complete the scores of the documents already seen: walk this postings list when it is
-      // not much longer than that set (sequential), else binary-search it per document.
-      const auto& list = q.entry->postings;
-      if (list.size() < touched_.size() * 16) {
-        for (const auto& p : list)
-          if (acc_[p.doc] != 0.0f)
-            acc_[p.doc] += score(q, p);
+      return;
+    }
+    if (!full)
+      return;
+    theta = heap.front().score;
+    while (ess < n && prefix[ess + 1] < theta)
+      ++ess;
+  };
+  auto term_score = [&](const cursor& c, uint32_t d) {
+    return bm25_term_score(c.idf, c.e->postings[c.pos].tf, docs_[d].length, avg, params_);
+  };
+
+  while (ess < n) {
+    auto d = no_doc;
+    for (size_t i = ess; i < n; ++i)
+      d = std::min(d, cur[i].doc());
+    if (d == no_doc)
+      break;
+    if (full) {
+      // Every essential term's postings in [d, last] lie in its current block: if those blocks'
+      // bounds and the other terms' bounds cannot reach theta, skip the whole range.
+      auto last = no_doc;
+      auto bound = prefix[ess];
+      for (size_t i = ess; i < n; ++i) {
+        if (cur[i].doc() == no_doc)
+          continue;
+        last = std::min(last, cur[i].e->postings[cur[i].block_end() - 1].doc);
+        bound += cur[i].block_bound();
+      }
+      if (bound < theta) {
+        for (size_t i = ess; i < n; ++i)
+          if (cur[i].doc() != no_doc)
+            cur[i].seek(last == no_doc ? no_doc : last + 1);
         continue;
       }
-      for (auto d : touched_) {
-        auto it = std::lower_bound(list.begin(), list.end(), d,
-                                   [](const posting& p, uint32_t doc) { return p.doc < doc; });
-        if (it != list.end() && it->doc == d)
-          acc_[d] += score(q, *it);
-      }
     }
+    if (!admits(d)) {
+      for (size_t i = ess; i < n; ++i)
+        if (cur[i].doc() == d)
+          ++cur[i].pos;
+      continue;
+    }
+    double score = 0;
+    for (size_t i = ess; i < n; ++i)
+      if (cur[i].doc() == d) {
+        score += term_score(cur[i], d);
+        ++cur[i].pos;
+      }
+    bool pruned = false;
+    for (size_t j = ess; j-- > 0;) {
+      if (full && score + prefix[j + 1] < theta) {
+        pruned = true;
+        break;
+      }
+      cur[j].seek(d);
+      if (cur[j].doc() == d)
+        score += term_score(cur[j], d);
+    }
+    if (!pruned)
+      offer(entry{score, d});
   }
-  // Select the top k as (score, doc) pairs; ids are copied for those k only.
-  std::vector<std::pair<float, uint32_t>> scored;
-  scored.reserve(touched_.size());
-  for (auto d : touched_) {
-    scored.emplace_back(acc_[d], d);
-    acc_[d] = 0.0f;
-  }
-  auto better_doc = [this](const std::pair<float, uint32_t>& a,
-                           const std::pair<float, uint32_t>& b) {
-    if (a.first != b.first)
-      return a.first > b.first;
-    return docs_[a.second].id < docs_[b.second].id;
-  };
-  if (scored.size() > k) {
-    std::nth_element(scored.begin(), scored.begin() + static_cast<std::ptrdiff_t>(k - 1),
-                     scored.end(), better_doc);
-    scored.resize(k);
-  }
-  for (const auto& [score, d] : scored)
-    hits.push_back(bm25_hit{docs_[d].id, score});
-  auto better = [](const bm25_hit& a, const bm25_hit& b) {
-    if (a.bm25 != b.bm25)
-      return a.bm25 > b.bm25;
-    return a.id < b.id;
-  };
-  std::sort(hits.begin(), hits.end(), better);
+  std::sort(heap.begin(), heap.end(), better);
+  hits.reserve(heap.size());
+  for (const auto& x : heap)
+    hits.push_back(bm25_hit{ids_[x.doc], x.score});
   return hits;
 }
 

@@ -320,6 +320,37 @@ caf::error create_store(const std::string& path, bool empty_dir_exists) {
 
 } // namespace
 
+namespace {
+
+/// Deletes what stores before the in-memory BM25 index kept besides their records, all derived
+/// data: one key per posting in `bm25`, and the counters meta/doc_count and meta/total_length.
+caf::error clear_legacy_keys(const database& db) {
+  auto& raw = detail::db_access::raw(db);
+  rocksdb::WriteBatch batch;
+  auto* bm25 = detail::db_access::cf(db, cf_bm25);
+  std::unique_ptr<rocksdb::Iterator> it{raw.NewIterator(rocksdb::ReadOptions{}, bm25)};
+  it->SeekToLast();
+  if (!it->status().ok())
+    return detail::db_access::fail(db, "cannot read the bm25 column family", it->status());
+  if (it->Valid()) {
+    auto last = it->key().ToString();
+    batch.DeleteRange(bm25, rocksdb::Slice{}, last).PermitUncheckedError();
+    batch.Delete(bm25, last).PermitUncheckedError();
+  }
+  auto* meta = detail::db_access::cf(db, cf_meta);
+  for (std::string_view key : {"doc_count", "total_length"}) {
+    std::string value;
+    rocksdb::Slice k{key.data(), key.size()};
+    if (raw.Get(rocksdb::ReadOptions{}, meta, k, &value).ok())
+      batch.Delete(meta, k).PermitUncheckedError();
+  }
+  if (batch.Count() == 0)
+    return {};
+  return detail::db_access::write(db, batch, "cannot clear keys of the older layout");
+}
+
+} // namespace
+
 caf::expected<std::shared_ptr<database>> database::open(const std::string& data_dir,
                                                         database_options options) {
   if (data_dir.empty())
@@ -399,8 +430,11 @@ caf::expected<std::shared_ptr<database>> database::open(const std::string& data_
   if (!st.ok())
     return detail::status_error(path, "cannot open", st);
   std::shared_ptr<database> result{new database(std::move(self))};
-  if (!options.read_only)
+  if (!options.read_only) {
+    if (auto err = clear_legacy_keys(*result))
+      return err;
     make_reserve(path);
+  }
   return result;
 }
 

@@ -20,9 +20,10 @@ struct db_access;
 
 /// Long-term records: id -> encoded record.
 inline constexpr std::string_view cf_records = "records";
-/// The BM25 inverted index: term NUL id -> term frequency.
+/// Unused and kept empty: stores before the in-memory BM25 index kept their postings here (see
+/// memory/long_term.cpp); it stays so that those stores and new ones have the same families.
 inline constexpr std::string_view cf_bm25 = "bm25";
-/// Schema marker and the long-term store's counters.
+/// The schema marker.
 inline constexpr std::string_view cf_meta = "meta";
 /// Embedding vectors of long-term records (the hnswlib index is rebuilt from them).
 inline constexpr std::string_view cf_vectors = "vectors";

@@ -1,8 +1,10 @@
 // Long-term memory store in the memory database (see long_term.hpp). Layout:
-//   records: id -> encoded record (format version, fields, token count)
-//   bm25:    term NUL id -> term frequency (u32 little endian); one key per posting, so a write
-//            never has to read-modify-write a postings list
-//   meta:    "schema" -> schema marker, "doc_count" / "total_length" -> u64 little endian
+//   records: id -> encoded record (format version, fields)
+// The BM25 postings live in memory only (bm25_index), rebuilt from `records`: a write is one
+// key per record and nothing else (no counters to read and rewrite). Once the index is built,
+// written records wait in `unindexed` until the next search indexes them (deferred indexing, as a
+// search engine's refresh), so a write costs no index update and a search still sees every write
+// before it. (The `bm25` column family held postings before; it is left empty, see database.cpp.)
 #include "memory/long_term.hpp"
 
 #include <algorithm>
@@ -11,7 +13,9 @@
 #include <mutex>
 #include <set>
 #include <string_view>
+#include <unordered_map>
 
+#include "memory/bm25_index.hpp"
 #include "memory/detail/db_access.hpp"
 #include "runtime/core/errc.hpp"
 
@@ -21,9 +25,9 @@ namespace {
 
 using detail::db_access;
 
-constexpr std::string_view key_doc_count = "doc_count";
-constexpr std::string_view key_total_length = "total_length";
-constexpr uint8_t record_format = 1;
+/// Format 1 also held the token count after `created`; format 2 drops it (the BM25 index counts
+/// tokens itself). Both are read.
+constexpr uint8_t record_format = 2;
 
 // --- encoding -----------------------------------------------------------------------------------
 
@@ -40,18 +44,6 @@ void put_u64(std::string& out, uint64_t x) {
 void put_str(std::string& out, std::string_view s) {
   put_u32(out, static_cast<uint32_t>(s.size()));
   out.append(s);
-}
-
-std::string u64_bytes(uint64_t x) {
-  std::string out;
-  put_u64(out, x);
-  return out;
-}
-
-std::string u32_bytes(uint32_t x) {
-  std::string out;
-  put_u32(out, x);
-  return out;
 }
 
 /// Reads what the put_* functions wrote; `ok` turns false on a short or malformed input.
@@ -83,12 +75,7 @@ struct reader {
   }
 };
 
-struct stored_record {
-  memory_record rec;
-  uint32_t length = 0; // token count
-};
-
-std::string encode(const memory_record& rec, uint32_t length) {
+std::string encode(const memory_record& rec) {
   std::string out;
   out.push_back(static_cast<char>(record_format));
   put_str(out, rec.id);
@@ -99,51 +86,32 @@ std::string encode(const memory_record& rec, uint32_t length) {
   std::memcpy(&importance_bits, &rec.importance, sizeof(double));
   put_u64(out, importance_bits);
   put_u64(out, static_cast<uint64_t>(rec.created));
-  put_u32(out, length);
   put_u32(out, static_cast<uint32_t>(rec.tags.size()));
   for (const auto& tag : rec.tags)
     put_str(out, tag);
   return out;
 }
 
-std::optional<stored_record> decode(std::string_view bytes) {
+std::optional<memory_record> decode(std::string_view bytes) {
   reader r{bytes};
-  if (r.uint(1) != record_format)
+  auto format = r.uint(1);
+  if (format != 1 && format != record_format)
     return std::nullopt;
-  stored_record s;
-  s.rec.id = r.str();
-  s.rec.ns = r.str();
-  s.rec.text = r.str();
+  memory_record s;
+  s.id = r.str();
+  s.ns = r.str();
+  s.text = r.str();
   auto importance_bits = r.uint(8);
-  std::memcpy(&s.rec.importance, &importance_bits, sizeof(double));
-  s.rec.created = static_cast<int64_t>(r.uint(8));
-  s.length = static_cast<uint32_t>(r.uint(4));
+  std::memcpy(&s.importance, &importance_bits, sizeof(double));
+  s.created = static_cast<int64_t>(r.uint(8));
+  if (format == 1)
+    r.uint(4); // token count
   auto tags = r.uint(4);
   for (uint64_t i = 0; r.ok && i < tags; ++i)
-    s.rec.tags.push_back(r.str());
+    s.tags.push_back(r.str());
   if (!r.ok || !r.in.empty())
     return std::nullopt;
   return s;
-}
-
-std::string posting_prefix(std::string_view term) {
-  std::string key{term};
-  key.push_back('\0');
-  return key;
-}
-
-std::string posting_key(std::string_view term, std::string_view id) {
-  auto key = posting_prefix(term);
-  key.append(id);
-  return key;
-}
-
-/// Term -> frequency of a tokenized text.
-std::map<std::string, uint32_t> term_frequencies(const std::vector<std::string>& tokens) {
-  std::map<std::string, uint32_t> tf;
-  for (const auto& t : tokens)
-    ++tf[t];
-  return tf;
 }
 
 int64_t now_ms() {
@@ -160,9 +128,12 @@ struct long_term_store::impl {
   long_term_options opts;
   rocksdb::DB* db = nullptr;
   rocksdb::ColumnFamilyHandle* records = nullptr;
-  rocksdb::ColumnFamilyHandle* bm25 = nullptr;
-  rocksdb::ColumnFamilyHandle* meta = nullptr;
   std::string path;
+  std::unique_ptr<bm25_index> index; ///< null until built (open_index)
+  /// Records written since the index last caught up (only while it is built), by id.
+  std::unordered_map<std::string, memory_record> unindexed;
+  /// More unindexed records than this are indexed by the write that adds them.
+  static constexpr size_t max_unindexed = 50'000;
   mutable std::mutex mtx;
 
   caf::error fail(const std::string& what, const rocksdb::Status& st) const {
@@ -175,85 +146,73 @@ struct long_term_store::impl {
 
   caf::error write(rocksdb::WriteBatch& batch) const { return db_access::write(*owner, batch); }
 
-  caf::expected<std::optional<stored_record>> read_record(const std::string& id) const {
+  caf::expected<std::optional<memory_record>> read_record(const std::string& id) const {
     std::string value;
     auto st = db->Get(rocksdb::ReadOptions{}, records, id, &value);
     if (st.IsNotFound())
-      return std::optional<stored_record>{};
+      return std::optional<memory_record>{};
     if (!st.ok())
       return fail("cannot read record '" + id + "'", st);
     auto rec = decode(value);
     if (!rec)
       return corrupt("undecodable record '" + id + "'");
-    return std::optional<stored_record>{std::move(*rec)};
+    return rec;
   }
 
-  caf::expected<uint64_t> read_counter(std::string_view key) const {
-    std::string value;
-    auto st = db->Get(rocksdb::ReadOptions{}, meta, rocksdb::Slice{key.data(), key.size()}, &value);
-    if (st.IsNotFound())
-      return uint64_t{0};
-    if (!st.ok())
-      return fail("cannot read meta/" + std::string{key}, st);
-    reader r{value};
-    auto x = r.uint(8);
-    if (!r.ok || !r.in.empty())
-      return corrupt("meta/" + std::string{key} + " is not a counter");
-    return x;
+  /// The stored record `id`, if any; without a read when the index knows it is absent.
+  caf::expected<std::optional<memory_record>> existing(const std::string& id) const {
+    if (index && !index->contains(id) && unindexed.count(id) == 0)
+      return std::optional<memory_record>{};
+    return read_record(id);
   }
 
-  caf::expected<store_stats> read_stats() const {
-    auto count = read_counter(key_doc_count);
-    if (!count)
-      return count.error();
-    auto total = read_counter(key_total_length);
-    if (!total)
-      return total.error();
-    return store_stats{*count, *total};
-  }
-
-  void write_stats(rocksdb::WriteBatch& batch, const store_stats& s) const {
-    batch
-        .Put(meta, rocksdb::Slice{key_doc_count.data(), key_doc_count.size()},
-             u64_bytes(s.doc_count))
-        .PermitUncheckedError();
-    batch
-        .Put(meta, rocksdb::Slice{key_total_length.data(), key_total_length.size()},
-             u64_bytes(s.total_length))
-        .PermitUncheckedError();
-  }
-
-  /// Adds to `batch` the deletion of `old` and its postings; adjusts `s`.
-  void erase(rocksdb::WriteBatch& batch, const stored_record& old, store_stats& s) const {
-    for (const auto& [term, tf] : term_frequencies(tokenize(old.rec.text)))
-      batch.Delete(bm25, posting_key(term, old.rec.id)).PermitUncheckedError();
-    batch.Delete(records, old.rec.id).PermitUncheckedError();
-    s.doc_count -= std::min<uint64_t>(s.doc_count, 1);
-    s.total_length -= std::min<uint64_t>(s.total_length, old.length);
-  }
-
-  /// Removes the records whose ids are in `ids`, in one batch; returns how many existed.
-  caf::expected<size_t> erase_ids(const std::vector<std::string>& ids) {
-    auto s = read_stats();
-    if (!s)
-      return s.error();
-    rocksdb::WriteBatch batch;
-    size_t removed = 0;
+  /// Removes the records whose ids are in `ids`, in one batch with `also` (if any; written even
+  /// if no record existed); returns how many existed.
+  caf::expected<size_t> erase_ids(const std::vector<std::string>& ids,
+                                  rocksdb::WriteBatch* also = nullptr) {
+    rocksdb::WriteBatch own;
+    auto& batch = also != nullptr ? *also : own;
+    std::vector<memory_record> removed;
     for (const auto& id : ids) {
-      auto old = read_record(id);
+      auto old = existing(id);
       if (!old)
         return old.error();
       if (!*old)
         continue;
-      erase(batch, **old, *s);
-      ++removed;
+      batch.Delete(records, id).PermitUncheckedError();
+      removed.push_back(std::move(**old));
     }
-    if (removed == 0)
+    if (batch.Count() == 0)
       return size_t{0};
-    write_stats(batch, *s);
     if (auto err = write(batch))
       return err;
-    return removed;
+    for (const auto& rec : removed)
+      unindex(rec);
+    return removed.size();
+  }
+
+  /// Takes the stored record `old` out of the index or the unindexed records.
+  void unindex(const memory_record& old) {
+    if (index && unindexed.erase(old.id) == 0)
+      index->remove(old);
+  }
+
+  /// Indexes the unindexed records.
+  void catch_up() {
+    for (const auto& [id, rec] : unindexed)
+      index->add(rec);
+    unindexed.clear();
+  }
+
+  /// Builds the index from the records, if not built yet.
+  caf::error build_index() {
+    if (index)
+      return {};
+    auto fresh = std::make_unique<bm25_index>(opts.bm25);
+    if (auto err = scan([&](memory_record&& rec) { fresh->add(rec); }))
+      return err;
+    index = std::move(fresh);
+    return {};
   }
 
   /// Calls `fn(record)` for every record, in id order.
@@ -264,7 +223,7 @@ struct long_term_store::impl {
       auto rec = decode(std::string_view{it->value().data(), it->value().size()});
       if (!rec)
         return corrupt("undecodable record '" + it->key().ToString() + "'");
-      fn(std::move(rec->rec));
+      fn(std::move(*rec));
     }
     if (!it->status().ok())
       return fail("cannot scan records", it->status());
@@ -291,8 +250,6 @@ long_term_store::long_term_store(std::shared_ptr<database> db, long_term_options
     : impl_(std::make_unique<impl>()) {
   impl_->db = &db_access::raw(*db);
   impl_->records = db_access::cf(*db, cf_records);
-  impl_->bm25 = db_access::cf(*db, cf_bm25);
-  impl_->meta = db_access::cf(*db, cf_meta);
   impl_->path = db->path();
   impl_->opts = options;
   impl_->owner = std::move(db);
@@ -306,10 +263,15 @@ const database& long_term_store::db() const {
 
 // --- writes -------------------------------------------------------------------------------------
 
-caf::error long_term_store::put(const std::vector<memory_record>& records) {
+caf::error long_term_store::open_index() {
+  std::lock_guard guard{impl_->mtx};
+  return impl_->build_index();
+}
+
+caf::error long_term_store::put(std::vector<memory_record> records, rocksdb::WriteBatch* also) {
   // Validate everything before writing anything; a later duplicate id wins.
-  std::map<std::string, const memory_record*> latest;
-  for (const auto& rec : records) {
+  std::map<std::string_view, memory_record*> latest;
+  for (auto& rec : records) {
     if (rec.id.empty())
       return make_error(errc::invalid_argument, "memory put: a record has an empty id");
     if (rec.ns.empty())
@@ -321,34 +283,38 @@ caf::error long_term_store::put(const std::vector<memory_record>& records) {
                             std::to_string(rec.importance) + " outside [0, 1]");
     latest[rec.id] = &rec;
   }
-  if (latest.empty())
+  if (latest.empty() && (also == nullptr || also->Count() == 0))
     return {};
   std::lock_guard guard{impl_->mtx};
-  auto s = impl_->read_stats();
-  if (!s)
-    return s.error();
-  rocksdb::WriteBatch batch;
-  for (const auto& [id, rec] : latest) {
-    auto old = impl_->read_record(id);
+  rocksdb::WriteBatch own;
+  auto& batch = also != nullptr ? *also : own;
+  std::vector<memory_record> replaced; // what the index must forget
+  for (const auto& [key, rec] : latest) {
+    auto old = impl_->existing(rec->id);
     if (!old)
       return old.error();
     if (*old)
-      impl_->erase(batch, **old, *s);
-    auto tokens = tokenize(rec->text);
-    for (const auto& [term, tf] : term_frequencies(tokens))
-      batch.Put(impl_->bm25, posting_key(term, id), u32_bytes(tf)).PermitUncheckedError();
-    auto length = static_cast<uint32_t>(tokens.size());
-    batch.Put(impl_->records, id, encode(*rec, length)).PermitUncheckedError();
-    s->doc_count += 1;
-    s->total_length += length;
+      replaced.push_back(std::move(**old));
+    batch.Put(impl_->records, rec->id, encode(*rec)).PermitUncheckedError();
   }
-  impl_->write_stats(batch, *s);
-  return impl_->write(batch);
+  if (auto err = impl_->write(batch))
+    return err;
+  for (const auto& old : replaced)
+    impl_->unindex(old);
+  if (impl_->index) {
+    for (auto& [key, rec] : latest) {
+      auto id = rec->id; // `key` views rec->id, which the move empties
+      impl_->unindexed.insert_or_assign(std::move(id), std::move(*rec));
+    }
+    if (impl_->unindexed.size() > impl::max_unindexed)
+      impl_->catch_up();
+  }
+  return {};
 }
 
-caf::expected<bool> long_term_store::forget(const std::string& id) {
+caf::expected<bool> long_term_store::forget(const std::string& id, rocksdb::WriteBatch* also) {
   std::lock_guard guard{impl_->mtx};
-  auto n = impl_->erase_ids({id});
+  auto n = impl_->erase_ids({id}, also);
   if (!n)
     return n.error();
   return *n > 0;
@@ -380,12 +346,19 @@ caf::expected<std::optional<memory_record>> long_term_store::get(const std::stri
     return rec.error();
   if (!*rec)
     return std::optional<memory_record>{};
-  return std::optional<memory_record>{std::move((*rec)->rec)};
+  return rec;
 }
 
 caf::expected<store_stats> long_term_store::stats() const {
+  store_stats s;
   std::lock_guard guard{impl_->mtx};
-  return impl_->read_stats();
+  auto err = impl_->scan([&](memory_record&& rec) {
+    ++s.doc_count;
+    s.total_length += token_count(rec.text);
+  });
+  if (err)
+    return err;
+  return s;
 }
 
 caf::expected<std::vector<memory_record>>
@@ -410,66 +383,51 @@ caf::expected<std::map<std::string, uint64_t>> long_term_store::namespaces() con
   return result;
 }
 
-caf::expected<std::vector<search_hit>> long_term_store::search(const std::string& query,
-                                                               const search_options& opts) const {
-  auto tokens = tokenize(query);
-  std::set<std::string> terms(tokens.begin(), tokens.end());
-  std::vector<search_hit> hits;
-  if (terms.empty() || opts.top_k == 0)
-    return hits;
+caf::expected<std::vector<search_hit>>
+long_term_store::bm25_top(const std::string& query, const std::set<std::string>& namespaces,
+                          size_t k) {
+  std::vector<search_hit> out;
   std::lock_guard guard{impl_->mtx};
-  auto s = impl_->read_stats();
-  if (!s)
-    return s.error();
-  // Postings of every query term: term -> [(id, tf)].
-  std::map<std::string, std::vector<std::pair<std::string, uint32_t>>> postings;
-  std::set<std::string> ids;
-  std::unique_ptr<rocksdb::Iterator> it{
-      impl_->db->NewIterator(rocksdb::ReadOptions{}, impl_->bm25)};
-  for (const auto& term : terms) {
-    auto prefix = posting_prefix(term);
-    auto& list = postings[term];
-    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-      reader r{std::string_view{it->value().data(), it->value().size()}};
-      auto tf = static_cast<uint32_t>(r.uint(4));
-      if (!r.ok)
-        return impl_->corrupt("bad posting for '" + term + "'");
-      auto id = it->key().ToString().substr(prefix.size());
-      ids.insert(id);
-      list.emplace_back(std::move(id), tf);
-    }
-    if (!it->status().ok())
-      return impl_->fail("cannot read postings", it->status());
-  }
-  // The candidates' records (namespace filter, length, recency, importance).
-  std::map<std::string, stored_record> docs;
-  for (const auto& id : ids) {
-    auto rec = impl_->read_record(id);
+  if (auto err = impl_->build_index())
+    return err;
+  impl_->catch_up();
+  for (auto& h : impl_->index->search(query, k, namespaces)) {
+    auto rec = impl_->read_record(h.id);
     if (!rec)
       return rec.error();
-    if (*rec && (!opts.ns || (*rec)->rec.ns == *opts.ns))
-      docs.emplace(id, std::move(**rec));
+    if (!*rec)
+      return impl_->corrupt("indexed record '" + h.id + "' is missing");
+    search_hit hit;
+    hit.record = std::move(**rec);
+    hit.score.bm25 = h.bm25;
+    out.push_back(std::move(hit));
   }
-  auto avg_len = s->doc_count > 0
-                     ? static_cast<double>(s->total_length) / static_cast<double>(s->doc_count)
-                     : 0.0;
-  std::map<std::string, double> bm25;
-  for (const auto& [term, list] : postings) {
-    auto idf = bm25_idf(s->doc_count, list.size());
-    for (const auto& [id, tf] : list)
-      if (auto doc = docs.find(id); doc != docs.end())
-        bm25[id] += bm25_term_score(idf, tf, doc->second.length, avg_len, impl_->opts.bm25);
-  }
+  return out;
+}
+
+caf::expected<std::vector<search_hit>> long_term_store::search(const std::string& query,
+                                                               const search_options& opts) {
+  std::vector<search_hit> hits;
+  if (opts.top_k == 0)
+    return hits;
+  std::set<std::string> namespaces;
+  if (opts.ns)
+    namespaces.insert(*opts.ns);
+  auto matches = bm25_top(query, namespaces, std::max(opts.candidates, opts.top_k));
+  if (!matches)
+    return matches.error();
+  std::map<std::string, memory_record> docs;
   std::vector<ranking_candidate> candidates;
-  for (const auto& [id, score] : bm25) {
-    const auto& rec = docs.at(id).rec;
-    candidates.push_back(ranking_candidate{id, score, rec.created, rec.importance});
+  for (auto& m : *matches) {
+    candidates.push_back(
+        ranking_candidate{m.record.id, m.score.bm25, m.record.created, m.record.importance});
+    docs.emplace(m.record.id, std::move(m.record));
   }
   auto now = opts.now != 0 ? opts.now : now_ms();
   auto ranked_ids =
       rank(candidates, impl_->opts.weights, now, impl_->opts.half_life.count(), opts.top_k);
   for (auto& r : ranked_ids)
-    hits.push_back(search_hit{std::move(docs.at(r.id).rec), r.score});
+    hits.push_back(search_hit{std::move(docs.at(r.id)), r.score});
   return hits;
 }
 

@@ -1,6 +1,7 @@
-// Long-term memory store: records in the data directory's memory database with a BM25 inverted
-// index, ranked retrieval that mixes relevance, recency and importance, and forgetting by id,
-// namespace or age. RocksDB stays behind the pimpl: nothing here includes its headers.
+// Long-term memory store: records in the data directory's memory database, an in-memory BM25
+// inverted index over them, ranked retrieval that mixes relevance, recency and importance, and
+// forgetting by id, namespace or age. RocksDB stays behind the pimpl: nothing here includes its
+// headers.
 #pragma once
 
 #include <chrono>
@@ -8,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,6 +20,10 @@
 #include "memory/bm25.hpp"
 #include "memory/database.hpp"
 #include "memory/record.hpp"
+
+namespace rocksdb {
+class WriteBatch;
+} // namespace rocksdb
 
 namespace swarm::memory {
 
@@ -39,6 +45,8 @@ struct search_options {
   size_t top_k = 10;
   /// "Now" for the recency score, Unix milliseconds. Default (0): the system clock.
   int64_t now = 0;
+  /// The records ranked are this many best BM25 matches (at least top_k). Default: 50.
+  size_t candidates = 50;
 };
 
 /// One retrieved record and why it ranks where it does.
@@ -47,17 +55,18 @@ struct search_hit {
   score_breakdown score;
 };
 
-/// Counters kept in the `meta` column family.
+/// Size of a store.
 struct store_stats {
   uint64_t doc_count = 0;    ///< records in the store
   uint64_t total_length = 0; ///< sum of the records' token counts
 };
 
-/// The long-term memory of one data directory, in the column families `records` (id ->
-/// record), `bm25` (term NUL id -> term frequency) and `meta` (document count, total length) of
-/// its memory database. Every write is one atomic WriteBatch through the WAL.
-/// IDF and average document length are computed over the whole store, whatever the namespace
-/// filter. Thread-safe: members serialise on an internal mutex (one store per database).
+/// The long-term memory of one data directory, in the column family `records` (id -> record)
+/// of its memory database. Every write is one atomic WriteBatch through the WAL. The BM25 postings
+/// are not stored: the store builds its in-memory index (bm25_index) from the records when first
+/// asked to search (or by `open_index`) and keeps it in step with its own writes, so a database has
+/// one store at a time. IDF and average document length are computed over the whole store, whatever
+/// the namespace filter. Thread-safe: members serialise on an internal mutex.
 class long_term_store {
 public:
   /// A store in `db`, which it keeps open.
@@ -71,17 +80,25 @@ public:
   /// The database this store lives in.
   const database& db() const;
 
-  /// Writes `records` in one atomic batch (record, postings, counters). A record whose id exists
-  /// replaces it (old postings removed); within one call a later duplicate id wins.
-  /// `invalid_argument` for an empty id or namespace or an importance outside [0, 1] (nothing
-  /// written); `storage_full` if the disk is full; `io_error` if RocksDB fails otherwise.
-  [[nodiscard]] caf::error put(const std::vector<memory_record>& records);
+  /// Builds the in-memory BM25 index from the records now, if not built yet (searches build it
+  /// on first use otherwise). `io_error` if a record cannot be read.
+  [[nodiscard]] caf::error open_index();
+
+  /// Writes `records` in one atomic batch, and with them whatever `also`
+  /// holds (memory/ internal: the long-term actor's vectors). A record whose id exists replaces
+  /// it; within one call a later duplicate id wins. `invalid_argument` for an empty id or
+  /// namespace or an importance outside [0, 1] (nothing written); `storage_full` if the disk is
+  /// full; `io_error` if RocksDB fails otherwise.
+  [[nodiscard]] caf::error put(std::vector<memory_record> records,
+                               rocksdb::WriteBatch* also = nullptr);
 
   /// The record with `id`, or none.
   [[nodiscard]] caf::expected<std::optional<memory_record>> get(const std::string& id) const;
 
-  /// Removes the record with `id` and its postings; returns whether it existed.
-  [[nodiscard]] caf::expected<bool> forget(const std::string& id);
+  /// Removes the record with `id`, in one batch with whatever `also` holds (written even when
+  /// the record does not exist); returns whether it existed.
+  [[nodiscard]] caf::expected<bool> forget(const std::string& id,
+                                           rocksdb::WriteBatch* also = nullptr);
 
   /// Removes every record of namespace `ns`; returns how many.
   [[nodiscard]] caf::expected<size_t> forget_namespace(const std::string& ns);
@@ -91,12 +108,17 @@ public:
   [[nodiscard]] caf::expected<size_t> forget_older_than(const std::optional<std::string>& ns,
                                                         int64_t before);
 
-  /// The records matching at least one query term, best first (see `rank`). A query with no
-  /// term left after tokenizing yields no hit.
-  [[nodiscard]] caf::expected<std::vector<search_hit>>
-  search(const std::string& query, const search_options& opts = {}) const;
+  /// The `opts.candidates` records with the best BM25 score for `query`, ranked (see `rank`) and
+  /// cut to `opts.top_k`. A query with no term left after tokenizing yields no hit.
+  [[nodiscard]] caf::expected<std::vector<search_hit>> search(const std::string& query,
+                                                              const search_options& opts = {});
 
-  /// Document count and total length, as kept in `meta`.
+  /// The `k` records with the best BM25 score for `query` (only `score.bm25` set), best first,
+  /// only of the namespaces in `namespaces` (empty: all).
+  [[nodiscard]] caf::expected<std::vector<search_hit>>
+  bm25_top(const std::string& query, const std::set<std::string>& namespaces, size_t k);
+
+  /// Record count and total token count (a scan of every record).
   [[nodiscard]] caf::expected<store_stats> stats() const;
 
   /// Every record (only those of namespace `ns` if given), in id order.

@@ -1,10 +1,10 @@
 // The long-term memory actor (see long_term_actor.hpp). `vectors` column family layout:
 //   "" (the empty key, never a record id) -> generation, u64 little endian, bumped by each write
 //   id -> encode_vector(embedding as returned by the endpoint)
-// A write stores the vector first and the record second (two WAL writes, in that order): a
-// crash in between leaves a vector without a record, which recall skips. Forgetting removes the
-// record first, then the vector. The saved index is trusted only at the generation it was saved
-// at; anything written after it makes it stale and the next start rebuilds it.
+// A write stores the record and its vector in one WriteBatch (one WAL write), and forgetting
+// removes both in one; recall still skips a vector without a record (stores written before
+// that). The saved index is trusted only at the generation it was saved at; anything written
+// after it makes it stale and the next start rebuilds it.
 #include "memory/long_term_actor.hpp"
 
 #include <algorithm>
@@ -22,7 +22,6 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include "memory/bm25_index.hpp"
 #include "memory/detail/db_access.hpp"
 #include "memory/encoding.hpp"
 #include "memory/working.hpp"
@@ -162,7 +161,6 @@ struct long_term_state {
   long_term_memory_options opts;
   std::unique_ptr<long_term_store> store;
   std::unique_ptr<vector_index> index;
-  std::unique_ptr<bm25_index> lexicon; ///< in-memory copy of the BM25 postings, for recall
   caf::error broken; ///< set when the index could not be opened: every request fails with it
   uint64_t generation = 0;
   bool dirty = false; ///< the index changed since it was loaded or saved
@@ -194,23 +192,32 @@ struct long_term_state {
     auto rps = std::move(promises);
     pending.clear();
     promises.clear();
-    auto err = commit(records, {}, {});
+    std::vector<std::string> ids;
+    ids.reserve(records.size());
+    for (const auto& r : records)
+      ids.push_back(r.id);
+    auto err = commit(std::move(records), {}, {});
     for (size_t i = 0; i < rps.size(); ++i) {
       if (err) {
         rps[i].deliver(err);
         continue;
       }
-      report({}, records[i].id);
-      rps[i].deliver(records[i].id);
+      report({}, ids[i]);
+      rps[i].deliver(std::move(ids[i]));
     }
   }
 
+  /// "ltm-" + 12 hex digits of the Unix time in ms + 8 random hex digits: ids sort by creation
+  /// time, so new records go to the end of the `records` key space.
   std::string fresh_id() {
     static constexpr char hex[] = "0123456789abcdef";
-    auto x = rng();
     std::string id = "ltm-";
-    for (int i = 0; i < 16; ++i)
-      id.push_back(hex[(x >> (4 * i)) & 0xf]);
+    auto put_hex = [&](uint64_t x, int digits) {
+      for (int i = digits - 1; i >= 0; --i)
+        id.push_back(hex[(x >> (4 * i)) & 0xf]);
+    };
+    put_hex(static_cast<uint64_t>(system_now_ms()), 12);
+    put_hex(rng(), 8);
     return id;
   }
 
@@ -224,16 +231,16 @@ struct long_term_state {
     caf::anon_send(monitor, std::move(ev));
   }
 
-  /// Stores vectors (if any) then records, after forgetting `forget_ids`; see the file comment
-  /// for the order. `vectors[i]` belongs to `records[i]`.
-  caf::error commit(const std::vector<memory_record>& records,
+  /// Stores records with their vectors (if any) in one batch, after forgetting `forget_ids`.
+  /// `vectors[i]` belongs to `records[i]`.
+  caf::error commit(std::vector<memory_record> records,
                     const std::vector<std::vector<float>>& vectors,
                     const std::vector<std::string>& forget_ids) {
     for (const auto& id : forget_ids)
       if (auto gone = forget(id); !gone)
         return gone.error();
+    rocksdb::WriteBatch batch;
     if (!vectors.empty()) {
-      rocksdb::WriteBatch batch;
       auto* cf = db_access::cf(*db, cf_vectors);
       for (size_t i = 0; i < records.size(); ++i) {
         auto unit = normalized(vectors[i]);
@@ -251,45 +258,41 @@ struct long_term_state {
           .Put(cf, rocksdb::Slice{generation_key.data(), generation_key.size()},
                generation_bytes(generation + 1))
           .PermitUncheckedError();
-      if (auto err = db_access::write(*db, batch, "cannot write vectors"))
-        return err;
+    }
+    std::vector<std::string> vector_ids;
+    if (!vectors.empty())
+      for (const auto& r : records)
+        vector_ids.push_back(r.id);
+    if (auto err = store->put(std::move(records), &batch))
+      return err;
+    if (!vectors.empty()) {
       ++generation;
       dirty = true;
-      for (size_t i = 0; i < records.size(); ++i)
-        if (auto err = index->add(records[i].id, vectors[i]))
+      for (size_t i = 0; i < vector_ids.size(); ++i)
+        if (auto err = index->add(vector_ids[i], vectors[i]))
           return err;
     }
-    return put(records);
-  }
-
-  /// Writes `records` to the store, then to the in-memory BM25 index.
-  caf::error put(const std::vector<memory_record>& records) {
-    if (auto err = store->put(records))
-      return err;
-    for (const auto& r : records)
-      lexicon->add(r);
     return {};
   }
 
-  /// Forgets the record and the vector of `id`; returns whether the record existed.
+  /// Forgets the record and the vector of `id` (one batch); returns whether the record existed.
   caf::expected<bool> forget(const std::string& id) {
-    auto existed = store->forget(id);
-    if (!existed)
-      return existed;
-    lexicon->remove(id);
     auto vec = read_vector(*db, id);
     if (!vec)
       return vec.error();
+    rocksdb::WriteBatch batch;
     if (*vec) {
-      rocksdb::WriteBatch batch;
       auto* cf = db_access::cf(*db, cf_vectors);
       batch.Delete(cf, id).PermitUncheckedError();
       batch
           .Put(cf, rocksdb::Slice{generation_key.data(), generation_key.size()},
                generation_bytes(generation + 1))
           .PermitUncheckedError();
-      if (auto err = db_access::write(*db, batch, "cannot forget vector '" + id + "'"))
-        return err;
+    }
+    auto existed = store->forget(id, &batch);
+    if (!existed)
+      return existed;
+    if (*vec) {
       ++generation;
       dirty = true;
     }
@@ -297,29 +300,10 @@ struct long_term_state {
     return existed;
   }
 
-  /// The `cap` best BM25 candidates for `query` from the allowed namespaces (all if empty),
-  /// from the in-memory index, with their records (ids whose record is gone are skipped).
-  caf::expected<std::vector<search_hit>>
-  lexical(const std::string& query, const std::set<std::string>& namespaces, size_t cap) {
-    std::vector<search_hit> out;
-    for (auto& h : lexicon->search(query, cap, namespaces)) {
-      auto rec = store->get(h.id);
-      if (!rec)
-        return rec.error();
-      if (!*rec)
-        continue;
-      search_hit hit;
-      hit.record = std::move(**rec);
-      hit.score.bm25 = h.bm25;
-      out.push_back(std::move(hit));
-    }
-    return out;
-  }
-
   /// Recall with BM25 alone.
   caf::expected<std::vector<ltm_hit>> recall_lexical(const ltm_recall& r) {
     std::set<std::string> namespaces(r.namespaces.begin(), r.namespaces.end());
-    auto hits = lexical(r.query, namespaces, std::max<size_t>(opts.candidates, r.top_k));
+    auto hits = store->bm25_top(r.query, namespaces, std::max<size_t>(opts.candidates, r.top_k));
     if (!hits)
       return hits.error();
     std::vector<hybrid_candidate> candidates;
@@ -334,7 +318,7 @@ struct long_term_state {
   caf::expected<std::vector<ltm_hit>> recall_hybrid(const ltm_recall& r, std::vector<float> qvec) {
     std::set<std::string> namespaces(r.namespaces.begin(), r.namespaces.end());
     auto cap = std::max<size_t>(opts.candidates, r.top_k);
-    auto hits = lexical(r.query, namespaces, cap);
+    auto hits = store->bm25_top(r.query, namespaces, cap);
     if (!hits)
       return hits.error();
     std::map<std::string, hybrid_candidate> by_id;
@@ -410,7 +394,7 @@ struct long_term_state {
         continue; // consolidated before: idempotent
       // Near-duplicates among the namespace's best lexical matches. The note counts as the
       // newest member of its group, so the merged record keeps its id and text.
-      auto similar = lexical(rec.text, {ns}, 5);
+      auto similar = store->bm25_top(rec.text, {ns}, 5);
       if (!similar)
         return similar.error();
       std::vector<memory_record> group;
@@ -438,10 +422,10 @@ struct long_term_state {
       std::vector<std::vector<float>> own_vectors;
       if (!vectors.empty() && !own.empty())
         own_vectors.push_back(vectors[i]);
-      if (auto err = commit(own, own_vectors, merged.merged_ids))
+      if (auto err = commit(std::move(own), own_vectors, merged.merged_ids))
         return err;
       if (!others.empty())
-        if (auto err = put(others))
+        if (auto err = store->put(std::move(others)))
           return err;
       if (merged.merged_ids.empty())
         ++out.added;
@@ -503,12 +487,7 @@ long_term_memory_actor::behavior_type long_term_behavior(long_term_pointer self,
   st.opts = std::move(opts);
   st.monitor = std::move(monitor);
   st.store = std::make_unique<long_term_store>(st.db, st.opts.store);
-  st.lexicon = std::make_unique<bm25_index>(bm25_index_options{st.opts.store.bm25});
-  if (auto all = st.store->all(); !all)
-    st.broken = all.error();
-  else
-    for (const auto& rec : *all)
-      st.lexicon->add(rec);
+  st.broken = st.store->open_index();
   st.index_path =
       st.opts.index_path.empty() ? st.db->data_dir() + "/memory-vectors.hnsw" : st.opts.index_path;
   if (!st.broken) {
@@ -531,8 +510,8 @@ long_term_memory_actor::behavior_type long_term_behavior(long_term_pointer self,
           return err;
         memory_record rec;
         rec.id = w.id.empty() ? st.fresh_id() : w.id;
-        rec.ns = w.ns;
-        rec.text = w.text;
+        rec.ns = std::move(w.ns);
+        rec.text = std::move(w.text);
         rec.importance = w.importance;
         rec.created = system_now_ms();
         if (!w.source.empty())

@@ -21,6 +21,10 @@ TEST_CASE("the tokenizer lowercases, splits on non-alphanumerics and drops stop 
   CHECK(tokenize("a an and the of to").empty());
   CHECK(tokenize("").empty());
   CHECK(tokenize("cat cat dog") == v{"cat", "cat", "dog"});
+  for (auto text :
+       {"The cat sat on the MAT.", "Hello,WORLD!  it's 2024; x-ray_v2", "THEIR These",
+        "caf\xc3\xa9 CR\xc3\xa8ME", "a an and the of to", "", "cat cat dog", "Thereafter"})
+    CHECK(token_count(text) == tokenize(text).size());
 }
 
 TEST_CASE("stop words are the Lucene English set") {

@@ -46,8 +46,9 @@ search_options in(std::optional<std::string> ns = std::nullopt) {
   return search_options{std::move(ns), 10, t0};
 }
 
-/// Number of keys in the `bm25` column family of a closed store.
-size_t posting_count(const fs::path& data_dir) {
+/// Number of keys in column family `cf` of a closed store; with `put_key`, writes that key
+/// (value "x") into it first.
+size_t key_count(const fs::path& data_dir, const std::string& cf, const std::string& put_key = "") {
   auto dir = data_dir / "memory";
   std::vector<std::string> names;
   REQUIRE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions{}, dir.string(), &names).ok());
@@ -56,12 +57,13 @@ size_t posting_count(const fs::path& data_dir) {
     cfs.emplace_back(n, rocksdb::ColumnFamilyOptions{});
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;
-  REQUIRE(
-      rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions{}, dir.string(), cfs, &handles, &db).ok());
+  REQUIRE(rocksdb::DB::Open(rocksdb::DBOptions{}, dir.string(), cfs, &handles, &db).ok());
   size_t count = 0;
   for (size_t i = 0; i < names.size(); ++i) {
-    if (names[i] != "bm25")
+    if (names[i] != cf)
       continue;
+    if (!put_key.empty())
+      REQUIRE(db->Put(rocksdb::WriteOptions{}, handles[i], put_key, "x").ok());
     std::unique_ptr<rocksdb::Iterator> it{db->NewIterator(rocksdb::ReadOptions{}, handles[i])};
     for (it->SeekToFirst(); it->Valid(); it->Next())
       ++count;
@@ -151,7 +153,7 @@ TEST_CASE("namespaces isolate search and forgetting") {
   CHECK(store->stats()->doc_count == 2);
 }
 
-TEST_CASE("a forgotten record is never returned and its postings are gone") {
+TEST_CASE("a forgotten record is never returned, before and after a restart") {
   swarm::test::temp_dir dir;
   auto path = dir.path() / "mem";
   {
@@ -170,13 +172,34 @@ TEST_CASE("a forgotten record is never returned and its postings are gone") {
     CHECK(stats->doc_count == 1);
     CHECK(stats->total_length == 2);
   }
-  CHECK(posting_count(path) == 2); // apple, cider
+  CHECK(key_count(path, "records") == 1);
   {
-    auto store = open_ok(path);
+    auto store = open_ok(path); // the index is rebuilt from the records
+    CHECK(ids_of(store->search("apple pie recipe", in())) == std::vector<std::string>{"y"});
     REQUIRE(store->forget("y"));
     CHECK(store->stats()->total_length == 0);
+    CHECK(ids_of(store->search("apple", in())).empty());
   }
-  CHECK(posting_count(path) == 0);
+  CHECK(key_count(path, "records") == 0);
+  CHECK(key_count(path, "bm25") == 0); // postings are never stored
+}
+
+TEST_CASE("postings and counters an older store kept are deleted on open") {
+  swarm::test::temp_dir dir;
+  auto path = dir.path() / "mem";
+  {
+    auto store = open_ok(path);
+    REQUIRE_FALSE(store->put({rec("x", "n", "apple pie")}));
+  }
+  CHECK(key_count(path, "bm25", std::string{"apple\0x", 7}) == 1);
+  CHECK(key_count(path, "meta", "doc_count") == 2); // with the schema marker
+  {
+    auto store = open_ok(path);
+    CHECK(ids_of(store->search("apple", in())) == std::vector<std::string>{"x"});
+  }
+  CHECK(key_count(path, "bm25") == 0);
+  CHECK(key_count(path, "meta") == 1);
+  CHECK(key_count(path, "records") == 1);
 }
 
 TEST_CASE("forgetting by age removes only older records of the chosen namespace") {
