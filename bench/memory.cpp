@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -25,6 +26,7 @@
 
 #include "bench/args.hpp"
 #include "memory/bm25.hpp"
+#include "memory/bm25_index.hpp"
 #include "memory/database.hpp"
 #include "memory/long_term.hpp"
 #include "memory/long_term_actor.hpp"
@@ -281,6 +283,48 @@ void bench_bm25(caf::actor_system& sys, const std::vector<size_t>& sizes, size_t
   std::printf("\n");
 }
 
+/// The in-memory BM25 index alone (no actor, no RocksDB): top-k latency for k = 10 and 50 (the
+/// actor asks for 50 candidates, see long_term_memory_options::candidates).
+void bench_bm25_index(const std::vector<size_t>& sizes, size_t queries) {
+  std::printf("## (b) BM25 index alone (`bm25_index::search`), %zu queries per size\n\n", queries);
+  std::printf("| memories | build s | k | p50 ms | p99 ms | max ms |\n|---|---|---|---|---|---|\n");
+  corpus words{2};
+  swarm::memory::bm25_index index;
+  size_t have = 0;
+  for (auto size : sizes) {
+    auto t0 = clock_type::now();
+    for (; have < size; ++have)
+      index.add(swarm::memory::memory_record{
+          "m" + std::to_string(have), "swarm:team", words.text(20, 60), 0.5, 0, {}});
+    index.prepare_bounds();
+    auto build = seconds_since(t0);
+    std::vector<std::string> texts;
+    for (size_t q = 0; q < queries; ++q)
+      texts.push_back(words.text(2, 5));
+    for (size_t k : {10, 50}) {
+      std::vector<double> lat;
+      for (const auto& text : texts) {
+        auto t1 = clock_type::now();
+        auto hits = index.search(text, k);
+        lat.push_back(seconds_since(t1) * 1e3);
+      }
+      if (std::getenv("BENCH_SLOWEST") != nullptr) {
+        std::vector<std::pair<double, std::string>> slow;
+        for (size_t i = 0; i < texts.size(); ++i)
+          slow.emplace_back(lat[i], texts[i]);
+        std::sort(slow.rbegin(), slow.rend());
+        for (size_t i = 0; i < 8 && i < slow.size(); ++i)
+          std::fprintf(stderr, "slow k=%zu %.3f ms: %s\n", k, slow[i].first,
+                       slow[i].second.c_str());
+      }
+      std::printf("| %zu | %.1f | %zu | %.3f | %.3f | %.3f |\n", size, build, k,
+                  percentile(lat, 0.5), percentile(lat, 0.99), percentile(lat, 1.0));
+    }
+    std::fflush(stdout);
+  }
+  std::printf("\n");
+}
+
 /// Text-like vectors: each word has a fixed random direction; a memory's vector is the
 /// normalised idf-weighted sum of its words' directions (a bag-of-words random projection), so
 /// memories sharing words are near each other, as with real embeddings.
@@ -377,7 +421,7 @@ int main(int argc, char** argv) {
   size_t queries = 1000;
   size_t dim = 64;
   size_t ef = 128;
-  bool do_writes = true, do_bm25 = true, do_vectors = true;
+  bool do_writes = true, do_bm25 = true, do_vectors = true, do_index = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--writes" && i + 1 < argc)
@@ -399,10 +443,11 @@ int main(int argc, char** argv) {
       do_writes = only == "writes";
       do_bm25 = only == "bm25";
       do_vectors = only == "vectors";
+      do_index = only == "bm25-index";
     } else {
       std::cerr << "usage: bench_memory [--writes 20000] [--rounds 3] [--window 64] "
                    "[--sizes 10000,100000,1000000] [--queries 1000] [--dim 64] [--ef 128] "
-                   "[--only writes|bm25|vectors]\n";
+                   "[--only writes|bm25|bm25-index|vectors]\n";
       return a == "--help" ? 0 : 2;
     }
   }
@@ -414,6 +459,8 @@ int main(int argc, char** argv) {
     bench_writes(sys, writes, rounds, window);
   if (do_bm25)
     bench_bm25(sys, sizes, queries);
+  if (do_index)
+    bench_bm25_index(sizes, queries);
   if (do_vectors)
     bench_vectors(sizes, queries, dim, ef);
   return 0;

@@ -31,13 +31,17 @@ double saturation(uint32_t tf, uint32_t len, double avg, const bm25_params& p) {
   return f * (p.k1 + 1.0) / (f + p.k1 * (1.0 - p.b + p.b * ratio));
 }
 
+uint16_t saturate16(uint32_t x) {
+  return static_cast<uint16_t>(std::min<uint32_t>(x, 0xffff));
+}
+
 float round_up(double x) {
   return std::nextafter(static_cast<float>(x), std::numeric_limits<float>::infinity());
 }
 
 } // namespace
 
-bm25_index::bm25_index(bm25_params params) : params_(params) {}
+bm25_index::bm25_index(bm25_index_options opts) : opts_(opts), params_(opts.bm25) {}
 
 uint32_t bm25_index::term_number(const std::string& term) {
   if (auto it = term_numbers_.find(term); it != term_numbers_.end())
@@ -53,6 +57,10 @@ uint32_t bm25_index::ns_number(const std::string& ns) {
   return ns_numbers_.emplace(ns, static_cast<uint32_t>(ns_numbers_.size())).first->second;
 }
 
+uint32_t bm25_index::length_of(const posting& p) const {
+  return p.len < 0xffff ? p.len : docs_[p.doc].length;
+}
+
 uint32_t bm25_index::add(const memory_record& rec) {
   auto number = static_cast<uint32_t>(docs_.size());
   [[maybe_unused]] auto fresh = by_id_.emplace(rec.id, number).second;
@@ -65,7 +73,11 @@ uint32_t bm25_index::add(const memory_record& rec) {
       ++next;
     auto count = static_cast<uint32_t>(next - i);
     auto& e = terms_[term_number(tokens[i])];
-    e.postings.push_back(posting{number, count});
+    e.postings.push_back(posting{number, saturate16(count), saturate16(length)});
+    if ((e.postings.size() - 1) % block_size == 0)
+      e.block_last.push_back(number);
+    else
+      e.block_last.back() = number;
     ++e.df;
     if (e.ref_avg > 0) { // keep computed bounds in step
       auto g = round_up(saturation(count, length, e.ref_avg, params_));
@@ -77,7 +89,7 @@ uint32_t bm25_index::add(const memory_record& rec) {
       e.max = std::max(e.max, g);
     }
   }
-  docs_.push_back(doc_info{length, ns_number(rec.ns), true});
+  docs_.push_back(doc_info{length, ns_number(rec.ns), true, rec.created, rec.importance});
   ids_.push_back(rec.id);
   total_length_ += length;
   ++live_;
@@ -124,8 +136,13 @@ void bm25_index::compact() {
     kept.reserve(e.df);
     for (const auto& p : e.postings)
       if (renumbered[p.doc] != no_doc)
-        kept.push_back(posting{renumbered[p.doc], p.tf});
+        kept.push_back(posting{renumbered[p.doc], p.tf, p.len});
     e.postings = std::move(kept);
+    e.block_last.clear();
+    for (size_t i = block_size - 1; i < e.postings.size(); i += block_size)
+      e.block_last.push_back(e.postings[i].doc);
+    if (e.postings.size() % block_size != 0)
+      e.block_last.push_back(e.postings.back().doc);
     e.block_max.clear();
     e.max = 0;
     e.ref_avg = 0;
@@ -136,6 +153,14 @@ void bm25_index::compact() {
   ids_ = std::move(ids);
 }
 
+void bm25_index::prepare_bounds() {
+  if (live_ == 0)
+    return;
+  auto avg = static_cast<double>(total_length_) / static_cast<double>(live_);
+  for (auto& e : terms_)
+    refresh_bounds(e, avg);
+}
+
 void bm25_index::refresh_bounds(term_entry& e, double avg) {
   if (e.ref_avg > 0 && avg <= e.ref_avg && avg * ref_headroom * 1.05 >= e.ref_avg)
     return; // valid, and not much looser than it would be if recomputed
@@ -144,7 +169,7 @@ void bm25_index::refresh_bounds(term_entry& e, double avg) {
   e.max = 0;
   for (size_t i = 0; i < e.postings.size(); ++i) {
     const auto& p = e.postings[i];
-    auto g = round_up(saturation(p.tf, docs_[p.doc].length, e.ref_avg, params_));
+    auto g = round_up(saturation(p.tf, length_of(p), e.ref_avg, params_));
     auto& m = e.block_max[i / block_size];
     m = std::max(m, g);
     e.max = std::max(e.max, g);
@@ -185,21 +210,32 @@ std::vector<bm25_hit> bm25_index::search(std::string_view query, size_t k,
       return std::min((pos / block_size + 1) * block_size, e->postings.size());
     }
     double block_bound() const { return idf * e->block_max[pos / block_size] * slack; }
-    /// Moves to the first posting with a document >= d.
+    /// Moves to the first posting with a document >= d. Whole blocks are skipped by their last
+    /// documents (a compact array), so only the block holding d is read.
     void seek(uint32_t d) {
       const auto& p = e->postings;
-      while (pos < p.size() && p[pos].doc < d) {
-        auto end = block_end();
-        if (p[end - 1].doc < d) {
-          pos = end; // the whole block is before d
-          continue;
-        }
-        pos = static_cast<size_t>(
-            std::lower_bound(p.begin() + static_cast<std::ptrdiff_t>(pos),
-                             p.begin() + static_cast<std::ptrdiff_t>(end), d,
-                             [](const posting& x, uint32_t doc) { return x.doc < doc; }) -
-            p.begin());
+      if (pos >= p.size())
+        return;
+      auto block = pos / block_size;
+      if (e->block_last[block] >= d) {
+        // d is in this block, usually a few postings on: a forward scan reads them in order.
+        while (p[pos].doc < d)
+          ++pos;
+        return;
       }
+      do
+        ++block;
+      while (block < e->block_last.size() && e->block_last[block] < d);
+      if (block == e->block_last.size()) {
+        pos = p.size();
+        return;
+      }
+      pos = block * block_size;
+      pos = static_cast<size_t>(
+          std::lower_bound(p.begin() + static_cast<std::ptrdiff_t>(pos),
+                           p.begin() + static_cast<std::ptrdiff_t>(block_end()), d,
+                           [](const posting& x, uint32_t doc) { return x.doc < doc; }) -
+          p.begin());
     }
   };
   std::vector<cursor> cur;
@@ -217,9 +253,34 @@ std::vector<bm25_hit> bm25_index::search(std::string_view query, size_t k,
   }
   if (cur.empty())
     return hits;
-  std::sort(cur.begin(), cur.end(),
-            [](const cursor& a, const cursor& b) { return a.bound < b.bound; });
+  // In a store of more than common_scan records, a term in more than common_share of them is
+  // common: it scores the records rarer terms bring in but brings in none itself, so common
+  // terms go first, among the terms that cannot bring a record in. If every term is common, the
+  // rarest brings in the newest common_scan records containing it.
+  auto common = [&](const cursor& c) {
+    return live_ > opts_.common_scan &&
+           static_cast<double>(c.e->df) > opts_.common_share * static_cast<double>(live_);
+  };
+  size_t n_common = 0;
+  for (auto& c : cur)
+    n_common += common(c) ? 1 : 0;
   auto n = cur.size();
+  if (n_common == n) {
+    auto rarest = std::min_element(
+        cur.begin(), cur.end(), [](const cursor& a, const cursor& b) { return a.e->df < b.e->df; });
+    std::iter_swap(rarest, cur.end() - 1);
+    auto& last = cur.back();
+    last.pos = last.e->postings.size() - std::min(last.e->postings.size(), opts_.common_scan);
+    std::sort(cur.begin(), cur.end() - 1,
+              [](const cursor& a, const cursor& b) { return a.bound < b.bound; });
+    n_common = n - 1;
+  } else {
+    std::stable_partition(cur.begin(), cur.end(), common);
+    auto by_bound = [](const cursor& a, const cursor& b) { return a.bound < b.bound; };
+    auto split = cur.begin() + static_cast<std::ptrdiff_t>(n_common);
+    std::sort(cur.begin(), split, by_bound);
+    std::sort(split, cur.end(), by_bound);
+  }
   std::vector<double> prefix(n + 1, 0.0); // prefix[i]: bound of terms 0..i-1
   for (size_t i = 0; i < n; ++i)
     prefix[i + 1] = prefix[i] + cur[i].bound;
@@ -237,8 +298,8 @@ std::vector<bm25_hit> bm25_index::search(std::string_view query, size_t k,
   std::vector<entry> heap;
   heap.reserve(k + 1);
   bool full = false;
-  double theta = -1; // the k-th best score once full
-  size_t ess = 0;    // terms [0, ess) cannot bring a document into the top k on their own
+  double theta = -1;     // the k-th best score once full
+  size_t ess = n_common; // terms [0, ess) bring no document into the top k on their own
   auto offer = [&](entry x) {
     if (!full) {
       heap.push_back(x);
@@ -257,44 +318,58 @@ std::vector<bm25_hit> bm25_index::search(std::string_view query, size_t k,
     while (ess < n && prefix[ess + 1] < theta)
       ++ess;
   };
-  auto term_score = [&](const cursor& c, uint32_t d) {
-    return bm25_term_score(c.idf, c.e->postings[c.pos].tf, docs_[d].length, avg, params_);
+  // bm25_term_score, inlined: idf * tf * (k1 + 1) / (tf + k1 * (1 - b) + k1 * b * len / avg).
+  auto k1 = params_.k1;
+  auto norm_base = k1 * (1.0 - params_.b);
+  auto norm_per_len = avg > 0 ? k1 * params_.b / avg : 0.0;
+  if (avg <= 0)
+    norm_base = k1; // bm25_term_score: no length normalisation
+  auto term_score = [&](const cursor& c) {
+    const auto& p = c.e->postings[c.pos];
+    auto tf = static_cast<double>(p.tf);
+    return c.idf * tf * (k1 + 1.0) /
+           (tf + norm_base + norm_per_len * static_cast<double>(length_of(p)));
   };
 
   while (ess < n) {
+    // The next document d; every essential term's postings in [d, last] lie in its current
+    // block, whose bound is known without reading postings.
     auto d = no_doc;
-    for (size_t i = ess; i < n; ++i)
-      d = std::min(d, cur[i].doc());
+    auto last = no_doc;
+    auto range_bound = prefix[ess];
+    for (size_t i = ess; i < n; ++i) {
+      auto doc = cur[i].doc();
+      if (doc == no_doc)
+        continue;
+      d = std::min(d, doc);
+      last = std::min(last, cur[i].e->block_last[cur[i].pos / block_size]);
+      range_bound += cur[i].block_bound();
+    }
     if (d == no_doc)
       break;
     if (full) {
-      // Every essential term's postings in [d, last] lie in its current block: if those blocks'
-      // bounds and the other terms' bounds cannot reach theta, skip the whole range.
-      auto last = no_doc;
-      auto bound = prefix[ess];
-      for (size_t i = ess; i < n; ++i) {
-        if (cur[i].doc() == no_doc)
-          continue;
-        last = std::min(last, cur[i].e->postings[cur[i].block_end() - 1].doc);
-        bound += cur[i].block_bound();
-      }
-      if (bound < theta) {
+      if (range_bound < theta) { // nothing in [d, last] can reach theta: skip the range
         for (size_t i = ess; i < n; ++i)
-          if (cur[i].doc() != no_doc)
-            cur[i].seek(last == no_doc ? no_doc : last + 1);
+          cur[i].seek(last + 1);
+        continue;
+      }
+      auto doc_bound = prefix[ess];
+      for (size_t i = ess; i < n; ++i)
+        if (cur[i].doc() == d)
+          doc_bound += cur[i].block_bound();
+      if (doc_bound < theta) { // d cannot reach theta: skip it
+        for (size_t i = ess; i < n; ++i)
+          if (cur[i].doc() == d)
+            ++cur[i].pos;
         continue;
       }
     }
-    if (!admits(d)) {
-      for (size_t i = ess; i < n; ++i)
-        if (cur[i].doc() == d)
-          ++cur[i].pos;
-      continue;
-    }
+    // Scores come from the postings alone (they carry the length); the document itself (alive,
+    // namespace) is looked at only when it would enter the top k.
     double score = 0;
     for (size_t i = ess; i < n; ++i)
       if (cur[i].doc() == d) {
-        score += term_score(cur[i], d);
+        score += term_score(cur[i]);
         ++cur[i].pos;
       }
     bool pruned = false;
@@ -305,15 +380,15 @@ std::vector<bm25_hit> bm25_index::search(std::string_view query, size_t k,
       }
       cur[j].seek(d);
       if (cur[j].doc() == d)
-        score += term_score(cur[j], d);
+        score += term_score(cur[j]);
     }
-    if (!pruned)
+    if (!pruned && (!full || score >= theta) && admits(d))
       offer(entry{score, d});
   }
   std::sort(heap.begin(), heap.end(), better);
   hits.reserve(heap.size());
   for (const auto& x : heap)
-    hits.push_back(bm25_hit{ids_[x.doc], x.score});
+    hits.push_back(bm25_hit{ids_[x.doc], x.score, docs_[x.doc].created, docs_[x.doc].importance});
   return hits;
 }
 

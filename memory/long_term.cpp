@@ -208,9 +208,10 @@ struct long_term_store::impl {
   caf::error build_index() {
     if (index)
       return {};
-    auto fresh = std::make_unique<bm25_index>(opts.bm25);
+    auto fresh = std::make_unique<bm25_index>(bm25_index_options{opts.bm25});
     if (auto err = scan([&](memory_record&& rec) { fresh->add(rec); }))
       return err;
+    fresh->prepare_bounds();
     index = std::move(fresh);
     return {};
   }
@@ -410,24 +411,36 @@ caf::expected<std::vector<search_hit>> long_term_store::search(const std::string
   std::vector<search_hit> hits;
   if (opts.top_k == 0)
     return hits;
-  std::set<std::string> namespaces;
-  if (opts.ns)
-    namespaces.insert(*opts.ns);
-  auto matches = bm25_top(query, namespaces, std::max(opts.candidates, opts.top_k));
-  if (!matches)
-    return matches.error();
-  std::map<std::string, memory_record> docs;
+  std::lock_guard guard{impl_->mtx};
+  if (auto err = impl_->build_index())
+    return err;
+  impl_->catch_up();
   std::vector<ranking_candidate> candidates;
-  for (auto& m : *matches) {
-    candidates.push_back(
-        ranking_candidate{m.record.id, m.score.bm25, m.record.created, m.record.importance});
-    docs.emplace(m.record.id, std::move(m.record));
-  }
+  auto k = std::max(opts.candidates, opts.top_k);
+  for (auto& h : impl_->index->search(query, k, opts.namespaces))
+    candidates.push_back(ranking_candidate{std::move(h.id), h.bm25, h.created, h.importance});
   auto now = opts.now != 0 ? opts.now : now_ms();
-  auto ranked_ids =
+  auto ranked =
       rank(candidates, impl_->opts.weights, now, impl_->opts.half_life.count(), opts.top_k);
-  for (auto& r : ranked_ids)
-    hits.push_back(search_hit{std::move(docs.at(r.id)), r.score});
+  // The hits' records, in one MultiGet.
+  std::vector<rocksdb::Slice> keys;
+  for (const auto& r : ranked)
+    keys.emplace_back(r.id);
+  std::vector<rocksdb::PinnableSlice> values(keys.size());
+  std::vector<rocksdb::Status> statuses(keys.size());
+  impl_->db->MultiGet(rocksdb::ReadOptions{}, impl_->records, keys.size(), keys.data(),
+                      values.data(), statuses.data());
+  for (size_t i = 0; i < ranked.size(); ++i) {
+    const auto& id = ranked[i].id;
+    if (statuses[i].IsNotFound())
+      return impl_->corrupt("indexed record '" + id + "' is missing");
+    if (!statuses[i].ok())
+      return impl_->fail("cannot read record '" + id + "'", statuses[i]);
+    auto rec = decode(std::string_view{values[i].data(), values[i].size()});
+    if (!rec)
+      return impl_->corrupt("undecodable record '" + id + "'");
+    hits.push_back(search_hit{std::move(*rec), ranked[i].score});
+  }
   return hits;
 }
 

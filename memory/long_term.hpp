@@ -39,8 +39,8 @@ struct long_term_options {
 
 /// Per-query options.
 struct search_options {
-  /// Only records of exactly this namespace. Default: every namespace.
-  std::optional<std::string> ns;
+  /// Only records of exactly these namespaces. Default (empty): every namespace.
+  std::set<std::string> namespaces;
   /// At most this many hits. Default: 10.
   size_t top_k = 10;
   /// "Now" for the recency score, Unix milliseconds. Default (0): the system clock.
@@ -109,7 +109,8 @@ public:
                                                         int64_t before);
 
   /// The `opts.candidates` records with the best BM25 score for `query`, ranked (see `rank`) and
-  /// cut to `opts.top_k`. A query with no term left after tokenizing yields no hit.
+  /// cut to `opts.top_k`; only those are read from RocksDB. A query with no term left after
+  /// tokenizing yields no hit.
   [[nodiscard]] caf::expected<std::vector<search_hit>> search(const std::string& query,
                                                               const search_options& opts = {});
 

@@ -302,16 +302,26 @@ struct long_term_state {
 
   /// Recall with BM25 alone.
   caf::expected<std::vector<ltm_hit>> recall_lexical(const ltm_recall& r) {
-    std::set<std::string> namespaces(r.namespaces.begin(), r.namespaces.end());
-    auto hits = store->bm25_top(r.query, namespaces, std::max<size_t>(opts.candidates, r.top_k));
+    search_options so;
+    so.namespaces = {r.namespaces.begin(), r.namespaces.end()};
+    so.top_k = r.top_k;
+    so.candidates = opts.candidates;
+    auto hits = store->search(r.query, so);
     if (!hits)
       return hits.error();
-    std::vector<hybrid_candidate> candidates;
-    for (auto& h : *hits)
-      candidates.push_back(hybrid_candidate{std::move(h.record), h.score.bm25, std::nullopt});
-    const auto& so = opts.store;
-    return rank_hybrid(std::move(candidates), so.weights, 0.0, system_now_ms(),
-                       so.half_life.count(), r.top_k);
+    std::vector<ltm_hit> out;
+    for (auto& h : *hits) {
+      ltm_hit x;
+      x.id = std::move(h.record.id);
+      x.ns = std::move(h.record.ns);
+      x.text = std::move(h.record.text);
+      x.score = h.score.total;
+      x.relevance = h.score.relevance;
+      x.recency = h.score.recency;
+      x.importance = h.score.importance;
+      out.push_back(std::move(x));
+    }
+    return out;
   }
 
   /// Recall with BM25 and the query's embedding `qvec`.

@@ -315,7 +315,7 @@ int search(const memory_args& args) {
   memory::long_term_store store{*db};
   memory::search_options opts;
   if (!args.ns.empty())
-    opts.ns = args.ns;
+    opts.namespaces = {args.ns};
   opts.top_k = args.top_k;
   auto hits = store.search(args.query, opts);
   if (!hits)

@@ -229,3 +229,31 @@ TEST_CASE("ties in BM25 score go to the smaller id") {
   CHECK(hits[0].id == "m0");
   CHECK(hits[1].id == "m1");
 }
+
+TEST_CASE("in a large store common terms bring in no candidates of their own") {
+  bm25_index index{bm25_index_options{{}, 0.5, 3}};
+  for (int i = 0; i < 6; ++i)
+    index.add(rec("c" + std::to_string(i), "n", "common words"));
+  index.add(rec("r", "n", "rare common"));
+  // "common" is in 7 of 7 records (> 50 %), "rare" in one: only "r" is a candidate.
+  auto hits = index.search("rare common", 10);
+  REQUIRE(hits.size() == 1);
+  CHECK(hits[0].id == "r");
+  // Below common_scan records, every term brings in candidates.
+  bm25_index small{bm25_index_options{{}, 0.5, 100}};
+  for (int i = 0; i < 6; ++i)
+    small.add(rec("c" + std::to_string(i), "n", "common words"));
+  small.add(rec("r", "n", "rare common"));
+  CHECK(small.search("rare common", 10).size() == 7);
+}
+
+TEST_CASE("when every query term is common, the newest records with the rarest are scored") {
+  bm25_index index{bm25_index_options{{}, 0.5, 3}};
+  for (int i = 0; i < 10; ++i)
+    index.add(rec("d" + std::to_string(i), "n", i == 0 ? "x x x x y" : "x y filler"));
+  // "x" and "y" are in every record: the scan covers d7..d9 only, so d0 (the best) is missed.
+  auto hits = index.search("x y", 10);
+  REQUIRE(hits.size() == 3);
+  for (auto& h : hits)
+    CHECK((h.id == "d7" || h.id == "d8" || h.id == "d9"));
+}

@@ -43,7 +43,11 @@ std::vector<std::string> ids_of(const caf::expected<std::vector<search_hit>>& hi
 }
 
 search_options in(std::optional<std::string> ns = std::nullopt) {
-  return search_options{std::move(ns), 10, t0};
+  search_options o;
+  if (ns)
+    o.namespaces = {*ns};
+  o.now = t0;
+  return o;
 }
 
 /// Number of keys in column family `cf` of a closed store; with `put_key`, writes that key
@@ -132,7 +136,7 @@ TEST_CASE("search ranks by relevance, recency and importance as configured") {
   auto relevance_only = open_ok(dir2.path(), opts);
   REQUIRE_FALSE(relevance_only->put({rec("a", "n", "deploy deploy deploy", 0.0, t0 - day_ms),
                                      rec("b", "n", "deploy service now", 1.0, t0)}));
-  hits = relevance_only->search("deploy", search_options{std::nullopt, 1, t0});
+  hits = relevance_only->search("deploy", search_options{{}, 1, t0});
   REQUIRE(ids_of(hits) == std::vector<std::string>{"a"});
   CHECK((*hits)[0].score.recency == Approx(std::exp2(-24.0)));
 }
