@@ -204,38 +204,39 @@ std::vector<bm25_hit> bm25_index::search(std::string_view query, size_t k,
     const term_entry* e;
     double idf;
     double bound;
+    const posting* p;     ///< e->postings
+    size_t size;          ///< of e->postings
+    const uint32_t* last; ///< e->block_last
+    const float* max;     ///< e->block_max
     size_t pos = 0;
-    uint32_t doc() const { return pos < e->postings.size() ? e->postings[pos].doc : no_doc; }
-    size_t block_end() const {
-      return std::min((pos / block_size + 1) * block_size, e->postings.size());
-    }
-    double block_bound() const { return idf * e->block_max[pos / block_size] * slack; }
+    uint32_t doc() const { return pos < size ? p[pos].doc : no_doc; }
+    size_t block_end() const { return std::min((pos / block_size + 1) * block_size, size); }
+    double block_bound() const { return idf * max[pos / block_size] * slack; }
     /// Moves to the first posting with a document >= d. Whole blocks are skipped by their last
     /// documents (a compact array), so only the block holding d is read.
     void seek(uint32_t d) {
-      const auto& p = e->postings;
-      if (pos >= p.size())
+      if (pos >= size)
         return;
       auto block = pos / block_size;
-      if (e->block_last[block] >= d) {
+      if (last[block] >= d) {
         // d is in this block, usually a few postings on: a forward scan reads them in order.
         while (p[pos].doc < d)
           ++pos;
         return;
       }
+      auto blocks = (size + block_size - 1) / block_size;
       do
         ++block;
-      while (block < e->block_last.size() && e->block_last[block] < d);
-      if (block == e->block_last.size()) {
-        pos = p.size();
+      while (block < blocks && last[block] < d);
+      if (block == blocks) {
+        pos = size;
         return;
       }
       pos = block * block_size;
       pos = static_cast<size_t>(
-          std::lower_bound(p.begin() + static_cast<std::ptrdiff_t>(pos),
-                           p.begin() + static_cast<std::ptrdiff_t>(block_end()), d,
+          std::lower_bound(p + pos, p + block_end(), d,
                            [](const posting& x, uint32_t doc) { return x.doc < doc; }) -
-          p.begin());
+          p);
     }
   };
   std::vector<cursor> cur;
@@ -249,7 +250,8 @@ std::vector<bm25_hit> bm25_index::search(std::string_view query, size_t k,
     auto& e = terms_[it->second];
     refresh_bounds(e, avg);
     auto idf = bm25_idf(live_, e.df);
-    cur.push_back(cursor{&e, idf, idf * e.max * slack});
+    cur.push_back(cursor{&e, idf, idf * e.max * slack, e.postings.data(), e.postings.size(),
+                         e.block_last.data(), e.block_max.data()});
   }
   if (cur.empty())
     return hits;
@@ -270,7 +272,7 @@ std::vector<bm25_hit> bm25_index::search(std::string_view query, size_t k,
         cur.begin(), cur.end(), [](const cursor& a, const cursor& b) { return a.e->df < b.e->df; });
     std::iter_swap(rarest, cur.end() - 1);
     auto& last = cur.back();
-    last.pos = last.e->postings.size() - std::min(last.e->postings.size(), opts_.common_scan);
+    last.pos = last.size - std::min(last.size, opts_.common_scan);
     std::sort(cur.begin(), cur.end() - 1,
               [](const cursor& a, const cursor& b) { return a.bound < b.bound; });
     n_common = n - 1;
@@ -325,7 +327,7 @@ std::vector<bm25_hit> bm25_index::search(std::string_view query, size_t k,
   if (avg <= 0)
     norm_base = k1; // bm25_term_score: no length normalisation
   auto term_score = [&](const cursor& c) {
-    const auto& p = c.e->postings[c.pos];
+    const auto& p = c.p[c.pos];
     auto tf = static_cast<double>(p.tf);
     return c.idf * tf * (k1 + 1.0) /
            (tf + norm_base + norm_per_len * static_cast<double>(length_of(p)));
@@ -342,7 +344,7 @@ std::vector<bm25_hit> bm25_index::search(std::string_view query, size_t k,
       if (doc == no_doc)
         continue;
       d = std::min(d, doc);
-      last = std::min(last, cur[i].e->block_last[cur[i].pos / block_size]);
+      last = std::min(last, cur[i].last[cur[i].pos / block_size]);
       range_bound += cur[i].block_bound();
     }
     if (d == no_doc)
