@@ -271,7 +271,8 @@ caf::error long_term_store::open_index() {
 
 caf::error long_term_store::put(std::vector<memory_record> records, rocksdb::WriteBatch* also) {
   // Validate everything before writing anything; a later duplicate id wins.
-  std::map<std::string_view, memory_record*> latest;
+  std::vector<memory_record*> latest;
+  latest.reserve(records.size());
   for (auto& rec : records) {
     if (rec.id.empty())
       return make_error(errc::invalid_argument, "memory put: a record has an empty id");
@@ -282,15 +283,23 @@ caf::error long_term_store::put(std::vector<memory_record> records, rocksdb::Wri
       return make_error(errc::invalid_argument,
                         "memory put: record '" + rec.id + "' has importance " +
                             std::to_string(rec.importance) + " outside [0, 1]");
-    latest[rec.id] = &rec;
+    latest.push_back(&rec);
   }
+  // In id order (the batch's key order), keeping the last of each id.
+  std::stable_sort(latest.begin(), latest.end(),
+                   [](const memory_record* a, const memory_record* b) { return a->id < b->id; });
+  size_t kept = 0;
+  for (size_t i = 0; i < latest.size(); ++i)
+    if (i + 1 == latest.size() || latest[i + 1]->id != latest[i]->id)
+      latest[kept++] = latest[i];
+  latest.resize(kept);
   if (latest.empty() && (also == nullptr || also->Count() == 0))
     return {};
   std::lock_guard guard{impl_->mtx};
   rocksdb::WriteBatch own;
   auto& batch = also != nullptr ? *also : own;
   std::vector<memory_record> replaced; // what the index must forget
-  for (const auto& [key, rec] : latest) {
+  for (const auto* rec : latest) {
     auto old = impl_->existing(rec->id);
     if (!old)
       return old.error();
@@ -303,8 +312,8 @@ caf::error long_term_store::put(std::vector<memory_record> records, rocksdb::Wri
   for (const auto& old : replaced)
     impl_->unindex(old);
   if (impl_->index) {
-    for (auto& [key, rec] : latest) {
-      auto id = rec->id; // `key` views rec->id, which the move empties
+    for (auto* rec : latest) {
+      auto id = rec->id;
       impl_->unindexed.insert_or_assign(std::move(id), std::move(*rec));
     }
     if (impl_->unindexed.size() > impl::max_unindexed)
