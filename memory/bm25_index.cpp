@@ -210,7 +210,6 @@ std::vector<bm25_hit> bm25_index::search(std::string_view query, size_t k,
     const float* max;     ///< e->block_max
     size_t pos = 0;
     uint32_t doc() const { return pos < size ? p[pos].doc : no_doc; }
-    size_t block_end() const { return std::min((pos / block_size + 1) * block_size, size); }
     double block_bound() const { return idf * max[pos / block_size] * slack; }
     /// Moves to the first posting with a document >= d. Whole blocks are skipped by their last
     /// documents (a compact array), so only the block holding d is read.
@@ -218,25 +217,21 @@ std::vector<bm25_hit> bm25_index::search(std::string_view query, size_t k,
       if (pos >= size)
         return;
       auto block = pos / block_size;
-      if (last[block] >= d) {
-        // d is in this block, usually a few postings on: a forward scan reads them in order.
-        while (p[pos].doc < d)
-          ++pos;
-        return;
+      if (last[block] < d) {
+        auto blocks = (size + block_size - 1) / block_size;
+        do
+          ++block;
+        while (block < blocks && last[block] < d);
+        if (block == blocks) {
+          pos = size;
+          return;
+        }
+        pos = block * block_size;
       }
-      auto blocks = (size + block_size - 1) / block_size;
-      do
-        ++block;
-      while (block < blocks && last[block] < d);
-      if (block == blocks) {
-        pos = size;
-        return;
-      }
-      pos = block * block_size;
-      pos = static_cast<size_t>(
-          std::lower_bound(p + pos, p + block_end(), d,
-                           [](const posting& x, uint32_t doc) { return x.doc < doc; }) -
-          p);
+      // d is in this block (its last document is >= d): a forward scan reads the block in
+      // order, which the hardware prefetches, where a binary search would wait on each read.
+      while (p[pos].doc < d)
+        ++pos;
     }
   };
   std::vector<cursor> cur;
