@@ -293,7 +293,7 @@ std::vector<bm25_hit> bm25_index::search(std::string_view query, size_t k,
     return ids_[a.doc] < ids_[b.doc];
   };
   std::vector<entry> heap;
-  heap.reserve(k + 1);
+  heap.reserve(std::min<size_t>(k, live_) + 1);
   bool full = false;
   double theta = -1;     // the k-th best score once full
   size_t ess = n_common; // terms [0, ess) bring no document into the top k on their own
@@ -328,6 +328,7 @@ std::vector<bm25_hit> bm25_index::search(std::string_view query, size_t k,
            (tf + norm_base + norm_per_len * static_cast<double>(length_of(p)));
   };
 
+  std::vector<double> part(n, 0.0); // per term: its part of the current document's score
   while (ess < n) {
     // The next document d; every essential term's postings in [d, last] lie in its current
     // block, whose bound is known without reading postings.
@@ -364,9 +365,11 @@ std::vector<bm25_hit> bm25_index::search(std::string_view query, size_t k,
     // Scores come from the postings alone (they carry the length); the document itself (alive,
     // namespace) is looked at only when it would enter the top k.
     double score = 0;
+    std::fill(part.begin(), part.end(), 0.0);
     for (size_t i = ess; i < n; ++i)
       if (cur[i].doc() == d) {
-        score += term_score(cur[i]);
+        part[i] = term_score(cur[i]);
+        score += part[i];
         ++cur[i].pos;
       }
     bool pruned = false;
@@ -376,11 +379,20 @@ std::vector<bm25_hit> bm25_index::search(std::string_view query, size_t k,
         break;
       }
       cur[j].seek(d);
-      if (cur[j].doc() == d)
-        score += term_score(cur[j]);
+      if (cur[j].doc() == d) {
+        part[j] = term_score(cur[j]);
+        score += part[j];
+      }
     }
-    if (!pruned && (!full || score >= theta) && admits(d))
-      offer(entry{score, d});
+    if (pruned)
+      continue;
+    // The score proper: the terms' parts summed in one fixed order, whatever the order they
+    // were found in, so that records with equal terms get equal scores (ties go by id).
+    double exact = 0;
+    for (auto x : part)
+      exact += x;
+    if ((!full || exact >= theta) && admits(d))
+      offer(entry{exact, d});
   }
   std::sort(heap.begin(), heap.end(), better);
   hits.reserve(heap.size());

@@ -38,8 +38,10 @@ struct bm25_index_options {
   /// records that rarer query terms bring in, and brings in none itself (as Lucene's
   /// CommonTermsQuery). Default: 0.1.
   double common_share = 0.1;
-  /// When every query term is common, the candidates are this many of the newest records
-  /// containing the rarest of them. Default: 20,000.
+  /// When every query term is common, the candidates are the records of the rarest of them among
+  /// its last this many postings: the most recently indexed records (the long-term store indexes
+  /// in id order at start, which is time order for the actor's ids, then in write order;
+  /// postings of removed records count until compaction). Default: 20,000.
   size_t common_scan = 20'000;
 };
 

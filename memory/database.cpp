@@ -431,8 +431,8 @@ caf::expected<std::shared_ptr<database>> database::open(const std::string& data_
     return detail::status_error(path, "cannot open", st);
   std::shared_ptr<database> result{new database(std::move(self))};
   if (!options.read_only) {
-    if (auto err = clear_legacy_keys(*result))
-      return err;
+    // Best effort: the keys are derived data, and a store whose disk is full must still open.
+    static_cast<void>(clear_legacy_keys(*result));
     make_reserve(path);
   }
   return result;

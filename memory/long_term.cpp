@@ -197,10 +197,17 @@ struct long_term_store::impl {
       index->remove(old);
   }
 
-  /// Indexes the unindexed records.
+  /// Indexes the unindexed records, oldest first (by creation time, then id).
   void catch_up() {
+    std::vector<const memory_record*> order;
+    order.reserve(unindexed.size());
     for (const auto& [id, rec] : unindexed)
-      index->add(rec);
+      order.push_back(&rec);
+    std::sort(order.begin(), order.end(), [](const memory_record* a, const memory_record* b) {
+      return a->created != b->created ? a->created < b->created : a->id < b->id;
+    });
+    for (const auto* rec : order)
+      index->add(*rec);
     unindexed.clear();
   }
 

@@ -2,6 +2,8 @@
 // corpus, namespace filters, removals and compaction); replacement, removal and filters.
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <limits>
 #include <map>
 #include <random>
 #include <set>
@@ -256,4 +258,38 @@ TEST_CASE("when every query term is common, the newest records with the rarest a
   REQUIRE(hits.size() == 3);
   for (auto& h : hits)
     CHECK((h.id == "d7" || h.id == "d8" || h.id == "d9"));
+}
+
+TEST_CASE("records with the same terms score the same, so the smaller ids win the ties") {
+  bm25_index index;
+  zipf_texts gen;
+  // Identical four-term records among others: they are scored while the top k fills and after
+  // pruning set in, with the terms found in different orders.
+  int same = 0;
+  for (int i = 0; i < 3000; ++i) {
+    char id[16];
+    std::snprintf(id, sizeof id, "r%05d", i);
+    if (i % 10 == 3) {
+      index.add(rec(id, "n", "alpha beta gamma delta"));
+      ++same;
+    } else {
+      index.add(rec(id, "n", gen.text(5, 30) + (i % 7 == 0 ? " alpha gamma" : "")));
+    }
+  }
+  REQUIRE(same == 300);
+  auto hits = index.search("alpha beta gamma delta", 20);
+  REQUIRE(hits.size() == 20);
+  for (size_t i = 0; i < hits.size(); ++i) {
+    char want[16];
+    std::snprintf(want, sizeof want, "r%05d", static_cast<int>(10 * i + 3));
+    CHECK(hits[i].id == want);
+    CHECK(hits[i].bm25 == hits[0].bm25);
+  }
+}
+
+TEST_CASE("a k beyond the store's size returns every match") {
+  bm25_index index;
+  index.add(rec("x", "a", "red apple"));
+  index.add(rec("y", "b", "red car"));
+  CHECK(index.search("red", std::numeric_limits<size_t>::max() - 1).size() == 2);
 }
