@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 #include <rocksdb/db.h>
 
+#include "memory/detail/db_access.hpp"
 #include "memory/long_term.hpp"
 #include "runtime/core/errc.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -316,4 +317,28 @@ TEST_CASE("a store shares its database with other users") {
   }
   long_term_store again{*db}; // the database outlived the first store
   CHECK((*again.get("a"))->text == "shared");
+}
+
+TEST_CASE("a record deleted or damaged behind the store's index is a named corruption error") {
+  swarm::test::temp_dir dir;
+  auto db = database::open(dir.path().string());
+  REQUIRE(db);
+  long_term_store store{*db};
+  REQUIRE_FALSE(store.put({rec("gone", "n", "apple pie"), rec("bad", "n", "apple tart")}));
+  REQUIRE_FALSE(store.open_index());
+  auto& raw = detail::db_access::raw(**db);
+  auto* records = detail::db_access::cf(**db, cf_records);
+  REQUIRE(raw.Delete(rocksdb::WriteOptions{}, records, "gone").ok());
+  REQUIRE(raw.Put(rocksdb::WriteOptions{}, records, "bad", "\x07garbage").ok());
+  for (auto query : {"pie", "tart"}) {
+    auto hits = store.search(query, in());
+    REQUIRE_FALSE(hits);
+    CHECK(swarm::is(hits.error(), swarm::errc::io_error));
+    CHECK_THAT(swarm::describe(hits.error()), Catch::Contains("corrupt database"));
+    CHECK_THAT(swarm::describe(hits.error()),
+               Catch::Contains(std::string{query} == "pie" ? "'gone' is missing" : "'bad'"));
+    auto top = store.bm25_top(query, {}, 10);
+    REQUIRE_FALSE(top);
+    CHECK_THAT(swarm::describe(top.error()), Catch::Contains("corrupt database"));
+  }
 }
