@@ -48,17 +48,23 @@ constexpr std::string_view group_chat_keys[] = {"speaker", "selector", "max_turn
                                                 "judge"};
 constexpr std::string_view graph_keys[] = {"edges"};
 constexpr std::string_view router_keys[] = {"router", "routes", "fallback"};
-constexpr std::string_view swarm_keys[] = {"architecture", "members",      "member_timeout_ms",
-                                           "max_rounds",   "max_messages", "deadline_ms",
-                                           "lead",         "max_subtasks", "max_attempts",
-                                           "review",       "decision",     "normalize",
-                                           "pattern",      "field",        "quorum",
-                                           "tie",          "weights",      "threshold",
-                                           "aggregator",   "layers",       "select",
-                                           "judge",        "criteria",     "k",
-                                           "speaker",      "selector",     "max_turns",
-                                           "terminate_on", "edges",        "router",
-                                           "routes",       "fallback",     "budget"};
+// The architectures and their own keys: one table for the reader, `swarm architectures` and
+// supported_architectures().
+constexpr architecture_info architecture_table[] = {
+    {"concurrent", "fan out to every member, gather every answer", {}},
+    {"sequential", "a pipeline: each member gets the task and the previous answer", {}},
+    {"hierarchical", "a lead plans, workers are assigned by skill, the lead aggregates",
+     hierarchical_keys},
+    {"collaborative", "members answer in parallel, then voting, consensus rounds or synthesis",
+     collaborative_keys},
+    {"competitive", "members race; a judge, confidence or the first k pick the winner",
+     competitive_keys},
+    {"group_chat", "turns on a shared transcript until a marker, max_turns or a judge",
+     group_chat_keys},
+    {"graph", "a DAG of members with conditional edges and fan-in", graph_keys},
+    {"router", "one member per task, picked by an LLM router or by regex routes", router_keys},
+};
+
 constexpr std::string_view edge_keys[] = {"from", "to", "when"};
 constexpr std::string_view route_keys[] = {"match", "to"};
 
@@ -137,19 +143,24 @@ bool contains(std::span<const std::string_view> list, std::string_view x) {
 bool applies(std::string_view architecture, std::string_view key) {
   if (contains(common_keys, key))
     return true;
-  if (architecture == "hierarchical")
-    return contains(hierarchical_keys, key);
-  if (architecture == "collaborative")
-    return contains(collaborative_keys, key);
-  if (architecture == "competitive")
-    return contains(competitive_keys, key);
-  if (architecture == "group_chat")
-    return contains(group_chat_keys, key);
-  if (architecture == "graph")
-    return contains(graph_keys, key);
-  if (architecture == "router")
-    return contains(router_keys, key);
+  for (const auto& a : architecture_table)
+    if (a.name == architecture)
+      return contains(a.keys, key);
   return false;
+}
+
+/// Every key a swarm may have under some architecture: the common keys, then each
+/// architecture's own (a key shared by two, like `judge`, once).
+std::span<const std::string_view> swarm_keys() {
+  static const std::vector<std::string_view> keys = [] {
+    std::vector<std::string_view> out(std::begin(common_keys), std::end(common_keys));
+    for (const auto& a : architecture_table)
+      for (auto key : a.keys)
+        if (!contains(out, key))
+          out.push_back(key);
+    return out;
+  }();
+  return keys;
 }
 
 /// 1-based line of a node; 0 when yaml-cpp has no position for it.
@@ -989,7 +1000,7 @@ void spec_reader::read_swarm(const YAML::Node& x, int line, swarm_draft& out) {
   if (out.known_architecture && architecture)
     out.node.architecture = *architecture;
   const std::string& effective = out.node.architecture;
-  walk(x, out.path, swarm_keys,
+  walk(x, out.path, swarm_keys(),
        [&](std::string_view key, const YAML::Node& value, const std::string& key_path,
            int key_line) {
          if (out.known_architecture && !applies(effective, key)) {
@@ -2263,11 +2274,77 @@ const swarm_node_spec* swarm_spec::find_swarm(const std::string& name) const {
   return nullptr;
 }
 
+void disable_memory(swarm_spec& spec) {
+  auto is_memory_tool = [](std::string_view name) {
+    return name == "memory_search" || name == "memory_write";
+  };
+  spec.memory.working = false;
+  spec.memory.long_term = false;
+  std::erase_if(spec.tools, [&](const tool_decl& t) { return is_memory_tool(t.name); });
+  for (auto& a : spec.agents)
+    std::erase_if(a.tools, is_memory_tool);
+  if (spec.text.empty())
+    return;
+  // The same edits on the text: it was parsed before, so it loads.
+  YAML::Node root;
+  try {
+    root = YAML::Load(spec.text);
+  } catch (const YAML::Exception&) {
+    return;
+  }
+  if (!root.IsMap())
+    return;
+  // A copy of `list` without the memory tools; `name_of` reads an item's tool name.
+  auto without_memory_tools = [&](const YAML::Node& list, auto name_of) {
+    YAML::Node kept{YAML::NodeType::Sequence};
+    for (const auto& item : list)
+      if (!is_memory_tool(name_of(item)))
+        kept.push_back(item);
+    return kept;
+  };
+  // A missing key reads as an invalid node, whose type queries throw: IsDefined() first.
+  auto scalar = [](const YAML::Node& x) {
+    return x.IsDefined() && x.IsScalar() ? x.Scalar() : std::string{};
+  };
+  // Lookups through const nodes: a non-const operator[] would add the keys it does not find.
+  auto has = [](const YAML::Node& parent, const char* key, YAML::NodeType::value type) {
+    const YAML::Node& p = parent;
+    return p.IsMap() && p[key].IsDefined() && p[key].Type() == type;
+  };
+  if (has(root, "memory", YAML::NodeType::Map)) {
+    root["memory"]["working"] = false;
+    root["memory"]["long_term"] = false;
+  }
+  if (has(root, "tools", YAML::NodeType::Sequence))
+    root["tools"] = without_memory_tools(root["tools"], [&](const YAML::Node& t) {
+      return t.IsMap() ? scalar(t["name"]) : scalar(t);
+    });
+  if (has(root, "agents", YAML::NodeType::Sequence))
+    for (YAML::Node agent : root["agents"])
+      if (has(agent, "tools", YAML::NodeType::Sequence))
+        agent["tools"] = without_memory_tools(agent["tools"], scalar);
+  YAML::Emitter out;
+  out << root;
+  if (out.good())
+    spec.text = out.c_str();
+}
+
 const std::vector<std::string>& supported_architectures() {
-  static const std::vector<std::string> names{"concurrent",    "sequential",  "hierarchical",
-                                              "collaborative", "competitive", "group_chat",
-                                              "graph",         "router"};
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> out;
+    for (const auto& a : architecture_table)
+      out.emplace_back(a.name);
+    return out;
+  }();
   return names;
+}
+
+std::span<const architecture_info> architectures() {
+  return architecture_table;
+}
+
+std::span<const std::string_view> common_swarm_keys() {
+  return common_keys;
 }
 
 } // namespace swarm

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -246,7 +247,27 @@ spec_parse_result parse_spec(std::string_view text, std::string_view source = "<
 [[nodiscard]] caf::expected<swarm_spec> load_spec_text(std::string_view text,
                                                        std::string_view source = "<spec>");
 
+/// Turns `spec` into one that neither recalls nor stores memories: memory.working and
+/// memory.long_term off, the memory tools (memory_search, memory_write) dropped from `tools:` and
+/// from every agent's list. spec.text is rewritten to say the same (the run journal keeps the
+/// text to rebuild the swarm on resume), so it loses its comments.
+void disable_memory(swarm_spec& spec);
+
 /// Architectures this build can run.
 const std::vector<std::string>& supported_architectures();
+
+/// One architecture and the swarm keys it reads besides the common ones; the spec reader checks
+/// keys against this table (docs/architectures.md describes each key).
+struct architecture_info {
+  std::string_view name;
+  std::string_view summary; ///< one line: what the coordinator does
+  std::span<const std::string_view> keys;
+};
+
+/// Every architecture this build can run, in the order of supported_architectures().
+std::span<const architecture_info> architectures();
+
+/// The swarm keys of every architecture: `architecture`, `members`, the guards and `budget`.
+std::span<const std::string_view> common_swarm_keys();
 
 } // namespace swarm

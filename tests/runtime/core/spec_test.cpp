@@ -1,4 +1,5 @@
 // Tests of the swarm spec loader: schema, defaults, and how every kind of problem is reported.
+#include <algorithm>
 #include <random>
 #include <string>
 #include <vector>
@@ -918,6 +919,48 @@ TEST_CASE("a key of another architecture is refused") {
 )") == lines{"swarm.lead: key 'lead' does not apply to architecture 'concurrent' (line 3)",
              "swarm.max_turns: key 'max_turns' does not apply to architecture 'concurrent' "
              "(line 4)"});
+}
+
+TEST_CASE("the architecture table is what the reader checks keys against") {
+  auto table = swarm::architectures();
+  std::vector<std::string> names;
+  for (const auto& a : table)
+    names.emplace_back(a.name);
+  CHECK(names == swarm::supported_architectures());
+  // Each architecture's own key is accepted there (no key problem) and refused under the first
+  // architecture that lacks it.
+  auto key_problems = [](std::string_view architecture, std::string_view key) {
+    auto out = problems("name: demo\nagents: [{name: a}]\nswarm:\n  architecture: " +
+                        std::string{architecture} + "\n  " + std::string{key} + ": 1\n");
+    std::vector<std::string> about_key;
+    for (auto& p : out)
+      if (p.find("swarm." + std::string{key} + ": key ") == 0 || p.find("unknown key") != p.npos)
+        about_key.push_back(p);
+    return about_key;
+  };
+  size_t checked = 0;
+  for (const auto& a : table) {
+    CAPTURE(a.name);
+    CHECK(!a.summary.empty());
+    for (auto key : a.keys) {
+      CAPTURE(key);
+      CHECK(key_problems(a.name, key).empty());
+      for (const auto& other : table) {
+        if (std::find(other.keys.begin(), other.keys.end(), key) != other.keys.end())
+          continue;
+        CHECK(key_problems(other.name, key) ==
+              lines{"swarm." + std::string{key} + ": key '" + std::string{key} +
+                    "' does not apply to architecture '" + std::string{other.name} + "' (line 5)"});
+        ++checked;
+        break;
+      }
+    }
+  }
+  CHECK(checked > 20);
+  for (auto key : swarm::common_swarm_keys())
+    for (const auto& a : table)
+      if (key != "architecture")
+        CHECK(key_problems(a.name, key).empty());
 }
 
 TEST_CASE("choices accept only their documented values") {
@@ -1891,4 +1934,46 @@ agents: [{name: a}]
            "memory.embeddings_url: needs embeddings_model (vectors are off without it) (line 2)"});
   CHECK(problems("name: demo\nmemory: on\nagents: [{name: a}]\n") ==
         lines{"memory: expected a mapping (line 2)"});
+}
+
+TEST_CASE("disable_memory turns memory off in the spec and in its text") {
+  auto loaded = swarm::load_spec_text(text(R"(
+name: demo
+memory: {working: true, long_term: true, recall_k: 3}
+tools:
+  - {name: memory_search}
+  - name: shell
+  - {name: memory_write}
+agents:
+  - {name: a, tools: [memory_search, shell, memory_write]}
+  - {name: b, tools: [memory_write]}
+  - {name: c}
+)"));
+  REQUIRE(loaded);
+  auto spec = std::move(*loaded);
+  swarm::disable_memory(spec);
+  auto check = [](const swarm::swarm_spec& s) {
+    CHECK(!s.memory.working);
+    CHECK(!s.memory.long_term);
+    CHECK(s.memory.recall_k == 3);
+    REQUIRE(s.tools.size() == 1);
+    CHECK(s.tools[0].name == "shell");
+    REQUIRE(s.agents.size() == 3);
+    CHECK(s.agents[0].tools == std::vector<std::string>{"shell"});
+    CHECK(s.agents[1].tools.empty());
+    CHECK(s.agents[2].tools.empty());
+  };
+  check(spec);
+  // The text (kept by the run journal to resume) says the same, and adds no key.
+  auto reloaded = swarm::load_spec_text(spec.text);
+  REQUIRE(reloaded);
+  check(*reloaded);
+  CHECK(spec.text.find("swarm:") == std::string::npos);
+  CHECK(spec.text.find("llm:") == std::string::npos);
+  // A spec without memory keys keeps none.
+  auto plain = swarm::load_spec_text("name: p\nagents: [{name: a}]\n");
+  REQUIRE(plain);
+  swarm::disable_memory(*plain);
+  CHECK(plain->text.find("memory") == std::string::npos);
+  CHECK(swarm::load_spec_text(plain->text));
 }
