@@ -3,6 +3,9 @@
 
 #include <functional>
 #include <memory>
+#include <string>
+
+#include <caf/expected.hpp>
 
 namespace CLI {
 class App;
@@ -16,6 +19,23 @@ using command = std::function<int()>;
 command add_run_command(CLI::App& app);
 command add_mock_llm_command(CLI::App& app);
 command add_memory_command(CLI::App& app);
+command add_validate_command(CLI::App& app);
+command add_architectures_command(CLI::App& app);
+command add_init_command(CLI::App& app);
+/// `swarm completion bash|zsh`: scripts generated from `app`'s subcommands and options, so
+/// register it last.
+command add_completion_command(CLI::App& app);
+
+/// "swarm 0.1.0 (CAF 0.17.6)": the CMake project version and the CAF headers built against.
+std::string version_text();
+
+/// If the command line names a subcommand `app` does not have (at any level), the error to print
+/// ("unknown command 'rn'; did you mean 'run'?"); else empty.
+std::string unknown_command(const CLI::App& app, int argc, const char* const* argv);
+
+/// The task of `swarm run`: `task` as given, or standard input when it is "-", or the contents
+/// of `task_file`. Empty (only white space) is an error, as is an unreadable file.
+caf::expected<std::string> read_task(const std::string& task, const std::string& task_file);
 
 /// Blocks SIGINT and SIGTERM in the calling thread (and the threads it starts afterwards), so
 /// that wait_for_stop_signal() can take them. Call first thing in main.

@@ -1,23 +1,37 @@
 // `swarm`: the command-line front of the runtime. Parses arguments and calls the library.
+#include <iostream>
+#include <map>
+#include <string>
+
 #include <CLI/CLI.hpp>
 
 #include "apps/swarm/commands.hpp"
 
 int main(int argc, char** argv) {
-  swarm::cli::block_stop_signals();
+  namespace cli = swarm::cli;
+  cli::block_stop_signals();
   CLI::App app{"swarm: runs swarms of LLM agents"};
   app.require_subcommand(1);
-  auto run = swarm::cli::add_run_command(app);
-  auto mock = swarm::cli::add_mock_llm_command(app);
-  auto memory = swarm::cli::add_memory_command(app);
+  app.set_version_flag("--version", cli::version_text());
+  // Registered in this order (a braced list is evaluated left to right): the help lists them so.
+  std::map<std::string, cli::command> commands{
+      {"run", cli::add_run_command(app)},
+      {"validate", cli::add_validate_command(app)},
+      {"init", cli::add_init_command(app)},
+      {"architectures", cli::add_architectures_command(app)},
+      {"mock-llm", cli::add_mock_llm_command(app)},
+      {"memory", cli::add_memory_command(app)},
+      {"completion", cli::add_completion_command(app)}};
+  if (auto error = cli::unknown_command(app, argc, argv); !error.empty()) {
+    std::cerr << "swarm: " << error << "\n";
+    return cli::exit_usage;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? swarm::cli::exit_ok : swarm::cli::exit_usage;
+    return app.exit(e) == 0 ? cli::exit_ok : cli::exit_usage;
   }
-  if (app.got_subcommand("run"))
-    return run();
-  if (app.got_subcommand("memory"))
-    return memory();
-  return mock();
+  for (const auto* sub : app.get_subcommands())
+    return commands.at(sub->get_name())();
+  return cli::exit_usage;
 }

@@ -25,6 +25,7 @@ namespace {
 struct run_args {
   std::string spec_path;
   std::string task;
+  std::string task_file; // --task-file; read into `task` before run()
   std::string llm_url;
   std::string model;
   std::string run_id;
@@ -35,6 +36,7 @@ struct run_args {
   std::string approve = "ask"; // ask | yes | no
   bool json = false;
   bool quiet = false;
+  bool no_memory = false; // --no-memory: the spec's memory tiers and memory tools turned off
 };
 
 boost::json::object usage_json(const usage& u) {
@@ -223,6 +225,8 @@ int run(const run_args& args) {
       return exit_usage;
     }
     spec = std::move(*loaded);
+    if (args.no_memory)
+      disable_memory(*spec);
   } else if (!args.spec_path.empty() || !args.task.empty()) {
     std::cerr << "swarm run: --resume takes the spec and the task from the journal; give "
                  "neither\n";
@@ -309,7 +313,10 @@ command add_run_command(CLI::App& app) {
   auto args = std::make_shared<run_args>();
   auto* sub = app.add_subcommand("run", "run one task through a swarm spec");
   sub->add_option("spec", args->spec_path, "swarm spec (YAML or JSON)");
-  sub->add_option("--task,-t", args->task, "the task text");
+  auto* task = sub->add_option("--task,-t", args->task, "the task text; - reads it from stdin");
+  sub->add_option("--task-file", args->task_file, "read the task from this file")->excludes(task);
+  sub->add_flag("--no-memory", args->no_memory,
+                "neither recall nor store memories: turns off the spec's memory tiers and tools");
   sub->add_option("--resume", args->resume,
                   "continue this run from the journal in --data-dir (finished LLM calls are not "
                   "sent again)");
@@ -330,7 +337,18 @@ command add_run_command(CLI::App& app) {
       ->capture_default_str();
   sub->add_flag("--json", args->json, "print the result (with every member's) as JSON");
   sub->add_flag("--quiet,-q", args->quiet, "no progress lines");
-  return [args] { return run(*args); };
+  sub->get_option("--resume")->excludes("--task-file")->excludes("--no-memory");
+  return [args] {
+    if (args->resume.empty() && (!args->task.empty() || !args->task_file.empty())) {
+      auto task = read_task(args->task, args->task_file);
+      if (!task) {
+        std::cerr << "swarm run: " << describe(task.error()) << "\n";
+        return static_cast<int>(exit_usage);
+      }
+      args->task = std::move(*task);
+    }
+    return run(*args);
+  };
 }
 
 } // namespace swarm::cli
