@@ -81,7 +81,12 @@ struct agent_extras {
   double completion_price = 0;
   bool summarize = false;
 
+  bool priced = false;
+
+  /// The price of `u` at the spec's prices; < 0: the model has no price.
   double cost(const usage& u) const {
+    if (!priced)
+      return -1;
     return (static_cast<double>(u.prompt_tokens) * prompt_price +
             static_cast<double>(u.completion_tokens) * completion_price) /
            1e6;
@@ -89,8 +94,8 @@ struct agent_extras {
 };
 
 std::shared_ptr<const agent_extras> make_extras(agent_config& cfg) {
-  bool any = !cfg.tools.empty() || cfg.working || cfg.long_term || cfg.prompt_price > 0 ||
-             cfg.completion_price > 0 || cfg.summarize_overflow;
+  bool any =
+      !cfg.tools.empty() || cfg.working || cfg.long_term || cfg.priced || cfg.summarize_overflow;
   if (!any)
     return nullptr;
   auto x = std::make_shared<agent_extras>();
@@ -103,6 +108,7 @@ std::shared_ptr<const agent_extras> make_extras(agent_config& cfg) {
   x->recall_k = cfg.recall_k;
   x->prompt_price = cfg.prompt_price;
   x->completion_price = cfg.completion_price;
+  x->priced = cfg.priced;
   x->summarize = cfg.summarize_overflow;
   return x;
 }
@@ -222,15 +228,8 @@ void finish_task(agent_pointer self, const task_run_ptr& r, caf::expected<chat_r
   }
   res.use = r->use;
   res.use.calls = std::max<uint64_t>(res.use.calls, 1);
-  auto elapsed = std::chrono::steady_clock::now() - r->started;
-  auto deliver = [self, r, elapsed](result out) {
-    auto& st = self->state;
-    auto done = st.make_event(event_kind::task_completed, r->t);
-    done.use = out.use;
-    done.error = out.error;
-    done.duration = elapsed;
-    st.emit(std::move(done));
-    ++st.tasks_done;
+  auto deliver = [self, r](result out) {
+    ++self->state.tasks_done;
     r->rp.deliver(std::move(out));
   };
   const auto* x = st.extras.get();
@@ -285,17 +284,21 @@ void run_step(agent_pointer self, const task_run_ptr& r) {
   auto req = st.make_request(*r);
   st.set_running(r->t.id, req.call_id);
   auto timeout = st.llm_timeout + request_slack;
+  auto call = st.make_event(event_kind::llm_call_started, r->t);
+  call.name = req.model;
+  call.step = req.step;
+  st.emit(call);
+  call.kind = event_kind::llm_call_finished;
   auto started = std::chrono::steady_clock::now();
   self->request(st.llm, timeout, std::move(req))
       .then(
-          [self, r, started](chat_result& reply) {
+          [self, r, started, call](chat_result& reply) mutable {
             auto& st = self->state;
             r->use += reply.use; // the client counts the call in reply.use.calls
-            auto call = st.make_event(event_kind::llm_call_completed, r->t);
             call.duration = std::chrono::steady_clock::now() - started;
             call.use = reply.use;
-            if (st.extras)
-              call.cost_usd = st.extras->cost(reply.use);
+            call.attempts = reply.attempts;
+            call.cost_usd = st.extras ? st.extras->cost(reply.use) : -1;
             st.emit(std::move(call));
             const auto* x = st.extras.get();
             if (reply.tool_calls.empty() || x == nullptr || !x->tool_runner)
@@ -307,11 +310,11 @@ void run_step(agent_pointer self, const task_run_ptr& r) {
                                                 std::to_string(x->max_tool_steps) + " steps"));
             call_tools(self, r, std::move(reply));
           },
-          [self, r, started](caf::error& err) {
+          [self, r, started, call](caf::error& err) mutable {
             auto& st = self->state;
             r->use.calls += 1;
-            auto call = st.make_event(event_kind::llm_call_completed, r->t);
             call.duration = std::chrono::steady_clock::now() - started;
+            call.use.calls = 1;
             call.error = err;
             st.emit(std::move(call));
             if (is(err, errc::budget_exhausted)) {
@@ -431,7 +434,6 @@ agent_actor::behavior_type agent_behavior(agent_pointer self, agent_config cfg, 
         r->rp = self->make_response_promise<result>();
         r->t = std::move(t);
         st.set_running(r->t.id, 0);
-        st.emit(st.make_event(event_kind::task_started, r->t));
         summarize_then_run(self, r);
         return r->rp;
       },

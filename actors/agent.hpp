@@ -42,9 +42,12 @@ struct agent_config {
   std::vector<std::string> recall_from; ///< long-term namespaces to recall from
   uint32_t recall_k = 5;                ///< notes and memories recalled per task, each
 
-  /// Dollars per million prompt / completion tokens: the cost in llm_call_completed events.
+  /// Dollars per million prompt / completion tokens: the cost in llm_call_finished events.
   double prompt_price = 0;
   double completion_price = 0;
+  /// The spec lists a price for the agent's model (both prices may be 0: a free model); without
+  /// one, llm_call_finished reports the cost as unknown (cost_usd < 0). Default: false.
+  bool priced = false;
 };
 
 /// Process-wide unique id for an LLM call (the LLM client cancels by it).

@@ -129,6 +129,13 @@ void ask_aggregator(collaborative_pointer self, const ballot_ptr& b) {
     } else {
       out.text = std::move(r.text);
       out.confidence = r.confidence;
+      emit_decision(self, b->request,
+                    {"synthesize",
+                     name + " merged " + std::to_string(valid_answers(b->answers).size()) +
+                         " answers of layer " + std::to_string(b->round),
+                     -1,
+                     b->round,
+                     {}});
     }
     finish(self, b, std::move(out));
   });
@@ -160,16 +167,33 @@ void round_done(collaborative_pointer self, const ballot_ptr& b) {
   auto t = tally_votes(normalized(answers, opts), st.weights);
   bool consensus = opts.decision == "consensus";
   bool last = !consensus || b->round >= max_rounds;
+  // The monitor hears how a vote that produced an answer came out.
+  auto announce = [&](const result& out) {
+    if (out.error)
+      return;
+    decision d{opts.decision, {}, out.confidence, consensus ? b->round : 0, {}};
+    for (const auto& a : t.answers) {
+      d.scores.push_back({a.answer, a.weight});
+      if (d.winner.empty() && answers[a.first].text == out.text)
+        d.winner = a.answer;
+    }
+    emit_decision(self, b->request, std::move(d));
+  };
   if (auto why = stop_reason(*b, false))
     return finish(self, b, partial_vote(answers, t, std::move(why)));
-  if (!consensus)
-    return finish(self, b, decided_vote(answers, t, opts.quorum, opts.tie));
+  if (!consensus) {
+    auto out = decided_vote(answers, t, opts.quorum, opts.tie);
+    announce(out);
+    return finish(self, b, std::move(out));
+  }
   if (t.valid > 0 && agreement_fraction(t, answers.size()) >= opts.threshold) {
-    auto p = *plurality(t);
-    return finish(self, b, winning(answers, t, p, agreement_fraction(t, answers.size())));
+    auto out = winning(answers, t, *plurality(t), agreement_fraction(t, answers.size()));
+    announce(out);
+    return finish(self, b, std::move(out));
   }
   if (last) {
     auto out = decided_vote(answers, t, opts.quorum, opts.tie);
+    announce(out);
     if (out.error)
       out.error =
           make_error(errc::max_rounds_reached, "no agreement after " + std::to_string(b->round) +
@@ -210,11 +234,15 @@ void start_round(collaborative_pointer self, const ballot_ptr& b) {
   b->answers.assign(members.size(), result{});
   b->pending = members.size();
   for (size_t i = 0; i < members.size(); ++i) {
-    ask_member(self, b, members[i], std::move(subs[i]), [self, b, i](result r) {
-      b->answers[i] = std::move(r);
-      if (--b->pending == 0)
-        round_done(self, b);
-    });
+    ask_member(
+        self, b, members[i], std::move(subs[i]),
+        [self, b, i](result r) {
+          b->answers[i] = std::move(r);
+          if (--b->pending == 0)
+            round_done(self, b);
+        },
+        st.cfg.options.decision == "consensus" || st.cfg.options.decision == "synthesize" ? b->round
+                                                                                          : 0);
   }
 }
 
@@ -246,7 +274,6 @@ agent_actor::behavior_type collaborative_behavior(collaborative_pointer self,
         auto& st = self->state;
         auto b = std::make_shared<ballot>(t, st.cfg.guards);
         b->promise = self->make_response_promise<result>();
-        emit_coordinator_event(st.monitor, event_kind::task_started, st.cfg.id, t, nullptr);
         if (auto why = refusal(st, t, misconfigured(st.cfg))) {
           result out;
           out.error = std::move(why);

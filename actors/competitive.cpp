@@ -118,7 +118,7 @@ void close_race(competitive_pointer self, const race_ptr& r) {
     if (auto j = r->in_flight.find(sub.id); j != r->in_flight.end())
       self->send(j->second, task_cancel{sub.id});
     losers.push_back(failed_result(
-        sub, {st.cfg.id.name, st.cfg.members[i].name},
+        sub, member_id(st.cfg.id, st.cfg.members[i].name),
         make_error(errc::cancelled,
                    "lost the race: " + std::to_string(r->winners.size()) + " answers came first")));
   }
@@ -126,6 +126,12 @@ void close_race(competitive_pointer self, const race_ptr& r) {
   const auto& first = *r->answers[r->winners.front()];
   out.text = first.text;
   out.confidence = first.confidence;
+  std::string names;
+  for (auto w : r->winners)
+    names += (names.empty() ? "" : ", ") + st.cfg.members[w].name;
+  emit_decision(
+      self, r->request,
+      {"first_k", names + " answered first; " + std::to_string(losers.size()) + " cancelled"});
   finish(self, r, std::move(out), std::move(losers));
 }
 
@@ -179,6 +185,12 @@ void pick_confident(competitive_pointer self, const race_ptr& r) {
   if (best) {
     out.text = text[*best];
     out.confidence = conf[*best];
+    decision d{"confidence", self->state.cfg.members[*best].name, conf[*best], 0, {}};
+    for (size_t i = 0; i < n; ++i)
+      if (conf[i] >= 0)
+        d.scores.push_back({self->state.cfg.members[i].name, conf[i]});
+    if (!stop_reason(*r))
+      emit_decision(self, r->request, std::move(d));
   }
   if (auto why = stop_reason(*r))
     out.error = std::move(why);
@@ -241,6 +253,10 @@ void ask_judge(competitive_pointer self, const race_ptr& r, std::vector<size_t> 
         result out;
         out.text = r->answers[candidates[best]]->text;
         out.confidence = (*scores)[best] / 10;
+        decision d{"judge", labels[best], out.confidence, 0, {}};
+        for (size_t i = 0; i < labels.size(); ++i)
+          d.scores.push_back({labels[i], (*scores)[i]});
+        emit_decision(self, r->request, std::move(d));
         finish(self, r, std::move(out));
       });
 }
@@ -314,7 +330,6 @@ agent_actor::behavior_type competitive_behavior(competitive_pointer self, compet
         auto& st = self->state;
         auto r = std::make_shared<race>(t, st.cfg.guards);
         r->promise = self->make_response_promise<result>();
-        emit_coordinator_event(st.monitor, event_kind::task_started, st.cfg.id, t, nullptr);
         if (auto why = refusal(st, t, misconfigured(st.cfg))) {
           result out;
           out.error = std::move(why);

@@ -81,7 +81,6 @@ agent_actor::behavior_type concurrent_behavior(concurrent_pointer self, concurre
         g->started = std::chrono::steady_clock::now();
         g->pending = st.cfg.members.size();
         g->results.resize(st.cfg.members.size());
-        emit_coordinator_event(st.monitor, event_kind::task_started, st.cfg.id, t, nullptr);
         if (st.cfg.members.empty()) {
           g->promise.deliver(combine_concurrent(st.cfg.id, t.id, {}));
           return g->promise;
@@ -92,11 +91,12 @@ agent_actor::behavior_type concurrent_behavior(concurrent_pointer self, concurre
           const auto& m = st.cfg.members[i];
           auto sub = subtask(t, m.name, t.text, st.cfg.id.name);
           if (!budget.take_message()) {
+            emit_skipped(self, m.name, m.leaf, sub, describe(budget.exhausted()));
             member_done(self, g, i,
-                        failed_result(sub, {st.cfg.id.name, m.name}, budget.exhausted()));
+                        failed_result(sub, member_id(st.cfg.id, m.name), budget.exhausted()));
             continue;
           }
-          ask(self, st.cfg.id.name, m, std::move(sub), budget.timeout(),
+          ask(self, m, std::move(sub), budget.timeout(),
               [self, g, i](result r) { member_done(self, g, i, std::move(r)); });
         }
         return g->promise;

@@ -16,6 +16,7 @@ struct member {
   std::string name;
   agent_actor handle;
   std::vector<std::string> skills; ///< an agent's skills; a sub-swarm's: its agents' union
+  bool leaf = true;                ///< an agent; false: a sub-swarm's coordinator
 };
 
 struct concurrent_config {

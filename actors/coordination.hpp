@@ -108,55 +108,125 @@ void journal_step(Self* self, const std::string& run_id, result& r) {
     }
 }
 
-/// Asks `who` (a member of coordinator `self`, named `self_name`) to work on `t` within
-/// `timeout`; `done(result)` runs in the coordinator, always exactly once, after the answer is
-/// journaled. A transport failure becomes a result with error; on a timeout the member is told
-/// to cancel, so its LLM request is closed and its spend stops.
-template <class Self, class Done>
-void ask(Self* self, const std::string& self_name, const member& who, task t, caf::timespan timeout,
-         Done done) {
-  auto handle = who.handle;
-  agent_id id{self_name, who.name};
-  auto sub_id = t.id;
-  auto run_id = t.run_id;
-  self->request(handle, timeout, std::move(t))
-      .then(
-          [self, done, run_id](result& r) mutable {
-            journal_step(self, run_id, r);
-            done(std::move(r));
-          },
-          [self, done, handle, id, sub_id, run_id](caf::error& err) mutable {
-            if (err == caf::sec::request_timeout) {
-              self->send(handle, task_cancel{sub_id});
-              err = make_error(errc::member_timeout, "no answer from " + id.str() + " in time");
-            }
-            result r;
-            r.task_id = sub_id;
-            r.agent = id;
-            r.error = std::move(err);
-            journal_step(self, run_id, r);
-            done(std::move(r));
-          });
+/// The id by which members of coordinator `self` are known in events: agents are named in
+/// their spec's namespace ("spec/agent") wherever they sit in the tree, as the agents name
+/// themselves; sub-swarms likewise.
+inline agent_id member_id(const agent_id& self, const std::string& member) {
+  return agent_id{self.swarm.empty() ? self.name : self.swarm, member};
 }
 
-/// Sends a coordinator event (leaf = false) to `monitor`, if there is one.
-inline void emit_coordinator_event(const monitor_actor& monitor, event_kind kind,
-                                   const agent_id& self, const task& t, const result* res,
-                                   caf::timespan elapsed = caf::timespan{0}) {
-  if (!monitor)
-    return;
+/// Sends `e` to `monitor`, if there is one.
+inline void emit(const monitor_actor& monitor, event e) {
+  if (monitor)
+    caf::anon_send(monitor, std::move(e));
+}
+
+/// A member event about `who` working on `t` (round: the coordinator's round or turn, 0: none).
+inline event member_event(event_kind kind, const agent_id& who, bool leaf, const task& t,
+                          uint32_t round) {
   event e;
   e.kind = kind;
   e.run_id = t.run_id;
-  e.agent = self;
   e.task_id = t.id;
-  e.leaf = false;
-  e.duration = elapsed;
-  if (res) {
-    e.use = res->use;
-    e.error = res->error;
+  e.agent = who;
+  e.leaf = leaf;
+  e.round = round;
+  return e;
+}
+
+/// The event that ends a member's task with `r`: member_finished, member_cancelled or
+/// member_failed, with its answer, usage and time.
+inline event member_outcome(const agent_id& who, bool leaf, const task& t, uint32_t round,
+                            const result& r, caf::timespan elapsed) {
+  auto kind = !r.error                       ? event_kind::member_finished
+              : is(r.error, errc::cancelled) ? event_kind::member_cancelled
+                                             : event_kind::member_failed;
+  auto e = member_event(kind, who, leaf, t, round);
+  if (!r.error) {
+    e.text = r.text;
+    e.confidence = r.confidence;
   }
-  caf::anon_send(monitor, std::move(e));
+  e.error = r.error;
+  e.use = r.use;
+  e.duration = elapsed;
+  return e;
+}
+
+/// Tells the monitor of coordinator `self` (state with `monitor` and `cfg.id`) that it will not
+/// ask `member` for task `t`, and why.
+template <class Self>
+void emit_skipped(Self* self, const std::string& member, bool leaf, const task& t,
+                  std::string why) {
+  const auto& st = self->state;
+  auto e = member_event(event_kind::member_skipped, member_id(st.cfg.id, member), leaf, t, 0);
+  e.text = std::move(why);
+  emit(st.monitor, std::move(e));
+}
+
+/// What a coordinator decided, for decision_made (see decision_line for how it reads).
+struct decision {
+  std::string method;                 ///< majority, weighted, consensus, judge, route, plan...
+  std::string winner;                 ///< the winning answer, member or route; or a summary
+  double confidence = -1;             ///< < 0: none
+  uint32_t round = 0;                 ///< 0: none
+  std::vector<decision_score> scores; ///< tally or scores, best first
+};
+
+/// Tells the monitor of coordinator `self` what it decided for task `t`.
+template <class Self>
+void emit_decision(Self* self, const task& t, decision d) {
+  const auto& st = self->state;
+  event e;
+  e.kind = event_kind::decision_made;
+  e.run_id = t.run_id;
+  e.task_id = t.id;
+  e.agent = st.cfg.id;
+  e.leaf = false;
+  e.name = std::move(d.method);
+  e.text = std::move(d.winner);
+  e.confidence = d.confidence;
+  e.round = d.round;
+  std::stable_sort(d.scores.begin(), d.scores.end(),
+                   [](const auto& x, const auto& y) { return x.value > y.value; });
+  e.scores = std::move(d.scores);
+  emit(st.monitor, std::move(e));
+}
+
+/// Asks `who` (a member of coordinator `self`) to work on `t` within `timeout`; `done(result)`
+/// runs in the coordinator, always exactly once, after the answer is journaled. A transport
+/// failure becomes a result with error; on a timeout the member is told to cancel, so its LLM
+/// request is closed and its spend stops. The monitor hears member_started now and the outcome
+/// (member_finished, member_failed or member_cancelled) when it comes, with `round`.
+template <class Self, class Done>
+void ask(Self* self, const member& who, task t, caf::timespan timeout, Done done,
+         uint32_t round = 0) {
+  const auto& st = self->state;
+  auto handle = who.handle;
+  auto id = member_id(st.cfg.id, who.name);
+  bool leaf = who.leaf;
+  emit(st.monitor, member_event(event_kind::member_started, id, leaf, t, round));
+  auto head = t; // the task without its text would do, but tasks are small next to answers
+  head.text.clear();
+  auto started = std::chrono::steady_clock::now();
+  auto finish = [self, done, head, id, leaf, round, started](result r) mutable {
+    journal_step(self, head.run_id, r);
+    emit(self->state.monitor,
+         member_outcome(id, leaf, head, round, r, std::chrono::steady_clock::now() - started));
+    done(std::move(r));
+  };
+  self->request(handle, timeout, std::move(t))
+      .then([finish](result& r) mutable { finish(std::move(r)); },
+            [self, finish, handle, id, head](caf::error& err) mutable {
+              if (err == caf::sec::request_timeout) {
+                self->send(handle, task_cancel{head.id});
+                err = make_error(errc::member_timeout, "no answer from " + id.str() + " in time");
+              }
+              result r;
+              r.task_id = head.id;
+              r.agent = id;
+              r.error = std::move(err);
+              finish(std::move(r));
+            });
 }
 
 /// Sum of the usage of `xs` (each result's use already includes its own trace).
@@ -199,10 +269,10 @@ void cancel_run(Self* self, Run& r) {
   cancel_in_flight(self, r.in_flight);
 }
 
-/// Answers task run `r` (with `request`, `started` and `promise`) of coordinator `self` with
-/// `out`, its trace set: the run leaves `running` (if it is the entry for its id), the task
-/// counts as done, `out` gets the task id, the swarm's id and the trace's usage, and the monitor
-/// hears task_completed.
+/// Answers task run `r` (with `request` and `promise`) of coordinator `self` with `out`, its
+/// trace set: the run leaves `running` (if it is the entry for its id), the task counts as done,
+/// `out` gets the task id, the swarm's id and the trace's usage. (Its parent, or the runtime for
+/// the root, tells the monitor.)
 template <class Self, class Run>
 void conclude(Self* self, const std::shared_ptr<Run>& r, result out) {
   auto& st = self->state;
@@ -212,8 +282,6 @@ void conclude(Self* self, const std::shared_ptr<Run>& r, result out) {
   out.task_id = r->request.id;
   out.agent = st.cfg.id;
   out.use = total_usage(out.trace);
-  emit_coordinator_event(st.monitor, event_kind::task_completed, st.cfg.id, r->request, &out,
-                         std::chrono::steady_clock::now() - r->started);
   r->promise.deliver(std::move(out));
 }
 
@@ -235,24 +303,28 @@ caf::error stop_reason(const Run& r, bool needs_messages = false) {
 /// answered). Refused by max_messages: a failed result at once. A member timeout that the
 /// deadline cut short marks the run's deadline as hit.
 template <class Self, class Run, class Done>
-void ask_member(Self* self, const std::shared_ptr<Run>& r, const member& who, task sub, Done done) {
+void ask_member(Self* self, const std::shared_ptr<Run>& r, const member& who, task sub, Done done,
+                uint32_t round = 0) {
   const auto& st = self->state;
   if (!r->budget.take_message()) {
-    done(failed_result(sub, {st.cfg.id.name, who.name}, r->budget.exhausted()));
+    emit_skipped(self, who.name, who.leaf, sub, describe(r->budget.exhausted()));
+    done(failed_result(sub, member_id(st.cfg.id, who.name), r->budget.exhausted()));
     return;
   }
   auto timeout = r->budget.timeout();
   bool cut = timeout < caf::timespan{st.cfg.guards.member_timeout};
   auto sub_id = sub.id;
   r->in_flight.emplace(sub_id, who.handle);
-  ask(self, st.cfg.id.name, who, std::move(sub), timeout,
+  ask(
+      self, who, std::move(sub), timeout,
       [r, sub_id, cut, done](result res) mutable {
         r->in_flight.erase(sub_id);
         if (cut && res.error && is(res.error, errc::member_timeout)) // is() needs an error
           r->deadline_hit = true;
         if (!r->done)
           done(std::move(res));
-      });
+      },
+      round);
 }
 
 /// The handles of `members` and, unless it is empty or one of them, of the role agent `role`

@@ -60,7 +60,7 @@ void finish(graph_pointer self, const run_ptr& run) {
     self->send(who.handle, task_cancel{sub_id});
     auto err = run->guard ? run->guard : make_error(errc::cancelled, "task cancelled");
     run->trace.push_back(failed_result(task{sub_id, run->request.run_id, {}, {}, {}},
-                                       {st.cfg.id.name, who.name}, std::move(err)));
+                                       member_id(st.cfg.id, who.name), std::move(err)));
   }
   run->in_flight.clear();
   auto out = combine_graph(st.cfg.id, run->request.id, *st.layout, run->state, run->answers,
@@ -79,9 +79,12 @@ void step(graph_pointer self, const run_ptr& run) {
   const auto& g = *st.layout;
   if (!run->cancelled && !run->guard) {
     auto next = advance_graph(g, run->state, run->answers);
-    for (auto n : next.skipped)
-      run->trace.push_back(
-          skipped_result(run->request.id + "." + g.nodes[n], {st.cfg.id.name, g.nodes[n]}));
+    for (auto n : next.skipped) {
+      auto skipped =
+          skipped_result(run->request.id + "." + g.nodes[n], member_id(st.cfg.id, g.nodes[n]));
+      emit_skipped(self, g.nodes[n], st.cfg.members[n].leaf, run->request, describe(skipped.error));
+      run->trace.push_back(std::move(skipped));
+    }
     for (auto n : next.run) {
       const auto& who = st.cfg.members[n];
       auto text = node_task_text(run->request.text, node_inputs(g, n, run->state, run->answers));
@@ -91,18 +94,18 @@ void step(graph_pointer self, const run_ptr& run) {
         // and the guard marks the result as partial.
         run->guard = run->budget.exhausted();
         run->state[n] = node_state::failed;
-        run->trace.push_back(failed_result(t, {st.cfg.id.name, who.name}, run->guard));
+        emit_skipped(self, who.name, who.leaf, t, describe(run->guard));
+        run->trace.push_back(failed_result(t, member_id(st.cfg.id, who.name), run->guard));
         continue;
       }
       run->in_flight.emplace(t.id, n);
       auto sub_id = t.id;
-      ask(self, st.cfg.id.name, who, std::move(t), run->budget.timeout(),
-          [self, run, n, sub_id](result r) {
-            if (run->finished)
-              return;
-            run->in_flight.erase(sub_id);
-            node_done(self, run, n, std::move(r));
-          });
+      ask(self, who, std::move(t), run->budget.timeout(), [self, run, n, sub_id](result r) {
+        if (run->finished)
+          return;
+        run->in_flight.erase(sub_id);
+        node_done(self, run, n, std::move(r));
+      });
     }
   }
   if (run->in_flight.empty())
@@ -139,14 +142,12 @@ agent_actor::behavior_type graph_behavior(graph_pointer self, graph_config cfg,
       [self](task& t) -> caf::typed_response_promise<result> {
         auto& st = self->state;
         auto rp = self->make_response_promise<result>();
-        emit_coordinator_event(st.monitor, event_kind::task_started, st.cfg.id, t, nullptr);
         if (!st.layout) {
           result out;
           out.task_id = t.id;
           out.agent = st.cfg.id;
           out.error = st.layout.error();
           ++st.tasks_done;
-          emit_coordinator_event(st.monitor, event_kind::task_completed, st.cfg.id, t, &out);
           rp.deliver(std::move(out));
           return rp;
         }

@@ -63,17 +63,19 @@ void finish(chat_pointer self, const run_ptr& run, caf::error err) {
   conclude(self, run, std::move(out));
 }
 
-// Asks `who` for `t` under the run's guards. `next(result)` runs only while the
-// chat goes on; cancellation, the deadline and the message budget end it here.
+// Asks `who` for `t` under the run's guards, on the coming turn. `next(result)` runs only while
+// the chat goes on; cancellation, the deadline and the message budget end it here.
 template <class Next>
 void call(chat_pointer self, const run_ptr& run, const member& who, task t, Next next) {
+  auto turn = static_cast<uint32_t>(run->transcript.size() + 1);
   if (!run->budget.take_message()) {
     finish(self, run, run->budget.exhausted());
     return;
   }
   run->in_flight.emplace(t.id, who.handle);
   auto sub_id = t.id;
-  ask(self, self->state.cfg.id.name, who, std::move(t), run->budget.timeout(),
+  ask(
+      self, who, std::move(t), run->budget.timeout(),
       [self, run, sub_id, next](result r) mutable {
         if (run->finished)
           return;
@@ -85,7 +87,8 @@ void call(chat_pointer self, const run_ptr& run, const member& who, task t, Next
         if (run->budget.past_deadline())
           return finish(self, run, run->budget.exhausted());
         next(std::move(r));
-      });
+      },
+      turn);
 }
 
 std::string turn_suffix(const run_ptr& run) {
@@ -94,11 +97,20 @@ std::string turn_suffix(const run_ptr& run) {
 
 void start_turn(chat_pointer self, const run_ptr& run);
 
+// The chat ends: the monitor hears why, then the run finishes.
+void chat_over(chat_pointer self, const run_ptr& run, std::string why) {
+  auto turns = static_cast<uint32_t>(run->transcript.size());
+  emit_decision(self, run->request, {"chat ended", std::move(why), -1, turns, {}});
+  finish(self, run, {});
+}
+
 void after_turn(chat_pointer self, const run_ptr& run) {
   auto& st = self->state;
-  if (mentions_marker(run->transcript.back().text, st.cfg.options.terminate_on) ||
-      run->transcript.size() >= run->max_turns)
-    return finish(self, run, {});
+  const auto& last = run->transcript.back();
+  if (mentions_marker(last.text, st.cfg.options.terminate_on))
+    return chat_over(self, run, last.speaker + " said " + st.cfg.options.terminate_on);
+  if (run->transcript.size() >= run->max_turns)
+    return chat_over(self, run, "max_turns " + std::to_string(run->max_turns) + " reached");
   if (!st.cfg.judge.handle)
     return start_turn(self, run);
   auto q =
@@ -110,7 +122,7 @@ void after_turn(chat_pointer self, const run_ptr& run) {
     // bounds the chat.
     auto done = r.error ? caf::expected<bool>{false} : parse_done(r.text);
     if (done && *done)
-      return finish(self, run, {});
+      return chat_over(self, run, "judge " + self->state.cfg.judge.name + " says done");
     start_turn(self, run);
   });
 }
@@ -190,7 +202,6 @@ agent_actor::behavior_type group_chat_behavior(chat_pointer self, group_chat_con
         run->promise = self->make_response_promise<result>();
         run->started = std::chrono::steady_clock::now();
         run->max_turns = chat_turn_limit(st.cfg.options.max_turns, st.cfg.guards.max_rounds);
-        emit_coordinator_event(st.monitor, event_kind::task_started, st.cfg.id, t, nullptr);
         if (st.cfg.members.empty()) {
           finish(self, run, make_error(errc::invalid_spec, "a group chat needs members"));
           return run->promise;

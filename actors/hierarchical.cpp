@@ -109,7 +109,7 @@ std::vector<result> collect_trace(const hierarchical_state& st, const run& r,
     if (stop && unfinished) {
       task t{subtask_id(r, i), r.request.run_id, {}, st.cfg.id.name, {}};
       auto who = s.attempts > 0 ? st.cfg.members[s.worker].name : std::string{};
-      out.push_back(failed_result(t, {st.cfg.id.name, who}, stop));
+      out.push_back(failed_result(t, member_id(st.cfg.id, who), stop));
     }
   }
   return out;
@@ -142,17 +142,16 @@ caf::error send(hierarchical_pointer self, const run_ptr& r, const member& who, 
     return r->budget.exhausted();
   auto id = t.id;
   r->in_flight.emplace(id, who.handle);
-  ask(self, self->state.cfg.id.name, who, std::move(t), r->budget.timeout(),
-      [self, r, id, done](result res) mutable {
-        r->in_flight.erase(id);
-        if (r->finished)
-          return;
-        if (r->budget.past_deadline()) {
-          finish_partial(self, r, r->budget.exhausted());
-          return;
-        }
-        done(std::move(res));
-      });
+  ask(self, who, std::move(t), r->budget.timeout(), [self, r, id, done](result res) mutable {
+    r->in_flight.erase(id);
+    if (r->finished)
+      return;
+    if (r->budget.past_deadline()) {
+      finish_partial(self, r, r->budget.exhausted());
+      return;
+    }
+    done(std::move(res));
+  });
   return {};
 }
 
@@ -173,6 +172,10 @@ void launch_attempt(hierarchical_pointer self, const run_ptr& r, size_t i, size_
     id += ".attempt" + std::to_string(s.attempts);
   task t{id, r->request.run_id, with_feedback(s.text, s.feedback), st.cfg.id.name, {}};
   const auto& who = st.cfg.members[worker];
+  emit_decision(self, r->request,
+                {"assign", r->steps.subtasks[i].id + " -> " + who.name +
+                               (s.attempts > 1 ? " (attempt " + std::to_string(s.attempts) + ")"
+                                               : std::string{})});
   auto refused = send(self, r, who, t, [self, r, i, worker](result res) {
     on_attempt(self, r, i, worker, std::move(res));
   });
@@ -184,7 +187,7 @@ void launch_attempt(hierarchical_pointer self, const run_ptr& r, size_t i, size_
     finish_partial(self, r, std::move(refused));
     return;
   }
-  s.history.push_back(failed_result(t, {st.cfg.id.name, who.name}, refused));
+  s.history.push_back(failed_result(t, member_id(st.cfg.id, who.name), refused));
   s.state = subtask_state::failed;
   s.error = std::move(refused);
 }
@@ -379,6 +382,11 @@ void on_plan(hierarchical_pointer self, const run_ptr& r, result res, int call) 
   }
   r->steps = std::move(check.value);
   r->subs.resize(r->steps.subtasks.size());
+  std::string ids;
+  for (const auto& step : r->steps.subtasks)
+    ids += (ids.empty() ? "" : ", ") + step.id;
+  emit_decision(self, r->request,
+                {"plan", std::to_string(r->steps.subtasks.size()) + " subtasks (" + ids + ")"});
   schedule(self, r);
 }
 
@@ -404,7 +412,6 @@ agent_actor::behavior_type hierarchical_behavior(hierarchical_pointer self, hier
         auto r = std::make_shared<run>(t, st.cfg.guards);
         r->promise = self->make_response_promise<result>();
         r->loads.assign(st.cfg.members.size(), 0);
-        emit_coordinator_event(st.monitor, event_kind::task_started, st.cfg.id, t, nullptr);
         if (st.running.contains(t.id)) {
           r->finished = true;
           r->promise.deliver(failed_result(

@@ -71,18 +71,17 @@ caf::error send(router_pointer self, const routing_ptr& r, const member& who, ta
     return r->budget.exhausted();
   r->in_flight = t.id;
   r->worker = who.handle;
-  ask(self, self->state.cfg.id.name, who, std::move(t), r->budget.timeout(),
-      [self, r, done](result res) mutable {
-        r->in_flight.clear();
-        if (r->finished)
-          return;
-        if (r->budget.past_deadline()) {
-          r->trace.push_back(std::move(res));
-          fail(self, r, r->budget.exhausted());
-          return;
-        }
-        done(std::move(res));
-      });
+  ask(self, who, std::move(t), r->budget.timeout(), [self, r, done](result res) mutable {
+    r->in_flight.clear();
+    if (r->finished)
+      return;
+    if (r->budget.past_deadline()) {
+      r->trace.push_back(std::move(res));
+      fail(self, r, r->budget.exhausted());
+      return;
+    }
+    done(std::move(res));
+  });
   return {};
 }
 
@@ -107,6 +106,10 @@ void dispatch(router_pointer self, const routing_ptr& r, size_t index, const std
   decision.text = who.name + " (" + reason + ")";
   r->trace.push_back(std::move(decision));
   r->chosen = who.name;
+  emit_decision(self, r->request, {"route", who.name + " (" + reason + ")"});
+  for (const auto& m : st.cfg.members)
+    if (m.name != who.name)
+      emit_skipped(self, m.name, m.leaf, r->request, "routed to " + who.name);
   auto t = subtask(r->request, who.name, r->request.text, st.cfg.id.name);
   t.response_format = r->request.response_format;
   auto refused = send(self, r, who, std::move(t),
@@ -176,7 +179,6 @@ agent_actor::behavior_type router_behavior(router_pointer self, router_config cf
         auto& st = self->state;
         auto r = std::make_shared<routing>(t, st.cfg.guards);
         r->promise = self->make_response_promise<result>();
-        emit_coordinator_event(st.monitor, event_kind::task_started, st.cfg.id, t, nullptr);
         if (st.running.contains(t.id)) {
           r->promise.deliver(failed_result(
               t, st.cfg.id, make_error(errc::invalid_argument, "task " + t.id + " is running")));

@@ -123,7 +123,7 @@ void run_step(sequential_pointer self, const pipeline_ptr& p) {
   if (p->step + 1 == st.cfg.members.size())
     t.response_format = p->request.response_format; // the last answer is the swarm's
   p->in_flight = t.id;
-  ask(self, st.cfg.id.name, who, std::move(t), p->budget.timeout(),
+  ask(self, who, std::move(t), p->budget.timeout(),
       [self, p](result res) { on_step(self, p, std::move(res)); });
 }
 
@@ -136,7 +136,6 @@ agent_actor::behavior_type sequential_behavior(sequential_pointer self, sequenti
         auto& st = self->state;
         auto p = std::make_shared<pipeline>(t, st.cfg.guards);
         p->promise = self->make_response_promise<result>();
-        emit_coordinator_event(st.monitor, event_kind::task_started, st.cfg.id, t, nullptr);
         if (st.running.contains(t.id)) {
           p->promise.deliver(failed_result(
               t, st.cfg.id, make_error(errc::invalid_argument, "task " + t.id + " is running")));

@@ -85,20 +85,33 @@ struct tool_runner_state {
 
 using runner_pointer = tool_runner_actor::stateful_pointer<tool_runner_state>;
 
+// Tells the monitor (if any) about call `j`: `kind` with the tool's name and arguments.
+event tool_event(const job& j, event_kind kind) {
+  event e;
+  e.kind = kind;
+  e.run_id = j.req.run_id;
+  e.agent = j.req.agent;
+  e.task_id = j.req.task_id;
+  e.name = j.req.call.name;
+  e.arguments = j.req.call.arguments;
+  return e;
+}
+
+void emit(runner_pointer self, event e) {
+  if (const auto& m = self->state.cfg->monitor)
+    caf::anon_send(m, std::move(e));
+}
+
+/// What tool_call_finished keeps of a tool's output: the first 2,000 bytes.
+constexpr size_t output_excerpt = 2000;
+
+// Every call ends here, exactly once: refused, rejected, failed or answered.
 void finish(runner_pointer self, job& j, tool_reply reply) {
-  auto& st = self->state;
-  if (st.cfg->monitor) {
-    event e;
-    e.kind = event_kind::tool_call_completed;
-    e.run_id = j.req.run_id;
-    e.agent = j.req.agent;
-    e.task_id = j.req.task_id;
-    e.leaf = true;
-    e.error = reply.error;
-    e.duration = clock::now() - j.started;
-    e.detail = j.req.call.name;
-    caf::anon_send(st.cfg->monitor, std::move(e));
-  }
+  auto e = tool_event(j, event_kind::tool_call_finished);
+  e.error = reply.error;
+  e.duration = clock::now() - j.started;
+  e.text = reply.content.substr(0, output_excerpt);
+  emit(self, std::move(e));
   j.rp.deliver(std::move(reply));
 }
 
@@ -161,10 +174,17 @@ tool_runner_actor::behavior_type tool_runner(runner_pointer self, config_ptr cfg
         auto& st = self->state;
         job j{std::move(req), self->make_response_promise<tool_reply>(), clock::now()};
         auto rp = j.rp;
+        emit(self, tool_event(j, event_kind::tool_call_requested));
         if (auto err = check_permission(*st.cfg, j.req.agent, j.req.call.name)) {
+          auto rejected = tool_event(j, event_kind::tool_call_rejected);
+          rejected.text = describe(err);
+          emit(self, std::move(rejected));
           auto reply = error_reply(j, std::move(err));
           finish(self, j, std::move(reply));
         } else if (find_decl(*st.cfg, j.req.call.name)->needs_approval) {
+          auto waiting = tool_event(j, event_kind::approval_waiting);
+          waiting.approval = st.next_approval;
+          emit(self, std::move(waiting));
           st.pending.emplace(st.next_approval++, std::move(j));
         } else {
           enqueue(self, std::move(j));
@@ -187,9 +207,16 @@ tool_runner_actor::behavior_type tool_runner(runner_pointer self, config_ptr cfg
         auto j = std::move(i->second);
         st.pending.erase(i);
         if (d.approve) {
+          auto approved = tool_event(j, event_kind::tool_call_approved);
+          approved.approval = d.id;
+          emit(self, std::move(approved));
           enqueue(self, std::move(j));
         } else {
           auto why = d.reason.empty() ? std::string{"no reason given"} : d.reason;
+          auto rejected = tool_event(j, event_kind::tool_call_rejected);
+          rejected.approval = d.id;
+          rejected.text = "rejected by a human: " + why;
+          emit(self, std::move(rejected));
           auto reply = error_reply(
               j, make_error(errc::approval_rejected,
                             "a human rejected this " + j.req.call.name + " call: " + why));

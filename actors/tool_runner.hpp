@@ -36,8 +36,9 @@ struct tool_runner_config {
   /// Workspaces live here, one directory per run (`<root>/<run_id>`, created on demand).
   /// Required for the program and file tools.
   std::filesystem::path workspace_root;
-  /// Gets event_kind::tool_call_completed (detail: the tool's name) for every call, refused
-  /// ones included. Default: none.
+  /// Hears tool_call_requested for every call, then approval_waiting / tool_call_approved /
+  /// tool_call_rejected as they happen, and tool_call_finished once for every call, refused ones
+  /// included (name: the tool). Default: none.
   monitor_actor monitor;
   /// Code for memory_search, memory_write and delegate, by tool name. Default: none (those
   /// tools answer tool_unavailable).

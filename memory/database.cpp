@@ -10,7 +10,12 @@
 #include <ctime>
 #include <fcntl.h>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <mutex>
+#include <sstream>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <rocksdb/env.h>
@@ -107,9 +112,9 @@ void make_reserve(const std::string& dir) {
 }
 
 caf::error not_ours(const std::string& path, const std::string& why) {
-  return make_error(errc::io_error, "memory database " + path +
-                                        ": not a SmolSwarms memory store (" + why +
-                                        "); left untouched");
+  return make_error(errc::data_dir_unusable, "memory database " + path +
+                                                 ": not a SmolSwarms memory store (" + why +
+                                                 "); left untouched");
 }
 
 std::vector<rocksdb::ColumnFamilyDescriptor> descriptors(const std::vector<std::string>& names) {
@@ -158,6 +163,58 @@ caf::error probe(const std::string& path, const std::vector<std::string>& names)
   return {};
 }
 
+/// The pid holding a POSIX lock on `file` other than this process, as /proc/locks lists it (0:
+/// a holder whose pid this pid namespace cannot see); none if no other process holds one; an
+/// error if /proc/locks cannot be read. Opens nothing on `file` itself: closing a descriptor of
+/// it would drop this process's own lock on it.
+caf::expected<std::optional<int64_t>> posix_lock_holder(const std::string& file) {
+  struct stat st {};
+  if (::stat(file.c_str(), &st) != 0)
+    return std::optional<int64_t>{};
+  std::ifstream locks{"/proc/locks"};
+  if (!locks)
+    return make_error(errc::io_error, "cannot read /proc/locks");
+  char dev[32];
+  std::snprintf(dev, sizeof(dev), "%02x:%02x:", ::major(st.st_dev), ::minor(st.st_dev));
+  auto id = dev + std::to_string(st.st_ino);
+  std::string line;
+  while (std::getline(locks, line)) {
+    // "1: POSIX  ADVISORY  WRITE 1234 fe:00:10952740 0 EOF"; "1: -> ..." is a waiter.
+    std::istringstream in{line};
+    std::string number, kind, mode, access, pid, where;
+    in >> number >> kind;
+    if (kind != "POSIX")
+      continue;
+    in >> mode >> access >> pid >> where;
+    if (where != id)
+      continue;
+    auto holder = std::atoll(pid.c_str());
+    if (holder == static_cast<int64_t>(::getpid()))
+      continue;
+    return std::optional<int64_t>{holder > 0 ? holder : 0};
+  }
+  return std::optional<int64_t>{};
+}
+
+/// "process 1234 (swarm run spec.yaml --task ...)" for the holder of the lock on `file`, or
+/// "another process" when it cannot be named.
+std::string lock_holder_text(const std::string& file) {
+  auto holder = posix_lock_holder(file);
+  if (!holder || !*holder || **holder == 0)
+    return "another process";
+  auto pid = std::to_string(**holder);
+  std::ifstream in{"/proc/" + pid + "/cmdline", std::ios::binary};
+  std::string cmd{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+  for (auto& c : cmd) // NUL-separated arguments
+    if (c == '\0')
+      c = ' ';
+  while (!cmd.empty() && cmd.back() == ' ')
+    cmd.pop_back();
+  if (cmd.size() > 100)
+    cmd = cmd.substr(0, 97) + "...";
+  return "process " + pid + (cmd.empty() ? "" : " (" + cmd + ")");
+}
+
 /// True if `st` says another process (or this one) holds the database's LOCK file.
 bool is_lock_held(const rocksdb::Status& st) {
   auto text = st.ToString();
@@ -189,12 +246,21 @@ caf::error status_error(const std::string& dir, const std::string& what,
   if (is_no_space(st))
     return make_error(errc::storage_full, "memory database " + dir + ": " + what +
                                               ": the disk is full: " + st.ToString());
-  if (is_lock_held(st))
+  if (is_lock_held(st)) {
+    // RocksDB refuses a second open in one process itself, before touching the lock.
+    if (st.ToString().find("lock hold by current process") != std::string::npos)
+      return make_error(errc::io_error, "memory database " + dir + ": " + what +
+                                            ": locked by this process, which has it open "
+                                            "already: " +
+                                            st.ToString());
     return make_error(errc::io_error,
-                      "memory database " + dir + ": " + what +
-                          ": locked by another process (another swarm using this data "
-                          "directory?): " +
+                      "memory database " + dir + ": " + what + ": locked by " +
+                          lock_holder_text((fs::path{dir} / "LOCK").string()) +
+                          ", which has this data directory open: one process at a time can use "
+                          "it; wait for that one to end (or stop it), or use another data "
+                          "directory: " +
                           st.ToString());
+  }
   auto kind = st.IsCorruption() ? "corrupt database: " : "";
   return make_error(errc::io_error,
                     "memory database " + dir + ": " + kind + what + ": " + st.ToString());
@@ -349,6 +415,17 @@ caf::error clear_legacy_keys(const database& db) {
   return detail::db_access::write(db, batch, "cannot clear keys of the older layout");
 }
 
+/// An io_error met while opening a data directory: the directory cannot be used (locked, read
+/// only, corrupt, not ours); the message stays. Others (storage_full) pass unchanged.
+caf::error unusable(caf::error err) {
+  if (!is(err, errc::io_error))
+    return err;
+  const auto& ctx = err.context();
+  auto text = ctx.size() == 1 && ctx.match_element<std::string>(0) ? ctx.get_as<std::string>(0)
+                                                                   : describe(err);
+  return make_error(errc::data_dir_unusable, std::move(text));
+}
+
 } // namespace
 
 caf::expected<std::shared_ptr<database>> database::open(const std::string& data_dir,
@@ -359,19 +436,19 @@ caf::expected<std::shared_ptr<database>> database::open(const std::string& data_
   std::error_code ec;
   auto dir_status = fs::status(data_dir, ec); // `ec` set for a missing path: fine
   if (fs::exists(dir_status) && !fs::is_directory(dir_status))
-    return make_error(errc::io_error,
+    return make_error(errc::data_dir_unusable,
                       "memory database: data directory " + data_dir + " is not a directory");
   ec.clear();
   auto status = fs::status(path, ec);
   if (ec && status.type() != fs::file_type::not_found)
-    return make_error(errc::io_error, "memory database " + path + ": " + ec.message());
+    return make_error(errc::data_dir_unusable, "memory database " + path + ": " + ec.message());
   ec.clear();
   bool exists = fs::exists(status);
   if (exists && !fs::is_directory(status))
     return not_ours(path, "not a directory");
   bool fresh = !exists || fs::is_empty(path, ec);
   if (ec)
-    return make_error(errc::io_error, "memory database " + path + ": " + ec.message());
+    return make_error(errc::data_dir_unusable, "memory database " + path + ": " + ec.message());
   if (fresh) {
     if (options.read_only)
       return make_error(errc::io_error, "memory database " + path + ": no store here");
@@ -381,7 +458,7 @@ caf::expected<std::shared_ptr<database>> database::open(const std::string& data_
     // Created aside and renamed into place: a process killed while creating leaves no
     // half-made store (one without the schema marker would be refused as not ours forever).
     if (auto err = create_store(path, fs::exists(status)))
-      return err;
+      return unusable(std::move(err));
   }
   std::vector<std::string> names;
   {
@@ -389,10 +466,10 @@ caf::expected<std::shared_ptr<database>> database::open(const std::string& data_
     if (!st.ok()) {
       if (!fs::exists(fs::path{path} / "CURRENT", ec))
         return not_ours(path, "a non-empty directory without a RocksDB database");
-      return detail::status_error(path, "cannot list column families", st);
+      return unusable(detail::status_error(path, "cannot list column families", st));
     }
     if (auto err = probe(path, names))
-      return err;
+      return unusable(std::move(err));
   }
   // Open every existing column family plus the ones this version adds.
   for (const auto& cf : column_families()) {
@@ -428,7 +505,7 @@ caf::expected<std::shared_ptr<database>> database::open(const std::string& data_
                                                &self->db)
                 : rocksdb::DB::Open(db_opts, path, descriptors(names), &self->handles, &self->db);
   if (!st.ok())
-    return detail::status_error(path, "cannot open", st);
+    return unusable(detail::status_error(path, "cannot open", st));
   std::shared_ptr<database> result{new database(std::move(self))};
   if (!options.read_only) {
     // Best effort: the keys are derived data, and a store whose disk is full must still open.
@@ -436,6 +513,10 @@ caf::expected<std::shared_ptr<database>> database::open(const std::string& data_
     make_reserve(path);
   }
   return result;
+}
+
+caf::expected<std::optional<int64_t>> database::lock_holder(const std::string& data_dir) {
+  return posix_lock_holder((fs::path{data_dir} / subdirectory / "LOCK").string());
 }
 
 // --- access -------------------------------------------------------------------------------------

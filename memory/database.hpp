@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -68,12 +69,22 @@ public:
   static const std::vector<std::string>& column_families();
 
   /// Opens (or, if missing or empty, creates) the database in `<data_dir>/memory`.
-  /// Errors, each naming the directory: `io_error` when it holds something other than a
-  /// SmolSwarms memory store (a foreign RocksDB database, other files; left untouched), when the
-  /// database is corrupt, or when another process has it open; `storage_full` when the disk is
-  /// full; `invalid_argument` for an empty `data_dir`.
+  /// Errors, each naming the directory: `data_dir_unusable` when it holds something other than
+  /// a SmolSwarms memory store (a foreign RocksDB database, other files; left untouched), when
+  /// the database is corrupt, when another process has it open (the message names that
+  /// process), or when it cannot be written (a read-only file system, no permission);
+  /// `storage_full` when the disk is full; `io_error` when `read_only` or `create_if_missing`
+  /// off finds no store; `invalid_argument` for an empty `data_dir`.
   [[nodiscard]] static caf::expected<std::shared_ptr<database>> open(const std::string& data_dir,
                                                                      database_options options = {});
+
+  /// The process that has the database in `<data_dir>/memory` open read-write (it holds
+  /// RocksDB's lock on the file `LOCK`, a POSIX record lock): its pid, or 0 if the lock is held
+  /// from where its pid cannot be seen (another pid namespace). None if no other process holds
+  /// it or there is no database; this process's own lock does not count. `io_error` if it cannot
+  /// be told (Linux's /proc/locks is unreadable). Takes no lock, opens nothing in the directory.
+  [[nodiscard]] static caf::expected<std::optional<int64_t>>
+  lock_holder(const std::string& data_dir);
 
   /// Closes the database (flushes nothing beyond what the WAL already holds).
   ~database();

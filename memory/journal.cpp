@@ -2,7 +2,8 @@
 //   journal: 'c' <call key>                    -> version byte, CAF binary journaled_call
 //                                                 (without its key)
 //            's' <run id> '\n' <u64 big endian> -> version byte, CAF binary journaled_step
-//   runs:    <run id>                          -> version byte, CAF binary run_record
+//   runs:    <run id>                          -> version byte 2, CAF binary run_record (version
+//                                                 1, still read: the fields before spec_digest)
 // A call key starts with `<run id> '\n'`, so a run's calls and steps are each one key range.
 #include "memory/journal.hpp"
 
@@ -22,7 +23,9 @@ namespace {
 
 using detail::db_access;
 
-constexpr char format_version = 1;
+constexpr char format_version = 1; ///< of calls and steps
+constexpr char run_format_v1 = 1;  ///< run headers up to `error`
+constexpr char run_format = 2;     ///< run headers with every field
 constexpr char call_tag = 'c';
 constexpr char step_tag = 's';
 
@@ -31,11 +34,11 @@ int64_t now_ms() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-/// `x` behind the format version byte.
+/// `xs` behind the format version byte `version`.
 template <class... Ts>
-std::string encode(Ts&... xs) {
+std::string encode_as(char version, Ts&... xs) {
   std::vector<char> buf;
-  buf.push_back(format_version);
+  buf.push_back(version);
   caf::binary_serializer sink{nullptr, buf};
   auto err = sink(xs...);
   // Serializing plain strings and numbers into a vector cannot fail.
@@ -43,16 +46,35 @@ std::string encode(Ts&... xs) {
   return std::string{buf.begin(), buf.end()};
 }
 
-/// Reads what `encode` wrote; false if the version is unknown, the bytes are malformed or some
-/// are left over.
 template <class... Ts>
-bool decode(const rocksdb::Slice& bytes, Ts&... xs) {
-  if (bytes.size() < 1 || bytes[0] != format_version)
+std::string encode(Ts&... xs) {
+  return encode_as(format_version, xs...);
+}
+
+/// Reads what `encode_as(version, ...)` wrote; false if the version is another, the bytes are
+/// malformed or some are left over.
+template <class... Ts>
+bool decode_as(char version, const rocksdb::Slice& bytes, Ts&... xs) {
+  if (bytes.size() < 1 || bytes[0] != version)
     return false;
   caf::binary_deserializer source{nullptr, bytes.data() + 1, bytes.size() - 1};
   if (auto err = source(xs...))
     return false;
   return source.remaining() == 0;
+}
+
+template <class... Ts>
+bool decode(const rocksdb::Slice& bytes, Ts&... xs) {
+  return decode_as(format_version, bytes, xs...);
+}
+
+/// A run header of either format; one of format 1 has the later fields at their defaults.
+bool decode_run(const rocksdb::Slice& bytes, run_record& x) {
+  if (bytes.size() >= 1 && bytes[0] == run_format_v1)
+    return decode_as(run_format_v1, bytes, x.run_id, x.swarm, x.spec_source, x.spec_text, x.task_id,
+                     x.task_text, x.llm_url, x.model, x.started_ms, x.finished_ms, x.status,
+                     x.result_text, x.error);
+  return decode_as(run_format, bytes, x);
 }
 
 std::string call_key(const std::string& key) {
@@ -230,7 +252,8 @@ caf::error journal::put_run(const run_record& run) {
     return err;
   auto copy = run;
   rocksdb::WriteBatch batch;
-  batch.Put(db_access::cf(*db_, cf_runs), run.run_id, encode(copy)).PermitUncheckedError();
+  batch.Put(db_access::cf(*db_, cf_runs), run.run_id, encode_as(run_format, copy))
+      .PermitUncheckedError();
   return db_access::write(*db_, batch, "cannot journal the header of run '" + run.run_id + "'");
 }
 
@@ -245,7 +268,7 @@ caf::expected<std::optional<run_record>> journal::get_run(const std::string& run
   if (!st.ok())
     return db_access::fail(*db_, "cannot read the header of run '" + run_id + "'", st);
   run_record run;
-  if (!decode(value, run))
+  if (!decode_run(value, run))
     return make_error(errc::io_error,
                       describe() + ": run '" + run_id + "': undecodable run header");
   return std::optional<run_record>{std::move(run)};
@@ -257,7 +280,7 @@ caf::expected<std::vector<run_record>> journal::runs() const {
       scan_prefix(*db_, db_access::cf(*db_, cf_runs), std::string{},
                   [&](const rocksdb::Slice& k, const rocksdb::Slice& v) -> caf::error {
                     run_record run;
-                    if (!decode(v, run))
+                    if (!decode_run(v, run))
                       return make_error(errc::io_error, describe() + ": run '" + k.ToString() +
                                                             "': undecodable run header");
                     result.push_back(std::move(run));

@@ -29,13 +29,25 @@ struct run_record {
   std::string spec_text;   ///< the spec as it was when the run started
   std::string task_id;
   std::string task_text;
-  std::string llm_url;
-  std::string model;
+  std::string llm_url;     ///< the endpoint override (--llm-url) the run used; empty: none
+  std::string model;       ///< the model override (--model) the run used; empty: none
   int64_t started_ms = 0;  ///< Unix milliseconds
   int64_t finished_ms = 0; ///< Unix milliseconds; 0 while running
-  std::string status;      ///< "running", "done" or "failed"
+  /// "running", "done", "failed", "cancelled", "interrupted" (the runtime was stopped during
+  /// the run) or "budget_exhausted". A "running" run whose process is gone was interrupted too.
+  std::string status;
   std::string result_text; ///< when done
-  std::string error;       ///< when failed
+  std::string error;       ///< when it did not finish
+  // Since format 2 (empty or zero in headers written before):
+  std::string spec_digest;   ///< "sha256:<hex>" of spec_text; empty for a spec built in code
+  std::string env_base_url;  ///< OPENAI_BASE_URL when the run started (the endpoint fallback)
+  std::string env_model;     ///< OPENAI_MODEL when the run started (the model fallback)
+  bool env_recorded = false; ///< env_base_url and env_model hold the start's (empty: unset)
+  agent_id result_agent;     ///< when done: who answered (the swarm's root)
+  uint64_t result_prompt_tokens = 0;     ///< when done: the run's usage
+  uint64_t result_completion_tokens = 0; ///< idem
+  uint64_t result_calls = 0;             ///< idem: LLM calls
+  double result_confidence = -1;         ///< when done; < 0: none
 
   friend bool operator==(const run_record&, const run_record&) = default;
 };
@@ -44,7 +56,9 @@ template <class F>
 typename F::result_type inspect(F& f, run_record& x) {
   return f(caf::meta::type_name("run_record"), x.run_id, x.swarm, x.spec_source, x.spec_text,
            x.task_id, x.task_text, x.llm_url, x.model, x.started_ms, x.finished_ms, x.status,
-           x.result_text, x.error);
+           x.result_text, x.error, x.spec_digest, x.env_base_url, x.env_model, x.env_recorded,
+           x.result_agent, x.result_prompt_tokens, x.result_completion_tokens, x.result_calls,
+           x.result_confidence);
 }
 
 /// One finished LLM call of a run, as the journal holds it.

@@ -227,7 +227,7 @@ struct long_term_state {
     event ev;
     ev.kind = event_kind::memory_written;
     ev.run_id = run_id;
-    ev.detail = id;
+    ev.text = id;
     caf::anon_send(monitor, std::move(ev));
   }
 

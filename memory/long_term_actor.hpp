@@ -76,7 +76,7 @@ std::vector<ltm_hit> rank_hybrid(std::vector<hybrid_candidate> candidates,
 /// Spawns the long-term memory actor over `db`. It opens its vector index at once (loading the
 /// saved copy or rebuilding it from the `vectors` column family); errors there make every request
 /// fail with that error. Each durable write is reported to `monitor` (if valid) as
-/// `event_kind::memory_written` with the record id.
+/// `event_kind::memory_written` with the record id as text.
 long_term_memory_actor spawn_long_term_memory(caf::actor_system& sys, std::shared_ptr<database> db,
                                               long_term_memory_options opts = {},
                                               monitor_actor monitor = {});

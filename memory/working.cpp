@@ -358,7 +358,7 @@ void flush(working_pointer self) {
       ev.kind = event_kind::memory_written;
       ev.run_id = note.run_id;
       ev.agent = note.author;
-      ev.detail = note.id;
+      ev.text = note.id;
       self->send(st.monitor, std::move(ev));
     }
     promises[i].deliver(std::move(note));

@@ -95,7 +95,7 @@ private:
 };
 
 /// Spawns the working-memory actor over `db` (one per runtime serves all runs); it reports each
-/// durable write to `monitor` (if valid) as `event_kind::memory_written` with the note id.
+/// durable write to `monitor` (if valid) as `event_kind::memory_written` with the note id as text.
 working_memory_actor spawn_working_memory(caf::actor_system& sys, std::shared_ptr<database> db,
                                           monitor_actor monitor = {}, working_options opts = {});
 

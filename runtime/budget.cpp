@@ -207,11 +207,13 @@ caf::expected<reservation> budget_ledger::reserve(const budget_estimate& est) {
 
 void budget_ledger::settle(const reservation& res, const usage& actual) {
   auto cost = prices_.cost(res.model, actual);
+  auto unpriced = prices_.knows(res.model) ? uint64_t{0} : actual.calls;
   auto book = [&](account& acc) {
     acc.reserved_tokens -= std::min(acc.reserved_tokens, res.tokens);
     acc.reserved_cost -= std::min(acc.reserved_cost, res.cost);
     acc.used += actual;
     acc.cost += cost;
+    acc.unpriced_calls += unpriced;
   };
   auto agent_key = res.agent.str();
   book(agents_[agent_key]);

@@ -102,6 +102,13 @@ struct price_table {
   nano_usd cost(const std::string& model, const usage& use) const {
     return cost(model, use.prompt_tokens, use.completion_tokens);
   }
+
+  /// True if `model` has a price: an entry in `models` (even a free one), or a non-zero
+  /// `fallback`. Calls on a model without one cost 0 here, but their real cost is unknown.
+  bool knows(const std::string& model) const {
+    return models.count(model) > 0 || fallback.prompt_per_million > 0 ||
+           fallback.completion_per_million > 0;
+  }
 };
 
 // -- budget ledger --------------------------------------------------------------------------
@@ -174,6 +181,7 @@ struct account {
   nano_usd cost = 0; ///< settled cost
   uint64_t reserved_tokens = 0;
   nano_usd reserved_cost = 0;
+  uint64_t unpriced_calls = 0; ///< settled calls on a model with no price (price_table::knows)
 };
 
 /// Tracks spending per agent, swarm and runtime against `budget_limits`.

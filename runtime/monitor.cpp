@@ -2,6 +2,7 @@
 #include "runtime/monitor.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <vector>
 
 #include <caf/actor_system.hpp>
@@ -16,6 +17,7 @@ namespace {
 
 struct monitor_state {
   std::vector<caf::actor> subscribers;
+  uint64_t next_seq = 1; // the stream's order is the order events reach the monitor
   static inline const char* name = "swarm.monitor";
 };
 
@@ -34,6 +36,11 @@ monitor_actor::behavior_type monitor_behavior(monitor_pointer self,
   });
   return {
       [self](event& e) {
+        e.seq = self->state.next_seq++;
+        if (e.time_us == 0)
+          e.time_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
         for (const auto& s : self->state.subscribers)
           caf::anon_send(s, e);
       },

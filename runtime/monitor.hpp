@@ -7,8 +7,9 @@
 
 namespace swarm {
 
-/// Spawns the runtime's monitor. Subscribers (subscribe_events) get every later event; a
-/// subscriber that terminates is dropped.
+/// Spawns the runtime's monitor. It numbers every event it receives (event::seq, from 1, in
+/// arrival order) and stamps its time if the sender did not; subscribers (subscribe_events) get
+/// every later event in that order; a subscriber that terminates is dropped.
 monitor_actor spawn_monitor(caf::actor_system& sys);
 
 } // namespace swarm

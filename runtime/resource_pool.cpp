@@ -129,7 +129,23 @@ uint64_t tpm_need(const endpoint_state& ep, const grant_request& req) {
 }
 
 usage_report report_of(const account& acc) {
-  return {acc.used, to_usd(acc.cost), acc.reserved_tokens, to_usd(acc.reserved_cost)};
+  return {acc.used, to_usd(acc.cost), acc.reserved_tokens, to_usd(acc.reserved_cost),
+          acc.unpriced_calls};
+}
+
+/// Refuses `req` when its estimate exceeds `ep`'s tokens per minute: not even a full bucket
+/// would hold it, so waiting could only end in a timeout.
+caf::error never_fits(const endpoint_state& ep, const grant_request& req) {
+  auto estimate = req.prompt_tokens + req.completion_tokens;
+  if (!ep.tpm || estimate <= ep.tpm->capacity())
+    return {};
+  return make_error(errc::llm_rate_limited,
+                    "call of agent '" + req.agent.str() + "' refused: its estimate (" +
+                        std::to_string(estimate) + " tokens: prompt " +
+                        std::to_string(req.prompt_tokens) + " + completion up to " +
+                        std::to_string(req.completion_tokens) + ") exceeds tokens_per_minute " +
+                        std::to_string(ep.limits.tokens_per_minute) + " of endpoint " + ep.url +
+                        " (raise resources.endpoints[].tokens_per_minute or lower max_tokens)");
 }
 
 /// The delay of the one lease timer if it must be armed now (no timer per grant: a timer costs
@@ -258,13 +274,17 @@ resource_pool_actor::behavior_type pool_behavior(pool_pointer self, resource_poo
         auto rp = self->make_response_promise<grant>();
         auto& core = *self->state.core;
         lock_type guard{core.mtx};
+        auto& ep = endpoint_of(core, req.endpoint);
+        if (auto err = never_fits(ep, req)) {
+          rp.deliver(std::move(err));
+          return rp;
+        }
         auto res =
             core.ledger.reserve({req.agent, req.model, req.prompt_tokens, req.completion_tokens});
         if (!res) {
           rp.deliver(std::move(res.error()));
           return rp;
         }
-        auto& ep = endpoint_of(core, req.endpoint);
         // Nobody waits and a slot is free: granted at once, without queueing or a timer.
         auto tokens = res->tokens;
         auto cost = res->cost;
@@ -388,12 +408,16 @@ namespace detail {
 admission pool_admit(pool_core& core, const grant_request& req) {
   admission out;
   lock_type guard{core.mtx};
+  auto& ep = endpoint_of(core, req.endpoint);
+  if (auto err = never_fits(ep, req)) {
+    out.err = std::move(err);
+    return out;
+  }
   auto res = core.ledger.reserve({req.agent, req.model, req.prompt_tokens, req.completion_tokens});
   if (!res) {
     out.err = std::move(res.error());
     return out;
   }
-  auto& ep = endpoint_of(core, req.endpoint);
   if (auto id = grant_now(core, ep, req, *res); id != 0) {
     out.what = admission::granted;
     out.lease = id;

@@ -35,8 +35,8 @@ struct endpoint_limits {
   /// Requests per minute (bucket capacity and refill per minute); 0 = unlimited. Default: 0.
   uint64_t requests_per_minute = 0;
   /// Tokens per minute, counted on the estimate (prompt + max completion) and corrected on
-  /// release by the actual use; 0 = unlimited. An estimate above the capacity waits for a full
-  /// bucket. Default: 0.
+  /// release by the actual use; 0 = unlimited. A call whose estimate is above it could never be
+  /// granted: it is refused at once (errc::llm_rate_limited). Default: 0.
   uint64_t tokens_per_minute = 0;
 };
 
@@ -61,6 +61,7 @@ struct resource_pool_options {
 
 /// Asks for a grant to send one LLM call. Answered with a `grant` once a slot and the rate
 /// buckets allow it; with errc::budget_exhausted at once if a budget would be passed; with
+/// errc::llm_rate_limited at once if its estimate exceeds the endpoint's tokens_per_minute; with
 /// caf::sec::request_timeout if it waited `timeout` without a slot.
 struct grant_request {
   agent_id agent;                 ///< who calls; its swarm is `agent.swarm`
@@ -115,6 +116,9 @@ struct usage_report {
   double cost_usd = 0;
   uint64_t reserved_tokens = 0;
   double reserved_usd = 0;
+  /// Settled calls whose model has no price (resources.prices): `cost_usd` counts them as free,
+  /// so the cost is unknown when this is not 0.
+  uint64_t unpriced_calls = 0;
 };
 
 /// Asks for the pool's current occupancy of one endpoint.
@@ -164,7 +168,8 @@ struct admission {
   kind what = refused;
   uint64_t lease = 0;     ///< granted: the lease to release
   reservation res;        ///< must_wait: send it with the request as `pool_enqueue`
-  caf::error err;         ///< refused: errc::budget_exhausted naming the level
+  caf::error err;         ///< refused: errc::budget_exhausted naming the level, or
+                          ///< errc::llm_rate_limited (the estimate exceeds tokens_per_minute)
   caf::timespan sweep{0}; ///< granted and > 0: send the pool a `lease_sweep` after this delay
 };
 

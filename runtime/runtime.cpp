@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <mutex>
 #include <random>
+#include <set>
 #include <stdexcept>
 #include <unistd.h>
 
@@ -30,12 +31,15 @@
 #include "net/llm_client.hpp"
 #include "net/llm_tape.hpp"
 #include "runtime/core/errc.hpp"
+#include "runtime/core/events.hpp"
+#include "runtime/core/run_id.hpp"
 #include "runtime/core/step_log.hpp"
 #include "runtime/core/types.hpp"
 #include "runtime/llm_gate.hpp"
 #include "runtime/monitor.hpp"
 #include "runtime/pool_options.hpp"
 #include "runtime/resource_pool.hpp"
+#include "runtime/run_records.hpp"
 #include "runtime/swarm_factory.hpp"
 #include "runtime/swarm_tools.hpp"
 
@@ -74,6 +78,7 @@ struct persistence {
   std::shared_ptr<memory::database> db;     // null without a data directory
   std::shared_ptr<memory::journal> journal; // null unless journaling
   std::shared_ptr<net::cassette> recording; // record_file or replay_file
+  bool replay = false;                      // replay_file: no call reaches an endpoint
 };
 
 caf::expected<persistence> open_persistence(const runtime_options& opts) {
@@ -97,6 +102,7 @@ caf::expected<persistence> open_persistence(const runtime_options& opts) {
     auto c = net::cassette::load(opts.replay_file);
     if (!c)
       return std::move(c.error());
+    out.replay = true;
     out.recording = std::move(*c);
   }
   return out;
@@ -167,7 +173,7 @@ struct runtime::impl {
 
   /// The runtime's memory tiers that `spec` needs, spawned on first use. The long-term memory
   /// takes its embedding settings from the first spec that needs it.
-  caf::error memory_for(const swarm_spec& spec, const llm_overrides& ov) {
+  caf::error memory_for(const swarm_spec& spec, const llm_overrides& ov, const env_reader& env) {
     bool need_working = spec.memory.working;
     bool need_long = spec.memory.long_term || uses_memory_tools(spec);
     if (!need_working && !need_long)
@@ -187,15 +193,10 @@ struct runtime::impl {
         memory::embedding_options e;
         e.llm = llm;
         e.model = *spec.memory.embeddings_model;
-        e.endpoint.url = spec.memory.embeddings_url.value_or(
-            !ov.url.empty() ? ov.url : spec.llm.url.value_or(std::string{}));
-        if (e.endpoint.url.empty())
-          return make_error(errc::no_endpoint, "swarm '" + spec.name +
-                                                   "': memory.embeddings_model "
-                                                   "is set but no embeddings_url or llm url");
-        if (spec.llm.api_key_env)
-          if (const char* key = std::getenv(spec.llm.api_key_env->c_str()))
-            e.endpoint.api_key = key;
+        auto endpoint = resolve_embeddings(spec, ov, env); // the agents' chain
+        if (!endpoint)
+          return std::move(endpoint.error());
+        e.endpoint = std::move(*endpoint);
         lopts.embeddings = std::move(e);
       }
       long_term = memory::spawn_long_term_memory(sys, store.db, std::move(lopts), monitor);
@@ -204,6 +205,28 @@ struct runtime::impl {
   }
   std::atomic<uint64_t> next_task{1};
   std::mutex mtx;
+  std::set<std::string> active_runs; // journaled runs being run now (guarded by mtx)
+
+  /// Forgets run `run_id` (run_mode::fresh): its journal entries and working-memory notes.
+  caf::error forget_run(const std::string& run_id) {
+    if (auto gone = store.journal->forget_run(run_id); !gone)
+      return std::move(gone.error());
+    std::unique_lock<std::mutex> guard{mtx};
+    if (!working) {
+      // No actor owns the notes yet; it is spawned under mtx, so nobody else touches them.
+      memory::working_store notes{store.db};
+      if (auto gone = notes.forget_run(run_id); !gone)
+        return std::move(gone.error());
+      return {};
+    }
+    auto actor = working;
+    guard.unlock();
+    caf::error err;
+    caf::scoped_actor self{sys};
+    self->request(actor, std::chrono::seconds(60), wm_forget_run{run_id})
+        .receive([](uint64_t) {}, [&](caf::error& e) { err = std::move(e); });
+    return err;
+  }
   std::vector<caf::actor> subscribers; // on_event forwarders (guarded by mtx); swarms live in
                                        // the factory's registry
 
@@ -254,36 +277,96 @@ struct swarm_handle::state {
   std::string spec_name;         // agents' ids name it (the registry name may be "name#2")
   std::string spec_source;       // kept in the run journal so the run can resume
   std::string spec_text;
+  std::string spec_digest;     // of spec_text: a resumption must run the same spec
+  llm_overrides overrides;     // the swarm was resolved with these (kept in the journal)
+  llm_environment environment; // and these OPENAI_BASE_URL / OPENAI_MODEL (idem)
 };
 
+std::string new_run_id() {
+  return make_run_id();
+}
+
 // -- swarm_handle -------------------------------------------------------------------------------
+
+namespace {
+
+// Marks a journaled run as run by this runtime while it lives (runtime::find_run); false from
+// claimed() if it already was.
+class active_run {
+public:
+  active_run(runtime::impl& rt, std::string id) : rt_(rt), id_(std::move(id)) {
+    std::lock_guard<std::mutex> guard{rt_.mtx};
+    claimed_ = rt_.active_runs.insert(id_).second;
+  }
+  ~active_run() {
+    if (!claimed_)
+      return;
+    std::lock_guard<std::mutex> guard{rt_.mtx};
+    rt_.active_runs.erase(id_);
+  }
+  active_run(const active_run&) = delete;
+  active_run& operator=(const active_run&) = delete;
+  bool claimed() const { return claimed_; }
+
+private:
+  runtime::impl& rt_;
+  std::string id_;
+  bool claimed_ = false;
+};
+
+} // namespace
 
 caf::expected<result> swarm_handle::run(task_input in) const {
   auto& rt = *state_->rt;
   if (rt.stopped)
     return make_error(errc::runtime_stopped, "the runtime was stopped");
+  if (auto why = in.run_id.empty() ? std::string{} : run_id_problem(in.run_id); !why.empty())
+    return make_error(errc::invalid_argument, why); // it would name the run's workspace
   task t;
   t.run_id = in.run_id.empty() ? make_run_id() : std::move(in.run_id);
-  t.id =
-      in.task_id.empty() ? "t" + std::to_string(rt.next_task.fetch_add(1)) : std::move(in.task_id);
   t.text = std::move(in.text);
   t.from = "user";
   memory::run_record header;
+  std::optional<active_run> active;
+  if (rt.store.journal) {
+    active.emplace(rt, t.run_id);
+    if (!active->claimed())
+      return make_error(errc::run_exists, "run '" + t.run_id + "' is running now in this runtime");
+    // What the journal has under this id decides (run_mode); a finished run is not run again.
+    auto kept =
+        check_run_start(*rt.store.journal, {t.run_id, in.task_id, t.text, state_->spec_digest},
+                        in.mode, [&] { return rt.forget_run(t.run_id); });
+    if (!kept)
+      return std::move(kept.error());
+    if (*kept && (*kept)->status == "done")
+      return stored_result(**kept);
+    if (*kept) {
+      header = std::move(**kept);
+      if (in.task_id.empty())
+        in.task_id = header.task_id; // the keys of the journaled calls hold it
+    } else {
+      header.started_ms = now_ms();
+    }
+  }
+  t.id =
+      in.task_id.empty() ? "t" + std::to_string(rt.next_task.fetch_add(1)) : std::move(in.task_id);
   if (rt.store.journal) {
     // The header first: a run the journal does not know could not be resumed.
-    if (auto old = rt.store.journal->get_run(t.run_id); old && *old)
-      header = std::move(**old);
-    else
-      header.started_ms = now_ms();
     header.run_id = t.run_id;
     header.swarm = state_->swarm.name;
     header.spec_source = state_->spec_source;
     header.spec_text = state_->spec_text;
+    header.spec_digest = state_->spec_digest;
     header.task_id = t.id;
     header.task_text = t.text;
-    header.llm_url = rt.overrides.url;
-    header.model = rt.overrides.model;
+    header.llm_url = state_->overrides.url;
+    header.model = state_->overrides.model;
+    header.env_base_url = state_->environment.base_url;
+    header.env_model = state_->environment.model;
+    header.env_recorded = true;
     header.status = "running";
+    header.finished_ms = 0;
+    header.error.clear();
     if (auto err = rt.store.journal->put_run(header))
       return err;
   }
@@ -293,6 +376,19 @@ caf::expected<result> swarm_handle::run(task_input in) const {
   // Sent, not requested, and the root monitored: if the swarm is stopped while it works (its
   // actors exit with the answer still promised), the down message ends the wait.
   const auto& root = state_->swarm.root;
+  event started;
+  started.kind = event_kind::run_started;
+  started.run_id = run_id;
+  started.task_id = t.id;
+  started.agent = agent_id{{}, state_->spec_name};
+  started.leaf = false;
+  started.text = t.text;
+  started.total = static_cast<uint32_t>(state_->swarm.agents.size());
+  auto finished = started; // run_finished, filled in at the end
+  finished.kind = event_kind::run_finished;
+  finished.text.clear();
+  caf::anon_send(rt.monitor, std::move(started));
+  auto run_started_at = std::chrono::steady_clock::now();
   self->monitor(root);
   self->send(root, std::move(t));
   bool waiting = true;
@@ -330,12 +426,29 @@ caf::expected<result> swarm_handle::run(task_input in) const {
                                                         describe(err));
                  });
   }
-  if (rt.store.journal && !rt.stopped) {
+  auto err = out ? out->error : out.error();
+  finished.name = run_status(err);
+  finished.error = err;
+  finished.duration = std::chrono::steady_clock::now() - run_started_at;
+  if (out) {
+    finished.text = out->text;
+    finished.use = out->use;
+    finished.confidence = out->confidence;
+  }
+  caf::anon_send(rt.monitor, std::move(finished));
+  if (rt.store.journal) {
+    // Also when the runtime was stopped: the run ends "interrupted" and can resume.
     header.finished_ms = now_ms();
-    auto err = out ? out->error : out.error();
-    header.status = err ? "failed" : "done";
+    header.status = run_status(err);
     header.error = err ? describe(err) : std::string{};
     header.result_text = out ? out->text : std::string{};
+    if (out && !err) {
+      header.result_agent = out->agent;
+      header.result_prompt_tokens = out->use.prompt_tokens;
+      header.result_completion_tokens = out->use.completion_tokens;
+      header.result_calls = out->use.calls;
+      header.result_confidence = out->confidence;
+    }
     if (auto put_err = rt.store.journal->put_run(header); put_err && !err)
       return put_err;
   }
@@ -366,6 +479,7 @@ spending to_spending(const caf::expected<usage_report>& r) {
     out.use = r->use;
     out.cost_usd = r->cost_usd;
     out.reserved_tokens = r->reserved_tokens;
+    out.cost_known = r->unpriced_calls == 0;
   }
   return out;
 }
@@ -436,9 +550,17 @@ std::vector<std::string> swarm_handle::agents() const {
 namespace {
 
 caf::expected<swarm_handle> spawn_swarm(const std::shared_ptr<runtime::impl>& rt,
-                                        const swarm_spec& spec, const llm_overrides& overrides) {
+                                        const swarm_spec& spec, const llm_overrides& given,
+                                        const llm_environment& environment) {
   if (rt->stopped)
     return make_error(errc::runtime_stopped, "the runtime was stopped");
+  // OPENAI_BASE_URL / OPENAI_MODEL as `environment` has them (a resumption: as first seen).
+  auto env = environment.reader();
+  // Endpoints are checked before anything is spawned; a replayed call reaches none.
+  auto overrides = given;
+  overrides.offline = overrides.offline || rt->store.replay;
+  if (auto checked = check_llm_settings(spec, overrides, env); !checked)
+    return std::move(checked.error());
   // The swarm's LLM path: agent -> journal tape -> gate (its resource pool) -> the runtime's.
   // The journal sits in front so that a resumed run's finished calls need no grant.
   auto popts = pool_options_from(spec);
@@ -459,7 +581,7 @@ caf::expected<swarm_handle> spawn_swarm(const std::shared_ptr<runtime::impl>& rt
     for (auto& a : services)
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   };
-  if (auto err = rt->memory_for(spec, overrides)) {
+  if (auto err = rt->memory_for(spec, overrides, env)) {
     stop_services();
     return err;
   }
@@ -483,7 +605,7 @@ caf::expected<swarm_handle> spawn_swarm(const std::shared_ptr<runtime::impl>& rt
     services.push_back(caf::actor_cast<caf::actor>(tools.runner));
   }
   wiring.services = services;
-  auto built = rt->factory.build(spec, overrides, std::move(wiring));
+  auto built = rt->factory.build(spec, overrides, std::move(wiring), env);
   if (!built) {
     stop_services();
     return std::move(built.error());
@@ -499,6 +621,9 @@ caf::expected<swarm_handle> spawn_swarm(const std::shared_ptr<runtime::impl>& rt
   st->spec_name = spec.name;
   st->spec_source = spec.source;
   st->spec_text = spec.text;
+  st->spec_digest = spec_digest(spec.text);
+  st->overrides = llm_overrides{given.url, given.model};
+  st->environment = environment;
   return swarm_handle{std::move(st)};
 }
 
@@ -529,10 +654,13 @@ void runtime::stop() {
 }
 
 caf::expected<swarm_handle> runtime::spawn(const swarm_spec& spec) {
-  return spawn_swarm(impl_, spec, impl_->overrides);
+  return spawn_swarm(impl_, spec, impl_->overrides, llm_environment::current());
 }
 
 caf::expected<result> runtime::resume(const std::string& run_id) {
+  // A finished run answers from its header: nothing is spawned.
+  if (auto known = find_run(run_id); known && *known && (*known)->status == "done")
+    return std::move((*known)->outcome);
   auto prepared = prepare_resume(run_id);
   if (!prepared)
     return std::move(prepared.error());
@@ -564,15 +692,33 @@ runtime::prepare_resume(const std::string& run_id) {
   auto spec = load_spec_text(h.spec_text, h.spec_source);
   if (!spec)
     return std::move(spec.error());
-  // The runtime's own overrides win (e.g. the endpoint moved); else those of the first attempt.
-  auto overrides = impl_->overrides;
-  if (overrides.url.empty() && overrides.model.empty())
-    overrides = llm_overrides{h.llm_url, h.model};
-  auto team = spawn_swarm(impl_, *spec, overrides);
+  // Per field, the runtime's own override wins (e.g. the endpoint moved), else the first
+  // attempt's; the environment's fallbacks are read as the run first saw them.
+  auto team =
+      spawn_swarm(impl_, *spec, merge_overrides(impl_->overrides, h), llm_environment::of(h));
   if (!team)
     return std::move(team.error());
-  return std::pair<swarm_handle, task_input>{std::move(*team),
-                                             task_input{h.task_text, h.run_id, h.task_id}};
+  return std::pair<swarm_handle, task_input>{
+      std::move(*team), task_input{h.task_text, h.run_id, h.task_id, run_mode::resume}};
+}
+
+caf::expected<std::optional<run_info>> runtime::find_run(const std::string& run_id) const {
+  auto& journal = impl_->store.journal;
+  if (!journal)
+    return make_error(errc::unknown_run, "no run '" + run_id +
+                                             "': this runtime keeps no run journal (no data "
+                                             "directory, or journal off)");
+  auto header = journal->get_run(run_id);
+  if (!header)
+    return std::move(header.error());
+  if (!*header)
+    return std::optional<run_info>{};
+  bool running_now = false;
+  {
+    std::lock_guard<std::mutex> guard{impl_->mtx};
+    running_now = impl_->active_runs.count(run_id) > 0;
+  }
+  return std::optional<run_info>{to_run_info(**header, running_now)};
 }
 
 std::vector<std::string> runtime::swarms() const {

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -19,25 +20,68 @@
 
 namespace swarm {
 
+/// What swarm_handle::run does with a run id that the run journal already has. Without a
+/// journal (no data directory) every run is new and the mode does not matter.
+enum class run_mode : uint8_t {
+  /// A new run. An id the journal has is errc::run_exists, naming the run and how to resume it
+  /// or start it afresh; nothing runs and the journal is left as it was.
+  start,
+  /// Continue the journaled run of this id: every LLM call it finished is answered from the
+  /// journal. Its task text, its task id (when task_input::task_id is given) and its spec (the
+  /// digest of the spec's text) must be the journaled ones, else errc::run_exists: a journal
+  /// entry never answers a call of another task or spec. A run that is done returns its stored
+  /// result (result::trace empty) without running; an id the journal lacks starts a new run.
+  resume,
+  /// Start over under this id: the journal's header, calls and steps of the old run and its
+  /// working-memory notes are forgotten first.
+  fresh,
+};
+
 /// One task for a swarm.
 struct task_input {
   std::string text;
   std::string run_id;  ///< empty: a fresh id is made
-  std::string task_id; ///< empty: a fresh id is made (see result::task_id)
+  std::string task_id; ///< empty: a fresh id is made (see result::task_id); resume: the run's
+  run_mode mode = run_mode::start;
 };
+
+/// A run as the run journal keeps it (runtime::find_run).
+struct run_info {
+  std::string run_id;
+  std::string swarm;
+  std::string task_text;
+  /// "done", "failed", "cancelled", "budget_exhausted", "interrupted" (stopped or killed during
+  /// the run; it can resume), or "running" (running now in this runtime).
+  std::string status;
+  std::string error;       ///< why it did not finish, when it did not
+  int64_t started_ms = 0;  ///< Unix milliseconds
+  int64_t finished_ms = 0; ///< Unix milliseconds; 0 while running or interrupted
+  result outcome;          ///< done: its stored result (text, task id, agent, usage; no trace)
+};
+
+/// A fresh run id ("run-" + time + random), for callers that want to know the id before the
+/// run starts (to print it, to name an events file).
+std::string new_run_id();
 
 /// What a swarm (or one of its agents) has spent, as its resource pool accounts it.
 struct spending {
   usage use;                    ///< settled tokens and calls
   double cost_usd = 0;          ///< at the spec's prices (resources.prices)
   uint64_t reserved_tokens = 0; ///< held by calls in flight
+  /// False when some calls used a model without a resources.prices entry: `cost_usd` counts them
+  /// as free, so the real cost is unknown.
+  bool cost_known = true;
 };
 
 /// A running swarm. Cheap to copy; valid while any copy or the runtime lives.
 class swarm_handle {
 public:
   /// Runs one task through the swarm and waits for its result. A swarm-level failure (every
-  /// member failed) is an error; partial failures are in result::trace.
+  /// member failed) is an error; partial failures are in result::trace. With a run journal the
+  /// run's header is written first and its end status last (run_info::status); a run id the
+  /// journal already has is handled as `in.mode` says (run_mode). A swarm keeps the LLM
+  /// overrides and the OPENAI_BASE_URL/OPENAI_MODEL it was spawned with; they go to the
+  /// journal so that a resumption resolves endpoints and models as the first attempt did.
   [[nodiscard]] caf::expected<result> run(task_input in) const;
 
   /// Sends `text` to every agent of the swarm, nested swarms included (it lands in their
@@ -106,16 +150,25 @@ public:
 
   /// Continues run `run_id`, killed or failed, from the run journal in the data directory: the
   /// swarm is rebuilt from the spec kept there and the task runs again with the same ids; every
-  /// LLM call that had finished is answered from the journal, not sent again.
+  /// LLM call that had finished is answered from the journal, not sent again. A run that is
+  /// done answers with its stored result. The LLM overrides are the first attempt's, field by
+  /// field replaced by this runtime's that are set; OPENAI_BASE_URL and OPENAI_MODEL are read
+  /// as they were when the run started (runs journaled before they were recorded: as now).
   /// Errors: errc::unknown_run (no such run, or no journal: options without data_dir),
   /// errc::invalid_spec (the kept spec no longer loads), and those of swarm_handle::run.
   [[nodiscard]] caf::expected<result> resume(const std::string& run_id);
 
-  /// The first half of resume: the run's swarm, rebuilt from the journal, and its task, ready
-  /// for swarm_handle::run (so a caller can watch approvals and spending while it runs). Same
-  /// errors as resume.
+  /// The first half of resume: the run's swarm, rebuilt from the journal, and its task (mode
+  /// run_mode::resume), ready for swarm_handle::run (so a caller can watch approvals and
+  /// spending while it runs). Same errors as resume.
   [[nodiscard]] caf::expected<std::pair<swarm_handle, task_input>>
   prepare_resume(const std::string& run_id);
+
+  /// Run `run_id` as the journal keeps it; none if the journal does not have it. A run whose
+  /// header says running but that no swarm of this runtime is running was interrupted (this
+  /// runtime holds the data directory, so no other process can be running it).
+  /// Errors: errc::unknown_run without a journal, io_error if its header cannot be read.
+  [[nodiscard]] caf::expected<std::optional<run_info>> find_run(const std::string& run_id) const;
 
   /// Calls `fn` for every later event of every run, on a runtime thread. Must not block.
   void on_event(std::function<void(const event&)> fn);

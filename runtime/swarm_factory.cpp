@@ -97,7 +97,7 @@ struct tree_builder {
     auto handle = spawn_coordinator(node, id, std::move(members));
     if (!handle)
       return std::move(handle.error());
-    actors::member out{node.name, std::move(*handle), std::move(skills)};
+    actors::member out{node.name, std::move(*handle), std::move(skills), false};
     coordinators.push_back(out);
     if (!root)
       built.emplace(node.name, out);
@@ -146,6 +146,7 @@ caf::expected<built_swarm> swarm_factory::build(const swarm_spec& spec,
       if (p.model == cfg.model) {
         cfg.prompt_price = p.prompt_per_million;
         cfg.completion_price = p.completion_per_million;
+        cfg.priced = true;
       }
     configs.push_back(std::move(cfg));
   }

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Fails when a project include points the wrong way through the layers (DESIGN.md section 2),
+"""Fails when a project include points the wrong way through the layers (runtime/core -> net, memory -> actors -> runtime -> apps),
 reaches into another module's internal/ or detail/, or a header pulls in Beast/Asio/RocksDB
 (detail/ headers are a folder's private plumbing: they may, and only that folder includes them)."""
 import pathlib

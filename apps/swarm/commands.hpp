@@ -60,8 +60,9 @@ private:
 /// Exit codes shared by all subcommands.
 enum exit_code : int {
   exit_ok = 0,
-  exit_failed = 1, ///< the work ran and failed (e.g. every member of the swarm failed)
-  exit_usage = 2,  ///< bad arguments, bad spec, bad script
+  exit_failed = 1,   ///< the work ran and failed (e.g. every member of the swarm failed)
+  exit_usage = 2,    ///< bad arguments, bad spec, bad script; a run id already taken
+  exit_data_dir = 3, ///< the data directory is locked, read-only, corrupt or not ours
   exit_interrupted = 130,
 };
 

@@ -1,5 +1,6 @@
 // `swarm memory`: inspect and maintain the memory database of a data directory (stats, search,
 // export/import as JSON lines, forget) and read the run journal (runs, journal RUN_ID).
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -50,7 +51,9 @@ int fail(const std::string& sub, const std::string& message, exit_code code = ex
 }
 
 int fail(const std::string& sub, const caf::error& err) {
-  auto code = is(err, errc::invalid_argument) ? exit_usage : exit_failed;
+  auto code = is(err, errc::invalid_argument)    ? exit_usage
+              : is(err, errc::data_dir_unusable) ? exit_data_dir
+                                                 : exit_failed;
   return fail(sub, describe(err), code);
 }
 
@@ -61,6 +64,27 @@ caf::expected<std::shared_ptr<memory::database>> open_db(const memory_args& args
   opts.read_only = !write;
   opts.create_if_missing = write;
   return memory::database::open(args.data_dir, opts);
+}
+
+/// True if a process has the database of `data_dir` open read-write now (holds its lock), or
+/// if that cannot be told.
+bool database_in_use(const std::string& data_dir) {
+  auto holder = memory::database::lock_holder(data_dir);
+  return !holder || holder->has_value();
+}
+
+/// Runs still "running" in the journal whose process is gone were interrupted: they show so.
+/// The lock is checked before the headers were read (`in_use_before`) and after; a run that
+/// started or ended in between keeps what its header says.
+void mark_interrupted(std::vector<memory::run_record>& runs, const std::string& data_dir,
+                      bool in_use_before) {
+  bool any = std::any_of(runs.begin(), runs.end(),
+                         [](const memory::run_record& r) { return r.status == "running"; });
+  if (!any || in_use_before || database_in_use(data_dir))
+    return;
+  for (auto& r : runs)
+    if (r.status == "running")
+      r.status = "interrupted";
 }
 
 // --- formatting ---------------------------------------------------------------------------------
@@ -176,6 +200,7 @@ json_line run_json(const memory::run_record& r) {
       .add("finished_ms", r.finished_ms)
       .add("result_text", r.result_text)
       .add("error", r.error)
+      .add("spec_digest", r.spec_digest)
       .add("spec_text", r.spec_text);
   return j;
 }
@@ -451,6 +476,7 @@ int forget(const memory_args& args) {
 }
 
 int runs(const memory_args& args) {
+  bool in_use = database_in_use(args.data_dir);
   auto db = open_db(args, false);
   if (!db)
     return fail("runs", db.error());
@@ -458,6 +484,7 @@ int runs(const memory_args& args) {
   auto all = jnl.runs();
   if (!all)
     return fail("runs", all.error());
+  mark_interrupted(*all, args.data_dir, in_use);
   for (const auto& r : *all) {
     if (args.json)
       std::cout << run_json(r).str() << "\n";
@@ -471,6 +498,7 @@ int runs(const memory_args& args) {
 }
 
 int show_journal(const memory_args& args) {
+  bool in_use = database_in_use(args.data_dir);
   auto db = open_db(args, false);
   if (!db)
     return fail("journal", db.error());
@@ -478,6 +506,11 @@ int show_journal(const memory_args& args) {
   auto header = jnl.get_run(args.run_id);
   if (!header)
     return fail("journal", header.error());
+  if (*header) {
+    std::vector<memory::run_record> one{**header};
+    mark_interrupted(one, args.data_dir, in_use);
+    (*header)->status = one.front().status;
+  }
   auto calls = jnl.calls(args.run_id);
   if (!calls)
     return fail("journal", calls.error());

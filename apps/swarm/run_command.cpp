@@ -4,8 +4,9 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
-#include <mutex>
+#include <memory>
 #include <optional>
 #include <poll.h>
 #include <thread>
@@ -15,7 +16,11 @@
 #include <boost/json.hpp>
 
 #include "apps/swarm/commands.hpp"
+#include "apps/swarm/run_checks.hpp"
+#include "apps/swarm/run_report.hpp"
+#include "apps/swarm/run_watch.hpp"
 #include "runtime/core/errc.hpp"
+#include "runtime/core/run_id.hpp"
 #include "runtime/runtime.hpp"
 
 namespace swarm::cli {
@@ -36,73 +41,9 @@ struct run_args {
   std::string approve = "ask"; // ask | yes | no
   bool json = false;
   bool quiet = false;
-  bool no_memory = false; // --no-memory: the spec's memory tiers and memory tools turned off
-};
-
-boost::json::object usage_json(const usage& u) {
-  return {{"prompt_tokens", u.prompt_tokens},
-          {"completion_tokens", u.completion_tokens},
-          {"total_tokens", u.total_tokens()},
-          {"calls", u.calls}};
-}
-
-boost::json::object result_json(const result& r) {
-  boost::json::object out{{"agent", r.agent.str()}, {"task_id", r.task_id}, {"text", r.text}};
-  out["usage"] = usage_json(r.use);
-  if (r.confidence >= 0)
-    out["confidence"] = r.confidence;
-  if (r.error)
-    out["error"] = describe(r.error);
-  if (!r.trace.empty()) {
-    boost::json::array trace;
-    for (const auto& m : r.trace)
-      trace.push_back(result_json(m));
-    out["trace"] = std::move(trace);
-  }
-  return out;
-}
-
-// Counts agents' tasks (started and done) and tokens; prints one line per finished agent task
-// to stderr. "[2/3]" is done/started: a lead or judge may take several tasks in one run.
-class progress_printer {
-public:
-  explicit progress_printer(bool quiet) : quiet_(quiet) {}
-
-  void operator()(const event& e) {
-    if (!e.leaf)
-      return;
-    std::lock_guard<std::mutex> guard{mtx_};
-    if (e.kind == event_kind::task_started) {
-      ++started_;
-      return;
-    }
-    if (e.kind != event_kind::task_completed)
-      return;
-    ++done_;
-    tokens_ += e.use.total_tokens();
-    if (quiet_)
-      return;
-    auto secs = std::chrono::duration<double>(e.duration).count();
-    char head[64];
-    std::snprintf(head, sizeof(head), "[%zu/%zu] ", done_, std::max(done_, started_));
-    std::cerr << head << e.agent.name;
-    if (e.error)
-      std::cerr << " FAILED: " << describe(e.error);
-    else
-      std::cerr << " done";
-    char tail[96];
-    std::snprintf(tail, sizeof(tail), " (%.2f s, %llu tokens; total %llu tokens)\n", secs,
-                  static_cast<unsigned long long>(e.use.total_tokens()),
-                  static_cast<unsigned long long>(tokens_));
-    std::cerr << tail;
-  }
-
-private:
-  std::mutex mtx_;
-  bool quiet_;
-  size_t started_ = 0;
-  size_t done_ = 0;
-  uint64_t tokens_ = 0;
+  bool no_memory = false;  // --no-memory: the spec's memory tiers and memory tools turned off
+  bool fresh = false;      // --fresh: forget what the journal has of --run-id first
+  std::string events_file; // --events: every event of the run as JSON lines
 };
 
 // One line from stdin, waiting at most until `done`; none if stdin closed or the run ended.
@@ -164,51 +105,43 @@ private:
   std::thread thread_; // last: starts after done_ exists
 };
 
-// The swarm's spending as the resource pool accounted it: total and per agent.
-boost::json::object spending_json(const swarm_handle& team) {
-  auto total = team.spent();
-  boost::json::object out{{"total_tokens", total.use.total_tokens()},
-                          {"calls", total.use.calls},
-                          {"cost_usd", total.cost_usd}};
-  boost::json::object agents;
-  for (const auto& [name, s] : team.spent_per_agent())
-    agents[name] = boost::json::object{
-        {"total_tokens", s.use.total_tokens()}, {"calls", s.use.calls}, {"cost_usd", s.cost_usd}};
-  out["agents"] = std::move(agents);
-  return out;
+// "$0.001234", or "cost unknown" when a model it used has no resources.prices entry.
+std::string cost_text(const spending& s) {
+  char usd[48];
+  std::snprintf(usd, sizeof(usd), "$%.6f", s.cost_usd);
+  if (s.cost_known)
+    return usd;
+  return s.cost_usd > 0 ? std::string{usd} + " + cost unknown" : std::string{"cost unknown"};
 }
 
 void print_spending(const swarm_handle& team) {
   auto total = team.spent();
   char line[160];
-  std::snprintf(line, sizeof(line), "swarm run: spent %llu tokens, $%.6f (resources.prices)\n",
-                static_cast<unsigned long long>(total.use.total_tokens()), total.cost_usd);
+  std::snprintf(line, sizeof(line), "swarm run: spent %llu tokens, %s (resources.prices%s)\n",
+                static_cast<unsigned long long>(total.use.total_tokens()), cost_text(total).c_str(),
+                total.cost_known ? "" : " has no price for a model used");
   std::cerr << line;
   for (const auto& [name, s] : team.spent_per_agent()) {
     if (s.use.calls == 0)
       continue;
-    std::snprintf(line, sizeof(line), "  %-20s %8llu tokens %4llu calls  $%.6f\n", name.c_str(),
+    std::snprintf(line, sizeof(line), "  %-20s %8llu tokens %4llu calls  %s\n", name.c_str(),
                   static_cast<unsigned long long>(s.use.total_tokens()),
-                  static_cast<unsigned long long>(s.use.calls), s.cost_usd);
+                  static_cast<unsigned long long>(s.use.calls), cost_text(s).c_str());
     std::cerr << line;
   }
 }
 
-void print_summary(const result& r, double secs) {
-  size_t failed = 0;
-  for (const auto& m : r.trace)
-    if (m.error)
-      ++failed;
-  char line[200];
-  std::snprintf(line, sizeof(line),
-                "swarm run: %zu/%zu members ok, %llu tokens (prompt %llu, completion %llu), "
-                "%llu LLM calls, %.2f s\n",
-                r.trace.size() - failed, r.trace.size(),
-                static_cast<unsigned long long>(r.use.total_tokens()),
-                static_cast<unsigned long long>(r.use.prompt_tokens),
-                static_cast<unsigned long long>(r.use.completion_tokens),
-                static_cast<unsigned long long>(r.use.calls), secs);
-  std::cerr << line;
+// The library's checks of the spec's LLM settings before anything is spawned: errors (a bad or
+// missing URL) end the command, warnings (an unset api_key_env) are printed once each.
+bool check_llm(const swarm_spec& spec, const llm_overrides& overrides) {
+  auto checked = check_llm_settings(spec, overrides);
+  if (!checked) {
+    std::cerr << "swarm run: " << describe(checked.error()) << "\n";
+    return false;
+  }
+  for (const auto& w : *checked)
+    std::cerr << "swarm run: warning: " << w << "\n";
+  return true;
 }
 
 // Runs `args.task` through the spec, or resumes run `args.resume`.
@@ -236,23 +169,28 @@ int run(const run_args& args) {
   opts.data_dir = args.data_dir;
   opts.record_file = args.record_file;
   opts.replay_file = args.replay_file;
-  auto rt = runtime::open(opts, llm_overrides{args.llm_url, args.model});
+  llm_overrides overrides{args.llm_url, args.model, !args.replay_file.empty()};
+  if (spec && !check_llm(*spec, overrides))
+    return exit_usage;
+  auto rt = runtime::open(opts, overrides);
   if (!rt) {
     std::cerr << "swarm run: " << describe(rt.error()) << "\n";
-    return exit_usage;
+    return run_exit_code(rt.error(), exit_usage);
   }
-  auto printer = std::make_shared<progress_printer>(args.quiet);
-  (*rt)->on_event([printer](const event& e) { (*printer)(e); });
+  if (spec && !args.fresh && !args.run_id.empty())
+    if (auto code = refuse_taken_run_id(**rt, args.run_id, args.data_dir))
+      return *code;
   std::atomic<bool> interrupted{false};
   signal_watch watch{[&] {
     interrupted = true;
     (*rt)->stop();
   }};
   auto started = std::chrono::steady_clock::now();
-  caf::expected<result> out{make_error(errc::runtime_stopped, "no run")};
   caf::expected<swarm_handle> team{make_error(errc::unknown_run, "no swarm")};
-  task_input input{args.task, args.run_id, {}};
+  auto mode = args.fresh ? run_mode::fresh : run_mode::start;
+  task_input input{args.task, args.run_id.empty() ? new_run_id() : args.run_id, {}, mode};
   bool has_tools = false;
+  std::string architecture;
   if (spec) {
     team = (*rt)->spawn(*spec);
     if (!team) {
@@ -260,50 +198,84 @@ int run(const run_args& args) {
       return exit_usage;
     }
     has_tools = !spec->tools.empty();
-    if (!args.quiet)
-      std::cerr << "swarm run: " << spec->name << " (" << spec->root.architecture << ", "
-                << team->agents().size() << " agents)\n";
+    architecture = spec->root.architecture;
   } else {
+    if (auto done = finished_run(**rt, args.resume)) {
+      run_end stored{args.resume, done->agent.swarm, args.data_dir};
+      stored.out = std::move(*done);
+      if (args.json)
+        std::cout << boost::json::serialize(report_json(stored, run_view{args.resume}, nullptr))
+                  << "\n";
+      else
+        std::cout << stored.out->text << "\n";
+      return exit_ok;
+    }
     auto prepared = (*rt)->prepare_resume(args.resume);
     if (!prepared) {
       std::cerr << "swarm run: " << describe(prepared.error()) << "\n";
-      return is(prepared.error(), errc::unknown_run) ? exit_usage : exit_failed;
+      return run_exit_code(prepared.error(), exit_failed);
     }
     team = std::move(prepared->first);
     input = std::move(prepared->second);
     has_tools = true; // a resumed run may reach tools that need approval
-    if (!args.quiet)
-      std::cerr << "swarm run: resuming " << args.resume << " (" << team->name() << ")\n";
+    architecture = "resumed";
   }
+  run_end end{input.run_id, team->name(), args.data_dir};
+  if (!args.quiet)
+    std::cerr << "swarm run: " << team->name() << " (" << architecture << ", "
+              << team->agents().size() << " agents) | run " << end.run_id << " | data "
+              << args.data_dir << "\n";
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> events{nullptr, &std::fclose};
+  if (!args.events_file.empty()) {
+    events.reset(std::fopen(args.events_file.c_str(), "w"));
+    if (!events) {
+      std::cerr << "swarm run: cannot write --events " << args.events_file << ": "
+                << std::strerror(errno) << "\n";
+      return exit_usage;
+    }
+  }
+  auto progress = std::make_shared<run_watch>(
+      run_watch_options{args.quiet, ::isatty(STDERR_FILENO) == 1, events.get()}, end.run_id,
+      spec ? spec->name : team->name(), team->agents());
+  (*rt)->on_event([progress](const event& e) { (*progress)(e); });
   {
     std::optional<approval_watcher> watcher;
     if (has_tools)
       watcher.emplace(*team, args.approve);
-    // run() turns a swarm-level failure into an error; keep the whole result for the report.
-    out = team->run(std::move(input));
+    // run() turns a swarm-level failure into an error; the events keep every member's outcome.
+    end.out = team->run(std::move(input));
   }
-  auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  end.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  end.interrupted = interrupted;
+  // Events still on their way (the last members' outcomes, run_finished) land first; a stopped
+  // runtime sends no more.
+  if (!interrupted)
+    progress->wait_finished(std::chrono::seconds(2));
+  progress->settle();
+  auto view = progress->view();
+  if (args.json)
+    std::cout << boost::json::serialize(report_json(end, view, &*team)) << "\n";
+  else if (end.out)
+    std::cout << end.out->text << "\n";
+  if (auto problem = progress->events_error(); !problem.empty())
+    std::cerr << "swarm run: " << problem << " (" << args.events_file << ")\n";
+  auto resume_hint = "swarm run --resume " + end.run_id + " --data-dir " + args.data_dir;
   if (interrupted) {
-    std::cerr << "swarm run: interrupted\n";
+    std::cerr << "swarm run: interrupted; continue with: " << resume_hint << "\n";
     return exit_interrupted;
   }
-  if (!out) {
-    std::cerr << "swarm run: failed: " << describe(out.error()) << "\n";
-    return exit_failed;
-  }
-  if (args.json) {
-    auto doc = result_json(*out);
-    if (team)
-      doc["spending"] = spending_json(*team);
-    std::cout << boost::json::serialize(doc) << "\n";
-  } else {
-    std::cout << out->text << "\n";
-  }
   if (!args.quiet) {
-    print_summary(*out, secs);
-    if (team)
-      print_spending(*team);
+    print_summary(end, view);
+    print_spending(*team);
   }
+  if (!end.out)
+    std::cerr << "swarm run: failed: " << describe(end.out.error()) << "\n"
+              << "swarm run: try again with: " << resume_hint << "\n";
+  else if (!args.quiet)
+    std::cerr << "swarm run: run " << end.run_id << " is kept in " << args.data_dir
+              << ": swarm memory journal " << end.run_id << " --data-dir " << args.data_dir << "\n";
+  if (!end.out)
+    return exit_failed;
   return exit_ok;
 }
 
@@ -328,14 +300,27 @@ command add_run_command(CLI::App& app) {
   sub->add_option("--llm-url", args->llm_url,
                   "OpenAI-compatible base URL for every agent (else spec, else OPENAI_BASE_URL)");
   sub->add_option("--model", args->model, "model for every agent (else spec, else OPENAI_MODEL)");
-  sub->add_option("--run-id", args->run_id, "name of the run (else one is made)");
+  sub->add_option("--run-id", args->run_id,
+                  "name of the run (else one is made): 1-128 of [A-Za-z0-9._-], it names the run's "
+                  "workspace directory")
+      ->check([](const std::string& id) { return run_id_problem(id); });
+  sub->add_flag("--fresh", args->fresh,
+                "start --run-id anew: forget what the journal has of it (else a run id the "
+                "journal has is refused)")
+      ->needs("--run-id")
+      ->excludes("--resume");
   sub->add_option("--approve", args->approve,
                   "tool calls that need approval: ask (a y/N prompt on stdin), yes, or no")
       ->check(CLI::IsMember({"ask", "yes", "no"}))
       ->capture_default_str();
   sub->add_option("--data-dir", args->data_dir, "directory for persistent state")
       ->capture_default_str();
-  sub->add_flag("--json", args->json, "print the result (with every member's) as JSON");
+  sub->add_flag("--json", args->json,
+                "print one JSON object however the run ends: status, error, every member's "
+                "result or state, spending");
+  sub->add_option("--events", args->events_file,
+                  "write every event of the run to this file, one JSON object a line "
+                  "(docs/events.md)");
   sub->add_flag("--quiet,-q", args->quiet, "no progress lines");
   sub->get_option("--resume")->excludes("--task-file")->excludes("--no-memory");
   return [args] {

@@ -80,6 +80,10 @@ std::string to_string(errc x) {
     return "approval_rejected";
   case errc::max_tool_steps:
     return "max_tool_steps";
+  case errc::run_exists:
+    return "run_exists";
+  case errc::data_dir_unusable:
+    return "data_dir_unusable";
   }
   return "errc(" + std::to_string(static_cast<int>(x)) + ")";
 }
@@ -97,24 +101,27 @@ bool is(const caf::error& err, errc x) {
   return err && err.category() == errc_category && err.code() == static_cast<uint8_t>(x);
 }
 
-std::string describe(const caf::error& err) {
+std::string error_code(const caf::error& err) {
   if (!err)
     return "none";
-  std::string out;
   if (err.category() == errc_category)
-    out = to_string(static_cast<errc>(err.code()));
-  else if (err.category() == caf::atom("system"))
-    out = caf::to_string(static_cast<caf::sec>(err.code()));
-  else
-    out = caf::to_string(err.category()) + "(" + std::to_string(err.code()) + ")";
+    return to_string(static_cast<errc>(err.code()));
+  if (err.category() == caf::atom("system"))
+    return caf::to_string(static_cast<caf::sec>(err.code()));
+  return caf::to_string(err.category()) + "(" + std::to_string(err.code()) + ")";
+}
+
+std::string error_message(const caf::error& err) {
   const auto& ctx = err.context();
-  if (ctx.size() == 1 && ctx.match_element<std::string>(0)) {
-    out += ": ";
-    out += ctx.get_as<std::string>(0);
-  } else if (!ctx.empty()) {
-    out += ": ";
-    out += caf::to_string(ctx);
-  }
+  if (ctx.size() == 1 && ctx.match_element<std::string>(0))
+    return ctx.get_as<std::string>(0);
+  return ctx.empty() ? std::string{} : caf::to_string(ctx);
+}
+
+std::string describe(const caf::error& err) {
+  auto out = error_code(err);
+  if (auto msg = err ? error_message(err) : std::string{}; !msg.empty())
+    out += ": " + msg;
   return out;
 }
 

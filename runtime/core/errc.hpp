@@ -48,6 +48,9 @@ enum class errc : uint8_t {
   tool_timeout,         ///< the tool ran past its wall-clock timeout and was killed
   approval_rejected,    ///< a human rejected a needs_approval tool call
   max_tool_steps,       ///< the model kept calling tools past max_tool_steps
+  run_exists,           ///< the journal already has a run of that id (resume it or start afresh)
+  data_dir_unusable,    ///< the data directory is locked by another process, read-only, corrupt
+                        ///< or not ours
 };
 
 /// The CAF error category of `errc`.
@@ -62,6 +65,13 @@ caf::error make_error(errc x, std::string context);
 
 /// True if `err` is of the swarm category and has code `x`.
 bool is(const caf::error& err, errc x);
+
+/// The stable name of any error's code: "llm_timeout" (swarm), "request_timeout" (CAF system),
+/// "category(code)" otherwise; "none" for no error.
+std::string error_code(const caf::error& err);
+
+/// The human-readable context of an error, without its code; may be empty.
+std::string error_message(const caf::error& err);
 
 /// Renders any error (swarm, CAF system or other category) as one line:
 /// "llm_timeout: no reply from http://... within 30s".

@@ -183,7 +183,7 @@ typename F::result_type inspect(F& f, embedding_result& x) {
   return f(caf::meta::type_name("embedding_result"), x.call_id, x.vectors, x.use);
 }
 
-// -- the agent protocol (DESIGN.md §3): every participant speaks it ----------------------------
+// -- the agent protocol: every participant speaks it (docs/architectures.md) ------------------
 
 /// Work for an agent or a swarm.
 struct task {
@@ -275,37 +275,80 @@ typename F::result_type inspect(F& f, task_cancel& x) {
   return f(caf::meta::type_name("task_cancel"), x.task_id);
 }
 
-// -- events (DESIGN.md §5): every hop reports to the monitor -----------------------------------
+// -- events: every hop reports to the monitor (docs/events.md) ---------------------------------
 
+/// What happened. The per-kind meaning of event's fields is documented here and in
+/// docs/events.md; the CLI's progress, `--events` files and every other consumer read the same
+/// stream.
 enum class event_kind : uint8_t {
-  task_started,
-  task_completed,
-  llm_call_completed,
-  tool_call_completed, ///< detail: the tool's name
-  memory_written,      ///< detail: the memory's id; sent once the write is durable
-  budget_exhausted,    ///< detail: which budget ("agent", "swarm" or "runtime")
+  run_started,         ///< a run's task went to its swarm. text: the task; total: the agents
+  run_finished,        ///< the run ended. name: its status (run_status); text: the answer;
+                       ///< use, confidence, duration; error when not done
+  member_started,      ///< an agent (leaf) or a sub-swarm began a task. round: round or turn
+  member_finished,     ///< it answered. text: the answer; use, duration, confidence, round
+  member_failed,       ///< it failed. error; use, duration, round
+  member_skipped,      ///< its coordinator will not ask it for this task. text: why
+  member_cancelled,    ///< its task was cancelled. use, duration
+  llm_call_started,    ///< an agent asks its LLM. name: model; step
+  llm_call_finished,   ///< the call returned. name: model; step, use, duration, attempts,
+                       ///< cost_usd, estimated; error when it failed
+  llm_token,           ///< a streamed delta of an answer (opt-in). text: the delta
+  tool_call_requested, ///< the model asked for a tool. name: tool; arguments
+  approval_waiting,    ///< the call waits for a human. name, arguments; approval: its id
+  tool_call_approved,  ///< a human approved it. name; approval
+  tool_call_rejected,  ///< refused (permissions, a human, a limit). name; text: why
+  tool_call_finished,  ///< the tool answered. name; duration; text: output excerpt; error
+  decision_made,       ///< a coordinator decided. name: method; text: the winner (answer,
+                       ///< member or route); confidence, round, scores
+  budget_warning,      ///< a budget passed 80 %. name: which ("agent", "swarm", "run"); text
+  budget_exhausted,    ///< a budget ran out. name: which; error
+  memory_written,      ///< a memory write is durable. text: the memory's id
 };
 
 std::string to_string(event_kind x);
 
-/// Something that happened in a run. `leaf` marks agents (as opposed to coordinators).
+/// One option's score in a decision: votes (tally), judge points, or confidence.
+struct decision_score {
+  std::string option; ///< an answer (votes) or a member's name (scores)
+  double value = 0;
+};
+
+template <class F>
+typename F::result_type inspect(F& f, decision_score& x) {
+  return f(caf::meta::type_name("decision_score"), x.option, x.value);
+}
+
+/// Something that happened in a run. Fields a kind does not use keep their defaults.
 struct event {
-  event_kind kind = event_kind::task_started;
+  event_kind kind = event_kind::member_started;
+  uint64_t seq = 0;    ///< set by the monitor: position in the runtime's stream, from 1
+  int64_t time_us = 0; ///< set by the monitor when 0: Unix microseconds
   std::string run_id;
-  agent_id agent;
   std::string task_id;
-  bool leaf = true;
+  agent_id agent;        ///< who: an agent, a coordinator, or (run_*) the swarm
+  bool leaf = true;      ///< an agent, as opposed to a coordinator or the swarm
+  std::string name;      ///< per kind: model, tool, decision method, budget, run status
+  std::string text;      ///< per kind: task, answer, delta, output excerpt, reason, winner
+  std::string arguments; ///< tool calls: the arguments as the model wrote them
   usage use;
+  double cost_usd = 0;    ///< at the spec's prices; < 0: no price known for the model
+  double confidence = -1; ///< < 0: none
   caf::error error;
   caf::timespan duration{0};
-  std::string detail;  ///< per kind, see event_kind
-  double cost_usd = 0; ///< llm_call_completed: the call's price (resources.prices)
+  uint32_t round = 0;     ///< member_*, decision_made: round, turn or layer (1-based); 0: none
+  uint32_t step = 0;      ///< llm_call_*: the call's position in its task
+  uint32_t attempts = 0;  ///< llm_call_finished: HTTP attempts (1 + retries)
+  uint32_t total = 0;     ///< run_started: agents in the swarm
+  uint64_t approval = 0;  ///< approval_waiting, tool_call_approved: the approval's id
+  bool estimated = false; ///< llm_call_finished: usage estimated (the reply had none)
+  std::vector<decision_score> scores; ///< decision_made: tally or scores, best first
 };
 
 template <class F>
 typename F::result_type inspect(F& f, event& x) {
-  return f(caf::meta::type_name("event"), x.kind, x.run_id, x.agent, x.task_id, x.leaf, x.use,
-           x.error, x.duration, x.detail, x.cost_usd);
+  return f(caf::meta::type_name("event"), x.kind, x.seq, x.time_us, x.run_id, x.task_id, x.agent,
+           x.leaf, x.name, x.text, x.arguments, x.use, x.cost_usd, x.confidence, x.error,
+           x.duration, x.round, x.step, x.attempts, x.total, x.approval, x.estimated, x.scores);
 }
 
 /// Asks the monitor to forward every later event to `subscriber`, which must handle `event`.
@@ -340,6 +383,7 @@ CAF_ADD_TYPE_ID(swarm, (swarm::broadcast))
 CAF_ADD_TYPE_ID(swarm, (swarm::health_probe))
 CAF_ADD_TYPE_ID(swarm, (swarm::health_report))
 CAF_ADD_TYPE_ID(swarm, (swarm::task_cancel))
+CAF_ADD_TYPE_ID(swarm, (swarm::decision_score))
 CAF_ADD_TYPE_ID(swarm, (swarm::event))
 CAF_ADD_TYPE_ID(swarm, (swarm::subscribe_events))
 CAF_END_TYPE_ID_BLOCK(swarm)

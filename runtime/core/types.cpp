@@ -12,18 +12,44 @@ namespace swarm {
 
 std::string to_string(event_kind x) {
   switch (x) {
-  case event_kind::task_started:
-    return "task_started";
-  case event_kind::task_completed:
-    return "task_completed";
-  case event_kind::llm_call_completed:
-    return "llm_call_completed";
-  case event_kind::tool_call_completed:
-    return "tool_call_completed";
-  case event_kind::memory_written:
-    return "memory_written";
+  case event_kind::run_started:
+    return "run_started";
+  case event_kind::run_finished:
+    return "run_finished";
+  case event_kind::member_started:
+    return "member_started";
+  case event_kind::member_finished:
+    return "member_finished";
+  case event_kind::member_failed:
+    return "member_failed";
+  case event_kind::member_skipped:
+    return "member_skipped";
+  case event_kind::member_cancelled:
+    return "member_cancelled";
+  case event_kind::llm_call_started:
+    return "llm_call_started";
+  case event_kind::llm_call_finished:
+    return "llm_call_finished";
+  case event_kind::llm_token:
+    return "llm_token";
+  case event_kind::tool_call_requested:
+    return "tool_call_requested";
+  case event_kind::approval_waiting:
+    return "approval_waiting";
+  case event_kind::tool_call_approved:
+    return "tool_call_approved";
+  case event_kind::tool_call_rejected:
+    return "tool_call_rejected";
+  case event_kind::tool_call_finished:
+    return "tool_call_finished";
+  case event_kind::decision_made:
+    return "decision_made";
+  case event_kind::budget_warning:
+    return "budget_warning";
   case event_kind::budget_exhausted:
     return "budget_exhausted";
+  case event_kind::memory_written:
+    return "memory_written";
   }
   return "event_kind(" + std::to_string(static_cast<int>(x)) + ")";
 }

@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 
 #include "actors/collaborative.hpp"
+#include "runtime/core/events.hpp"
 #include "tests/support/actor_fixture.hpp"
 
 using namespace swarm;
@@ -289,20 +290,39 @@ TEST_CASE("members beyond max_messages are refused and do not vote") {
   CHECK(fx.mock->stats().chat_requests == 2);
 }
 
-TEST_CASE("a collaborative swarm reports task_started and task_completed with summed usage") {
+TEST_CASE("a collaborative swarm reports each member's answer and the vote it decided") {
   test::actor_fixture fx{capitals};
   auto log = std::make_shared<event_log>();
   auto team = spawn(fx, {"a", "b", "c"}, decision("majority"), {}, {}, spawn_log(fx, log));
   auto out = fx.ask(team, "Capital of France?");
   REQUIRE_FALSE(out.error);
-  REQUIRE(test::eventually([&] { return log->coordinator_events().size() == 2; }));
-  auto events = log->coordinator_events();
-  CHECK(events[0].kind == event_kind::task_started);
-  CHECK(events[1].kind == event_kind::task_completed);
-  CHECK(events[1].agent.name == "team");
-  CHECK(events[1].use.calls == 3);
-  CHECK(events[1].use.completion_tokens == out.use.completion_tokens);
+  auto of_kind = [&](event_kind k) {
+    std::lock_guard<std::mutex> guard{log->mx};
+    std::vector<event> xs;
+    for (const auto& e : log->events)
+      if (e.kind == k)
+        xs.push_back(e);
+    return xs;
+  };
+  REQUIRE(test::eventually([&] { return of_kind(event_kind::member_finished).size() == 3; }));
+  CHECK(of_kind(event_kind::member_started).size() == 3);
+  uint64_t completion = 0;
+  for (const auto& e : of_kind(event_kind::member_finished)) {
+    CHECK(e.leaf);
+    CHECK_FALSE(e.text.empty());
+    completion += e.use.completion_tokens;
+  }
+  CHECK(completion == out.use.completion_tokens);
   CHECK(out.use.completion_tokens > 0);
+  REQUIRE(test::eventually([&] { return of_kind(event_kind::decision_made).size() == 1; }));
+  auto d = of_kind(event_kind::decision_made)[0];
+  CHECK_FALSE(d.leaf);
+  CHECK(d.agent.name == "team");
+  CHECK(d.name == "majority");
+  CHECK(d.text == "paris");
+  REQUIRE(d.scores.size() == 2);
+  CHECK(d.scores[0].value == 2);
+  CHECK(decision_line(d) == "majority: paris (2 of 3, confidence 0.67)");
 
   caf::scoped_actor self{fx.sys};
   self->request(team, 5s, health_probe{9})

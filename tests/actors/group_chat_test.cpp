@@ -272,20 +272,27 @@ TEST_CASE("cancelling a chat reaches the member speaking") {
   CHECK(test::eventually([&] { return f.mock->stats().cancels == 1; }));
 }
 
-TEST_CASE("a chat reports its start and completion with the summed usage") {
+TEST_CASE("a chat reports every turn and why it ended") {
   test::actor_fixture f{speaks};
   auto log = std::make_shared<event_log>();
   auto monitor = f.keep(f.sys.spawn(recorder, log));
   chat_setup s;
   s.options.max_turns = 2;
   auto r = f.ask(spawn_chat(f, s, monitor), "discuss");
-  REQUIRE(test::eventually([&] { return log->events().size() == 2; }));
+  REQUIRE(test::eventually([&] { return log->events().size() == 5; }));
   auto events = log->events();
-  CHECK(events[0].kind == event_kind::task_started);
-  CHECK(events[1].kind == event_kind::task_completed);
-  CHECK_FALSE(events[1].leaf);
-  CHECK(events[1].use.calls == 2);
-  CHECK(events[1].agent.name == "chat");
+  CHECK(events[0].kind == event_kind::member_started);
+  CHECK(events[0].round == 1);
+  CHECK(events[1].kind == event_kind::member_finished);
+  CHECK(events[1].use.calls == 1);
+  CHECK(events[2].kind == event_kind::member_started);
+  CHECK(events[2].round == 2);
+  CHECK(events[3].kind == event_kind::member_finished);
+  CHECK(events[4].kind == event_kind::decision_made);
+  CHECK_FALSE(events[4].leaf);
+  CHECK(events[4].agent.name == "chat");
+  CHECK(events[4].name == "chat ended");
+  CHECK(events[4].text == "max_turns 2 reached");
 }
 
 TEST_CASE("a chat answers health probes with the tasks it has done") {

@@ -240,11 +240,17 @@ TEST_CASE("a call outside the agent's list is refused, naming tool and agent") {
   CHECK(is(other.error, errc::tool_refused));
   CHECK(error_text(other).find("'team/eve'") != std::string::npos);
   CHECK(error_text(other).find("it may call no tools") != std::string::npos);
-  // Refusals are events too.
-  CHECK(eventually([&] {
+  // Refusals are events too: requested, rejected (with the reason), finished with the error.
+  REQUIRE(eventually([&] {
     std::lock_guard<std::mutex> guard{f.log->mtx};
-    return f.log->events.size() == 2;
+    return f.log->events.size() == 6;
   }));
+  std::lock_guard<std::mutex> guard{f.log->mtx};
+  const auto& xs = f.log->events;
+  CHECK(xs[1].kind == event_kind::tool_call_rejected);
+  CHECK(xs[1].text.find("may not call tool 'http_get'") != std::string::npos);
+  CHECK(xs[2].kind == event_kind::tool_call_finished);
+  CHECK(is(xs[2].error, errc::tool_refused));
 }
 
 TEST_CASE("shell and python run sandboxed through the runner, and emit events") {
@@ -263,15 +269,38 @@ TEST_CASE("shell and python run sandboxed through the runner, and emit events") 
   CHECK(error_text(bad).find("ValueError: boom") != std::string::npos);
   REQUIRE(eventually([&] {
     std::lock_guard<std::mutex> guard{f.log->mtx};
-    return f.log->events.size() == 3;
+    return f.log->events.size() == 6;
   }));
   std::lock_guard<std::mutex> guard{f.log->mtx};
-  CHECK(f.log->events[0].kind == event_kind::tool_call_completed);
-  CHECK(f.log->events[0].detail == "shell");
-  CHECK(f.log->events[0].agent == alice);
-  CHECK(f.log->events[0].run_id == "r1");
-  CHECK(f.log->events[1].detail == "python");
-  CHECK(is(f.log->events[2].error, errc::tool_failed));
+  const auto& xs = f.log->events; // each call: requested, then finished
+  CHECK(xs[0].kind == event_kind::tool_call_requested);
+  CHECK(xs[0].name == "shell");
+  CHECK(xs[0].arguments.find("pwd") != std::string::npos);
+  CHECK(xs[1].kind == event_kind::tool_call_finished);
+  CHECK(xs[1].name == "shell");
+  CHECK(xs[1].text == "hello from /workspace\n");
+  CHECK(xs[1].agent == alice);
+  CHECK(xs[1].run_id == "r1");
+  CHECK(xs[3].name == "python");
+  CHECK(xs[3].text == "42\n");
+  CHECK(xs[5].kind == event_kind::tool_call_finished);
+  CHECK(is(xs[5].error, errc::tool_failed));
+}
+
+TEST_CASE("a program stopped for its output says so, not just its exit code 137") {
+  require_sandbox();
+  runner_fixture f;
+  for (auto& d : f.cfg.tools)
+    if (d.name == "shell")
+      d.sandbox.max_output_kb = 4; // killed past max(16 x 4 KiB, 1 MiB)
+  f.start();
+  auto r = f.call("shell", R"j({"command":"head -c 5000000 /dev/zero | tr '\\0' x"})j");
+  CHECK(is(r.error, errc::tool_failed));
+  auto text = error_text(r);
+  CHECK_THAT(text, Catch::StartsWith("tool_failed: shell: stopped: its output passed the cap of "
+                                     "1048576 bytes"));
+  CHECK_THAT(text, !Catch::Contains("exit code 137"));
+  CHECK(text.size() < 3 * 4096 + 512); // the first 4 KiB of each stream, not 5 MB
 }
 
 TEST_CASE("file tools round trip inside the run's workspace, shared with programs") {

@@ -60,7 +60,7 @@ check "research example exits 0" test "$rc" -eq 0
 check "answer holds every member" sh -c "grep -q '^## advocate' $tmp/out && grep -q '^## skeptic' $tmp/out && grep -q '^## pragmatist' $tmp/out"
 check "answers quote the task" has out 'For "Is C++ right for us?"'
 check "progress counts members" has err '\[3/3\]'
-check "summary line" has err 'swarm run: 3/3 members ok'
+check "summary line" has err 'swarm run: done in .* | agents: 3 done of 3 | 3 LLM calls'
 
 run "$src/examples/research.yaml" --task "json please" --llm-url "$url" --json --quiet
 check "--json exits 0" test "$rc" -eq 0
@@ -87,7 +87,7 @@ run "$src/examples/research.yaml" --task "q" --llm-url "$url"
 check "partial failure exits 0" test "$rc" -eq 0
 check "failed member named in the answer" has out '(failed: llm_http_error'
 check "failed member named in progress" has err 'skeptic FAILED: llm_http_error'
-check "summary counts the failure" has err '2/3 members ok'
+check "summary counts the failure" has err 'agents: 2 done, 1 failed of 3'
 
 # -- every member failing: exit 1 with the cause
 cat >"$tmp/allfail.yaml" <<'YAML'

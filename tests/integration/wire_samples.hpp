@@ -29,16 +29,22 @@ size_t for_each_wire_sample(const caf::actor& self, F&& f) {
   result inner{
       "t1.a", agent_id{"team", "a"}, "inner", 0.75, use, make_error(errc::llm_timeout, "slow"), {}};
   result outer{"t1", agent_id{"", "team"}, "outer", -1, use, {}, {inner}};
-  event ev{event_kind::llm_call_completed,
-           "run-1",
-           agent_id{"team", "a"},
-           "t1.a",
-           true,
-           use,
-           make_error(errc::llm_http_error, "503"),
-           1234ns,
-           "detail",
-           0.25};
+  event ev;
+  ev.kind = event_kind::decision_made;
+  ev.seq = 12;
+  ev.time_us = 1'700'000'000'000'000;
+  ev.run_id = "run-1";
+  ev.task_id = "t1";
+  ev.agent = agent_id{"", "team"};
+  ev.leaf = false;
+  ev.name = "majority";
+  ev.text = "408";
+  ev.use = use;
+  ev.confidence = 0.8;
+  ev.error = make_error(errc::llm_http_error, "503");
+  ev.duration = 1234ns;
+  ev.round = 2;
+  ev.scores = {{"408", 4}, {"407", 1}};
   size_t n = 0;
   auto visit = [&](auto value) {
     f(value);
@@ -63,6 +69,7 @@ size_t for_each_wire_sample(const caf::actor& self, F&& f) {
   visit(health_probe{99});
   visit(health_report{99, agent_id{"team", "a"}, 5, 1});
   visit(task_cancel{"t1"});
+  visit(decision_score{"408", 4});
   visit(ev);
   visit(subscribe_events{self});
   return n;

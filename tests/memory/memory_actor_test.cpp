@@ -239,7 +239,7 @@ TEST_CASE("the working-memory actor stores notes, answers queries and reports du
   CHECK(events[0].kind == event_kind::memory_written);
   CHECK(events[0].run_id == "r1");
   CHECK(events[0].agent == agent_id{"team", "w"});
-  CHECK(events[0].detail == "r1#0");
+  CHECK(events[0].text == "r1#0");
 }
 
 TEST_CASE("the working-memory actor answers a bad write with an error and stores nothing") {
@@ -328,7 +328,7 @@ TEST_CASE("long-term recall without embeddings ranks by BM25, recency and import
   REQUIRE(two);
   CHECK(ids(*two) == std::vector<std::string>{"c"});
   REQUIRE(f.eventually_events(4));
-  CHECK(f.log->snapshot()[0].detail == "a");
+  CHECK(f.log->snapshot()[0].text == "a");
 }
 
 TEST_CASE("pipelined long-term writes are group-committed, each acknowledged with its id") {

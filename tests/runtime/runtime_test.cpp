@@ -8,6 +8,7 @@
 
 #include "mock_llm/mock_llm_server.hpp"
 #include "runtime/core/errc.hpp"
+#include "runtime/core/run_id.hpp"
 #include "runtime/runtime.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -90,7 +91,7 @@ TEST_CASE("events report each agent's start and completion") {
     std::lock_guard<std::mutex> guard{mtx};
     size_t n = 0;
     for (const auto& e : seen)
-      n += e.kind == event_kind::task_completed && e.leaf && e.run_id == "run-42";
+      n += e.kind == event_kind::member_finished && e.leaf && e.run_id == "run-42";
     return n;
   };
   auto deadline = std::chrono::steady_clock::now() + 5s;
@@ -123,6 +124,82 @@ TEST_CASE("a swarm without an endpoint is refused before anything is spawned") {
   auto team = rt.spawn(*spec);
   REQUIRE_FALSE(team);
   CHECK(is(team.error(), errc::no_endpoint));
+}
+
+TEST_CASE("a malformed endpoint URL is refused at spawn, naming the agent and a fix") {
+  fixture f;
+  auto bare = "http://127.0.0.1:" + std::to_string(f.mock->port()); // no /v1
+  runtime rt{f.options(), {bare, "mock"}};
+  auto team = rt.spawn(*load_spec_text(spec_text));
+  REQUIRE_FALSE(team);
+  CHECK(is(team.error(), errc::invalid_argument));
+  CHECK_THAT(describe(team.error()),
+             Catch::Contains("agent 'pro'") && Catch::Contains("did you mean " + bare + "/v1?"));
+  CHECK(rt.swarms().empty());
+}
+
+TEST_CASE("a run id that cannot name a directory is refused before the run starts") {
+  fixture f;
+  runtime rt{f.options(), {f.mock->url(), "mock"}};
+  auto team = rt.spawn(*load_spec_text(spec_text));
+  REQUIRE(team);
+  std::vector<std::string> bad{"..", ".", "a/b", "a b", "tab\there", std::string(129, 'r')};
+  for (const auto& id : bad) {
+    auto r = team->run({"q", id});
+    REQUIRE_FALSE(r);
+    CHECK(is(r.error(), errc::invalid_argument));
+    CHECK(describe(r.error()) == "invalid_argument: " + run_id_problem(id));
+  }
+  CHECK(f.mock->stats().chat_requests == 0);
+  CHECK(team->run({"q", std::string(128, 'r')}));
+  CHECK(team->run({"q", "Run-1.ok_2"}));
+}
+
+TEST_CASE("a replaying runtime needs no endpoint and answers from the recording") {
+  if (!read_env("OPENAI_BASE_URL").empty())
+    return; // this test needs no endpoint anywhere
+  fixture f;
+  auto recording = (f.dir.path() / "calls.jsonl").string();
+  std::string recorded;
+  {
+    auto opts = f.options();
+    opts.record_file = recording;
+    runtime rt{opts, {f.mock->url(), "mock"}};
+    auto r = rt.spawn(*load_spec_text(spec_text))->run({"replay me"});
+    REQUIRE(r);
+    recorded = r->text;
+  }
+  auto opts = f.options();
+  opts.data_dir = (f.dir.path() / "state2").string();
+  opts.replay_file = recording;
+  runtime rt{opts, {"", "mock"}}; // no URL in flags, spec or environment
+  auto team = rt.spawn(*load_spec_text(spec_text));
+  INFO((team ? std::string{} : describe(team.error())));
+  REQUIRE(team);
+  auto r = team->run({"replay me"});
+  REQUIRE(r);
+  CHECK(r->text == recorded);
+  CHECK(f.mock->stats().chat_requests == 2); // the recording's calls only
+}
+
+TEST_CASE("spending says whether the cost is known: a model without a price is not free") {
+  fixture f;
+  runtime rt{f.options(), {f.mock->url(), "mock"}};
+  auto unpriced = rt.spawn(*load_spec_text(spec_text));
+  REQUIRE(unpriced);
+  REQUIRE(unpriced->run({"q"}));
+  CHECK_FALSE(unpriced->spent().cost_known);
+  for (const auto& [name, s] : unpriced->spent_per_agent())
+    CHECK_FALSE(s.cost_known);
+  auto priced = rt.spawn(*load_spec_text(std::string{spec_text} + R"(
+resources:
+  prices:
+    - {model: mock, prompt: 0, completion: 0}
+)"));
+  REQUIRE(priced);
+  REQUIRE(priced->run({"q"}));
+  CHECK(priced->spent().cost_known);
+  CHECK(priced->spent().cost_usd == 0);
 }
 
 TEST_CASE("dm reaches only a named agent and unknown names are an error") {

@@ -1,0 +1,35 @@
+// `swarm run` around the library's runs: the exit code and message of an error, and a resumed
+// run that was already done.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include <caf/error.hpp>
+
+#include "runtime/runtime.hpp"
+
+namespace swarm::cli {
+
+/// The exit code of a run that could not start or ended with `err`: exit_data_dir for a data
+/// directory that cannot be used (errc::data_dir_unusable), exit_usage for a run id the journal
+/// has (errc::run_exists) or lacks (errc::unknown_run), else `otherwise`.
+int run_exit_code(const caf::error& err, int otherwise);
+
+/// Prints why a run failed on stderr, "swarm run: failed: <error>", or without "failed: " when
+/// the error says what happened itself (cancelled, budget_exhausted, run_exists, ...), and
+/// returns run_exit_code(err, exit_failed).
+int report_run_error(const caf::error& err);
+
+/// A new run (not --fresh) under `run_id`, a run id the journal of `data_dir` already has:
+/// prints why it is refused and how to resume or restart it, and returns exit_usage; else
+/// none. The library refuses it too (errc::run_exists); this says so before anything is
+/// spawned, in the command line's terms.
+std::optional<int> refuse_taken_run_id(runtime& rt, const std::string& run_id,
+                                       const std::string& data_dir);
+
+/// If the journal says run `run_id` is done: says so on stderr and returns its stored result
+/// (nothing needs to run). Else none; errors reading the journal are left to prepare_resume.
+std::optional<result> finished_run(runtime& rt, const std::string& run_id);
+
+} // namespace swarm::cli

@@ -1,0 +1,62 @@
+// `swarm run`'s view of its run while it goes on: the events folded into a run_view, progress on
+// stderr (redrawn in place on a terminal, plain lines when piped), the `--events` JSON-lines file.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "runtime/core/events.hpp"
+
+namespace swarm::cli {
+
+struct run_watch_options {
+  bool quiet = false;          ///< no progress at all
+  bool terminal = false;       ///< stderr is a terminal: keep a status line redrawn in place
+  std::FILE* events = nullptr; ///< every event of the run as one JSON line, flushed; not owned
+};
+
+/// Watches run `run_id` of swarm `swarm` (its agents `agents`, in spec order). Events arrive on
+/// a runtime thread; every member function is thread-safe.
+class run_watch {
+public:
+  run_watch(run_watch_options opts, std::string run_id, const std::string& swarm,
+            const std::vector<std::string>& agents);
+
+  /// Folds `e` in (events of other runs are ignored), prints what a person should see of it
+  /// and appends it to the events file.
+  void operator()(const event& e);
+
+  /// Waits up to `timeout` for the run's run_finished event (events still on their way when the
+  /// run's result came back); true when it arrived.
+  bool wait_finished(std::chrono::milliseconds timeout);
+
+  /// Erases the status line, so that the caller can print below the progress.
+  void settle();
+
+  /// A copy of the view as it stands.
+  run_view view() const;
+
+  /// The first error writing the events file, if any ("" when none).
+  std::string events_error() const;
+
+private:
+  void print(const std::string& line);
+  void draw_status();
+  void clear_status();
+  std::string counter() const;
+
+  run_watch_options opts_;
+  mutable std::mutex mtx_;
+  std::condition_variable finished_;
+  run_view view_;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  bool status_shown_ = false;
+  int approvals_waiting_ = 0;
+  std::string events_error_;
+};
+
+} // namespace swarm::cli
