@@ -24,6 +24,8 @@ run_suite() { # name dir cmake-args...
 }
 
 run_suite release build/release -DCMAKE_BUILD_TYPE=Release
+echo "== install: cmake --install, then examples/embed built out of tree against the package"
+scripts/check-install.sh build/release
 ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1} \
   run_suite asan build/asan -DCMAKE_BUILD_TYPE=Debug -DSWARM_SANITIZE=ON -DSWARM_BUILD_BENCH=OFF
 
