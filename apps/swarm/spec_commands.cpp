@@ -1,5 +1,5 @@
-// `swarm validate SPEC...` (check specs, spawn nothing) and `swarm architectures` (what a
-// swarm can be, and the keys each architecture reads).
+// `swarm validate SPEC...` (check specs as `swarm run` would, spawn nothing) and `swarm
+// architectures` (what a swarm can be, and the keys each architecture reads).
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -12,6 +12,7 @@
 #include "apps/swarm/commands.hpp"
 #include "runtime/core/errc.hpp"
 #include "runtime/core/spec.hpp"
+#include "runtime/llm_resolution.hpp"
 
 namespace swarm::cli {
 
@@ -25,18 +26,59 @@ std::string comma_list(std::span<const std::string_view> words) {
   return out;
 }
 
-// Loads every spec with the library's loader; prints each one's verdict, every problem of the
-// bad ones. Nothing is spawned and no endpoint is contacted.
-int validate(const std::vector<std::string>& paths, bool quiet) {
+struct validate_args {
+  std::vector<std::string> paths;
+  std::string llm_url;
+  std::string model;
+  bool quiet = false;
+};
+
+// Where no spec key, flag or OPENAI_BASE_URL names an endpoint, `swarm run` needs --llm-url. The
+// checks then go on with this placeholder, so that the URLs the spec does give are still checked.
+constexpr const char* placeholder_url = "http://endpoint.invalid/v1";
+
+// The library's checks before spawning (runtime/llm_resolution.hpp): every agent's endpoint and
+// the embeddings endpoint resolve to well-formed URLs. Errors are problems of `path`; warnings
+// (an unset api_key_env) are printed. Sets `no_endpoint` when nothing names an endpoint yet.
+bool check_spec_llm(const std::string& path, const swarm_spec& spec, const validate_args& args,
+                    bool& no_endpoint) {
+  llm_overrides overrides{args.llm_url, args.model};
+  auto checked = check_llm_settings(spec, overrides);
+  if (!checked && is(checked.error(), errc::no_endpoint)) {
+    no_endpoint = true;
+    checked = check_llm_settings(spec, overrides, [](const std::string& name) {
+      auto value = read_env(name);
+      return value.empty() && name == "OPENAI_BASE_URL" ? std::string{placeholder_url} : value;
+    });
+  }
+  if (!checked) {
+    std::cerr << "swarm validate: " << path << ": " << describe(checked.error()) << "\n";
+    return false;
+  }
+  for (const auto& w : *checked)
+    std::cerr << "swarm validate: " << path << ": warning: " << w << "\n";
+  return true;
+}
+
+// Loads every spec with the library's loader and runs the library's pre-spawn checks; prints each
+// one's verdict, every problem of the bad ones. Nothing is spawned and no endpoint is contacted.
+int validate(const validate_args& args) {
   bool all_valid = true;
-  for (const auto& path : paths) {
+  size_t without_endpoint = 0;
+  for (const auto& path : args.paths) {
     auto spec = load_spec(path);
     if (!spec) {
       all_valid = false;
       std::cerr << "swarm validate: " << describe(spec.error()) << "\n";
       continue;
     }
-    if (quiet)
+    bool no_endpoint = false;
+    if (!check_spec_llm(path, *spec, args, no_endpoint)) {
+      all_valid = false;
+      continue;
+    }
+    without_endpoint += no_endpoint ? 1 : 0;
+    if (args.quiet)
       continue;
     std::cout << path << ": ok (" << spec->name << ", " << spec->root.architecture << ", "
               << spec->agents.size() << (spec->agents.size() == 1 ? " agent" : " agents");
@@ -45,6 +87,10 @@ int validate(const std::vector<std::string>& paths, bool quiet) {
                 << (spec->swarms.size() == 1 ? " sub-swarm" : " sub-swarms");
     std::cout << ")\n";
   }
+  if (without_endpoint > 0 && !args.quiet)
+    std::cerr << "swarm validate: note: " << without_endpoint
+              << (without_endpoint == 1 ? " spec names" : " specs name")
+              << " no LLM endpoint for some agent; swarm run needs --llm-url or OPENAI_BASE_URL\n";
   return all_valid ? exit_ok : exit_usage;
 }
 
@@ -82,14 +128,16 @@ int list_architectures(bool json) {
 } // namespace
 
 command add_validate_command(CLI::App& app) {
-  auto paths = std::make_shared<std::vector<std::string>>();
-  auto quiet = std::make_shared<bool>(false);
-  auto* sub = app.add_subcommand(
-      "validate",
-      "check swarm specs and list every problem with its path and line; spawns nothing");
-  sub->add_option("spec", *paths, "swarm specs (YAML or JSON)")->required();
-  sub->add_flag("--quiet,-q", *quiet, "print only the problems");
-  return [paths, quiet] { return validate(*paths, *quiet); };
+  auto args = std::make_shared<validate_args>();
+  auto* sub =
+      app.add_subcommand("validate", "check swarm specs (schema, then LLM endpoints as swarm run "
+                                     "would) and list every problem with its path and line; spawns "
+                                     "nothing, contacts nothing");
+  sub->add_option("spec", args->paths, "swarm specs (YAML or JSON)")->required();
+  sub->add_option("--llm-url", args->llm_url, "check as if swarm run had this --llm-url");
+  sub->add_option("--model", args->model, "check as if swarm run had this --model");
+  sub->add_flag("--quiet,-q", args->quiet, "print only the problems");
+  return [args] { return validate(*args); };
 }
 
 command add_architectures_command(CLI::App& app) {

@@ -103,6 +103,31 @@ check "a missing file is named" has err "cannot read spec '$tmp/missing.yaml'"
 check "the good spec is still reported" has out "research.yaml: ok"
 sw validate
 check "validate without a spec exits 2" test "$rc" -eq 2
+# the library's checks before spawning: URLs as swarm run resolves them, unset api_key_env
+cat >"$tmp/urls.yaml" <<'YAML'
+name: urls
+agents:
+  - name: a
+  - {name: b, url: "http://models.example"}
+YAML
+sw validate "$tmp/urls.yaml"
+check "a malformed agent URL exits 2" test "$rc" -eq 2
+check "a malformed URL is named with its agent, even after an agent without one" has err "urls.yaml: invalid_argument: agent 'b', the agent's url: .*did you mean http://models.example/v1?"
+sw validate "$src/examples/research.yaml" --llm-url "http://127.0.0.1:8089"
+check "a --llm-url without its API version exits 2" sh -c "test $rc -eq 2 && grep -q 'did you mean http://127.0.0.1:8089/v1' '$tmp/err'"
+sw validate "$src/examples/research.yaml" --llm-url "http://127.0.0.1:8089/v1"
+check "a good --llm-url passes" test "$rc" -eq 0
+check "and no endpoint note then" sh -c "! grep -q 'no LLM endpoint' '$tmp/err'"
+sw validate "$src/examples/research.yaml"
+check "no endpoint yet is not a problem" test "$rc" -eq 0
+check "but a note says swarm run needs one" has err "note: 1 spec names no LLM endpoint for some agent; swarm run needs --llm-url or OPENAI_BASE_URL"
+cat >"$tmp/keys.yaml" <<'YAML'
+name: keys
+llm: {url: "http://127.0.0.1:8089/v1", api_key_env: SWARM_TEST_UNSET_KEY}
+agents: [{name: a}]
+YAML
+sw validate "$tmp/keys.yaml"
+check "an unset api_key_env is a warning, not a problem" sh -c "test $rc -eq 0 && grep -q 'warning: api_key_env names SWARM_TEST_UNSET_KEY' '$tmp/err'"
 
 # -- init: every architecture's pair is valid and runs against its mock
 for arch in $archs; do
