@@ -133,7 +133,7 @@ struct shared_state {
     line += digest;
     line += "\",\"user\":";
     json_text::append_string(line, req.user);
-    line += "}\n";
+    line += req.response_format ? ",\"response_format\":true}\n" : ",\"response_format\":false}\n";
     std::lock_guard<std::mutex> guard{log_mtx};
     std::fwrite(line.data(), 1, line.size(), request_log);
     std::fflush(request_log);
@@ -291,6 +291,9 @@ private:
     }
     if (kind == fault_kind::http_500)
       return send_error(500, "The server had an error (mock fault)", "server_error");
+    if (kind == fault_kind::refuse_response_format)
+      return send_error(400, "response_format is not supported (mock fault)",
+                        "invalid_request_error");
     if (kind == fault_kind::invalid_json) {
       if (chat_.stream) {
         body_ = "data: {\"object\":\"chat.completion.chunk\",\"choices\":[{\"delta\":\n\n"

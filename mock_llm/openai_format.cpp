@@ -185,6 +185,8 @@ caf::expected<chat_request> parse_chat_request(std::string_view body) {
       return bad_request("'stream' must be a boolean");
     r.stream = s->get_bool();
   }
+  if (auto* rf = obj.if_contains("response_format"); rf && !rf->is_null())
+    r.response_format = true;
   if (auto* so = obj.if_contains("stream_options"); so && so->is_object())
     if (auto* iu = so->get_object().if_contains("include_usage"); iu && iu->is_bool())
       r.include_usage = iu->get_bool();

@@ -115,6 +115,8 @@ std::string_view to_string(fault_kind x) {
     return "truncate";
   case fault_kind::invalid_json:
     return "invalid_json";
+  case fault_kind::refuse_response_format:
+    return "refuse_response_format";
   }
   return "unknown";
 }
@@ -508,8 +510,9 @@ rule parse_rule(const YAML::Node& node, const std::string& path, bool is_default
 }
 
 std::optional<fault_kind> parse_fault_kind(std::string_view s) {
-  for (auto k : {fault_kind::http_429, fault_kind::http_500, fault_kind::stall,
-                 fault_kind::truncate, fault_kind::invalid_json})
+  for (auto k :
+       {fault_kind::http_429, fault_kind::http_500, fault_kind::stall, fault_kind::truncate,
+        fault_kind::invalid_json, fault_kind::refuse_response_format})
     if (to_string(k) == s)
       return k;
   return std::nullopt;
@@ -529,7 +532,8 @@ fault_spec parse_fault(const YAML::Node& node, const std::string& path) {
                      if (!k) {
                        std::string msg = "unknown fault kind ";
                        json_text::append_string(msg, text);
-                       msg += " (expected http_429, http_500, stall, truncate, invalid_json)";
+                       msg += " (expected http_429, http_500, stall, truncate, invalid_json, "
+                              "refuse_response_format)";
                        fail(at, value, std::move(msg));
                      }
                      f.kind = *k;
@@ -719,6 +723,8 @@ const fault_spec* select_fault(const script& s, const chat_request& req, uint64_
     if (!fires && f.rate && unit_random(s.seed, n, i + 1) < *f.rate)
       fires = true;
     if (fires && f.match && !matches(*f.match, req))
+      fires = false;
+    if (f.kind == fault_kind::refuse_response_format && !req.response_format)
       fires = false;
     if (fires)
       return &f;

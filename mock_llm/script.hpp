@@ -70,8 +70,10 @@ struct rule {
   int line = 0;                              ///< 1-based line in the script, 0: built in
 };
 
-/// What a fault does to the request it fires on.
-enum class fault_kind { http_429, http_500, stall, truncate, invalid_json };
+/// What a fault does to the request it fires on. refuse_response_format fires only on requests
+/// that carry a `response_format` (answering 400, as llama.cpp's server does to a schema it
+/// cannot compile).
+enum class fault_kind { http_429, http_500, stall, truncate, invalid_json, refuse_response_format };
 
 /// "http_429", ...
 std::string_view to_string(fault_kind x);
@@ -124,6 +126,7 @@ struct chat_request {
   uint64_t prompt_tokens = 0; ///< sum over messages of ceil(chars / 4)
   bool stream = false;
   bool include_usage = false;
+  bool response_format = false; ///< the request has a (non-null) `response_format`
   bool logprobs = false;
   uint32_t top_logprobs = 0;
   std::optional<uint64_t> max_tokens; ///< max_tokens or max_completion_tokens

@@ -32,6 +32,8 @@
 #include "net/llm_json.hpp"
 #include "net/retry.hpp"
 #include "net/sse.hpp"
+#include "net/structured_fallback.hpp"
+#include "net/tls_client.hpp"
 #include "runtime/core/errc.hpp"
 
 namespace swarm::net {
@@ -85,8 +87,9 @@ struct call {
   uint64_t id = 0;
   call_kind kind = call_kind::chat;
   bool stream = false;
-  std::string body;   ///< request JSON, sent by every attempt
-  std::string target; ///< request path
+  std::string body;          ///< request JSON, sent by every attempt
+  std::string fallback_body; ///< the body without response_format, sent once after a 400
+  std::string target;        ///< request path
   std::string api_key;
   std::string url; ///< for messages
   std::shared_ptr<pool> pl;
@@ -150,19 +153,7 @@ struct core : std::enable_shared_from_this<core> {
       opts.io_threads = 1;
     if (opts.max_connections_per_endpoint == 0)
       opts.max_connections_per_endpoint = 1;
-    error_code ec;
-    tls_ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                            ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
-                            ssl::context::no_tlsv1_1,
-                        ec);
-    if (opts.verify_tls) {
-      tls_ctx.set_default_verify_paths(ec);
-      if (!opts.ca_file.empty()) {
-        tls_ctx.load_verify_file(opts.ca_file, ec);
-        if (ec)
-          tls_setup_error = "cannot load ca_file " + opts.ca_file + ": " + ec.message();
-      }
-    }
+    tls_setup_error = configure_tls_client(tls_ctx, opts.verify_tls, opts.ca_file);
   }
 
   void start_threads() {
@@ -538,7 +529,7 @@ private:
     auto before = st.acc.deltas();
     if (auto err = st.acc.add(ev.data, call_->on_delta)) {
       auto code = is(err, errc::llm_http_error) ? errc::llm_http_error : errc::llm_invalid_response;
-      fail_attempt(attempt_outcome::invalid_response, code, describe(err), false);
+      fail_attempt(attempt_outcome::invalid_response, code, error_context(err), false);
       return false;
     }
     if (st.acc.deltas() != before && call_->on_delta)
@@ -576,7 +567,7 @@ private:
       auto res = decode_embedding_response(body_);
       if (!res) {
         fail_attempt(attempt_outcome::invalid_response, errc::llm_invalid_response,
-                     describe(res.error()), keep);
+                     error_context(res.error()), keep);
         return;
       }
       succeed(std::move(*res), keep);
@@ -585,7 +576,7 @@ private:
     auto res = decode_chat_response(body_);
     if (!res) {
       fail_attempt(attempt_outcome::invalid_response, errc::llm_invalid_response,
-                   describe(res.error()), keep);
+                   error_context(res.error()), keep);
       return;
     }
     succeed(std::move(*res), keep);
@@ -783,6 +774,12 @@ bool core::release(const std::shared_ptr<pool>& pl, const std::shared_ptr<connec
 void core::attempt_failed(const std::shared_ptr<call>& c, attempt_failure f) {
   if (c->finished.load())
     return;
+  if (f.status == 400 && !c->fallback_body.empty()) { // response_format refused: once without
+    c->body = std::exchange(c->fallback_body, std::string{});
+    retries.fetch_add(1, std::memory_order_relaxed);
+    asio::post(c->strand, [this, c] { acquire(c, false); });
+    return;
+  }
   if (should_retry(f.outcome, f.status) && c->retries < opts.max_retries) {
     auto delay = backoff_delay(c->retries, opts.backoff_base, opts.backoff_max, f.retry_after,
                                unit_random());
@@ -1033,6 +1030,9 @@ void llm_client::chat(chat_request req, chat_callback done, delta_callback on_de
                      "/chat/completions", done, [&req] { return encode_chat_request(req); });
   if (!c)
     return;
+  if (auto fallback = without_response_format(req)) // structured_fallback.hpp
+    if (auto body = encode_chat_request(*fallback))
+      c->fallback_body = std::move(*body);
   c->stream = req.stream;
   c->on_chat = std::move(done);
   c->on_delta = std::move(on_delta);

@@ -79,7 +79,7 @@ TEST_CASE("an unknown fault kind is an error naming file, path and line") {
                    "  - kind: boom\n"
                    "    nth: [2]\n") ==
         "invalid_spec: script.yaml: faults[1].kind: unknown fault kind \"boom\" (expected "
-        "http_429, http_500, stall, truncate, invalid_json) (line 3)");
+        "http_429, http_500, stall, truncate, invalid_json, refuse_response_format) (line 3)");
 }
 
 TEST_CASE("template and rule shape errors are located") {
@@ -234,6 +234,22 @@ faults:
   CHECK(kind_at(hi, 10) == "none");
   CHECK(kind_at(cut, 1) == "http_429");
   CHECK(kind_at(cut, 4) == "truncate");
+}
+
+TEST_CASE("refuse_response_format fires only on requests that carry a response_format") {
+  auto s = load("faults:\n  - {kind: refuse_response_format}\n");
+  auto plain = user_says("plan");
+  auto structured = user_says("plan");
+  structured.response_format = true;
+  CHECK(select_fault(s, plain, 1) == nullptr);
+  REQUIRE(select_fault(s, structured, 2) != nullptr);
+  CHECK(select_fault(s, structured, 2)->kind == fault_kind::refuse_response_format);
+  auto body = [](const char* rf) {
+    return std::string{R"({"model":"m","messages":[{"role":"user","content":"x"}])"} + rf + "}";
+  };
+  CHECK(parse_chat_request(body(R"(,"response_format":{"type":"json_object"})"))->response_format);
+  CHECK_FALSE(parse_chat_request(body(R"(,"response_format":null)"))->response_format);
+  CHECK_FALSE(parse_chat_request(body(""))->response_format);
 }
 
 TEST_CASE("fault rates are deterministic per seed and request number") {

@@ -360,6 +360,50 @@ faults:
   REQUIRE_FALSE(res);
   CHECK(is(res.error(), errc::llm_invalid_response));
   CHECK(m.stats().chat_requests == 1);
+  // The code is named once: "llm_invalid_response: not JSON ...", not twice.
+  auto text = describe(res.error());
+  CHECK(text.rfind("llm_invalid_response: ", 0) == 0);
+  CHECK(text.find("llm_invalid_response", 1) == std::string::npos);
+}
+
+TEST_CASE("a server that refuses response_format gets the call once more, the schema in the "
+          "prompt") {
+  temp_dir logs;
+  mock_llm::server_options opts;
+  opts.request_log = (logs.path / "requests.jsonl").string();
+  mock m{R"(
+faults:
+  - {kind: refuse_response_format}
+rules:
+  - match: {system: "^You are a planner[\\s\\S]*Answer with JSON only, no other text, following this JSON schema: \\{\"type\":\"object\""}
+    json: {answer: 42}
+)",
+         opts};
+  llm_client client{fast_options()};
+  auto req = make_request(m.url(), "what is the answer?");
+  req.messages.insert(req.messages.begin(),
+                      chat_message{"system", "You are a planner.", "", "", {}});
+  req.response_format =
+      R"({"type":"json_schema","json_schema":{"name":"answer","strict":true,)"
+      R"("schema":{"type":"object","properties":{"answer":{"type":"integer"}}}}})";
+  auto res = chat_sync(client, req);
+  INFO((res ? std::string{} : describe(res.error())));
+  REQUIRE(res);
+  CHECK(res->content == R"({"answer":42})");
+  CHECK(m.stats().chat_requests == 2);
+  CHECK(m.stats().status_counts[400] == 1);
+  std::ifstream in{opts.request_log};
+  std::string first, second, none;
+  std::getline(in, first);
+  std::getline(in, second);
+  CHECK_FALSE(std::getline(in, none));
+  CHECK_THAT(first, Catch::Contains(R"("user":"what is the answer?","response_format":true)"));
+  CHECK_THAT(second, Catch::Contains(R"("user":"what is the answer?","response_format":false)"));
+  SECTION("a request without response_format is not sent twice") {
+    auto plain = chat_sync(client, make_request(m.url(), "hi", 2));
+    REQUIRE(plain);
+    CHECK(m.stats().chat_requests == 3);
+  }
 }
 
 TEST_CASE("cancelling a call closes its connection and completes it with llm_cancelled") {
