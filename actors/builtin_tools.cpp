@@ -152,8 +152,14 @@ std::string cut_note(const char* stream, const sandbox_result& r, uint64_t cap_k
   return note + "]\n";
 }
 
-// What the model sees of a program's run.
+// What the model sees of a program's run. A program killed for its output says so first: its
+// exit code (137, SIGKILL) alone would not tell why.
 std::string describe_run(const sandbox_result& r, uint64_t cap_kb, bool full) {
+  if (r.output_overflow)
+    return "stopped: its output passed the cap of " + std::to_string(r.output_limit) +
+           " bytes (16 times max_output_kb, at least 1 MiB), so the sandbox killed it; the first " +
+           std::to_string(cap_kb) + " KiB of each stream follow\nstdout:\n" + r.out +
+           "\nstderr:\n" + r.err;
   std::string out = r.out;
   if (r.out_truncated)
     out += cut_note("stdout", r, cap_kb);

@@ -214,6 +214,36 @@ caf::expected<std::vector<std::string>> bwrap_args(const sandbox_request& req, i
   return a;
 }
 
+// execve refuses (E2BIG) one string longer than MAX_ARG_STRLEN (32 pages, NUL included) and
+// strings plus pointers beyond sysconf(_SC_ARG_MAX) (a quarter of the stack limit, at most
+// 6 MiB). Checked before the fork, so the error names the command instead of "cannot execute
+// bubblewrap".
+caf::error check_exec_size(const std::vector<std::string>& args, size_t command_args,
+                           size_t env_bytes) {
+  const auto max_arg = size_t{32} * static_cast<size_t>(::sysconf(_SC_PAGESIZE)) - 1;
+  size_t total = env_bytes;
+  for (size_t i = 0; i < args.size(); ++i) {
+    total += args[i].size() + 1 + sizeof(char*);
+    if (args[i].size() <= max_arg)
+      continue;
+    auto first = args.size() - command_args; // the command's argv starts here
+    auto what = i >= first ? "argument " + std::to_string(i - first) + " of the command"
+                           : std::string{"an environment value"};
+    return make_error(errc::invalid_argument, "sandbox: " + what + " is " +
+                                                  std::to_string(args[i].size()) +
+                                                  " bytes, too long to execute (E2BIG: at most " +
+                                                  std::to_string(max_arg) + " bytes per argument)");
+  }
+  // The kernel caps it at 3/4 of _STK_LIM (8 MiB), whatever the stack limit.
+  auto limit = std::min<long>(::sysconf(_SC_ARG_MAX), long{6} << 20);
+  if (limit > 0 && total > static_cast<size_t>(limit))
+    return make_error(errc::invalid_argument,
+                      "sandbox: the command is too long to execute: " + std::to_string(total) +
+                          " bytes of arguments and environment (E2BIG: at most " +
+                          std::to_string(limit) + " bytes)");
+  return {};
+}
+
 void set_limit(int resource, uint64_t soft, uint64_t hard) {
   struct rlimit rl;
   rl.rlim_cur = soft;
@@ -270,7 +300,8 @@ void write_all(int fd, const char* text) {
     }
   }
   ::execve(argv[0], argv, envp);
-  write_all(2, "sandbox: cannot execute bubblewrap\n");
+  write_all(2, errno == E2BIG ? "sandbox: cannot execute bubblewrap: argument list too long\n"
+                              : "sandbox: cannot execute bubblewrap\n");
   ::_exit(127);
 }
 
@@ -340,6 +371,8 @@ caf::expected<sandbox_result> run_unchecked(const sandbox_request& req) {
   argv.push_back(nullptr);
   std::string path_env = "PATH=/usr/bin:/bin";
   char* envp[] = {path_env.data(), nullptr};
+  if (auto e2big = check_exec_size(*args, req.argv.size(), path_env.size() + 1 + 2 * sizeof(char*)))
+    return e2big;
   std::array<int, 5> child_fds{in->read.get(), out->write.get(), err->write.get(),
                                filter_pipe->read.get(), workspace.get()};
   quota q{req.workspace_mb << 20, req.workspace_entries};
@@ -443,6 +476,7 @@ caf::expected<sandbox_result> run_unchecked(const sandbox_request& req) {
   res.out = std::move(streams[0].text);
   res.err = std::move(streams[1].text);
   res.output_overflow = overflow;
+  res.output_limit = overflow_at;
   if (timed_out)
     return make_error(errc::tool_timeout,
                       "killed after " + std::to_string(res.elapsed.count()) + " ms (timeout " +

@@ -59,6 +59,8 @@ struct sandbox_result {
   bool err_truncated = false; ///< stderr was longer than the cap
   /// Killed because a stream kept going far past its cap (16x the cap, at least 1 MiB).
   bool output_overflow = false;
+  /// Bytes one stream may write before the program is killed (`output_overflow`).
+  uint64_t output_limit = 0;
   std::chrono::milliseconds elapsed{0}; ///< wall time from start to exit
 };
 
@@ -66,7 +68,8 @@ struct sandbox_result {
 /// missing or cannot create namespaces here (checked once per binary, then cached; never falls
 /// back to running unsandboxed); tool_timeout when it ran past limits.timeout (the whole
 /// sandbox is killed); tool_failed when it grew the workspace past its quota (killed) or could
-/// not be started; invalid_argument for an empty argv, a missing workspace or too much stdin.
+/// not be started; invalid_argument for an empty argv, a missing workspace, too much stdin, or a
+/// command too long to execute (E2BIG: an argument over 128 KiB, or all of them over ARG_MAX).
 [[nodiscard]] caf::expected<sandbox_result> run_sandboxed(const sandbox_request& req);
 
 /// Checks, once per `bwrap` path, that a trivial program runs in the sandbox; cached for the

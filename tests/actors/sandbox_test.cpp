@@ -473,4 +473,25 @@ TEST_CASE("bad sandbox requests are refused with a clear error") {
     CHECK(is(res.error(), errc::invalid_argument));
     CHECK(describe(res.error()).find("'A=B'") != std::string::npos);
   }
+  SECTION("an argument longer than execve takes is named, not 'cannot execute bubblewrap'") {
+    auto req = shell(ws, "echo " + std::string(200'000, 'x'));
+    auto res = run_sandboxed(req);
+    REQUIRE_FALSE(res);
+    CHECK(is(res.error(), errc::invalid_argument));
+    CHECK_THAT(describe(res.error()),
+               Catch::Contains("argument 2 of the command is 200005 bytes") &&
+                   Catch::Contains("E2BIG: at most 131071 bytes"));
+  }
+  SECTION("a command line longer than execve takes in all") {
+    sandbox_request req;
+    req.workspace = ws.path();
+    req.argv = {"true"};
+    for (int i = 0; i < 100; ++i) // 10 MB: past ARG_MAX with any usual stack limit
+      req.argv.push_back(std::string(100'000, 'y'));
+    auto res = run_sandboxed(req);
+    REQUIRE_FALSE(res);
+    CHECK(is(res.error(), errc::invalid_argument));
+    CHECK_THAT(describe(res.error()), Catch::Contains("the command is too long to execute") &&
+                                          Catch::Contains("E2BIG: at most"));
+  }
 }
