@@ -17,6 +17,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
@@ -2127,10 +2128,22 @@ spec_parse_result single_problem(std::string message, int line = 0) {
   return out;
 }
 
-/// Counts documents and notes where they start; the parse itself checks the syntax.
+/// Thrown by `document_starts` at a collection nested deeper than `max_yaml_depth`.
+struct too_deep {
+  YAML::Mark mark;
+};
+
+/// How deep sequences and mappings may nest in a spec. yaml-cpp's parser recurses once per level
+/// (and stops at 500 with a bare "bad file"); checking first names the real cause, and the
+/// conversions after it never recurse deeper than this.
+constexpr int max_yaml_depth = 128;
+
+/// Counts documents and notes where they start, and stops at nesting deeper than
+/// `max_yaml_depth`; the parse itself checks the syntax.
 class document_starts final : public YAML::EventHandler {
 public:
   size_t count = 0;
+  int depth = 0;     ///< collections open now
   YAML::Mark second; ///< start of the second document, if any
   YAML::Mark previous;
   YAML::Mark last;
@@ -2146,12 +2159,21 @@ public:
   void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
   void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
                 const std::string&) override {}
-  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                       YAML::EmitterStyle::value) override {}
-  void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                  YAML::EmitterStyle::value) override {}
-  void OnMapEnd() override {}
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    enter(mark);
+  }
+  void OnSequenceEnd() override { --depth; }
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    enter(mark);
+  }
+  void OnMapEnd() override { --depth; }
+
+  void enter(const YAML::Mark& mark) {
+    if (++depth > max_yaml_depth)
+      throw too_deep{mark};
+  }
 
   /// yaml-cpp 0.7 can stall on a stray token (a lone ',' at the top): it then reports empty
   /// documents at the same place forever (jbeder/yaml-cpp#1040), which YAML::LoadAll turns into
@@ -2176,6 +2198,13 @@ spec_parse_result parse_document(std::string_view text, std::string_view source)
     }
     if (documents.count == 1)
       root = YAML::Load(std::string{text});
+  } catch (const too_deep& e) {
+    return single_problem("YAML nesting deeper than " + std::to_string(max_yaml_depth) +
+                              " levels (sequences and mappings inside each other)",
+                          e.mark.line + 1);
+  } catch (const YAML::DeepRecursion& e) {
+    return single_problem("YAML nesting deeper than " + std::to_string(e.depth() - 1) + " levels",
+                          e.mark.line + 1);
   } catch (const YAML::ParserException& e) {
     return single_problem("YAML syntax error: " + e.msg, e.mark.line + 1);
   }

@@ -657,6 +657,27 @@ TEST_CASE("a file that cannot be read is an io_error") {
         "io_error: cannot read spec '" + specs_dir + "': Is a directory");
 }
 
+TEST_CASE("nesting too deep is named with its limit and line, not as a syntax error") {
+  CHECK(problems(std::string(100'000, '[')) ==
+        lines{"YAML nesting deeper than 128 levels (sequences and mappings inside each other) "
+              "(line 1)"});
+  std::string maps = "name: demo\nagents:\n  - name: a\nllm:\n";
+  for (int i = 0; i < 200; ++i)
+    maps += "{a: ";
+  CHECK(problems(maps) == lines{"YAML nesting deeper than 128 levels (sequences and mappings "
+                                "inside each other) (line 5)"});
+  std::string blocks = "name: demo\n";
+  for (int i = 0; i < 300; ++i)
+    blocks += std::string(static_cast<size_t>(2 * i), ' ') + "k" + std::to_string(i) + ":\n";
+  auto deep = problems(blocks);
+  REQUIRE(deep.size() == 1);
+  CHECK(deep[0] == "YAML nesting deeper than 128 levels (sequences and mappings inside each "
+                   "other) (line 130)");
+  // Within the limit the document is read (and judged on its keys).
+  CHECK(problems("name: demo\nagents: [{name: a}]\nx: " + std::string(100, '[') +
+                 std::string(100, ']') + "\n") == lines{"x: unknown key (line 3)"});
+}
+
 TEST_CASE("hostile input yields problems and never a crash or a partial spec") {
   auto check_one_outcome = [](const std::string& input) {
     auto result = swarm::parse_spec(input);
