@@ -420,8 +420,8 @@ TEST_CASE("a request over the endpoint's token rate waits for the bucket, then i
   auto opts = slots(4);
   opts.default_endpoint.tokens_per_minute = 12'000; // 200 tokens a second
   pool_fixture f{opts};
-  // An estimate above the capacity waits for a full bucket and empties it.
-  auto big = f.pool.acquire(call("a", 20'000, 0));
+  // An estimate of the whole capacity takes a full bucket and empties it.
+  auto big = f.pool.acquire(call("a", 12'000, 0));
   REQUIRE(big);
   f.pool.release(big->lease, usage{12'000, 0, 1});
   // 20 tokens need about 100 ms of refill; no release is needed for the grant to come.
@@ -432,6 +432,62 @@ TEST_CASE("a request over the endpoint's token rate waits for the bucket, then i
   CHECK(took >= 50ms);
   CHECK(took < 5s);
   f.pool.release(g->lease, usage{10, 10, 1});
+}
+
+TEST_CASE("an estimate above the endpoint's tokens per minute is refused at once, saying so",
+          "[pool]") {
+  auto opts = slots(4);
+  opts.default_endpoint.tokens_per_minute = 12'000;
+  pool_fixture f{opts};
+  auto started = std::chrono::steady_clock::now();
+  auto over = f.pool.acquire(call("a", 11'000, 1'024)); // could never fit: no 60 s wait
+  auto took = std::chrono::steady_clock::now() - started;
+  REQUIRE_FALSE(over);
+  CHECK(is(over.error(), errc::llm_rate_limited));
+  CHECK_THAT(describe(over.error()),
+             Catch::Contains("agent 'team/a'") &&
+                 Catch::Contains("estimate (12024 tokens: prompt 11000 + completion up to 1024) "
+                                 "exceeds tokens_per_minute 12000 of endpoint " +
+                                 ep));
+  CHECK(took < 2s);
+  CHECK(f.waiting() == 0);
+  // Nothing was reserved for it, and a call that fits goes through.
+  auto fits = f.pool.acquire(call("a", 6'000, 6'000));
+  REQUIRE(fits);
+  f.pool.release(fits->lease, usage{10, 10, 1});
+  auto spent = f.pool.usage_of(agent_id{"team", "a"});
+  REQUIRE(spent);
+  CHECK(spent->use.total_tokens() == 20);
+  CHECK(spent->reserved_tokens == 0);
+}
+
+TEST_CASE("calls on a model without a price are counted, so the cost is known to be unknown",
+          "[pool]") {
+  auto opts = slots(2);
+  opts.prices.models["m"] = model_price{1.0, 2.0};
+  pool_fixture f{opts};
+  auto priced = f.pool.acquire(call("a")); // model "m"
+  REQUIRE(priced);
+  f.pool.release(priced->lease, usage{1'000, 1'000, 1});
+  auto other = call("b");
+  other.model = "unpriced-model";
+  auto unpriced = f.pool.acquire(other);
+  REQUIRE(unpriced);
+  f.pool.release(unpriced->lease, usage{1'000, 1'000, 1});
+  auto a = f.pool.usage_of(agent_id{"team", "a"});
+  auto b = f.pool.usage_of(agent_id{"team", "b"});
+  auto total = f.pool.usage_total();
+  REQUIRE((a && b && total));
+  CHECK(a->unpriced_calls == 0);
+  CHECK(a->cost_usd == Approx(0.003));
+  CHECK(b->unpriced_calls == 1);
+  CHECK(b->cost_usd == 0);
+  CHECK(total->unpriced_calls == 1);
+  // A model listed as free is priced: its cost is known to be 0.
+  price_table free;
+  free.models["local"] = model_price{};
+  CHECK(free.knows("local"));
+  CHECK_FALSE(free.knows("gpt-4o"));
 }
 
 TEST_CASE("a grant never released is reclaimed after its lease and slack", "[pool]") {
