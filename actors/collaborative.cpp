@@ -241,8 +241,9 @@ void start_round(collaborative_pointer self, const ballot_ptr& b) {
           if (--b->pending == 0)
             round_done(self, b);
         },
-        st.cfg.options.decision == "consensus" || st.cfg.options.decision == "synthesize" ? b->round
-                                                                                          : 0);
+        st.cfg.options.decision == "synthesize"  ? member_round{b->round, "layer"}
+        : st.cfg.options.decision == "consensus" ? member_round{b->round, "round"}
+                                                 : member_round{});
   }
 }
 

@@ -121,22 +121,31 @@ inline void emit(const monitor_actor& monitor, event e) {
     caf::anon_send(monitor, std::move(e));
 }
 
-/// A member event about `who` working on `t` (round: the coordinator's round or turn, 0: none).
+/// Where a member's task stands in its coordinator's progress: round `number` (1-based; 0: the
+/// architecture has no rounds), called `unit` ("round", "turn", "layer").
+struct member_round {
+  uint32_t number = 0;
+  const char* unit = "round";
+};
+
+/// A member event about `who` working on `t`, in round `r`.
 inline event member_event(event_kind kind, const agent_id& who, bool leaf, const task& t,
-                          uint32_t round) {
+                          member_round r) {
   event e;
   e.kind = kind;
   e.run_id = t.run_id;
   e.task_id = t.id;
   e.agent = who;
   e.leaf = leaf;
-  e.round = round;
+  e.round = r.number;
+  if (r.number > 0)
+    e.name = r.unit;
   return e;
 }
 
 /// The event that ends a member's task with `r`: member_finished, member_cancelled or
 /// member_failed, with its answer, usage and time.
-inline event member_outcome(const agent_id& who, bool leaf, const task& t, uint32_t round,
+inline event member_outcome(const agent_id& who, bool leaf, const task& t, member_round round,
                             const result& r, caf::timespan elapsed) {
   auto kind = !r.error                       ? event_kind::member_finished
               : is(r.error, errc::cancelled) ? event_kind::member_cancelled
@@ -158,7 +167,7 @@ template <class Self>
 void emit_skipped(Self* self, const std::string& member, bool leaf, const task& t,
                   std::string why) {
   const auto& st = self->state;
-  auto e = member_event(event_kind::member_skipped, member_id(st.cfg.id, member), leaf, t, 0);
+  auto e = member_event(event_kind::member_skipped, member_id(st.cfg.id, member), leaf, t, {});
   e.text = std::move(why);
   emit(st.monitor, std::move(e));
 }
@@ -199,7 +208,7 @@ void emit_decision(Self* self, const task& t, decision d) {
 /// (member_finished, member_failed or member_cancelled) when it comes, with `round`.
 template <class Self, class Done>
 void ask(Self* self, const member& who, task t, caf::timespan timeout, Done done,
-         uint32_t round = 0) {
+         member_round round = {}) {
   const auto& st = self->state;
   auto handle = who.handle;
   auto id = member_id(st.cfg.id, who.name);
@@ -304,7 +313,7 @@ caf::error stop_reason(const Run& r, bool needs_messages = false) {
 /// deadline cut short marks the run's deadline as hit.
 template <class Self, class Run, class Done>
 void ask_member(Self* self, const std::shared_ptr<Run>& r, const member& who, task sub, Done done,
-                uint32_t round = 0) {
+                member_round round = {}) {
   const auto& st = self->state;
   if (!r->budget.take_message()) {
     emit_skipped(self, who.name, who.leaf, sub, describe(r->budget.exhausted()));

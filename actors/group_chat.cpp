@@ -88,7 +88,7 @@ void call(chat_pointer self, const run_ptr& run, const member& who, task t, Next
           return finish(self, run, run->budget.exhausted());
         next(std::move(r));
       },
-      turn);
+      member_round{turn, "turn"});
 }
 
 std::string turn_suffix(const run_ptr& run) {

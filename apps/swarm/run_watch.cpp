@@ -101,7 +101,7 @@ void run_watch::operator()(const event& e) {
       events_error_ = "cannot write the events file (disk full?)";
   }
   const auto& who = e.agent.name;
-  auto round = e.round > 0 ? ", round " + std::to_string(e.round) : std::string{};
+  auto round = e.round > 0 ? ", " + e.name + " " + std::to_string(e.round) : std::string{};
   switch (e.kind) {
   case event_kind::member_finished:
   case event_kind::member_failed:

@@ -1,0 +1,201 @@
+#!/usr/bin/env bash
+# `swarm run` as a user watches it: the --events file of every example against the JSON Schema
+# of docs/events.md, live progress with a fixed total and the decision in one line, and --json
+# as one object on success, on failure and on SIGINT.
+# Usage: cli_events_test.sh SWARM_BINARY SOURCE_DIR
+set -uo pipefail
+swarm=$1 src=$2
+ex=$src/examples
+tmp=$(mktemp -d)
+cd "$tmp" || exit 1
+unset OPENAI_BASE_URL OPENAI_API_KEY OPENAI_MODEL
+failures=0 passed=0
+mock_pid="" run_pid=""
+# Debian's python3 has python3-jsonschema (scripts/install-deps.sh); another python3 may not.
+schema_python=/usr/bin/python3
+
+cleanup() {
+  [ -n "$run_pid" ] && kill -KILL "$run_pid" 2>/dev/null
+  [ -n "$mock_pid" ] && kill -TERM "$mock_pid" 2>/dev/null && wait "$mock_pid" 2>/dev/null
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+check() { # description, then a command that must succeed
+  local what=$1
+  shift
+  if "$@"; then
+    passed=$((passed + 1))
+  else
+    failures=$((failures + 1))
+    echo "FAILED: $what"
+    echo "--- stdout"; head -c 3000 "$tmp/out" 2>/dev/null; echo
+    echo "--- stderr"; head -c 3000 "$tmp/err" 2>/dev/null; echo
+  fi
+}
+
+start_mock() { # script
+  rm -f "$tmp/port"
+  "$swarm" mock-llm --port 0 --port-file "$tmp/port" --script "$1" >"$tmp/mock.log" 2>&1 &
+  mock_pid=$!
+  for _ in $(seq 1 200); do
+    [ -s "$tmp/port" ] && break
+    sleep 0.05
+  done
+  url="http://127.0.0.1:$(cat "$tmp/port")/v1"
+}
+
+stop_mock() {
+  kill -TERM "$mock_pid" 2>/dev/null && wait "$mock_pid" 2>/dev/null
+  mock_pid=""
+}
+
+# The schema, as docs/events.md shows it (its one ```json block).
+sed -n '/^```json$/,/^```$/p' "$src/docs/events.md" | sed '1d;$d' >"$tmp/schema.json"
+check "docs/events.md holds a JSON Schema" python3 -c "import json; json.load(open('$tmp/schema.json'))"
+
+# events_ok FILE AGENTS: every line valid, seq increasing, one run_started first and one
+# run_finished (done), member events only for known agents or sub-swarms.
+events_ok() {
+  "$schema_python" - "$tmp/schema.json" "$1" "$2" <<'PY'
+import json, sys, jsonschema
+schema = json.load(open(sys.argv[1]))
+lines = [json.loads(l) for l in open(sys.argv[2]) if l.strip()]
+agents = int(sys.argv[3])
+v = jsonschema.Draft202012Validator(schema)
+for e in lines:
+    errs = sorted(v.iter_errors(e), key=str)
+    assert not errs, (e, errs[0].message)
+seqs = [e["seq"] for e in lines]
+assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs), seqs
+assert lines[0]["kind"] == "run_started" and lines[0]["total"] == agents, lines[0]
+fin = [e for e in lines if e["kind"] == "run_finished"]
+assert len(fin) == 1 and fin[0]["name"] == "done", fin
+run = lines[0]["run_id"]
+assert all(e["run_id"] == run for e in lines)
+started = [e for e in lines if e["kind"] == "member_started"]
+ended = [e for e in lines if e["kind"] in ("member_finished", "member_failed", "member_cancelled")]
+assert started and len(started) == len(ended), (len(started), len(ended))
+llm = [e for e in lines if e["kind"] == "llm_call_finished"]
+assert llm and all("usage" in e for e in llm)
+PY
+}
+
+# progress_ok AGENTS: every "[k/N]" line of stderr has N = AGENTS and k <= N, and the last
+# reaches N.
+progress_ok() {
+  python3 - "$tmp/err" "$1" <<'PY'
+import re, sys
+n = int(sys.argv[2])
+counts = [(int(a), int(b)) for a, b in re.findall(r"^\[(\d+)/(\d+)\] ", open(sys.argv[1]).read(), re.M)]
+assert counts, "no progress lines"
+assert all(b == n and a <= n for a, b in counts), counts
+assert counts[-1][0] == n, counts
+PY
+}
+
+# example NAME AGENTS TASK DECISION: runs examples/NAME.yaml against its mock with --events;
+# checks exit 0, the events, the progress and that the decision line appears ('' for none).
+example() {
+  local name=$1 agents=$2 task=$3 decision=$4
+  start_mock "$ex/$name.mock.yaml"
+  "$swarm" run "$ex/$name.yaml" --task "$task" --llm-url "$url" --data-dir "$tmp/state" \
+    --approve yes --events "$tmp/$name.jsonl" >"$tmp/out" 2>"$tmp/err"
+  local rc=$?
+  stop_mock
+  check "$name exits 0" test "$rc" -eq 0
+  check "$name: --events lines follow the schema and tell the whole run" \
+    events_ok "$tmp/$name.jsonl" "$agents"
+  check "$name: progress has a fixed total of $agents" progress_ok "$agents"
+  if [ -n "$decision" ]; then
+    check "$name: the decision in one line ($decision)" grep -qE -- "^  -> $decision" "$tmp/err"
+  fi
+  check "$name: the start names the run and the data directory" \
+    grep -qE "^swarm run: .* \| run run-[0-9a-f-]+ \| data $tmp/state$" "$tmp/err"
+}
+
+example research 3 "Is C++ right for us?" ''
+example pipeline 3 "Why use actors for LLM agents?" ''
+example company 7 "Should we launch a hosted version of SmolSwarms?" 'plan: 4 subtasks \(market, risks, proposal, review\)'
+check "company: the nested board's vote" grep -q -- '-> majority: approve (2 of 3, confidence 0.67)' "$tmp/err"
+check "company: the sub-swarm's own line" grep -q '^swarm review_board done' "$tmp/err"
+example vote 5 "What is 17 * 24?" 'majority: 408 \(4 of 5, confidence 0.80\)'
+example debate 3 "Is 0.999... (repeating) equal to 1?" 'consensus in round 2: '
+check "debate: members report their rounds" grep -q 'done (.*, round 2)' "$tmp/err"
+example synthesis 4 "How should we store agents' API keys?" 'synthesize: chief merged 3 answers'
+check "synthesis: layers are named" grep -q 'done (.*, layer 2)' "$tmp/err"
+example race 4 "Write a slogan for SmolSwarms" 'judge: [a-z]+ wins [0-9.]+/10'
+example chat 4 "Write a Python function that averages a list" 'chat ended: reviewer said TERMINATE'
+check "chat: turns are counted" grep -q 'done (.*, turn 5)' "$tmp/err"
+example graph 5 "The app crashes when I upload an empty file" ''
+check "graph: the branch not taken is skipped, not failed" \
+  grep -q '^\[[0-9]/5\] designer skipped: ' "$tmp/err"
+check "graph: the summary counts it apart" grep -q 'agents: 4 done, 1 skipped of 5' "$tmp/err"
+example router 4 "Write a haiku about actors" 'routed to poet'
+check "router: members not chosen are skipped" grep -q '\] programmer skipped: routed to poet' "$tmp/err"
+if bwrap --unshare-all --ro-bind / / true 2>/dev/null; then
+  example tools 2 "How many words?" ''
+  check "tools: the call, its approval and its end as they happen" python3 -c "
+import re; t = open('$tmp/err').read()
+i = t.index('tool shell by analyst: {'); j = t.index('waits for approval #1', i)
+k = t.index('tool shell by analyst approved', j); l = t.index('tool shell by analyst ok', k)"
+  check "tools: the events file has the tool call's arguments and output" python3 -c "
+import json; es = [json.loads(l) for l in open('$tmp/tools.jsonl')]
+f = [e for e in es if e['kind'] == 'tool_call_finished'][0]
+assert f['name'] == 'shell' and f['text'].strip() == '9', f
+assert [e['kind'] for e in es if e['kind'].startswith('tool') or e['kind'] == 'approval_waiting'] == ['tool_call_requested', 'approval_waiting', 'tool_call_approved', 'tool_call_finished']"
+fi
+
+# -- --json when every member fails: exit 1, still one JSON object with each member's state
+cat >"$tmp/broken.mock.yaml" <<'EOF'
+faults:
+  - {kind: http_500}
+EOF
+start_mock "$tmp/broken.mock.yaml"
+"$swarm" run "$ex/research.yaml" --task "q" --llm-url "$url" --data-dir "$tmp/state" --json \
+  --run-id broken-1 >"$tmp/out" 2>"$tmp/err"
+rc=$?
+stop_mock
+check "a failed run exits 1" test "$rc" -eq 1
+check "a failed run still prints one JSON object with status, error and members" python3 -c "
+import json; r = json.load(open('$tmp/out'))
+assert r['run_id'] == 'broken-1' and r['status'] == 'failed', r
+assert r['error']['code'] == 'all_members_failed' and r['error']['message'], r['error']
+assert [m['state'] for m in r['members']] == ['failed'] * 3, r['members']
+assert all(m['error']['code'] == 'llm_http_error' for m in r['members']), r['members']
+assert r['llm']['calls'] == 3 and r['llm']['failed'] == 3, r['llm']
+assert 'spending' in r and r['duration_ms'] > 0"
+check "a failed run says how to try again" grep -q "swarm run --resume broken-1 --data-dir $tmp/state" "$tmp/err"
+
+# -- --json on SIGINT: exit 130, one JSON object, finished members' answers kept
+cat >"$tmp/slow.mock.yaml" <<'EOF'
+rules:
+  - {match: {system: '^You are skeptic'}, reply: 'slow skeptic', latency_ms: 30000}
+default: {reply: 'quick answer'}
+EOF
+start_mock "$tmp/slow.mock.yaml"
+"$swarm" run "$ex/research.yaml" --task "q" --llm-url "$url" --data-dir "$tmp/state" --json \
+  --run-id sigint-1 --events "$tmp/sigint.jsonl" >"$tmp/out" 2>"$tmp/err" &
+run_pid=$!
+for _ in $(seq 1 200); do # until the two quick members have answered
+  [ "$(grep -c '"kind":"member_finished"' "$tmp/sigint.jsonl" 2>/dev/null)" = 2 ] && break
+  sleep 0.05
+done
+kill -INT "$run_pid"
+wait "$run_pid"
+rc=$?
+run_pid=""
+stop_mock
+check "an interrupted run exits 130" test "$rc" -eq 130
+check "an interrupted run prints one JSON object with the partial results" python3 -c "
+import json; r = json.load(open('$tmp/out'))
+assert r['run_id'] == 'sigint-1' and r['status'] == 'interrupted', r
+assert r['error']['code'] == 'runtime_stopped', r['error']
+st = {m['agent']: m for m in r['members']}
+assert st['research/advocate']['state'] == 'done' and st['research/advocate']['text'] == 'quick answer', st
+assert st['research/skeptic']['state'] in ('running', 'failed', 'cancelled'), st"
+check "an interrupted run says how to continue" \
+  grep -q "interrupted; continue with: swarm run --resume sigint-1 --data-dir $tmp/state" "$tmp/err"
+
+echo "$passed passed, $failures failed"
+[ "$failures" -eq 0 ]
