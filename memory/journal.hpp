@@ -21,6 +21,30 @@
 
 namespace swarm::memory {
 
+/// One coordinator step of a run (a member's answer the coordinator acted on).
+struct journaled_step {
+  std::string task_id;
+  std::string agent;
+  std::string text;
+  std::string error;
+  double confidence = -1; ///< < 0: none
+  usage use;
+  int64_t time_ms = 0; ///< Unix milliseconds; put_step fills in "now" when 0
+
+  friend bool operator==(const journaled_step& a, const journaled_step& b) {
+    return a.task_id == b.task_id && a.agent == b.agent && a.text == b.text && a.error == b.error &&
+           a.confidence == b.confidence && a.use.prompt_tokens == b.use.prompt_tokens &&
+           a.use.completion_tokens == b.use.completion_tokens && a.use.calls == b.use.calls &&
+           a.time_ms == b.time_ms;
+  }
+};
+
+template <class F>
+typename F::result_type inspect(F& f, journaled_step& x) {
+  return f(caf::meta::type_name("journaled_step"), x.task_id, x.agent, x.text, x.error,
+           x.confidence, x.use, x.time_ms);
+}
+
 /// One run, in the `runs` column family under its run id.
 struct run_record {
   std::string run_id;
@@ -48,6 +72,8 @@ struct run_record {
   uint64_t result_completion_tokens = 0; ///< idem
   uint64_t result_calls = 0;             ///< idem: LLM calls
   double result_confidence = -1;         ///< when done; < 0: none
+  /// When done: the result's members (its trace, one level deep: theirs are not kept).
+  std::vector<journaled_step> result_trace;
 
   friend bool operator==(const run_record&, const run_record&) = default;
 };
@@ -58,7 +84,7 @@ typename F::result_type inspect(F& f, run_record& x) {
            x.task_id, x.task_text, x.llm_url, x.model, x.started_ms, x.finished_ms, x.status,
            x.result_text, x.error, x.spec_digest, x.env_base_url, x.env_model, x.env_recorded,
            x.result_agent, x.result_prompt_tokens, x.result_completion_tokens, x.result_calls,
-           x.result_confidence);
+           x.result_confidence, x.result_trace);
 }
 
 /// One finished LLM call of a run, as the journal holds it.
@@ -76,23 +102,6 @@ template <class F>
 typename F::result_type inspect(F& f, journaled_call& x) {
   return f(caf::meta::type_name("journaled_call"), x.key, x.agent, x.task_id, x.step, x.model,
            x.reply, x.time_ms);
-}
-
-/// One coordinator step of a run (a member's answer the coordinator acted on).
-struct journaled_step {
-  std::string task_id;
-  std::string agent;
-  std::string text;
-  std::string error;
-  double confidence = -1; ///< < 0: none
-  usage use;
-  int64_t time_ms = 0; ///< Unix milliseconds; put_step fills in "now" when 0
-};
-
-template <class F>
-typename F::result_type inspect(F& f, journaled_step& x) {
-  return f(caf::meta::type_name("journaled_step"), x.task_id, x.agent, x.text, x.error,
-           x.confidence, x.use, x.time_ms);
 }
 
 /// The run journal of a data directory. Every write is one WriteBatch through the WAL: when a

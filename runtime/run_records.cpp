@@ -17,6 +17,22 @@ std::string excerpt(const std::string& text) {
   return line;
 }
 
+/// An error as describe() wrote it ("llm_timeout: no reply ..."), with its swarm code again
+/// when the text starts with one; else member_failed with the whole text.
+caf::error error_from(const std::string& text) {
+  auto colon = text.find(": ");
+  auto name = text.substr(0, colon);
+  for (int code = 1; code < 256; ++code) {
+    auto x = static_cast<errc>(code);
+    auto known = to_string(x);
+    if (known.rfind("errc(", 0) == 0)
+      break; // past the last code
+    if (known == name)
+      return colon == std::string::npos ? make_error(x) : make_error(x, text.substr(colon + 2));
+  }
+  return make_error(errc::member_failed, text);
+}
+
 } // namespace
 
 std::string spec_digest(std::string_view spec_text) {
@@ -105,6 +121,14 @@ check_run_start(memory::journal& journal, const run_request& req, run_mode mode,
   return old;
 }
 
+std::vector<memory::journaled_step> journaled_trace(const result& r) {
+  std::vector<memory::journaled_step> out;
+  for (const auto& m : r.trace)
+    out.push_back({m.task_id, m.agent.str(), m.text, m.error ? describe(m.error) : std::string{},
+                   m.confidence, m.use, 0});
+  return out;
+}
+
 result stored_result(const memory::run_record& h) {
   result r;
   r.task_id = h.task_id;
@@ -114,6 +138,20 @@ result stored_result(const memory::run_record& h) {
   r.use.prompt_tokens = h.result_prompt_tokens;
   r.use.completion_tokens = h.result_completion_tokens;
   r.use.calls = h.result_calls;
+  for (const auto& m : h.result_trace) {
+    result member;
+    member.task_id = m.task_id;
+    auto slash = m.agent.find('/');
+    member.agent = slash == std::string::npos
+                       ? agent_id{{}, m.agent}
+                       : agent_id{m.agent.substr(0, slash), m.agent.substr(slash + 1)};
+    member.text = m.text;
+    member.confidence = m.confidence;
+    member.use = m.use;
+    if (!m.error.empty())
+      member.error = error_from(m.error);
+    r.trace.push_back(std::move(member));
+  }
   return r;
 }
 

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <caf/expected.hpp>
 
@@ -61,7 +62,11 @@ caf::expected<std::optional<memory::run_record>>
 check_run_start(memory::journal& journal, const run_request& req, run_mode mode,
                 const std::function<caf::error()>& forget);
 
-/// The result a finished run's header keeps (text, task id, agent, usage, confidence).
+/// `r`'s members as a header keeps them (run_record::result_trace).
+std::vector<memory::journaled_step> journaled_trace(const result& r);
+
+/// The result a finished run's header keeps: text, task id, agent, usage, confidence, and its
+/// members' results (their own traces are not kept; errors keep their code and message).
 result stored_result(const memory::run_record& h);
 
 /// The header's view for callers of the runtime; `running_now`: a swarm of this runtime runs

@@ -448,6 +448,7 @@ caf::expected<result> swarm_handle::run(task_input in) const {
       header.result_completion_tokens = out->use.completion_tokens;
       header.result_calls = out->use.calls;
       header.result_confidence = out->confidence;
+      header.result_trace = journaled_trace(*out);
     }
     if (auto put_err = rt.store.journal->put_run(header); put_err && !err)
       return put_err;

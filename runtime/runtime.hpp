@@ -30,7 +30,7 @@ enum class run_mode : uint8_t {
   /// journal. Its task text, its task id (when task_input::task_id is given) and its spec (the
   /// digest of the spec's text) must be the journaled ones, else errc::run_exists: a journal
   /// entry never answers a call of another task or spec. A run that is done returns its stored
-  /// result (result::trace empty) without running; an id the journal lacks starts a new run.
+  /// result (see run_info::outcome) without running; an id the journal lacks starts a new run.
   resume,
   /// Start over under this id: the journal's header, calls and steps of the old run and its
   /// working-memory notes are forgotten first.
@@ -56,7 +56,9 @@ struct run_info {
   std::string error;       ///< why it did not finish, when it did not
   int64_t started_ms = 0;  ///< Unix milliseconds
   int64_t finished_ms = 0; ///< Unix milliseconds; 0 while running or interrupted
-  result outcome;          ///< done: its stored result (text, task id, agent, usage; no trace)
+  /// Done: its stored result: text, task id, agent, usage, confidence, and its members' results
+  /// (result::trace one level deep: their own traces are not kept).
+  result outcome;
 };
 
 /// A fresh run id ("run-" + time + random), for callers that want to know the id before the

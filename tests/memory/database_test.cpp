@@ -1,11 +1,14 @@
 // The memory database of a data directory: creation, reopening, column families added to older
 // stores, foreign / corrupt / locked directories, RocksDB status -> swarm error.
 #include <algorithm>
+#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <optional>
 #include <sstream>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <rocksdb/db.h>
@@ -146,7 +149,7 @@ TEST_CASE("a foreign RocksDB database is refused and left byte-for-byte untouche
   auto before = snapshot(path);
   auto db = database::open(dir.path().string());
   REQUIRE_FALSE(db);
-  CHECK(swarm::is(db.error(), swarm::errc::io_error));
+  CHECK(swarm::is(db.error(), swarm::errc::data_dir_unusable));
   auto msg = swarm::describe(db.error());
   CHECK_THAT(msg, Catch::Contains(path.string()));
   CHECK_THAT(msg, Catch::Contains("not a SmolSwarms memory store"));
@@ -217,22 +220,73 @@ TEST_CASE("a database with a damaged manifest is reported as corrupt and left un
   auto before = snapshot(path);
   auto db = database::open(dir.path().string());
   REQUIRE_FALSE(db);
-  CHECK(swarm::is(db.error(), swarm::errc::io_error));
+  CHECK(swarm::is(db.error(), swarm::errc::data_dir_unusable));
   auto msg = swarm::describe(db.error());
   CHECK_THAT(msg, Catch::Contains(path.string()));
   CHECK_THAT(msg, Catch::Contains("orrupt"));
   CHECK(snapshot(path) == before);
 }
 
-TEST_CASE("a database open elsewhere is reported as locked") {
+TEST_CASE("a database open twice in one process is reported as locked by it") {
   swarm::test::temp_dir dir;
   auto first = open_ok(dir.path());
   auto second = database::open(dir.path().string());
   REQUIRE_FALSE(second);
-  CHECK(swarm::is(second.error(), swarm::errc::io_error));
+  CHECK(swarm::is(second.error(), swarm::errc::data_dir_unusable));
   auto msg = swarm::describe(second.error());
   CHECK_THAT(msg, Catch::Contains((dir.path() / "memory").string()));
-  CHECK_THAT(msg, Catch::Contains("locked by another process"));
+  CHECK_THAT(msg, Catch::Contains("locked by this process"));
+  auto holder = database::lock_holder(dir.path().string()); // its own lock does not count
+  REQUIRE(holder);
+  CHECK_FALSE(*holder);
+}
+
+TEST_CASE("a database open in another process names that process") {
+  swarm::test::temp_dir dir;
+  { open_ok(dir.path()); }
+  auto lock = (dir.path() / "memory" / "LOCK").string();
+  // The child takes RocksDB's lock (a POSIX write lock on LOCK) as another swarm would, then
+  // waits for the parent; only async-signal-safe calls after fork.
+  int to_parent[2], to_child[2];
+  REQUIRE(::pipe(to_parent) == 0);
+  REQUIRE(::pipe(to_child) == 0);
+  pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    int fd = ::open(lock.c_str(), O_RDWR);
+    struct flock lk {};
+    lk.l_type = F_WRLCK;
+    lk.l_whence = SEEK_SET;
+    char ok = fd >= 0 && ::fcntl(fd, F_SETLK, &lk) == 0 ? 'y' : 'n';
+    (void)!::write(to_parent[1], &ok, 1);
+    char done;
+    (void)!::read(to_child[0], &done, 1);
+    ::_exit(0);
+  }
+  char ok = 'n';
+  REQUIRE(::read(to_parent[0], &ok, 1) == 1);
+  REQUIRE(ok == 'y');
+  auto db = database::open(dir.path().string());
+  auto holder = database::lock_holder(dir.path().string());
+  char done = 'x';
+  REQUIRE(::write(to_child[1], &done, 1) == 1);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  for (int fd : {to_parent[0], to_parent[1], to_child[0], to_child[1]})
+    ::close(fd);
+  REQUIRE_FALSE(db);
+  CHECK(swarm::is(db.error(), swarm::errc::data_dir_unusable));
+  auto msg = swarm::describe(db.error());
+  CHECK_THAT(msg, Catch::Contains((dir.path() / "memory").string()));
+  CHECK_THAT(msg, Catch::Contains("locked by process " + std::to_string(child)));
+  CHECK_THAT(msg, Catch::Contains("use another data directory"));
+  REQUIRE(holder);
+  CHECK(*holder == std::optional<int64_t>{child});
+  // The child is gone, and its lock with it.
+  auto after = database::lock_holder(dir.path().string());
+  REQUIRE(after);
+  CHECK_FALSE(*after);
+  open_ok(dir.path());
 }
 
 TEST_CASE("a missing database is not created when create_if_missing is off") {

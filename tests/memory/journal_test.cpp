@@ -1,5 +1,8 @@
-// The run journal: calls (the call_store interface), run headers, coordinator steps, forgetting a
-// run, persistence across reopening, undecodable values.
+// The run journal: calls (the call_store interface), run headers (both formats), coordinator
+// steps, forgetting a run, persistence across reopening, undecodable values.
+#include <vector>
+
+#include <caf/binary_serializer.hpp>
 #include <catch2/catch.hpp>
 
 #include "memory/detail/db_access.hpp"
@@ -251,4 +254,49 @@ TEST_CASE("an undecodable journal value is an io_error naming the run and the ke
   CHECK_THAT(swarm::describe(steps.error()), Catch::Contains("run 'r3': undecodable step"));
   CHECK(*j.forget_run("r2") == 1); // a damaged run can still be forgotten
   CHECK(j.runs());
+}
+
+TEST_CASE("a run header keeps the spec digest, the recorded environment and the result") {
+  swarm::test::temp_dir dir;
+  journal j{open_db(dir)};
+  auto done = header("r1", 10, "done");
+  done.spec_digest = "sha256:00ff";
+  done.env_base_url = "http://127.0.0.1:9/v1";
+  done.env_model = "env-model";
+  done.env_recorded = true;
+  done.result_agent = swarm::agent_id{"team", "lead"};
+  done.result_prompt_tokens = 30;
+  done.result_completion_tokens = 12;
+  done.result_calls = 3;
+  done.result_confidence = 0.5;
+  done.result_trace = {step("team/a", "first"), step("team/b", "second")};
+  done.result_trace[1].error = "llm_timeout: no reply";
+  REQUIRE_FALSE(j.put_run(done));
+  CHECK(**j.get_run("r1") == done);
+  CHECK(j.runs()->at(0) == done);
+}
+
+TEST_CASE("a run header of format 1 still reads, with the later fields empty") {
+  swarm::test::temp_dir dir;
+  auto db = open_db(dir);
+  journal j{db};
+  // Format 1: the version byte 1, then the fields up to `error`, as releases before wrote them.
+  auto old = header("old", 7, "failed");
+  old.error = "llm_timeout: no reply";
+  std::vector<char> buf{1};
+  caf::binary_serializer sink{nullptr, buf};
+  REQUIRE_FALSE(sink(old.run_id, old.swarm, old.spec_source, old.spec_text, old.task_id,
+                     old.task_text, old.llm_url, old.model, old.started_ms, old.finished_ms,
+                     old.status, old.result_text, old.error));
+  poke(*db, cf_runs, "old", std::string{buf.begin(), buf.end()});
+  auto got = j.get_run("old");
+  REQUIRE(got);
+  REQUIRE(*got);
+  CHECK(**got == old); // the format-2 fields keep their defaults
+  CHECK((*got)->spec_digest.empty());
+  CHECK_FALSE((*got)->env_recorded);
+  CHECK(j.runs()->size() == 1);
+  // Written again, it is of format 2.
+  REQUIRE_FALSE(j.put_run(**got));
+  CHECK(**j.get_run("old") == old);
 }
