@@ -157,7 +157,7 @@ check "an unknown run exits 1 naming it" sh -c "test $rc -eq 1 && grep -q \"unkn
 mkdir -p "$tmp/foreign/memory"
 echo "my notes" >"$tmp/foreign/memory/notes.txt"
 mem import "$tmp/all.jsonl" --data-dir "$tmp/foreign"
-check "a foreign directory is refused" sh -c "test $rc -eq 1 && grep -q 'not a SmolSwarms memory store' '$tmp/err'"
+check "a foreign directory is refused (exit 3)" sh -c "test $rc -eq 3 && grep -q 'not a SmolSwarms memory store' '$tmp/err'"
 check "the foreign directory is untouched" sh -c "test \"\$(ls '$tmp/foreign/memory')\" = notes.txt"
 
 echo "memory_cli_test: $passed passed, $failures failed"

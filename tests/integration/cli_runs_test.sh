@@ -1,0 +1,222 @@
+#!/usr/bin/env bash
+# `swarm run` and the runs of a data directory, against `swarm mock-llm`: a run id already taken
+# (exit 2, --fresh), a finished run resumed, killed and interrupted runs in `swarm memory runs`,
+# the overrides and environment a resumed run keeps, and data directories that are locked,
+# read-only, corrupt or not ours (exit 3).
+# Usage: cli_runs_test.sh SWARM_BINARY SOURCE_DIR
+set -uo pipefail
+swarm=$(realpath "$1") src=$(realpath "$2")
+tmp=$(mktemp -d)
+cd "$tmp" || exit 1
+unset OPENAI_BASE_URL OPENAI_API_KEY OPENAI_MODEL
+failures=0 passed=0
+pids=""
+
+cleanup() {
+  for p in $pids; do kill -KILL "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+check() { # description, then a command that must succeed
+  local what=$1
+  shift
+  if "$@"; then
+    passed=$((passed + 1))
+  else
+    failures=$((failures + 1))
+    echo "FAILED: $what"
+    echo "--- stdout"; cat "$tmp/out" 2>/dev/null
+    echo "--- stderr"; cat "$tmp/err" 2>/dev/null
+  fi
+}
+
+run() { # args... ; sets rc
+  "$swarm" run "$@" >"$tmp/out" 2>"$tmp/err"
+  rc=$?
+}
+
+has() { grep -q -- "$2" "$tmp/$1"; }
+
+start_mock() { # name script: the mock's URL in $url, its request log in $tmp/NAME.log
+  "$swarm" mock-llm --port 0 --port-file "$tmp/$1.port" --script "$2" \
+    --request-log "$tmp/$1.log" >"$tmp/$1.mock" 2>&1 &
+  pids="$pids $!"
+  for _ in $(seq 1 200); do
+    [ -s "$tmp/$1.port" ] && break
+    sleep 0.05
+  done
+  if [ ! -s "$tmp/$1.port" ]; then
+    echo "FAILED: the mock LLM ($1) did not start:"; cat "$tmp/$1.mock"
+    exit 1
+  fi
+  url="http://127.0.0.1:$(cat "$tmp/$1.port")/v1"
+}
+
+requests() { # mock name: chat requests it received so far
+  if [ -f "$tmp/$1.log" ]; then wc -l <"$tmp/$1.log"; else echo 0; fi
+}
+
+calls() { # run id, data dir: calls in the run's journal
+  "$swarm" memory journal "$1" --data-dir "$2" --json 2>/dev/null | grep -c '"type":"call"'
+}
+
+stop_at() { # pid run-id data-dir calls: SIGINT once the journal holds CALLS calls; rc = exit
+  for _ in $(seq 1 300); do
+    [ "$(calls "$2" "$3")" -ge "$4" ] && break
+    sleep 0.05
+  done
+  kill -INT "$1"
+  wait "$1"
+  rc=$?
+}
+
+start_mock fast "$src/examples/research.mock.yaml"
+fast=$url
+cat >"$tmp/slow.yaml" <<'YAML'
+latency: {fixed_ms: 600}
+default: {reply: '{{model}}'}
+YAML
+start_mock slow "$tmp/slow.yaml"
+slow=$url
+cat >"$tmp/relay.yaml" <<'YAML'
+name: relay
+swarm: {architecture: sequential}
+agents:
+  - {name: first, system_prompt: You are first.}
+  - {name: second, system_prompt: You are second.}
+  - {name: third, system_prompt: You are third.}
+YAML
+research="$src/examples/research.yaml"
+
+# -- 1. a run id the journal has: refused (exit 2) unless --fresh
+run "$research" --task "task A" --run-id X --data-dir d1 --llm-url "$fast" -q
+check "the first run exits 0" test "$rc" -eq 0
+sent=$(requests fast)
+run "$research" --task "task B" --run-id X --data-dir d1 --llm-url "$fast" -q
+check "the same run id for another task exits 2" test "$rc" -eq 2
+check "it is refused by name and says how to resume" \
+  sh -c "grep -q \"run_exists: run 'X'\" '$tmp/err' && grep -q -- '--resume X' '$tmp/err' && grep -q -- '--fresh' '$tmp/err'"
+check "nothing is printed as an answer" test ! -s "$tmp/out"
+check "no LLM call is made" test "$(requests fast)" -eq "$sent"
+run "$research" --task "task B" --run-id X --data-dir d1 --llm-url "$fast" -q --fresh
+check "--fresh exits 0" test "$rc" -eq 0
+check "--fresh answers task B" has out 'For "task B"'
+check "--fresh runs every call anew" test "$(requests fast)" -eq $((sent + 3))
+check "the journal holds task B's calls only" test "$(calls X d1)" -eq 3
+cp "$tmp/out" "$tmp/task_b.txt"
+run "$research" --task "task B" --fresh --data-dir d1 --llm-url "$fast" -q
+check "--fresh without --run-id exits 2" test "$rc" -eq 2
+
+# -- 4. a finished run resumed: its stored result, nothing run
+sent=$(requests fast)
+run --resume X --data-dir d1
+check "resuming a finished run exits 0" test "$rc" -eq 0
+check "it says the run was already done" has err "run X is already done"
+check "it prints the stored result" cmp -s "$tmp/out" "$tmp/task_b.txt"
+run --resume X --data-dir d1 --json
+check "--json prints the stored result as JSON" python3 -c "
+import json; r=json.load(open('$tmp/out')); t=open('$tmp/task_b.txt').read()
+assert r['status']=='done' and r['run_id']=='X', r
+assert r['text']+'\n'==t, r
+assert [m['agent'].split('/')[-1] for m in r['trace']]==['advocate','skeptic','pragmatist'], r"
+check "and calls no LLM" test "$(requests fast)" -eq "$sent"
+
+# -- 4. runs killed or interrupted: not "running" forever
+"$swarm" run "$tmp/relay.yaml" --task "t" --run-id K --data-dir d2 --llm-url "$slow" -q \
+  >/dev/null 2>&1 &
+pid=$!
+pids="$pids $pid"
+for _ in $(seq 1 300); do [ "$(calls K d2)" -ge 1 ] && break; sleep 0.05; done
+"$swarm" memory runs --data-dir d2 >"$tmp/out" 2>"$tmp/err"
+check "a run going on is running" has out '^K  running'
+{ kill -KILL "$pid" && wait "$pid"; } 2>/dev/null # no "Killed" line
+"$swarm" memory runs --data-dir d2 >"$tmp/out" 2>"$tmp/err"
+check "a killed run is interrupted" has out '^K  interrupted'
+"$swarm" memory journal K --data-dir d2 >"$tmp/out" 2>"$tmp/err"
+check "its journal says so too" has out '^run K: interrupted'
+"$swarm" run "$tmp/relay.yaml" --task "t" --run-id I --data-dir d2 --llm-url "$slow" -q \
+  >/dev/null 2>"$tmp/err" &
+stop_at $! I d2 1
+check "SIGINT exits 130" test "$rc" -eq 130
+"$swarm" memory runs --data-dir d2 >"$tmp/out" 2>"$tmp/err"
+check "an interrupted run is interrupted" has out '^I  interrupted'
+
+# -- 6. resumed twice without flags: the endpoint and model of the first attempt
+mark=$(requests slow)
+"$swarm" run "$tmp/relay.yaml" --task "t" --run-id O --data-dir d3 --llm-url "$slow" \
+  --model m-flag -q >/dev/null 2>&1 &
+stop_at $! O d3 1
+"$swarm" run --resume O --data-dir d3 -q >/dev/null 2>&1 &
+stop_at $! O d3 2
+check "the first resume was cut off mid-way" test "$(calls O d3)" -eq 2
+run --resume O --data-dir d3 -q
+check "the second resume, without flags, exits 0" test "$rc" -eq 0
+check "with the model of the flags" sh -c "test \"\$(cat '$tmp/out')\" = m-flag"
+check "every request of the run went to the first endpoint with --model" \
+  sh -c "tail -n +$((mark + 1)) '$tmp/slow.log' | grep -v -c '\"model\": *\"m-flag\"' | grep -qx 0"
+mark=$(requests slow)
+OPENAI_BASE_URL="$slow" OPENAI_MODEL=m-env "$swarm" run "$tmp/relay.yaml" --task "t" \
+  --run-id E --data-dir d4 -q >/dev/null 2>&1 &
+stop_at $! E d4 1
+OPENAI_BASE_URL=http://127.0.0.1:9/v1 OPENAI_MODEL=m-other "$swarm" run --resume E \
+  --data-dir d4 -q >/dev/null 2>&1 &
+stop_at $! E d4 2
+check "a resume under another OPENAI_BASE_URL still reaches the first endpoint" \
+  test "$(calls E d4)" -eq 2
+OPENAI_BASE_URL=http://127.0.0.1:9/v1 OPENAI_MODEL=m-other run --resume E --data-dir d4 -q
+check "the second resume under another environment exits 0" test "$rc" -eq 0
+check "with the first attempt's OPENAI_MODEL" sh -c "test \"\$(cat '$tmp/out')\" = m-env"
+check "every request went out with it" \
+  sh -c "tail -n +$((mark + 1)) '$tmp/slow.log' | grep -v -c '\"model\": *\"m-env\"' | grep -qx 0"
+
+# -- 8. data directories that cannot be used: exit 3, the directory named
+"$swarm" run "$tmp/relay.yaml" --task "t" --run-id L --data-dir d5 --llm-url "$slow" -q \
+  >/dev/null 2>&1 &
+holder=$!
+pids="$pids $holder"
+for _ in $(seq 1 300); do [ "$(calls L d5)" -ge 1 ] && break; sleep 0.05; done
+run "$research" --task "q" --data-dir d5 --llm-url "$fast" -q
+check "a data directory in use exits 3" test "$rc" -eq 3
+check "naming the process that holds it" has err "d5/memory: cannot open: locked by process $holder"
+check "and what to do" has err "use another data directory"
+run --resume L --data-dir d5 -q
+check "resuming in a data directory in use exits 3" test "$rc" -eq 3
+{ kill -KILL "$holder" && wait "$holder"; } 2>/dev/null # no "Killed" line
+
+run "$research" --task "q" --data-dir d6 --llm-url "$fast" -q
+ro_run() { # a run in d6 mounted read-only (a private mount namespace), else made read-only
+  if [ "$(id -u)" -ne 0 ]; then
+    chmod -R a-w d6
+    run "$research" --task "q" --data-dir d6 --llm-url "$fast" -q
+    chmod -R u+w d6
+    return
+  fi
+  unshare -m sh -c "mount --bind '$tmp/d6' '$tmp/d6' && mount -o remount,bind,ro '$tmp/d6' '$tmp/d6' &&
+    exec '$swarm' run '$research' --task q --data-dir d6 --llm-url '$fast' -q" \
+    >"$tmp/out" 2>"$tmp/err"
+  rc=$?
+}
+ro_run
+check "a read-only data directory exits 3" test "$rc" -eq 3
+check "naming it" has err "data_dir_unusable: memory database d6/memory"
+check "and why" sh -c "grep -q -e 'Read-only file system' -e 'Permission denied' '$tmp/err'"
+
+run "$research" --task "q" --data-dir d7 --llm-url "$fast" -q
+for m in d7/memory/MANIFEST-*; do printf 'this is not a manifest' >"$m"; done
+run "$research" --task "q" --data-dir d7 --llm-url "$fast" -q
+check "a corrupt data directory exits 3" test "$rc" -eq 3
+check "naming it as corrupt" sh -c "grep -q 'd7/memory' '$tmp/err' && grep -q 'orrupt' '$tmp/err'"
+
+mkdir -p d8/memory
+echo "my notes" >d8/memory/notes.txt
+run "$research" --task "q" --data-dir d8 --llm-url "$fast" -q
+check "a data directory not ours exits 3" test "$rc" -eq 3
+check "naming it" has err "d8/memory: not a SmolSwarms memory store"
+echo "a file" >d9
+run "$research" --task "q" --data-dir d9 --llm-url "$fast" -q
+check "a data directory that is a file exits 3" test "$rc" -eq 3
+check "naming it" has err "data directory d9 is not a directory"
+
+echo "cli_runs_test: $passed passed, $failures failed"
+[ "$failures" -eq 0 ]
