@@ -529,7 +529,7 @@ private:
     auto before = st.acc.deltas();
     if (auto err = st.acc.add(ev.data, call_->on_delta)) {
       auto code = is(err, errc::llm_http_error) ? errc::llm_http_error : errc::llm_invalid_response;
-      fail_attempt(attempt_outcome::invalid_response, code, error_context(err), false);
+      fail_attempt(attempt_outcome::invalid_response, code, error_message(err), false);
       return false;
     }
     if (st.acc.deltas() != before && call_->on_delta)
@@ -567,7 +567,7 @@ private:
       auto res = decode_embedding_response(body_);
       if (!res) {
         fail_attempt(attempt_outcome::invalid_response, errc::llm_invalid_response,
-                     error_context(res.error()), keep);
+                     error_message(res.error()), keep);
         return;
       }
       succeed(std::move(*res), keep);
@@ -576,7 +576,7 @@ private:
     auto res = decode_chat_response(body_);
     if (!res) {
       fail_attempt(attempt_outcome::invalid_response, errc::llm_invalid_response,
-                   error_context(res.error()), keep);
+                   error_message(res.error()), keep);
       return;
     }
     succeed(std::move(*res), keep);

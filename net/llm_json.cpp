@@ -109,13 +109,6 @@ caf::expected<parsed_url> parse_url(std::string_view url) {
 
 // -- helpers ---------------------------------------------------------------------------------
 
-std::string error_context(const caf::error& err) {
-  const auto& ctx = err.context();
-  if (ctx.size() == 1 && ctx.match_element<std::string>(0))
-    return ctx.get_as<std::string>(0);
-  return describe(err);
-}
-
 std::string excerpt(std::string_view body, size_t n) {
   if (body.size() <= n)
     return std::string{body};

@@ -54,10 +54,6 @@ caf::expected<embedding_result> decode_embedding_response(std::string_view body)
 /// short excerpt of the body.
 std::string api_error_message(std::string_view body);
 
-/// The human-readable context of `err` without its code: what a caller that reports the problem
-/// under a code of its own keeps (so the code is not named twice).
-std::string error_context(const caf::error& err);
-
 /// At most `n` bytes of `body` for error messages, never splitting a UTF-8 sequence.
 std::string excerpt(std::string_view body, size_t n = 120);
 

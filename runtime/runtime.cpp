@@ -408,11 +408,15 @@ caf::expected<result> swarm_handle::run(task_input in) const {
                          "swarm '" + state_->swarm.name + "' stopped before it answered");
         waiting = false;
       });
-  if (rt.stopped && (!out || out->error)) {
-    // Stopping fails the LLM calls first, so members may answer with those errors before the
-    // swarm's actors exit: the run ends as stopped, whatever the members said.
-    auto why = !out ? describe(out.error()) : describe(out->error);
-    out = make_error(errc::runtime_stopped, "the runtime was stopped during the run (" + why + ")");
+  if (rt.stopped) {
+    // Stopping fails the LLM calls first, so members may answer (with those errors, or the
+    // swarm with a partial result) before its actors exit: the run ends as stopped, whatever
+    // they said; their answers are in the events.
+    auto why = !out ? out.error() : out->error;
+    if (!why || !is(why, errc::runtime_stopped))
+      out =
+          make_error(errc::runtime_stopped, "the runtime was stopped during the run" +
+                                                (why ? " (" + describe(why) + ")" : std::string{}));
   }
   if (out && !out->error && state_->consolidate && rt.long_term) {
     // The run's salient working-memory notes become long-term memories of the swarm.

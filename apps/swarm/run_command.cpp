@@ -16,6 +16,7 @@
 #include <boost/json.hpp>
 
 #include "apps/swarm/commands.hpp"
+#include "apps/swarm/logging.hpp"
 #include "apps/swarm/run_checks.hpp"
 #include "apps/swarm/run_report.hpp"
 #include "apps/swarm/run_watch.hpp"
@@ -44,6 +45,7 @@ struct run_args {
   bool no_memory = false;  // --no-memory: the spec's memory tiers and memory tools turned off
   bool fresh = false;      // --fresh: forget what the journal has of --run-id first
   std::string events_file; // --events: every event of the run as JSON lines
+  log_options log;         // -v, --log-level, --log-file
 };
 
 // One line from stdin, waiting at most until `done`; none if stdin closed or the run ended.
@@ -146,6 +148,10 @@ bool check_llm(const swarm_spec& spec, const llm_overrides& overrides) {
 
 // Runs `args.task` through the spec, or resumes run `args.resume`.
 int run(const run_args& args) {
+  if (auto err = start_logging(args.log)) {
+    std::cerr << "swarm run: " << describe(err) << "\n";
+    return exit_usage;
+  }
   std::optional<swarm_spec> spec;
   if (args.resume.empty()) {
     if (args.spec_path.empty() || args.task.empty()) {
@@ -318,6 +324,7 @@ command add_run_command(CLI::App& app) {
   sub->add_flag("--json", args->json,
                 "print one JSON object however the run ends: status, error, every member's "
                 "result or state, spending");
+  add_log_options(*sub, args->log);
   sub->add_option("--events", args->events_file,
                   "write every event of the run to this file, one JSON object a line "
                   "(docs/events.md)");

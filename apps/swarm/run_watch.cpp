@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <iostream>
 
+#include "apps/swarm/logging.hpp"
 #include "runtime/core/errc.hpp"
 #include "runtime/core/event_json.hpp"
 
@@ -93,6 +94,7 @@ void run_watch::operator()(const event& e) {
   std::lock_guard<std::mutex> guard{mtx_};
   if (!view_.apply(e))
     return;
+  log_event(e);
   if (opts_.events != nullptr && events_error_.empty()) {
     auto line = to_json_line(e);
     line += '\n';

@@ -197,5 +197,27 @@ assert st['research/skeptic']['state'] in ('running', 'failed', 'cancelled'), st
 check "an interrupted run says how to continue" \
   grep -q "interrupted; continue with: swarm run --resume sigint-1 --data-dir $tmp/state" "$tmp/err"
 
+# -- the log: off by default, info to --log-file, every event at debug with -v
+start_mock "$ex/vote.mock.yaml"
+"$swarm" run "$ex/vote.yaml" --task "What is 17 * 24?" --llm-url "$url" --data-dir "$tmp/state" \
+  --run-id logged-1 --log-file "$tmp/swarm.log" >"$tmp/out" 2>"$tmp/err"
+check "--log-file: the run's start, decision and end at info" python3 -c "
+t = open('$tmp/swarm.log').read()
+assert 'info run logged-1 started: vote (5 agents)' in t, t
+assert 'decided: majority: 408' in t and 'info run logged-1 finished: done' in t, t
+assert 'debug' not in t, t"
+check "no log on stderr without -v" sh -c "! grep -q ' info run ' $tmp/err"
+"$swarm" run "$ex/vote.yaml" --task "What is 17 * 24?" --llm-url "$url" --data-dir "$tmp/state" \
+  -q -v >"$tmp/out" 2>"$tmp/err"
+check "-v logs every event as JSON at debug" \
+  grep -q ' debug event {"seq":1,.*"kind":"run_started"' "$tmp/err"
+"$swarm" run "$ex/vote.yaml" --task "x" --llm-url "$url" --log-level loud >"$tmp/out" 2>"$tmp/err"
+check "an unknown log level is refused (exit 2)" test $? -eq 2
+"$swarm" run "$ex/vote.yaml" --task "x" --llm-url "$url" --data-dir "$tmp/state" \
+  --log-file "$tmp/schema.json/log" >"$tmp/out" 2>"$tmp/err"
+check "a log file that cannot be opened is named (exit 2)" \
+  sh -c "test $? -eq 2 && grep -q 'cannot open the log file $tmp/schema.json/log' $tmp/err"
+stop_mock
+
 echo "$passed passed, $failures failed"
 [ "$failures" -eq 0 ]

@@ -227,7 +227,7 @@ for spec in "$ex"/*.yaml; do
   [ -f "$ex/$name.mock.yaml" ] || continue
   example "$name" "Smoke test: what is 2 + 2?"
   flow "smoke $name: a JSON result with an answer and no error" '
-assert r["text"].strip() and "error" not in r, r
+assert r["text"].strip() and r["error"] is None and r["status"] == "done", r
 '
 done
 
