@@ -144,6 +144,7 @@ struct agent_state {
   double temperature = -1;
   int32_t max_tokens = 0;
   bool stream = false;
+  bool stream_tokens = false;
   bool logprobs = false;
 
   static inline const char* name = "swarm.agent";
@@ -166,6 +167,7 @@ struct agent_state {
     req.temperature = temperature;
     req.max_tokens = max_tokens;
     req.stream = stream;
+    req.stream_tokens = stream_tokens;
     req.response_format = r.t.response_format;
     req.top_logprobs = logprobs ? 0 : -1;
     req.timeout = llm_timeout;
@@ -424,6 +426,7 @@ agent_actor::behavior_type agent_behavior(agent_pointer self, agent_config cfg, 
   st.temperature = cfg.temperature;
   st.max_tokens = cfg.max_tokens;
   st.stream = cfg.stream;
+  st.stream_tokens = cfg.stream_tokens;
   st.logprobs = cfg.logprobs;
   st.llm = std::move(llm);
   st.monitor = std::move(monitor);

@@ -21,10 +21,11 @@ struct agent_config {
   std::string system_prompt;
   std::string model;
   llm_endpoint endpoint;
-  double temperature = -1; ///< < 0: server default
-  int32_t max_tokens = 0;  ///< 0: server default
-  bool stream = false;     ///< ask the endpoint for SSE streaming
-  bool logprobs = false;   ///< ask for token logprobs (result::confidence comes from them)
+  double temperature = -1;    ///< < 0: server default
+  int32_t max_tokens = 0;     ///< 0: server default
+  bool stream = false;        ///< ask the endpoint for SSE streaming
+  bool stream_tokens = false; ///< calls tell their tokens to the monitor (chat_request)
+  bool logprobs = false;      ///< ask for token logprobs (result::confidence comes from them)
   caf::timespan llm_timeout = std::chrono::seconds(60); ///< one LLM call, retries included
   uint32_t short_term_tokens = 8000;                    ///< conversation window budget
   /// Short-term window full: summarise the turns that leave it with one LLM call (kept as a

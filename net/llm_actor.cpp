@@ -31,6 +31,7 @@ using llm_actor_impl =
 
 struct llm_actor_state {
   std::shared_ptr<llm_client> client;
+  monitor_actor monitor; // hears llm_token events of calls that ask for them
   std::unordered_map<uint64_t, caf::typed_response_promise<chat_result>> chats;
   std::unordered_map<uint64_t, caf::typed_response_promise<embedding_result>> embeds;
 
@@ -61,10 +62,30 @@ void deliver(std::unordered_map<uint64_t, Promise>& pending, uint64_t id, auto&&
   rp.deliver(std::forward<decltype(value)>(value));
 }
 
+// The client's delta callback for `req`: each piece of the answer goes to `monitor` as an
+// llm_token event. Runs on an I/O thread, so it only sends.
+llm_client::delta_callback token_sink(const monitor_actor& monitor, const chat_request& req) {
+  if (!req.stream_tokens || !monitor)
+    return {};
+  event e;
+  e.kind = event_kind::llm_token;
+  e.run_id = req.run_id;
+  e.task_id = req.task_id;
+  e.agent = req.agent;
+  e.name = req.model;
+  e.step = req.step;
+  return [monitor, e](std::string_view delta) {
+    auto x = e;
+    x.text.assign(delta);
+    caf::anon_send(monitor, std::move(x));
+  };
+}
+
 llm_actor_impl::behavior_type
 llm_actor_behavior(llm_actor_impl::stateful_pointer<llm_actor_state> self,
-                   std::shared_ptr<llm_client> client) {
+                   std::shared_ptr<llm_client> client, monitor_actor monitor) {
   self->state.client = std::move(client);
+  self->state.monitor = std::move(monitor);
   return {
       [self](chat_request& req) -> caf::typed_response_promise<chat_result> {
         auto rp = self->make_response_promise<chat_result>();
@@ -76,13 +97,19 @@ llm_actor_behavior(llm_actor_impl::stateful_pointer<llm_actor_state> self,
         }
         self->state.chats.emplace(id, rp);
         auto hdl = caf::actor_cast<llm_actor_impl>(self);
+        auto on_delta = token_sink(self->state.monitor, req);
+        if (req.stream_tokens)
+          req.stream = true;
         // Runs on an I/O thread: only send a message, never touch the actor's state.
-        self->state.client->chat(std::move(req), [hdl, id](caf::expected<chat_result> res) {
-          if (res)
-            caf::anon_send(hdl, chat_done_atom::value, id, std::move(*res));
-          else
-            caf::anon_send(hdl, chat_done_atom::value, id, std::move(res.error()));
-        });
+        self->state.client->chat(
+            std::move(req),
+            [hdl, id](caf::expected<chat_result> res) {
+              if (res)
+                caf::anon_send(hdl, chat_done_atom::value, id, std::move(*res));
+              else
+                caf::anon_send(hdl, chat_done_atom::value, id, std::move(res.error()));
+            },
+            std::move(on_delta));
         return rp;
       },
       [self](embedding_request& req) -> caf::typed_response_promise<embedding_result> {
@@ -121,8 +148,9 @@ llm_actor_behavior(llm_actor_impl::stateful_pointer<llm_actor_state> self,
 
 } // namespace
 
-llm_actor spawn_llm_actor(caf::actor_system& sys, std::shared_ptr<llm_client> client) {
-  auto hdl = sys.spawn(llm_actor_behavior, std::move(client));
+llm_actor spawn_llm_actor(caf::actor_system& sys, std::shared_ptr<llm_client> client,
+                          monitor_actor monitor) {
+  auto hdl = sys.spawn(llm_actor_behavior, std::move(client), std::move(monitor));
   return caf::actor_cast<llm_actor>(hdl);
 }
 

@@ -13,7 +13,9 @@ namespace swarm::net {
 class llm_client;
 
 /// Spawns the actor that forwards chat_request / embedding_request / chat_cancel to `client`
-/// and answers each request when the client completes it.
-llm_actor spawn_llm_actor(caf::actor_system& sys, std::shared_ptr<llm_client> client);
+/// and answers each request when the client completes it. A request with `stream_tokens` is
+/// streamed, and each piece of its answer goes to `monitor` (if any) as an llm_token event.
+llm_actor spawn_llm_actor(caf::actor_system& sys, std::shared_ptr<llm_client> client,
+                          monitor_actor monitor = {});
 
 } // namespace swarm::net

@@ -140,8 +140,8 @@ swarm_config make_config(const runtime_options& opts, const persistence& p) {
 struct runtime::impl {
   impl(const runtime_options& opts, llm_overrides ov, persistence p)
       : cfg(make_config(opts, p)), sys(cfg), overrides(std::move(ov)), store(std::move(p)),
-        client(std::make_shared<net::llm_client>(opts.llm)), llm(make_llm_chain(opts)),
-        monitor(spawn_monitor(sys)), factory(sys, monitor),
+        client(std::make_shared<net::llm_client>(opts.llm)), monitor(spawn_monitor(sys)),
+        llm(make_llm_chain(opts)), factory(sys, monitor), stream_tokens(opts.stream_tokens),
         max_connections(opts.llm.max_connections_per_endpoint) {}
 
   // The runtime's part of the LLM path: the client, behind the recording or replay tape. Each
@@ -149,7 +149,7 @@ struct runtime::impl {
   llm_actor make_llm_chain(const runtime_options& opts) {
     llm_actor out;
     if (opts.replay_file.empty())
-      out = net::spawn_llm_actor(sys, client);
+      out = net::spawn_llm_actor(sys, client, monitor);
     if (store.recording)
       out = net::spawn_llm_tape(sys, out, store.recording,
                                 opts.replay_file.empty() ? net::tape_mode::record
@@ -162,9 +162,10 @@ struct runtime::impl {
   llm_overrides overrides;
   persistence store;
   std::shared_ptr<net::llm_client> client;
+  monitor_actor monitor; // before llm: the client's actor tells it streamed tokens
   llm_actor llm;
-  monitor_actor monitor;
   swarm_factory factory;
+  bool stream_tokens;     // agents ask for llm_token events (runtime_options::stream_tokens)
   size_t max_connections; // the client's limit per endpoint: the pool's default slots
   std::string data_dir;
   std::atomic<bool> stopped{false};
@@ -592,6 +593,7 @@ caf::expected<swarm_handle> spawn_swarm(const std::shared_ptr<runtime::impl>& rt
   }
   swarm_wiring wiring;
   wiring.llm = path;
+  wiring.stream_tokens = rt->stream_tokens;
   if (spec.memory.working)
     wiring.working = rt->working;
   if (spec.memory.long_term)

@@ -128,6 +128,7 @@ caf::expected<built_swarm> swarm_factory::build(const swarm_spec& spec,
     cfg.temperature = llm->temperature;
     cfg.max_tokens = llm->max_tokens;
     cfg.stream = llm->stream;
+    cfg.stream_tokens = wiring.stream_tokens;
     cfg.logprobs = a.logprobs;
     cfg.llm_timeout = llm->timeout;
     cfg.short_term_tokens = a.short_term_tokens;

@@ -42,6 +42,7 @@ struct swarm_wiring {
   working_memory_actor working;     ///< null: no working memory
   long_term_memory_actor long_term; ///< null: no long-term memory
   std::vector<caf::actor> services; ///< stopped with the swarm
+  bool stream_tokens = false;       ///< agents' calls tell their tokens (llm_token events)
 };
 
 class swarm_factory {

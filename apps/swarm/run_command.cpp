@@ -45,6 +45,7 @@ struct run_args {
   bool no_memory = false;  // --no-memory: the spec's memory tiers and memory tools turned off
   bool fresh = false;      // --fresh: forget what the journal has of --run-id first
   std::string events_file; // --events: every event of the run as JSON lines
+  bool stream = false;     // --stream: answers to stdout as their tokens arrive
   log_options log;         // -v, --log-level, --log-file
 };
 
@@ -173,6 +174,7 @@ int run(const run_args& args) {
   }
   runtime_options opts;
   opts.data_dir = args.data_dir;
+  opts.stream_tokens = args.stream && !args.json;
   opts.record_file = args.record_file;
   opts.replay_file = args.replay_file;
   llm_overrides overrides{args.llm_url, args.model, !args.replay_file.empty()};
@@ -240,9 +242,10 @@ int run(const run_args& args) {
       return exit_usage;
     }
   }
-  auto progress = std::make_shared<run_watch>(
-      run_watch_options{args.quiet, ::isatty(STDERR_FILENO) == 1, events.get()}, end.run_id,
-      spec ? spec->name : team->name(), team->agents());
+  auto progress =
+      std::make_shared<run_watch>(run_watch_options{args.quiet, ::isatty(STDERR_FILENO) == 1,
+                                                    events.get(), args.stream && !args.json},
+                                  end.run_id, spec ? spec->name : team->name(), team->agents());
   (*rt)->on_event([progress](const event& e) { (*progress)(e); });
   {
     std::optional<approval_watcher> watcher;
@@ -262,7 +265,7 @@ int run(const run_args& args) {
   if (args.json)
     std::cout << boost::json::serialize(report_json(end, view, &*team)) << "\n";
   else if (end.out)
-    std::cout << end.out->text << "\n";
+    std::cout << (progress->streamed() ? "## answer\n" : "") << end.out->text << "\n";
   if (auto problem = progress->events_error(); !problem.empty())
     std::cerr << "swarm run: " << problem << " (" << args.events_file << ")\n";
   auto resume_hint = "swarm run --resume " + end.run_id + " --data-dir " + args.data_dir;
@@ -275,13 +278,13 @@ int run(const run_args& args) {
     print_spending(*team);
   }
   if (!end.out)
-    std::cerr << "swarm run: failed: " << describe(end.out.error()) << "\n"
+    std::cerr << "swarm run: " << run_error_text(end.out.error()) << "\n"
               << "swarm run: try again with: " << resume_hint << "\n";
   else if (!args.quiet)
     std::cerr << "swarm run: run " << end.run_id << " is kept in " << args.data_dir
               << ": swarm memory journal " << end.run_id << " --data-dir " << args.data_dir << "\n";
   if (!end.out)
-    return exit_failed;
+    return run_exit_code(end.out.error(), exit_failed);
   return exit_ok;
 }
 
@@ -325,6 +328,9 @@ command add_run_command(CLI::App& app) {
                 "print one JSON object however the run ends: status, error, every member's "
                 "result or state, spending");
   add_log_options(*sub, args->log);
+  sub->add_flag("--stream", args->stream,
+                "print each agent's answer to stdout as its tokens arrive (one answer at a "
+                "time), then the swarm's answer under '## answer'");
   sub->add_option("--events", args->events_file,
                   "write every event of the run to this file, one JSON object a line "
                   "(docs/events.md)");

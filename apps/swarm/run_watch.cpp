@@ -49,6 +49,61 @@ bool run_watch::wait_finished(std::chrono::milliseconds timeout) {
   return finished_.wait_for(guard, timeout, [this] { return view_.finished(); });
 }
 
+bool run_watch::streamed() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return streamed_;
+}
+
+namespace {
+
+std::string call_key(const event& e) {
+  return e.task_id + "#" + std::to_string(e.step);
+}
+
+} // namespace
+
+void run_watch::stream_token(const event& e) {
+  auto key = call_key(e);
+  if (streaming_.empty()) {
+    clear_status();
+    streaming_ = key;
+    streamed_ = true;
+    std::cout << "## " << e.agent.name << "\n";
+  }
+  if (key == streaming_) {
+    std::cout << e.text << std::flush;
+    return;
+  }
+  auto i = std::find_if(held_.begin(), held_.end(), [&](const auto& h) { return h.key == key; });
+  if (i == held_.end())
+    i = held_.insert(held_.end(), held_call{key, e.agent.name, {}, false});
+  i->text += e.text;
+}
+
+// A call ended: if it was on stdout, the held calls come next, in the order they began.
+void run_watch::stream_call_done(const event& e) {
+  auto key = call_key(e);
+  if (key != streaming_) {
+    for (auto& h : held_)
+      if (h.key == key)
+        h.done = true;
+    return;
+  }
+  std::cout << "\n\n" << std::flush;
+  streaming_.clear();
+  while (!held_.empty()) {
+    auto next = std::move(held_.front());
+    held_.erase(held_.begin());
+    std::cout << "## " << next.agent << "\n" << next.text;
+    if (!next.done) {
+      streaming_ = next.key;
+      std::cout << std::flush;
+      return;
+    }
+    std::cout << "\n\n" << std::flush;
+  }
+}
+
 void run_watch::settle() {
   std::lock_guard<std::mutex> guard{mtx_};
   clear_status();
@@ -148,6 +203,14 @@ void run_watch::operator()(const event& e) {
     break;
   case event_kind::budget_exhausted:
     print("  budget exhausted for " + who + ": " + clip(error_message(e.error), 120));
+    break;
+  case event_kind::llm_token:
+    if (opts_.stream)
+      stream_token(e);
+    return;
+  case event_kind::llm_call_finished:
+    if (opts_.stream)
+      stream_call_done(e);
     break;
   case event_kind::run_finished:
     clear_status();

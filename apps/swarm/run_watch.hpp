@@ -17,6 +17,7 @@ struct run_watch_options {
   bool quiet = false;          ///< no progress at all
   bool terminal = false;       ///< stderr is a terminal: keep a status line redrawn in place
   std::FILE* events = nullptr; ///< every event of the run as one JSON line, flushed; not owned
+  bool stream = false; ///< print answers to stdout as their tokens arrive (llm_token events)
 };
 
 /// Watches run `run_id` of swarm `swarm` (its agents `agents`, in spec order). Events arrive on
@@ -43,8 +44,13 @@ public:
   /// The first error writing the events file, if any ("" when none).
   std::string events_error() const;
 
+  /// Some answer was streamed to stdout.
+  bool streamed() const;
+
 private:
   void print(const std::string& line);
+  void stream_token(const event& e);
+  void stream_call_done(const event& e);
   void draw_status();
   void clear_status();
   std::string counter() const;
@@ -57,6 +63,17 @@ private:
   bool status_shown_ = false;
   int approvals_waiting_ = 0;
   std::string events_error_;
+  // --stream: one call's answer goes to stdout at a time; the others wait in `held_` (by call:
+  // task id and step), so answers written in parallel do not interleave.
+  struct held_call {
+    std::string key;
+    std::string agent;
+    std::string text;
+    bool done = false;
+  };
+  std::string streaming_; // the call on stdout now; empty: none
+  std::vector<held_call> held_;
+  bool streamed_ = false;
 };
 
 } // namespace swarm::cli

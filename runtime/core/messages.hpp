@@ -24,11 +24,13 @@ struct usage {
   uint64_t completion_tokens = 0;
   uint64_t calls = 0; ///< LLM calls that returned (successfully or not)
 
-  uint64_t total_tokens() const { return prompt_tokens + completion_tokens; }
+  /// Sums saturate at 2^64 - 1 instead of wrapping (a bogus count cannot turn into a small one).
+  static uint64_t add(uint64_t a, uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; }
+  uint64_t total_tokens() const { return add(prompt_tokens, completion_tokens); }
   usage& operator+=(const usage& x) {
-    prompt_tokens += x.prompt_tokens;
-    completion_tokens += x.completion_tokens;
-    calls += x.calls;
+    prompt_tokens = add(prompt_tokens, x.prompt_tokens);
+    completion_tokens = add(completion_tokens, x.completion_tokens);
+    calls = add(calls, x.calls);
     return *this;
   }
 };
@@ -108,13 +110,16 @@ struct chat_request {
   bool stream = false;         ///< use SSE streaming
   int32_t top_logprobs = -1;   ///< < 0: no logprobs; 0..20: ask for logprobs
   caf::timespan timeout = std::chrono::seconds(60); ///< whole call, retries included
+  /// Tell the runtime's monitor each piece of the answer as it streams in (llm_token events;
+  /// implies `stream`). Default: false.
+  bool stream_tokens = false;
 };
 
 template <class F>
 typename F::result_type inspect(F& f, chat_request& x) {
   return f(caf::meta::type_name("chat_request"), x.call_id, x.run_id, x.agent, x.task_id, x.step,
            x.endpoint, x.model, x.messages, x.tools, x.response_format, x.temperature, x.max_tokens,
-           x.stream, x.top_logprobs, x.timeout);
+           x.stream, x.top_logprobs, x.timeout, x.stream_tokens);
 }
 
 /// Log-probability of one generated token.
@@ -138,12 +143,16 @@ struct chat_result {
   std::vector<token_logprob> logprobs;
   usage use;
   uint32_t attempts = 0; ///< HTTP attempts made (1 + retries)
+  /// The reply had no valid `usage` (missing, as streams often do, or not non-negative integers
+  /// in range): the LLM gate charges its grant's estimate and puts it in `use`; without a gate
+  /// the token counts stay 0.
+  bool usage_estimated = false;
 };
 
 template <class F>
 typename F::result_type inspect(F& f, chat_result& x) {
   return f(caf::meta::type_name("chat_result"), x.call_id, x.model, x.content, x.tool_calls,
-           x.finish_reason, x.logprobs, x.use, x.attempts);
+           x.finish_reason, x.logprobs, x.use, x.attempts, x.usage_estimated);
 }
 
 /// Asks the LLM client to abandon a call: its connection is closed, its reply is an error.

@@ -51,6 +51,10 @@ struct runtime_options {
   /// message-heavy work) or "sharing" (one shared queue, threads sleep at once: less CPU while
   /// agents wait on LLM calls). Default: "stealing".
   std::string scheduler_policy = "stealing";
+  /// Stream every agent's LLM calls and tell each piece of an answer as an llm_token event
+  /// (docs/events.md), for watchers that show answers as they are written. Calls answered from
+  /// the journal or a replay have no tokens. Default: false.
+  bool stream_tokens = false;
   /// The LLM client's options.
   llm_client_options llm;
 };

@@ -197,6 +197,37 @@ assert st['research/skeptic']['state'] in ('running', 'failed', 'cancelled'), st
 check "an interrupted run says how to continue" \
   grep -q "interrupted; continue with: swarm run --resume sigint-1 --data-dir $tmp/state" "$tmp/err"
 
+# -- --stream: each answer on stdout as its tokens arrive, one at a time, then the swarm's answer
+start_mock "$ex/pipeline.mock.yaml"
+"$swarm" run "$ex/pipeline.yaml" --task "Why use actors for LLM agents?" --llm-url "$url" \
+  --data-dir "$tmp/state" --stream -q --events "$tmp/stream.jsonl" >"$tmp/out" 2>"$tmp/err"
+check "--stream exits 0" test $? -eq 0
+check "--stream prints each step's answer, then the swarm's" python3 -c "
+import json, re
+out = open('$tmp/out').read()
+blocks = re.split(r'^## (\w+)\n', out, flags=re.M)[1:]
+names = blocks[0::2]; texts = [t.rstrip('\n') for t in blocks[1::2]]
+assert names == ['researcher', 'writer', 'editor', 'answer'], names
+assert texts[2] == texts[3] and texts[3].startswith('Why actors fit'), texts
+es = [json.loads(l) for l in open('$tmp/stream.jsonl')]
+toks = [e for e in es if e['kind'] == 'llm_token']
+assert len(toks) > 20, len(toks)
+assert ''.join(e['text'] for e in toks if e['agent'] == 'pipeline/editor') == texts[2]"
+stop_mock
+start_mock "$ex/research.mock.yaml"
+"$swarm" run "$ex/research.yaml" --task "Is C++ right for us?" --llm-url "$url" \
+  --data-dir "$tmp/state" --stream -q >"$tmp/out" 2>"$tmp/err"
+check "--stream never interleaves answers written in parallel" python3 -c "
+import re
+out = open('$tmp/out').read()
+streamed, answer = out.split('## answer\n')
+def blocks(t):
+    parts = re.split(r'^## (\w+)\n', t, flags=re.M)[1:]
+    return {n: b.strip() for n, b in zip(parts[0::2], parts[1::2])}
+s, a = blocks(streamed), blocks(answer)
+assert sorted(s) == ['advocate', 'pragmatist', 'skeptic'] and s == a, (s, a)"
+stop_mock
+
 # -- the log: off by default, info to --log-file, every event at debug with -v
 start_mock "$ex/vote.mock.yaml"
 "$swarm" run "$ex/vote.yaml" --task "What is 17 * 24?" --llm-url "$url" --data-dir "$tmp/state" \
