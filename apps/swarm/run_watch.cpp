@@ -32,6 +32,23 @@ run_watch::run_watch(run_watch_options opts, std::string run_id, const std::stri
                      const std::vector<std::string>& agents)
     : opts_(opts), view_(std::move(run_id)) {
   view_.expect(swarm, agents);
+  if (opts_.terminal && !opts_.quiet)
+    ticker_ = std::thread{[this] {
+      std::unique_lock<std::mutex> guard{mtx_};
+      while (!tick_.wait_for(guard, std::chrono::milliseconds(250), [this] { return stopping_; }))
+        if (status_shown_)
+          draw_status();
+    }};
+}
+
+run_watch::~run_watch() {
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    stopping_ = true;
+  }
+  tick_.notify_all();
+  if (ticker_.joinable())
+    ticker_.join();
 }
 
 run_view run_watch::view() const {
@@ -105,8 +122,14 @@ void run_watch::stream_call_done(const event& e) {
 }
 
 void run_watch::settle() {
-  std::lock_guard<std::mutex> guard{mtx_};
-  clear_status();
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    clear_status();
+    stopping_ = true;
+  }
+  tick_.notify_all();
+  if (ticker_.joinable())
+    ticker_.join();
 }
 
 // "[2/3]": agents that have ended a task or been skipped, of all agents.
@@ -124,7 +147,8 @@ void run_watch::clear_status() {
 }
 
 void run_watch::draw_status() {
-  if (!opts_.terminal || opts_.quiet || view_.finished() || approvals_waiting_ > 0)
+  if (!opts_.terminal || opts_.quiet || view_.finished() || approvals_waiting_ > 0 ||
+      !streaming_.empty())
     return;
   std::string working;
   for (const auto* m : view_.agents())

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "runtime/core/events.hpp"
@@ -26,6 +27,10 @@ class run_watch {
 public:
   run_watch(run_watch_options opts, std::string run_id, const std::string& swarm,
             const std::vector<std::string>& agents);
+  ~run_watch();
+
+  run_watch(const run_watch&) = delete;
+  run_watch& operator=(const run_watch&) = delete;
 
   /// Folds `e` in (events of other runs are ignored), prints what a person should see of it
   /// and appends it to the events file.
@@ -74,6 +79,11 @@ private:
   std::string streaming_; // the call on stdout now; empty: none
   std::vector<held_call> held_;
   bool streamed_ = false;
+  // On a terminal: redraws the status line four times a second, so its clock moves while
+  // everyone waits on a slow endpoint. Last: starts once the rest exists.
+  bool stopping_ = false;
+  std::condition_variable tick_;
+  std::thread ticker_;
 };
 
 } // namespace swarm::cli

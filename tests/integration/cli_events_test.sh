@@ -197,6 +197,22 @@ assert st['research/skeptic']['state'] in ('running', 'failed', 'cancelled'), st
 check "an interrupted run says how to continue" \
   grep -q "interrupted; continue with: swarm run --resume sigint-1 --data-dir $tmp/state" "$tmp/err"
 
+# -- on a terminal a status line (who works now) is redrawn in place; its clock moves meanwhile
+cat >"$tmp/paced.mock.yaml" <<'EOF'
+latency: {fixed_ms: 700}
+default: {reply: 'paced answer'}
+EOF
+start_mock "$tmp/paced.mock.yaml"
+script -qec "'$swarm' run '$ex/research.yaml' --task q --llm-url '$url' --data-dir '$tmp/state' \
+  >/dev/null" "$tmp/tty.txt" >/dev/null
+check "a terminal gets a status line redrawn in place" python3 -c "
+t = open('$tmp/tty.txt', encoding='utf-8', errors='replace', newline='').read()
+assert '\r\x1b[K  working: advocate, skeptic, pragmatist | 0 LLM calls' in t, t[:2000]
+clocks = {l.rsplit('| ', 1)[-1] for l in t.split('\r\x1b[K') if l.startswith('  working: advocate, skeptic, pragmatist | 0 LLM')}
+assert len(clocks) >= 2, clocks
+assert '[3/3] ' in t"
+stop_mock
+
 # -- --stream: each answer on stdout as its tokens arrive, one at a time, then the swarm's answer
 start_mock "$ex/pipeline.mock.yaml"
 "$swarm" run "$ex/pipeline.yaml" --task "Why use actors for LLM agents?" --llm-url "$url" \
