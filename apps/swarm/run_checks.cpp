@@ -36,12 +36,11 @@ int run_exit_code(const caf::error& err, int otherwise) {
   return otherwise;
 }
 
-int report_run_error(const caf::error& err) {
+std::string run_error_text(const caf::error& err) {
   // describe() starts with the code: "cancelled: ...", "budget_exhausted: ...".
   bool says_itself =
       is_usage(err) || is(err, errc::data_dir_unusable) || run_status(err) != "failed";
-  std::cerr << "swarm run: " << (says_itself ? "" : "failed: ") << describe(err) << "\n";
-  return run_exit_code(err, exit_failed);
+  return (says_itself ? "" : "failed: ") + describe(err);
 }
 
 std::optional<int> refuse_taken_run_id(runtime& rt, const std::string& run_id,

@@ -16,10 +16,10 @@ namespace swarm::cli {
 /// has (errc::run_exists) or lacks (errc::unknown_run), else `otherwise`.
 int run_exit_code(const caf::error& err, int otherwise);
 
-/// Prints why a run failed on stderr, "swarm run: failed: <error>", or without "failed: " when
-/// the error says what happened itself (cancelled, budget_exhausted, run_exists, ...), and
-/// returns run_exit_code(err, exit_failed).
-int report_run_error(const caf::error& err);
+/// Why a run ended without an answer, for "swarm run: <this>": "failed: <error>", or the error
+/// alone when its code says what happened (cancelled, budget_exhausted, run_exists, ...: a
+/// cancelled run did not fail).
+std::string run_error_text(const caf::error& err);
 
 /// A new run (not --fresh) under `run_id`, a run id the journal of `data_dir` already has:
 /// prints why it is refused and how to resume or restart it, and returns exit_usage; else
