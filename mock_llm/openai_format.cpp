@@ -293,8 +293,11 @@ void write_completion(std::string& out, const chat_request& req, const reply_pla
   }
   out += ",\"finish_reason\":\"";
   out += plan.finish_reason;
-  out += "\"}],\"usage\":";
-  append_usage(out, plan);
+  out += "\"}]";
+  if (!plan.omit_usage) {
+    out += ",\"usage\":";
+    append_usage(out, plan);
+  }
   out += '}';
 }
 
@@ -361,7 +364,7 @@ void write_completion_stream(std::string& out, std::vector<size_t>& ends, const 
   out += plan.finish_reason;
   out += "\"}]}";
   end_event();
-  if (req.include_usage) {
+  if (req.include_usage && !plan.omit_usage) {
     append_chunk_head(out, req, n);
     out += ",\"choices\":[],\"usage\":";
     append_usage(out, plan);

@@ -468,6 +468,10 @@ rule parse_rule(const YAML::Node& node, const std::string& path, bool is_default
                      r.logprob = as_double(value, at);
                      if (*r.logprob > 0)
                        fail(at, value, "expected a number <= 0");
+                   } else if (key == "usage" && value.IsScalar()) {
+                     if (value.Scalar() != "none")
+                       fail(at, value, "expected a mapping or none");
+                     r.omit_usage = true;
                    } else if (key == "usage") {
                      for_each_entry(value, at,
                                     [&](const std::string& k, const YAML::Node& v,
@@ -780,6 +784,7 @@ reply_plan plan_reply(const script& s, const chat_request& req, uint64_t n) {
   p.logprob = r.logprob.value_or(default_logprob);
   p.prompt_tokens = r.prompt_tokens.value_or(req.prompt_tokens);
   p.completion_tokens = r.completion_tokens.value_or(estimate_tokens(completion_chars));
+  p.omit_usage = r.omit_usage;
   p.latency_ms = latency_ms(s, &r, n);
   return p;
 }

@@ -67,6 +67,7 @@ struct rule {
   std::optional<double> logprob;             ///< of every token; default: default_logprob
   std::optional<uint64_t> prompt_tokens;     ///< else estimated
   std::optional<uint64_t> completion_tokens; ///< else estimated
+  bool omit_usage = false;                   ///< `usage: none`: replies carry no usage
   int line = 0;                              ///< 1-based line in the script, 0: built in
 };
 
@@ -167,6 +168,7 @@ struct reply_plan {
   double logprob = default_logprob;
   uint64_t prompt_tokens = 0;
   uint64_t completion_tokens = 0;
+  bool omit_usage = false; ///< no `usage` in the reply, nor a usage chunk in a stream
   double latency_ms = 0;
 };
 

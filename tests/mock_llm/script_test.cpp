@@ -355,3 +355,30 @@ TEST_CASE("stats render as JSON with status counts keyed by status") {
   CHECK(v.at("status_counts").at("429").as_int64() == 1);
   CHECK(v.at("status_counts").at("200").as_int64() == 2);
 }
+
+TEST_CASE("usage: none leaves usage out of replies and streams; anything else is an error") {
+  auto s = load("rules:\n  - match: {user: quiet}\n    reply: hush\n    usage: none\n"
+                "default: {reply: loud}\n");
+  auto req = user_says("quiet");
+  req.include_usage = true;
+  auto quiet = plan_reply(s, req, 1);
+  CHECK(quiet.omit_usage);
+  std::string body;
+  write_completion(body, req, quiet, 1);
+  auto parsed = boost::json::parse(body).as_object();
+  CHECK(parsed.at("choices").as_array().size() == 1);
+  CHECK_FALSE(parsed.contains("usage"));
+  std::string stream;
+  std::vector<size_t> ends;
+  write_completion_stream(stream, ends, req, quiet, 1);
+  CHECK(stream.find("\"usage\"") == std::string::npos);
+  CHECK(stream.find("[DONE]") != std::string::npos);
+  req.user = "other";
+  auto loud = plan_reply(s, req, 2);
+  CHECK_FALSE(loud.omit_usage);
+  std::string with_usage;
+  write_completion(with_usage, req, loud, 2);
+  CHECK(boost::json::parse(with_usage).as_object().contains("usage"));
+  CHECK(load_error("default: {reply: x, usage: some}\n") ==
+        "invalid_spec: script.yaml: default.usage: expected a mapping or none (line 1)");
+}
