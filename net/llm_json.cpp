@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <optional>
 
 #include <boost/json.hpp>
 
@@ -167,11 +168,49 @@ uint64_t count_or(const json::value* v) {
   return 0;
 }
 
-void read_usage(const json::object& root, usage& use) {
-  if (auto u = as_object(field(root, "usage"))) {
-    use.prompt_tokens = count_or(field(*u, "prompt_tokens"));
-    use.completion_tokens = count_or(field(*u, "completion_tokens"));
-  }
+// Marks a cassette's reply whose usage the gate estimated (encode_chat_response); no server
+// sends it.
+constexpr std::string_view estimated_key = "x_swarm_estimated";
+
+/// A token count as a reply states it: a JSON integer in [0, max_usage_tokens]. Anything else
+/// (negative, fractional, beyond the range, a string, null) is no count: trusting it as 0 would
+/// let a call go unpaid, and a huge one would wrap the sums.
+std::optional<uint64_t> strict_count(const json::value* v) {
+  if (v == nullptr)
+    return std::nullopt;
+  if (auto u = v->if_uint64(); u && *u <= max_usage_tokens)
+    return *u;
+  if (auto i = v->if_int64(); i && *i >= 0 && static_cast<uint64_t>(*i) <= max_usage_tokens)
+    return static_cast<uint64_t>(*i);
+  return std::nullopt;
+}
+
+/// Reads the `usage` of `root` into `use`. True if it states its counts validly (see
+/// strict_count; `completion_tokens` may be left out when not `need_completion`, as embeddings
+/// do); otherwise `use`'s token counts are 0 and false: the caller marks the usage missing.
+bool read_usage(const json::object& root, usage& use, bool need_completion = true) {
+  use.prompt_tokens = 0;
+  use.completion_tokens = 0;
+  auto u = as_object(field(root, "usage"));
+  if (!u)
+    return false;
+  auto prompt = strict_count(field(*u, "prompt_tokens"));
+  auto completion_v = field(*u, "completion_tokens");
+  auto completion = strict_count(completion_v);
+  if (!need_completion && completion_v == nullptr)
+    completion = 0;
+  if (!prompt || !completion)
+    return false;
+  use.prompt_tokens = *prompt;
+  use.completion_tokens = *completion;
+  return true;
+}
+
+/// True if the usage of `root` carries the cassette's estimated mark.
+bool marked_estimated(const json::object& root) {
+  auto u = as_object(field(root, "usage"));
+  auto mark = u ? field(*u, estimated_key) : nullptr;
+  return mark != nullptr && mark->is_bool() && mark->get_bool();
 }
 
 // `arguments` is a JSON text; some servers send an object instead.
@@ -352,7 +391,7 @@ caf::expected<chat_result> decode_chat_response(std::string_view body) {
   }
   out.finish_reason = str_or(*choice, "finish_reason");
   read_logprobs(*choice, out.logprobs);
-  read_usage(*root, out.use);
+  out.usage_estimated = !read_usage(*root, out.use) || marked_estimated(*root);
   return out;
 }
 
@@ -380,9 +419,12 @@ std::string encode_chat_response(const chat_result& res) {
     choice["logprobs"] = json::object{{"content", std::move(content)}};
   }
   root["choices"] = json::array{std::move(choice)};
-  root["usage"] = json::object{{"prompt_tokens", res.use.prompt_tokens},
-                               {"completion_tokens", res.use.completion_tokens},
-                               {"total_tokens", res.use.total_tokens()}};
+  json::object use{{"prompt_tokens", res.use.prompt_tokens},
+                   {"completion_tokens", res.use.completion_tokens},
+                   {"total_tokens", res.use.total_tokens()}};
+  if (res.usage_estimated)
+    use[estimated_key] = true;
+  root["usage"] = std::move(use);
   return json::serialize(root);
 }
 
@@ -422,7 +464,7 @@ caf::expected<embedding_result> decode_embedding_response(std::string_view body)
       vec.push_back(static_cast<float>(number_or(&x, 0)));
     }
   }
-  read_usage(*root, out.use);
+  read_usage(*root, out.use, false); // invalid: no tokens, which the gate charges its estimate for
   return out;
 }
 
@@ -430,6 +472,7 @@ caf::expected<embedding_result> decode_embedding_response(std::string_view body)
 
 struct stream_accumulator::state {
   chat_result result;
+  bool usage_valid = false; ///< the last usage chunk stated valid counts
 };
 
 stream_accumulator::stream_accumulator() : state_(std::make_unique<state>()) {}
@@ -440,11 +483,13 @@ stream_accumulator& stream_accumulator::operator=(stream_accumulator&&) noexcept
 
 void stream_accumulator::reset() {
   state_->result = {};
+  state_->usage_valid = false;
   deltas_ = 0;
 }
 
 chat_result stream_accumulator::take() {
   auto out = std::move(state_->result);
+  out.usage_estimated = !state_->usage_valid;
   reset();
   return out;
 }
@@ -465,7 +510,7 @@ caf::error stream_accumulator::add(std::string_view chunk_json, const delta_sink
   if (auto m = str_or(*root, "model"); !m.empty() && res.model.empty())
     res.model = m;
   if (auto u = field(*root, "usage"); u && u->is_object())
-    read_usage(*root, res.use);
+    state_->usage_valid = read_usage(*root, res.use);
   auto choices = field(*root, "choices");
   if (!choices || choices->is_null())
     return {};

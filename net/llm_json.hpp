@@ -38,6 +38,10 @@ caf::expected<std::string> encode_chat_request(const chat_request& req);
 /// Encodes the body of POST /embeddings.
 std::string encode_embedding_request(const embedding_request& req);
 
+/// The largest token count a reply's `usage` may state for one call (10^9, far above any
+/// context window); a larger one is taken as invalid.
+inline constexpr uint64_t max_usage_tokens = 1'000'000'000;
+
 /// Decodes a non-streamed chat completion (HTTP 200 body). Errors: errc::llm_invalid_response
 /// naming what is wrong, with a short excerpt of the body.
 caf::expected<chat_result> decode_chat_response(std::string_view body);

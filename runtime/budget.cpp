@@ -89,9 +89,13 @@ nano_usd price_table::cost(const std::string& model, uint64_t prompt, uint64_t c
   auto part = [](uint64_t tokens, double per_million) -> nano_usd {
     if (!(per_million > 0) || tokens == 0)
       return 0;
-    return static_cast<nano_usd>(std::llround(static_cast<double>(tokens) * per_million * 1000.0));
+    auto x = static_cast<double>(tokens) * per_million * 1000.0;
+    // 2^64 as a double: anything from there on saturates (llround would be undefined).
+    if (!(x < 18446744073709551616.0))
+      return UINT64_MAX;
+    return static_cast<nano_usd>(std::round(x));
   };
-  return part(prompt, p.prompt_per_million) + part(completion, p.completion_per_million);
+  return usage::add(part(prompt, p.prompt_per_million), part(completion, p.completion_per_million));
 }
 
 // -- budget ledger --------------------------------------------------------------------------
@@ -162,18 +166,18 @@ void budget_ledger::for_each_swarm(const agent_id& agent, const std::string& age
 }
 
 std::optional<budget_refusal> budget_ledger::check(const budget_estimate& est) const {
-  auto tokens = est.prompt_tokens + est.completion_tokens;
+  auto tokens = usage::add(est.prompt_tokens, est.completion_tokens);
   auto cost = prices_.cost(est.model, est.prompt_tokens, est.completion_tokens);
   auto agent_key = est.agent.str();
   auto test = [&](budget_level level, const std::string& key,
                   const account& acc) -> std::optional<budget_refusal> {
     auto lim = limit_of(level, key);
-    auto committed_tokens = acc.used.total_tokens() + acc.reserved_tokens;
-    if (lim.max_tokens > 0 && committed_tokens + tokens > lim.max_tokens)
+    auto committed_tokens = usage::add(acc.used.total_tokens(), acc.reserved_tokens);
+    if (lim.max_tokens > 0 && usage::add(committed_tokens, tokens) > lim.max_tokens)
       return budget_refusal{level, key, false, lim.max_tokens, committed_tokens, tokens};
     auto max_cost = to_nano_usd(lim.max_usd);
-    auto committed_cost = acc.cost + acc.reserved_cost;
-    if (max_cost > 0 && committed_cost + cost > max_cost)
+    auto committed_cost = usage::add(acc.cost, acc.reserved_cost);
+    if (max_cost > 0 && usage::add(committed_cost, cost) > max_cost)
       return budget_refusal{level, key, true, max_cost, committed_cost, cost};
     return std::nullopt;
   };
@@ -192,11 +196,11 @@ std::optional<budget_refusal> budget_ledger::check(const budget_estimate& est) c
 caf::expected<reservation> budget_ledger::reserve(const budget_estimate& est) {
   if (auto refusal = check(est))
     return make_error(errc::budget_exhausted, to_string(*refusal));
-  reservation res{est.agent, est.model, est.prompt_tokens + est.completion_tokens,
+  reservation res{est.agent, est.model, usage::add(est.prompt_tokens, est.completion_tokens),
                   prices_.cost(est.model, est.prompt_tokens, est.completion_tokens)};
   auto hold = [&](account& acc) {
-    acc.reserved_tokens += res.tokens;
-    acc.reserved_cost += res.cost;
+    acc.reserved_tokens = usage::add(acc.reserved_tokens, res.tokens);
+    acc.reserved_cost = usage::add(acc.reserved_cost, res.cost);
   };
   auto agent_key = est.agent.str();
   hold(agents_[agent_key]);
@@ -205,15 +209,16 @@ caf::expected<reservation> budget_ledger::reserve(const budget_estimate& est) {
   return res;
 }
 
-void budget_ledger::settle(const reservation& res, const usage& actual) {
+void budget_ledger::settle(const reservation& res, const usage& actual, bool estimated) {
   auto cost = prices_.cost(res.model, actual);
   auto unpriced = prices_.knows(res.model) ? uint64_t{0} : actual.calls;
   auto book = [&](account& acc) {
     acc.reserved_tokens -= std::min(acc.reserved_tokens, res.tokens);
     acc.reserved_cost -= std::min(acc.reserved_cost, res.cost);
-    acc.used += actual;
-    acc.cost += cost;
-    acc.unpriced_calls += unpriced;
+    acc.used += actual; // saturating (usage::add)
+    acc.cost = usage::add(acc.cost, cost);
+    acc.unpriced_calls = usage::add(acc.unpriced_calls, unpriced);
+    acc.estimated_calls = usage::add(acc.estimated_calls, estimated ? actual.calls : 0);
   };
   auto agent_key = res.agent.str();
   book(agents_[agent_key]);

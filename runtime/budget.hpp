@@ -95,7 +95,7 @@ struct price_table {
   std::map<std::string, model_price> models;
   model_price fallback;
 
-  /// The cost of `prompt` and `completion` tokens on `model`, in nano-dollars.
+  /// The cost of `prompt` and `completion` tokens on `model`, in nano-dollars (at most 2^64 - 1).
   nano_usd cost(const std::string& model, uint64_t prompt, uint64_t completion) const;
 
   /// The cost of `use` on `model`, in nano-dollars.
@@ -182,9 +182,13 @@ struct account {
   uint64_t reserved_tokens = 0;
   nano_usd reserved_cost = 0;
   uint64_t unpriced_calls = 0; ///< settled calls on a model with no price (price_table::knows)
+  /// Settled calls whose reply had no valid `usage`: their estimate was charged instead.
+  uint64_t estimated_calls = 0;
 };
 
-/// Tracks spending per agent, swarm and runtime against `budget_limits`.
+/// Tracks spending per agent, swarm and runtime against `budget_limits`. Every sum saturates at
+/// 2^64 - 1 (tokens, nano-dollars) instead of wrapping: an account that reaches it stays there,
+/// so a limited budget refuses every later call rather than starting again from a small number.
 class budget_ledger {
 public:
   /// Unlimited budgets, free models.
@@ -201,8 +205,9 @@ public:
   [[nodiscard]] caf::expected<reservation> reserve(const budget_estimate& est);
 
   /// Releases `res` and records the actual use and its cost (which may exceed the reservation:
-  /// the call already happened; later reservations see it).
-  void settle(const reservation& res, const usage& actual);
+  /// the call already happened; later reservations see it). `estimated`: `actual` is the call's
+  /// estimate, its reply had no valid usage (counted in account::estimated_calls).
+  void settle(const reservation& res, const usage& actual, bool estimated = false);
 
   /// Releases `res` without any use (the call was never sent).
   void cancel(const reservation& res) { settle(res, usage{}); }

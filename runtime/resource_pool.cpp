@@ -125,18 +125,18 @@ endpoint_state& endpoint_of(pool_core& core, const std::string& url) {
 uint64_t tpm_need(const endpoint_state& ep, const grant_request& req) {
   if (!ep.tpm)
     return 0;
-  return std::min(req.prompt_tokens + req.completion_tokens, ep.tpm->capacity());
+  return std::min(usage::add(req.prompt_tokens, req.completion_tokens), ep.tpm->capacity());
 }
 
 usage_report report_of(const account& acc) {
-  return {acc.used, to_usd(acc.cost), acc.reserved_tokens, to_usd(acc.reserved_cost),
-          acc.unpriced_calls};
+  return {acc.used,           to_usd(acc.cost),   acc.reserved_tokens, to_usd(acc.reserved_cost),
+          acc.unpriced_calls, acc.estimated_calls};
 }
 
 /// Refuses `req` when its estimate exceeds `ep`'s tokens per minute: not even a full bucket
 /// would hold it, so waiting could only end in a timeout.
 caf::error never_fits(const endpoint_state& ep, const grant_request& req) {
-  auto estimate = req.prompt_tokens + req.completion_tokens;
+  auto estimate = usage::add(req.prompt_tokens, req.completion_tokens);
   if (!ep.tpm || estimate <= ep.tpm->capacity())
     return {};
   return make_error(errc::llm_rate_limited,
@@ -203,14 +203,15 @@ uint64_t grant_now(pool_core& core, endpoint_state& ep, const grant_request& req
   return id;
 }
 
-/// Settles and frees lease `lease`; the endpoint it was on, or nullptr if the lease is unknown.
-endpoint_state* release_lease(pool_core& core, uint64_t lease, const usage& use) {
+/// Settles and frees lease `lease` (`estimated`: see grant_release); the endpoint it was on, or
+/// nullptr if the lease is unknown.
+endpoint_state* release_lease(pool_core& core, uint64_t lease, const usage& use, bool estimated) {
   auto i = core.leases.find(lease);
   if (i == core.leases.end())
     return nullptr;
   auto info = std::move(i->second);
   core.leases.erase(i);
-  core.ledger.settle(info.res, use);
+  core.ledger.settle(info.res, use, estimated);
   auto& ep = *info.ep;
   if (!info.expired) // an expired lease's slot was freed when it expired
     --ep.held;
@@ -310,7 +311,7 @@ resource_pool_actor::behavior_type pool_behavior(pool_pointer self, resource_poo
       [self](grant_release& rel) {
         auto& core = *self->state.core;
         lock_type guard{core.mtx};
-        if (auto* ep = release_lease(core, rel.lease, rel.use))
+        if (auto* ep = release_lease(core, rel.lease, rel.use, rel.estimated))
           pump(self, core, *ep);
       },
       [self](grant_withdraw& x) {
@@ -431,9 +432,10 @@ admission pool_admit(pool_core& core, const grant_request& req) {
   return out;
 }
 
-std::optional<std::string> pool_release(pool_core& core, uint64_t lease, const usage& use) {
+std::optional<std::string> pool_release(pool_core& core, uint64_t lease, const usage& use,
+                                        bool estimated) {
   lock_type guard{core.mtx};
-  auto* ep = release_lease(core, lease, use);
+  auto* ep = release_lease(core, lease, use, estimated);
   if (ep == nullptr || ep->waiting.empty() || ep->pump_requested)
     return std::nullopt;
   ep->pump_requested = true;

@@ -94,6 +94,7 @@ struct grant {
 struct grant_release {
   uint64_t lease = 0;
   usage use;
+  bool estimated = false; ///< `use` is the call's estimate: its reply had no valid usage
 };
 
 /// Withdraws the waiting request with this `ticket`: it leaves the queue, its reservation is
@@ -119,6 +120,8 @@ struct usage_report {
   /// Settled calls whose model has no price (resources.prices): `cost_usd` counts them as free,
   /// so the cost is unknown when this is not 0.
   uint64_t unpriced_calls = 0;
+  /// Settled calls whose reply had no valid `usage`: `use` counts their estimate instead.
+  uint64_t estimated_calls = 0;
 };
 
 /// Asks for the pool's current occupancy of one endpoint.
@@ -178,9 +181,11 @@ struct admission {
 /// request's place (the caller must send it to the pool as `pool_enqueue` right away).
 admission pool_admit(pool_core& core, const grant_request& req);
 
-/// Under the core's lock: the `grant_release` of `lease`. Returns the endpoint whose waiting
-/// callers the pool actor must now serve (send it `pool_wake{url, false}`), if any.
-std::optional<std::string> pool_release(pool_core& core, uint64_t lease, const usage& use);
+/// Under the core's lock: the `grant_release` of `lease` (`estimated`: see grant_release). Returns
+/// the endpoint whose waiting callers the pool actor must now serve (send it
+/// `pool_wake{url, false}`), if any.
+std::optional<std::string> pool_release(pool_core& core, uint64_t lease, const usage& use,
+                                        bool estimated = false);
 
 /// Internal: a waiting request reached its timeout.
 struct pool_expire {
