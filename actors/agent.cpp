@@ -39,9 +39,10 @@ double confidence_from_logprobs(const std::vector<token_logprob>& xs) {
 
 namespace {
 
-// Slack on top of the LLM client's own deadline, so the client's precise error (timeout,
-// HTTP status) arrives before CAF's generic request_timeout.
-constexpr auto request_slack = std::chrono::seconds(5);
+// Slack on top of the call's deadline (chat_request::timeout, which the path keeps), so the
+// path's precise error (timeout, HTTP status) arrives first; past it the agent cancels the call
+// itself (docs/decisions.md). Longer than the tape's own slack.
+constexpr auto request_slack = std::chrono::seconds(2);
 
 // Endpoint and model are the same for most agents of a swarm: each distinct pair is stored once
 // and shared (immutable), so a million agents do not hold a million copies of the URL.
@@ -114,7 +115,8 @@ std::shared_ptr<const agent_extras> make_extras(agent_config& cfg) {
 }
 
 // One task being worked on: the conversation of its steps (tool calls and their answers), the
-// context recalled for it, and the usage so far.
+// context recalled for it, and the usage so far. A cancel marks it: no LLM call starts after
+// that, answers still out (recalls, tools) are ignored, and it is answered exactly once.
 struct task_run {
   task t;
   caf::typed_response_promise<result> rp;
@@ -125,6 +127,9 @@ struct task_run {
   usage use;
   size_t pending = 0; // recalls or tool calls still out
   std::vector<chat_message> tool_answers;
+  uint64_t call = 0;      // the LLM call in flight (summary or step); 0: none
+  bool cancelled = false; // a task_cancel arrived
+  bool answered = false;  // the result was delivered (or is on its way)
 };
 
 using task_run_ptr = std::shared_ptr<task_run>;
@@ -138,7 +143,7 @@ struct agent_state {
   llm_actor llm;
   monitor_actor monitor;
   short_term_memory memory{"", 0};
-  std::vector<std::pair<std::string, uint64_t>> running; // task id -> current LLM call id
+  std::vector<std::shared_ptr<task_run>> running; // tasks being worked on
   uint64_t tasks_done = 0;
   caf::timespan llm_timeout{0};
   double temperature = -1;
@@ -176,18 +181,13 @@ struct agent_state {
 
   auto find_running(const std::string& task_id) {
     return std::find_if(running.begin(), running.end(),
-                        [&](const auto& x) { return x.first == task_id; });
+                        [&](const auto& x) { return x->t.id == task_id; });
   }
 
-  void set_running(const std::string& task_id, uint64_t call_id) {
-    if (auto i = find_running(task_id); i != running.end())
-      i->second = call_id;
-    else
-      running.emplace_back(task_id, call_id);
-  }
-
-  void erase_running(const std::string& task_id) {
-    if (auto i = find_running(task_id); i != running.end())
+  void erase_running(const task_run* r) {
+    auto i =
+        std::find_if(running.begin(), running.end(), [&](const auto& x) { return x.get() == r; });
+    if (i != running.end())
       running.erase(i);
   }
 
@@ -211,14 +211,32 @@ using agent_pointer = agent_actor::stateful_pointer<agent_state>;
 
 void run_step(agent_pointer self, const task_run_ptr& r);
 
-// Ends a task: memory, working memory, events, the result.
+/// What the task's LLM call ends with when the path let its deadline pass without an answer:
+/// the call is cancelled on the path (its slot and its spending stop there), and the error says
+/// so. Other errors pass unchanged.
+caf::error on_call_error(agent_pointer self, uint64_t call_id, caf::error err) {
+  if (err != caf::sec::request_timeout)
+    return err;
+  self->send(self->state.llm, chat_cancel{call_id});
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(self->state.llm_timeout).count();
+  return make_error(errc::llm_timeout, "no answer from the LLM within the call's timeout of " +
+                                           std::to_string(ms) + " ms; the call was cancelled");
+}
+
+// Ends a task, once: memory, working memory, events, the result. A cancelled task is answered
+// with errc::cancelled whatever `reply` holds, its usage so far kept.
 void finish_task(agent_pointer self, const task_run_ptr& r, caf::expected<chat_result> reply) {
   auto& st = self->state;
-  st.erase_running(r->t.id);
+  if (r->answered)
+    return;
+  r->answered = true;
+  st.erase_running(r.get());
   result res;
   res.task_id = r->t.id;
   res.agent = st.id;
-  if (reply) {
+  if (r->cancelled) {
+    res.error = make_error(errc::cancelled, "task " + r->t.id + " cancelled");
+  } else if (reply) {
     st.memory.add(chat_message{"user", r->t.text, r->t.from, {}, {}});
     st.memory.add(chat_message{"assistant", reply->content, {}, {}, {}});
     res.text = std::move(reply->content);
@@ -260,6 +278,8 @@ void call_tools(agent_pointer self, const task_run_ptr& r, chat_result reply) {
     const auto& call = reply.tool_calls[i];
     r->tool_answers[i] = chat_message{"tool", "", "", call.id, {}};
     auto answer = [self, r, i](std::string content) {
+      if (r->answered)
+        return; // cancelled meanwhile: the answer is not used
       r->tool_answers[i].content = std::move(content);
       if (--r->pending > 0)
         return;
@@ -283,8 +303,13 @@ void call_tools(agent_pointer self, const task_run_ptr& r, chat_result reply) {
 // One LLM call of the task; a reply with tool calls leads to the tools and another step.
 void run_step(agent_pointer self, const task_run_ptr& r) {
   auto& st = self->state;
+  if (r->answered)
+    return;
+  if (r->cancelled)
+    return finish_task(self, r, make_error(errc::cancelled, "task cancelled"));
   auto req = st.make_request(*r);
-  st.set_running(r->t.id, req.call_id);
+  r->call = req.call_id;
+  auto call_id = req.call_id;
   auto timeout = st.llm_timeout + request_slack;
   auto call = st.make_event(event_kind::llm_call_started, r->t);
   call.name = req.model;
@@ -296,14 +321,16 @@ void run_step(agent_pointer self, const task_run_ptr& r) {
       .then(
           [self, r, started, call](chat_result& reply) mutable {
             auto& st = self->state;
+            r->call = 0;
             r->use += reply.use; // the client counts the call in reply.use.calls
             call.duration = std::chrono::steady_clock::now() - started;
             call.use = reply.use;
             call.attempts = reply.attempts;
+            call.estimated = reply.usage_estimated;
             call.cost_usd = st.extras ? st.extras->cost(reply.use) : -1;
             st.emit(std::move(call));
             const auto* x = st.extras.get();
-            if (reply.tool_calls.empty() || x == nullptr || !x->tool_runner)
+            if (r->cancelled || reply.tool_calls.empty() || x == nullptr || !x->tool_runner)
               return finish_task(self, r, std::move(reply));
             if (r->step + 1 >= x->max_tool_steps)
               return finish_task(self, r,
@@ -312,8 +339,10 @@ void run_step(agent_pointer self, const task_run_ptr& r) {
                                                 std::to_string(x->max_tool_steps) + " steps"));
             call_tools(self, r, std::move(reply));
           },
-          [self, r, started, call](caf::error& err) mutable {
+          [self, r, started, call, call_id](caf::error& err) mutable {
             auto& st = self->state;
+            r->call = 0;
+            err = on_call_error(self, call_id, std::move(err));
             r->use.calls += 1;
             call.duration = std::chrono::steady_clock::now() - started;
             call.use.calls = 1;
@@ -338,7 +367,7 @@ void recall_then_run(agent_pointer self, const task_run_ptr& r) {
   if (r->pending == 0)
     return run_step(self, r);
   auto one_done = [self, r] {
-    if (--r->pending == 0)
+    if (--r->pending == 0 && !r->answered) // after a cancel the task is answered already
       run_step(self, r);
   };
   constexpr auto recall_timeout = std::chrono::seconds(10);
@@ -393,15 +422,25 @@ void summarize_then_run(agent_pointer self, const task_run_ptr& r) {
                   chat_message{"user", std::move(text), {}, {}, {}}};
   req.max_tokens = 256;
   req.timeout = st.llm_timeout;
-  st.set_running(r->t.id, req.call_id);
+  r->call = req.call_id;
+  auto call_id = req.call_id;
   self->request(st.llm, st.llm_timeout + request_slack, std::move(req))
       .then(
           [self, r](chat_result& reply) {
+            r->call = 0;
             r->use += reply.use;
             self->state.memory.set_summary(std::move(reply.content));
+            if (r->cancelled)
+              return finish_task(self, r, make_error(errc::cancelled, "task cancelled"));
             recall_then_run(self, r);
           },
-          [self, r](caf::error&) { recall_then_run(self, r); });
+          [self, r, call_id](caf::error& err) {
+            r->call = 0;
+            on_call_error(self, call_id, std::move(err)); // a timed-out call is cancelled
+            if (r->cancelled)
+              return finish_task(self, r, make_error(errc::cancelled, "task cancelled"));
+            recall_then_run(self, r);
+          });
 }
 
 // A dm or broadcast as it lands in memory: "PREFIXFROM] TEXT", built with one allocation.
@@ -436,14 +475,23 @@ agent_actor::behavior_type agent_behavior(agent_pointer self, agent_config cfg, 
         auto r = std::make_shared<task_run>();
         r->rp = self->make_response_promise<result>();
         r->t = std::move(t);
-        st.set_running(r->t.id, 0);
+        st.running.push_back(r);
         summarize_then_run(self, r);
         return r->rp;
       },
       [self](task_cancel& c) {
         auto& st = self->state;
-        if (auto i = st.find_running(c.task_id); i != st.running.end() && i->second != 0)
-          self->send(st.llm, chat_cancel{i->second});
+        auto i = st.find_running(c.task_id);
+        if (i == st.running.end() || (*i)->cancelled)
+          return;
+        auto r = *i;
+        r->cancelled = true;
+        // An LLM call in flight is cancelled on its path, and its answer ends the task (its
+        // usage counted); in any other phase (recall, tools) the task ends now.
+        if (r->call != 0)
+          self->send(st.llm, chat_cancel{r->call});
+        else
+          finish_task(self, r, make_error(errc::cancelled, "task cancelled"));
       },
       // const&: a broadcast's message is shared by every member; a mutable reference would make
       // CAF copy it for each one (copy on write).

@@ -1,6 +1,7 @@
 // The LLM tape (see llm_tape.hpp).
 #include "net/llm_tape.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <openssl/evp.h>
@@ -17,8 +18,10 @@ namespace swarm::net {
 
 namespace {
 
-// Slack on top of a call's own deadline, so the inner actor's precise error arrives first.
-constexpr auto request_slack = std::chrono::seconds(10);
+// Slack on top of a call's own deadline (chat_request::timeout, set by the agent), so the inner
+// actor's precise error arrives first; past it the tape cancels the call on the inner actor.
+// Shorter than the agent's slack, so the tape answers before its caller gives up.
+constexpr auto request_slack = std::chrono::seconds(1);
 
 void append_field(std::string& out, std::string_view s) {
   auto n = static_cast<uint32_t>(s.size());
@@ -80,7 +83,7 @@ llm_actor::behavior_type tape_behavior(tape_pointer self, llm_actor inner,
                               st.store->describe() + " has no reply for " + describe_call(req));
         }
         auto rp = self->make_response_promise<chat_result>();
-        auto timeout = req.timeout + request_slack;
+        auto timeout = std::max(req.timeout, caf::timespan{0}) + request_slack;
         auto kept = std::make_shared<chat_request>(req);
         self->request(st.inner, timeout, std::move(req))
             .then(
@@ -90,7 +93,17 @@ llm_actor::behavior_type tape_behavior(tape_pointer self, llm_actor inner,
                   else
                     rp.deliver(std::move(reply));
                 },
-                [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+                [self, rp, kept](caf::error& err) mutable {
+                  if (err == caf::sec::request_timeout) {
+                    // The inner actor let the deadline pass: stop the call there.
+                    self->send(self->state.inner, chat_cancel{kept->call_id});
+                    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(kept->timeout);
+                    err = make_error(errc::llm_timeout, "no answer within the call's timeout of " +
+                                                            std::to_string(ms.count()) +
+                                                            " ms; the call was cancelled");
+                  }
+                  rp.deliver(std::move(err));
+                });
         return rp;
       },
       [self](embedding_request& req) -> caf::result<embedding_result> {

@@ -36,7 +36,8 @@ std::string content_key(const chat_request& req, uint32_t occurrence);
 /// (empty run_id) pass through untouched in journal mode. Embedding requests always pass through
 /// (in replay mode they fail: embeddings are not recorded). When the store cannot keep a
 /// finished call (disk full, I/O error) the call fails with that error: a journaled run never
-/// acts on a reply it could not journal.
+/// acts on a reply it could not journal. A call `inner` has not answered a second past its
+/// `timeout` is cancelled there (chat_cancel) and fails with errc::llm_timeout.
 llm_actor spawn_llm_tape(caf::actor_system& sys, llm_actor inner, std::shared_ptr<call_store> store,
                          tape_mode mode);
 

@@ -4,9 +4,12 @@
 // slot or its rate buckets goes to the pool actor's queue.
 #include "runtime/llm_gate.hpp"
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 
@@ -39,7 +42,30 @@ struct gated_call {
   uint64_t ticket = 0;
   uint64_t lease = 0;    ///< 0 while waiting for the grant
   bool answered = false; ///< cancelled while waiting: answered, the grant still to come
+  usage estimate;        ///< the grant's estimate: charged when the reply states no usage
 };
+
+/// True if `res` states no valid usage: a chat reply says so; an embedding reply without tokens.
+bool lacks_usage(const chat_result& res) {
+  return res.usage_estimated;
+}
+
+bool lacks_usage(const embedding_result& res) {
+  return res.use.total_tokens() == 0;
+}
+
+/// Puts the grant's estimate in a reply that states no usage (the calls count stays the
+/// client's); true if it did.
+template <class Result>
+bool charge_estimate(Result& res, const usage& estimate) {
+  if (!lacks_usage(res))
+    return false;
+  res.use.prompt_tokens = estimate.prompt_tokens;
+  res.use.completion_tokens = estimate.completion_tokens;
+  if constexpr (std::is_same_v<Result, chat_result>)
+    res.usage_estimated = true;
+  return true;
+}
 
 template <class Result>
 using call_map = std::unordered_map<uint64_t, gated_call<Result>>;
@@ -75,8 +101,8 @@ struct gate_state {
   }
 
   /// Releases `lease` on the core and wakes the pool if callers wait for the slot.
-  void release(uint64_t lease, const usage& use) const {
-    if (auto url = detail::pool_release(*core, lease, use))
+  void release(uint64_t lease, const usage& use, bool estimated = false) const {
+    if (auto url = detail::pool_release(*core, lease, use, estimated))
       caf::anon_send(pool, detail::pool_wake{std::move(*url), false});
   }
 
@@ -93,23 +119,31 @@ std::string context_text(const caf::error& err) {
   return describe(err);
 }
 
-/// What the caller sees when the pool does not grant.
+std::string ms_text(caf::timespan x) {
+  return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(x).count()) + " ms";
+}
+
+/// What the caller sees when the pool does not grant. The wait ended at `grant_timeout` or at
+/// the call's own deadline `call_timeout`, whichever is sooner.
 caf::error refusal(const caf::error& err, const agent_id& agent, const std::string& endpoint,
-                   caf::timespan grant_timeout) {
+                   caf::timespan grant_timeout, caf::timespan call_timeout) {
   auto who = "agent '" + agent.str() + "'";
   if (is(err, errc::budget_exhausted))
     return make_error(errc::budget_exhausted, "call of " + who + " refused: " + context_text(err));
   if (err == caf::sec::request_timeout) {
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(grant_timeout).count();
-    return make_error(errc::llm_timeout, "call of " + who + " got no slot on " + endpoint +
-                                             " within " + std::to_string(ms) +
-                                             " ms (resources.grant_timeout_ms)");
+    auto text = "call of " + who + " got no slot on " + endpoint + " within ";
+    if (call_timeout < grant_timeout)
+      return make_error(errc::llm_timeout, text + "the call's timeout of " + ms_text(call_timeout) +
+                                               " (llm.timeout_ms)");
+    return make_error(errc::llm_timeout,
+                      text + ms_text(grant_timeout) + " (resources.grant_timeout_ms)");
   }
   return err;
 }
 
 /// Removes call `id` if it is still the one with `ticket`; releases its grant with `use` and
-/// answers it with `value` (unless it was answered when cancelled).
+/// answers it with `value` (unless it was answered when cancelled). A reply that states no usage
+/// is charged the grant's estimate, and says so.
 template <class Result, class Value>
 void finish(gate_pointer self, call_map<Result>& calls, uint64_t id, uint64_t ticket,
             const usage& use, Value&& value) {
@@ -118,8 +152,14 @@ void finish(gate_pointer self, call_map<Result>& calls, uint64_t id, uint64_t ti
     return; // already finished on another path
   auto call = std::move(i->second);
   calls.erase(i);
+  auto charged = use;
+  bool estimated = false;
+  if constexpr (std::is_same_v<std::decay_t<Value>, Result>) {
+    estimated = charge_estimate(value, call.estimate);
+    charged = value.use;
+  }
   if (call.lease != 0)
-    self->state.release(call.lease, use);
+    self->state.release(call.lease, charged, estimated);
   if (!call.answered)
     call.rp.deliver(std::forward<Value>(value));
 }
@@ -161,31 +201,35 @@ caf::typed_response_promise<Result> admit(gate_pointer self, call_map<Result> ga
     return rp;
   }
   ask.priority = st.opts.priority;
-  ask.timeout = st.opts.grant_timeout;
-  ask.lease = req.timeout;
+  // The call's deadline (req.timeout, from now) covers the wait for its grant too.
+  auto call_timeout = std::max(req.timeout, caf::timespan{0});
+  ask.timeout = std::min(st.opts.grant_timeout, call_timeout);
+  ask.lease = call_timeout;
+  usage estimate{ask.prompt_tokens, ask.completion_tokens, 0};
   auto adm = detail::pool_admit(*st.core, ask);
   if (adm.what == detail::admission::refused) {
-    rp.deliver(refusal(adm.err, ask.agent, ask.endpoint, st.opts.grant_timeout));
+    rp.deliver(refusal(adm.err, ask.agent, ask.endpoint, st.opts.grant_timeout, call_timeout));
     return rp;
   }
   auto ticket = next_ticket();
   if (adm.what == detail::admission::granted) {
     if (adm.sweep.count() > 0)
       self->delayed_send(st.pool, adm.sweep, detail::lease_sweep{});
-    calls.emplace(id, gated_call<Result>{rp, ticket, adm.lease, false});
+    calls.emplace(id, gated_call<Result>{rp, ticket, adm.lease, false, estimate});
     forward(self, member, id, ticket, std::move(req));
     return rp;
   }
   // It must wait: the pool actor queues it (its place is kept meanwhile) and grants it later.
-  calls.emplace(id, gated_call<Result>{rp, ticket, 0, false});
+  calls.emplace(id, gated_call<Result>{rp, ticket, 0, false, estimate});
   ask.ticket = ticket;
   auto agent = ask.agent;
   auto endpoint = ask.endpoint;
+  auto arrived = std::chrono::steady_clock::now();
   // No timeout of our own: the pool answers by `ask.timeout`, and a grant that arrived after we
   // stopped waiting would be a slot nobody releases.
   self->request(st.pool, caf::infinite, detail::pool_enqueue{std::move(ask), std::move(adm.res)})
       .then(
-          [self, member, id, ticket, req = std::move(req)](grant& g) mutable {
+          [self, member, id, ticket, arrived, req = std::move(req)](grant& g) mutable {
             auto& calls = self->state.*member;
             auto i = calls.find(id);
             if (i == calls.end() || i->second.ticket != ticket || i->second.answered) {
@@ -196,10 +240,21 @@ caf::typed_response_promise<Result> admit(gate_pointer self, call_map<Result> ga
               return;
             }
             i->second.lease = g.lease;
+            // What is left of the call's deadline goes with it: the client ends the call when
+            // the agent's deadline passes, not a full timeout after the grant.
+            auto left = req.timeout - (std::chrono::steady_clock::now() - arrived);
+            if (left <= caf::timespan{0}) {
+              finish(self, calls, id, ticket, usage{},
+                     make_error(errc::llm_timeout, "call " + std::to_string(id) +
+                                                       " got its slot past its timeout of " +
+                                                       ms_text(req.timeout)));
+              return;
+            }
+            req.timeout = left;
             forward(self, member, id, ticket, std::move(req));
           },
-          [self, member, id, ticket, agent = std::move(agent),
-           endpoint = std::move(endpoint)](caf::error& err) {
+          [self, member, id, ticket, agent = std::move(agent), endpoint = std::move(endpoint),
+           call_timeout](caf::error& err) {
             auto& calls = self->state.*member;
             auto i = calls.find(id);
             if (i == calls.end() || i->second.ticket != ticket)
@@ -207,7 +262,8 @@ caf::typed_response_promise<Result> admit(gate_pointer self, call_map<Result> ga
             auto call = std::move(i->second);
             calls.erase(i);
             if (!call.answered)
-              call.rp.deliver(refusal(err, agent, endpoint, self->state.opts.grant_timeout));
+              call.rp.deliver(
+                  refusal(err, agent, endpoint, self->state.opts.grant_timeout, call_timeout));
           });
   return rp;
 }

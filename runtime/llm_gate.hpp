@@ -15,8 +15,9 @@ namespace swarm {
 
 /// Per gate.
 struct llm_gate_options {
-  /// Longest wait for a grant (`resources.grant_timeout_ms`); past it the call fails with
-  /// errc::llm_timeout without being sent. Default: 60 s.
+  /// Longest wait for a grant (`resources.grant_timeout_ms`); past it, or past the call's own
+  /// deadline (chat_request::timeout) if that comes first, the call fails with errc::llm_timeout
+  /// without being sent. Default: 60 s.
   caf::timespan grant_timeout = std::chrono::seconds(60);
   /// Completion estimate of a chat request without `max_tokens`. Default: 1024.
   uint64_t default_completion_tokens = 1024;
@@ -39,7 +40,12 @@ uint64_t estimate_embedding_tokens(const embedding_request& req);
 /// each request to `inner` (on the pool's shared core, without a message, unless the call must
 /// wait for a slot or its rate buckets: then it queues at the pool actor, FIFO per priority), and
 /// releases the grant exactly once: with the reply's `usage`, with zero usage if the call failed
-/// (an error carries no usage) or was never sent, or when `inner` dies. A budget refusal answers
+/// (an error carries no usage) or was never sent, or when `inner` dies. A reply that states no
+/// valid usage (chat_result::usage_estimated; an embedding reply without tokens) is charged the
+/// grant's estimate instead, which the caller gets in the reply's `use` (still marked
+/// usage_estimated). `req.timeout` is the call's one deadline from its arrival: it bounds the
+/// wait for the grant, and a call granted after a wait is forwarded with what is left of it (one
+/// granted past it is not sent: errc::llm_timeout). A budget refusal answers
 /// errc::budget_exhausted naming the level and the agent, and `inner` is never called. A
 /// chat_cancel for a call still waiting for its grant withdraws it (errc::llm_cancelled); for a
 /// forwarded call it is passed on. Embedding requests are granted like chat requests (they take the

@@ -1,0 +1,157 @@
+// Budgets that cannot leak: the ledger's sums saturate instead of wrapping, and a reply without
+// usage is charged its estimate (marked estimated), so a token budget stops calls in real runs
+// against the mock answering without `usage`, streamed or not.
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "mock_llm/mock_llm_server.hpp"
+#include "runtime/budget.hpp"
+#include "runtime/core/errc.hpp"
+#include "runtime/runtime.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using namespace swarm;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr uint64_t max64 = UINT64_MAX;
+
+} // namespace
+
+TEST_CASE("a bogus huge usage saturates the ledger and the budget stays spent", "[pool]") {
+  budget_limits limits;
+  limits.per_agent.max_tokens = 200;
+  budget_ledger ledger{limits, {}};
+  agent_id a{"team", "a"};
+  auto r1 = ledger.reserve({a, "m", 10, 10});
+  REQUIRE(r1);
+  ledger.settle(*r1, usage{5, max64, 1});
+  CHECK(ledger.of_agent(a).used.total_tokens() == max64);
+  // Wrapping would make the committed amount small again and let this call through.
+  auto refusal = ledger.check({a, "m", 10, 10});
+  REQUIRE(refusal);
+  CHECK(refusal->level == budget_level::agent);
+  CHECK(refusal->committed == max64);
+  CHECK_FALSE(ledger.reserve({a, "m", 10, 10}));
+  // The unlimited levels saturate as well instead of starting over.
+  CHECK(ledger.total().used.completion_tokens == max64);
+  CHECK(ledger.of_swarm("team").used.total_tokens() == max64);
+  ledger.settle(*ledger.reserve({agent_id{"team", "b"}, "m", 1, 1}), usage{1, 1, 1});
+  CHECK(ledger.total().used.total_tokens() == max64);
+}
+
+TEST_CASE("sums past 2^64 saturate at every level, reservations included", "[pool]") {
+  budget_ledger ledger; // unlimited
+  agent_id a{"team", "a"};
+  auto r1 = ledger.reserve({a, "m", max64 - 5, 10});
+  REQUIRE(r1);
+  CHECK(r1->tokens == max64);
+  CHECK(ledger.total().reserved_tokens == max64);
+  auto r2 = ledger.reserve({a, "m", 1, 1});
+  REQUIRE(r2);
+  CHECK(ledger.total().reserved_tokens == max64);
+  ledger.settle(*r1, usage{max64 - 5, 10, 1});
+  ledger.settle(*r2, usage{10, 1, 1}); // prompt: 2^64 - 5 + 10
+  auto acc = ledger.of_agent(a);
+  CHECK(acc.used.prompt_tokens == max64);
+  CHECK(acc.used.completion_tokens == 11);
+  CHECK(acc.used.calls == 2);
+}
+
+TEST_CASE("the cost of a huge usage saturates instead of overflowing", "[pool]") {
+  budget_limits limits;
+  limits.runtime.max_usd = 5;
+  price_table prices;
+  prices.models["m"] = {1.0, 2.0};
+  CHECK(prices.cost("m", 0, uint64_t{1} << 63) == max64);
+  CHECK(prices.cost("m", max64, max64) == max64);
+  budget_ledger ledger{limits, prices};
+  agent_id a{"team", "a"};
+  auto r = ledger.reserve({a, "m", 10, 10});
+  REQUIRE(r);
+  ledger.settle(*r, usage{0, uint64_t{1} << 63, 1});
+  CHECK(ledger.total().cost == max64);
+  auto refusal = ledger.check({a, "m", 1, 1});
+  REQUIRE(refusal);
+  CHECK(refusal->money);
+}
+
+TEST_CASE("calls settled with their estimate are counted as estimated", "[pool]") {
+  budget_ledger ledger;
+  agent_id a{"team", "a"};
+  auto r1 = ledger.reserve({a, "m", 21, 100});
+  REQUIRE(r1);
+  ledger.settle(*r1, usage{21, 100, 1}, true);
+  auto r2 = ledger.reserve({a, "m", 21, 100});
+  REQUIRE(r2);
+  ledger.settle(*r2, usage{20, 4, 1});
+  CHECK(ledger.of_agent(a).estimated_calls == 1);
+  CHECK(ledger.of_swarm("team").estimated_calls == 1);
+  CHECK(ledger.total().estimated_calls == 1);
+  CHECK(ledger.total().used.total_tokens() == 145);
+}
+
+TEST_CASE("a reply without usage is charged its estimate: a 200-token budget stops the second "
+          "call") {
+  auto stream = GENERATE(false, true);
+  INFO("stream: " << stream);
+  test::temp_dir dir;
+  auto srv = mock_llm::server::start({.script_path = dir.write("mock.yaml", "default: {reply: ok, "
+                                                                            "usage: none}\n")});
+  REQUIRE(srv);
+  auto& mock = *srv;
+  runtime_options opts;
+  opts.scheduler_threads = 2;
+  runtime rt{opts, {mock->url(), "mock"}};
+  std::mutex mtx;
+  std::vector<event> finished_calls;
+  rt.on_event([&](const event& e) {
+    if (e.kind != event_kind::llm_call_finished)
+      return;
+    std::lock_guard<std::mutex> guard{mtx};
+    finished_calls.push_back(e);
+  });
+  // Each call's estimate: its prompt (a dozen tokens) + max_tokens 100; the reply says nothing
+  // of its usage. Charged 0, every call would fit in 200; charged its estimate, only one does.
+  auto spec = load_spec_text(std::string{"name: solo\nllm: {max_tokens: 100, stream: "} +
+                             (stream ? "true" : "false") +
+                             "}\nresources: {budget: {tokens: 200}}\n"
+                             "agents:\n  - {name: a, system_prompt: You are a.}\n");
+  REQUIRE(spec);
+  auto team = rt.spawn(*spec);
+  REQUIRE(team);
+  auto first = team->run({"one"});
+  REQUIRE(first);
+  CHECK(first->text == "## a\nok");
+  auto spent = team->spent();
+  CHECK(spent.use.total_tokens() > 100);
+  CHECK(spent.use.total_tokens() <= 200);
+  CHECK(spent.use.completion_tokens == 100); // the estimate: max_tokens
+  CHECK(spent.reserved_tokens == 0);
+  CHECK(first->use.total_tokens() == spent.use.total_tokens());
+  auto second = team->run({"two"});
+  REQUIRE_FALSE(second);
+  CHECK(describe(second.error()).find("budget") != std::string::npos);
+  auto third = team->run({"three"});
+  REQUIRE_FALSE(third);
+  CHECK(mock->stats().chat_requests == 1); // refused calls never reached the endpoint
+  CHECK(team->spent().use.total_tokens() == spent.use.total_tokens());
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  auto estimated = [&] {
+    std::lock_guard<std::mutex> guard{mtx};
+    for (const auto& e : finished_calls)
+      if (!e.error && e.estimated && e.use.total_tokens() == spent.use.total_tokens())
+        return true;
+    return false;
+  };
+  while (!estimated() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(2ms);
+  CHECK(estimated());
+}
