@@ -289,7 +289,8 @@ void call_tools(agent_pointer self, const task_run_ptr& r, chat_result reply) {
       ++r->step;
       run_step(self, r);
     };
-    self->request(x.tool_runner, caf::infinite, tool_request{r->t.run_id, st.id, r->t.id, call})
+    self->request(x.tool_runner, caf::infinite,
+                  tool_request{r->t.run_id, st.id, r->t.id, call, r->step})
         .then(
             [answer](tool_reply& out) mutable {
               // The model learns why a call failed (refused, rejected, timed out...) and may

@@ -7,6 +7,7 @@
 #include <deque>
 #include <fcntl.h>
 #include <memory>
+#include <optional>
 #include <system_error>
 #include <unistd.h>
 #include <utility>
@@ -60,6 +61,7 @@ struct job {
   tool_request req;
   caf::typed_response_promise<tool_reply> rp;
   clock::time_point started;
+  std::string decision; // "approved" or "rejected" once a human decided
 };
 
 caf::behavior tool_worker(caf::event_based_actor* self, config_ptr cfg, tool_request req,
@@ -105,14 +107,40 @@ void emit(runner_pointer self, event e) {
 /// What tool_call_finished keeps of a tool's output: the first 2,000 bytes.
 constexpr size_t output_excerpt = 2000;
 
-// Every call ends here, exactly once: refused, rejected, failed or answered.
+// Every call ends here, exactly once: refused, rejected, failed or answered; journaled (when
+// the runner has a journal and the call a run) before the agent hears it.
 void finish(runner_pointer self, job& j, tool_reply reply) {
+  const auto& journal = self->state.cfg->journal;
+  if (journal && !j.req.run_id.empty())
+    if (auto err = journal->put_tool(tool_key(j.req), j.req, reply, j.decision)) {
+      reply.content.clear();
+      reply.error = make_error(errc::io_error, j.req.call.name +
+                                                   " ran, but its result could not "
+                                                   "be journaled: " +
+                                                   describe(err));
+    }
   auto e = tool_event(j, event_kind::tool_call_finished);
   e.error = reply.error;
   e.duration = clock::now() - j.started;
   e.text = reply.content.substr(0, output_excerpt);
   emit(self, std::move(e));
   j.rp.deliver(std::move(reply));
+}
+
+// The journal's answer to `req`, if it has one; a journal that cannot be read answers with the
+// error (the call is not run blind).
+std::optional<tool_reply> journaled(const tool_runner_config& cfg, const tool_request& req) {
+  if (!cfg.journal || req.run_id.empty())
+    return std::nullopt;
+  auto kept = cfg.journal->find_tool(tool_key(req));
+  if (!kept) {
+    tool_reply out;
+    out.call_id = req.call.id;
+    out.error = make_error(errc::io_error, "cannot look up " + req.call.name +
+                                               " in the journal: " + describe(kept.error()));
+    return out;
+  }
+  return std::move(*kept);
 }
 
 tool_reply error_reply(const job& j, caf::error err) {
@@ -175,7 +203,14 @@ tool_runner_actor::behavior_type tool_runner(runner_pointer self, config_ptr cfg
         job j{std::move(req), self->make_response_promise<tool_reply>(), clock::now()};
         auto rp = j.rp;
         emit(self, tool_event(j, event_kind::tool_call_requested));
-        if (auto err = check_permission(*st.cfg, j.req.agent, j.req.call.name)) {
+        if (auto kept = journaled(*st.cfg, j.req)) {
+          // A resumed run: the journal answers, nothing runs again.
+          auto e = tool_event(j, event_kind::tool_call_finished);
+          e.error = kept->error;
+          e.text = kept->content.substr(0, output_excerpt);
+          emit(self, std::move(e));
+          j.rp.deliver(std::move(*kept));
+        } else if (auto err = check_permission(*st.cfg, j.req.agent, j.req.call.name)) {
           auto rejected = tool_event(j, event_kind::tool_call_rejected);
           rejected.text = describe(err);
           emit(self, std::move(rejected));
@@ -206,6 +241,7 @@ tool_runner_actor::behavior_type tool_runner(runner_pointer self, config_ptr cfg
                                 " is waiting (already decided, or never asked)");
         auto j = std::move(i->second);
         st.pending.erase(i);
+        j.decision = d.approve ? "approved" : "rejected";
         if (d.approve) {
           auto approved = tool_event(j, event_kind::tool_call_approved);
           approved.approval = d.id;

@@ -18,6 +18,7 @@
 #include "runtime/core/handles.hpp"
 #include "runtime/core/spec.hpp"
 #include "runtime/core/tool_messages.hpp"
+#include "runtime/core/tool_store.hpp"
 
 namespace swarm::actors {
 
@@ -40,6 +41,10 @@ struct tool_runner_config {
   /// tool_call_rejected as they happen, and tool_call_finished once for every call, refused ones
   /// included (name: the tool). Default: none.
   monitor_actor monitor;
+  /// Where finished calls are journaled (before the agent hears the reply) and found again: a
+  /// call of a resumed run that the journal has is answered from it, not carried out again.
+  /// Default: none (calls of runs are neither journaled nor looked up).
+  std::shared_ptr<tool_store> journal;
   /// Code for memory_search, memory_write and delegate, by tool name. Default: none (those
   /// tools answer tool_unavailable).
   std::map<std::string, tool_hook> hooks;

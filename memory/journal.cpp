@@ -1,7 +1,11 @@
 // The run journal on the memory database (see journal.hpp). Layout:
-//   journal: 'c' <call key>                    -> version byte, CAF binary journaled_call
-//                                                 (without its key)
+//   journal: 'c' <call key>                    -> version byte 2, CAF binary journaled_call
+//                                                 (without its key; version 1, still read: a
+//                                                 reply without usage_estimated)
 //            's' <run id> '\n' <u64 big endian> -> version byte, CAF binary journaled_step
+//            't' <tool key>                    -> version byte, CAF binary journaled_tool_call
+//                                                 (without its key; the reply's error as its
+//                                                 errc code and message)
 //   runs:    <run id>                          -> version byte 2, CAF binary run_record (version
 //                                                 1, still read: the fields before spec_digest)
 // A call key starts with `<run id> '\n'`, so a run's calls and steps are each one key range.
@@ -23,11 +27,14 @@ namespace {
 
 using detail::db_access;
 
-constexpr char format_version = 1; ///< of calls and steps
+constexpr char format_version = 1; ///< of steps and tool calls
+constexpr char call_format_v1 = 1; ///< calls whose reply had no usage_estimated
+constexpr char call_format = 2;    ///< calls with every field of the reply
 constexpr char run_format_v1 = 1;  ///< run headers up to `error`
 constexpr char run_format = 2;     ///< run headers with every field
 constexpr char call_tag = 'c';
 constexpr char step_tag = 's';
+constexpr char tool_tag = 't';
 
 int64_t now_ms() {
   using namespace std::chrono;
@@ -89,6 +96,10 @@ std::string calls_prefix(const std::string& run_id) {
   return call_tag + run_id + '\n';
 }
 
+std::string tools_prefix(const std::string& run_id) {
+  return tool_tag + run_id + '\n';
+}
+
 std::string steps_prefix(const std::string& run_id) {
   return step_tag + run_id + '\n';
 }
@@ -141,6 +152,21 @@ std::string journal::describe() const {
 
 // --- calls --------------------------------------------------------------------------------------
 
+namespace {
+
+/// A journaled call of either format (without its key).
+bool decode_call(const rocksdb::Slice& v, journaled_call& x) {
+  if (v.size() >= 1 && v[0] == call_format_v1) {
+    auto& r = x.reply;
+    return decode_as(call_format_v1, v, x.agent, x.task_id, x.step, x.model, r.call_id, r.model,
+                     r.content, r.tool_calls, r.finish_reason, r.logprobs, r.use, r.attempts,
+                     x.time_ms);
+  }
+  return decode_as(call_format, v, x.agent, x.task_id, x.step, x.model, x.reply, x.time_ms);
+}
+
+} // namespace
+
 caf::expected<std::optional<chat_result>> journal::find(const std::string& key) {
   std::string value;
   auto st = db_access::raw(*db_).Get(rocksdb::ReadOptions{}, db_access::cf(*db_, cf_journal),
@@ -150,7 +176,7 @@ caf::expected<std::optional<chat_result>> journal::find(const std::string& key) 
   if (!st.ok())
     return db_access::fail(*db_, "cannot read journal entry of run '" + run_of(key) + "'", st);
   journaled_call call;
-  if (!decode(value, call.agent, call.task_id, call.step, call.model, call.reply, call.time_ms))
+  if (!decode_call(value, call))
     return make_error(errc::io_error, describe() + ": run '" + run_of(key) +
                                           "': undecodable journal entry under key '" + key + "'");
   return std::optional<chat_result>{std::move(call.reply)};
@@ -163,7 +189,8 @@ caf::error journal::put(const std::string& key, const chat_request& req, const c
   rocksdb::WriteBatch batch;
   batch
       .Put(db_access::cf(*db_, cf_journal), call_key(key),
-           encode(call.agent, call.task_id, call.step, call.model, call.reply, call.time_ms))
+           encode_as(call_format, call.agent, call.task_id, call.step, call.model, call.reply,
+                     call.time_ms))
       .PermitUncheckedError();
   return db_access::write(*db_, batch,
                           "cannot journal a call of run '" + run_of(key) + "' (key '" + key + "')");
@@ -173,18 +200,108 @@ caf::expected<std::vector<journaled_call>> journal::calls(const std::string& run
   if (auto err = check_run_id(run_id))
     return err;
   std::vector<journaled_call> result;
-  auto err = scan_prefix(
-      *db_, db_access::cf(*db_, cf_journal), calls_prefix(run_id),
-      [&](const rocksdb::Slice& k, const rocksdb::Slice& v) -> caf::error {
-        journaled_call call;
-        call.key = std::string{k.data() + 1, k.size() - 1};
-        if (!decode(v, call.agent, call.task_id, call.step, call.model, call.reply, call.time_ms))
-          return make_error(errc::io_error, describe() + ": run '" + run_id +
-                                                "': undecodable journal entry under key '" +
-                                                call.key + "'");
-        result.push_back(std::move(call));
-        return {};
-      });
+  auto err = scan_prefix(*db_, db_access::cf(*db_, cf_journal), calls_prefix(run_id),
+                         [&](const rocksdb::Slice& k, const rocksdb::Slice& v) -> caf::error {
+                           journaled_call call;
+                           call.key = std::string{k.data() + 1, k.size() - 1};
+                           if (!decode_call(v, call))
+                             return make_error(errc::io_error,
+                                               describe() + ": run '" + run_id +
+                                                   "': undecodable journal entry under key '" +
+                                                   call.key + "'");
+                           result.push_back(std::move(call));
+                           return {};
+                         });
+  if (err)
+    return err;
+  return result;
+}
+
+// --- tool calls ---------------------------------------------------------------------------------
+
+namespace {
+
+// A tool reply's error kept as its code (errc; another category becomes tool_failed with its
+// description) and message, so that it reads back without an actor system.
+struct stored_error {
+  uint8_t code = 0;
+  std::string message;
+};
+
+stored_error store_error(const caf::error& err) {
+  if (!err)
+    return {};
+  if (err.category() == errc_category)
+    return {err.code(), error_message(err)};
+  return {static_cast<uint8_t>(errc::tool_failed), describe(err)};
+}
+
+caf::error load_error(const stored_error& e) {
+  if (e.code == 0)
+    return {};
+  return make_error(static_cast<errc>(e.code), e.message);
+}
+
+bool decode_tool(const rocksdb::Slice& v, journaled_tool_call& x) {
+  stored_error err;
+  if (!decode(v, x.agent, x.task_id, x.step, x.name, x.arguments, x.decision, x.reply.call_id,
+              x.reply.content, err.code, err.message, x.time_ms))
+    return false;
+  x.reply.error = load_error(err);
+  return true;
+}
+
+} // namespace
+
+caf::expected<std::optional<tool_reply>> journal::find_tool(const std::string& key) {
+  std::string value;
+  auto st = db_access::raw(*db_).Get(rocksdb::ReadOptions{}, db_access::cf(*db_, cf_journal),
+                                     tool_tag + key, &value);
+  if (st.IsNotFound())
+    return std::optional<tool_reply>{};
+  if (!st.ok())
+    return db_access::fail(*db_, "cannot read a tool call of run '" + run_of(key) + "'", st);
+  journaled_tool_call call;
+  if (!decode_tool(value, call))
+    return make_error(errc::io_error, describe() + ": run '" + run_of(key) +
+                                          "': undecodable tool call under key '" + key + "'");
+  return std::optional<tool_reply>{std::move(call.reply)};
+}
+
+caf::error journal::put_tool(const std::string& key, const tool_request& req,
+                             const tool_reply& reply, const std::string& decision) {
+  if (key.empty())
+    return make_error(errc::invalid_argument, "journal put_tool: empty key");
+  auto err = store_error(reply.error);
+  auto agent = req.agent.str();
+  auto time = now_ms();
+  rocksdb::WriteBatch batch;
+  batch
+      .Put(db_access::cf(*db_, cf_journal), tool_tag + key,
+           encode(agent, req.task_id, req.step, req.call.name, req.call.arguments, decision,
+                  reply.call_id, reply.content, err.code, err.message, time))
+      .PermitUncheckedError();
+  return db_access::write(
+      *db_, batch, "cannot journal a tool call of run '" + run_of(key) + "' (key '" + key + "')");
+}
+
+caf::expected<std::vector<journaled_tool_call>>
+journal::tool_calls(const std::string& run_id) const {
+  if (auto err = check_run_id(run_id))
+    return err;
+  std::vector<journaled_tool_call> result;
+  auto err =
+      scan_prefix(*db_, db_access::cf(*db_, cf_journal), tools_prefix(run_id),
+                  [&](const rocksdb::Slice& k, const rocksdb::Slice& v) -> caf::error {
+                    journaled_tool_call call;
+                    call.key = std::string{k.data() + 1, k.size() - 1};
+                    if (!decode_tool(v, call))
+                      return make_error(errc::io_error, describe() + ": run '" + run_id +
+                                                            "': undecodable tool call under key '" +
+                                                            call.key + "'");
+                    result.push_back(std::move(call));
+                    return {};
+                  });
   if (err)
     return err;
   return result;
@@ -301,7 +418,7 @@ caf::expected<size_t> journal::forget_run(const std::string& run_id) {
   rocksdb::WriteBatch batch;
   size_t removed = 0;
   auto* journal_cf = db_access::cf(*db_, cf_journal);
-  for (const auto& prefix : {calls_prefix(run_id), steps_prefix(run_id)}) {
+  for (const auto& prefix : {calls_prefix(run_id), steps_prefix(run_id), tools_prefix(run_id)}) {
     auto err = scan_prefix(*db_, journal_cf, prefix,
                            [&](const rocksdb::Slice& k, const rocksdb::Slice&) -> caf::error {
                              batch.Delete(journal_cf, k).PermitUncheckedError();

@@ -18,6 +18,7 @@
 #include "memory/database.hpp"
 #include "runtime/core/call_store.hpp"
 #include "runtime/core/messages.hpp"
+#include "runtime/core/tool_store.hpp"
 
 namespace swarm::memory {
 
@@ -104,11 +105,24 @@ typename F::result_type inspect(F& f, journaled_call& x) {
            x.reply, x.time_ms);
 }
 
+/// One finished tool call of a run, as the journal holds it.
+struct journaled_tool_call {
+  std::string key;       ///< the tool_key (`run \n agent \n task \n step \n call id`)
+  std::string agent;     ///< "swarm/name" of the agent that asked
+  std::string task_id;   ///< the task the call was made for
+  uint32_t step = 0;     ///< the LLM step that asked for it
+  std::string name;      ///< the tool
+  std::string arguments; ///< as the model wrote them
+  std::string decision;  ///< "approved", "rejected", or empty (no approval needed)
+  tool_reply reply;      ///< what the model was told (content, or error)
+  int64_t time_ms = 0;   ///< when it was journaled, Unix milliseconds
+};
+
 /// The run journal of a data directory. Every write is one WriteBatch through the WAL: when a
 /// write returns without error it survives a crash of the process (and of the machine if the
 /// database was opened with `sync`). Values carry a format version; one that cannot be decoded
 /// is an `io_error` naming the run and the key. Thread-safe.
-class journal final : public call_store {
+class journal final : public call_store, public tool_store {
 public:
   /// A journal in `db`, which it keeps open.
   explicit journal(std::shared_ptr<database> db);
@@ -133,6 +147,18 @@ public:
   /// Every run's header, newest (latest `started_ms`) first.
   [[nodiscard]] caf::expected<std::vector<run_record>> runs() const;
 
+  /// The tool reply journaled under `key` (a tool_key), or none.
+  [[nodiscard]] caf::expected<std::optional<tool_reply>> find_tool(const std::string& key) override;
+
+  /// Journals `reply` to `req` under `key` (non-empty) with the human's `decision`, if any;
+  /// replaces an existing entry.
+  [[nodiscard]] caf::error put_tool(const std::string& key, const tool_request& req,
+                                    const tool_reply& reply, const std::string& decision) override;
+
+  /// The tool calls journaled for `run_id`, in key order.
+  [[nodiscard]] caf::expected<std::vector<journaled_tool_call>>
+  tool_calls(const std::string& run_id) const;
+
   /// Appends a coordinator step to `run_id`; steps read back in the order they were put, also
   /// across reopening.
   [[nodiscard]] caf::error put_step(const std::string& run_id, const journaled_step& step);
@@ -143,7 +169,8 @@ public:
   /// The steps journaled for `run_id`, in the order they were put.
   [[nodiscard]] caf::expected<std::vector<journaled_step>> steps(const std::string& run_id) const;
 
-  /// Removes the run's header, calls and steps in one batch; returns how many entries went.
+  /// Removes the run's header, calls, tool calls and steps in one batch; returns how many entries
+  /// went.
   [[nodiscard]] caf::expected<size_t> forget_run(const std::string& run_id);
 
   /// The database this journal lives in.

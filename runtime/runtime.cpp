@@ -605,7 +605,8 @@ caf::expected<swarm_handle> spawn_swarm(const std::shared_ptr<runtime::impl>& rt
     auto root = rt->data_dir.empty() ? std::filesystem::temp_directory_path() /
                                            ("smolswarms-workspaces-" + std::to_string(::getpid()))
                                      : std::filesystem::path{rt->data_dir} / "workspaces";
-    auto tools = spawn_swarm_tools(rt->sys, spec, root, rt->monitor, rt->long_term, directory);
+    auto tools = spawn_swarm_tools(rt->sys, spec, root, rt->monitor, rt->long_term, directory,
+                                   rt->store.journal);
     wiring.tool_runner = tools.runner;
     wiring_runner = tools.runner;
     wiring.tool_specs = std::move(tools.specs);

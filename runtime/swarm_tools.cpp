@@ -92,6 +92,21 @@ actors::tool_hook memory_search(caf::actor_system* sys, long_term_memory_actor l
   };
 }
 
+// "ltm-c" + 16 hex digits of a FNV-1a hash of the call's tool_key: the same for the same call
+// of the same run, whatever process makes it.
+std::string call_memory_id(const tool_request& req) {
+  uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : tool_key(req)) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string id = "ltm-c";
+  for (int i = 15; i >= 0; --i)
+    id.push_back(hex[(h >> (4 * i)) & 0xf]);
+  return id;
+}
+
 actors::tool_hook memory_write(caf::actor_system* sys, long_term_memory_actor ltm) {
   return [sys, ltm](const tool_request& req) -> caf::expected<std::string> {
     auto args = arguments(req);
@@ -105,10 +120,12 @@ actors::tool_hook memory_write(caf::actor_system* sys, long_term_memory_actor lt
       importance = v->to_number<double>();
     if (importance < 0 || importance > 1)
       return bad_arguments(req, "importance must be in [0, 1]");
-    std::string id;
+    // One id per tool call of a run: if the process dies after the write but before the call
+    // is journaled, the resumed run's call writes the same record again instead of a second one.
+    auto id = req.run_id.empty() ? std::string{} : call_memory_id(req);
     if (auto err =
             ask(*sys, ltm, memory_timeout,
-                ltm_write{agent_ns(req.agent), *text, importance, "run:" + req.run_id, {}}, id))
+                ltm_write{agent_ns(req.agent), *text, importance, "run:" + req.run_id, id}, id))
       return err;
     return "remembered as " + id;
   };
@@ -159,13 +176,15 @@ bool uses_memory_tools(const swarm_spec& spec) {
 swarm_tools spawn_swarm_tools(caf::actor_system& sys, const swarm_spec& spec,
                               std::filesystem::path workspace_root, monitor_actor monitor,
                               long_term_memory_actor long_term,
-                              std::shared_ptr<agent_directory> directory) {
+                              std::shared_ptr<agent_directory> directory,
+                              std::shared_ptr<tool_store> journal) {
   actors::tool_runner_config cfg;
   cfg.tools = spec.tools;
   for (const auto& a : spec.agents)
     cfg.permissions[agent_id{spec.name, a.name}.str()] = a.tools;
   cfg.workspace_root = std::move(workspace_root);
   cfg.monitor = std::move(monitor);
+  cfg.journal = std::move(journal);
   if (long_term) {
     cfg.hooks["memory_search"] = memory_search(&sys, long_term, "swarm:" + spec.name);
     cfg.hooks["memory_write"] = memory_write(&sys, long_term);

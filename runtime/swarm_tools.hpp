@@ -17,6 +17,7 @@
 #include "runtime/core/memory_messages.hpp"
 #include "runtime/core/spec.hpp"
 #include "runtime/core/tool_messages.hpp"
+#include "runtime/core/tool_store.hpp"
 
 namespace swarm {
 
@@ -42,10 +43,12 @@ bool uses_memory_tools(const swarm_spec& spec);
 
 /// Spawns the tool runner of the swarm of `spec` (call only if `spec.tools` is not empty).
 /// memory_search / memory_write work on `long_term` (namespace "agent:<swarm>/<name>"; a null
-/// handle makes them unavailable); delegate asks an agent of `directory`.
+/// handle makes them unavailable); delegate asks an agent of `directory`. Finished calls go to
+/// `journal` (null: none), which answers them again when a run resumes.
 swarm_tools spawn_swarm_tools(caf::actor_system& sys, const swarm_spec& spec,
                               std::filesystem::path workspace_root, monitor_actor monitor,
                               long_term_memory_actor long_term,
-                              std::shared_ptr<agent_directory> directory);
+                              std::shared_ptr<agent_directory> directory,
+                              std::shared_ptr<tool_store> journal);
 
 } // namespace swarm

@@ -14,6 +14,7 @@
 #include <boost/json.hpp>
 
 #include "apps/swarm/commands.hpp"
+#include "apps/swarm/memory_cli.hpp"
 #include "memory/database.hpp"
 #include "memory/journal.hpp"
 #include "memory/long_term.hpp"
@@ -25,185 +26,6 @@ namespace swarm::cli {
 namespace {
 
 using memory::memory_record;
-
-struct memory_args {
-  std::string data_dir = "state";
-  std::string query;
-  std::string ns;
-  size_t top_k = 10;
-  bool json = false;
-  std::string out;
-  std::string file;
-  std::string id;
-  std::string older_than;
-  std::string run_id;
-};
-
-int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
-/// Prints "swarm memory SUB: MESSAGE" to stderr and returns `code`.
-int fail(const std::string& sub, const std::string& message, exit_code code = exit_failed) {
-  std::cerr << "swarm memory " << sub << ": " << message << "\n";
-  return static_cast<int>(code);
-}
-
-int fail(const std::string& sub, const caf::error& err) {
-  auto code = is(err, errc::invalid_argument)    ? exit_usage
-              : is(err, errc::data_dir_unusable) ? exit_data_dir
-                                                 : exit_failed;
-  return fail(sub, describe(err), code);
-}
-
-/// Opens the data directory's database; commands that only read open it read-only, so that
-/// they work beside a running swarm and never create a store.
-caf::expected<std::shared_ptr<memory::database>> open_db(const memory_args& args, bool write) {
-  memory::database_options opts;
-  opts.read_only = !write;
-  opts.create_if_missing = write;
-  return memory::database::open(args.data_dir, opts);
-}
-
-/// True if a process has the database of `data_dir` open read-write now (holds its lock), or
-/// if that cannot be told.
-bool database_in_use(const std::string& data_dir) {
-  auto holder = memory::database::lock_holder(data_dir);
-  return !holder || holder->has_value();
-}
-
-/// Runs still "running" in the journal whose process is gone were interrupted: they show so.
-/// The lock is checked before the headers were read (`in_use_before`) and after; a run that
-/// started or ended in between keeps what its header says.
-void mark_interrupted(std::vector<memory::run_record>& runs, const std::string& data_dir,
-                      bool in_use_before) {
-  bool any = std::any_of(runs.begin(), runs.end(),
-                         [](const memory::run_record& r) { return r.status == "running"; });
-  if (!any || in_use_before || database_in_use(data_dir))
-    return;
-  for (auto& r : runs)
-    if (r.status == "running")
-      r.status = "interrupted";
-}
-
-// --- formatting ---------------------------------------------------------------------------------
-
-/// Shortest text that reads back as `x` ("0.5", not Boost.JSON's "5E-1").
-std::string number(double x) {
-  char buf[32];
-  auto res = std::to_chars(buf, buf + sizeof(buf), x);
-  return std::string{buf, res.ptr};
-}
-
-/// "2024-05-01T12:00:00Z" for Unix milliseconds; "-" for 0.
-std::string iso_time(int64_t ms) {
-  if (ms == 0)
-    return "-";
-  auto secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-/// "1.4 MiB (1468006 bytes)".
-std::string size_text(uint64_t bytes) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double x = static_cast<double>(bytes);
-  size_t u = 0;
-  while (x >= 1024 && u + 1 < std::size(units)) {
-    x /= 1024;
-    ++u;
-  }
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%.1f %s (%llu bytes)", x, units[u],
-                static_cast<unsigned long long>(bytes));
-  return buf;
-}
-
-/// The first line of `text`, at most `n` characters, with "..." if cut.
-std::string excerpt(const std::string& text, size_t n = 80) {
-  auto line = text.substr(0, text.find('\n'));
-  if (line.size() > n || line.size() < text.size())
-    return line.substr(0, n) + "...";
-  return line;
-}
-
-/// Builds one JSON object on one line, numbers formatted by hand (see `number`).
-class json_line {
-public:
-  json_line& add(std::string_view key, std::string_view value) {
-    return raw(key, boost::json::serialize(boost::json::string_view{value.data(), value.size()}));
-  }
-  json_line& add(std::string_view key, const char* value) {
-    return add(key, std::string_view{value});
-  }
-  json_line& add(std::string_view key, int64_t value) { return raw(key, std::to_string(value)); }
-  json_line& add(std::string_view key, uint64_t value) { return raw(key, std::to_string(value)); }
-  json_line& add(std::string_view key, double value) { return raw(key, number(value)); }
-  json_line& add(std::string_view key, const std::vector<std::string>& values) {
-    std::string arr = "[";
-    for (size_t i = 0; i < values.size(); ++i)
-      arr += (i ? "," : "") +
-             boost::json::serialize(boost::json::string_view{values[i].data(), values[i].size()});
-    return raw(key, arr + "]");
-  }
-  json_line& add(std::string_view key, const json_line& object) { return raw(key, object.str()); }
-
-  json_line& raw(std::string_view key, const std::string& json) {
-    text_ += text_.empty() ? "{" : ",";
-    text_ += boost::json::serialize(boost::json::string_view{key.data(), key.size()});
-    text_ += ":";
-    text_ += json;
-    return *this;
-  }
-
-  std::string str() const { return text_.empty() ? "{}" : text_ + "}"; }
-
-private:
-  std::string text_;
-};
-
-json_line usage_json(const usage& u) {
-  json_line j;
-  j.add("prompt_tokens", u.prompt_tokens)
-      .add("completion_tokens", u.completion_tokens)
-      .add("total_tokens", u.total_tokens())
-      .add("calls", u.calls);
-  return j;
-}
-
-json_line record_json(const memory_record& r) {
-  json_line j;
-  j.add("id", r.id)
-      .add("ns", r.ns)
-      .add("text", r.text)
-      .add("importance", r.importance)
-      .add("created", r.created)
-      .add("tags", r.tags);
-  return j;
-}
-
-json_line run_json(const memory::run_record& r) {
-  json_line j;
-  j.add("run_id", r.run_id)
-      .add("swarm", r.swarm)
-      .add("status", r.status)
-      .add("spec_source", r.spec_source)
-      .add("task_id", r.task_id)
-      .add("task_text", r.task_text)
-      .add("llm_url", r.llm_url)
-      .add("model", r.model)
-      .add("started_ms", r.started_ms)
-      .add("finished_ms", r.finished_ms)
-      .add("result_text", r.result_text)
-      .add("error", r.error)
-      .add("spec_digest", r.spec_digest)
-      .add("spec_text", r.spec_text);
-  return j;
-}
 
 // --- import -------------------------------------------------------------------------------------
 
@@ -475,139 +297,6 @@ int forget(const memory_args& args) {
   return exit_ok;
 }
 
-int runs(const memory_args& args) {
-  bool in_use = database_in_use(args.data_dir);
-  auto db = open_db(args, false);
-  if (!db)
-    return fail("runs", db.error());
-  memory::journal jnl{*db};
-  auto all = jnl.runs();
-  if (!all)
-    return fail("runs", all.error());
-  mark_interrupted(*all, args.data_dir, in_use);
-  for (const auto& r : *all) {
-    if (args.json)
-      std::cout << run_json(r).str() << "\n";
-    else
-      std::cout << r.run_id << "  " << r.status << "  " << iso_time(r.started_ms) << "  " << r.swarm
-                << "  " << excerpt(r.task_text, 60) << "\n";
-  }
-  if (!args.json && all->empty())
-    std::cout << "no runs in " << (*db)->path() << "\n";
-  return exit_ok;
-}
-
-int show_journal(const memory_args& args) {
-  bool in_use = database_in_use(args.data_dir);
-  auto db = open_db(args, false);
-  if (!db)
-    return fail("journal", db.error());
-  memory::journal jnl{*db};
-  auto header = jnl.get_run(args.run_id);
-  if (!header)
-    return fail("journal", header.error());
-  if (*header) {
-    std::vector<memory::run_record> one{**header};
-    mark_interrupted(one, args.data_dir, in_use);
-    (*header)->status = one.front().status;
-  }
-  auto calls = jnl.calls(args.run_id);
-  if (!calls)
-    return fail("journal", calls.error());
-  auto steps = jnl.steps(args.run_id);
-  if (!steps)
-    return fail("journal", steps.error());
-  if (!*header && calls->empty() && steps->empty())
-    return fail("journal", describe(make_error(errc::unknown_run, "no run '" + args.run_id +
-                                                                      "' in " + (*db)->path())));
-  if (args.json) {
-    if (*header)
-      std::cout << run_json(**header).raw("type", "\"run\"").str() << "\n";
-    for (const auto& c : *calls) {
-      json_line j;
-      j.add("type", "call")
-          .add("key", c.key)
-          .add("agent", c.agent)
-          .add("task_id", c.task_id)
-          .add("step", static_cast<uint64_t>(c.step))
-          .add("model", c.model)
-          .add("text", c.reply.content)
-          .add("finish_reason", c.reply.finish_reason)
-          .add("tool_calls", static_cast<uint64_t>(c.reply.tool_calls.size()))
-          .add("usage", usage_json(c.reply.use))
-          .add("time_ms", c.time_ms);
-      std::cout << j.str() << "\n";
-    }
-    for (const auto& s : *steps) {
-      json_line j;
-      j.add("type", "step")
-          .add("task_id", s.task_id)
-          .add("agent", s.agent)
-          .add("text", s.text)
-          .add("error", s.error)
-          .add("usage", usage_json(s.use))
-          .add("time_ms", s.time_ms);
-      if (s.confidence >= 0)
-        j.add("confidence", s.confidence);
-      std::cout << j.str() << "\n";
-    }
-    return exit_ok;
-  }
-  if (*header) {
-    const auto& r = **header;
-    std::cout << "run " << r.run_id << ": " << r.status << ", swarm " << r.swarm << ", started "
-              << iso_time(r.started_ms) << ", finished " << iso_time(r.finished_ms) << "\n"
-              << "  spec: " << r.spec_source << "\n"
-              << "  task " << r.task_id << ": " << excerpt(r.task_text) << "\n"
-              << "  llm: " << r.llm_url << " model " << r.model << "\n";
-    if (!r.error.empty())
-      std::cout << "  error: " << r.error << "\n";
-    if (!r.result_text.empty())
-      std::cout << "  result: " << excerpt(r.result_text) << "\n";
-  } else {
-    std::cout << "run " << args.run_id << ": no header journaled\n";
-  }
-  std::cout << "calls: " << calls->size() << "\n";
-  for (const auto& c : *calls)
-    std::cout << "  " << c.agent << " task " << c.task_id << " step " << c.step << " " << c.model
-              << " (" << c.reply.use.prompt_tokens << "+" << c.reply.use.completion_tokens
-              << " tokens): " << excerpt(c.reply.content, 60) << "\n";
-  std::cout << "steps: " << steps->size() << "\n";
-  for (const auto& s : *steps)
-    std::cout << "  " << s.agent << " task " << s.task_id << ": "
-              << (s.error.empty() ? excerpt(s.text, 60) : "error: " + s.error) << "\n";
-  return exit_ok;
-}
-
-int show_working(const memory_args& args) {
-  auto db = open_db(args, false);
-  if (!db)
-    return fail("working", db.error());
-  memory::working_store store{*db};
-  auto notes = store.list(args.run_id);
-  if (!notes)
-    return fail("working", notes.error());
-  for (const auto& n : *notes) {
-    if (args.json) {
-      json_line j;
-      j.add("id", n.id)
-          .add("run_id", n.run_id)
-          .add("author", n.author.str())
-          .add("kind", n.kind)
-          .add("text", n.text)
-          .add("importance", n.importance)
-          .add("time_ms", n.time_ms);
-      std::cout << j.str() << "\n";
-    } else {
-      std::cout << n.id << "  " << n.kind << "  " << n.author.str() << ": " << excerpt(n.text, 80)
-                << "\n";
-    }
-  }
-  if (!args.json && notes->empty())
-    std::cout << "no working-memory notes for run " << args.run_id << "\n";
-  return exit_ok;
-}
-
 } // namespace
 
 command add_memory_command(CLI::App& app) {
@@ -638,8 +327,15 @@ command add_memory_command(CLI::App& app) {
       ->excludes(id);
   auto* ru = with_data_dir(sub->add_subcommand("runs", "the journal's runs, newest first"));
   ru->add_flag("--json", args->json, "one JSON line per run");
-  auto* jo = with_data_dir(sub->add_subcommand("journal", "one run's header, calls and steps"));
+  auto* jo = with_data_dir(
+      sub->add_subcommand("journal", "one run's header, calls, tool calls and steps"));
   jo->add_option("run_id", args->run_id, "the run")->required();
+  jo->add_flag("--follow,-f", args->follow,
+               "print the run's calls, tool calls and steps as they are journaled, until the run "
+               "ends (read-only, beside the running swarm)");
+  jo->add_option("--timeout", args->follow_timeout_s,
+                 "with --follow: give up after this many seconds (exit 1); 0: wait for the end")
+      ->check(CLI::NonNegativeNumber);
   jo->add_flag("--json", args->json, "JSON lines: the run, then each call, then each step");
   auto* wo = with_data_dir(sub->add_subcommand("working", "one run's working-memory notes"));
   wo->add_option("run_id", args->run_id, "the run")->required();
@@ -659,7 +355,7 @@ command add_memory_command(CLI::App& app) {
     if (name == "forget")
       return forget(*args);
     if (name == "runs")
-      return runs(*args);
+      return list_runs(*args);
     if (name == "working")
       return show_working(*args);
     return show_journal(*args);

@@ -91,8 +91,17 @@ boost::json::object report_json(const run_end& end, const run_view& view,
   doc["llm"] = boost::json::object{{"calls", view.llm_calls()},
                                    {"failed", view.llm_failures()},
                                    {"usage", to_json(view.llm_use())}};
-  doc["tools"] =
-      boost::json::object{{"calls", view.tool_calls()}, {"failed", view.tool_failures()}};
+  boost::json::array tool_calls;
+  for (const auto& t : view.tool_call_list()) {
+    boost::json::object x{{"agent", t.agent.str()}, {"task_id", t.task_id},
+                          {"name", t.name},         {"arguments", t.arguments},
+                          {"decision", t.decision}, {"finished", t.finished},
+                          {"output", t.output}};
+    x["error"] = t.error ? boost::json::value(error_json(t.error)) : boost::json::value(nullptr);
+    tool_calls.push_back(std::move(x));
+  }
+  doc["tools"] = boost::json::object{
+      {"calls", view.tool_calls()}, {"failed", view.tool_failures()}, {"list", tool_calls}};
   if (team)
     doc["spending"] = spending_json(*team);
   return doc;

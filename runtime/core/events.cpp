@@ -107,6 +107,15 @@ member_view& run_view::member(const event& e) {
   return members_.back();
 }
 
+// The first call of `e`'s agent, task, tool and arguments that has not finished yet.
+tool_call_view* run_view::open_tool_call(const event& e) {
+  for (auto& t : tools_)
+    if (!t.finished && t.agent == e.agent && t.task_id == e.task_id && t.name == e.name &&
+        t.arguments == e.arguments)
+      return &t;
+  return nullptr;
+}
+
 bool run_view::apply(const event& e) {
   if (run_id_.empty() && e.kind == event_kind::run_started)
     run_id_ = e.run_id;
@@ -161,10 +170,24 @@ bool run_view::apply(const event& e) {
     else
       cost_usd_ += e.cost_usd;
     break;
+  case event_kind::tool_call_requested:
+    tools_.push_back({e.agent, e.task_id, e.name, e.arguments});
+    break;
+  case event_kind::tool_call_approved:
+  case event_kind::tool_call_rejected:
+    if (auto* t = open_tool_call(e))
+      t->decision = e.kind == event_kind::tool_call_approved ? "approved" : "rejected";
+    break;
   case event_kind::tool_call_finished:
     ++tool_calls_;
     if (e.error)
       ++tool_failures_;
+    if (auto* t = open_tool_call(e)) {
+      t->finished = true;
+      t->output = e.text;
+      t->error = e.error;
+      t->duration = e.duration;
+    }
     break;
   case event_kind::decision_made:
     decisions_.push_back(e);

@@ -34,6 +34,19 @@ struct member_view {
   caf::timespan busy{0};         ///< summed duration of its finished tasks
 };
 
+/// One tool call of a run as its events tell it.
+struct tool_call_view {
+  agent_id agent;
+  std::string task_id;
+  std::string name;
+  std::string arguments;
+  std::string decision; ///< "approved", "rejected" (by a human or the permissions), or empty
+  bool finished = false;
+  std::string output; ///< its first 2,000 bytes
+  caf::error error;
+  caf::timespan duration{0};
+};
+
 /// A run folded from its events: who works now, who is done, what was decided, what was spent.
 /// Events of other runs are ignored. Not thread-safe.
 class run_view {
@@ -68,12 +81,15 @@ public:
   double cost_usd() const { return cost_usd_; }
   /// Some call's model had no price: cost_usd() is a lower bound.
   bool cost_unknown() const { return cost_unknown_; }
+  /// Every tool call, in the order they were asked for.
+  const std::vector<tool_call_view>& tool_call_list() const { return tools_; }
   /// Tool calls finished, and of those failed or rejected.
   uint64_t tool_calls() const { return tool_calls_; }
   uint64_t tool_failures() const { return tool_failures_; }
 
 private:
   member_view& member(const event& e);
+  tool_call_view* open_tool_call(const event& e);
 
   std::string run_id_;
   std::string status_ = "running";
@@ -87,6 +103,7 @@ private:
   usage llm_use_;
   double cost_usd_ = 0;
   bool cost_unknown_ = false;
+  std::vector<tool_call_view> tools_;
   uint64_t tool_calls_ = 0;
   uint64_t tool_failures_ = 0;
 };

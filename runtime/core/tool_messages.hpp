@@ -25,11 +25,12 @@ struct tool_request {
   agent_id agent;
   std::string task_id;
   tool_call call;
+  uint32_t step = 0; ///< the agent's LLM step that asked for the call (0, 1, ...)
 };
 
 template <class F>
 typename F::result_type inspect(F& f, tool_request& x) {
-  return f(caf::meta::type_name("tool_request"), x.run_id, x.agent, x.task_id, x.call);
+  return f(caf::meta::type_name("tool_request"), x.run_id, x.agent, x.task_id, x.call, x.step);
 }
 
 /// The outcome of one tool call: `content` goes back to the model as the "tool" message; with

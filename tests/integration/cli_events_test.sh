@@ -144,6 +144,20 @@ import json; es = [json.loads(l) for l in open('$tmp/tools.jsonl')]
 f = [e for e in es if e['kind'] == 'tool_call_finished'][0]
 assert f['name'] == 'shell' and f['text'].strip() == '9', f
 assert [e['kind'] for e in es if e['kind'].startswith('tool') or e['kind'] == 'approval_waiting'] == ['tool_call_requested', 'approval_waiting', 'tool_call_approved', 'tool_call_finished']"
+  start_mock "$ex/tools.mock.yaml"
+  "$swarm" run "$ex/tools.yaml" --task "How many words?" --llm-url "$url" --data-dir "$tmp/state" \
+    --approve yes --run-id tools-1 --json >"$tmp/out" 2>"$tmp/err"
+  stop_mock
+  check "tools: --json lists the tool call with its arguments, decision and output" python3 -c "
+import json; r = json.load(open('$tmp/out'))
+t = r['tools']
+assert t['calls'] == 1 and t['failed'] == 0, t
+c = t['list'][0]
+assert c['agent'] == 'tools_demo/analyst' and c['name'] == 'shell' and 'wc -w' in c['arguments'], c
+assert c['decision'] == 'approved' and c['output'].strip() == '9' and c['error'] is None, c"
+  "$swarm" memory journal tools-1 --data-dir "$tmp/state" >"$tmp/out" 2>"$tmp/err"
+  check "tools: the journal keeps the tool call and the human's decision" \
+    grep -qE "^  tool tools_demo/analyst task t1.analyst step 0 shell .* \(approved by a human\): 9" "$tmp/out"
 fi
 
 # -- --json when every member fails: exit 1, still one JSON object with each member's state
@@ -212,6 +226,39 @@ clocks = {l.rsplit('| ', 1)[-1] for l in t.split('\r\x1b[K') if l.startswith('  
 assert len(clocks) >= 2, clocks
 assert '[3/3] ' in t"
 stop_mock
+
+# -- swarm memory journal RUN --follow: the run's journal as it is written, until the run ends
+start_mock "$tmp/paced.mock.yaml"
+"$swarm" memory journal follow-1 --follow --timeout 60 --data-dir "$tmp/state" \
+  >"$tmp/follow.txt" 2>"$tmp/follow.err" &
+follow_pid=$!
+"$swarm" run "$ex/pipeline.yaml" --task q --llm-url "$url" --data-dir "$tmp/state" \
+  --run-id follow-1 -q >"$tmp/out" 2>"$tmp/err" &
+run_pid=$!
+live=no
+for _ in $(seq 1 100); do # the first call shows while the run still works on the others
+  if grep -q '^  call pipeline/researcher' "$tmp/follow.txt" 2>/dev/null; then
+    kill -0 "$run_pid" 2>/dev/null && live=yes
+    break
+  fi
+  sleep 0.05
+done
+wait "$run_pid"
+run_pid=""
+wait "$follow_pid"
+follow_rc=$?
+stop_mock
+check "--follow shows a call while the run is still going" test "$live" = yes
+check "--follow ends with the run (exit 0)" test "$follow_rc" -eq 0
+check "--follow printed every call once, then the end" python3 -c "
+t = open('$tmp/follow.txt').read().splitlines()
+calls = [l for l in t if l.startswith('  call ')]
+assert len(calls) == 3, t
+assert t[0].startswith('run follow-1: running'), t
+assert t[-1] == 'run follow-1: done', t"
+"$swarm" memory journal never-1 --follow --timeout 1 --data-dir "$tmp/state" >"$tmp/out" 2>"$tmp/err"
+check "--follow gives up after --timeout (exit 1), naming the run" \
+  sh -c "test $? -eq 1 && grep -q \"run 'never-1' still not ended after 1 s\" $tmp/err"
 
 # -- --stream: each answer on stdout as its tokens arrive, one at a time, then the swarm's answer
 start_mock "$ex/pipeline.mock.yaml"

@@ -200,6 +200,46 @@ TEST_CASE("a run's header, calls and steps survive reopening") {
   CHECK(j.steps("r1")->at(0).text == "kept step");
 }
 
+TEST_CASE("a tool call's reply, arguments and decision are journaled and found by its key") {
+  swarm::test::temp_dir dir;
+  swarm::tool_request req{
+      "r1", swarm::agent_id{"team", "a"}, "t1", {"call-1", "shell", R"({"c":1})"}, 2};
+  swarm::tool_request other = req;
+  other.run_id = "r10";
+  {
+    journal j{open_db(dir)};
+    CHECK_FALSE(*j.find_tool(swarm::tool_key(req)));
+    REQUIRE_FALSE(
+        j.put_tool(swarm::tool_key(req), req, swarm::tool_reply{"call-1", "42\n", {}}, ""));
+    swarm::tool_reply refused{"call-1", "",
+                              swarm::make_error(swarm::errc::approval_rejected, "no")};
+    REQUIRE_FALSE(j.put_tool(swarm::tool_key(other), other, refused, "rejected"));
+  }
+  journal j{open_db(dir)}; // and after reopening
+  auto found = j.find_tool(swarm::tool_key(req));
+  REQUIRE(found);
+  REQUIRE(*found);
+  CHECK((*found)->content == "42\n");
+  CHECK_FALSE((*found)->error);
+  auto calls = j.tool_calls("r10");
+  REQUIRE(calls);
+  REQUIRE(calls->size() == 1);
+  const auto& c = calls->front();
+  CHECK(c.key == swarm::tool_key(other));
+  CHECK(c.agent == "team/a");
+  CHECK(c.task_id == "t1");
+  CHECK(c.step == 2);
+  CHECK(c.name == "shell");
+  CHECK(c.arguments == R"({"c":1})");
+  CHECK(c.decision == "rejected");
+  CHECK(swarm::is(c.reply.error, swarm::errc::approval_rejected));
+  CHECK(swarm::describe(c.reply.error) == "approval_rejected: no");
+  CHECK(j.tool_calls("r1")->size() == 1); // "r1" is not a prefix match of "r10"
+  CHECK(*j.forget_run("r1") == 1);
+  CHECK(j.tool_calls("r1")->empty());
+  CHECK(j.tool_calls("r10")->size() == 1);
+}
+
 TEST_CASE("forgetting a run removes its header, calls and steps and nothing else") {
   swarm::test::temp_dir dir;
   journal j{open_db(dir)};
@@ -299,4 +339,30 @@ TEST_CASE("a run header of format 1 still reads, with the later fields empty") {
   // Written again, it is of format 2.
   REQUIRE_FALSE(j.put_run(**got));
   CHECK(**j.get_run("old") == old);
+}
+
+TEST_CASE("a call journaled in format 1 (before usage_estimated) still reads") {
+  swarm::test::temp_dir dir;
+  auto db = open_db(dir);
+  journal j{db};
+  auto r = reply("from an older release");
+  std::string agent = "team/a", task = "t1", model = "gpt";
+  uint32_t step = 0;
+  int64_t time = 1234;
+  std::vector<char> buf{1};
+  caf::binary_serializer sink{nullptr, buf};
+  REQUIRE_FALSE(sink(agent, task, step, model, r.call_id, r.model, r.content, r.tool_calls,
+                     r.finish_reason, r.logprobs, r.use, r.attempts, time));
+  auto k = key("r1", "team/a", "t1", 0);
+  poke(*db, cf_journal, "c" + k, std::string{buf.begin(), buf.end()});
+  auto found = j.find(k);
+  REQUIRE(found);
+  REQUIRE(*found);
+  check_same(**found, r);
+  CHECK_FALSE((*found)->usage_estimated);
+  auto calls = j.calls("r1");
+  REQUIRE(calls);
+  REQUIRE(calls->size() == 1);
+  CHECK(calls->front().agent == "team/a");
+  CHECK(calls->front().time_ms == 1234);
 }

@@ -2,12 +2,16 @@
 // loop, a refused call reported to the model, the approval flow through the embedding API, the
 // step bound; working memory read before a task, consolidation into long-term memory and recall
 // in a later run.
+#include <atomic>
 #include <chrono>
 #include <future>
 #include <thread>
 
 #include <catch2/catch.hpp>
 
+#include "memory/database.hpp"
+#include "memory/journal.hpp"
+#include "memory/long_term.hpp"
 #include "mock_llm/mock_llm_server.hpp"
 #include "runtime/core/errc.hpp"
 #include "runtime/runtime.hpp"
@@ -206,6 +210,68 @@ agents:
   auto r = team->run({"recall the code"});
   REQUIRE(r);
   CHECK(r->text == "## keeper\nfound 4711");
+}
+
+TEST_CASE("a resumed run takes finished tool calls from the journal: nothing is written twice") {
+  // The first attempt: the model asks for memory_write, which runs; the next LLM step fails.
+  fixture f{R"(
+faults:
+  - {kind: http_500, match: {history: 'tool: remembered as '}}
+rules:
+  - match: {user: 'remember'}
+    tool_calls: [{name: memory_write, arguments: {text: 'the vault code is 4711', importance: 0.9}}]
+)"};
+  const char* spec = R"(
+name: vault
+tools: [{name: memory_write}]
+agents:
+  - {name: keeper, tools: [memory_write], timeout_ms: 3000}
+)";
+  {
+    runtime rt{f.options(), {f.mock->url(), "mock"}};
+    auto team = f.spawn(rt, spec);
+    REQUIRE(team);
+    auto r = team->run({"remember the code", "run-t"});
+    REQUIRE_FALSE(r);
+  }
+  // The endpoint works again; the run resumes in a new runtime.
+  auto healthy = mock_llm::server::start({.script_path = f.dir.write("healthy.yaml", R"(
+rules:
+  - match: {history: 'tool: remembered as ltm-c'}
+    reply: 'stored'
+default: {reply: 'the tool ran again, or the call was sent again'}
+)")});
+  REQUIRE(healthy);
+  {
+    runtime rt{f.options(), {(*healthy)->url(), "mock"}};
+    std::atomic<int> written{0}, tool_ends{0};
+    rt.on_event([&](const event& e) {
+      written += e.kind == event_kind::memory_written;
+      tool_ends += e.kind == event_kind::tool_call_finished;
+    });
+    auto r = rt.resume("run-t");
+    REQUIRE(r);
+    CHECK(r->text == "## keeper\nstored");
+    CHECK((*healthy)->stats().chat_requests == 1); // only the step after the tool
+    for (int i = 0; i < 200 && tool_ends == 0; ++i)
+      std::this_thread::sleep_for(5ms);
+    CHECK(tool_ends == 1); // the model got the tool's answer again...
+    CHECK(written == 0);   // ...from the journal: long-term memory was not written again
+  }
+  auto db = memory::database::open(f.options().data_dir);
+  REQUIRE(db);
+  memory::journal j{*db};
+  auto tools = j.tool_calls("run-t");
+  REQUIRE(tools);
+  REQUIRE(tools->size() == 1);
+  CHECK((*tools)[0].name == "memory_write");
+  CHECK((*tools)[0].agent == "vault/keeper");
+  CHECK((*tools)[0].arguments.find("4711") != std::string::npos);
+  CHECK((*tools)[0].reply.content.rfind("remembered as ltm-c", 0) == 0);
+  memory::long_term_store store{*db};
+  auto stats = store.stats();
+  REQUIRE(stats);
+  CHECK(stats->doc_count == 1);
 }
 
 TEST_CASE("delegate asks another agent of the swarm and returns its answer to the model") {
