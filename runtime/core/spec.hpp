@@ -12,6 +12,8 @@
 
 #include <caf/expected.hpp>
 
+#include "runtime/core/located.hpp"
+
 namespace swarm {
 
 /// LLM settings. At swarm level (`llm:`) they are the defaults of every agent; an agent's own
@@ -221,15 +223,9 @@ struct swarm_spec {
   const swarm_node_spec* find_swarm(const std::string& name) const;
 };
 
-/// One validation problem: `path` is like "agents[2].model", `line` is 1-based (0: unknown).
-struct spec_problem {
-  std::string path;
-  std::string message;
-  int line = 0;
-};
-
-/// "agents[2].model: expected a string (line 14)"
-std::string to_string(const spec_problem& x);
+/// One validation problem: `path` is like "agents[2].model", `line` is 1-based (0: unknown);
+/// to_string() renders "agents[2].model: expected a string (line 14)".
+using spec_problem = located_problem;
 
 /// Parses and validates a spec text (YAML or JSON; JSON is read as YAML). Either a valid spec
 /// or every problem found. `source` names the text in messages.
@@ -257,7 +253,7 @@ void disable_memory(swarm_spec& spec);
 const std::vector<std::string>& supported_architectures();
 
 /// One architecture and the swarm keys it reads besides the common ones; the spec reader checks
-/// keys against this table (docs/architectures.md describes each key).
+/// keys against this table (docs/spec.md lists each key, generated from the same tables).
 struct architecture_info {
   std::string_view name;
   std::string_view summary; ///< one line: what the coordinator does

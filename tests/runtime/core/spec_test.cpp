@@ -1014,7 +1014,8 @@ TEST_CASE("quorum and threshold must be above 0 and at most 1") {
   architecture: collaborative
   quorum: 0
   threshold: 1.5
-)") == lines{"swarm.quorum: must be > 0 and at most 1 (line 4)",
+)") == lines{"swarm.quorum: must be > 0 and below 1 (the winner needs more than this share) "
+             "(line 4)",
              "swarm.threshold: must be > 0 and at most 1 (line 5)"});
   CHECK(swarm_problems(R"(
   architecture: collaborative
@@ -1225,9 +1226,10 @@ TEST_CASE("weights name members and are positive numbers") {
     b: heavy
     c: 2
     j: 2000000
-)") == lines{"swarm.weights.a: must be > 0 (line 7)", "swarm.weights.b: expected a number (line 8)",
+)") == lines{"swarm.weights.a: must be > 0 and at most 1000000 (line 7)",
+             "swarm.weights.b: expected a number (line 8)",
              "swarm.weights.c: names no member: 'c' (line 9)",
-             "swarm.weights.j: must be at most 1000000 (line 10)"});
+             "swarm.weights.j: must be > 0 and at most 1000000 (line 10)"});
   CHECK(swarm_problems(R"(
   architecture: collaborative
   weights: [a, b]
@@ -1249,12 +1251,12 @@ TEST_CASE("a graph needs edges between its members without cycles") {
     - {from: a, to: b}
     - {from: b, to: c}
     - {from: c, to: a}
-)") == lines{"swarm.edges: cycle a -> b -> c -> a (line 5)"});
+)") == lines{"swarm.edges[2]: cycle a -> b -> c -> a (line 8)"});
   CHECK(swarm_problems(R"(
   architecture: graph
   edges:
     - {from: a, to: a}
-)") == lines{"swarm.edges: cycle a -> a (line 4)"});
+)") == lines{"swarm.edges[0]: cycle a -> a (line 5)"});
   CHECK(swarm_problems(R"(
   architecture: graph
   members: [a, b]
@@ -1413,7 +1415,7 @@ TEST_CASE("a quorum of 1 is refused because the winner needs more than the quoru
                              "  architecture: collaborative\n  quorum: 1\n");
   REQUIRE(r.problems.size() == 1);
   CHECK(swarm::to_string(r.problems[0]) ==
-        "swarm.quorum: must be below 1 (the winner needs more than this share) (line 5)");
+        "swarm.quorum: must be > 0 and below 1 (the winner needs more than this share) (line 5)");
 }
 
 // -- resources, tools, memory (issues C and D) -------------------------------------------------
