@@ -21,6 +21,8 @@ command add_mock_llm_command(CLI::App& app);
 command add_memory_command(CLI::App& app);
 command add_validate_command(CLI::App& app);
 command add_architectures_command(CLI::App& app);
+/// `swarm schema [--markdown]`: the spec's JSON Schema, or its reference (docs/spec.md).
+command add_schema_command(CLI::App& app);
 command add_init_command(CLI::App& app);
 /// `swarm completion bash|zsh`: scripts generated from `app`'s subcommands and options, so
 /// register it last.

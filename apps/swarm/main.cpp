@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
       {"validate", cli::add_validate_command(app)},
       {"init", cli::add_init_command(app)},
       {"architectures", cli::add_architectures_command(app)},
+      {"schema", cli::add_schema_command(app)},
       {"mock-llm", cli::add_mock_llm_command(app)},
       {"memory", cli::add_memory_command(app)},
       {"completion", cli::add_completion_command(app)}};
