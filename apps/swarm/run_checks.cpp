@@ -43,21 +43,21 @@ std::string run_error_text(const caf::error& err) {
   return (says_itself ? "" : "failed: ") + describe(err);
 }
 
-std::optional<int> refuse_taken_run_id(runtime& rt, const std::string& run_id,
-                                       const std::string& data_dir) {
+caf::error taken_run_id(runtime& rt, const std::string& run_id, const std::string& data_dir) {
   auto known = rt.find_run(run_id);
   if (!known || !*known)
-    return std::nullopt; // a journal that cannot be read fails the run itself, by name
+    return {}; // a journal that cannot be read fails the run itself, by name
   const auto& r = **known;
   auto task = r.task_text.substr(0, r.task_text.find('\n'));
   if (task.size() > 60 || task.size() < r.task_text.size())
     task = task.substr(0, 60) + "...";
-  std::cerr << "swarm run: run_exists: run '" << run_id << "' is already in the journal of "
-            << data_dir << " (" << r.status << ", task \"" << task
-            << "\"). Continue it with: swarm run --resume " << run_id << " --data-dir " << data_dir
-            << "; or start it anew with --fresh (forgets its "
-            << "journal); or pick another --run-id\n";
-  return exit_usage;
+  return make_error(errc::run_exists,
+                    "run '" + run_id + "' is already in the journal of " + data_dir + " (" +
+                        r.status + ", task \"" + task +
+                        "\"). Continue it with: swarm run --resume " + run_id + " --data-dir " +
+                        data_dir +
+                        "; or start it anew with --fresh (forgets its journal); or pick another "
+                        "--run-id");
 }
 
 std::optional<result> finished_run(runtime& rt, const std::string& run_id) {

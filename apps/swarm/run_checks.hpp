@@ -22,11 +22,9 @@ int run_exit_code(const caf::error& err, int otherwise);
 std::string run_error_text(const caf::error& err);
 
 /// A new run (not --fresh) under `run_id`, a run id the journal of `data_dir` already has:
-/// prints why it is refused and how to resume or restart it, and returns exit_usage; else
-/// none. The library refuses it too (errc::run_exists); this says so before anything is
-/// spawned, in the command line's terms.
-std::optional<int> refuse_taken_run_id(runtime& rt, const std::string& run_id,
-                                       const std::string& data_dir);
+/// errc::run_exists saying how to resume or restart it; else none. The library refuses it too;
+/// this says so before anything is spawned, in the command line's terms.
+caf::error taken_run_id(runtime& rt, const std::string& run_id, const std::string& data_dir);
 
 /// If the journal says run `run_id` is done: says so on stderr and returns its stored result
 /// (nothing needs to run). Else none; errors reading the journal are left to prepare_resume.

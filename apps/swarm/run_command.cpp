@@ -21,6 +21,7 @@
 #include "apps/swarm/run_report.hpp"
 #include "apps/swarm/run_watch.hpp"
 #include "runtime/core/errc.hpp"
+#include "runtime/core/event_json.hpp"
 #include "runtime/core/run_id.hpp"
 #include "runtime/runtime.hpp"
 
@@ -136,41 +137,60 @@ void print_spending(const swarm_handle& team) {
 
 // The library's checks of the spec's LLM settings before anything is spawned: errors (a bad or
 // missing URL) end the command, warnings (an unset api_key_env) are printed once each.
-bool check_llm(const swarm_spec& spec, const llm_overrides& overrides) {
+caf::error check_llm(const swarm_spec& spec, const llm_overrides& overrides) {
   auto checked = check_llm_settings(spec, overrides);
-  if (!checked) {
-    std::cerr << "swarm run: " << describe(checked.error()) << "\n";
-    return false;
-  }
+  if (!checked)
+    return std::move(checked.error());
   for (const auto& w : *checked)
     std::cerr << "swarm run: warning: " << w << "\n";
-  return true;
+  return {};
+}
+
+// Gives up before a run starts: says why on stderr and, with --json, prints the one JSON object
+// anyway (status "invalid", "data_dir_unavailable" or "failed", the error, the run id if any).
+int refuse(const run_args& args, const caf::error& err, int code) {
+  std::cerr << "swarm run: " << describe(err) << "\n";
+  if (args.json) {
+    auto status = code == exit_usage      ? "invalid"
+                  : code == exit_data_dir ? "data_dir_unavailable"
+                                          : "failed";
+    boost::json::object doc{{"run_id", !args.resume.empty() ? args.resume : args.run_id},
+                            {"status", status},
+                            {"error", error_json(err)},
+                            {"data_dir", args.data_dir},
+                            {"duration_ms", 0}};
+    std::cout << boost::json::serialize(doc) << "\n";
+  }
+  return code;
+}
+
+int refuse(const run_args& args, const std::string& why) {
+  return refuse(args, make_error(errc::invalid_argument, why), exit_usage);
 }
 
 // Runs `args.task` through the spec, or resumes run `args.resume`.
 int run(const run_args& args) {
-  if (auto err = start_logging(args.log)) {
-    std::cerr << "swarm run: " << describe(err) << "\n";
-    return exit_usage;
-  }
+  if (auto err = start_logging(args.log))
+    return refuse(args, err, exit_usage);
   std::optional<swarm_spec> spec;
   if (args.resume.empty()) {
-    if (args.spec_path.empty() || args.task.empty()) {
-      std::cerr << "swarm run: a spec and --task are needed (or --resume RUN_ID)\n";
-      return exit_usage;
-    }
+    if (args.spec_path.empty() || args.task.empty())
+      return refuse(args, "a spec and --task are needed (or --resume RUN_ID)");
     auto loaded = load_spec(args.spec_path);
-    if (!loaded) {
-      std::cerr << "swarm run: " << describe(loaded.error()) << "\n";
-      return exit_usage;
-    }
+    if (!loaded)
+      return refuse(args, loaded.error(), exit_usage);
     spec = std::move(*loaded);
     if (args.no_memory)
       disable_memory(*spec);
   } else if (!args.spec_path.empty() || !args.task.empty()) {
-    std::cerr << "swarm run: --resume takes the spec and the task from the journal; give "
-                 "neither\n";
-    return exit_usage;
+    return refuse(args, "--resume takes the spec and the task from the journal; give neither");
+  }
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> events{nullptr, &std::fclose};
+  if (!args.events_file.empty()) {
+    events.reset(std::fopen(args.events_file.c_str(), "w"));
+    if (!events)
+      return refuse(args,
+                    "cannot write --events " + args.events_file + ": " + std::strerror(errno));
   }
   runtime_options opts;
   opts.data_dir = args.data_dir;
@@ -178,16 +198,15 @@ int run(const run_args& args) {
   opts.record_file = args.record_file;
   opts.replay_file = args.replay_file;
   llm_overrides overrides{args.llm_url, args.model, !args.replay_file.empty()};
-  if (spec && !check_llm(*spec, overrides))
-    return exit_usage;
+  if (spec)
+    if (auto err = check_llm(*spec, overrides))
+      return refuse(args, err, exit_usage);
   auto rt = runtime::open(opts, overrides);
-  if (!rt) {
-    std::cerr << "swarm run: " << describe(rt.error()) << "\n";
-    return run_exit_code(rt.error(), exit_usage);
-  }
+  if (!rt)
+    return refuse(args, rt.error(), run_exit_code(rt.error(), exit_usage));
   if (spec && !args.fresh && !args.run_id.empty())
-    if (auto code = refuse_taken_run_id(**rt, args.run_id, args.data_dir))
-      return *code;
+    if (auto err = taken_run_id(**rt, args.run_id, args.data_dir))
+      return refuse(args, err, exit_usage);
   std::atomic<bool> interrupted{false};
   signal_watch watch{[&] {
     interrupted = true;
@@ -201,10 +220,8 @@ int run(const run_args& args) {
   std::string architecture;
   if (spec) {
     team = (*rt)->spawn(*spec);
-    if (!team) {
-      std::cerr << "swarm run: " << describe(team.error()) << "\n";
-      return exit_usage;
-    }
+    if (!team)
+      return refuse(args, team.error(), exit_usage);
     has_tools = !spec->tools.empty();
     architecture = spec->root.architecture;
   } else {
@@ -219,10 +236,8 @@ int run(const run_args& args) {
       return exit_ok;
     }
     auto prepared = (*rt)->prepare_resume(args.resume);
-    if (!prepared) {
-      std::cerr << "swarm run: " << describe(prepared.error()) << "\n";
-      return run_exit_code(prepared.error(), exit_failed);
-    }
+    if (!prepared)
+      return refuse(args, prepared.error(), run_exit_code(prepared.error(), exit_failed));
     team = std::move(prepared->first);
     input = std::move(prepared->second);
     has_tools = true; // a resumed run may reach tools that need approval
@@ -233,15 +248,6 @@ int run(const run_args& args) {
     std::cerr << "swarm run: " << team->name() << " (" << architecture << ", "
               << team->agents().size() << " agents) | run " << end.run_id << " | data "
               << args.data_dir << "\n";
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> events{nullptr, &std::fclose};
-  if (!args.events_file.empty()) {
-    events.reset(std::fopen(args.events_file.c_str(), "w"));
-    if (!events) {
-      std::cerr << "swarm run: cannot write --events " << args.events_file << ": "
-                << std::strerror(errno) << "\n";
-      return exit_usage;
-    }
-  }
   auto progress =
       std::make_shared<run_watch>(run_watch_options{args.quiet, ::isatty(STDERR_FILENO) == 1,
                                                     events.get(), args.stream && !args.json},

@@ -191,7 +191,7 @@ start_mock "$tmp/slow.mock.yaml"
 "$swarm" run "$ex/research.yaml" --task "q" --llm-url "$url" --data-dir "$tmp/state" --json \
   --run-id sigint-1 --events "$tmp/sigint.jsonl" >"$tmp/out" 2>"$tmp/err" &
 run_pid=$!
-for _ in $(seq 1 200); do # until the two quick members have answered
+for _ in $(seq 1 600); do # until the two quick members have answered
   [ "$(grep -c '"kind":"member_finished"' "$tmp/sigint.jsonl" 2>/dev/null)" = 2 ] && break
   sleep 0.05
 done
@@ -236,7 +236,7 @@ follow_pid=$!
   --run-id follow-1 -q >"$tmp/out" 2>"$tmp/err" &
 run_pid=$!
 live=no
-for _ in $(seq 1 100); do # the first call shows while the run still works on the others
+for _ in $(seq 1 600); do # the first call shows while the run still works on the others
   if grep -q '^  call pipeline/researcher' "$tmp/follow.txt" 2>/dev/null; then
     kill -0 "$run_pid" 2>/dev/null && live=yes
     break
@@ -290,6 +290,26 @@ def blocks(t):
 s, a = blocks(streamed), blocks(answer)
 assert sorted(s) == ['advocate', 'pragmatist', 'skeptic'] and s == a, (s, a)"
 stop_mock
+
+# -- --json when the run never starts: still one object, with the status and the error
+printf 'name: bad\nagents:\n  - {name: a, temperature: hot}\n' >"$tmp/bad.yaml"
+"$swarm" run "$tmp/bad.yaml" --task q --llm-url http://127.0.0.1:9/v1 --json >"$tmp/out" 2>"$tmp/err"
+check "a spec error with --json exits 2 and prints one object" python3 -c "
+import json; r = json.load(open('$tmp/out'))
+assert $? == 2 and r['status'] == 'invalid' and r['error']['code'] == 'invalid_spec', r
+assert 'temperature' in r['error']['message'], r"
+"$swarm" run "$ex/vote.yaml" --task q --llm-url http://127.0.0.1:9/v1 --run-id broken-1 \
+  --data-dir "$tmp/state" --json >"$tmp/out" 2>"$tmp/err"
+check "a taken run id with --json: run_exists, naming --resume" python3 -c "
+import json; r = json.load(open('$tmp/out'))
+assert $? == 2 and r['status'] == 'invalid' and r['run_id'] == 'broken-1', r
+assert r['error']['code'] == 'run_exists' and '--resume broken-1' in r['error']['message'], r"
+"$swarm" run "$ex/vote.yaml" --task q --llm-url http://127.0.0.1:9/v1 \
+  --data-dir "$tmp/schema.json" --json >"$tmp/out" 2>"$tmp/err"
+check "an unusable data directory with --json: exit 3, data_dir_unavailable" python3 -c "
+import json; r = json.load(open('$tmp/out'))
+assert $? == 3 and r['status'] == 'data_dir_unavailable', r
+assert r['error']['code'] == 'data_dir_unusable' and 'schema.json' in r['error']['message'], r"
 
 # -- the log: off by default, info to --log-file, every event at debug with -v
 start_mock "$ex/vote.mock.yaml"
