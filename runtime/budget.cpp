@@ -209,21 +209,51 @@ caf::expected<reservation> budget_ledger::reserve(const budget_estimate& est) {
   return res;
 }
 
-void budget_ledger::settle(const reservation& res, const usage& actual, bool estimated) {
+std::string describe(const budget_crossing& x) {
+  auto who = x.level == budget_level::runtime ? std::string{"the run"}
+                                              : to_string(x.level) + " '" + x.key + "'";
+  char amounts[96];
+  if (x.money)
+    std::snprintf(amounts, sizeof(amounts), "$%.4f of its $%.4f", x.spent, x.limit);
+  else
+    std::snprintf(amounts, sizeof(amounts), "%.0f of its %.0f tokens", x.spent, x.limit);
+  char share[32];
+  std::snprintf(share, sizeof(share), " (%.0f %%)", x.limit > 0 ? 100 * x.spent / x.limit : 0);
+  return who + " has spent " + amounts + share;
+}
+
+std::vector<budget_crossing> budget_ledger::settle(const reservation& res, const usage& actual,
+                                                   bool estimated) {
   auto cost = prices_.cost(res.model, actual);
   auto unpriced = prices_.knows(res.model) ? uint64_t{0} : actual.calls;
-  auto book = [&](account& acc) {
+  std::vector<budget_crossing> crossed;
+  auto book = [&](account& acc, budget_level level, const std::string& key) {
+    auto tokens_before = acc.used.total_tokens();
+    auto cost_before = acc.cost;
     acc.reserved_tokens -= std::min(acc.reserved_tokens, res.tokens);
     acc.reserved_cost -= std::min(acc.reserved_cost, res.cost);
     acc.used += actual; // saturating (usage::add)
     acc.cost = usage::add(acc.cost, cost);
     acc.unpriced_calls = usage::add(acc.unpriced_calls, unpriced);
     acc.estimated_calls = usage::add(acc.estimated_calls, estimated ? actual.calls : 0);
+    auto lim = limit_of(level, key);
+    auto passes = [](double before, double after, double limit) {
+      return limit > 0 && before < warn_fraction * limit && after >= warn_fraction * limit;
+    };
+    auto tokens = static_cast<double>(acc.used.total_tokens());
+    auto limit_tokens = static_cast<double>(lim.max_tokens);
+    if (passes(static_cast<double>(tokens_before), tokens, limit_tokens))
+      crossed.push_back({level, key, false, tokens, limit_tokens});
+    if (passes(to_usd(cost_before), to_usd(acc.cost), lim.max_usd))
+      crossed.push_back({level, key, true, to_usd(acc.cost), lim.max_usd});
   };
   auto agent_key = res.agent.str();
-  book(agents_[agent_key]);
-  for_each_swarm(res.agent, agent_key, [&](const std::string& swarm) { book(swarms_[swarm]); });
-  book(total_);
+  book(agents_[agent_key], budget_level::agent, agent_key);
+  for_each_swarm(res.agent, agent_key, [&](const std::string& swarm) {
+    book(swarms_[swarm], budget_level::swarm, swarm);
+  });
+  book(total_, budget_level::runtime, {});
+  return crossed;
 }
 
 account budget_ledger::of_agent(const agent_id& agent) const {

@@ -186,6 +186,18 @@ struct account {
   uint64_t estimated_calls = 0;
 };
 
+/// A budget that a settled call took past budget_ledger::warn_fraction of its limit.
+struct budget_crossing {
+  budget_level level = budget_level::runtime;
+  std::string key;    ///< the agent ("swarm/name") or swarm; empty for the runtime
+  bool money = false; ///< the dollar limit (else the token limit)
+  double spent = 0;   ///< tokens, or dollars
+  double limit = 0;
+};
+
+/// "swarm 'crew' has spent 170 of its 200 tokens (85 %)".
+std::string describe(const budget_crossing& x);
+
 /// Tracks spending per agent, swarm and runtime against `budget_limits`. Every sum saturates at
 /// 2^64 - 1 (tokens, nano-dollars) instead of wrapping: an account that reaches it stays there,
 /// so a limited budget refuses every later call rather than starting again from a small number.
@@ -206,11 +218,16 @@ public:
 
   /// Releases `res` and records the actual use and its cost (which may exceed the reservation:
   /// the call already happened; later reservations see it). `estimated`: `actual` is the call's
-  /// estimate, its reply had no valid usage (counted in account::estimated_calls).
-  void settle(const reservation& res, const usage& actual, bool estimated = false);
+  /// estimate, its reply had no valid usage (counted in account::estimated_calls). Returns the
+  /// budgets this use took past `warn_fraction` of their limit (each once, when it crosses).
+  std::vector<budget_crossing> settle(const reservation& res, const usage& actual,
+                                      bool estimated = false);
 
   /// Releases `res` without any use (the call was never sent).
   void cancel(const reservation& res) { settle(res, usage{}); }
+
+  /// The share of a budget whose passing settle() reports: 80 %.
+  static constexpr double warn_fraction = 0.8;
 
   /// Spending of an agent, a swarm, the runtime. Unknown keys give an empty account.
   account of_agent(const agent_id& agent) const;

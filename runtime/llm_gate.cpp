@@ -43,6 +43,7 @@ struct gated_call {
   uint64_t lease = 0;    ///< 0 while waiting for the grant
   bool answered = false; ///< cancelled while waiting: answered, the grant still to come
   usage estimate;        ///< the grant's estimate: charged when the reply states no usage
+  event head;            ///< chat calls: run, task and agent, for budget_warning events
 };
 
 /// True if `res` states no valid usage: a chat reply says so; an embedding reply without tokens.
@@ -100,10 +101,21 @@ struct gate_state {
     drop(embeds);
   }
 
-  /// Releases `lease` on the core and wakes the pool if callers wait for the slot.
-  void release(uint64_t lease, const usage& use, bool estimated = false) const {
-    if (auto url = detail::pool_release(*core, lease, use, estimated))
-      caf::anon_send(pool, detail::pool_wake{std::move(*url), false});
+  /// Releases `lease` on the core and wakes the pool if callers wait for the slot; the monitor
+  /// hears of budgets the use took past 80 % (as about the call `head`, when it has a run).
+  void release(uint64_t lease, const usage& use, bool estimated = false,
+               const event* head = nullptr) const {
+    auto out = detail::pool_release(*core, lease, use, estimated);
+    if (out.wake)
+      caf::anon_send(pool, detail::pool_wake{std::move(*out.wake), false});
+    if (!opts.monitor || head == nullptr || head->run_id.empty())
+      return;
+    for (const auto& x : out.crossed) {
+      auto e = *head;
+      e.name = to_string(x.level);
+      e.text = describe(x);
+      caf::anon_send(opts.monitor, std::move(e));
+    }
   }
 
   static inline const char* name = "swarm.llm_gate";
@@ -159,7 +171,7 @@ void finish(gate_pointer self, call_map<Result>& calls, uint64_t id, uint64_t ti
     charged = value.use;
   }
   if (call.lease != 0)
-    self->state.release(call.lease, charged, estimated);
+    self->state.release(call.lease, charged, estimated, &call.head);
   if (!call.answered)
     call.rp.deliver(std::forward<Value>(value));
 }
@@ -206,6 +218,13 @@ caf::typed_response_promise<Result> admit(gate_pointer self, call_map<Result> ga
   ask.timeout = std::min(st.opts.grant_timeout, call_timeout);
   ask.lease = call_timeout;
   usage estimate{ask.prompt_tokens, ask.completion_tokens, 0};
+  event head;
+  if constexpr (std::is_same_v<Request, chat_request>) {
+    head.kind = event_kind::budget_warning;
+    head.run_id = req.run_id;
+    head.task_id = req.task_id;
+    head.agent = req.agent;
+  }
   auto adm = detail::pool_admit(*st.core, ask);
   if (adm.what == detail::admission::refused) {
     rp.deliver(refusal(adm.err, ask.agent, ask.endpoint, st.opts.grant_timeout, call_timeout));
@@ -215,12 +234,12 @@ caf::typed_response_promise<Result> admit(gate_pointer self, call_map<Result> ga
   if (adm.what == detail::admission::granted) {
     if (adm.sweep.count() > 0)
       self->delayed_send(st.pool, adm.sweep, detail::lease_sweep{});
-    calls.emplace(id, gated_call<Result>{rp, ticket, adm.lease, false, estimate});
+    calls.emplace(id, gated_call<Result>{rp, ticket, adm.lease, false, estimate, head});
     forward(self, member, id, ticket, std::move(req));
     return rp;
   }
   // It must wait: the pool actor queues it (its place is kept meanwhile) and grants it later.
-  calls.emplace(id, gated_call<Result>{rp, ticket, 0, false, estimate});
+  calls.emplace(id, gated_call<Result>{rp, ticket, 0, false, estimate, std::move(head)});
   ask.ticket = ticket;
   auto agent = ask.agent;
   auto endpoint = ask.endpoint;

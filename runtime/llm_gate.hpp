@@ -23,6 +23,8 @@ struct llm_gate_options {
   uint64_t default_completion_tokens = 1024;
   /// Priority of the gate's grant requests (higher first). Default: 0.
   int32_t priority = 0;
+  /// Hears budget_warning when a chat call's use takes a budget past 80 %. Default: none.
+  monitor_actor monitor;
 };
 
 /// Prompt estimate of a chat request: ceil(bytes / 4) of the text it sends (every message's

@@ -205,13 +205,20 @@ uint64_t grant_now(pool_core& core, endpoint_state& ep, const grant_request& req
 
 /// Settles and frees lease `lease` (`estimated`: see grant_release); the endpoint it was on, or
 /// nullptr if the lease is unknown.
-endpoint_state* release_lease(pool_core& core, uint64_t lease, const usage& use, bool estimated) {
+// A lease given back: its endpoint (null if the lease is unknown) and the budgets its use took
+// past 80 %.
+struct released {
+  endpoint_state* ep = nullptr;
+  std::vector<budget_crossing> crossed;
+};
+
+released release_lease(pool_core& core, uint64_t lease, const usage& use, bool estimated) {
   auto i = core.leases.find(lease);
   if (i == core.leases.end())
-    return nullptr;
+    return {};
   auto info = std::move(i->second);
   core.leases.erase(i);
-  core.ledger.settle(info.res, use, estimated);
+  auto crossed = core.ledger.settle(info.res, use, estimated);
   auto& ep = *info.ep;
   if (!info.expired) // an expired lease's slot was freed when it expired
     --ep.held;
@@ -223,7 +230,7 @@ endpoint_state* release_lease(pool_core& core, uint64_t lease, const usage& use,
     else
       ep.tpm->give_back(info.tpm_taken - actual, now);
   }
-  return &ep;
+  return {&ep, std::move(crossed)};
 }
 
 /// Grants waiting requests of `ep` in priority/FIFO order while slots and buckets allow.
@@ -311,7 +318,7 @@ resource_pool_actor::behavior_type pool_behavior(pool_pointer self, resource_poo
       [self](grant_release& rel) {
         auto& core = *self->state.core;
         lock_type guard{core.mtx};
-        if (auto* ep = release_lease(core, rel.lease, rel.use, rel.estimated))
+        if (auto* ep = release_lease(core, rel.lease, rel.use, rel.estimated).ep)
           pump(self, core, *ep);
       },
       [self](grant_withdraw& x) {
@@ -432,14 +439,17 @@ admission pool_admit(pool_core& core, const grant_request& req) {
   return out;
 }
 
-std::optional<std::string> pool_release(pool_core& core, uint64_t lease, const usage& use,
-                                        bool estimated) {
+release_outcome pool_release(pool_core& core, uint64_t lease, const usage& use, bool estimated) {
   lock_type guard{core.mtx};
-  auto* ep = release_lease(core, lease, use, estimated);
+  auto rel = release_lease(core, lease, use, estimated);
+  release_outcome out;
+  out.crossed = std::move(rel.crossed);
+  auto* ep = rel.ep;
   if (ep == nullptr || ep->waiting.empty() || ep->pump_requested)
-    return std::nullopt;
+    return out;
   ep->pump_requested = true;
-  return ep->url;
+  out.wake = ep->url;
+  return out;
 }
 
 } // namespace detail

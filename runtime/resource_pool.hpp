@@ -181,11 +181,18 @@ struct admission {
 /// request's place (the caller must send it to the pool as `pool_enqueue` right away).
 admission pool_admit(pool_core& core, const grant_request& req);
 
-/// Under the core's lock: the `grant_release` of `lease` (`estimated`: see grant_release). Returns
-/// the endpoint whose waiting callers the pool actor must now serve (send it
-/// `pool_wake{url, false}`), if any.
-std::optional<std::string> pool_release(pool_core& core, uint64_t lease, const usage& use,
-                                        bool estimated = false);
+/// What a release leads to.
+struct release_outcome {
+  /// The endpoint whose waiting callers the pool actor must now serve (send it
+  /// `pool_wake{url, false}`), if any.
+  std::optional<std::string> wake;
+  /// Budgets the released call's use took past 80 % (budget_ledger::settle).
+  std::vector<budget_crossing> crossed;
+};
+
+/// Under the core's lock: the `grant_release` of `lease` (`estimated`: see grant_release).
+release_outcome pool_release(pool_core& core, uint64_t lease, const usage& use,
+                             bool estimated = false);
 
 /// Internal: a waiting request reached its timeout.
 struct pool_expire {

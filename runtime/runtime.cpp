@@ -575,7 +575,9 @@ caf::expected<swarm_handle> spawn_swarm(const std::shared_ptr<runtime::impl>& rt
   if (!has_default)
     popts.default_endpoint.max_concurrent = rt->max_connections;
   auto pool = spawn_resource_pool(rt->sys, std::move(popts));
-  auto gate = spawn_llm_gate(rt->sys, rt->llm, pool, gate_options_from(spec));
+  auto gate_opts = gate_options_from(spec);
+  gate_opts.monitor = rt->monitor;
+  auto gate = spawn_llm_gate(rt->sys, rt->llm, pool, std::move(gate_opts));
   std::vector<caf::actor> services{caf::actor_cast<caf::actor>(pool),
                                    caf::actor_cast<caf::actor>(gate)};
   llm_actor path = gate;

@@ -69,6 +69,9 @@ void log_event(const event& e) {
     if (e.error)
       spdlog::warn("run {}: tool {} of {} failed: {}", e.run_id, e.name, who, describe(e.error));
     break;
+  case event_kind::budget_warning:
+    spdlog::warn("run {}: budget warning: {}", e.run_id, e.text);
+    break;
   case event_kind::budget_exhausted:
     spdlog::warn("run {}: budget exhausted for {}: {}", e.run_id, who, describe(e.error));
     break;

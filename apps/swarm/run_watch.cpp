@@ -225,6 +225,9 @@ void run_watch::operator()(const event& e) {
           (e.error ? " failed: " + clip(describe(e.error), 120) : std::string{" ok"}) + " (" +
           seconds(e.duration) + ")");
     break;
+  case event_kind::budget_warning:
+    print("  budget warning: " + e.text);
+    break;
   case event_kind::budget_exhausted:
     print("  budget exhausted for " + who + ": " + clip(error_message(e.error), 120));
     break;

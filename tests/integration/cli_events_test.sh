@@ -291,6 +291,29 @@ s, a = blocks(streamed), blocks(answer)
 assert sorted(s) == ['advocate', 'pragmatist', 'skeptic'] and s == a, (s, a)"
 stop_mock
 
+# -- a budget passing 80 % is told as it happens (progress and events)
+python3 -c "print(\"default: {reply: '\" + 'lorem ipsum dolor ' * 60 + \"'}\")" >"$tmp/long.mock.yaml"
+cat >"$tmp/thrifty.yaml" <<'EOF'
+name: thrifty
+resources: {budget: {tokens: 900}}
+agents:
+  - {name: a, max_tokens: 250}
+  - {name: b, max_tokens: 250}
+  - {name: c, max_tokens: 250}
+EOF
+start_mock "$tmp/long.mock.yaml"
+"$swarm" run "$tmp/thrifty.yaml" --task q --llm-url "$url" --data-dir "$tmp/state" \
+  --events "$tmp/thrifty.jsonl" >"$tmp/out" 2>"$tmp/err"
+check "a budget past 80 % is a warning line" \
+  grep -qE '^  budget warning: the run has spent 7[0-9]{2} of its 900 tokens \(8[0-9] %\)' "$tmp/err"
+check "and one budget_warning event, valid by the schema" "$schema_python" -c "
+import json, jsonschema
+es = [json.loads(l) for l in open('$tmp/thrifty.jsonl')]
+w = [e for e in es if e['kind'] == 'budget_warning']
+assert len(w) == 1 and w[0]['name'] == 'runtime' and w[0]['agent'].startswith('thrifty/'), w
+jsonschema.validate(w[0], json.load(open('$tmp/schema.json')))"
+stop_mock
+
 # -- --json when the run never starts: still one object, with the status and the error
 printf 'name: bad\nagents:\n  - {name: a, temperature: hot}\n' >"$tmp/bad.yaml"
 "$swarm" run "$tmp/bad.yaml" --task q --llm-url http://127.0.0.1:9/v1 --json >"$tmp/out" 2>"$tmp/err"

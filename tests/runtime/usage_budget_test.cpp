@@ -155,3 +155,43 @@ TEST_CASE("a reply without usage is charged its estimate: a 200-token budget sto
     std::this_thread::sleep_for(2ms);
   CHECK(estimated());
 }
+
+TEST_CASE("a settle that takes a budget past 80 % reports it once, tokens and dollars apart",
+          "[pool]") {
+  budget_limits limits;
+  limits.per_agent.max_tokens = 100;
+  limits.runtime.max_usd = 1.0;
+  price_table prices;
+  prices.models["m"] = model_price{1'000'000, 0}; // a dollar per prompt token
+  budget_ledger ledger{limits, prices};
+  agent_id a{"team", "a"};
+  auto settle = [&](uint64_t prompt, uint64_t completion) {
+    auto r = ledger.reserve({a, "m", 1, 1});
+    REQUIRE(r);
+    return ledger.settle(*r, usage{prompt, completion, 1});
+  };
+  CHECK(settle(0, 79).empty()); // 79 tokens, $0: below 80 % everywhere
+  auto crossed = settle(0, 1);  // 80 tokens: the agent's budget crosses 80 %
+  REQUIRE(crossed.size() == 1);
+  CHECK(crossed[0].level == budget_level::agent);
+  CHECK(crossed[0].key == "team/a");
+  CHECK_FALSE(crossed[0].money);
+  CHECK(crossed[0].spent == 80);
+  CHECK(crossed[0].limit == 100);
+  CHECK(describe(crossed[0]) == "agent 'team/a' has spent 80 of its 100 tokens (80 %)");
+  CHECK(settle(0, 5).empty()); // past it already: not again
+  crossed = settle(0, 0);      // no use, no news
+  CHECK(crossed.empty());
+  // A reservation that was never used settles nothing.
+  crossed = ledger.settle(*ledger.reserve({agent_id{"team", "b"}, "m", 1, 1}), usage{});
+  CHECK(crossed.empty());
+  // The run's dollar budget: one prompt token ($1 of $1) on another agent crosses it, as money.
+  auto r = ledger.reserve({agent_id{"team", "b"}, "m", 1, 0});
+  REQUIRE(r);
+  crossed = ledger.settle(*r, usage{1, 0, 1});
+  REQUIRE(crossed.size() == 1);
+  CHECK(crossed[0].level == budget_level::runtime);
+  CHECK(crossed[0].money);
+  CHECK(crossed[0].spent == Approx(1.0));
+  CHECK(describe(crossed[0]) == "the run has spent $1.0000 of its $1.0000 (100 %)");
+}
