@@ -474,7 +474,23 @@ std::vector<agent_health> swarm_handle::health_check(std::chrono::milliseconds t
     targets.push_back({agent_id{sw.name, m.name}, m.handle, false});
   for (const auto& m : sw.swarms)
     targets.push_back({agent_id{sw.name, m.name}, m.handle, true});
-  return probe_health(state_->rt->sys, std::move(targets), timeout);
+  auto out = probe_health(state_->rt->sys, std::move(targets), timeout);
+  event e;
+  e.kind = event_kind::health_checked;
+  e.agent = agent_id{{}, state_->spec_name};
+  e.leaf = false;
+  e.total = static_cast<uint32_t>(out.size());
+  size_t alive = 0;
+  std::string silent;
+  for (const auto& h : out) {
+    alive += h.alive;
+    if (!h.alive)
+      silent += (silent.empty() ? "; not answering: " : ", ") + h.agent.name + " (" +
+                error_code(h.error) + ")";
+  }
+  e.text = std::to_string(alive) + " of " + std::to_string(out.size()) + " alive" + silent;
+  caf::anon_send(state_->rt->monitor, std::move(e));
+  return out;
 }
 
 namespace {

@@ -312,6 +312,8 @@ enum class event_kind : uint8_t {
   budget_warning,      ///< a budget passed 80 %. name: which ("agent", "swarm", "run"); text
   budget_exhausted,    ///< a budget ran out. name: which; error
   memory_written,      ///< a memory write is durable. text: the memory's id
+  health_checked,      ///< a health check of the swarm ended. total: participants probed;
+                       ///< text: "N of M alive", then who did not answer and why
 };
 
 std::string to_string(event_kind x);

@@ -50,6 +50,8 @@ std::string to_string(event_kind x) {
     return "budget_exhausted";
   case event_kind::memory_written:
     return "memory_written";
+  case event_kind::health_checked:
+    return "health_checked";
   }
   return "event_kind(" + std::to_string(static_cast<int>(x)) + ")";
 }

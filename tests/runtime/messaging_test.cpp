@@ -1,6 +1,9 @@
 // Messaging on the swarm handle (broadcast, dm), health checks, and the swarm registry, with
 // nested swarms, against the real mock LLM.
 #include <chrono>
+#include <mutex>
+#include <thread>
+#include <vector>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -130,6 +133,32 @@ TEST_CASE("a health check reports every agent and swarm alive with a round trip"
   CHECK(report[3].agent.name == "sub");
   CHECK(report[3].coordinator);
   CHECK(report[4].agent.name == "org");
+}
+
+TEST_CASE("a health check is told as an event: how many are alive") {
+  fixture f;
+  std::mutex mtx;
+  std::vector<event> seen;
+  f.rt->on_event([&](const event& e) {
+    std::lock_guard<std::mutex> guard{mtx};
+    if (e.kind == event_kind::health_checked)
+      seen.push_back(e);
+  });
+  auto team = f.spawn();
+  auto report = team.health_check(2s);
+  REQUIRE(report.size() == 5);
+  auto arrived = [&] {
+    std::lock_guard<std::mutex> guard{mtx};
+    return seen.size();
+  };
+  for (int i = 0; i < 400 && arrived() == 0; ++i)
+    std::this_thread::sleep_for(5ms);
+  std::lock_guard<std::mutex> guard{mtx};
+  REQUIRE(seen.size() == 1);
+  CHECK(seen[0].total == 5);
+  CHECK(seen[0].text == "5 of 5 alive");
+  CHECK(seen[0].agent.name == "org");
+  CHECK_FALSE(seen[0].leaf);
 }
 
 namespace {
