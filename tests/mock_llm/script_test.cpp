@@ -48,16 +48,46 @@ TEST_CASE("a bad regex is an error naming file, path and line") {
         "unbalanced parenthesis (line 7)");
 }
 
-TEST_CASE("an unknown key is an error naming file, path and line") {
+TEST_CASE("an unknown key is an error naming file, path, line and the nearest key") {
   CHECK(load_error("seed: 1\n"
                    "rules:\n"
                    "  - match: {user: hi}\n"
                    "    replyy: hello\n") ==
-        "invalid_spec: script.yaml: rules[0].replyy: unknown key (expected one of: match, "
-        "reply, json, tool_calls, latency_ms, logprob, usage) (line 4)");
+        "invalid_spec: script.yaml: rules[0].replyy: unknown key (did you mean 'reply'?) (line 4)");
   CHECK(load_error("sead: 1\n") ==
-        "invalid_spec: script.yaml: sead: unknown key (expected one of: seed, latency, default, "
+        "invalid_spec: script.yaml: sead: unknown key (did you mean 'seed'?) (line 1)");
+  // No key is close: the keys it may be.
+  CHECK(load_error("colour: blue\n") ==
+        "invalid_spec: script.yaml: colour: unknown key (expected one of: seed, latency, default, "
         "rules, faults, models, embeddings) (line 1)");
+}
+
+TEST_CASE("the script is read by the spec's YAML reader: duplicates, depth, documents, aliases") {
+  CHECK(load_error("seed: 1\nseed: 2\n") ==
+        "invalid_spec: script.yaml: seed: duplicate key (first at line 1) (line 2)");
+  CHECK(load_error("default: {json: {a: 1, a: 2}}\n") ==
+        "invalid_spec: script.yaml: default.json: has the key 'a' twice (line 1) (line 1)");
+  CHECK(load_error("default: {json: " + std::string(200, '[') + std::string(200, ']') + "}\n") ==
+        "invalid_spec: script.yaml: YAML nesting deeper than 128 levels (sequences and mappings "
+        "inside each other) (line 1)");
+  CHECK(load_error("seed: 1\n---\nseed: 2\n") ==
+        "invalid_spec: script.yaml: expected one YAML document (line 2)");
+  CHECK(load_error("default: &d {json: {self: *d}}\n") ==
+        "invalid_spec: script.yaml: YAML alias inside the node its anchor names (a recursive "
+        "value) (line 1)");
+  // Aliases share nodes; the JSON they expand to is bounded.
+  std::string laughs = "l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n";
+  for (int i = 1; i < 30; ++i)
+    laughs += "l" + std::to_string(i) + ": &l" + std::to_string(i) + " [*l" +
+              std::to_string(i - 1) + ", *l" + std::to_string(i - 1) + "]\n";
+  std::string script = "default:\n  json:\n";
+  for (size_t start = 0; start < laughs.size();) {
+    auto end = laughs.find('\n', start);
+    script += "    " + laughs.substr(start, end - start + 1);
+    start = end + 1;
+  }
+  CHECK(load_error(script) ==
+        "invalid_spec: script.yaml: default.json: is larger than 1048576 bytes as JSON (line 3)");
 }
 
 TEST_CASE("a value of the wrong type is an error naming file, path and line") {
@@ -94,7 +124,7 @@ TEST_CASE("template and rule shape errors are located") {
   CHECK(load_error("faults:\n  - {kind: http_500, retry_after_s: 3}\n") ==
         "invalid_spec: script.yaml: faults[0].retry_after_s: only http_429 takes retry_after_s "
         "(line 2)");
-  CHECK(load_error("rules: [\n").starts_with("invalid_spec: script.yaml: invalid YAML: "));
+  CHECK(load_error("rules: [\n").starts_with("invalid_spec: script.yaml: YAML syntax error: "));
 }
 
 TEST_CASE("an empty script gives the built-in default reply") {
