@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <functional>
+#include <unordered_map>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -12,6 +13,7 @@
 
 #include "actors/coordination.hpp"
 #include "runtime/core/errc.hpp"
+#include "runtime/core/graph_cycles.hpp"
 
 namespace swarm::actors {
 
@@ -222,14 +224,20 @@ std::vector<spec_problem> graph_problems(const std::vector<std::string>& nodes,
   std::vector<spec_problem> out;
   if (nodes.empty())
     out.push_back({"members", "a graph needs at least one member", 0});
+  // Hash lookups and an iterative search: a hostile graph may have 100,000 nodes.
+  std::unordered_map<std::string_view, size_t> index;
+  for (size_t i = 0; i < nodes.size(); ++i)
+    index.emplace(nodes[i], i);
   auto index_of = [&](const std::string& name) -> std::optional<size_t> {
-    auto i = std::find(nodes.begin(), nodes.end(), name);
-    if (i == nodes.end())
+    auto i = index.find(name);
+    if (i == index.end())
       return std::nullopt;
-    return static_cast<size_t>(i - nodes.begin());
+    return i->second;
   };
   // Adjacency over the edges that name known nodes; cycles are searched there.
-  std::vector<std::vector<std::pair<size_t, size_t>>> next(nodes.size()); // (to, edge index)
+  adjacency next(nodes.size());
+  std::vector<std::vector<size_t>> edge_of(nodes.size()); // parallel to next: index in `edges`
+  std::unordered_map<std::string, size_t> first_edge;     // "from\nto" -> its first index
   for (size_t i = 0; i < edges.size(); ++i) {
     const auto& e = edges[i];
     auto at = "edges[" + std::to_string(i) + "]";
@@ -246,43 +254,24 @@ std::vector<spec_problem> graph_problems(const std::vector<std::string>& nodes,
         out.push_back({at + ".when", "invalid regex \"" + e.when + "\": " + err.what(), e.line});
       }
     }
-    for (size_t j = 0; j < i; ++j)
-      if (edges[j].from == e.from && edges[j].to == e.to) {
-        out.push_back({at,
-                       "duplicate edge " + e.from + " -> " + e.to + " (also edges[" +
-                           std::to_string(j) + "])",
-                       e.line});
-        break;
-      }
-    if (from && to)
-      next[*from].emplace_back(*to, i);
-  }
-  // Depth-first search; every back edge closes one cycle, reported with its
-  // path.
-  enum class mark : uint8_t { white, grey, black };
-  std::vector<mark> marks(nodes.size(), mark::white);
-  std::vector<size_t> path;
-  std::function<void(size_t)> visit = [&](size_t n) {
-    marks[n] = mark::grey;
-    path.push_back(n);
-    for (auto [to, edge] : next[n]) {
-      if (marks[to] == mark::grey) {
-        auto start = std::find(path.begin(), path.end(), to);
-        std::string cycle;
-        for (auto i = start; i != path.end(); ++i)
-          cycle += nodes[*i] + " -> ";
-        cycle += nodes[to];
-        out.push_back({"edges", "cycle: " + cycle, edges[edge].line});
-      } else if (marks[to] == mark::white) {
-        visit(to);
-      }
+    auto [first, first_use] = first_edge.emplace(e.from + '\n' + e.to, i);
+    if (!first_use)
+      out.push_back({at,
+                     "duplicate edge " + e.from + " -> " + e.to + " (also edges[" +
+                         std::to_string(first->second) + "])",
+                     e.line});
+    if (from && to) {
+      next[*from].push_back(*to);
+      edge_of[*from].push_back(i);
     }
-    path.pop_back();
-    marks[n] = mark::black;
-  };
-  for (size_t n = 0; n < nodes.size(); ++n)
-    if (marks[n] == mark::white)
-      visit(n);
+  }
+  // Every back edge closes one cycle, reported with its path.
+  std::vector<std::string_view> names(nodes.begin(), nodes.end());
+  find_cycles(next, {}, [&](const found_cycle& cycle) {
+    out.push_back({"edges", "cycle: " + cycle_text(cycle.path, names),
+                   edges[edge_of[cycle.from][cycle.edge]].line});
+    return true;
+  });
   return out;
 }
 

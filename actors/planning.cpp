@@ -9,6 +9,8 @@
 
 #include <boost/json.hpp>
 
+#include "runtime/core/graph_cycles.hpp"
+
 namespace swarm::actors {
 
 namespace json = boost::json;
@@ -253,35 +255,23 @@ plan_check parse_plan(std::string_view reply, uint32_t max_subtasks) {
 }
 
 std::vector<std::string> plan_cycle(const plan& p) {
-  // Depth-first search with colours; the grey path is the stack of the current descent.
-  enum colour : uint8_t { white, grey, black };
-  std::vector<colour> colours(p.subtasks.size(), white);
-  std::vector<size_t> path;
-  std::vector<std::string> cycle;
-  std::function<bool(size_t)> visit = [&](size_t i) {
-    colours[i] = grey;
-    path.push_back(i);
-    for (const auto& d : p.subtasks[i].depends_on) {
-      auto j = p.find(d);
-      if (!j)
-        continue;
-      if (colours[*j] == grey) {
-        auto start = std::find(path.begin(), path.end(), *j);
-        for (auto k = start; k != path.end(); ++k)
-          cycle.push_back(p.subtasks[*k].id);
-        cycle.push_back(p.subtasks[*j].id);
-        return true;
-      }
-      if (colours[*j] == white && visit(*j))
-        return true;
-    }
-    path.pop_back();
-    colours[i] = black;
-    return false;
-  };
+  // Subtask -> the subtasks it depends on; the first back edge of the shared iterative search
+  // (a plan comes from a model and may be long) closes the cycle reported.
+  std::unordered_map<std::string_view, size_t> index; // id -> its first subtask, as plan::find
   for (size_t i = 0; i < p.subtasks.size(); ++i)
-    if (colours[i] == white && visit(i))
-      break;
+    index.emplace(p.subtasks[i].id, i);
+  adjacency next(p.subtasks.size());
+  for (size_t i = 0; i < p.subtasks.size(); ++i)
+    for (const auto& d : p.subtasks[i].depends_on)
+      if (auto j = index.find(d); j != index.end())
+        next[i].push_back(j->second);
+  std::vector<std::string> cycle;
+  find_cycles(next, {}, [&](const found_cycle& c) {
+    for (auto i : c.path)
+      cycle.push_back(p.subtasks[i].id);
+    cycle.push_back(p.subtasks[c.path.front()].id);
+    return false;
+  });
   return cycle;
 }
 

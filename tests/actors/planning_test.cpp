@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "actors/planning.hpp"
+#include "tests/support/small_stack.hpp"
 
 using namespace swarm;
 using namespace swarm::actors;
@@ -126,6 +127,28 @@ TEST_CASE("a plan longer than max_subtasks is rejected, and 0 means no limit") {
   CHECK(parse_plan(good_plan, 2).problem == "the plan has 3 subtasks; at most 2 are allowed");
   CHECK(parse_plan(good_plan, 3).ok());
   CHECK(parse_plan(good_plan, 0).ok());
+}
+
+TEST_CASE("a dependency chain of 100,000 subtasks is checked on a small stack") {
+  // A model's plan may be long: the search neither recurses nor looks ids up by scanning.
+  std::vector<planned_subtask> chain;
+  for (size_t i = 0; i < 100'000; ++i)
+    chain.push_back({"s" + std::to_string(i), "x", "",
+                     i + 1 < 100'000 ? std::vector<std::string>{"s" + std::to_string(i + 1)}
+                                     : std::vector<std::string>{}});
+  auto acyclic = make_plan(chain);
+  chain.back().depends_on = {"s0"};
+  auto cyclic = make_plan(chain);
+  std::vector<std::string> none, cycle;
+  swarm::test::run_on_small_stack(256 * 1024, [&] {
+    none = plan_cycle(acyclic);
+    cycle = plan_cycle(cyclic);
+  });
+  CHECK(none.empty());
+  REQUIRE(cycle.size() == 100'001);
+  CHECK(cycle.front() == "s0");
+  CHECK(cycle[99'999] == "s99999");
+  CHECK(cycle.back() == "s0");
 }
 
 TEST_CASE("plan_cycle finds cycles and ignores unknown ids") {
