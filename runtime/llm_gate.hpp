@@ -1,5 +1,5 @@
 // The gate in front of the LLM actor: every call is granted by the resource pool before it is
-// sent, and its grant is released with the call's actual usage when it returns (DESIGN.md §5).
+// sent, and its grant is released with the call's actual usage when it returns.
 #pragma once
 
 #include <chrono>

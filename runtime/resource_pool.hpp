@@ -1,4 +1,4 @@
-// The resource pool: every LLM call asks it for a grant before it is sent (DESIGN.md §5).
+// The resource pool: every LLM call asks it for a grant before it is sent.
 // Concurrency slots and requests/tokens-per-minute buckets per endpoint, token and money
 // budgets per agent, swarm and runtime; fair FIFO-per-priority waiting; usage accounting.
 // Its state sits behind one mutex (`detail::pool_core`) shared with the LLM gates in front of

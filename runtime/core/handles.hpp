@@ -8,7 +8,7 @@
 
 namespace swarm {
 
-/// Every swarm participant, agent or coordinator (DESIGN.md §3). A `task` is always answered
+/// Every swarm participant, agent or coordinator. A `task` is always answered
 /// with a `result`; failures are results with `error` set.
 using agent_actor = caf::typed_actor<caf::replies_to<task>::with<result>, //
                                      caf::reacts_to<task_cancel>,         //
