@@ -121,7 +121,8 @@ int list_architectures(bool json) {
               << comma_list(a.keys) << "\n";
   }
   std::cout << "\ncommon keys (every architecture): " << comma_list(common) << "\n"
-            << "every key is described in docs/architectures.md\n";
+            << "every key is listed in docs/spec.md (swarm schema --markdown); what each "
+               "architecture does: docs/architectures.md\n";
   return exit_ok;
 }
 
