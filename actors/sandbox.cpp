@@ -8,7 +8,6 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
-#include <dirent.h>
 #include <fcntl.h>
 #include <map>
 #include <mutex>
@@ -22,6 +21,7 @@
 #include <unistd.h>
 
 #include "actors/seccomp_filter.hpp"
+#include "actors/workspace_guard.hpp"
 #include "runtime/core/errc.hpp"
 
 namespace swarm::actors {
@@ -85,67 +85,6 @@ caf::expected<pipe_pair> make_pipe() {
   if (::pipe2(fds, O_CLOEXEC) != 0)
     return make_error(errc::tool_failed, "sandbox: pipe: " + errno_text(errno));
   return pipe_pair{unique_fd{fds[0]}, unique_fd{fds[1]}};
-}
-
-// Disk use (allocated blocks) and entry count of a directory tree, symlinks not followed.
-struct tree_usage {
-  uint64_t bytes = 0;
-  uint64_t entries = 0;
-  bool unreadable = false; ///< a directory could not be opened (or nested too deep)
-};
-
-void measure(int dir_fd, tree_usage& u, int depth, uint64_t entry_cap) {
-  DIR* d = ::fdopendir(dir_fd);
-  if (d == nullptr) {
-    ::close(dir_fd);
-    u.unreadable = true;
-    return;
-  }
-  while (auto* e = ::readdir(d)) {
-    if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0)
-      continue;
-    if (++u.entries > entry_cap)
-      break;
-    struct stat st;
-    if (::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
-      continue; // deleted meanwhile
-    u.bytes += static_cast<uint64_t>(st.st_blocks) * 512;
-    if (S_ISDIR(st.st_mode)) {
-      int sub = ::openat(::dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      if (sub < 0 || depth >= 128) {
-        if (sub >= 0)
-          ::close(sub);
-        u.unreadable = u.unreadable || errno != ENOENT || depth >= 128;
-        continue;
-      }
-      measure(sub, u, depth + 1, entry_cap);
-    }
-  }
-  ::closedir(d);
-}
-
-tree_usage measure_tree(const std::filesystem::path& dir, uint64_t entry_cap) {
-  tree_usage u;
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) {
-    u.unreadable = true;
-    return u;
-  }
-  measure(fd, u, 0, entry_cap == 0 ? UINT64_MAX : entry_cap);
-  return u;
-}
-
-// What the quota allows: never less than what the workspace held before the run, so a
-// workspace already over its cap can still be cleaned up by a program.
-struct quota {
-  uint64_t bytes = 0;   // 0: no cap
-  uint64_t entries = 0; // 0: no cap
-  bool active() const { return bytes > 0 || entries > 0; }
-};
-
-bool exceeds(const tree_usage& u, const quota& q) {
-  return u.unreadable || (q.bytes > 0 && u.bytes > q.bytes) ||
-         (q.entries > 0 && u.entries > q.entries);
 }
 
 void add_env(std::vector<std::string>& a, const std::string& name, const std::string& value) {
@@ -375,12 +314,14 @@ caf::expected<sandbox_result> run_unchecked(const sandbox_request& req) {
     return e2big;
   std::array<int, 5> child_fds{in->read.get(), out->write.get(), err->write.get(),
                                filter_pipe->read.get(), workspace.get()};
-  quota q{req.workspace_mb << 20, req.workspace_entries};
-  if (q.active()) {
-    auto before = measure_tree(req.workspace, 0);
-    q.bytes = q.bytes == 0 ? 0 : std::max(q.bytes, before.bytes);
-    q.entries = q.entries == 0 ? 0 : std::max(q.entries, before.entries);
-  }
+  // At most workspace_parallel programs run against one workspace; the quota is checked while
+  // this one runs and once more when it ended (docs/tools.md, "Disk").
+  auto turn = workspace_turn::take(workspace.get(), req.workspace,
+                                   {req.workspace_mb << 20, req.workspace_entries},
+                                   req.workspace_parallel, clock::now() + lim.timeout);
+  if (!turn)
+    return std::move(turn.error());
+  const auto& q = (*turn)->cap();
   auto started = clock::now();
   pid_t pid = ::fork();
   if (pid < 0)
@@ -400,6 +341,7 @@ caf::expected<sandbox_result> run_unchecked(const sandbox_request& req) {
   const auto deadline = started + lim.timeout;
   bool timed_out = false;
   bool over_quota = false;
+  bool stopped = false; // another program's breach deleted what changed meanwhile
   bool overflow = false;
   tree_usage last_usage;
   std::optional<clock::time_point> killed_at;
@@ -422,11 +364,15 @@ caf::expected<sandbox_result> run_unchecked(const sandbox_request& req) {
     }
     if (!killed_at && q.active() && now >= next_quota_check) {
       last_usage = measure_tree(req.workspace, q.entries);
-      if (exceeds(last_usage, q)) {
+      if (q.exceeded_by(last_usage)) {
         over_quota = true;
         kill_all();
       }
       next_quota_check = clock::now() + quota_interval;
+    }
+    if (!killed_at && (*turn)->stopped_by_other()) {
+      stopped = true;
+      kill_all();
     }
     auto until = killed_at ? *killed_at + drain_after_kill : deadline;
     if (!killed_at && q.active())
@@ -464,6 +410,9 @@ caf::expected<sandbox_result> run_unchecked(const sandbox_request& req) {
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   sandbox_result res;
+  // Within its quota or not, the program leaves the workspace as the quota allows.
+  auto breach = (*turn)->settle();
+  stopped = stopped || (!breach && (*turn)->stopped_by_other()); // even after it exited
   res.elapsed = std::chrono::duration_cast<milliseconds>(clock::now() - started);
   if (WIFEXITED(status)) {
     res.exit_code = WEXITSTATUS(status);
@@ -477,19 +426,27 @@ caf::expected<sandbox_result> run_unchecked(const sandbox_request& req) {
   res.err = std::move(streams[1].text);
   res.output_overflow = overflow;
   res.output_limit = overflow_at;
+  if (breach)
+    return make_error(errc::tool_failed, describe_breach(req.workspace, q, *breach));
   if (timed_out)
     return make_error(errc::tool_timeout,
                       "killed after " + std::to_string(res.elapsed.count()) + " ms (timeout " +
                           std::to_string(lim.timeout.count()) +
                           " ms); output so far: " + excerpt(res.out) + excerpt(res.err));
-  if (over_quota)
-    return make_error(errc::tool_failed,
-                      "killed: the workspace grew past its quota (" +
-                          std::to_string(last_usage.bytes >> 20) + " MiB in " +
-                          std::to_string(last_usage.entries) + " entries" +
-                          (last_usage.unreadable ? ", or a directory the quota cannot read" : "") +
-                          "; at most " + std::to_string(req.workspace_mb) + " MiB and " +
-                          std::to_string(req.workspace_entries) + " entries)");
+  if (over_quota || stopped)
+    return make_error(
+        errc::tool_failed,
+        "workspace quota: workspace " + req.workspace.string() +
+            (stopped ? " passed its quota through another program running against it at the "
+                       "same time; what changed meanwhile was deleted, so this one was stopped "
+                       "(what it wrote may be gone)"
+                     : " grew past its quota while this program ran (" +
+                           std::to_string(last_usage.bytes >> 20) + " MiB in " +
+                           std::to_string(last_usage.entries) + " entries" +
+                           (last_usage.unreadable ? ", or a directory the check cannot read" : "") +
+                           "), so it was killed") +
+            "; at most " + std::to_string(q.bytes >> 20) + " MiB and " + std::to_string(q.entries) +
+            " entries");
   return res;
 }
 

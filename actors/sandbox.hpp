@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -35,12 +36,17 @@ struct sandbox_request {
   std::vector<std::pair<std::string, std::string>> env;
   /// Network, timeout, CPU, memory, processes, file size and output caps.
   sandbox_spec limits;
-  /// The run may not grow the workspace past this many MiB (total of all files); it is killed
-  /// when it does. 0: no cap. Default: 256.
+  /// The workspace may not hold more than this many MiB (allocated blocks of all files): checked
+  /// every 20 ms while the program runs (it is killed when over) and once more when it ended; a
+  /// program that leaves the workspace over it has every entry that changed while it ran
+  /// deleted, and its call fails (docs/tools.md, "Disk"). 0: no cap. Default: 256.
   uint64_t workspace_mb = 256;
-  /// The run may not grow the workspace past this many entries (files, directories). 0: no cap.
-  /// Default: 20,000.
+  /// The same for entries (files, directories). 0: no cap. Default: 20,000.
   uint64_t workspace_entries = 20'000;
+  /// Programs running against one workspace at once, in this process (counted per directory);
+  /// a later one waits for a turn, at most `limits.timeout` (then tool_timeout). 0: no limit.
+  /// Default: 4.
+  size_t workspace_parallel = 4;
   /// Size of the sandbox's private /tmp (a tmpfs), in MiB. Default: 64.
   uint64_t tmp_mb = 64;
   /// The bubblewrap binary. Default: /usr/bin/bwrap.
@@ -67,9 +73,11 @@ struct sandbox_result {
 /// Runs `req.argv` in the sandbox and waits for it. Errors: tool_unavailable when bubblewrap is
 /// missing or cannot create namespaces here (checked once per binary, then cached; never falls
 /// back to running unsandboxed); tool_timeout when it ran past limits.timeout (the whole
-/// sandbox is killed); tool_failed when it grew the workspace past its quota (killed) or could
-/// not be started; invalid_argument for an empty argv, a missing workspace, too much stdin, or a
-/// command too long to execute (E2BIG: an argument over 128 KiB, or all of them over ARG_MAX).
+/// sandbox is killed); tool_failed when it left the workspace over its quota (what changed while
+/// it ran is deleted: "workspace quota: workspace DIR ..."), was killed for growing it past the
+/// quota or stopped by another program's breach, or could not be started; invalid_argument for an
+/// empty argv, a missing workspace, too much stdin, or a command too long to execute (E2BIG: an
+/// argument over 128 KiB, or all of them over ARG_MAX).
 [[nodiscard]] caf::expected<sandbox_result> run_sandboxed(const sandbox_request& req);
 
 /// Checks, once per `bwrap` path, that a trivial program runs in the sandbox; cached for the

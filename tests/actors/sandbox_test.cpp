@@ -290,6 +290,7 @@ TEST_CASE("filling the disk fails: per-file size, workspace quota and /tmp size"
     CHECK(std::filesystem::file_size(ws.path() / "big") == 4u << 20);
   }
   SECTION("many files: the run is killed once the workspace passes workspace_mb") {
+    auto started = std::chrono::steady_clock::now();
     sandbox_request req;
     req.argv = {"python3", "-c",
                 "i = 0\n"
@@ -303,9 +304,8 @@ TEST_CASE("filling the disk fails: per-file size, workspace quota and /tmp size"
     REQUIRE_FALSE(res);
     CHECK(is(res.error(), errc::tool_failed));
     CHECK(describe(res.error()).find("quota") != std::string::npos);
-    auto used = tree_bytes(ws.path());
-    CHECK(used > 16u << 20);
-    CHECK(used < 256u << 20); // stopped soon after the cap, not at the timeout
+    CHECK(std::chrono::steady_clock::now() - started < 30s); // stopped soon, not at the timeout
+    CHECK(tree_bytes(ws.path()) <= 16u << 20);               // what it wrote is deleted
   }
   SECTION("many empty files: the run is killed once the workspace passes workspace_entries") {
     auto req = shell(ws, "i=0; while true; do : > e$i; i=$((i+1)); done");
