@@ -19,14 +19,10 @@
 #include <caf/typed_response_promise.hpp>
 
 #include "actors/short_term_memory.hpp"
+#include "runtime/core/call_ids.hpp"
 #include "runtime/core/errc.hpp"
 
 namespace swarm::actors {
-
-uint64_t next_call_id() {
-  static std::atomic<uint64_t> next{1};
-  return next.fetch_add(1, std::memory_order_relaxed);
-}
 
 double confidence_from_logprobs(const std::vector<token_logprob>& xs) {
   if (xs.empty())
@@ -43,30 +39,6 @@ namespace {
 // path's precise error (timeout, HTTP status) arrives first; past it the agent cancels the call
 // itself (docs/decisions.md). Longer than the tape's own slack.
 constexpr auto request_slack = std::chrono::seconds(2);
-
-// Endpoint and model are the same for most agents of a swarm: each distinct pair is stored once
-// and shared (immutable), so a million agents do not hold a million copies of the URL.
-struct llm_target {
-  llm_endpoint endpoint;
-  std::string model;
-};
-
-std::shared_ptr<const llm_target> intern_target(llm_endpoint endpoint, std::string model) {
-  using key = std::tuple<std::string, std::string, std::string>;
-  static std::mutex mtx;
-  static std::map<key, std::weak_ptr<const llm_target>> known;
-  key k{endpoint.url, endpoint.api_key, model};
-  std::lock_guard<std::mutex> guard{mtx};
-  auto& slot = known[k];
-  if (auto hit = slot.lock())
-    return hit;
-  auto fresh =
-      std::make_shared<const llm_target>(llm_target{std::move(endpoint), std::move(model)});
-  slot = fresh;
-  if (known.size() > 1024) // forget targets no agent uses any more
-    std::erase_if(known, [](const auto& kv) { return kv.second.expired(); });
-  return fresh;
-}
 
 // What an agent uses besides its LLM (tools, memory tiers, prices). Most agents of a large swarm
 // use none of it: they hold a null pointer, not empty handles and vectors.
@@ -154,9 +126,9 @@ struct agent_state {
 
   static inline const char* name = "swarm.agent";
 
-  chat_request make_request(const task_run& r) const {
+  chat_request make_request(const task_run& r, uint64_t call_id) const {
     chat_request req;
-    req.call_id = next_call_id();
+    req.call_id = call_id;
     req.run_id = r.t.run_id;
     req.agent = id;
     req.task_id = r.t.id;
@@ -308,7 +280,7 @@ void run_step(agent_pointer self, const task_run_ptr& r) {
     return;
   if (r->cancelled)
     return finish_task(self, r, make_error(errc::cancelled, "task cancelled"));
-  auto req = st.make_request(*r);
+  auto req = st.make_request(*r, new_call_id(self->system()));
   r->call = req.call_id;
   auto call_id = req.call_id;
   auto timeout = st.llm_timeout + request_slack;
@@ -413,7 +385,7 @@ void summarize_then_run(agent_pointer self, const task_run_ptr& r) {
   for (const auto& m : turns)
     text += m.role + (m.name.empty() ? "" : " (" + m.name + ")") + ": " + m.content + "\n";
   chat_request req;
-  req.call_id = next_call_id();
+  req.call_id = new_call_id(self->system());
   req.run_id = r->t.run_id;
   req.agent = st.id;
   req.task_id = r->t.id + "~summary"; // its own journal position
@@ -460,7 +432,9 @@ agent_actor::behavior_type agent_behavior(agent_pointer self, agent_config cfg, 
   st.memory = short_term_memory{std::move(cfg.system_prompt), cfg.short_term_tokens,
                                 cfg.summarize_overflow};
   st.id = std::move(cfg.id);
-  st.target = intern_target(std::move(cfg.endpoint), std::move(cfg.model));
+  st.target = cfg.target ? std::move(cfg.target)
+                         : std::make_shared<const llm_target>(
+                               llm_target{std::move(cfg.endpoint), std::move(cfg.model)});
   st.extras = make_extras(cfg);
   st.llm_timeout = cfg.llm_timeout;
   st.temperature = cfg.temperature;

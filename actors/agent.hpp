@@ -16,11 +16,21 @@
 namespace swarm::actors {
 
 /// Everything an agent needs to know about itself; resolved from the spec by the factory.
+/// Where an agent's calls go. Endpoint and model are the same for most agents of a swarm: the
+/// factory makes one per distinct pair and shares it (immutable), so a million agents do not
+/// hold a million copies of the URL and key.
+struct llm_target {
+  llm_endpoint endpoint;
+  std::string model;
+};
+
 struct agent_config {
   agent_id id;
   std::string system_prompt;
   std::string model;
   llm_endpoint endpoint;
+  /// Shared `endpoint` and `model`; null: the agent makes its own from the two fields above.
+  std::shared_ptr<const llm_target> target;
   double temperature = -1;    ///< < 0: server default
   int32_t max_tokens = 0;     ///< 0: server default
   bool stream = false;        ///< ask the endpoint for SSE streaming
@@ -50,9 +60,6 @@ struct agent_config {
   /// one, llm_call_finished reports the cost as unknown (cost_usd < 0). Default: false.
   bool priced = false;
 };
-
-/// Process-wide unique id for an LLM call (the LLM client cancels by it).
-uint64_t next_call_id();
 
 /// Confidence in [0, 1] from token logprobs: exp(mean logprob); -1 when there are none.
 double confidence_from_logprobs(const std::vector<token_logprob>& xs);

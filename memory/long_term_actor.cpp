@@ -25,6 +25,7 @@
 #include "memory/detail/db_access.hpp"
 #include "memory/encoding.hpp"
 #include "memory/working.hpp"
+#include "runtime/core/call_ids.hpp"
 #include "runtime/core/errc.hpp"
 
 namespace swarm::memory {
@@ -170,7 +171,6 @@ struct long_term_state {
   std::vector<memory_record> pending;
   std::vector<caf::response_promise> promises;
   std::mt19937_64 rng{std::random_device{}()};
-  uint64_t next_call = 1;
 
   static inline const char* name = "swarm.long_term_memory";
 
@@ -454,7 +454,7 @@ template <class Then>
 void embed(long_term_pointer self, std::vector<std::string> texts, Then then) {
   const auto& e = *self->state.opts.embeddings;
   embedding_request req;
-  req.call_id = self->state.next_call++;
+  req.call_id = new_call_id(self->system());
   req.endpoint = e.endpoint;
   req.model = e.model;
   auto count = texts.size();

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <functional>
+#include <map>
+#include <tuple>
 
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
@@ -116,6 +118,10 @@ caf::expected<built_swarm> swarm_factory::build(const swarm_spec& spec,
   // Resolve everything before the first spawn: a failure leaves no partial swarm behind.
   std::vector<actors::agent_config> configs;
   configs.reserve(spec.agents.size());
+  // One target per distinct endpoint, key and model, shared by the agents that use it.
+  std::map<std::tuple<std::string, std::string, std::string>,
+           std::shared_ptr<const actors::llm_target>>
+      targets;
   for (const auto& a : spec.agents) {
     auto llm = resolve_llm(spec, a, overrides, env);
     if (!llm)
@@ -125,6 +131,11 @@ caf::expected<built_swarm> swarm_factory::build(const swarm_spec& spec,
     cfg.system_prompt = a.system_prompt;
     cfg.model = llm->model;
     cfg.endpoint = llm->endpoint;
+    auto& target = targets[{llm->endpoint.url, llm->endpoint.api_key, llm->model}];
+    if (!target)
+      target =
+          std::make_shared<const actors::llm_target>(actors::llm_target{llm->endpoint, llm->model});
+    cfg.target = target;
     cfg.temperature = llm->temperature;
     cfg.max_tokens = llm->max_tokens;
     cfg.stream = llm->stream;

@@ -1,10 +1,13 @@
 // Pure decision logic of the actors: combining members' results, confidence from logprobs.
 #include <cmath>
 
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
 #include <catch2/catch.hpp>
 
 #include "actors/agent.hpp"
 #include "actors/concurrent.hpp"
+#include "runtime/core/call_ids.hpp"
 #include "runtime/core/errc.hpp"
 
 using namespace swarm;
@@ -69,10 +72,15 @@ TEST_CASE("confidence is the geometric mean token probability") {
   CHECK(actors::confidence_from_logprobs(sure) == Approx(1.0));
 }
 
-TEST_CASE("call ids are unique and increasing") {
-  auto a = actors::next_call_id();
-  auto b = actors::next_call_id();
+TEST_CASE("call ids are unique within an actor system, whoever draws them") {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  auto a = new_call_id(sys);
+  auto b = new_call_id(sys); // an agent's next call, or the memory's embedding call
   CHECK(b > a);
+  caf::actor_system_config other_cfg;
+  caf::actor_system other{other_cfg};
+  CHECK(new_call_id(other) > 0); // each system has its own sequence: nothing process-wide
 }
 
 TEST_CASE("an empty error is no error code at all") {
