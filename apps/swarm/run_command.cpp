@@ -168,131 +168,183 @@ int refuse(const run_args& args, const std::string& why) {
   return refuse(args, make_error(errc::invalid_argument, why), exit_usage);
 }
 
-// Runs `args.task` through the spec, or resumes run `args.resume`.
-int run(const run_args& args) {
-  if (auto err = start_logging(args.log))
-    return refuse(args, err, exit_usage);
-  std::optional<swarm_spec> spec;
-  if (args.resume.empty()) {
-    if (args.spec_path.empty() || args.task.empty())
-      return refuse(args, "a spec and --task are needed (or --resume RUN_ID)");
-    auto loaded = load_spec(args.spec_path);
-    if (!loaded)
-      return refuse(args, loaded.error(), exit_usage);
-    spec = std::move(*loaded);
-    if (args.no_memory)
-      disable_memory(*spec);
-  } else if (!args.spec_path.empty() || !args.task.empty()) {
-    return refuse(args, "--resume takes the spec and the task from the journal; give neither");
+// One `swarm run`, step by step: each step that ends the command early returns its exit code.
+class run_session {
+public:
+  explicit run_session(const run_args& args) : args_(args) {}
+
+  int operator()() {
+    if (auto code = load())
+      return *code;
+    if (auto code = open())
+      return *code;
+    if (auto code = prepare())
+      return *code;
+    execute();
+    return report();
   }
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> events{nullptr, &std::fclose};
-  if (!args.events_file.empty()) {
-    events.reset(std::fopen(args.events_file.c_str(), "w"));
-    if (!events)
-      return refuse(args,
-                    "cannot write --events " + args.events_file + ": " + std::strerror(errno));
+
+private:
+  using file_ptr = std::unique_ptr<std::FILE, int (*)(std::FILE*)>;
+
+  // The log, the spec (or the run to resume) and the events file: nothing is started yet.
+  std::optional<int> load() {
+    if (auto err = start_logging(args_.log))
+      return refuse(args_, err, exit_usage);
+    if (args_.resume.empty()) {
+      if (args_.spec_path.empty() || args_.task.empty())
+        return refuse(args_, "a spec and --task are needed (or --resume RUN_ID)");
+      auto loaded = load_spec(args_.spec_path);
+      if (!loaded)
+        return refuse(args_, loaded.error(), exit_usage);
+      spec_ = std::move(*loaded);
+      if (args_.no_memory)
+        disable_memory(*spec_);
+    } else if (!args_.spec_path.empty() || !args_.task.empty()) {
+      return refuse(args_, "--resume takes the spec and the task from the journal; give neither");
+    }
+    if (!args_.events_file.empty()) {
+      events_.reset(std::fopen(args_.events_file.c_str(), "w"));
+      if (!events_)
+        return refuse(args_,
+                      "cannot write --events " + args_.events_file + ": " + std::strerror(errno));
+    }
+    return std::nullopt;
   }
-  runtime_options opts;
-  opts.data_dir = args.data_dir;
-  opts.stream_tokens = args.stream && !args.json;
-  opts.record_file = args.record_file;
-  opts.replay_file = args.replay_file;
-  llm_overrides overrides{args.llm_url, args.model, !args.replay_file.empty()};
-  if (spec)
-    if (auto err = check_llm(*spec, overrides))
-      return refuse(args, err, exit_usage);
-  auto rt = runtime::open(opts, overrides);
-  if (!rt)
-    return refuse(args, rt.error(), run_exit_code(rt.error(), exit_usage));
-  if (spec && !args.fresh && !args.run_id.empty())
-    if (auto err = taken_run_id(**rt, args.run_id, args.data_dir))
-      return refuse(args, err, exit_usage);
-  std::atomic<bool> interrupted{false};
-  signal_watch watch{[&] {
-    interrupted = true;
-    (*rt)->stop();
-  }};
-  auto started = std::chrono::steady_clock::now();
-  caf::expected<swarm_handle> team{make_error(errc::unknown_run, "no swarm")};
-  auto mode = args.fresh ? run_mode::fresh : run_mode::start;
-  task_input input{args.task, args.run_id.empty() ? new_run_id() : args.run_id, {}, mode};
-  bool has_tools = false;
-  std::string architecture;
-  if (spec) {
-    team = (*rt)->spawn(*spec);
-    if (!team)
-      return refuse(args, team.error(), exit_usage);
-    has_tools = !spec->tools.empty();
-    architecture = spec->root.architecture;
-  } else {
-    if (auto done = finished_run(**rt, args.resume)) {
-      run_end stored{args.resume, done->agent.swarm, args.data_dir};
+
+  // The endpoint checks, the runtime on the data directory, a --run-id the journal has.
+  std::optional<int> open() {
+    runtime_options opts;
+    opts.data_dir = args_.data_dir;
+    opts.stream_tokens = args_.stream && !args_.json;
+    opts.record_file = args_.record_file;
+    opts.replay_file = args_.replay_file;
+    llm_overrides overrides{args_.llm_url, args_.model, !args_.replay_file.empty()};
+    if (spec_)
+      if (auto err = check_llm(*spec_, overrides))
+        return refuse(args_, err, exit_usage);
+    auto rt = runtime::open(opts, overrides);
+    if (!rt)
+      return refuse(args_, rt.error(), run_exit_code(rt.error(), exit_usage));
+    rt_ = std::move(*rt);
+    if (spec_ && !args_.fresh && !args_.run_id.empty())
+      if (auto err = taken_run_id(*rt_, args_.run_id, args_.data_dir))
+        return refuse(args_, err, exit_usage);
+    return std::nullopt;
+  }
+
+  // The swarm: spawned from the spec, or rebuilt from the journal to resume (a run that is done
+  // is printed from the journal, and nothing runs).
+  std::optional<int> prepare() {
+    auto mode = args_.fresh ? run_mode::fresh : run_mode::start;
+    input_ = task_input{args_.task, args_.run_id.empty() ? new_run_id() : args_.run_id, {}, mode};
+    if (spec_) {
+      auto team = rt_->spawn(*spec_);
+      if (!team)
+        return refuse(args_, team.error(), exit_usage);
+      team_ = std::move(*team);
+      has_tools_ = !spec_->tools.empty();
+      architecture_ = spec_->root.architecture;
+      return std::nullopt;
+    }
+    if (auto done = finished_run(*rt_, args_.resume)) {
+      run_end stored{args_.resume, done->agent.swarm, args_.data_dir};
       stored.out = std::move(*done);
-      if (args.json)
-        std::cout << boost::json::serialize(report_json(stored, run_view{args.resume}, nullptr))
+      if (args_.json)
+        std::cout << boost::json::serialize(report_json(stored, run_view{args_.resume}, nullptr))
                   << "\n";
       else
         std::cout << stored.out->text << "\n";
       return exit_ok;
     }
-    auto prepared = (*rt)->prepare_resume(args.resume);
+    auto prepared = rt_->prepare_resume(args_.resume);
     if (!prepared)
-      return refuse(args, prepared.error(), run_exit_code(prepared.error(), exit_failed));
-    team = std::move(prepared->first);
-    input = std::move(prepared->second);
-    has_tools = true; // a resumed run may reach tools that need approval
-    architecture = "resumed";
+      return refuse(args_, prepared.error(), run_exit_code(prepared.error(), exit_failed));
+    team_ = std::move(prepared->first);
+    input_ = std::move(prepared->second);
+    has_tools_ = true; // a resumed run may reach tools that need approval
+    architecture_ = "resumed";
+    return std::nullopt;
   }
-  run_end end{input.run_id, team->name(), args.data_dir};
-  if (!args.quiet)
-    std::cerr << "swarm run: " << team->name() << " (" << architecture << ", "
-              << team->agents().size() << " agents) | run " << end.run_id << " | data "
-              << args.data_dir << "\n";
-  auto progress =
-      std::make_shared<run_watch>(run_watch_options{args.quiet, ::isatty(STDERR_FILENO) == 1,
-                                                    events.get(), args.stream && !args.json},
-                                  end.run_id, spec ? spec->name : team->name(), team->agents());
-  (*rt)->on_event([progress](const event& e) { (*progress)(e); });
-  {
-    std::optional<approval_watcher> watcher;
-    if (has_tools)
-      watcher.emplace(*team, args.approve);
-    // run() turns a swarm-level failure into an error; the events keep every member's outcome.
-    end.out = team->run(std::move(input));
+
+  // The run, watched: progress and events while it goes, approvals asked, SIGINT/SIGTERM stop it.
+  void execute() {
+    end_ = run_end{input_.run_id, team_->name(), args_.data_dir};
+    if (!args_.quiet)
+      std::cerr << "swarm run: " << team_->name() << " (" << architecture_ << ", "
+                << team_->agents().size() << " agents) | run " << end_.run_id << " | data "
+                << args_.data_dir << "\n";
+    progress_ = std::make_shared<run_watch>(
+        run_watch_options{args_.quiet, ::isatty(STDERR_FILENO) == 1, events_.get(),
+                          args_.stream && !args_.json},
+        end_.run_id, spec_ ? spec_->name : team_->name(), team_->agents());
+    rt_->on_event([progress = progress_](const event& e) { (*progress)(e); });
+    std::atomic<bool> interrupted{false};
+    signal_watch watch{[&] {
+      interrupted = true;
+      rt_->stop();
+    }};
+    auto started = std::chrono::steady_clock::now();
+    {
+      std::optional<approval_watcher> watcher;
+      if (has_tools_)
+        watcher.emplace(*team_, args_.approve);
+      // run() turns a swarm-level failure into an error; the events keep every member's
+      // outcome.
+      end_.out = team_->run(std::move(input_));
+    }
+    end_.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    end_.interrupted = interrupted;
+    // Events still on their way (the last members' outcomes, run_finished) land first; a
+    // stopped runtime sends no more.
+    if (!interrupted)
+      progress_->wait_finished(std::chrono::seconds(2));
+    progress_->settle();
   }
-  end.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  end.interrupted = interrupted;
-  // Events still on their way (the last members' outcomes, run_finished) land first; a stopped
-  // runtime sends no more.
-  if (!interrupted)
-    progress->wait_finished(std::chrono::seconds(2));
-  progress->settle();
-  auto view = progress->view();
-  if (args.json)
-    std::cout << boost::json::serialize(report_json(end, view, &*team)) << "\n";
-  else if (end.out)
-    std::cout << (progress->streamed() ? "## answer\n" : "") << end.out->text << "\n";
-  if (auto problem = progress->events_error(); !problem.empty())
-    std::cerr << "swarm run: " << problem << " (" << args.events_file << ")\n";
-  auto resume_hint = "swarm run --resume " + end.run_id + " --data-dir " + args.data_dir;
-  if (interrupted) {
-    std::cerr << "swarm run: interrupted; continue with: " << resume_hint << "\n";
-    return exit_interrupted;
+
+  // The answer (or the JSON object) on stdout; the summary, spending and what to do next on
+  // stderr.
+  int report() {
+    auto view = progress_->view();
+    if (args_.json)
+      std::cout << boost::json::serialize(report_json(end_, view, &*team_)) << "\n";
+    else if (end_.out)
+      std::cout << (progress_->streamed() ? "## answer\n" : "") << end_.out->text << "\n";
+    if (auto problem = progress_->events_error(); !problem.empty())
+      std::cerr << "swarm run: " << problem << " (" << args_.events_file << ")\n";
+    auto resume_hint = "swarm run --resume " + end_.run_id + " --data-dir " + args_.data_dir;
+    if (end_.interrupted) {
+      std::cerr << "swarm run: interrupted; continue with: " << resume_hint << "\n";
+      return exit_interrupted;
+    }
+    if (!args_.quiet) {
+      print_summary(end_, view);
+      print_spending(*team_);
+    }
+    if (!end_.out) {
+      std::cerr << "swarm run: " << run_error_text(end_.out.error()) << "\n"
+                << "swarm run: try again with: " << resume_hint << "\n";
+      return run_exit_code(end_.out.error(), exit_failed);
+    }
+    if (!args_.quiet)
+      std::cerr << "swarm run: run " << end_.run_id << " is kept in " << args_.data_dir
+                << ": swarm memory journal " << end_.run_id << " --data-dir " << args_.data_dir
+                << "\n";
+    return exit_ok;
   }
-  if (!args.quiet) {
-    print_summary(end, view);
-    print_spending(*team);
-  }
-  if (!end.out)
-    std::cerr << "swarm run: " << run_error_text(end.out.error()) << "\n"
-              << "swarm run: try again with: " << resume_hint << "\n";
-  else if (!args.quiet)
-    std::cerr << "swarm run: run " << end.run_id << " is kept in " << args.data_dir
-              << ": swarm memory journal " << end.run_id << " --data-dir " << args.data_dir << "\n";
-  if (!end.out)
-    return run_exit_code(end.out.error(), exit_failed);
-  return exit_ok;
-}
+
+  const run_args& args_;
+  std::optional<swarm_spec> spec_;
+  file_ptr events_{nullptr, &std::fclose};
+  std::unique_ptr<runtime> rt_;
+  std::optional<swarm_handle> team_;
+  task_input input_;
+  bool has_tools_ = false;
+  std::string architecture_;
+  std::shared_ptr<run_watch> progress_;
+  run_end end_;
+};
 
 } // namespace
 
@@ -351,7 +403,7 @@ command add_run_command(CLI::App& app) {
       }
       args->task = std::move(*task);
     }
-    return run(*args);
+    return run_session{*args}();
   };
 }
 
