@@ -254,8 +254,6 @@ caf::error misconfigured(const collaborative_config& cfg) {
     return make_error(errc::invalid_argument, "unknown decision \"" + d + "\"");
   if (d == "synthesize" && !cfg.aggregator.handle)
     return make_error(errc::invalid_argument, "decision synthesize needs an aggregator");
-  if (cfg.members.empty())
-    return make_error(errc::no_quorum, "the swarm has no members");
   return {};
 }
 
@@ -273,14 +271,10 @@ agent_actor::behavior_type collaborative_behavior(collaborative_pointer self,
   return {
       [self](task& t) -> caf::typed_response_promise<result> {
         auto& st = self->state;
+        if (auto why = refusal(st, t, misconfigured(st.cfg)))
+          return refuse(self, t, std::move(why));
         auto b = std::make_shared<ballot>(t, st.cfg.guards);
         b->promise = self->make_response_promise<result>();
-        if (auto why = refusal(st, t, misconfigured(st.cfg))) {
-          result out;
-          out.error = std::move(why);
-          finish(self, b, std::move(out));
-          return b->promise;
-        }
         st.running.emplace(t.id, b);
         start_round(self, b);
         return b->promise;

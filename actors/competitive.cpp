@@ -316,8 +316,6 @@ caf::error misconfigured(const competitive_config& cfg) {
     return make_error(errc::invalid_argument, "unknown select \"" + s + "\"");
   if (s == "judge" && !cfg.judge.handle)
     return make_error(errc::invalid_argument, "select judge needs a judge");
-  if (cfg.members.empty())
-    return make_error(errc::all_members_failed, "the swarm has no members");
   return {};
 }
 
@@ -328,14 +326,10 @@ agent_actor::behavior_type competitive_behavior(competitive_pointer self, compet
   return {
       [self](task& t) -> caf::typed_response_promise<result> {
         auto& st = self->state;
+        if (auto why = refusal(st, t, misconfigured(st.cfg)))
+          return refuse(self, t, std::move(why));
         auto r = std::make_shared<race>(t, st.cfg.guards);
         r->promise = self->make_response_promise<result>();
-        if (auto why = refusal(st, t, misconfigured(st.cfg))) {
-          result out;
-          out.error = std::move(why);
-          finish(self, r, std::move(out));
-          return r->promise;
-        }
         st.running.emplace(t.id, r);
         start_race(self, r);
         return r->promise;

@@ -47,6 +47,8 @@ struct gathering {
   size_t pending = 0;
   caf::typed_response_promise<result> promise;
   std::chrono::steady_clock::time_point started;
+  std::unordered_map<std::string, agent_actor> in_flight; // subtask id -> who works on it
+  bool cancelled = false;
 };
 
 struct concurrent_state {
@@ -65,7 +67,10 @@ void member_done(concurrent_pointer self, const std::shared_ptr<gathering>& g, s
   g->results[index] = std::move(res);
   if (--g->pending > 0)
     return;
-  conclude(self, g, combine_concurrent(self->state.cfg.id, g->request.id, std::move(g->results)));
+  auto out = combine_concurrent(self->state.cfg.id, g->request.id, std::move(g->results));
+  if (g->cancelled) // the finished members' answers stay as the partial text
+    out.error = cancelled_error(g->request.id);
+  conclude(self, g, std::move(out));
 }
 
 agent_actor::behavior_type concurrent_behavior(concurrent_pointer self, concurrent_config cfg,
@@ -75,16 +80,14 @@ agent_actor::behavior_type concurrent_behavior(concurrent_pointer self, concurre
   return {
       [self](task& t) -> caf::typed_response_promise<result> {
         auto& st = self->state;
+        if (auto why = refusal(st, t))
+          return refuse(self, t, std::move(why));
         auto g = std::make_shared<gathering>();
         g->request = t;
         g->promise = self->make_response_promise<result>();
         g->started = std::chrono::steady_clock::now();
         g->pending = st.cfg.members.size();
         g->results.resize(st.cfg.members.size());
-        if (st.cfg.members.empty()) {
-          g->promise.deliver(combine_concurrent(st.cfg.id, t.id, {}));
-          return g->promise;
-        }
         st.running.emplace(t.id, g);
         task_budget budget{st.cfg.guards};
         for (size_t i = 0; i < st.cfg.members.size(); ++i) {
@@ -96,18 +99,18 @@ agent_actor::behavior_type concurrent_behavior(concurrent_pointer self, concurre
                         failed_result(sub, member_id(st.cfg.id, m.name), budget.exhausted()));
             continue;
           }
-          ask(self, m, std::move(sub), budget.timeout(),
-              [self, g, i](result r) { member_done(self, g, i, std::move(r)); });
+          auto sub_id = sub.id;
+          g->in_flight.emplace(sub_id, m.handle);
+          ask(self, m, std::move(sub), budget.timeout(), [self, g, i, sub_id](result r) {
+            g->in_flight.erase(sub_id);
+            member_done(self, g, i, std::move(r));
+          });
         }
         return g->promise;
       },
       [self](task_cancel& c) {
-        auto& st = self->state;
-        auto i = st.running.find(c.task_id);
-        if (i == st.running.end())
-          return;
-        for (const auto& m : st.cfg.members)
-          self->send(m.handle, task_cancel{i->second->request.id + "." + m.name});
+        if (auto g = find_running(self->state, c.task_id))
+          cancel_run(self, *g);
       },
       // A message to the swarm as a whole reaches each member.
       [self](dm& m) { forward(self, audience(self->state.cfg.members), m); },

@@ -261,17 +261,42 @@ auto find_running(State& st, const std::string& id) ->
   return i == st.running.end() ? nullptr : i->second;
 }
 
-/// Why coordinator state `st` refuses task `t`: `why` (its configuration's problem, if any), else
-/// a task with the same id already running.
+/// The error of swarm `id`, which has no members: errc::invalid_spec, the same for every
+/// architecture (docs/architectures.md, "The common frame").
+inline caf::error no_members(const agent_id& id) {
+  return make_error(errc::invalid_spec, "swarm '" + id.str() + "' has no members");
+}
+
+/// The error that ends task `id` after a task_cancel: errc::cancelled.
+inline caf::error cancelled_error(const std::string& id) {
+  return make_error(errc::cancelled, "task " + id + " cancelled");
+}
+
+/// Why coordinator state `st` (with `running`, `cfg.id`, `cfg.members`) refuses task `t` at once,
+/// if it does, checked in this order: a task with the same id already running
+/// (errc::invalid_argument), no members (no_members), else `why` (the architecture's own
+/// configuration problem, e.g. a missing lead).
 template <class State>
-caf::error refusal(const State& st, const task& t, caf::error why) {
-  if (!why && st.running.count(t.id) > 0)
-    why = make_error(errc::invalid_argument, "task " + t.id + " is already running");
+caf::error refusal(const State& st, const task& t, caf::error why = {}) {
+  if (st.running.count(t.id) > 0)
+    return make_error(errc::invalid_argument, "task " + t.id + " is already running");
+  if (st.cfg.members.empty())
+    return no_members(st.cfg.id);
   return why;
 }
 
+/// Answers task `t` of coordinator `self` at once with `err` (a refusal): nothing starts, nothing
+/// counts as done, and a running task with the same id goes on unaffected.
+template <class Self>
+caf::typed_response_promise<result> refuse(Self* self, const task& t, caf::error err) {
+  auto rp = self->template make_response_promise<result>();
+  rp.deliver(failed_result(t, self->state.cfg.id, std::move(err)));
+  return rp;
+}
+
 /// Marks task run `r` (with `cancelled` and `in_flight`) cancelled and tells everyone working on
-/// it to cancel; the run ends as their answers arrive.
+/// it to cancel; the run ends, with errc::cancelled and what is done so far, once their answers
+/// have arrived (no member task starts after the cancel).
 template <class Self, class Run>
 void cancel_run(Self* self, Run& r) {
   r.cancelled = true;
@@ -299,7 +324,7 @@ void conclude(Self* self, const std::shared_ptr<Run>& r, result out) {
 template <class Run>
 caf::error stop_reason(const Run& r, bool needs_messages = false) {
   if (r.cancelled)
-    return make_error(errc::cancelled, "task " + r.request.id + " cancelled");
+    return cancelled_error(r.request.id);
   if (r.deadline_hit || r.budget.past_deadline())
     return make_error(errc::deadline_exceeded, "the swarm's deadline passed");
   if (needs_messages)

@@ -121,7 +121,7 @@ void node_done(graph_pointer self, const run_ptr& run, size_t node, result r) {
   }
   run->trace.push_back(std::move(r));
   if (run->cancelled && !run->guard)
-    run->guard = make_error(errc::cancelled, "task " + run->request.id + " cancelled");
+    run->guard = cancelled_error(run->request.id);
   if (!run->guard && run->budget.past_deadline()) {
     run->guard = run->budget.exhausted();
     return finish(self, run);
@@ -141,16 +141,9 @@ agent_actor::behavior_type graph_behavior(graph_pointer self, graph_config cfg,
   return {
       [self](task& t) -> caf::typed_response_promise<result> {
         auto& st = self->state;
+        if (auto why = refusal(st, t, st.layout ? caf::error{} : st.layout.error()))
+          return refuse(self, t, std::move(why));
         auto rp = self->make_response_promise<result>();
-        if (!st.layout) {
-          result out;
-          out.task_id = t.id;
-          out.agent = st.cfg.id;
-          out.error = st.layout.error();
-          ++st.tasks_done;
-          rp.deliver(std::move(out));
-          return rp;
-        }
         auto run = std::make_shared<graph_run>(st.cfg.guards);
         run->request = t;
         run->promise = rp;
@@ -163,12 +156,11 @@ agent_actor::behavior_type graph_behavior(graph_pointer self, graph_config cfg,
       },
       [self](task_cancel& c) {
         auto& st = self->state;
-        auto i = st.running.find(c.task_id);
-        if (i == st.running.end())
+        auto run = find_running(st, c.task_id);
+        if (!run)
           return;
         // No node starts any more; the run ends when the nodes in flight have
         // answered.
-        auto run = i->second;
         run->cancelled = true;
         for (const auto& [sub_id, node] : run->in_flight)
           self->send(st.cfg.members[node].handle, task_cancel{sub_id});

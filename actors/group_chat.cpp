@@ -82,8 +82,7 @@ void call(chat_pointer self, const run_ptr& run, const member& who, task t, Next
         run->in_flight.erase(sub_id);
         run->trace.push_back(r);
         if (run->cancelled)
-          return finish(self, run,
-                        make_error(errc::cancelled, "task " + run->request.id + " cancelled"));
+          return finish(self, run, cancelled_error(run->request.id));
         if (run->budget.past_deadline())
           return finish(self, run, run->budget.exhausted());
         next(std::move(r));
@@ -197,15 +196,13 @@ agent_actor::behavior_type group_chat_behavior(chat_pointer self, group_chat_con
   return {
       [self](task& t) -> caf::typed_response_promise<result> {
         auto& st = self->state;
+        if (auto why = refusal(st, t))
+          return refuse(self, t, std::move(why));
         auto run = std::make_shared<chat_run>(st.cfg.guards);
         run->request = t;
         run->promise = self->make_response_promise<result>();
         run->started = std::chrono::steady_clock::now();
         run->max_turns = chat_turn_limit(st.cfg.options.max_turns, st.cfg.guards.max_rounds);
-        if (st.cfg.members.empty()) {
-          finish(self, run, make_error(errc::invalid_spec, "a group chat needs members"));
-          return run->promise;
-        }
         st.running.emplace(t.id, run);
         start_turn(self, run);
         return run->promise;

@@ -46,6 +46,8 @@ struct run {
   std::vector<size_t> loads; // per member: attempts in flight
   size_t round_robin = 0;
   std::unordered_map<std::string, agent_actor> in_flight; // task id sent -> who works on it
+  std::vector<result> cut;                                // answers that arrived after a cancel
+  bool cancelled = false; // nothing is sent any more; ends when in_flight is empty
   bool aggregating = false;
   bool finished = false;
 };
@@ -130,6 +132,14 @@ void finish_partial(hierarchical_pointer self, const run_ptr& r, caf::error err)
   result out;
   out.text = partial_answer(outcomes(st, *r));
   out.trace = collect_trace(st, *r, err);
+  // An answer cut short by a cancel takes the place of the stand-in for its task.
+  for (auto& c : r->cut) {
+    auto same = [&c](const result& x) { return x.task_id == c.task_id; };
+    if (auto i = std::find_if(out.trace.begin(), out.trace.end(), same); i != out.trace.end())
+      *i = std::move(c);
+    else
+      out.trace.push_back(std::move(c));
+  }
   out.error = std::move(err);
   finish(self, r, std::move(out));
 }
@@ -146,6 +156,12 @@ caf::error send(hierarchical_pointer self, const run_ptr& r, const member& who, 
     r->in_flight.erase(id);
     if (r->finished)
       return;
+    if (r->cancelled) {
+      r->cut.push_back(std::move(res));
+      if (r->in_flight.empty())
+        finish_partial(self, r, cancelled_error(r->request.id));
+      return;
+    }
     if (r->budget.past_deadline()) {
       finish_partial(self, r, r->budget.exhausted());
       return;
@@ -409,30 +425,28 @@ agent_actor::behavior_type hierarchical_behavior(hierarchical_pointer self, hier
   return {
       [self](task& t) -> caf::typed_response_promise<result> {
         auto& st = self->state;
+        auto no_lead = st.cfg.lead.handle
+                           ? caf::error{}
+                           : make_error(errc::invalid_argument,
+                                        "hierarchical swarm " + st.cfg.id.str() + " needs a lead");
+        if (auto why = refusal(st, t, std::move(no_lead)))
+          return refuse(self, t, std::move(why));
         auto r = std::make_shared<run>(t, st.cfg.guards);
         r->promise = self->make_response_promise<result>();
         r->loads.assign(st.cfg.members.size(), 0);
-        if (st.running.contains(t.id)) {
-          r->finished = true;
-          r->promise.deliver(failed_result(
-              t, st.cfg.id, make_error(errc::invalid_argument, "task " + t.id + " is running")));
-          return r->promise;
-        }
         st.running.emplace(t.id, r);
-        if (st.cfg.members.empty() || !st.cfg.lead.handle) {
-          finish_partial(
-              self, r,
-              make_error(errc::invalid_argument, "hierarchical swarm " + st.cfg.id.str() +
-                                                     " needs a lead and at least one member"));
-          return r->promise;
-        }
         send_plan(self, r, planning_prompt(t.text, st.cfg.members, st.cfg.options.max_subtasks),
                   ".plan", 1);
         return r->promise;
       },
       [self](task_cancel& c) {
-        if (auto r = find_running(self->state, c.task_id)) // a copy: finishing erases the entry
-          finish_partial(self, r, make_error(errc::cancelled, "task " + c.task_id + " cancelled"));
+        auto r = find_running(self->state, c.task_id); // a copy: finishing erases the entry
+        if (!r || r->cancelled)
+          return;
+        r->cancelled = true;
+        if (r->in_flight.empty()) // nothing to wait for
+          return finish_partial(self, r, cancelled_error(r->request.id));
+        cancel_in_flight(self, r->in_flight);
       },
       // A message to the swarm as a whole reaches each member and the lead agent.
       [self](dm& m) {

@@ -30,6 +30,7 @@ struct routing {
   std::string in_flight;     // task id being worked on; empty: none
   agent_actor worker;        // who works on it
   std::string chosen;        // the member chosen to answer
+  bool cancelled = false;    // nothing is sent any more; ends when in_flight answers
   bool finished = false;
 };
 
@@ -75,6 +76,11 @@ caf::error send(router_pointer self, const routing_ptr& r, const member& who, ta
     r->in_flight.clear();
     if (r->finished)
       return;
+    if (r->cancelled) {
+      r->trace.push_back(std::move(res));
+      fail(self, r, cancelled_error(r->request.id));
+      return;
+    }
     if (r->budget.past_deadline()) {
       r->trace.push_back(std::move(res));
       fail(self, r, r->budget.exhausted());
@@ -177,23 +183,25 @@ agent_actor::behavior_type router_behavior(router_pointer self, router_config cf
   return {
       [self](task& t) -> caf::typed_response_promise<result> {
         auto& st = self->state;
+        if (auto why = refusal(st, t))
+          return refuse(self, t, std::move(why));
         auto r = std::make_shared<routing>(t, st.cfg.guards);
         r->promise = self->make_response_promise<result>();
-        if (st.running.contains(t.id)) {
-          r->promise.deliver(failed_result(
-              t, st.cfg.id, make_error(errc::invalid_argument, "task " + t.id + " is running")));
-          return r->promise;
-        }
         st.running.emplace(t.id, r);
-        if (st.cfg.router.handle && !st.cfg.members.empty())
+        if (st.cfg.router.handle)
           ask_router(self, r, router_prompt(t.text, st.cfg.members), ".route", 1);
         else
           route_by_rules(self, r, "");
         return r->promise;
       },
       [self](task_cancel& c) {
-        if (auto r = find_running(self->state, c.task_id)) // a copy: finishing erases the entry
-          fail(self, r, make_error(errc::cancelled, "task " + c.task_id + " cancelled"));
+        auto r = find_running(self->state, c.task_id); // a copy: finishing erases the entry
+        if (!r || r->cancelled)
+          return;
+        r->cancelled = true;
+        if (r->in_flight.empty()) // nothing to wait for
+          return fail(self, r, cancelled_error(r->request.id));
+        self->send(r->worker, task_cancel{r->in_flight});
       },
       // A message to the swarm as a whole reaches each member and the router agent.
       [self](dm& m) {

@@ -29,6 +29,7 @@ struct pipeline {
   std::vector<result> done; // the members' results, in order (the trace)
   std::string in_flight;    // task id of the step being worked on; empty: none
   size_t step = 0;          // index of the member working (or next to work)
+  bool cancelled = false;   // no step starts any more; ends when the step in flight answers
   bool finished = false;
 };
 
@@ -84,6 +85,10 @@ void on_step(sequential_pointer self, const pipeline_ptr& p, result res) {
   const auto& st = self->state;
   auto failed = res.error;
   p->done.push_back(std::move(res));
+  if (p->cancelled) {
+    finish(self, p, cancelled_error(p->request.id));
+    return;
+  }
   if (p->budget.past_deadline()) {
     finish(self, p, p->budget.exhausted());
     return;
@@ -134,26 +139,22 @@ agent_actor::behavior_type sequential_behavior(sequential_pointer self, sequenti
   return {
       [self](task& t) -> caf::typed_response_promise<result> {
         auto& st = self->state;
+        if (auto why = refusal(st, t))
+          return refuse(self, t, std::move(why));
         auto p = std::make_shared<pipeline>(t, st.cfg.guards);
         p->promise = self->make_response_promise<result>();
-        if (st.running.contains(t.id)) {
-          p->promise.deliver(failed_result(
-              t, st.cfg.id, make_error(errc::invalid_argument, "task " + t.id + " is running")));
-          return p->promise;
-        }
         st.running.emplace(t.id, p);
-        if (st.cfg.members.empty()) {
-          finish(self, p,
-                 make_error(errc::invalid_argument,
-                            "sequential swarm " + st.cfg.id.str() + " has no members"));
-          return p->promise;
-        }
         run_step(self, p);
         return p->promise;
       },
       [self](task_cancel& c) {
-        if (auto p = find_running(self->state, c.task_id)) // a copy: finishing erases the entry
-          finish(self, p, make_error(errc::cancelled, "task " + c.task_id + " cancelled"));
+        auto p = find_running(self->state, c.task_id); // a copy: finishing erases the entry
+        if (!p || p->cancelled)
+          return;
+        p->cancelled = true;
+        if (p->in_flight.empty()) // nothing to wait for
+          return finish(self, p, cancelled_error(p->request.id));
+        self->send(self->state.cfg.members[p->step].handle, task_cancel{p->in_flight});
       },
       // A message to the swarm as a whole reaches each member.
       [self](dm& m) { forward(self, audience(self->state.cfg.members), m); },
