@@ -36,6 +36,17 @@ const tool_decl* find_decl(const tool_runner_config& cfg, const std::string& nam
   return i == cfg.tools.end() ? nullptr : &*i;
 }
 
+// The workspace of the call's run, from the config's provider or under its root.
+caf::expected<workspace_lease> lend_workspace(const tool_runner_config& cfg,
+                                              const std::string& run_id) {
+  if (cfg.workspaces)
+    return cfg.workspaces(run_id);
+  auto dir = run_workspace(cfg.workspace_root, run_id);
+  if (!dir)
+    return std::move(dir.error());
+  return workspace_lease{std::move(*dir), nullptr};
+}
+
 // Runs one call to completion; on a worker thread.
 tool_reply execute(const tool_runner_config& cfg, const tool_request& req, const tool_decl& decl) {
   tool_reply reply;
@@ -43,10 +54,10 @@ tool_reply execute(const tool_runner_config& cfg, const tool_request& req, const
   caf::expected<std::string> out{std::string{}};
   if (auto hook = cfg.hooks.find(decl.name); hook != cfg.hooks.end() && hook->second) {
     out = hook->second(req);
-  } else if (auto ws = run_workspace(cfg.workspace_root, req.run_id); !ws) {
+  } else if (auto ws = lend_workspace(cfg, req.run_id); !ws) { // held until the call is done
     out = make_error(errc::tool_failed, decl.name + ": " + describe(ws.error()));
   } else {
-    tool_context ctx{decl, *ws, cfg.workspace_mb, cfg.bwrap};
+    tool_context ctx{decl, ws->dir, cfg.workspace_mb, cfg.bwrap};
     out = run_tool(ctx, req.call.arguments);
   }
   if (out)

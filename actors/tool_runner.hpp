@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,17 @@ namespace swarm::actors {
 /// scoped_actor). Returns the content for the model, or an error it is told.
 using tool_hook = std::function<caf::expected<std::string>(const tool_request&)>;
 
+/// A run's workspace, lent to one tool call: `hold` keeps the directory from being removed
+/// until the call is done with it (null: nothing to hold).
+struct workspace_lease {
+  std::filesystem::path dir;
+  std::shared_ptr<const void> hold;
+};
+
+/// Lends a call the workspace of run `run_id` (creating it), or says why it may not have one.
+/// Called on a worker thread.
+using workspace_provider = std::function<caf::expected<workspace_lease>(const std::string& run_id)>;
+
 /// Everything a tool runner needs. Per runtime (or per swarm).
 struct tool_runner_config {
   /// The declared tools (the spec's `tools:`): limits, custom commands, allow_hosts.
@@ -34,9 +46,12 @@ struct tool_runner_config {
   /// Agent ("swarm/name", agent_id::str) -> names of the tools it may call. Default: none, so
   /// every call is refused.
   std::map<std::string, std::vector<std::string>> permissions;
-  /// Workspaces live here, one directory per run (`<root>/<run_id>`, created on demand).
-  /// Required for the program and file tools.
+  /// Workspaces live here, one directory per run (`<root>/<run_id>`, created on demand, never
+  /// removed). Required for the program and file tools unless `workspaces` is set.
   std::filesystem::path workspace_root;
+  /// Lends each call its run's workspace instead (the runtime's: removed when the run ends).
+  /// Default: none (`workspace_root` is used).
+  workspace_provider workspaces;
   /// Hears tool_call_requested for every call, then approval_waiting / tool_call_approved /
   /// tool_call_rejected as they happen, and tool_call_finished once for every call, refused ones
   /// included (name: the tool). Default: none.

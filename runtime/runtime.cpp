@@ -42,6 +42,7 @@
 #include "runtime/run_records.hpp"
 #include "runtime/swarm_factory.hpp"
 #include "runtime/swarm_tools.hpp"
+#include "runtime/workspaces.hpp"
 
 namespace swarm {
 
@@ -142,7 +143,8 @@ struct runtime::impl {
       : cfg(make_config(opts, p)), sys(cfg), overrides(std::move(ov)), store(std::move(p)),
         client(std::make_shared<net::llm_client>(opts.llm)), monitor(spawn_monitor(sys)),
         llm(make_llm_chain(opts)), factory(sys, monitor), stream_tokens(opts.stream_tokens),
-        max_connections(opts.llm.max_connections_per_endpoint) {}
+        max_connections(opts.llm.max_connections_per_endpoint), data_dir(opts.data_dir),
+        workspaces(std::make_shared<run_workspaces>(data_dir, opts.keep_workspaces)) {}
 
   // The runtime's part of the LLM path: the client, behind the recording or replay tape. Each
   // swarm adds its own gate and journal tape in front (spawn_swarm; docs/decisions.md).
@@ -168,6 +170,7 @@ struct runtime::impl {
   bool stream_tokens;     // agents ask for llm_token events (runtime_options::stream_tokens)
   size_t max_connections; // the client's limit per endpoint: the pool's default slots
   std::string data_dir;
+  std::shared_ptr<run_workspaces> workspaces; // the runs' tool workspaces, under data_dir
   std::atomic<bool> stopped{false};
   working_memory_actor working;     // spawned at the first swarm that needs it (guarded by mtx)
   long_term_memory_actor long_term; // idem
@@ -250,6 +253,7 @@ struct runtime::impl {
     if (stopped.exchange(true))
       return;
     client->stop();
+    workspaces->close(); // a temporary root goes; later tool calls are refused
     for (const auto& name : factory.running())
       stop_swarm(name);
     std::vector<caf::actor> subs;
@@ -349,6 +353,10 @@ caf::expected<result> swarm_handle::run(task_input in) const {
       header.started_ms = now_ms();
     }
   }
+  // A run that can resume (it did not finish, and the journal has it) keeps its workspace.
+  workspace_run workspace{rt.workspaces, t.run_id, in.mode == run_mode::fresh};
+  if (workspace.error())
+    return workspace.error();
   t.id =
       in.task_id.empty() ? "t" + std::to_string(rt.next_task.fetch_add(1)) : std::move(in.task_id);
   if (rt.store.journal) {
@@ -432,6 +440,7 @@ caf::expected<result> swarm_handle::run(task_input in) const {
                  });
   }
   auto err = out ? out->error : out.error();
+  workspace.end(err && rt.store.journal);
   finished.name = run_status(err);
   finished.error = err;
   finished.duration = std::chrono::steady_clock::now() - run_started_at;
@@ -619,10 +628,8 @@ caf::expected<swarm_handle> spawn_swarm(const std::shared_ptr<runtime::impl>& rt
   auto directory = std::make_shared<agent_directory>();
   tool_runner_actor wiring_runner;
   if (!spec.tools.empty()) {
-    // Workspaces live next to the data, or in the system's temp directory without one.
-    auto root = rt->data_dir.empty() ? std::filesystem::temp_directory_path() /
-                                           ("smolswarms-workspaces-" + std::to_string(::getpid()))
-                                     : std::filesystem::path{rt->data_dir} / "workspaces";
+    // Each run's workspace: <data_dir>/workspaces/<run_id>, else in a temporary directory.
+    auto root = rt->workspaces->provider();
     auto tools = spawn_swarm_tools(rt->sys, spec, root, rt->monitor, rt->long_term, directory,
                                    rt->store.journal);
     wiring.tool_runner = tools.runner;

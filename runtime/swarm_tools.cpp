@@ -174,7 +174,7 @@ bool uses_memory_tools(const swarm_spec& spec) {
 }
 
 swarm_tools spawn_swarm_tools(caf::actor_system& sys, const swarm_spec& spec,
-                              std::filesystem::path workspace_root, monitor_actor monitor,
+                              actors::workspace_provider workspaces, monitor_actor monitor,
                               long_term_memory_actor long_term,
                               std::shared_ptr<agent_directory> directory,
                               std::shared_ptr<tool_store> journal) {
@@ -182,7 +182,7 @@ swarm_tools spawn_swarm_tools(caf::actor_system& sys, const swarm_spec& spec,
   cfg.tools = spec.tools;
   for (const auto& a : spec.agents)
     cfg.permissions[agent_id{spec.name, a.name}.str()] = a.tools;
-  cfg.workspace_root = std::move(workspace_root);
+  cfg.workspaces = std::move(workspaces);
   cfg.monitor = std::move(monitor);
   cfg.journal = std::move(journal);
   if (long_term) {

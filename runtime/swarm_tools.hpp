@@ -13,6 +13,7 @@
 
 #include <caf/fwd.hpp>
 
+#include "actors/tool_runner.hpp"
 #include "runtime/core/handles.hpp"
 #include "runtime/core/memory_messages.hpp"
 #include "runtime/core/spec.hpp"
@@ -41,12 +42,13 @@ struct swarm_tools {
 /// True if some agent of `spec` may call memory_search or memory_write.
 bool uses_memory_tools(const swarm_spec& spec);
 
-/// Spawns the tool runner of the swarm of `spec` (call only if `spec.tools` is not empty).
+/// Spawns the tool runner of the swarm of `spec` (call only if `spec.tools` is not empty); its
+/// calls get their run's workspace from `workspaces`.
 /// memory_search / memory_write work on `long_term` (namespace "agent:<swarm>/<name>"; a null
 /// handle makes them unavailable); delegate asks an agent of `directory`. Finished calls go to
 /// `journal` (null: none), which answers them again when a run resumes.
 swarm_tools spawn_swarm_tools(caf::actor_system& sys, const swarm_spec& spec,
-                              std::filesystem::path workspace_root, monitor_actor monitor,
+                              actors::workspace_provider workspaces, monitor_actor monitor,
                               long_term_memory_actor long_term,
                               std::shared_ptr<agent_directory> directory,
                               std::shared_ptr<tool_store> journal);

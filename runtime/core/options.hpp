@@ -55,6 +55,12 @@ struct runtime_options {
   /// (docs/events.md), for watchers that show answers as they are written. Calls answered from
   /// the journal or a replay have no tokens. Default: false.
   bool stream_tokens = false;
+  /// Keep each run's tool workspace (`<data_dir>/workspaces/<run_id>`) when the run ends, for
+  /// debugging. Else it is removed when the run is done; a run that stopped short (interrupted,
+  /// failed, cancelled, out of budget) keeps it while the journal can resume it, until a
+  /// resumption finishes it or run_mode::fresh starts it over. Without a data directory
+  /// workspaces live in a temporary directory that stop() removes either way. Default: false.
+  bool keep_workspaces = false;
   /// The LLM client's options.
   llm_client_options llm;
 };

@@ -1,0 +1,204 @@
+// A runtime's tool workspaces (see workspaces.hpp): one directory per run, lent to its tool
+// calls while the run goes on, removed when it ends unless kept.
+#include "runtime/workspaces.hpp"
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <sys/stat.h>
+#include <system_error>
+#include <unistd.h>
+#include <utility>
+
+#include "actors/sandbox.hpp"
+#include "actors/workspace_guard.hpp"
+#include "runtime/core/errc.hpp"
+
+namespace swarm {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Runs `fn` when the last copy of the hold is gone.
+class on_release {
+public:
+  explicit on_release(std::function<void()> fn) : fn_(std::move(fn)) {}
+  ~on_release() { fn_(); }
+  on_release(const on_release&) = delete;
+  on_release& operator=(const on_release&) = delete;
+
+private:
+  std::function<void()> fn_;
+};
+
+// When the runtime runs as root, programs run as the sandbox user, and bubblewrap (running as
+// that user) must search every directory on the way to the workspace.
+caf::error check_searchable(const fs::path& dir) {
+  if (::geteuid() != 0)
+    return {};
+  auto who = actors::sandbox_user();
+  std::error_code ec;
+  for (auto p = fs::absolute(dir, ec); !ec && !p.empty(); p = p.parent_path()) {
+    struct stat st;
+    if (::stat(p.c_str(), &st) == 0) {
+      auto bit = st.st_uid == who.uid ? S_IXUSR : st.st_gid == who.gid ? S_IXGRP : S_IXOTH;
+      if ((st.st_mode & bit) == 0)
+        return make_error(errc::io_error, "tool workspaces under " + dir.string() +
+                                              " cannot be reached by the sandbox's user (uid " +
+                                              std::to_string(who.uid) + "): " + p.string() +
+                                              " is not searchable by it (chmod o+x " + p.string() +
+                                              ")");
+    }
+    if (p == p.root_path())
+      break;
+  }
+  return {};
+}
+
+} // namespace
+
+run_workspaces::run_workspaces(const std::string& data_dir, bool keep)
+    : temporary_(data_dir.empty()), keep_(keep) {
+  if (!temporary_)
+    root_ = std::filesystem::path{data_dir} / "workspaces";
+}
+
+run_workspaces::~run_workspaces() {
+  close();
+}
+
+actors::workspace_provider run_workspaces::provider() {
+  std::weak_ptr<run_workspaces> weak = weak_from_this();
+  return [weak](const std::string& run_id) -> caf::expected<actors::workspace_lease> {
+    if (auto self = weak.lock())
+      return self->lend(run_id);
+    return make_error(errc::runtime_stopped,
+                      "the runtime was stopped: no workspace for run '" + run_id + "'");
+  };
+}
+
+caf::error run_workspaces::make_root() {
+  if (root_ready_)
+    return {};
+  if (root_.empty()) {
+    auto pattern = (fs::temp_directory_path() / "smolswarms-workspaces-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr)
+      return make_error(errc::io_error, "cannot create a directory for tool workspaces (" +
+                                            pattern + "): " + std::strerror(errno));
+    root_ = pattern;
+  } else if (std::error_code ec; !fs::create_directories(root_, ec) && ec) {
+    return make_error(errc::io_error, "cannot create the tool workspaces' directory " +
+                                          root_.string() + ": " + ec.message());
+  }
+  // Sandboxed programs reach their workspace through it (bubblewrap searches the path): they
+  // may pass, not list the other runs.
+  ::chmod(root_.c_str(), 0711);
+  if (auto err = check_searchable(root_))
+    return err;
+  root_ready_ = true;
+  return {};
+}
+
+caf::expected<actors::workspace_lease> run_workspaces::lend(const std::string& run_id) {
+  std::lock_guard<std::mutex> lock{mtx_};
+  if (closed_)
+    return make_error(errc::runtime_stopped,
+                      "the runtime was stopped: no workspace for run '" + run_id + "'");
+  auto i = runs_.find(run_id);
+  if (i == runs_.end() || i->second.runs == 0)
+    return make_error(errc::invalid_argument,
+                      "run '" + run_id +
+                          "' is not running (it ended): its tool calls no longer run");
+  if (auto err = make_root())
+    return err;
+  auto dir = actors::run_workspace(root_, run_id);
+  if (!dir)
+    return std::move(dir.error());
+  ++i->second.calls;
+  auto self = shared_from_this();
+  auto hold = std::make_shared<const on_release>([self, run_id] { self->release(run_id); });
+  return actors::workspace_lease{std::move(*dir), std::move(hold)};
+}
+
+void run_workspaces::release(const std::string& run_id) {
+  std::lock_guard<std::mutex> lock{mtx_};
+  auto i = runs_.find(run_id);
+  if (i == runs_.end())
+    return;
+  if (--i->second.calls > 0 || i->second.runs > 0)
+    return;
+  if (i->second.remove)
+    remove_now(run_id);
+  runs_.erase(i);
+}
+
+caf::error run_workspaces::begin(const std::string& run_id, bool fresh) {
+  std::lock_guard<std::mutex> lock{mtx_};
+  auto& st = runs_[run_id];
+  if (fresh && st.runs == 0 && st.calls == 0 && !root_.empty()) {
+    auto dir = root_ / run_id;
+    if (!actors::remove_tree(dir)) {
+      runs_.erase(run_id);
+      return make_error(errc::io_error, "cannot remove the workspace " + dir.string() +
+                                            " of the earlier run '" + run_id + "'");
+    }
+  }
+  ++st.runs;
+  return {};
+}
+
+void run_workspaces::end(const std::string& run_id, bool keep) {
+  std::lock_guard<std::mutex> lock{mtx_};
+  auto i = runs_.find(run_id);
+  if (i == runs_.end() || i->second.runs == 0)
+    return;
+  if (--i->second.runs > 0)
+    return;
+  i->second.remove = !keep && !keep_;
+  if (i->second.calls > 0)
+    return; // the last call done with it removes it (release)
+  if (i->second.remove)
+    remove_now(run_id);
+  runs_.erase(i);
+}
+
+void run_workspaces::remove_now(const std::string& run_id) {
+  if (root_.empty() || (temporary_ && closed_))
+    return; // never made; or removed with the temporary root
+  actors::remove_tree(root_ / run_id);
+}
+
+std::filesystem::path run_workspaces::dir(const std::string& run_id) const {
+  std::lock_guard<std::mutex> lock{mtx_};
+  return root_.empty() ? root_ : root_ / run_id;
+}
+
+void run_workspaces::close() {
+  std::lock_guard<std::mutex> lock{mtx_};
+  if (closed_)
+    return;
+  closed_ = true;
+  if (temporary_ && !root_.empty())
+    actors::remove_tree(root_);
+}
+
+workspace_run::workspace_run(std::shared_ptr<run_workspaces> store, std::string run_id, bool fresh)
+    : store_(std::move(store)), run_id_(std::move(run_id)) {
+  error_ = store_->begin(run_id_, fresh);
+  open_ = !error_;
+}
+
+workspace_run::~workspace_run() {
+  if (open_)
+    store_->end(run_id_, true);
+}
+
+void workspace_run::end(bool keep) {
+  if (open_)
+    store_->end(run_id_, keep);
+  open_ = false;
+}
+
+} // namespace swarm

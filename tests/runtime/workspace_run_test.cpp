@@ -1,0 +1,288 @@
+// Tool workspaces over a run's life: under the data directory (or a temporary directory the
+// runtime removes when it stops), removed when the run is done, kept with keep_workspaces and
+// for a run that can resume (found again by the resumed run), cleared by run_mode::fresh; and
+// run_workspaces on its own: calls after a run ended are refused, a call still running holds
+// its workspace. End-to-end tests run real sandboxed programs against the in-process mock LLM.
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+#include "mock_llm/mock_llm_server.hpp"
+#include "runtime/core/errc.hpp"
+#include "runtime/runtime.hpp"
+#include "runtime/workspaces.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using namespace swarm;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+const char* spec_text = R"(
+name: crew
+tools:
+  - {name: shell}
+agents:
+  - {name: coder, tools: [shell], max_tool_steps: 4}
+)";
+
+// The coder writes note.txt (and lingers a second, so the test can look), then answers.
+const char* write_script = R"(
+rules:
+  - match: {history: 'tool: wrote'}
+    reply: 'noted'
+default:
+  tool_calls: [{name: shell, arguments: {command: 'echo kept > note.txt; sleep 1; echo wrote'}}]
+)";
+
+struct fixture {
+  test::temp_dir dir;
+  std::unique_ptr<mock_llm::server> mock;
+
+  explicit fixture(const std::string& script) {
+    auto srv = mock_llm::server::start({.script_path = dir.write("mock.yaml", script)});
+    REQUIRE(srv);
+    mock = std::move(*srv);
+  }
+
+  fs::path data() const { return dir.path() / "state"; }
+
+  runtime_options options(bool with_data = true) const {
+    runtime_options opts;
+    if (with_data)
+      opts.data_dir = data().string();
+    opts.scheduler_threads = 2;
+    return opts;
+  }
+
+  swarm_handle spawn(runtime& rt) {
+    auto spec = load_spec_text(spec_text, "crew.yaml");
+    REQUIRE(spec);
+    auto team = rt.spawn(*spec);
+    REQUIRE(team);
+    return *team;
+  }
+};
+
+// Waits (at most 20 s) until `pred` holds.
+template <class Predicate>
+bool eventually(Predicate pred) {
+  for (int i = 0; i < 2000; ++i) {
+    if (pred())
+      return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return pred();
+}
+
+// The file `name` of run `run_id`'s workspace under some smolswarms-workspaces-* directory in
+// the system's temp directory, if there is one.
+std::optional<fs::path> temporary_workspace_file(const std::string& run_id,
+                                                 const std::string& name) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(fs::temp_directory_path(), ec)) {
+    if (e.path().filename().string().rfind("smolswarms-workspaces-", 0) != 0)
+      continue;
+    if (auto file = e.path() / run_id / name; fs::exists(file, ec))
+      return file;
+  }
+  return std::nullopt;
+}
+
+std::string read(const fs::path& file) {
+  std::ifstream in{file};
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+} // namespace
+
+TEST_CASE("a run's workspace is under the data directory while it runs and goes when it is done") {
+  fixture f{write_script};
+  auto note = f.data() / "workspaces" / "run-w" / "note.txt";
+  SECTION("removed") {
+    runtime rt{f.options(), {f.mock->url(), "mock"}};
+    auto team = f.spawn(rt);
+    auto running = std::async(std::launch::async, [&] { return team.run({"note it", "run-w"}); });
+    CHECK(eventually([&] { return fs::exists(note); }));
+    REQUIRE(running.wait_for(30s) == std::future_status::ready);
+    auto r = running.get();
+    REQUIRE(r);
+    CHECK(r->text.find("noted") != std::string::npos);
+    CHECK_FALSE(fs::exists(note.parent_path()));
+  }
+  SECTION("kept with keep_workspaces") {
+    auto opts = f.options();
+    opts.keep_workspaces = true;
+    runtime rt{opts, {f.mock->url(), "mock"}};
+    auto r = f.spawn(rt).run({"note it", "run-w"});
+    REQUIRE(r);
+    CHECK(read(note) == "kept");
+    rt.stop();
+    CHECK(read(note) == "kept"); // a data directory's workspaces outlive the runtime
+  }
+}
+
+TEST_CASE("without a data directory, workspaces live in a temporary directory removed at stop") {
+  fixture f{write_script};
+  auto run_id = "run-t-" + std::to_string(::getpid());
+  std::optional<fs::path> note;
+  {
+    runtime rt{f.options(false), {f.mock->url(), "mock"}};
+    auto team = f.spawn(rt);
+    auto running = std::async(std::launch::async, [&] { return team.run({"note it", run_id}); });
+    CHECK(eventually([&] {
+      note = temporary_workspace_file(run_id, "note.txt");
+      return note.has_value();
+    }));
+    REQUIRE(running.wait_for(30s) == std::future_status::ready);
+    auto r = running.get();
+    INFO((r ? r->text : describe(r.error())));
+    REQUIRE(r);
+    REQUIRE(note);
+    CHECK_FALSE(fs::exists(note->parent_path())); // the run is done: its workspace went
+    CHECK(fs::exists(note->parent_path().parent_path()));
+    rt.stop();
+    CHECK_FALSE(fs::exists(note->parent_path().parent_path())); // and the runtime's directory
+  }
+}
+
+TEST_CASE("a run interrupted by stop keeps its workspace; the resumed run finds it, then it goes") {
+  // The second chat request never answers: the runtime is stopped while it waits.
+  fixture f{R"(
+faults: [{kind: stall, nth: [2]}]
+rules:
+  - match: {history: 'tool: kept'}
+    reply: 'found the note'
+  - match: {history: 'tool: missing'}
+    reply: 'the note is gone'
+  - match: {history: 'tool: wrote'}
+    tool_calls: [{name: shell, arguments: {command: 'cat note.txt 2>/dev/null || echo missing'}}]
+default:
+  tool_calls: [{name: shell, arguments: {command: 'echo kept > note.txt; echo wrote'}}]
+)"};
+  auto workspace = f.data() / "workspaces" / "run-k";
+  {
+    runtime rt{f.options(), {f.mock->url(), "mock"}};
+    auto team = f.spawn(rt);
+    auto running = std::async(std::launch::async, [&] { return team.run({"note it", "run-k"}); });
+    CHECK(eventually([&] {
+      auto s = f.mock->stats();
+      return s.chat_requests >= 2 && s.in_flight >= 1;
+    }));
+    rt.stop();
+    REQUIRE(running.wait_for(30s) == std::future_status::ready);
+    auto out = running.get();
+    REQUIRE_FALSE(out);
+    CHECK(is(out.error(), errc::runtime_stopped));
+  }
+  CHECK(read(workspace / "note.txt") == "kept");
+  runtime rt{f.options(), {f.mock->url(), "mock"}};
+  auto resumed = rt.resume("run-k");
+  INFO((resumed ? resumed->text : describe(resumed.error())));
+  REQUIRE(resumed);
+  CHECK(resumed->text.find("found the note") != std::string::npos);
+  CHECK_FALSE(fs::exists(workspace)); // done: removed
+}
+
+TEST_CASE("run_mode::fresh starts with an empty workspace, not the one an earlier run kept") {
+  fixture f{R"(
+rules:
+  - match: {history: 'tool: missing'}
+    reply: 'clean workspace'
+  - match: {history: 'tool: kept'}
+    reply: 'stale workspace'
+default:
+  tool_calls: [{name: shell, arguments: {command: 'cat note.txt 2>/dev/null || echo missing; echo kept > note.txt'}}]
+)"};
+  auto opts = f.options();
+  opts.keep_workspaces = true;
+  for (auto mode : {run_mode::start, run_mode::fresh}) {
+    runtime rt{opts, {f.mock->url(), "mock"}};
+    auto r = f.spawn(rt).run({"look", "run-f", {}, mode});
+    INFO((r ? r->text : describe(r.error())));
+    REQUIRE(r);
+    CHECK(r->text.find("clean workspace") != std::string::npos);
+    CHECK(read(f.data() / "workspaces" / "run-f" / "note.txt") == "kept");
+  }
+}
+
+TEST_CASE("run_workspaces lends a run's workspace while it runs and removes it after") {
+  test::temp_dir dir;
+  auto data = dir.path() / "state";
+  SECTION("a call still running holds the workspace; later calls are refused") {
+    auto store = std::make_shared<run_workspaces>(data.string(), false);
+    auto lend = store->provider();
+    REQUIRE_FALSE(store->begin("r1", false));
+    auto lent = lend("r1");
+    REQUIRE(lent);
+    std::optional<actors::workspace_lease> lease = std::move(*lent);
+    CHECK(lease->dir == data / "workspaces" / "r1");
+    std::ofstream{lease->dir / "f"} << "x";
+    store->end("r1", false);
+    CHECK(fs::exists(lease->dir / "f")); // the call is not done with it yet
+    auto late = lend("r1");
+    REQUIRE_FALSE(late);
+    CHECK(describe(late.error()).find("run 'r1' is not running") != std::string::npos);
+    auto gone = lease->dir;
+    lease.reset(); // the call is done
+    CHECK_FALSE(fs::exists(gone));
+  }
+  SECTION("kept by the store's flag, or for a run that can resume; fresh clears it") {
+    auto store = std::make_shared<run_workspaces>(data.string(), false);
+    REQUIRE_FALSE(store->begin("r2", false));
+    {
+      auto w = store->provider()("r2");
+      REQUIRE(w);
+      std::ofstream{w->dir / "f"} << "x";
+    }
+    store->end("r2", true);
+    CHECK(fs::exists(data / "workspaces" / "r2" / "f"));
+    REQUIRE_FALSE(store->begin("r2", true));
+    CHECK_FALSE(fs::exists(data / "workspaces" / "r2"));
+    store->end("r2", false);
+    auto keeping = std::make_shared<run_workspaces>(data.string(), true);
+    REQUIRE_FALSE(keeping->begin("r3", false));
+    REQUIRE(keeping->provider()("r3"));
+    keeping->end("r3", false);
+    CHECK(fs::exists(data / "workspaces" / "r3"));
+  }
+  SECTION("as root, a data directory the sandbox's user cannot search is named") {
+    if (::geteuid() == 0) { // otherwise programs run as the runtime's own user
+      fs::create_directories(data);
+      fs::permissions(dir.path(), fs::perms::owner_all);
+      auto store = std::make_shared<run_workspaces>(data.string(), false);
+      REQUIRE_FALSE(store->begin("r5", false));
+      auto w = store->provider()("r5");
+      REQUIRE_FALSE(w);
+      CHECK(describe(w.error()).find(dir.path().string() + " is not searchable") !=
+            std::string::npos);
+      fs::permissions(dir.path(), fs::perms::owner_all | fs::perms::others_exec);
+      CHECK(store->provider()("r5"));
+      store->end("r5", false);
+    }
+  }
+  SECTION("a temporary root goes at close; calls after it are refused") {
+    auto store = std::make_shared<run_workspaces>("", false);
+    REQUIRE_FALSE(store->begin("r4", false));
+    auto w = store->provider()("r4");
+    REQUIRE(w);
+    auto root = w->dir.parent_path();
+    CHECK(root.parent_path() == fs::temp_directory_path());
+    CHECK(root.filename().string().rfind("smolswarms-workspaces-", 0) == 0);
+    store->close();
+    CHECK_FALSE(fs::exists(root));
+    auto after = store->provider()("r4");
+    REQUIRE_FALSE(after);
+    CHECK(is(after.error(), errc::runtime_stopped));
+  }
+}
