@@ -171,11 +171,21 @@ check "every request went out with it" \
   sh -c "tail -n +$((mark + 1)) '$tmp/slow.log' | grep -v -c '\"model\": *\"m-env\"' | grep -qx 0"
 
 # -- 8. data directories that cannot be used: exit 3, the directory named
-"$swarm" run "$tmp/relay.yaml" --task "t" --run-id L --data-dir d5 --llm-url "$slow" -q \
+# The holder's first call takes a minute: it holds the directory for all the checks below
+# (which take their time under a sanitizer build), and is killed after them.
+cat >"$tmp/glacial.yaml" <<'YAML'
+latency: {fixed_ms: 60000}
+default: {reply: 'late'}
+YAML
+start_mock glacial "$tmp/glacial.yaml"
+"$swarm" run "$tmp/relay.yaml" --task "t" --run-id L --data-dir d5 --llm-url "$url" -q \
   >/dev/null 2>&1 &
 holder=$!
 pids="$pids $holder"
-for _ in $(seq 1 300); do [ "$(calls L d5)" -ge 1 ] && break; sleep 0.05; done
+for _ in $(seq 1 300); do # until its header is journaled: it holds the lock by then
+  "$swarm" memory runs --data-dir d5 2>/dev/null | grep -q '^L ' && break
+  sleep 0.05
+done
 run "$research" --task "q" --data-dir d5 --llm-url "$fast" -q
 check "a data directory in use exits 3" test "$rc" -eq 3
 check "naming the process that holds it" has err "d5/memory: cannot open: locked by process $holder"
