@@ -3,6 +3,7 @@
 #include "runtime/workspaces.hpp"
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
@@ -34,27 +35,65 @@ private:
 };
 
 // When the runtime runs as root, programs run as the sandbox user, and bubblewrap (running as
-// that user) must search every directory on the way to the workspace.
-caf::error check_searchable(const fs::path& dir) {
+// that user) must search every directory on the way to the workspace: the first one on the way
+// to `dir` (itself included) that it may not search; empty if none.
+fs::path unreachable_part(const fs::path& dir) {
   if (::geteuid() != 0)
     return {};
   auto who = actors::sandbox_user();
   std::error_code ec;
+  fs::path blocked;
   for (auto p = fs::absolute(dir, ec); !ec && !p.empty(); p = p.parent_path()) {
     struct stat st;
     if (::stat(p.c_str(), &st) == 0) {
       auto bit = st.st_uid == who.uid ? S_IXUSR : st.st_gid == who.gid ? S_IXGRP : S_IXOTH;
       if ((st.st_mode & bit) == 0)
-        return make_error(errc::io_error, "tool workspaces under " + dir.string() +
-                                              " cannot be reached by the sandbox's user (uid " +
-                                              std::to_string(who.uid) + "): " + p.string() +
-                                              " is not searchable by it (chmod o+x " + p.string() +
-                                              ")");
+        blocked = p; // keeps the outermost
     }
     if (p == p.root_path())
       break;
   }
-  return {};
+  return blocked;
+}
+
+std::string hex_digest(const std::string& text) {
+  uint64_t h = 14695981039346656037ull; // FNV-1a
+  for (unsigned char c : text) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  for (int i = 15; i >= 0; --i)
+    out.push_back(hex[(h >> (4 * i)) & 0xf]);
+  return out;
+}
+
+// The workspaces of a data directory the sandbox's user cannot reach (one under /root, or in
+// a 0700 directory): a directory of the runtime's user in the system's temp directory, named
+// after the data directory, so a later runtime on it finds them again; `link`
+// (<data_dir>/workspaces) is made a symbolic link to it.
+caf::expected<fs::path> aside_root(const fs::path& link) {
+  std::error_code ec;
+  auto data = fs::weakly_canonical(fs::absolute(link.parent_path(), ec), ec);
+  auto alt = fs::temp_directory_path() / ("smolswarms-workspaces-" + hex_digest(data.string()));
+  if (::mkdir(alt.c_str(), 0711) != 0 && errno != EEXIST)
+    return make_error(errc::io_error, "cannot create " + alt.string() +
+                                          " for the tool workspaces of " + data.string() + ": " +
+                                          std::strerror(errno));
+  struct stat st;
+  if (::lstat(alt.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != ::geteuid())
+    return make_error(errc::io_error, alt.string() + " (for the tool workspaces of " +
+                                          data.string() +
+                                          ") is not a directory of the runtime's user");
+  struct stat old;
+  bool replace =
+      ::lstat(link.c_str(), &old) != 0 ||
+      (S_ISLNK(old.st_mode) && fs::read_symlink(link, ec) != alt && ::unlink(link.c_str()) == 0) ||
+      (S_ISDIR(old.st_mode) && ::rmdir(link.c_str()) == 0); // an empty one
+  if (replace)
+    ::symlink(alt.c_str(), link.c_str());
+  return alt;
 }
 
 } // namespace
@@ -88,6 +127,12 @@ caf::error run_workspaces::make_root() {
       return make_error(errc::io_error, "cannot create a directory for tool workspaces (" +
                                             pattern + "): " + std::strerror(errno));
     root_ = pattern;
+  } else if (!unreachable_part(root_.parent_path()).empty()) {
+    auto alt = aside_root(root_);
+    if (!alt)
+      return std::move(alt.error());
+    link_ = root_;
+    root_ = std::move(*alt);
   } else if (std::error_code ec; !fs::create_directories(root_, ec) && ec) {
     return make_error(errc::io_error, "cannot create the tool workspaces' directory " +
                                           root_.string() + ": " + ec.message());
@@ -95,8 +140,10 @@ caf::error run_workspaces::make_root() {
   // Sandboxed programs reach their workspace through it (bubblewrap searches the path): they
   // may pass, not list the other runs.
   ::chmod(root_.c_str(), 0711);
-  if (auto err = check_searchable(root_))
-    return err;
+  if (auto blocked = unreachable_part(root_); !blocked.empty())
+    return make_error(errc::io_error, "tool workspaces under " + root_.string() +
+                                          " cannot be reached by the sandbox's user: " +
+                                          blocked.string() + " is not searchable by it");
   root_ready_ = true;
   return {};
 }
@@ -182,6 +229,8 @@ void run_workspaces::close() {
   closed_ = true;
   if (temporary_ && !root_.empty())
     actors::remove_tree(root_);
+  else if (!link_.empty() && ::rmdir(root_.c_str()) == 0)
+    ::unlink(link_.c_str()); // workspaces aside, none kept: nothing left behind
 }
 
 workspace_run::workspace_run(std::shared_ptr<run_workspaces> store, std::string run_id, bool fresh)

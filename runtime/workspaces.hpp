@@ -20,7 +20,10 @@ namespace swarm {
 class run_workspaces : public std::enable_shared_from_this<run_workspaces> {
 public:
   /// Workspaces go to `<data_dir>/workspaces`; with an empty `data_dir`, to a directory of this
-  /// runtime under the system's temp directory, made on first use and removed by close().
+  /// runtime under the system's temp directory, made on first use and removed by close(). A
+  /// runtime running as root whose data directory the sandbox's user cannot reach (bubblewrap
+  /// must search the path) keeps them in `<tmp>/smolswarms-workspaces-<digest of the data
+  /// directory>`, with `<data_dir>/workspaces` a symbolic link to it.
   /// `keep`: a run's workspace stays when the run ends (runtime_options::keep_workspaces).
   run_workspaces(const std::string& data_dir, bool keep);
   /// Calls close().
@@ -63,6 +66,7 @@ private:
 
   mutable std::mutex mtx_;
   std::filesystem::path root_; // empty until a temporary root is made
+  std::filesystem::path link_; // <data_dir>/workspaces when the root is aside (make_root)
   bool root_ready_ = false;    // made, and reachable by the sandbox's user
   bool temporary_;
   bool keep_;

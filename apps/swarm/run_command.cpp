@@ -48,6 +48,8 @@ struct run_args {
   std::string events_file; // --events: every event of the run as JSON lines
   bool stream = false;     // --stream: answers to stdout as their tokens arrive
   log_options log;         // -v, --log-level, --log-file
+  // --keep-workspaces: leave <data-dir>/workspaces/<run id> when the run ends
+  bool keep_workspaces = false;
 };
 
 // One line from stdin, waiting at most until `done`; none if stdin closed or the run ended.
@@ -217,6 +219,7 @@ private:
     runtime_options opts;
     opts.data_dir = args_.data_dir;
     opts.stream_tokens = args_.stream && !args_.json;
+    opts.keep_workspaces = args_.keep_workspaces;
     opts.record_file = args_.record_file;
     opts.replay_file = args_.replay_file;
     llm_overrides overrides{args_.llm_url, args_.model, !args_.replay_file.empty()};
@@ -382,6 +385,9 @@ command add_run_command(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--data-dir", args->data_dir, "directory for persistent state")
       ->capture_default_str();
+  sub->add_flag("--keep-workspaces", args->keep_workspaces,
+                "keep the run's tool workspace (<data-dir>/workspaces/<run id>) when the run "
+                "ends, for debugging (else it is removed once the run is done)");
   sub->add_flag("--json", args->json,
                 "print one JSON object however the run ends: status, error, every member's "
                 "result or state, spending");
