@@ -217,11 +217,6 @@ void run_workspaces::remove_now(const std::string& run_id) {
   actors::remove_tree(root_ / run_id);
 }
 
-std::filesystem::path run_workspaces::dir(const std::string& run_id) const {
-  std::lock_guard<std::mutex> lock{mtx_};
-  return root_.empty() ? root_ : root_ / run_id;
-}
-
 void run_workspaces::close() {
   std::lock_guard<std::mutex> lock{mtx_};
   if (closed_)

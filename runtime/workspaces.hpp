@@ -44,10 +44,6 @@ public:
   /// can resume).
   void end(const std::string& run_id, bool keep);
 
-  /// Where the workspace of run `run_id` is (or would be). Empty before a temporary root
-  /// exists.
-  std::filesystem::path dir(const std::string& run_id) const;
-
   /// The runtime stops: no more calls; a temporary root is removed with everything in it (the
   /// workspaces under a data directory stay as their runs left them).
   void close();
@@ -64,7 +60,7 @@ private:
   caf::error make_root();                     // with mtx_ held
   void remove_now(const std::string& run_id); // with mtx_ held
 
-  mutable std::mutex mtx_;
+  std::mutex mtx_;
   std::filesystem::path root_; // empty until a temporary root is made
   std::filesystem::path link_; // <data_dir>/workspaces when the root is aside (make_root)
   bool root_ready_ = false;    // made, and reachable by the sandbox's user
