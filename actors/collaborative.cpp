@@ -17,8 +17,6 @@ namespace swarm::actors {
 
 namespace {
 
-using clock = std::chrono::steady_clock;
-
 // One task in flight: the round being answered and everything answered before it.
 struct ballot {
   ballot(task t, const guard_options& g) : request(std::move(t)), budget(g) {}
@@ -26,7 +24,6 @@ struct ballot {
   task request;
   caf::typed_response_promise<result> promise;
   task_budget budget;
-  clock::time_point started = clock::now();
   uint32_t round = 0;          // 1-based: consensus round or synthesize layer
   std::vector<result> answers; // this round's, in member order
   size_t pending = 0;

@@ -17,8 +17,6 @@ namespace swarm::actors {
 
 namespace {
 
-using clock = std::chrono::steady_clock;
-
 // One task in flight: the members' answers as they arrive, then the judge's verdict.
 struct race {
   race(task t, const guard_options& g) : request(std::move(t)), budget(g) {}
@@ -26,7 +24,6 @@ struct race {
   task request;
   caf::typed_response_promise<result> promise;
   task_budget budget;
-  clock::time_point started = clock::now();
   std::vector<task> subs;                     // each member's subtask, in member order
   std::vector<std::optional<result>> answers; // in member order; empty: still running
   std::vector<size_t> arrived;                // member indices in arrival order

@@ -46,7 +46,6 @@ struct gathering {
   std::vector<result> results;
   size_t pending = 0;
   caf::typed_response_promise<result> promise;
-  std::chrono::steady_clock::time_point started;
   std::unordered_map<std::string, agent_actor> in_flight; // subtask id -> who works on it
   bool cancelled = false;
 };
@@ -85,7 +84,6 @@ agent_actor::behavior_type concurrent_behavior(concurrent_pointer self, concurre
         auto g = std::make_shared<gathering>();
         g->request = t;
         g->promise = self->make_response_promise<result>();
-        g->started = std::chrono::steady_clock::now();
         g->pending = st.cfg.members.size();
         g->results.resize(st.cfg.members.size());
         st.running.emplace(t.id, g);

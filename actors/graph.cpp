@@ -23,7 +23,6 @@ struct graph_run {
 
   task request;
   caf::typed_response_promise<result> promise;
-  std::chrono::steady_clock::time_point started;
   task_budget budget;
   std::vector<node_state> state;
   std::vector<std::string> answers;
@@ -147,7 +146,6 @@ agent_actor::behavior_type graph_behavior(graph_pointer self, graph_config cfg,
         auto run = std::make_shared<graph_run>(st.cfg.guards);
         run->request = t;
         run->promise = rp;
-        run->started = std::chrono::steady_clock::now();
         run->state.assign(st.cfg.members.size(), node_state::pending);
         run->answers.resize(st.cfg.members.size());
         st.running.emplace(t.id, run);

@@ -23,7 +23,6 @@ struct chat_run {
 
   task request;
   caf::typed_response_promise<result> promise;
-  std::chrono::steady_clock::time_point started;
   task_budget budget;
   uint32_t max_turns = 1;
   std::vector<chat_turn> transcript;
@@ -201,7 +200,6 @@ agent_actor::behavior_type group_chat_behavior(chat_pointer self, group_chat_con
         auto run = std::make_shared<chat_run>(st.cfg.guards);
         run->request = t;
         run->promise = self->make_response_promise<result>();
-        run->started = std::chrono::steady_clock::now();
         run->max_turns = chat_turn_limit(st.cfg.options.max_turns, st.cfg.guards.max_rounds);
         st.running.emplace(t.id, run);
         start_turn(self, run);

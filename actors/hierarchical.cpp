@@ -16,8 +16,6 @@ namespace swarm::actors {
 
 namespace {
 
-using clock = std::chrono::steady_clock;
-
 // One planned subtask of a run: its attempts, reviews and outcome.
 struct subtask_run {
   subtask_state state = subtask_state::pending;
@@ -38,7 +36,6 @@ struct run {
 
   task request;
   caf::typed_response_promise<result> promise;
-  clock::time_point started = clock::now();
   task_budget budget;
   std::vector<result> planning; // the plan calls' results
   plan steps;

@@ -16,15 +16,12 @@ namespace swarm::actors {
 
 namespace {
 
-using clock = std::chrono::steady_clock;
-
 // One task in flight.
 struct routing {
   routing(task t, const guard_options& guards) : request(std::move(t)), budget(guards) {}
 
   task request;
   caf::typed_response_promise<result> promise;
-  clock::time_point started = clock::now();
   task_budget budget;
   std::vector<result> trace; // router calls, the decision, the member's result
   std::string in_flight;     // task id being worked on; empty: none

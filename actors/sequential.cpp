@@ -16,15 +16,12 @@ namespace swarm::actors {
 
 namespace {
 
-using clock = std::chrono::steady_clock;
-
 // One task in flight: the steps done so far and the one being worked on.
 struct pipeline {
   pipeline(task t, const guard_options& guards) : request(std::move(t)), budget(guards) {}
 
   task request;
   caf::typed_response_promise<result> promise;
-  clock::time_point started = clock::now();
   task_budget budget;
   std::vector<result> done; // the members' results, in order (the trace)
   std::string in_flight;    // task id of the step being worked on; empty: none
