@@ -318,18 +318,63 @@ std::vector<std::string> runtime::swarms() const {
   return impl_->factory.running();
 }
 
-void runtime::on_event(std::function<void(const event&)> fn) {
-  // The callback is a spawn argument, not a capture: see spawn_monitor.
-  auto sub = impl_->sys.spawn(
-      [](caf::event_based_actor*, std::function<void(const event&)> f) -> caf::behavior {
-        return {[f](const event& e) { f(e); }};
-      },
-      std::move(fn));
-  {
-    std::lock_guard<std::mutex> guard{impl_->mtx};
-    impl_->subscribers.push_back(sub);
+// The forwarder calls the callback under the state's mutex, and cancel() clears it under the
+// same mutex: after cancel() returns no call is running and none will start.
+struct event_subscription::state {
+  std::mutex mtx;
+  std::function<void(const event&)> fn;
+  caf::actor forwarder;
+};
+
+event_subscription& event_subscription::operator=(event_subscription&& other) noexcept {
+  if (this != &other) {
+    cancel();
+    state_ = std::move(other.state_);
   }
-  caf::anon_send(impl_->monitor, subscribe_events{sub});
+  return *this;
+}
+
+event_subscription::~event_subscription() {
+  cancel();
+}
+
+void event_subscription::cancel() {
+  if (!state_)
+    return;
+  {
+    std::lock_guard<std::mutex> guard{state_->mtx};
+    state_->fn = nullptr;
+  }
+  caf::anon_send_exit(state_->forwarder, caf::exit_reason::user_shutdown);
+  state_.reset();
+}
+
+event_subscription runtime::on_event(std::function<void(const event&)> fn) {
+  auto st = std::make_shared<event_subscription::state>();
+  st->fn = std::move(fn);
+  // The state is a spawn argument, not a capture: see spawn_monitor.
+  st->forwarder = impl_->sys.spawn(
+      [](caf::event_based_actor*, std::shared_ptr<event_subscription::state> sub) -> caf::behavior {
+        return {[sub](const event& e) {
+          std::lock_guard<std::mutex> guard{sub->mtx};
+          if (sub->fn)
+            sub->fn(e);
+        }};
+      },
+      st);
+  {
+    // A forwarder that exited (its subscription cancelled) is no longer reachable: dropped.
+    std::lock_guard<std::mutex> guard{impl_->mtx};
+    auto& subs = impl_->subscribers;
+    subs.erase(std::remove_if(subs.begin(), subs.end(),
+                              [](const caf::actor_addr& a) {
+                                return !caf::actor_cast<caf::strong_actor_ptr>(a);
+                              }),
+               subs.end());
+    subs.push_back(st->forwarder.address());
+  }
+  caf::anon_send(impl_->monitor, subscribe_events{st->forwarder});
+  return event_subscription{std::move(st)};
 }
 
 } // namespace swarm

@@ -128,6 +128,31 @@ private:
 };
 
 /// The runtime: actor system, LLM client, monitor. Stops everything on destruction.
+/// One runtime::on_event registration. While it lives its callback gets every event; when it is
+/// destroyed or cancelled, the callback is unsubscribed and a call in progress is waited for, so
+/// once cancel() returns the callback is never called again and what it captured may go. Must
+/// not be cancelled from inside its own callback.
+class event_subscription {
+public:
+  event_subscription() = default;
+  event_subscription(event_subscription&&) noexcept = default;
+  event_subscription& operator=(event_subscription&& other) noexcept;
+  event_subscription(const event_subscription&) = delete;
+  event_subscription& operator=(const event_subscription&) = delete;
+  ~event_subscription();
+
+  /// Unsubscribes now; idempotent.
+  void cancel();
+
+  struct state;
+
+private:
+  friend class runtime;
+  explicit event_subscription(std::shared_ptr<state> ptr) : state_(std::move(ptr)) {}
+
+  std::shared_ptr<state> state_;
+};
+
 class runtime {
 public:
   /// Starts the runtime. With a data directory it opens the database there (the run journal,
@@ -172,8 +197,9 @@ public:
   /// Errors: errc::unknown_run without a journal, io_error if its header cannot be read.
   [[nodiscard]] caf::expected<std::optional<run_info>> find_run(const std::string& run_id) const;
 
-  /// Calls `fn` for every later event of every run, on a runtime thread. Must not block.
-  void on_event(std::function<void(const event&)> fn);
+  /// Calls `fn` for every later event of every run, on a runtime thread, until the returned
+  /// subscription goes (or the runtime stops). `fn` must not block.
+  [[nodiscard]] event_subscription on_event(std::function<void(const event&)> fn);
 
   /// Stops every swarm and the LLM client; pending runs end with errc::runtime_stopped.
   /// Idempotent; the destructor calls it.

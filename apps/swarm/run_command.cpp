@@ -281,7 +281,7 @@ private:
         run_watch_options{args_.quiet, ::isatty(STDERR_FILENO) == 1, events_.get(),
                           args_.stream && !args_.json},
         end_.run_id, spec_ ? spec_->name : team_->name(), team_->agents());
-    rt_->on_event([progress = progress_](const event& e) { (*progress)(e); });
+    watching_ = rt_->on_event([progress = progress_](const event& e) { (*progress)(e); });
     std::atomic<bool> interrupted{false};
     signal_watch watch{[&] {
       interrupted = true;
@@ -346,6 +346,7 @@ private:
   bool has_tools_ = false;
   std::string architecture_;
   std::shared_ptr<run_watch> progress_;
+  event_subscription watching_;
   run_end end_;
 };
 

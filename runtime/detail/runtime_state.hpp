@@ -142,7 +142,7 @@ struct runtime::impl {
         .receive([](uint64_t) {}, [&](caf::error& e) { err = std::move(e); });
     return err;
   }
-  std::vector<caf::actor> subscribers; // on_event forwarders (guarded by mtx); swarms live in
+  std::vector<caf::actor_addr> subscribers; // on_event forwarders (guarded by mtx); swarms live in
                                        // the factory's registry
 
   /// Removes swarm `name` from the registry and stops its actors; false if it is not running.
@@ -167,7 +167,7 @@ struct runtime::impl {
     workspaces->close(); // a temporary root goes; later tool calls are refused
     for (const auto& name : factory.running())
       stop_swarm(name);
-    std::vector<caf::actor> subs;
+    std::vector<caf::actor_addr> subs;
     {
       std::lock_guard<std::mutex> guard{mtx};
       subs.swap(subscribers);

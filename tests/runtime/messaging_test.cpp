@@ -139,7 +139,7 @@ TEST_CASE("a health check is told as an event: how many are alive") {
   fixture f;
   std::mutex mtx;
   std::vector<event> seen;
-  f.rt->on_event([&](const event& e) {
+  auto watching = f.rt->on_event([&](const event& e) {
     std::lock_guard<std::mutex> guard{mtx};
     if (e.kind == event_kind::health_checked)
       seen.push_back(e);

@@ -80,7 +80,7 @@ TEST_CASE("events report each agent's start and completion") {
   runtime rt{f.options(), {f.mock->url(), "mock"}};
   std::mutex mtx;
   std::vector<event> seen;
-  rt.on_event([&](const event& e) {
+  auto watching = rt.on_event([&](const event& e) {
     std::lock_guard<std::mutex> guard{mtx};
     seen.push_back(e);
   });
@@ -98,6 +98,32 @@ TEST_CASE("events report each agent's start and completion") {
   while (count() < 2 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(2ms);
   CHECK(count() == 2);
+}
+
+TEST_CASE("a cancelled event subscription is never called again, even with events in flight") {
+  fixture f;
+  runtime rt{f.options(), {f.mock->url(), "mock"}};
+  auto team = rt.spawn(*load_spec_text(spec_text));
+  REQUIRE(team);
+  for (int round = 0; round < 20; ++round) {
+    // A slow callback: events queue up behind it while cancel() runs.
+    auto calls = std::make_shared<std::atomic<int>>(0);
+    auto live = std::make_shared<std::atomic<bool>>(true);
+    auto late = std::make_shared<std::atomic<int>>(0);
+    auto watching = rt.on_event([calls, live, late](const event&) {
+      *late += !*live;
+      ++*calls;
+      std::this_thread::sleep_for(1ms);
+    });
+    std::thread runner{[&] { (void)team->run({"q"}); }};
+    for (int i = 0; i < 400 && *calls == 0; ++i)
+      std::this_thread::sleep_for(1ms);
+    watching.cancel();
+    *live = false;
+    runner.join();
+    std::this_thread::sleep_for(5ms);
+    CHECK(*late == 0);
+  }
 }
 
 TEST_CASE("when every member fails, run is an error that names the cause") {

@@ -245,7 +245,7 @@ default: {reply: 'the tool ran again, or the call was sent again'}
   {
     runtime rt{f.options(), {(*healthy)->url(), "mock"}};
     std::atomic<int> written{0}, tool_ends{0};
-    rt.on_event([&](const event& e) {
+    auto watching = rt.on_event([&](const event& e) {
       written += e.kind == event_kind::memory_written;
       tool_ends += e.kind == event_kind::tool_call_finished;
     });

@@ -112,7 +112,7 @@ TEST_CASE("a reply without usage is charged its estimate: a 200-token budget sto
   runtime rt{opts, {mock->url(), "mock"}};
   std::mutex mtx;
   std::vector<event> finished_calls;
-  rt.on_event([&](const event& e) {
+  auto watching = rt.on_event([&](const event& e) {
     if (e.kind != event_kind::llm_call_finished)
       return;
     std::lock_guard<std::mutex> guard{mtx};
