@@ -142,8 +142,8 @@ struct runtime::impl {
         .receive([](uint64_t) {}, [&](caf::error& e) { err = std::move(e); });
     return err;
   }
-  std::vector<caf::actor_addr> subscribers; // on_event forwarders (guarded by mtx); swarms live in
-                                       // the factory's registry
+  // on_event forwarders (guarded by mtx); swarms live in the factory's registry
+  std::vector<caf::actor_addr> subscribers;
 
   /// Removes swarm `name` from the registry and stops its actors; false if it is not running.
   bool stop_swarm(const std::string& name) {
