@@ -10,13 +10,7 @@
 #include <caf/send.hpp>
 
 #include "actors/agent.hpp"
-#include "actors/collaborative.hpp"
-#include "actors/competitive.hpp"
-#include "actors/graph.hpp"
-#include "actors/group_chat.hpp"
-#include "actors/hierarchical.hpp"
-#include "actors/router.hpp"
-#include "actors/sequential.hpp"
+#include "actors/architectures.hpp"
 #include "runtime/core/errc.hpp"
 
 namespace swarm {
@@ -51,35 +45,13 @@ struct tree_builder {
 
   caf::expected<agent_actor> spawn_coordinator(const swarm_node_spec& node, agent_id id,
                                                std::vector<actors::member> members) {
-    const auto& arch = node.architecture;
-    const auto& g = node.guards;
-    if (arch == "concurrent")
-      return actors::spawn_concurrent(sys, {id, std::move(members), g}, monitor);
-    if (arch == "sequential")
-      return actors::spawn_sequential(sys, {id, std::move(members), g}, monitor);
-    if (arch == "hierarchical")
-      return actors::spawn_hierarchical(
-          sys, {id, std::move(members), g, node.hierarchical, role(node.hierarchical.lead)},
-          monitor);
-    if (arch == "collaborative")
-      return actors::spawn_collaborative(
-          sys, {id, std::move(members), g, node.collaborative, role(node.collaborative.aggregator)},
-          monitor);
-    if (arch == "competitive")
-      return actors::spawn_competitive(
-          sys, {id, std::move(members), g, node.competitive, role(node.competitive.judge)},
-          monitor);
-    if (arch == "group_chat")
-      return actors::spawn_group_chat(sys,
-                                      {id, std::move(members), g, node.group_chat,
-                                       role(node.group_chat.selector), role(node.group_chat.judge)},
-                                      monitor);
-    if (arch == "graph")
-      return actors::spawn_graph(sys, {id, std::move(members), g, node.graph}, monitor);
-    if (arch == "router")
-      return actors::spawn_router(
-          sys, {id, std::move(members), g, node.router, role(node.router.router)}, monitor);
-    return make_error(errc::invalid_spec, "architecture '" + arch + "' is not supported");
+    const auto* arch = actors::find_architecture(node.architecture);
+    if (arch == nullptr)
+      return make_error(errc::invalid_spec,
+                        "architecture '" + node.architecture + "' is not supported");
+    return arch->spawn(
+        sys, node, std::move(id), std::move(members),
+        [this](const std::string& name) { return role(name); }, monitor);
   }
 
   // Spawns `node` after its members (depth first); a sub-swarm's skills are its members'.
@@ -162,9 +134,8 @@ caf::expected<built_swarm> swarm_factory::build(const swarm_spec& spec,
       }
     configs.push_back(std::move(cfg));
   }
-  const auto& supported = supported_architectures();
   auto check = [&](const swarm_node_spec& n) -> caf::error {
-    if (std::find(supported.begin(), supported.end(), n.architecture) == supported.end())
+    if (actors::find_architecture(n.architecture) == nullptr)
       return make_error(errc::invalid_spec, "swarm '" + n.name + "': architecture '" +
                                                 n.architecture + "' is not supported");
     return {};
