@@ -1,20 +1,15 @@
 // Built-in tools: argument parsing (Boost.JSON), the program tools on top of the sandbox, file
-// tools that resolve paths one name at a time with O_NOFOLLOW below the workspace, and a small
-// raw-socket HTTP/1.1 client for http_get.
+// tools that resolve paths one name at a time with O_NOFOLLOW below the workspace, and http_get
+// on net/'s HTTP client.
 #include "actors/builtin_tools.hpp"
 
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
-#include <chrono>
 #include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
-#include <memory>
-#include <netdb.h>
 #include <optional>
-#include <poll.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <system_error>
 #include <unistd.h>
@@ -23,6 +18,7 @@
 #include <boost/json.hpp>
 
 #include "actors/sandbox.hpp"
+#include "net/http_fetch.hpp"
 #include "runtime/core/errc.hpp"
 
 namespace swarm::actors {
@@ -30,8 +26,6 @@ namespace swarm::actors {
 namespace json = boost::json;
 
 namespace {
-
-using clock = std::chrono::steady_clock;
 
 // -- specs ------------------------------------------------------------------------------------
 
@@ -67,7 +61,8 @@ const builtin builtins[] = {
      R"({"type":"object","properties":{"path":{"type":"string","description":"relative directory path; default: the workspace itself"}},"additionalProperties":false})"},
     {"http_get",
      "Fetch an http:// URL with GET. Only hosts the tool allows can be fetched. Returns the "
-     "status line and the body (long bodies are cut).",
+     "status line and the body (long bodies are cut). Redirects are not followed: the "
+     "answer shows their Location.",
      R"({"type":"object","properties":{"url":{"type":"string","description":"http://host[:port]/path"}},"required":["url"],"additionalProperties":false})"},
     {"memory_search",
      "Search the swarm's long-term and working memory for notes relevant to a query.",
@@ -496,30 +491,6 @@ bool host_allowed(const tool_decl& decl, const parsed_url& u) {
   return false;
 }
 
-// Decodes a chunked body; stops quietly at a cut (the caller reports the cut).
-std::string dechunk(std::string_view raw) {
-  std::string out;
-  size_t pos = 0;
-  while (pos < raw.size()) {
-    auto eol = raw.find("\r\n", pos);
-    if (eol == std::string_view::npos)
-      break;
-    size_t len = 0;
-    auto line = raw.substr(pos, eol - pos);
-    size_t i = 0;
-    for (; i < line.size() && i < 15 && std::isxdigit(static_cast<unsigned char>(line[i])); ++i) {
-      auto c = std::tolower(static_cast<unsigned char>(line[i]));
-      len = len * 16 + static_cast<size_t>(c <= '9' ? c - '0' : c - 'a' + 10);
-    }
-    if (i == 0 || len == 0)
-      break;
-    pos = eol + 2;
-    out.append(raw.substr(pos, std::min(len, raw.size() - pos)));
-    pos += len + 2;
-  }
-  return out;
-}
-
 caf::expected<std::string> http_get_tool(const tool_context& ctx, const json::object& args) {
   const auto& tool = ctx.decl.name;
   auto url = string_arg(args, tool, "url");
@@ -532,108 +503,26 @@ caf::expected<std::string> http_get_tool(const tool_context& ctx, const json::ob
     return make_error(errc::tool_refused,
                       tool + ": host '" + u->host + "' is not in this tool's allow_hosts" +
                           (ctx.decl.allow_hosts.empty() ? " (none are allowed)" : ""));
-  const auto deadline = clock::now() + ctx.decl.sandbox.timeout;
-  auto remaining_ms = [&] {
-    auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count();
-    return static_cast<int>(std::clamp<long long>(left, 0, 60'000));
-  };
-  auto timeout = [&] {
-    return make_error(errc::tool_timeout,
-                      tool + ": no complete answer from " + u->host + " within " +
-                          std::to_string(ctx.decl.sandbox.timeout.count()) + " ms");
-  };
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* found = nullptr;
-  if (int rc = ::getaddrinfo(u->host.c_str(), u->port.c_str(), &hints, &found); rc != 0)
-    return failed(tool, "cannot resolve '" + u->host + "': " + ::gai_strerror(rc));
-  std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> addrs{found, &::freeaddrinfo};
-  unique_fd sock;
-  int last_error = 0;
-  for (auto* a = found; a != nullptr && sock.get() < 0; a = a->ai_next) {
-    unique_fd s{
-        ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol)};
-    if (s.get() < 0)
-      continue;
-    if (::connect(s.get(), a->ai_addr, a->ai_addrlen) != 0 && errno != EINPROGRESS) {
-      last_error = errno;
-      continue;
-    }
-    pollfd p{s.get(), POLLOUT, 0};
-    if (::poll(&p, 1, remaining_ms()) != 1)
-      return timeout();
-    int soerr = 0;
-    socklen_t len = sizeof(soerr);
-    ::getsockopt(s.get(), SOL_SOCKET, SO_ERROR, &soerr, &len);
-    if (soerr != 0) {
-      last_error = soerr;
-      continue;
-    }
-    sock = std::move(s);
-  }
-  if (sock.get() < 0)
-    return failed(tool,
-                  "cannot connect to " + u->host + ":" + u->port + ": " + errno_text(last_error));
-  auto host_header = u->port == "80" ? u->host : u->host + ":" + u->port;
-  auto request = "GET " + u->target + " HTTP/1.1\r\nHost: " + host_header +
-                 "\r\nUser-Agent: smolswarms\r\nAccept: */*\r\nConnection: close\r\n\r\n";
-  size_t sent = 0;
-  while (sent < request.size()) {
-    pollfd p{sock.get(), POLLOUT, 0};
-    if (::poll(&p, 1, remaining_ms()) != 1)
-      return timeout();
-    auto n = ::send(sock.get(), request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
-    if (n < 0 && errno != EAGAIN)
-      return failed(tool, "sending to " + u->host + " failed: " + errno_text(errno));
-    if (n > 0)
-      sent += static_cast<size_t>(n);
-  }
-  const size_t body_cap = ctx.decl.sandbox.max_output_kb * 1024;
-  const size_t raw_cap = body_cap + 64 * 1024; // headers and chunk framing
-  std::string raw;
-  bool cut = false;
-  std::vector<char> buf(16384);
-  for (;;) {
-    pollfd p{sock.get(), POLLIN, 0};
-    if (::poll(&p, 1, remaining_ms()) != 1)
-      return timeout();
-    auto n = ::recv(sock.get(), buf.data(), buf.size(), 0);
-    if (n == 0)
-      break;
-    if (n < 0) {
-      if (errno == EAGAIN || errno == EINTR)
-        continue;
-      return failed(tool, "reading from " + u->host + " failed: " + errno_text(errno));
-    }
-    raw.append(buf.data(), static_cast<size_t>(n));
-    if (raw.size() > raw_cap) {
-      cut = true;
-      break;
-    }
-  }
-  auto head_end = raw.find("\r\n\r\n");
-  if (raw.rfind("HTTP/1.", 0) != 0 || head_end == std::string::npos)
-    return failed(tool, u->host + " did not answer with HTTP/1.x: " + excerpt(raw));
-  auto head = std::string_view{raw}.substr(0, head_end);
-  auto status_line = head.substr(0, head.find("\r\n"));
-  int status = std::atoi(std::string{status_line.substr(9, 3)}.c_str());
-  auto body_raw = std::string_view{raw}.substr(head_end + 4);
-  std::string body =
-      lower(std::string{head}).find("\r\ntransfer-encoding: chunked") != std::string::npos
-          ? dechunk(body_raw)
-          : std::string{body_raw};
-  if (body.size() > body_cap) {
-    body.resize(body_cap);
-    cut = true;
-  }
-  if (cut)
+  net::http_fetch_request req;
+  req.host = u->host;
+  req.port = u->port;
+  req.target = u->target;
+  req.timeout = ctx.decl.sandbox.timeout;
+  req.body_cap = ctx.decl.sandbox.max_output_kb * 1024;
+  auto res = net::http_fetch(req);
+  if (!res)
+    return make_error(static_cast<errc>(res.error().code()),
+                      tool + ": " + error_message(res.error()));
+  auto body = std::move(res->body);
+  if (res->cut)
     body += "\n[... body cut at " + std::to_string(ctx.decl.sandbox.max_output_kb) + " KiB]\n";
-  auto content = std::string{status_line} + "\n\n" + body;
-  if (status >= 400)
-    return failed(tool, std::string{status_line} + " from " + *url + "\n" + excerpt(body, 2000));
-  return content;
+  if (res->status >= 400)
+    return failed(tool, res->status_line + " from " + *url + "\n" + excerpt(body, 2000));
+  // Redirects are not followed (the target may be outside allow_hosts): the model sees where.
+  auto location = res->location.empty() || res->status < 300 || res->status >= 400
+                      ? std::string{}
+                      : "\nLocation: " + res->location;
+  return res->status_line + location + "\n\n" + body;
 }
 
 } // namespace

@@ -13,7 +13,7 @@ ALLOWED = {
     "net": {"runtime/core"},
     "memory": {"runtime/core"},
     "mock_llm": {"runtime/core"},
-    "actors": {"runtime/core"},
+    "actors": {"runtime/core", "net"},  # http_get uses net/http_fetch.hpp
     "runtime": {"runtime/core", "net", "memory", "actors"},
     "apps": {"runtime", "runtime/core", "mock_llm", "memory"},  # `swarm memory` reads the store
     "examples": {"runtime", "runtime/core"},
