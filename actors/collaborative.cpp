@@ -42,6 +42,7 @@ struct collaborative_state {
   std::vector<double> weights;                         // per member; 1 each unless `weighted`
   std::unordered_map<std::string, ballot_ptr> running; // task id -> ballot
   uint64_t tasks_done = 0;
+  supervisor sup; // the members' lives (coordination.hpp)
 
   static inline const char* name = "swarm.collaborative";
 };

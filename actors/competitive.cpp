@@ -43,6 +43,7 @@ struct competitive_state {
   monitor_actor monitor;
   std::unordered_map<std::string, race_ptr> running; // task id -> race
   uint64_t tasks_done = 0;
+  supervisor sup; // the members' lives (coordination.hpp)
 
   static inline const char* name = "swarm.competitive";
 };
@@ -113,7 +114,7 @@ void close_race(competitive_pointer self, const race_ptr& r) {
       continue;
     const auto& sub = r->subs[i];
     if (auto j = r->in_flight.find(sub.id); j != r->in_flight.end())
-      self->send(j->second, task_cancel{sub.id});
+      cancel_member(self, j->second, sub.id);
     losers.push_back(failed_result(
         sub, member_id(st.cfg.id, st.cfg.members[i].name),
         make_error(errc::cancelled,

@@ -55,6 +55,7 @@ struct concurrent_state {
   monitor_actor monitor;
   std::unordered_map<std::string, std::shared_ptr<gathering>> running; // task id -> gathering
   uint64_t tasks_done = 0;
+  supervisor sup; // the members' lives (coordination.hpp)
 
   static inline const char* name = "swarm.concurrent";
 };

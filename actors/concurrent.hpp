@@ -1,9 +1,11 @@
 // The concurrent coordinator: fans a task out to every member and gathers all their results.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
+#include <caf/expected.hpp>
 #include <caf/fwd.hpp>
 
 #include "runtime/core/handles.hpp"
@@ -17,6 +19,9 @@ struct member {
   agent_actor handle;
   std::vector<std::string> skills; ///< an agent's skills; a sub-swarm's: its agents' union
   bool leaf = true;                ///< an agent; false: a sub-swarm's coordinator
+  /// Spawns the member again from its spec (same id); empty: it cannot be restarted. Called by
+  /// its coordinator's supervision (coordination.hpp) on the coordinator's thread.
+  std::function<caf::expected<agent_actor>()> respawn;
 };
 
 struct concurrent_config {

@@ -1,5 +1,7 @@
-// What every coordinator shares: asking a member (with deadline and cancellation), guards,
-// events, finishing a task, forwarding dm/broadcast and answering health probes. Included by
+// What every coordinator shares: asking a member (with deadline, cancellation and supervision),
+// guards, events, finishing a task, forwarding dm/broadcast and answering health probes. Every
+// coordinator's state has `cfg` (id, members, guards), `monitor`, `running`, `tasks_done` and
+// `sup` (the supervisor of its members, supervision.hpp). Included by
 // coordinator .cpp files (and conversation.cpp, for total_usage) only: it pulls in CAF's actor
 // headers.
 #pragma once
@@ -10,6 +12,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include <caf/actor_system.hpp>
@@ -17,6 +20,7 @@
 #include <caf/send.hpp>
 
 #include "actors/concurrent.hpp"
+#include "actors/supervision.hpp"
 #include "runtime/core/errc.hpp"
 #include "runtime/core/handles.hpp"
 #include "runtime/core/spec.hpp"
@@ -201,16 +205,133 @@ void emit_decision(Self* self, const task& t, decision d) {
   emit(st.monitor, std::move(e));
 }
 
+/// Starts watching member actor `h` of coordinator `self`: if it dies, the asks waiting on it
+/// fail at once with errc::member_down (and may restart it, see ask).
+template <class Self>
+void watch(Self* self, const agent_actor& h) {
+  auto& sup = self->state.sup;
+  if (sup.needs_down_handler())
+    self->set_down_handler([self](caf::down_msg& m) { self->state.sup.died(m.source, m.reason); });
+  if (sup.watch(h))
+    self->monitor(h);
+}
+
+namespace detail {
+
+/// One ask of a member across its restart: sends the task and takes the first of its answer,
+/// its death and the timeout. A member that died, or stayed silent for a whole member timeout,
+/// is spawned again (member::respawn) when the swarm's supervision allows, and asked once more.
+template <class Self, class Finish>
+class member_ask : public std::enable_shared_from_this<member_ask<Self, Finish>> {
+public:
+  member_ask(Self* self, member who, task t, caf::timespan timeout, Finish finish, agent_id id)
+      : self_(self), who_(std::move(who)), task_(std::move(t)), timeout_(timeout),
+        finish_(std::move(finish)), id_(std::move(id)) {}
+
+  void send() {
+    auto& sup = self_->state.sup;
+    handle_ = sup.current(who_.handle);
+    watch(self_, handle_);
+    auto n = ++sends_;
+    auto me = this->shared_from_this();
+    waiting_ = sup.expect(handle_, [me, n](caf::error err) { me->failed(n, std::move(err)); });
+    self_->request(handle_, timeout_, task_)
+        .then([me, n](result& r) { me->answered(n, std::move(r)); },
+              [me, n](caf::error& err) { me->failed(n, std::move(err)); });
+  }
+
+private:
+  // Whether send `n` is the current one; it ends here (later news of it is stale).
+  bool current(uint32_t n) {
+    if (n != sends_ || ended_ == n)
+      return false;
+    ended_ = n;
+    self_->state.sup.settled(waiting_);
+    return true;
+  }
+
+  void answered(uint32_t n, result r) {
+    if (current(n))
+      done(std::move(r));
+  }
+
+  void failed(uint32_t n, caf::error err) {
+    if (!current(n))
+      return;
+    const auto& guards = self_->state.cfg.guards;
+    bool silent = err == caf::sec::request_timeout;
+    if (silent) {
+      self_->send(handle_, task_cancel{task_.id});
+      err = make_error(errc::member_timeout, "no answer from " + id_.str() + " in time");
+    } else if (err == caf::sec::request_receiver_down) {
+      err = make_error(errc::member_down, id_.str() + " is not running");
+    }
+    // A timeout the run's deadline cut short is the deadline's, not the member's.
+    bool restartable =
+        is(err, errc::member_down) || (silent && timeout_ >= caf::timespan{guards.member_timeout});
+    if (restartable && restart(err))
+      return;
+    result r;
+    r.task_id = task_.id;
+    r.agent = id_;
+    r.error = std::move(err);
+    done(std::move(r));
+  }
+
+  // Spawns the member again and resends the task; false when supervision does not allow it.
+  bool restart(const caf::error& why) {
+    auto& st = self_->state;
+    uint32_t count = 0;
+    if (restarts_ > 0 || !who_.respawn || st.sup.was_cancelled(task_.id) ||
+        !st.sup.may_restart(st.cfg.guards.supervision, who_.handle, count))
+      return false;
+    caf::anon_send_exit(handle_, caf::exit_reason::kill); // a silent one is not trusted again
+    auto fresh = who_.respawn();
+    if (!fresh)
+      return false;
+    st.sup.replace(who_.handle, std::move(*fresh));
+    ++restarts_;
+    auto e = member_event(event_kind::member_restarted, id_, who_.leaf, task_, {});
+    e.error = why;
+    e.attempts = count;
+    emit(st.monitor, std::move(e));
+    send();
+    return true;
+  }
+
+  void done(result r) {
+    self_->state.sup.forget_cancel(task_.id);
+    r.restarts += restarts_;
+    finish_(std::move(r));
+  }
+
+  Self* self_;
+  member who_;
+  task task_;
+  caf::timespan timeout_;
+  Finish finish_;
+  agent_id id_;
+  agent_actor handle_;   // the actor asked by the current send
+  uint64_t waiting_ = 0; // the supervisor's key of the current send
+  uint32_t sends_ = 0;
+  uint32_t ended_ = 0;
+  uint32_t restarts_ = 0;
+};
+
+} // namespace detail
+
 /// Asks `who` (a member of coordinator `self`) to work on `t` within `timeout`; `done(result)`
 /// runs in the coordinator, always exactly once, after the answer is journaled. A transport
 /// failure becomes a result with error; on a timeout the member is told to cancel, so its LLM
-/// request is closed and its spend stops. The monitor hears member_started now and the outcome
-/// (member_finished, member_failed or member_cancelled) when it comes, with `round`.
+/// request is closed and its spend stops. A member that dies (errc::member_down) or stays silent
+/// for its whole member timeout is restarted and asked again once, as the swarm's supervision
+/// allows (member_restarted; counted in result::restarts). The monitor hears member_started
+/// now and the outcome (member_finished, member_failed or member_cancelled) when it comes, with
+/// `round`.
 template <class Self, class Done>
 void ask(Self* self, const member& who, task t, caf::timespan timeout, Done done,
          member_round round = {}) {
   const auto& st = self->state;
-  auto handle = who.handle;
   auto id = member_id(st.cfg.id, who.name);
   bool leaf = who.leaf;
   emit(st.monitor, member_event(event_kind::member_started, id, leaf, t, round));
@@ -223,19 +344,18 @@ void ask(Self* self, const member& who, task t, caf::timespan timeout, Done done
          member_outcome(id, leaf, head, round, r, std::chrono::steady_clock::now() - started));
     done(std::move(r));
   };
-  self->request(handle, timeout, std::move(t))
-      .then([finish](result& r) mutable { finish(std::move(r)); },
-            [self, finish, handle, id, head](caf::error& err) mutable {
-              if (err == caf::sec::request_timeout) {
-                self->send(handle, task_cancel{head.id});
-                err = make_error(errc::member_timeout, "no answer from " + id.str() + " in time");
-              }
-              result r;
-              r.task_id = head.id;
-              r.agent = id;
-              r.error = std::move(err);
-              finish(std::move(r));
-            });
+  std::make_shared<detail::member_ask<Self, decltype(finish)>>(self, who, std::move(t), timeout,
+                                                               std::move(finish), std::move(id))
+      ->send();
+}
+
+/// Tells the live actor of member `handle` (see supervisor::current) to cancel subtask `sub_id`;
+/// a member that dies on it is not restarted for it.
+template <class Self>
+void cancel_member(Self* self, const agent_actor& handle, const std::string& sub_id) {
+  auto& sup = self->state.sup;
+  sup.cancelled(sub_id);
+  self->send(sup.current(handle), task_cancel{sub_id});
 }
 
 /// Sum of the usage of `xs` (each result's use already includes its own trace).
@@ -246,11 +366,19 @@ inline usage total_usage(const std::vector<result>& xs) {
   return out;
 }
 
+/// Sum of the restarts of `xs` (each result's count already includes its own trace).
+inline uint32_t total_restarts(const std::vector<result>& xs) {
+  uint32_t out = 0;
+  for (const auto& x : xs)
+    out += x.restarts;
+  return out;
+}
+
 /// Tells everyone in `in_flight` (subtask id -> who works on it) to cancel that subtask.
 template <class Self>
 void cancel_in_flight(Self* self, const std::unordered_map<std::string, agent_actor>& in_flight) {
   for (const auto& [sub_id, handle] : in_flight)
-    self->send(handle, task_cancel{sub_id});
+    cancel_member(self, handle, sub_id);
 }
 
 /// The run of task `id` in coordinator state `st` (with `running`: task id -> run), or null.
@@ -316,6 +444,7 @@ void conclude(Self* self, const std::shared_ptr<Run>& r, result out) {
   out.task_id = r->request.id;
   out.agent = st.cfg.id;
   out.use = total_usage(out.trace);
+  out.restarts = total_restarts(out.trace);
   r->promise.deliver(std::move(out));
 }
 
@@ -374,11 +503,12 @@ inline std::vector<agent_actor> audience(const std::vector<member>& members,
   return out;
 }
 
-/// Forwards `msg` (a dm or broadcast to the swarm as a whole) to each of `to`.
+/// Forwards `msg` (a dm or broadcast to the swarm as a whole) to each of `to` (or what
+/// replaced them, see supervisor::current).
 template <class Self, class Message>
 void forward(Self* self, const std::vector<agent_actor>& to, const Message& msg) {
   for (const auto& h : to)
-    self->send(h, msg);
+    self->send(self->state.sup.current(h), msg);
 }
 
 /// The answer to `probe` from a coordinator whose state has `cfg.id`, `tasks_done` and

@@ -41,6 +41,7 @@ struct graph_state {
   caf::expected<graph_layout> layout{graph_layout{}};
   std::unordered_map<std::string, run_ptr> running; // task id -> run
   uint64_t tasks_done = 0;
+  supervisor sup; // the members' lives (coordination.hpp)
 
   static inline const char* name = "swarm.graph";
 };
@@ -56,7 +57,7 @@ void finish(graph_pointer self, const run_ptr& run) {
   // as cut off.
   for (const auto& [sub_id, node] : run->in_flight) {
     const auto& who = st.cfg.members[node];
-    self->send(who.handle, task_cancel{sub_id});
+    cancel_member(self, who.handle, sub_id);
     auto err = run->guard ? run->guard : make_error(errc::cancelled, "task cancelled");
     run->trace.push_back(failed_result(task{sub_id, run->request.run_id, {}, {}, {}},
                                        member_id(st.cfg.id, who.name), std::move(err)));
@@ -161,7 +162,7 @@ agent_actor::behavior_type graph_behavior(graph_pointer self, graph_config cfg,
         // answered.
         run->cancelled = true;
         for (const auto& [sub_id, node] : run->in_flight)
-          self->send(st.cfg.members[node].handle, task_cancel{sub_id});
+          cancel_member(self, st.cfg.members[node].handle, sub_id);
       },
       // A message to the swarm as a whole reaches each member.
       [self](dm& m) { forward(self, audience(self->state.cfg.members), m); },

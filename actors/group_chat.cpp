@@ -40,6 +40,7 @@ struct group_chat_state {
   std::vector<std::string> names;                   // member names, in member order
   std::unordered_map<std::string, run_ptr> running; // task id -> run
   uint64_t tasks_done = 0;
+  supervisor sup; // the members' lives (coordination.hpp)
 
   static inline const char* name = "swarm.group_chat";
 };

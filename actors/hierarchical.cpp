@@ -56,6 +56,7 @@ struct hierarchical_state {
   monitor_actor monitor;
   std::unordered_map<std::string, run_ptr> running; // task id -> run
   uint64_t tasks_done = 0;
+  supervisor sup; // the members' lives (coordination.hpp)
 
   static inline const char* name = "swarm.hierarchical";
 };

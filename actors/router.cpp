@@ -39,6 +39,7 @@ struct router_state {
   monitor_actor monitor;
   std::unordered_map<std::string, routing_ptr> running; // task id -> routing
   uint64_t tasks_done = 0;
+  supervisor sup; // the members' lives (coordination.hpp)
 
   static inline const char* name = "swarm.router";
 };
@@ -50,7 +51,7 @@ void finish(router_pointer self, const routing_ptr& r, result out) {
     return;
   r->finished = true;
   if (!r->in_flight.empty())
-    self->send(r->worker, task_cancel{r->in_flight});
+    cancel_member(self, r->worker, r->in_flight);
   out.trace = std::move(r->trace);
   conclude(self, r, std::move(out));
 }
@@ -198,7 +199,7 @@ agent_actor::behavior_type router_behavior(router_pointer self, router_config cf
         r->cancelled = true;
         if (r->in_flight.empty()) // nothing to wait for
           return fail(self, r, cancelled_error(r->request.id));
-        self->send(r->worker, task_cancel{r->in_flight});
+        cancel_member(self, r->worker, r->in_flight);
       },
       // A message to the swarm as a whole reaches each member and the router agent.
       [self](dm& m) {

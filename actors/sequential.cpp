@@ -37,6 +37,7 @@ struct sequential_state {
   monitor_actor monitor;
   std::unordered_map<std::string, pipeline_ptr> running; // task id -> pipeline
   uint64_t tasks_done = 0;
+  supervisor sup; // the members' lives (coordination.hpp)
 
   static inline const char* name = "swarm.sequential";
 };
@@ -50,7 +51,7 @@ void finish(sequential_pointer self, const pipeline_ptr& p, caf::error err) {
   p->finished = true;
   auto& st = self->state;
   if (!p->in_flight.empty())
-    self->send(st.cfg.members[p->step].handle, task_cancel{p->in_flight});
+    cancel_member(self, st.cfg.members[p->step].handle, p->in_flight);
   result out;
   for (auto i = p->done.rbegin(); i != p->done.rend(); ++i) {
     if (!i->error) {
@@ -151,7 +152,7 @@ agent_actor::behavior_type sequential_behavior(sequential_pointer self, sequenti
         p->cancelled = true;
         if (p->in_flight.empty()) // nothing to wait for
           return finish(self, p, cancelled_error(p->request.id));
-        self->send(self->state.cfg.members[p->step].handle, task_cancel{p->in_flight});
+        cancel_member(self, self->state.cfg.members[p->step].handle, p->in_flight);
       },
       // A message to the swarm as a whole reaches each member.
       [self](dm& m) { forward(self, audience(self->state.cfg.members), m); },

@@ -14,6 +14,7 @@ void broadcast_channel::add(const agent_actor& who) {
   // Typed actors have no join() in CAF 0.17; subscribing the handle directly is synchronous,
   // unlike join(), which runs only once the actor is scheduled.
   auto ptr = caf::actor_cast<caf::strong_actor_ptr>(who);
+  std::lock_guard<std::mutex> guard{mtx_};
   if (group_.subscribe(ptr))
     members_.push_back(std::move(ptr));
 }
@@ -23,6 +24,7 @@ void broadcast_channel::send(broadcast msg) const {
 }
 
 void broadcast_channel::clear() {
+  std::lock_guard<std::mutex> guard{mtx_};
   for (const auto& m : members_)
     group_.unsubscribe(m.get());
   members_.clear();

@@ -2,6 +2,9 @@
 // groups after 0.17, so this is the only class that touches them.
 #pragma once
 
+#include <mutex>
+#include <vector>
+
 #include <caf/group.hpp>
 
 #include "runtime/core/handles.hpp"
@@ -13,7 +16,8 @@ public:
   /// A new, empty channel (an anonymous local group of `sys`).
   explicit broadcast_channel(caf::actor_system& sys);
 
-  /// Subscribes `who` at once: a broadcast sent after add() returns reaches it.
+  /// Subscribes `who` at once: a broadcast sent after add() returns reaches it. Thread-safe:
+  /// supervision adds a restarted agent from its coordinator's thread.
   void add(const agent_actor& who);
 
   /// Delivers `msg` to every subscriber.
@@ -24,7 +28,8 @@ public:
 
 private:
   caf::group group_;
-  std::vector<caf::strong_actor_ptr> members_;
+  std::mutex mtx_;
+  std::vector<caf::strong_actor_ptr> members_; // guarded by mtx_
 };
 
 } // namespace swarm

@@ -93,6 +93,11 @@ public:
   /// Sends `text` to the agent called `name`; errc::unknown_agent if there is none.
   [[nodiscard]] caf::error dm(const std::string& name, std::string text) const;
 
+  /// Kills the actor of agent or sub-swarm `name` as a crash would (exit reason `kill`): a way
+  /// to watch supervision work (chaos testing). Its coordinator restarts it and asks its task
+  /// again as the swarm's `supervision` allows. errc::unknown_agent if there is none.
+  [[nodiscard]] caf::error kill(const std::string& name) const;
+
   /// Probes every agent and coordinator of the swarm at once; each answers within `timeout` or
   /// is reported not alive. Returns after at most about `timeout`. Agents first, in spec order.
   std::vector<agent_health> health_check(std::chrono::milliseconds timeout) const;

@@ -22,6 +22,7 @@ struct tree_builder {
   caf::actor_system& sys;
   const swarm_spec& spec;
   const monitor_actor& monitor;
+  std::shared_ptr<live_members> live;
   std::map<std::string, actors::member> agents;
   std::map<std::string, actors::member> built; // sub-swarms spawned so far, by name
   std::vector<actors::member> coordinators;
@@ -54,6 +55,32 @@ struct tree_builder {
         [this](const std::string& name) { return role(name); }, monitor);
   }
 
+  // How supervision spawns sub-swarm `node` again: over its members' and roles' live actors.
+  std::function<caf::expected<agent_actor>()> respawner(const swarm_node_spec& node, agent_id id,
+                                                        std::vector<actors::member> members) {
+    return [sys = &sys, node, id = std::move(id), members = std::move(members), roles = agents,
+            monitor = monitor, live = live]() -> caf::expected<agent_actor> {
+      const auto* arch = actors::find_architecture(node.architecture);
+      if (arch == nullptr)
+        return make_error(errc::invalid_spec, "architecture '" + node.architecture + "' is gone");
+      auto now = members;
+      for (auto& m : now)
+        m.handle = live->get(m.leaf, m.name, m.handle);
+      auto role = [&](const std::string& name) {
+        auto i = roles.find(name);
+        if (i == roles.end())
+          return actors::member{};
+        auto m = i->second;
+        m.handle = live->get(true, name, m.handle);
+        return m;
+      };
+      auto h = arch->spawn(*sys, node, id, std::move(now), role, monitor);
+      if (h)
+        live->set(false, node.name, *h);
+      return h;
+    };
+  }
+
   // Spawns `node` after its members (depth first); a sub-swarm's skills are its members'.
   caf::expected<actors::member> node(const swarm_node_spec& node, bool root = false) {
     std::vector<actors::member> members;
@@ -68,10 +95,12 @@ struct tree_builder {
       members.push_back(std::move(*m));
     }
     agent_id id{root ? std::string{} : spec.name, node.name};
-    auto handle = spawn_coordinator(node, id, std::move(members));
+    auto handle = spawn_coordinator(node, id, members);
     if (!handle)
       return std::move(handle.error());
     actors::member out{node.name, std::move(*handle), std::move(skills), false};
+    if (!root)
+      out.respawn = respawner(node, std::move(id), std::move(members));
     coordinators.push_back(out);
     if (!root)
       built.emplace(node.name, out);
@@ -148,11 +177,21 @@ caf::expected<built_swarm> swarm_factory::build(const swarm_spec& spec,
 
   built_swarm out;
   out.channel = std::make_shared<broadcast_channel>(sys_);
-  tree_builder tree{sys_, spec, monitor_, {}, {}, {}};
+  out.live = std::make_shared<live_members>();
+  tree_builder tree{sys_, spec, monitor_, out.live, {}, {}, {}};
   for (size_t i = 0; i < configs.size(); ++i) {
-    auto handle = actors::spawn_agent(sys_, std::move(configs[i]), wiring.llm, monitor_);
+    auto handle = actors::spawn_agent(sys_, configs[i], wiring.llm, monitor_);
     out.channel->add(handle);
     actors::member m{spec.agents[i].name, handle, spec.agents[i].skills};
+    // Supervision spawns it again from its config, in the broadcast channel, as the live one.
+    m.respawn = [sys = &sys_, cfg = std::move(configs[i]), llm = wiring.llm, monitor = monitor_,
+                 channel = out.channel, live = out.live,
+                 name = m.name]() -> caf::expected<agent_actor> {
+      auto h = actors::spawn_agent(*sys, cfg, llm, monitor);
+      channel->add(h);
+      live->set(true, name, h);
+      return h;
+    };
     tree.agents.emplace(m.name, m);
     out.agents.push_back(std::move(m));
   }

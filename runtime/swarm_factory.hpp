@@ -18,6 +18,7 @@
 #include "runtime/core/memory_messages.hpp"
 #include "runtime/core/spec.hpp"
 #include "runtime/core/tool_messages.hpp"
+#include "runtime/live_members.hpp"
 #include "runtime/llm_resolution.hpp"
 
 namespace swarm {
@@ -29,6 +30,7 @@ struct built_swarm {
   std::vector<actors::member> agents;         ///< every agent, in spec order
   std::vector<actors::member> swarms;         ///< every coordinator, root last
   std::shared_ptr<broadcast_channel> channel; ///< every agent of the tree is subscribed
+  std::shared_ptr<live_members> live;         ///< members restarted by supervision
   std::vector<caf::actor> services;           ///< the swarm's own helpers (pool, LLM path):
                                               ///< stopped with it
 };

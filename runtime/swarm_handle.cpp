@@ -203,9 +203,9 @@ std::vector<agent_health> swarm_handle::health_check(std::chrono::milliseconds t
   const auto& sw = state_->swarm;
   std::vector<health_target> targets;
   for (const auto& m : sw.agents)
-    targets.push_back({agent_id{sw.name, m.name}, m.handle, false});
+    targets.push_back({agent_id{sw.name, m.name}, sw.live->get(true, m.name, m.handle), false});
   for (const auto& m : sw.swarms)
-    targets.push_back({agent_id{sw.name, m.name}, m.handle, true});
+    targets.push_back({agent_id{sw.name, m.name}, sw.live->get(false, m.name, m.handle), true});
   auto out = probe_health(state_->rt->sys, std::move(targets), timeout);
   event e;
   e.kind = event_kind::health_checked;
@@ -281,11 +281,24 @@ void swarm_handle::stop() const {
 caf::error swarm_handle::dm(const std::string& name, std::string text) const {
   for (const auto& m : state_->swarm.agents)
     if (m.name == name) {
-      caf::anon_send(m.handle, swarm::dm{"user", std::move(text)});
+      caf::anon_send(state_->swarm.live->get(true, name, m.handle),
+                     swarm::dm{"user", std::move(text)});
       return {};
     }
   return make_error(errc::unknown_agent,
                     "no agent '" + name + "' in swarm '" + state_->swarm.name + "'");
+}
+
+caf::error swarm_handle::kill(const std::string& name) const {
+  const auto& sw = state_->swarm;
+  for (const auto& group : {&sw.agents, &sw.swarms})
+    for (const auto& m : *group)
+      if (m.name == name && m.handle != sw.root) {
+        caf::anon_send_exit(sw.live->get(m.leaf, name, m.handle), caf::exit_reason::kill);
+        return {};
+      }
+  return make_error(errc::unknown_agent,
+                    "no agent or sub-swarm '" + name + "' in swarm '" + sw.name + "'");
 }
 
 const std::string& swarm_handle::name() const {

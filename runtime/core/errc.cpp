@@ -84,6 +84,8 @@ std::string to_string(errc x) {
     return "run_exists";
   case errc::data_dir_unusable:
     return "data_dir_unusable";
+  case errc::member_down:
+    return "member_down";
   }
   return "errc(" + std::to_string(static_cast<int>(x)) + ")";
 }

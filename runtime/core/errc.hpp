@@ -51,6 +51,7 @@ enum class errc : uint8_t {
   run_exists,           ///< the journal already has a run of that id (resume it or start afresh)
   data_dir_unusable,    ///< the data directory is locked by another process, read-only, corrupt
                         ///< or not ours
+  member_down,          ///< a member actor died (an exception, a crash of its behaviour, a kill)
 };
 
 /// The CAF error category of `errc`.

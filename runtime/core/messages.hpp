@@ -220,12 +220,14 @@ struct result {
   usage use;              ///< this participant's and all its members' usage
   caf::error error;
   std::vector<result> trace;
+  uint32_t restarts = 0; ///< members restarted while this task ran (see supervision), the
+                         ///< trace's included
 };
 
 template <class F>
 typename F::result_type inspect(F& f, result& x) {
   return f(caf::meta::type_name("result"), x.task_id, x.agent, x.text, x.confidence, x.use, x.error,
-           x.trace);
+           x.trace, x.restarts);
 }
 
 /// A direct message to one agent; it lands in the agent's short-term memory.
@@ -314,6 +316,9 @@ enum class event_kind : uint8_t {
   memory_written,      ///< a memory write is durable. text: the memory's id
   health_checked,      ///< a health check of the swarm ended. total: participants probed;
                        ///< text: "N of M alive", then who did not answer and why
+  member_restarted,    ///< a member that died or stayed silent was spawned again from its spec;
+                       ///< its task is asked again. error: what happened; attempts: restarts of
+                       ///< it in the supervision window
 };
 
 std::string to_string(event_kind x);

@@ -114,11 +114,19 @@ struct agent_spec {
 };
 
 /// Termination guards of a coordinator (every architecture). docs/architectures.md.
+/// What a coordinator does with a member that dies or stays silent past its member timeout.
+struct supervision_options {
+  bool restart = true;                      ///< spawn it again from its spec, ask it again
+  uint32_t max_restarts = 3;                ///< restarts of one member within `within`
+  std::chrono::milliseconds within{60'000}; ///< beyond them, its failure stands
+};
+
 struct guard_options {
   std::chrono::milliseconds member_timeout{120'000}; ///< one member's answer
   uint32_t max_rounds = 5;                           ///< rounds, turns, review passes
   uint32_t max_messages = 0;                         ///< tasks sent in one run; 0: unlimited
   std::chrono::milliseconds deadline{0};             ///< wall time of one task; 0: none
+  supervision_options supervision;                   ///< members that die are restarted
 };
 
 /// `hierarchical`: a lead plans, workers are assigned by skill, the lead aggregates.

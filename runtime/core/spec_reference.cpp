@@ -232,6 +232,8 @@ is expected (`name: 42` reads as "42"); the schema asks for a string there.
   fields_table(spec_table, out);
   heading(llm_table, "##", out);
   fields_table(llm_table, out);
+  heading(llm_fallback_table, "##", out);
+  fields_table(llm_fallback_table, out);
 
   heading(swarm_table, "##", out);
   fields_table(swarm_table, out);
@@ -253,9 +255,9 @@ is expected (`name: 42` reads as "42"); the schema asks for a string there.
     if (!rules.empty())
       out += "\n" + rules;
   }
-  for (const auto* t :
-       {&edge_table, &route_table, &agent_table, &budget_table, &resources_table, &endpoint_table,
-        &price_table, &tool_table, &sandbox_table, &memory_table}) {
+  for (const auto* t : {&supervision_table, &edge_table, &route_table, &agent_table, &budget_table,
+                        &resources_table, &endpoint_table, &price_table, &tool_table,
+                        &sandbox_table, &memory_table}) {
     heading(*t, "##", out);
     fields_table(*t, out);
     if (t == &agent_table)

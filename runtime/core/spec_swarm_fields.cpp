@@ -20,6 +20,28 @@ constexpr std::string_view speakers[] = {"round_robin", "selector"};
 
 // -- every architecture -------------------------------------------------------------------------
 
+constexpr field supervision_fields[] = {
+    {.key = "restart",
+     .kind = value_kind::boolean,
+     .doc = "a member that dies or stays silent past member_timeout_ms is spawned again from its "
+            "spec and asked its task once more",
+     .fallback = "true",
+     .set = store<&supervision_options::restart>},
+    {.key = "max_restarts",
+     .kind = value_kind::integer,
+     .doc = "restarts of one member within within_ms; past them its failure stands",
+     .fallback = "3",
+     .min = 0,
+     .max = 1000,
+     .set = store<&supervision_options::max_restarts>},
+    {.key = "within_ms",
+     .kind = value_kind::integer,
+     .doc = "the window max_restarts counts in",
+     .fallback = "60000",
+     .min = 1,
+     .set = store<&supervision_options::within>},
+};
+
 constexpr field member_item{.format = text_format::non_empty, .set = add_member};
 
 constexpr field swarm_fields[] = {
@@ -60,6 +82,12 @@ constexpr field swarm_fields[] = {
      .fallback = "0",
      .min = 0,
      .set = on_node<&swarm_node_spec::guards, &guard_options::deadline>},
+    {.key = "supervision",
+     .kind = value_kind::object,
+     .doc = "what happens to a member that dies or stays silent",
+     .fallback = "(restart, 3 within 60 s)",
+     .object = &supervision_table,
+     .set = read_into<&swarm_draft::node, &swarm_node_spec::guards, &guard_options::supervision>},
     {.key = "budget",
      .kind = value_kind::object,
      .doc = "the swarm's tokens and dollars",
@@ -421,7 +449,7 @@ constexpr const table* table_list[] = {
     &group_chat_table, &graph_table,        &edge_table,          &router_table,
     &route_table,      &agent_table,        &budget_table,        &resources_table,
     &endpoint_table,   &price_table,        &tool_table,          &sandbox_table,
-    &memory_table};
+    &memory_table,     &supervision_table};
 
 } // namespace
 
@@ -431,6 +459,10 @@ constexpr table swarm_table{"swarm", "swarm, swarms.NAME",
                             "keys apply to every architecture; each architecture adds its own.",
                             swarm_fields};
 constexpr table edge_table{"edge", "edges[]", "An edge of a graph swarm.", edge_fields};
+constexpr table supervision_table{
+    "supervision", "supervision",
+    "Supervision of a swarm's members (every architecture): restart, then ask again.",
+    supervision_fields};
 constexpr table route_table{"route", "routes[]", "A rule of a router swarm.", route_fields};
 
 const field* table::find(std::string_view key) const {

@@ -52,6 +52,8 @@ std::string to_string(event_kind x) {
     return "memory_written";
   case event_kind::health_checked:
     return "health_checked";
+  case event_kind::member_restarted:
+    return "member_restarted";
   }
   return "event_kind(" + std::to_string(static_cast<int>(x)) + ")";
 }

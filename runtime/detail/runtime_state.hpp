@@ -155,6 +155,8 @@ struct runtime::impl {
       caf::anon_send_exit(m.handle, caf::exit_reason::user_shutdown);
     for (const auto& m : sw->agents)
       caf::anon_send_exit(m.handle, caf::exit_reason::user_shutdown);
+    for (const auto& a : sw->live->replacements())
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     for (const auto& a : sw->services)
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     return true;

@@ -42,6 +42,13 @@ guard_options guards() {
 
 const agent_id swarm_id{"", "team"};
 
+// An agent that its coordinator can restart: spawned again under the same name.
+actors::member restartable(test::actor_fixture& f, const std::string& name) {
+  auto m = f.agent(name);
+  m.respawn = [&f, name]() -> caf::expected<agent_actor> { return f.agent(name).handle; };
+  return m;
+}
+
 std::vector<architecture> all_coordinators() {
   return {
       {"concurrent", 2,
@@ -58,7 +65,7 @@ std::vector<architecture> all_coordinators() {
          cfg.id = swarm_id;
          cfg.members = std::move(ms);
          cfg.guards = guards();
-         cfg.lead = f.agent("boss");
+         cfg.lead = restartable(f, "boss");
          return actors::spawn_hierarchical(f.sys, std::move(cfg), {});
        }},
       {"collaborative", 2,
@@ -189,4 +196,60 @@ TEST_CASE("every coordinator answers a cancel once its members in flight have an
       CHECK(tasks_running(f, swarm) == 0);
     }
   }
+}
+
+TEST_CASE(
+    "every coordinator restarts members killed mid-task, asks again, and the task completes") {
+  for (const auto& arch : all_coordinators()) {
+    SECTION(arch.name) {
+      test::actor_fixture f{R"(
+latency: {fixed_ms: 300}
+rules:
+  - match: {system: '^You are boss\.', user: '^Plan the task'}
+    json: {subtasks: [{id: s1, text: "do the work", skill: "", depends_on: []}]}
+  - match: {system: '^You are boss\.'}
+    reply: "FINAL"
+default: {json: {answer: "the answer", confidence: 0.9}}
+)"};
+      std::vector<actors::member> members{restartable(f, "a"), restartable(f, "b")};
+      auto swarm = f.keep(arch.spawn(f, members));
+      caf::scoped_actor self{f.sys};
+      auto pending = self->request(swarm, 30s, task{"t1", "r1", "go", "user", {}});
+      REQUIRE(test::eventually([&] { return f.mock->stats().in_flight >= 1; }));
+      // Every agent spawned so far (members, and a lead) dies while a call is in flight.
+      auto first = f.spawned;
+      for (const auto& a : first)
+        if (a != caf::actor_cast<caf::actor>(swarm))
+          caf::anon_send_exit(a, caf::exit_reason::kill);
+      result out;
+      std::move(pending).receive([&](result& r) { out = std::move(r); },
+                                 [&](caf::error& err) { FAIL(describe(err)); });
+      INFO(describe(out.error));
+      CHECK_FALSE(out.error);
+      CHECK(out.restarts >= 1);
+      CHECK(out.restarts <= first.size() - 1); // each killed one at most once
+      CHECK(f.spawned.size() == first.size() + out.restarts);
+    }
+  }
+}
+
+TEST_CASE("a member killed past its supervision's max_restarts stays failed, named member_down") {
+  test::actor_fixture f{"latency: {fixed_ms: 300}\ndefault: {reply: ok}\n"};
+  auto a = restartable(f, "a");
+  auto g = guards();
+  g.supervision.max_restarts = 0;
+  auto swarm = f.keep(actors::spawn_concurrent(f.sys, {swarm_id, {a}, g}, {}));
+  caf::scoped_actor self{f.sys};
+  auto pending = self->request(swarm, 30s, task{"t1", "r1", "go", "user", {}});
+  REQUIRE(test::eventually([&] { return f.mock->stats().in_flight >= 1; }));
+  auto started = std::chrono::steady_clock::now();
+  caf::anon_send_exit(a.handle, caf::exit_reason::kill);
+  result out;
+  std::move(pending).receive([&](result& r) { out = std::move(r); },
+                             [&](caf::error& err) { FAIL(describe(err)); });
+  CHECK(std::chrono::steady_clock::now() - started < 5s); // not the member timeout (10 s)
+  REQUIRE(out.trace.size() == 1);
+  CHECK(is(out.trace[0].error, errc::member_down));
+  CHECK(out.restarts == 0);
+  CHECK(f.spawned.size() == 2); // the agent and the swarm: nothing respawned
 }

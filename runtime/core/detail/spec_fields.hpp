@@ -149,6 +149,7 @@ extern const table tool_table;
 extern const table sandbox_table;
 extern const table memory_table;
 extern const table edge_table;
+extern const table supervision_table;
 extern const table route_table;
 
 /// Every architecture, in the order of supported_architectures().
