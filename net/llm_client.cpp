@@ -93,6 +93,8 @@ struct call {
   std::string api_key;
   std::string url; ///< for messages
   std::shared_ptr<pool> pl;
+  /// Most connections of `pl` this call may have open: a new one only while fewer are open.
+  size_t max_connections = 1;
   steady::time_point deadline;
   milliseconds timeout{0};
   std::atomic<uint32_t> attempts{0}; ///< read by the deadline timer on another strand
@@ -114,7 +116,9 @@ struct call {
   std::weak_ptr<connection> conn;
 };
 
-/// Connections to one endpoint (scheme, host, port).
+/// Connections to one endpoint (scheme, host, port). Its bound is each call's: a call opens a
+/// new connection only while fewer than its `max_connections` are open, else it takes an idle
+/// one or queues for the next released.
 struct pool {
   parsed_url url;
   std::string host_header;
@@ -714,7 +718,7 @@ void core::acquire(const std::shared_ptr<call>& c, bool prefer_new) {
       conn = std::move(pl->idle.back());
       pl->idle.pop_back();
       reused = true;
-    } else if (pl->open < opts.max_connections_per_endpoint) {
+    } else if (pl->open < c->max_connections) {
       ++pl->open;
       conn = make_connection(pl);
     } else if (!pl->idle.empty()) {
@@ -991,6 +995,9 @@ std::shared_ptr<call> make_call(core& co, uint64_t id, call_kind kind, const llm
   c->api_key = ep.api_key;
   c->url = ep.url;
   c->pl = co.pool_for(*url);
+  // The endpoint's own bound (the spec's max_concurrent in a run), else the client's default.
+  c->max_connections =
+      ep.max_connections > 0 ? size_t{ep.max_connections} : co.opts.max_connections_per_endpoint;
   // Clamped so the deadline arithmetic cannot overflow.
   auto clamped = std::clamp(std::chrono::duration_cast<milliseconds>(timeout), milliseconds{0},
                             milliseconds{std::chrono::hours{24 * 365}});

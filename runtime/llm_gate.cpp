@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <limits>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -230,6 +231,9 @@ caf::typed_response_promise<Result> admit(gate_pointer self, call_map<Result> ga
     rp.deliver(refusal(adm.err, ask.agent, ask.endpoint, st.opts.grant_timeout, call_timeout));
     return rp;
   }
+  // The client opens as many connections to the endpoint as the pool grants slots on it.
+  req.endpoint.max_connections = static_cast<uint32_t>(
+      std::min<size_t>(adm.max_concurrent, std::numeric_limits<uint32_t>::max()));
   auto ticket = next_ticket();
   if (adm.what == detail::admission::granted) {
     if (adm.sweep.count() > 0)

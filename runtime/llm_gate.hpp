@@ -52,7 +52,8 @@ uint64_t estimate_embedding_tokens(const embedding_request& req);
 /// chat_cancel for a call still waiting for its grant withdraws it (errc::llm_cancelled); for a
 /// forwarded call it is passed on. Embedding requests are granted like chat requests (they take the
 /// endpoint's slots; they name no agent, so their use counts for agent "" of swarm "" and for the
-/// runtime).
+/// runtime). A forwarded request carries the endpoint's max_concurrent as
+/// `endpoint.max_connections`: the LLM client opens that many connections to it, no more.
 llm_actor spawn_llm_gate(caf::actor_system& sys, llm_actor inner, resource_pool_actor pool,
                          llm_gate_options opts = {});
 

@@ -417,6 +417,7 @@ admission pool_admit(pool_core& core, const grant_request& req) {
   admission out;
   lock_type guard{core.mtx};
   auto& ep = endpoint_of(core, req.endpoint);
+  out.max_concurrent = ep.limits.max_concurrent;
   if (auto err = never_fits(ep, req)) {
     out.err = std::move(err);
     return out;

@@ -174,6 +174,8 @@ struct admission {
   caf::error err;         ///< refused: errc::budget_exhausted naming the level, or
                           ///< errc::llm_rate_limited (the estimate exceeds tokens_per_minute)
   caf::timespan sweep{0}; ///< granted and > 0: send the pool a `lease_sweep` after this delay
+  /// The endpoint's max_concurrent: the bound on the LLM client's connections to it too.
+  size_t max_concurrent = 0;
 };
 
 /// Under the core's lock: reserves the budgets of `req` and grants it at once if nobody waits on

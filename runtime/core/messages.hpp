@@ -83,11 +83,15 @@ typename F::result_type inspect(F& f, tool_spec& x) {
 struct llm_endpoint {
   std::string url;
   std::string api_key; ///< sent as "Authorization: Bearer"; empty sends none
+  /// Most connections the LLM client opens to this endpoint's host and port: in a run, the
+  /// endpoint's `max_concurrent` (its resource pool's slots, set by the gate); 0: the client's
+  /// llm_client_options::max_connections_per_endpoint.
+  uint32_t max_connections = 0;
 };
 
 template <class F>
 typename F::result_type inspect(F& f, llm_endpoint& x) {
-  return f(caf::meta::type_name("llm_endpoint"), x.url, x.api_key);
+  return f(caf::meta::type_name("llm_endpoint"), x.url, x.api_key, x.max_connections);
 }
 
 /// One chat completion to perform.

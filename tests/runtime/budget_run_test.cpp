@@ -1,6 +1,7 @@
 // The resource pool in real runs (issue D): a budget that runs out mid-run ends the run cleanly
 // with partial results and exact accounting; concurrency never passes the endpoint's slots; a
-// storm of 429s slows the swarm down without failing it.
+// storm of 429s slows the swarm down without failing it; an endpoint's slots are its connections
+// too (a spec's max_concurrent above the client's default is served at once).
 #include <chrono>
 
 #include <catch2/catch.hpp>
@@ -118,4 +119,22 @@ TEST_CASE("a storm of 429s slows the swarm down but every member answers") {
   auto stats = f.mock->stats();
   CHECK(stats.status_counts[429] == 12);
   CHECK(stats.status_counts[200] == 8);
+}
+
+TEST_CASE("an endpoint's max_concurrent above the client's default is served at once") {
+  // The client's own default is lowered to 8: the spec's 40 slots must be 40 connections too
+  // (the default used to cap every endpoint, so 40 granted calls went 8 at a time).
+  fixture f{"latency: {fixed_ms: 1000}\ndefault: {reply: ok}\n"};
+  auto opts = f.options();
+  opts.llm.max_connections_per_endpoint = 8;
+  runtime rt{opts, {f.mock->url(), "mock"}};
+  auto spec = load_spec_text(panel_spec(
+      "resources:\n  endpoints: [{url: \"" + f.mock->url() + "\", max_concurrent: 40}]\n", 40));
+  REQUIRE(spec);
+  auto team = rt.spawn(*spec);
+  REQUIRE(team);
+  auto r = team->run({"go"});
+  REQUIRE(r);
+  CHECK(r->use.calls == 40);
+  CHECK(f.mock->stats().peak_in_flight == 40);
 }
