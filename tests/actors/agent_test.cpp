@@ -14,6 +14,7 @@
 #include "net/llm_client.hpp"
 #include "runtime/core/errc.hpp"
 #include "runtime/core/types.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace swarm;
@@ -74,17 +75,6 @@ struct fixture {
   }
 };
 
-template <class Predicate>
-bool eventually(Predicate pred) {
-  auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred())
-      return true;
-    std::this_thread::sleep_for(5ms);
-  }
-  return pred();
-}
-
 } // namespace
 
 TEST_CASE("an agent answers a task with the model's reply and its usage") {
@@ -132,14 +122,14 @@ TEST_CASE("cancelling a task closes its HTTP request and answers with cancelled"
   caf::scoped_actor self{f.sys};
   auto started = std::chrono::steady_clock::now();
   auto handle = self->request(a, 20s, task{"slow", "r1", "take your time", "user"});
-  REQUIRE(eventually([&] { return f.mock->stats().in_flight == 1; }));
+  REQUIRE(test::eventually([&] { return f.mock->stats().in_flight == 1; }));
   self->send(a, task_cancel{"slow"});
   result out;
   std::move(handle).receive([&](result& r) { out = std::move(r); },
                             [&](caf::error& err) { FAIL(describe(err)); });
   CHECK(is(out.error, errc::cancelled));
   CHECK(std::chrono::steady_clock::now() - started < 4s);
-  CHECK(eventually([&] { return f.mock->stats().cancels == 1; }));
+  CHECK(test::eventually([&] { return f.mock->stats().cancels == 1; }));
   caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
 }
 

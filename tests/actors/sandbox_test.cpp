@@ -23,6 +23,7 @@
 #include "actors/sandbox.hpp"
 #include "actors/seccomp_filter.hpp"
 #include "runtime/core/errc.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace swarm;
@@ -91,18 +92,6 @@ int processes_with(const std::string& token) {
       ++n;
   }
   return n;
-}
-
-// Waits (bounded, 10 s) until `pred` holds.
-template <class Predicate>
-bool eventually(Predicate pred) {
-  auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred())
-      return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return pred();
 }
 
 long rss_kb() {
@@ -180,7 +169,7 @@ TEST_CASE("a TCP connection to a loopback listener fails with network off, works
     req.limits.network = true;
     auto res = run_ok(req);
     CHECK(res.out == "connected\n");
-    CHECK(eventually([&] { return listener.accepted_any(); }));
+    CHECK(test::eventually([&] { return listener.accepted_any(); }));
   }
 }
 
@@ -258,7 +247,7 @@ TEST_CASE("a fork bomb is bounded by RLIMIT_NPROC and leaves nothing behind") {
     CHECK(forked >= 1);
     CHECK(forked < 16);
     // The sleeping children die with the sandbox.
-    CHECK(eventually([&] { return processes_with(token) == 0; }));
+    CHECK(test::eventually([&] { return processes_with(token) == 0; }));
   }
   SECTION("the classic shell bomb runs into the timeout and is killed entirely") {
     auto req = shell(ws, "# " + token + "\nb() { b | b & }; b; sleep 60");
@@ -268,7 +257,7 @@ TEST_CASE("a fork bomb is bounded by RLIMIT_NPROC and leaves nothing behind") {
     REQUIRE_FALSE(res);
     CHECK(is(res.error(), errc::tool_timeout));
     CHECK(describe(res.error()).find("Cannot fork") != std::string::npos);
-    CHECK(eventually([&] { return processes_with(token) == 0; }));
+    CHECK(test::eventually([&] { return processes_with(token) == 0; }));
   }
 }
 

@@ -24,6 +24,7 @@
 #include "actors/tool_runner.hpp"
 #include "runtime/core/errc.hpp"
 #include "runtime/core/types.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace swarm;
@@ -122,17 +123,6 @@ struct runner_fixture {
 
 std::string error_text(const tool_reply& r) {
   return describe(r.error);
-}
-
-template <class Predicate>
-bool eventually(Predicate pred) {
-  auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred())
-      return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return pred();
 }
 
 // A tiny HTTP server on 127.0.0.1: answers each connection once, by path.
@@ -241,7 +231,7 @@ TEST_CASE("a call outside the agent's list is refused, naming tool and agent") {
   CHECK(error_text(other).find("'team/eve'") != std::string::npos);
   CHECK(error_text(other).find("it may call no tools") != std::string::npos);
   // Refusals are events too: requested, rejected (with the reason), finished with the error.
-  REQUIRE(eventually([&] {
+  REQUIRE(test::eventually([&] {
     std::lock_guard<std::mutex> guard{f.log->mtx};
     return f.log->events.size() == 6;
   }));
@@ -267,7 +257,7 @@ TEST_CASE("shell and python run sandboxed through the runner, and emit events") 
   CHECK(is(bad.error, errc::tool_failed));
   CHECK(error_text(bad).find("exit code 1") != std::string::npos);
   CHECK(error_text(bad).find("ValueError: boom") != std::string::npos);
-  REQUIRE(eventually([&] {
+  REQUIRE(test::eventually([&] {
     std::lock_guard<std::mutex> guard{f.log->mtx};
     return f.log->events.size() == 6;
   }));
@@ -463,7 +453,7 @@ TEST_CASE("a tool that needs approval waits; approve runs it, reject tells the m
   self->send(f.runner, f.request("shell", R"({"command":"echo approved > ran.txt; echo yes"})"));
   self->send(f.runner, f.request("shell", R"({"command":"echo rejected > ran.txt"})"));
   std::vector<pending_approval> waiting;
-  REQUIRE(eventually([&] { return (waiting = list()).size() == 2; }));
+  REQUIRE(test::eventually([&] { return (waiting = list()).size() == 2; }));
   CHECK(waiting[0].agent == alice);
   CHECK(waiting[0].call.arguments.find("approved") != std::string::npos);
   CHECK_FALSE(std::filesystem::exists(f.workspace() / "ran.txt"));

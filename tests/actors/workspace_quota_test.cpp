@@ -16,6 +16,7 @@
 #include "actors/sandbox.hpp"
 #include "actors/workspace_guard.hpp"
 #include "runtime/core/errc.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace swarm;
@@ -153,9 +154,7 @@ TEST_CASE("a breach stops the other programs running against the workspace") {
   std::optional<outcome> slow_outcome;
   auto started = std::chrono::steady_clock::now();
   std::thread t{[&] { slow_outcome = run(slow); }};
-  for (int i = 0; i < 500 && !exists(ws, "slow.txt"); ++i)
-    std::this_thread::sleep_for(10ms);
-  REQUIRE(exists(ws, "slow.txt"));
+  REQUIRE(test::eventually([&] { return exists(ws, "slow.txt"); }, 5s));
   auto big = request(ws, {"fallocate", "-l", "100M", "big"});
   big.workspace_mb = 32;
   auto o = run(big);

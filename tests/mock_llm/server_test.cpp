@@ -20,6 +20,7 @@
 
 #include "mock_llm/mock_llm_server.hpp"
 #include "runtime/core/errc.hpp"
+#include "tests/support/eventually.hpp"
 
 using namespace swarm;
 using namespace std::chrono_literals;
@@ -175,18 +176,6 @@ running start(const std::string& script = {}, server_options opts = {}) {
     FAIL(describe(s.error()));
   r.srv = std::move(*s);
   return r;
-}
-
-/// Polls `pred` until it holds or 5 s pass.
-template <class Pred>
-bool eventually(Pred pred) {
-  auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred())
-      return true;
-    std::this_thread::sleep_for(2ms);
-  }
-  return pred();
 }
 
 std::string user_message(const std::string& text, const std::string& extra = {}) {
@@ -453,16 +442,16 @@ TEST_CASE("a truncated stream ends without DONE and a truncated body ends early"
     CHECK(res.body().size() < std::stoul(std::string{res.msg[http::field::content_length]}));
   }
   CHECK(r.srv->stats().cancels == 0);
-  CHECK(eventually([&] { return r.srv->stats().in_flight == 0; }));
+  CHECK(test::eventually([&] { return r.srv->stats().in_flight == 0; }, 5s));
 }
 
 TEST_CASE("a stalled request whose client closes counts as one cancel") {
   auto r = start("faults:\n  - {kind: stall, match: {user: stall}}\n");
   client c{r.srv->port()};
   c.send(http::verb::post, "/v1/chat/completions", user_message("stall"));
-  REQUIRE(eventually([&] { return r.srv->stats().in_flight == 1; }));
+  REQUIRE(test::eventually([&] { return r.srv->stats().in_flight == 1; }, 5s));
   c.close();
-  REQUIRE(eventually([&] { return r.srv->stats().cancels == 1; }));
+  REQUIRE(test::eventually([&] { return r.srv->stats().cancels == 1; }, 5s));
   auto st = r.srv->stats();
   CHECK(st.in_flight == 0);
   CHECK(st.faults == 1);
@@ -475,9 +464,9 @@ TEST_CASE("a client that closes during latency counts as a cancel") {
   auto r = start("latency: {fixed_ms: 5000}\n");
   client c{r.srv->port()};
   c.send(http::verb::post, "/v1/chat/completions", user_message("hi"));
-  REQUIRE(eventually([&] { return r.srv->stats().in_flight == 1; }));
+  REQUIRE(test::eventually([&] { return r.srv->stats().in_flight == 1; }, 5s));
   c.close();
-  REQUIRE(eventually([&] { return r.srv->stats().cancels == 1; }));
+  REQUIRE(test::eventually([&] { return r.srv->stats().cancels == 1; }, 5s));
   CHECK(r.srv->stats().in_flight == 0);
 }
 
@@ -573,9 +562,9 @@ TEST_CASE("HTTPS serves the same API with a throw-away certificate") {
   CHECK(events.back() == "[DONE]");
   client staller{r.srv->port(), &ctx};
   staller.send(http::verb::post, "/v1/chat/completions", user_message("stall"));
-  REQUIRE(eventually([&] { return r.srv->stats().in_flight == 1; }));
+  REQUIRE(test::eventually([&] { return r.srv->stats().in_flight == 1; }, 5s));
   staller.close();
-  CHECK(eventually([&] { return r.srv->stats().cancels == 1; }));
+  CHECK(test::eventually([&] { return r.srv->stats().cancels == 1; }, 5s));
 }
 
 TEST_CASE("a bad certificate path fails start with io_error naming the file") {
@@ -596,7 +585,7 @@ TEST_CASE("stop closes idle and stalled connections and is idempotent") {
   client idle{r.srv->port()};
   client stalled{r.srv->port()};
   stalled.send(http::verb::post, "/v1/chat/completions", user_message("x"));
-  REQUIRE(eventually([&] { return r.srv->stats().in_flight == 1; }));
+  REQUIRE(test::eventually([&] { return r.srv->stats().in_flight == 1; }, 5s));
   r.srv->stop();
   r.srv->stop();
   CHECK(stalled.read().ec);

@@ -19,6 +19,7 @@
 #include "mock_llm/mock_llm_server.hpp"
 #include "net/llm_client.hpp"
 #include "runtime/core/errc.hpp"
+#include "tests/support/eventually.hpp"
 
 using namespace std::chrono_literals;
 using namespace swarm;
@@ -96,18 +97,6 @@ caf::expected<chat_result> chat_sync(llm_client& client, chat_request req,
   if (fut.wait_for(15s) != std::future_status::ready)
     FAIL("no callback within 15 s");
   return fut.get();
-}
-
-/// Waits (bounded) until `pred` holds.
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit = 5000ms) {
-  auto until = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < until) {
-    if (pred())
-      return true;
-    std::this_thread::sleep_for(2ms);
-  }
-  return pred();
 }
 
 mock_llm::server_options with_port(uint16_t port) {
@@ -418,7 +407,7 @@ rules:
   auto fut = done.get_future();
   client.chat(make_request(m.url(), "slow please", 9),
               [&](caf::expected<chat_result> r) { done.set_value(std::move(r)); });
-  REQUIRE(eventually([&] { return m.stats().in_flight == 1; }));
+  REQUIRE(test::eventually([&] { return m.stats().in_flight == 1; }, 5s));
   auto start = std::chrono::steady_clock::now();
   client.cancel(9);
   REQUIRE(fut.wait_for(2s) == std::future_status::ready);
@@ -426,9 +415,9 @@ rules:
   auto res = fut.get();
   REQUIRE_FALSE(res);
   CHECK(is(res.error(), errc::llm_cancelled));
-  CHECK(eventually([&] { return m.stats().cancels == 1; }));
+  CHECK(test::eventually([&] { return m.stats().cancels == 1; }, 5s));
   CHECK(client.stats().cancelled == 1);
-  CHECK(eventually([&] { return client.stats().in_flight == 0; }));
+  CHECK(test::eventually([&] { return client.stats().in_flight == 0; }, 5s));
   client.cancel(9); // unknown by now: ignored
   // The cancelled connection was not pooled: the next call opens a fresh one and succeeds.
   auto next = chat_sync(client, make_request(m.url(), "quick", 10));
@@ -461,7 +450,7 @@ latency: {fixed_ms: 20}
                   }
                   ++finished;
                 });
-  REQUIRE(eventually([&] { return finished.load() == n; }, 10s));
+  REQUIRE(test::eventually([&] { return finished.load() == n; }, 10s));
   INFO(first_error);
   CHECK(ok.load() == n);
   CHECK(m.stats().peak_in_flight <= 4);
@@ -498,7 +487,7 @@ latency: {fixed_ms: 10}
     if (i % 10 == 9)
       client.cancel(1000 + i);
   }
-  REQUIRE(eventually([&] { return finished.load() == n; }, 10s));
+  REQUIRE(test::eventually([&] { return finished.load() == n; }, 10s));
   CHECK(ok.load() + cancelled.load() == n);
   CHECK(ok.load() >= n - 6);
   CHECK(delta_bytes.load() > 0);
@@ -588,7 +577,7 @@ latency: {fixed_ms: 5000}
       if (!r && is(r.error(), errc::llm_cancelled))
         ++cancelled;
     });
-  REQUIRE(eventually([&] { return m.stats().in_flight == 5; }));
+  REQUIRE(test::eventually([&] { return m.stats().in_flight == 5; }, 5s));
   client.stop();
   CHECK(calls.load() == 5);
   CHECK(cancelled.load() == 5);
@@ -680,7 +669,7 @@ TEST_CASE("client and mock CPU per call at 1000 concurrent calls", "[.perf]") {
                       ++ok;
                     ++finished;
                   });
-    REQUIRE(eventually([&] { return finished.load() == concurrent; }, 30s));
+    REQUIRE(test::eventually([&] { return finished.load() == concurrent; }, 30s));
     REQUIRE(ok.load() == concurrent);
   }
   auto cpu_us = double(cpu_now() - cpu_start) * 1e6 / CLOCKS_PER_SEC;

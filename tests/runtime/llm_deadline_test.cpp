@@ -21,6 +21,7 @@
 #include "runtime/core/types.hpp"
 #include "runtime/llm_gate.hpp"
 #include "runtime/resource_pool.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace swarm;
@@ -29,17 +30,6 @@ using namespace std::chrono_literals;
 namespace {
 
 using clock_type = std::chrono::steady_clock;
-
-template <class Pred>
-bool eventually(Pred pred) {
-  auto deadline = clock_type::now() + 10s;
-  while (clock_type::now() < deadline) {
-    if (pred())
-      return true;
-    std::this_thread::sleep_for(2ms);
-  }
-  return pred();
-}
 
 /// The mock (stalling every "stall" request), client, LLM actor, a one-slot pool and its gate.
 struct deadline_fixture {
@@ -118,7 +108,7 @@ TEST_CASE("a call's deadline covers its grant wait: past it the call is never se
   caf::scoped_actor self{*f.sys};
   auto t0 = clock_type::now();
   auto held = self->request(holder, 10s, task{"t1", "r1", "stall please", "user", {}});
-  REQUIRE(eventually([&] { return f.mock->stats().in_flight == 1; }));
+  REQUIRE(test::eventually([&] { return f.mock->stats().in_flight == 1; }));
   // The waiter's deadline passes while the holder keeps the only slot.
   auto waited = self->request(waiter, 10s, task{"t2", "r1", "stall as well", "user", {}});
   result w;
@@ -133,7 +123,7 @@ TEST_CASE("a call's deadline covers its grant wait: past it the call is never se
                           [&](caf::error& err) { FAIL(describe(err)); });
   CHECK(is(h.error, errc::llm_timeout));
   // The stalled request was closed on the wire and the slot came back at once.
-  CHECK(eventually([&] { return f.mock->stats().cancels == 1; }));
+  CHECK(test::eventually([&] { return f.mock->stats().cancels == 1; }));
   auto freed = clock_type::now();
   result n;
   self->request(next, 10s, task{"t3", "r1", "hello", "user", {}})
@@ -143,6 +133,6 @@ TEST_CASE("a call's deadline covers its grant wait: past it the call is never se
   CHECK(clock_type::now() - freed < 1s);
   // The waiter never reached the endpoint: only the holder's and the next call did.
   CHECK(f.mock->stats().chat_requests == 2);
-  CHECK(eventually([&] { return f.occupancy().held == 0; }));
+  CHECK(test::eventually([&] { return f.occupancy().held == 0; }));
   CHECK(f.occupancy().waiting == 0);
 }

@@ -24,6 +24,7 @@
 #include "runtime/llm_gate.hpp"
 #include "runtime/pool_options.hpp"
 #include "runtime/resource_pool.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace swarm;
@@ -116,18 +117,6 @@ struct gate_fixture {
     auto r = pool->occupancy(mock->url());
     REQUIRE(r);
     return *r;
-  }
-
-  /// Polls `pred` every millisecond for at most 10 s; true once it holds.
-  template <class Pred>
-  static bool eventually(Pred pred) {
-    auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (pred())
-        return true;
-      std::this_thread::sleep_for(1ms);
-    }
-    return pred();
   }
 };
 
@@ -337,7 +326,7 @@ TEST_CASE("calls that wait for a slot behind the gate are sent in the order they
     reqs.push_back(f.request(i, "in order"));
   // One sender: the gate sees the calls in this order; one slot: each answer is a grant.
   auto driver = f.sys->spawn(send_in_order, f.gate, std::move(reqs), log);
-  REQUIRE(f.eventually([&] {
+  REQUIRE(test::eventually([&] {
     std::lock_guard<std::mutex> guard{log->mx};
     return log->order.size() == 8;
   }));
@@ -346,7 +335,7 @@ TEST_CASE("calls that wait for a slot behind the gate are sent in the order they
     CHECK(log->order == std::vector<uint64_t>{1, 2, 3, 4, 5, 6, 7, 8});
   }
   CHECK(f.mock->stats().peak_in_flight == 1);
-  REQUIRE(f.eventually([&] { return f.occupancy().held == 0; }));
+  REQUIRE(test::eventually([&] { return f.occupancy().held == 0; }));
   CHECK(f.occupancy().waiting == 0);
   caf::anon_send_exit(driver, caf::exit_reason::user_shutdown);
 }
@@ -379,19 +368,19 @@ TEST_CASE("a call cancelled while waiting for its grant is withdrawn and never s
                  slots(1)};
   caf::scoped_actor self{*f.sys};
   auto slow = self->request(f.gate, 30s, f.request(1, "slow"));
-  REQUIRE(f.eventually([&] { return f.mock->stats().in_flight == 1; }));
+  REQUIRE(test::eventually([&] { return f.mock->stats().in_flight == 1; }));
   auto waiting = self->request(f.gate, 30s, f.request(2, "quick", 5));
-  REQUIRE(f.eventually([&] { return f.occupancy().waiting == 1; }));
+  REQUIRE(test::eventually([&] { return f.occupancy().waiting == 1; }));
   CHECK(f.pool->usage_of(alice)->reserved_tokens > 0);
   caf::anon_send(f.gate, chat_cancel{2});
   bool cancelled = false;
   waiting.receive([&](const chat_result&) { FAIL("the cancelled call was answered"); },
                   [&](const caf::error& err) { cancelled = is(err, errc::llm_cancelled); });
   CHECK(cancelled);
-  REQUIRE(f.eventually([&] { return f.occupancy().waiting == 0; }));
+  REQUIRE(test::eventually([&] { return f.occupancy().waiting == 0; }));
   slow.receive([&](const chat_result& res) { CHECK(res.content == "late"); },
                [&](const caf::error& err) { FAIL("unexpected error: " << describe(err)); });
-  REQUIRE(f.eventually([&] { return f.occupancy().held == 0; }));
+  REQUIRE(test::eventually([&] { return f.occupancy().held == 0; }));
   CHECK(f.mock->stats().chat_requests == 1);
   auto use = f.pool->usage_of(alice);
   CHECK(use->use.calls == 1);
@@ -402,15 +391,15 @@ TEST_CASE("a cancel of a forwarded call reaches the client and frees the slot", 
   gate_fixture f{"latency: {fixed_ms: 5000}\n", slots(1)};
   caf::scoped_actor self{*f.sys};
   auto call = self->request(f.gate, 30s, f.request(1, "long"));
-  REQUIRE(f.eventually([&] { return f.mock->stats().in_flight == 1; }));
+  REQUIRE(test::eventually([&] { return f.mock->stats().in_flight == 1; }));
   caf::anon_send(f.gate, chat_cancel{1});
   bool cancelled = false;
   call.receive([&](const chat_result&) { FAIL("the cancelled call was answered"); },
                [&](const caf::error& err) { cancelled = is(err, errc::llm_cancelled); });
   CHECK(cancelled);
-  REQUIRE(f.eventually([&] { return f.occupancy().held == 0; }));
+  REQUIRE(test::eventually([&] { return f.occupancy().held == 0; }));
   CHECK(f.pool->usage_of(alice)->reserved_tokens == 0);
-  CHECK(f.eventually([&] { return f.mock->stats().cancels == 1; }));
+  CHECK(test::eventually([&] { return f.mock->stats().cancels == 1; }));
 }
 
 TEST_CASE("no slot leaks after failed calls, refusals and a grant timeout", "[gate]") {
@@ -436,7 +425,7 @@ TEST_CASE("no slot leaks after failed calls, refusals and a grant timeout", "[ga
   // A call that gets no slot within grant_timeout fails without being sent.
   caf::scoped_actor self{*f.sys};
   auto slow = self->request(f.gate, 30s, f.request(4, "slow"));
-  REQUIRE(f.eventually([&] { return f.mock->stats().in_flight == 1; }));
+  REQUIRE(test::eventually([&] { return f.mock->stats().in_flight == 1; }));
   auto late = f.call_all({f.request(5, "quick")});
   CHECK(is(late[0].err, errc::llm_timeout));
   CHECK(describe(late[0].err)
@@ -444,7 +433,7 @@ TEST_CASE("no slot leaks after failed calls, refusals and a grant timeout", "[ga
         std::string::npos);
   slow.receive([](const chat_result&) {},
                [&](const caf::error& err) { FAIL("unexpected error: " << describe(err)); });
-  REQUIRE(f.eventually([&] { return f.occupancy().held == 0; }));
+  REQUIRE(test::eventually([&] { return f.occupancy().held == 0; }));
   CHECK(f.occupancy().waiting == 0);
   CHECK(f.mock->stats().chat_requests == 3);
   CHECK(f.pool->usage_of(alice)->reserved_tokens == 0);
@@ -455,7 +444,7 @@ TEST_CASE("a call id already in flight through the gate is refused", "[gate]") {
   auto out = f.call_all({f.request(1, "a"), f.request(1, "b")});
   CHECK(out[0].res);
   CHECK(is(out[1].err, errc::invalid_argument));
-  REQUIRE(f.eventually([&] { return f.occupancy().held == 0; }));
+  REQUIRE(test::eventually([&] { return f.occupancy().held == 0; }));
 }
 
 TEST_CASE("when the LLM actor dies its forwarded calls fail and their slots are freed", "[gate]") {
@@ -463,7 +452,7 @@ TEST_CASE("when the LLM actor dies its forwarded calls fail and their slots are 
   caf::scoped_actor self{*f.sys};
   auto a = self->request(f.gate, 30s, f.request(1, "a"));
   auto b = self->request(f.gate, 30s, f.request(2, "b"));
-  REQUIRE(f.eventually([&] { return f.mock->stats().in_flight == 2; }));
+  REQUIRE(test::eventually([&] { return f.mock->stats().in_flight == 2; }));
   caf::anon_send_exit(f.llm, caf::exit_reason::kill);
   for (auto* call : {&a, &b}) {
     bool failed = false;
@@ -471,11 +460,11 @@ TEST_CASE("when the LLM actor dies its forwarded calls fail and their slots are 
                   [&](const caf::error& err) { failed = is(err, errc::llm_connect_failed); });
     CHECK(failed);
   }
-  REQUIRE(f.eventually([&] { return f.occupancy().held == 0; }));
+  REQUIRE(test::eventually([&] { return f.occupancy().held == 0; }));
   // Later calls fail at once, and leave nothing held either.
   auto later = f.call_all({f.request(3, "c")});
   CHECK(later[0].err);
-  REQUIRE(f.eventually([&] { return f.occupancy().held == 0; }));
+  REQUIRE(test::eventually([&] { return f.occupancy().held == 0; }));
   CHECK(f.pool->usage_of(alice)->reserved_tokens == 0);
 }
 
@@ -484,9 +473,9 @@ TEST_CASE("a gate that stops releases the grants it holds", "[gate]") {
   caf::scoped_actor self{*f.sys};
   self->send(f.gate, f.request(1, "held"));
   self->send(f.gate, f.request(2, "waiting"));
-  REQUIRE(f.eventually([&] { return f.occupancy().held == 1 && f.occupancy().waiting == 1; }));
+  REQUIRE(test::eventually([&] { return f.occupancy().held == 1 && f.occupancy().waiting == 1; }));
   caf::anon_send_exit(f.gate, caf::exit_reason::kill);
   f.gate = nullptr;
-  REQUIRE(f.eventually([&] { return f.occupancy().held == 0 && f.occupancy().waiting == 0; }));
+  REQUIRE(test::eventually([&] { return f.occupancy().held == 0 && f.occupancy().waiting == 0; }));
   CHECK(f.pool->usage_of(alice)->reserved_tokens == 0);
 }

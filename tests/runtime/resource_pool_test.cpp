@@ -22,6 +22,7 @@
 #include "runtime/core/types.hpp"
 #include "runtime/pool_options.hpp"
 #include "runtime/resource_pool.hpp"
+#include "tests/support/eventually.hpp"
 
 using namespace swarm;
 using namespace std::chrono_literals;
@@ -52,18 +53,6 @@ struct pool_fixture {
       : pool(sys, spawn_resource_pool(sys, std::move(opts))) {}
 
   ~pool_fixture() { caf::anon_send_exit(pool.handle(), caf::exit_reason::user_shutdown); }
-
-  /// Polls `pred` every millisecond for at most 5 s; true once it holds.
-  template <class Pred>
-  bool eventually(Pred pred) {
-    auto deadline = std::chrono::steady_clock::now() + 5s;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (pred())
-        return true;
-      std::this_thread::sleep_for(1ms);
-    }
-    return pred();
-  }
 
   size_t waiting() {
     auto r = pool.occupancy(ep);
@@ -288,9 +277,9 @@ TEST_CASE("grants follow request order within a priority and higher priority fir
       call("a"), call("b"), call("urgent", 10, 10, 5), call("c"), call("low", 10, 10, -1),
       call("d")};
   auto sender = f.sys.spawn(requester, f.pool.handle(), std::move(reqs), log);
-  REQUIRE(f.eventually([&] { return f.waiting() == 6; }));
+  REQUIRE(test::eventually([&] { return f.waiting() == 6; }, 5s));
   f.pool.release(first->lease, usage{});
-  REQUIRE(f.eventually([&] { return log->snapshot().size() == 6; }));
+  REQUIRE(test::eventually([&] { return log->snapshot().size() == 6; }, 5s));
   CHECK(log->snapshot() == std::vector<std::string>{"urgent", "a", "b", "c", "d", "low"});
   caf::anon_send_exit(sender, caf::exit_reason::user_shutdown);
 }
@@ -322,10 +311,12 @@ TEST_CASE("concurrent calls never hold more slots than the endpoint allows", "[p
   CHECK(granted == 12);
   CHECK(max_held <= 3);
   CHECK(max_held >= 1);
-  REQUIRE(f.eventually([&] {
-    auto total = f.pool.usage_total();
-    return total && total->use.calls == 12;
-  }));
+  REQUIRE(test::eventually(
+      [&] {
+        auto total = f.pool.usage_total();
+        return total && total->use.calls == 12;
+      },
+      5s));
   auto total = f.pool.usage_total();
   CHECK(total->use.total_tokens() == 12 * 15);
   CHECK(total->reserved_tokens == 0);
@@ -365,7 +356,7 @@ TEST_CASE("a request waiting on a full pool is granted when a slot frees", "[poo
   auto first = f.pool.acquire(call("a"));
   REQUIRE(first);
   auto second = std::async(std::launch::async, [&] { return f.pool.acquire(call("b")); });
-  REQUIRE(f.eventually([&] { return f.waiting() == 1; }));
+  REQUIRE(test::eventually([&] { return f.waiting() == 1; }, 5s));
   CHECK(second.wait_for(0s) == std::future_status::timeout);
   f.pool.release(first->lease, usage{});
   REQUIRE(second.wait_for(5s) == std::future_status::ready);
@@ -500,7 +491,7 @@ TEST_CASE("a grant never released is reclaimed after its lease and slack", "[poo
   REQUIRE(forgotten);
   CHECK(f.pool.occupancy(ep)->held == 1);
   // Nobody releases it: the slot comes back, the next caller gets it.
-  REQUIRE(f.eventually([&] { return f.pool.occupancy(ep)->reclaimed == 1; }));
+  REQUIRE(test::eventually([&] { return f.pool.occupancy(ep)->reclaimed == 1; }, 5s));
   CHECK(f.pool.occupancy(ep)->held == 0);
   auto next = f.pool.acquire(call("b"));
   REQUIRE(next);
@@ -509,13 +500,13 @@ TEST_CASE("a grant never released is reclaimed after its lease and slack", "[poo
   auto a = agent_id{"team", "a"};
   CHECK(f.pool.usage_of(a)->reserved_tokens == 20);
   f.pool.release(forgotten->lease, usage{7, 5, 1});
-  REQUIRE(f.eventually([&] { return f.pool.usage_of(a)->use.calls == 1; }));
+  REQUIRE(test::eventually([&] { return f.pool.usage_of(a)->use.calls == 1; }, 5s));
   CHECK(f.pool.usage_of(a)->reserved_tokens == 0);
   CHECK(f.pool.usage_of(a)->use.total_tokens() == 12);
   // The late release did not free a second slot: `b` still holds the only one.
   CHECK(f.pool.occupancy(ep)->held == 1);
   f.pool.release(next->lease, usage{});
-  REQUIRE(f.eventually([&] { return f.pool.occupancy(ep)->held == 0; }));
+  REQUIRE(test::eventually([&] { return f.pool.occupancy(ep)->held == 0; }, 5s));
 }
 
 TEST_CASE("a grant released in time is not reclaimed", "[pool]") {
@@ -544,7 +535,7 @@ TEST_CASE("a waiting request withdrawn by its ticket leaves the queue with llm_c
   auto req = call("b", 30, 30);
   req.ticket = 77;
   auto waiting = std::async(std::launch::async, [&] { return f.pool.acquire(req); });
-  REQUIRE(f.eventually([&] { return f.waiting() == 1; }));
+  REQUIRE(test::eventually([&] { return f.waiting() == 1; }, 5s));
   CHECK(f.pool.usage_of(agent_id{"team", "b"})->reserved_tokens == 60);
   caf::anon_send(f.pool.handle(), grant_withdraw{78}); // not its ticket: ignored
   caf::anon_send(f.pool.handle(), grant_withdraw{77});
@@ -711,7 +702,7 @@ agents: [{name: a}, {name: b}]
   for (int i = 0; i < 10; ++i)
     REQUIRE_FALSE(spend("b"));
   CHECK(spend("a")); // still refused
-  REQUIRE(f.eventually([&] { return f.pool.usage_of_swarm("demo")->use.calls == 13; }));
+  REQUIRE(test::eventually([&] { return f.pool.usage_of_swarm("demo")->use.calls == 13; }, 5s));
   CHECK(f.pool.usage_of_swarm("demo/board")->use.total_tokens() == 90);
   CHECK(f.pool.usage_of_swarm("demo/free")->use.total_tokens() == 300);
   CHECK(f.pool.usage_of_swarm("demo")->use.total_tokens() == 390);

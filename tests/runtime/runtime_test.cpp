@@ -10,6 +10,7 @@
 #include "runtime/core/errc.hpp"
 #include "runtime/core/run_id.hpp"
 #include "runtime/runtime.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace swarm;
@@ -94,9 +95,7 @@ TEST_CASE("events report each agent's start and completion") {
       n += e.kind == event_kind::member_finished && e.leaf && e.run_id == "run-42";
     return n;
   };
-  auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (count() < 2 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(2ms);
+  (void)test::eventually([&] { return count() >= 2; }, 5s);
   CHECK(count() == 2);
 }
 

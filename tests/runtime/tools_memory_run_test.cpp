@@ -15,6 +15,7 @@
 #include "mock_llm/mock_llm_server.hpp"
 #include "runtime/core/errc.hpp"
 #include "runtime/runtime.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace swarm;
@@ -98,10 +99,12 @@ TEST_CASE("a tool that needs approval waits for a human: rejected, then approved
   for (bool approve : {false, true}) {
     auto running = std::async(std::launch::async, [&] { return team->run({"say hi"}); });
     std::vector<pending_approval> pending;
-    for (int i = 0; i < 500 && pending.empty(); ++i) {
-      std::this_thread::sleep_for(10ms);
-      pending = team->pending_approvals();
-    }
+    (void)test::eventually(
+        [&] {
+          pending = team->pending_approvals();
+          return !pending.empty();
+        },
+        5s);
     REQUIRE(pending.size() == 1);
     CHECK(pending[0].agent.str() == "crew/coder");
     CHECK(pending[0].call.name == "shell");
@@ -253,8 +256,7 @@ default: {reply: 'the tool ran again, or the call was sent again'}
     REQUIRE(r);
     CHECK(r->text == "## keeper\nstored");
     CHECK((*healthy)->stats().chat_requests == 1); // only the step after the tool
-    for (int i = 0; i < 200 && tool_ends == 0; ++i)
-      std::this_thread::sleep_for(5ms);
+    (void)test::eventually([&] { return tool_ends != 0; }, 1s);
     CHECK(tool_ends == 1); // the model got the tool's answer again...
     CHECK(written == 0);   // ...from the journal: long-term memory was not written again
   }

@@ -18,6 +18,7 @@
 #include "runtime/core/errc.hpp"
 #include "runtime/runtime.hpp"
 #include "runtime/workspaces.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace swarm;
@@ -72,17 +73,6 @@ struct fixture {
   }
 };
 
-// Waits (at most 20 s) until `pred` holds.
-template <class Predicate>
-bool eventually(Predicate pred) {
-  for (int i = 0; i < 2000; ++i) {
-    if (pred())
-      return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return pred();
-}
-
 // The file `name` of run `run_id`'s workspace under some smolswarms-workspaces-* directory in
 // the system's temp directory, if there is one.
 std::optional<fs::path> temporary_workspace_file(const std::string& run_id,
@@ -113,7 +103,7 @@ TEST_CASE("a run's workspace is under the data directory while it runs and goes 
     runtime rt{f.options(), {f.mock->url(), "mock"}};
     auto team = f.spawn(rt);
     auto running = std::async(std::launch::async, [&] { return team.run({"note it", "run-w"}); });
-    CHECK(eventually([&] { return fs::exists(note); }));
+    CHECK(test::eventually([&] { return fs::exists(note); }, 20s));
     REQUIRE(running.wait_for(30s) == std::future_status::ready);
     auto r = running.get();
     REQUIRE(r);
@@ -140,10 +130,12 @@ TEST_CASE("without a data directory, workspaces live in a temporary directory re
     runtime rt{f.options(false), {f.mock->url(), "mock"}};
     auto team = f.spawn(rt);
     auto running = std::async(std::launch::async, [&] { return team.run({"note it", run_id}); });
-    CHECK(eventually([&] {
-      note = temporary_workspace_file(run_id, "note.txt");
-      return note.has_value();
-    }));
+    CHECK(test::eventually(
+        [&] {
+          note = temporary_workspace_file(run_id, "note.txt");
+          return note.has_value();
+        },
+        20s));
     REQUIRE(running.wait_for(30s) == std::future_status::ready);
     auto r = running.get();
     INFO((r ? r->text : describe(r.error())));
@@ -175,10 +167,12 @@ default:
     runtime rt{f.options(), {f.mock->url(), "mock"}};
     auto team = f.spawn(rt);
     auto running = std::async(std::launch::async, [&] { return team.run({"note it", "run-k"}); });
-    CHECK(eventually([&] {
-      auto s = f.mock->stats();
-      return s.chat_requests >= 2 && s.in_flight >= 1;
-    }));
+    CHECK(test::eventually(
+        [&] {
+          auto s = f.mock->stats();
+          return s.chat_requests >= 2 && s.in_flight >= 1;
+        },
+        20s));
     rt.stop();
     REQUIRE(running.wait_for(30s) == std::future_status::ready);
     auto out = running.get();

@@ -5,7 +5,6 @@
 #include <chrono>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <caf/actor_system.hpp>
@@ -20,6 +19,7 @@
 #include "net/llm_client.hpp"
 #include "runtime/core/errc.hpp"
 #include "runtime/core/types.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace swarm::test {
@@ -32,19 +32,6 @@ inline caf::actor_system_config& actor_test_config() {
     return c;
   }();
   return cfg;
-}
-
-/// Waits (bounded, 10 s) until `pred` holds; returns whether it did.
-template <class Predicate>
-bool eventually(Predicate pred) {
-  using namespace std::chrono_literals;
-  auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred())
-      return true;
-    std::this_thread::sleep_for(5ms);
-  }
-  return pred();
 }
 
 struct actor_fixture {
