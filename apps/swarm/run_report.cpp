@@ -83,6 +83,7 @@ boost::json::object report_json(const run_end& end, const run_view& view,
     doc["usage"] = to_json(view.llm_use());
   }
   doc["members"] = members_json(view);
+  doc["restarts"] = view.restarts();
   boost::json::array decisions;
   for (const auto& d : view.decisions())
     decisions.push_back(boost::json::object{
@@ -127,6 +128,8 @@ void print_summary(const run_end& end, const run_view& view) {
          ")";
   std::cerr << "swarm run: " << status_of(end) << " in " << seconds_text(end.seconds)
             << " | agents: " << agents << " of " << view.total_agents() << " | " << llm;
+  if (view.restarts() > 0)
+    std::cerr << " | " << view.restarts() << (view.restarts() == 1 ? " restart" : " restarts");
   if (view.tool_calls() > 0)
     std::cerr << " | " << view.tool_calls() << " tool calls"
               << (view.tool_failures() > 0

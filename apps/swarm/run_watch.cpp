@@ -201,6 +201,10 @@ void run_watch::operator()(const event& e) {
   case event_kind::member_skipped:
     print((e.leaf ? counter() + who : "swarm " + who) + " skipped: " + clip(e.text, 120));
     break;
+  case event_kind::member_restarted:
+    print((e.leaf ? "  " + who : "swarm " + who) + " restarted (" + clip(describe(e.error), 120) +
+          "; restart " + std::to_string(e.attempts) + " in its window), asked again");
+    break;
   case event_kind::decision_made:
     print("  -> " + clip(decision_line(e), 160));
     break;

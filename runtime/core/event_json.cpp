@@ -93,6 +93,8 @@ boost::json::array members_json(const run_view& v) {
       x["error"] = error_json(m.error);
     x["usage"] = to_json(m.use);
     x["busy_ms"] = millis(m.busy);
+    if (m.restarts > 0)
+      x["restarts"] = m.restarts;
     out.push_back(std::move(x));
   }
   return out;

@@ -153,6 +153,14 @@ bool run_view::apply(const event& e) {
     m.busy += e.duration;
     break;
   }
+  case event_kind::member_restarted: {
+    auto& m = member(e);
+    m.state = "running"; // asked again
+    m.error = e.error;
+    ++m.restarts;
+    ++restarts_;
+    break;
+  }
   case event_kind::member_skipped: {
     auto& m = member(e);
     if (m.state == "pending") // skipped in one branch, it may still have worked in another

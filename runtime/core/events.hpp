@@ -32,6 +32,7 @@ struct member_view {
   caf::error error;              ///< failed or cancelled: why
   usage use;                     ///< summed over its finished tasks (a coordinator's: its swarm's)
   caf::timespan busy{0};         ///< summed duration of its finished tasks
+  uint32_t restarts = 0;         ///< times supervision spawned it again
 };
 
 /// One tool call of a run as its events tell it.
@@ -77,6 +78,8 @@ public:
   /// LLM calls finished (successfully or not), and their usage and cost.
   uint64_t llm_calls() const { return llm_calls_; }
   uint64_t llm_failures() const { return llm_failures_; }
+  /// Members spawned again by supervision (member_restarted), over the whole run.
+  uint32_t restarts() const { return restarts_; }
   const usage& llm_use() const { return llm_use_; }
   double cost_usd() const { return cost_usd_; }
   /// Some call's model had no price: cost_usd() is a lower bound.
@@ -100,6 +103,7 @@ private:
   event finish_;
   uint64_t llm_calls_ = 0;
   uint64_t llm_failures_ = 0;
+  uint32_t restarts_ = 0;
   usage llm_use_;
   double cost_usd_ = 0;
   bool cost_unknown_ = false;
