@@ -55,20 +55,32 @@ struct agent_extras {
   bool summarize = false;
 
   bool priced = false;
+  std::vector<model_price> fallback_prices;
 
-  /// The price of `u` at the spec's prices; < 0: the model has no price.
-  double cost(const usage& u) const {
-    if (!priced)
+  /// The price of `u` at the spec's prices; < 0: the model has no price. `fallback_model`: a
+  /// fallback answered, at its model's price.
+  double cost(const usage& u, const std::string* fallback_model = nullptr) const {
+    auto prompt = prompt_price;
+    auto completion = completion_price;
+    if (fallback_model != nullptr) {
+      auto i = std::find_if(fallback_prices.begin(), fallback_prices.end(),
+                            [&](const model_price& p) { return p.model == *fallback_model; });
+      if (i == fallback_prices.end())
+        return -1;
+      prompt = i->prompt;
+      completion = i->completion;
+    } else if (!priced) {
       return -1;
-    return (static_cast<double>(u.prompt_tokens) * prompt_price +
-            static_cast<double>(u.completion_tokens) * completion_price) /
+    }
+    return (static_cast<double>(u.prompt_tokens) * prompt +
+            static_cast<double>(u.completion_tokens) * completion) /
            1e6;
   }
 };
 
 std::shared_ptr<const agent_extras> make_extras(agent_config& cfg) {
-  bool any =
-      !cfg.tools.empty() || cfg.working || cfg.long_term || cfg.priced || cfg.summarize_overflow;
+  bool any = !cfg.tools.empty() || cfg.working || cfg.long_term || cfg.priced ||
+             cfg.summarize_overflow || !cfg.fallback_prices.empty();
   if (!any)
     return nullptr;
   auto x = std::make_shared<agent_extras>();
@@ -82,6 +94,7 @@ std::shared_ptr<const agent_extras> make_extras(agent_config& cfg) {
   x->prompt_price = cfg.prompt_price;
   x->completion_price = cfg.completion_price;
   x->priced = cfg.priced;
+  x->fallback_prices = std::move(cfg.fallback_prices);
   x->summarize = cfg.summarize_overflow;
   return x;
 }
@@ -135,6 +148,7 @@ struct agent_state {
     req.step = r.step;
     req.endpoint = target->endpoint;
     req.model = target->model;
+    req.fallbacks = target->fallbacks;
     req.messages = memory.window_with(chat_message{"user", r.t.text, r.t.from, {}, {}});
     if (!r.context.empty()) // just before the task
       req.messages.insert(req.messages.end() - 1, chat_message{"system", r.context, {}, {}, {}});
@@ -300,7 +314,14 @@ void run_step(agent_pointer self, const task_run_ptr& r) {
             call.use = reply.use;
             call.attempts = reply.attempts;
             call.estimated = reply.usage_estimated;
-            call.cost_usd = st.extras ? st.extras->cost(reply.use) : -1;
+            // A fallback answered: the event names its model and endpoint, priced as its model.
+            const llm_fallback_target* fb = nullptr;
+            if (reply.fallback > 0 && reply.fallback <= st.target->fallbacks.size()) {
+              fb = &st.target->fallbacks[reply.fallback - 1];
+              call.name = fb->model;
+              call.text = fb->endpoint.url;
+            }
+            call.cost_usd = st.extras ? st.extras->cost(reply.use, fb ? &fb->model : nullptr) : -1;
             st.emit(std::move(call));
             const auto* x = st.extras.get();
             if (r->cancelled || reply.tool_calls.empty() || x == nullptr || !x->tool_runner)
@@ -391,6 +412,7 @@ void summarize_then_run(agent_pointer self, const task_run_ptr& r) {
   req.task_id = r->t.id + "~summary"; // its own journal position
   req.endpoint = st.target->endpoint;
   req.model = st.target->model;
+  req.fallbacks = st.target->fallbacks;
   req.messages = {chat_message{"system", "You condense conversations faithfully.", {}, {}, {}},
                   chat_message{"user", std::move(text), {}, {}, {}}};
   req.max_tokens = 256;
@@ -434,7 +456,7 @@ agent_actor::behavior_type agent_behavior(agent_pointer self, agent_config cfg, 
   st.id = std::move(cfg.id);
   st.target = cfg.target ? std::move(cfg.target)
                          : std::make_shared<const llm_target>(
-                               llm_target{std::move(cfg.endpoint), std::move(cfg.model)});
+                               llm_target{std::move(cfg.endpoint), std::move(cfg.model), {}});
   st.extras = make_extras(cfg);
   st.llm_timeout = cfg.llm_timeout;
   st.temperature = cfg.temperature;

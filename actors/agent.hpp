@@ -22,6 +22,16 @@ namespace swarm::actors {
 struct llm_target {
   llm_endpoint endpoint;
   std::string model;
+  /// Where a call goes when this endpoint still fails after its retries, in order (the LLM
+  /// gate switches; chat_request::fallbacks). Default: none.
+  std::vector<llm_fallback_target> fallbacks;
+};
+
+/// A model's price in dollars per million prompt / completion tokens (`resources.prices`).
+struct model_price {
+  std::string model;
+  double prompt = 0;
+  double completion = 0;
 };
 
 struct agent_config {
@@ -59,6 +69,9 @@ struct agent_config {
   /// The spec lists a price for the agent's model (both prices may be 0: a free model); without
   /// one, llm_call_finished reports the cost as unknown (cost_usd < 0). Default: false.
   bool priced = false;
+  /// Prices of the fallback models (llm_target::fallbacks) the spec lists: a call a fallback
+  /// answered costs its model's price, unknown (cost_usd < 0) when that has none.
+  std::vector<model_price> fallback_prices;
 };
 
 /// Confidence in [0, 1] from token logprobs: exp(mean logprob); -1 when there are none.

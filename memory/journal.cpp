@@ -1,7 +1,8 @@
 // The run journal on the memory database (see journal.hpp). Layout:
-//   journal: 'c' <call key>                    -> version byte 2, CAF binary journaled_call
-//                                                 (without its key; version 1, still read: a
-//                                                 reply without usage_estimated)
+//   journal: 'c' <call key>                    -> version byte 3, CAF binary journaled_call
+//                                                 (without its key; versions still read: 1, a
+//                                                 reply without usage_estimated; 2, without
+//                                                 fallback)
 //            's' <run id> '\n' <u64 big endian> -> version byte, CAF binary journaled_step
 //            't' <tool key>                    -> version byte, CAF binary journaled_tool_call
 //                                                 (without its key; the reply's error as its
@@ -29,7 +30,8 @@ using detail::db_access;
 
 constexpr char format_version = 1; ///< of steps and tool calls
 constexpr char call_format_v1 = 1; ///< calls whose reply had no usage_estimated
-constexpr char call_format = 2;    ///< calls with every field of the reply
+constexpr char call_format_v2 = 2; ///< calls whose reply had no fallback
+constexpr char call_format = 3;    ///< calls with every field of the reply
 constexpr char run_format_v1 = 1;  ///< run headers up to `error`
 constexpr char run_format = 2;     ///< run headers with every field
 constexpr char call_tag = 'c';
@@ -161,6 +163,12 @@ bool decode_call(const rocksdb::Slice& v, journaled_call& x) {
     return decode_as(call_format_v1, v, x.agent, x.task_id, x.step, x.model, r.call_id, r.model,
                      r.content, r.tool_calls, r.finish_reason, r.logprobs, r.use, r.attempts,
                      x.time_ms);
+  }
+  if (v.size() >= 1 && v[0] == call_format_v2) {
+    auto& r = x.reply;
+    return decode_as(call_format_v2, v, x.agent, x.task_id, x.step, x.model, r.call_id, r.model,
+                     r.content, r.tool_calls, r.finish_reason, r.logprobs, r.use, r.attempts,
+                     r.usage_estimated, x.time_ms);
   }
   return decode_as(call_format, v, x.agent, x.task_id, x.step, x.model, x.reply, x.time_ms);
 }

@@ -171,6 +171,8 @@ uint64_t count_or(const json::value* v) {
 // Marks a cassette's reply whose usage the gate estimated (encode_chat_response); no server
 // sends it.
 constexpr std::string_view estimated_key = "x_swarm_estimated";
+// Marks a cassette's reply that a fallback answered: its chat_result::fallback (> 0).
+constexpr std::string_view fallback_key = "x_swarm_fallback";
 
 /// A token count as a reply states it: a JSON integer in [0, max_usage_tokens]. Anything else
 /// (negative, fractional, beyond the range, a string, null) is no count: trusting it as 0 would
@@ -392,6 +394,8 @@ caf::expected<chat_result> decode_chat_response(std::string_view body) {
   out.finish_reason = str_or(*choice, "finish_reason");
   read_logprobs(*choice, out.logprobs);
   out.usage_estimated = !read_usage(*root, out.use) || marked_estimated(*root);
+  if (auto fb = strict_count(field(*root, fallback_key)); fb && *fb <= UINT32_MAX)
+    out.fallback = static_cast<uint32_t>(*fb);
   return out;
 }
 
@@ -425,6 +429,8 @@ std::string encode_chat_response(const chat_result& res) {
   if (res.usage_estimated)
     use[estimated_key] = true;
   root["usage"] = std::move(use);
+  if (res.fallback > 0)
+    root[fallback_key] = res.fallback;
   return json::serialize(root);
 }
 

@@ -45,6 +45,19 @@ struct gated_call {
   bool answered = false; ///< cancelled while waiting: answered, the grant still to come
   usage estimate;        ///< the grant's estimate: charged when the reply states no usage
   event head;            ///< chat calls: run, task and agent, for budget_warning events
+  /// Chat calls with fallbacks left: the request as it came, to send to the next one if this
+  /// attempt fails (null: none left).
+  std::shared_ptr<chat_request> again;
+  uint32_t fallback = 0; ///< 0: the request's endpoint; i: its fallbacks[i - 1]
+  std::chrono::steady_clock::time_point deadline; ///< the call's one deadline, from its arrival
+  bool cancelling = false; ///< a chat_cancel went to `inner`: its failure is not fallen back from
+};
+
+/// A chat call going on to its next fallback: what its new admission keeps of the call.
+struct readmission {
+  caf::typed_response_promise<chat_result> rp;
+  uint32_t fallback = 0;
+  std::chrono::steady_clock::time_point deadline;
 };
 
 /// True if `res` states no valid usage: a chat reply says so; an embedding reply without tokens.
@@ -170,11 +183,64 @@ void finish(gate_pointer self, call_map<Result>& calls, uint64_t id, uint64_t ti
   if constexpr (std::is_same_v<std::decay_t<Value>, Result>) {
     estimated = charge_estimate(value, call.estimate);
     charged = value.use;
+    if constexpr (std::is_same_v<Result, chat_result>)
+      value.fallback = call.fallback;
   }
   if (call.lease != 0)
     self->state.release(call.lease, charged, estimated, &call.head);
   if (!call.answered)
     call.rp.deliver(std::forward<Value>(value));
+}
+
+template <class Result, class Request>
+caf::typed_response_promise<Result> admit(gate_pointer self, call_map<Result> gate_state::*member,
+                                          Request& req, grant_request ask,
+                                          readmission* resumed = nullptr);
+
+grant_request chat_grant(const chat_request& req, const llm_gate_options& opts);
+
+/// Chat call `id` failed with `err` on its attempt `ticket`: if the failure is one another
+/// endpoint may not have, time is left and a fallback too, its grant is released, an
+/// llm_fallback event tells the switch, and the call is admitted again on the next fallback
+/// (a grant of its own: its endpoint's slots, its model's price). False: `err` stands.
+bool fall_back(gate_pointer self, uint64_t id, uint64_t ticket, const caf::error& err) {
+  // Less than this left of the deadline: the next endpoint could not answer in time anyway.
+  constexpr auto min_left = std::chrono::milliseconds(50);
+  auto& st = self->state;
+  auto i = st.chats.find(id);
+  if (i == st.chats.end() || i->second.ticket != ticket)
+    return false;
+  auto& call = i->second;
+  if (!call.again || call.answered || call.cancelling || !llm_falls_back(err))
+    return false;
+  auto left = call.deadline - std::chrono::steady_clock::now();
+  if (left < min_left)
+    return false;
+  auto req = std::move(*call.again);
+  auto next = std::move(req.fallbacks.front());
+  req.fallbacks.erase(req.fallbacks.begin());
+  if (st.opts.monitor) {
+    auto e = call.head;
+    e.kind = event_kind::llm_fallback;
+    e.step = req.step;
+    e.name = next.model;
+    e.text = next.endpoint.url;
+    e.error =
+        make_error(static_cast<errc>(err.code()),
+                   "model " + req.model + " at " + req.endpoint.url + ": " + context_text(err));
+    caf::anon_send(st.opts.monitor, std::move(e));
+  }
+  readmission resumed{std::move(call.rp), call.fallback + 1, call.deadline};
+  auto lease = call.lease;
+  st.chats.erase(i);
+  if (lease != 0)
+    st.release(lease, usage{}); // the failed attempt, as finish() releases a failed call
+  req.endpoint = std::move(next.endpoint);
+  req.model = std::move(next.model);
+  req.timeout = std::chrono::duration_cast<caf::timespan>(left);
+  auto ask = chat_grant(req, st.opts);
+  admit(self, &gate_state::chats, req, std::move(ask), &resumed);
+  return true;
 }
 
 /// Sends granted call `id` to `inner`; its answer finishes it.
@@ -191,18 +257,38 @@ void forward(gate_pointer self, call_map<Result> gate_state::*member, uint64_t i
             finish(self, self->state.*member, id, ticket, use, std::move(res));
           },
           [self, member, id, ticket](caf::error& err) {
+            if constexpr (std::is_same_v<Result, chat_result>)
+              if (fall_back(self, id, ticket, err))
+                return;
             finish(self, self->state.*member, id, ticket, usage{}, std::move(err));
           });
+}
+
+/// Keeps what call `id` needs to go on to a fallback: its deadline, the fallbacks used so far
+/// and, if any are left, the request.
+template <class Result, class Request>
+void keep_for_fallback(gated_call<Result>& call, const Request& req,
+                       std::chrono::steady_clock::time_point deadline, const readmission* resumed) {
+  call.deadline = resumed ? resumed->deadline : deadline;
+  if constexpr (std::is_same_v<Request, chat_request>) {
+    call.fallback = resumed ? resumed->fallback : 0;
+    if (!req.fallbacks.empty())
+      call.again = std::make_shared<chat_request>(req);
+  }
 }
 
 /// Grants `req` on the pool's core and forwards it to `inner`, or queues it at the pool actor
 /// and forwards it once granted; see spawn_llm_gate.
 template <class Result, class Request>
 caf::typed_response_promise<Result> admit(gate_pointer self, call_map<Result> gate_state::*member,
-                                          Request& req, grant_request ask) {
+                                          Request& req, grant_request ask, readmission* resumed) {
   auto& st = self->state;
   auto& calls = st.*member;
-  auto rp = self->make_response_promise<Result>();
+  caf::typed_response_promise<Result> rp;
+  if constexpr (std::is_same_v<Result, chat_result>)
+    rp = resumed ? std::move(resumed->rp) : self->make_response_promise<Result>();
+  else
+    rp = self->make_response_promise<Result>();
   auto id = req.call_id;
   if (calls.count(id) > 0) {
     rp.deliver(make_error(errc::invalid_argument,
@@ -216,6 +302,7 @@ caf::typed_response_promise<Result> admit(gate_pointer self, call_map<Result> ga
   ask.priority = st.opts.priority;
   // The call's deadline (req.timeout, from now) covers the wait for its grant too.
   auto call_timeout = std::max(req.timeout, caf::timespan{0});
+  auto arrived_at = std::chrono::steady_clock::now();
   ask.timeout = std::min(st.opts.grant_timeout, call_timeout);
   ask.lease = call_timeout;
   usage estimate{ask.prompt_tokens, ask.completion_tokens, 0};
@@ -238,12 +325,22 @@ caf::typed_response_promise<Result> admit(gate_pointer self, call_map<Result> ga
   if (adm.what == detail::admission::granted) {
     if (adm.sweep.count() > 0)
       self->delayed_send(st.pool, adm.sweep, detail::lease_sweep{});
-    calls.emplace(id, gated_call<Result>{rp, ticket, adm.lease, false, estimate, head});
+    auto& call = calls
+                     .emplace(id,
+                              gated_call<Result>{
+                                  rp, ticket, adm.lease, false, estimate, head, {}, 0, {}, false})
+                     .first->second;
+    keep_for_fallback(call, req, arrived_at + call_timeout, resumed);
     forward(self, member, id, ticket, std::move(req));
     return rp;
   }
   // It must wait: the pool actor queues it (its place is kept meanwhile) and grants it later.
-  calls.emplace(id, gated_call<Result>{rp, ticket, 0, false, estimate, std::move(head)});
+  auto& call = calls
+                   .emplace(id,
+                            gated_call<Result>{
+                                rp, ticket, 0, false, estimate, std::move(head), {}, 0, {}, false})
+                   .first->second;
+  keep_for_fallback(call, req, arrived_at + call_timeout, resumed);
   ask.ticket = ticket;
   auto agent = ask.agent;
   auto endpoint = ask.endpoint;
@@ -315,6 +412,7 @@ bool cancel(gate_pointer self, call_map<Result>& calls, uint64_t id) {
     return false;
   auto& call = i->second;
   if (call.lease != 0) {
+    call.cancelling = true;
     self->send(self->state.inner, chat_cancel{id}); // its error reply releases the grant
   } else if (!call.answered) {
     call.answered = true;
@@ -350,14 +448,7 @@ llm_actor::behavior_type gate_behavior(gate_pointer self, llm_actor inner, resou
   });
   return {
       [self](chat_request& req) -> caf::typed_response_promise<chat_result> {
-        const auto& opts = self->state.opts;
-        grant_request ask;
-        ask.agent = req.agent;
-        ask.endpoint = req.endpoint.url;
-        ask.model = req.model;
-        ask.prompt_tokens = estimate_prompt_tokens(req);
-        ask.completion_tokens = estimate_completion_tokens(req, opts);
-        return admit(self, &gate_state::chats, req, std::move(ask));
+        return admit(self, &gate_state::chats, req, chat_grant(req, self->state.opts));
       },
       [self](embedding_request& req) -> caf::typed_response_promise<embedding_result> {
         grant_request ask;
@@ -374,7 +465,43 @@ llm_actor::behavior_type gate_behavior(gate_pointer self, llm_actor inner, resou
   };
 }
 
+grant_request chat_grant(const chat_request& req, const llm_gate_options& opts) {
+  grant_request ask;
+  ask.agent = req.agent;
+  ask.endpoint = req.endpoint.url;
+  ask.model = req.model;
+  ask.prompt_tokens = estimate_prompt_tokens(req);
+  ask.completion_tokens = estimate_completion_tokens(req, opts);
+  return ask;
+}
+
+/// The status of an llm_http_error ("HTTP 503 from ..."); 0 when its message names none.
+int http_status(const caf::error& err) {
+  auto text = context_text(err);
+  auto at = text.find("HTTP ");
+  if (at == std::string::npos || at + 8 > text.size())
+    return 0;
+  int status = 0;
+  for (size_t k = at + 5; k < at + 8; ++k) {
+    if (text[k] < '0' || text[k] > '9')
+      return 0;
+    status = status * 10 + (text[k] - '0');
+  }
+  return status;
+}
+
 } // namespace
+
+bool llm_falls_back(const caf::error& err) {
+  for (auto code : {errc::llm_timeout, errc::llm_connect_failed, errc::llm_tls_failed,
+                    errc::llm_rate_limited, errc::llm_invalid_response, errc::llm_stream_truncated})
+    if (is(err, code))
+      return true;
+  if (!is(err, errc::llm_http_error))
+    return false;
+  auto status = http_status(err);
+  return status >= 500 || status == 404 || status == 408;
+}
 
 uint64_t estimate_prompt_tokens(const chat_request& req) {
   uint64_t bytes = req.response_format.size();

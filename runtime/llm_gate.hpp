@@ -54,7 +54,21 @@ uint64_t estimate_embedding_tokens(const embedding_request& req);
 /// endpoint's slots; they name no agent, so their use counts for agent "" of swarm "" and for the
 /// runtime). A forwarded request carries the endpoint's max_concurrent as
 /// `endpoint.max_connections`: the LLM client opens that many connections to it, no more.
+///
+/// Fallbacks: a chat call that fails with an error llm_falls_back accepts, while at least 50 ms
+/// of its deadline are left and `req.fallbacks` has an entry left, is not answered: its grant is
+/// released (zero usage), the monitor hears an llm_fallback event, and the call is admitted again
+/// on the next fallback's endpoint and model (a grant of that endpoint, priced with that model)
+/// with what is left of its deadline. The answer says which one answered (chat_result::fallback).
+/// A cancelled call does not fall back.
 llm_actor spawn_llm_gate(caf::actor_system& sys, llm_actor inner, resource_pool_actor pool,
                          llm_gate_options opts = {});
+
+/// True if a chat call that failed with `err` (after the client's retries) goes on to its next
+/// fallback: timeouts, connection, TLS and protocol failures (invalid response, truncated
+/// stream), HTTP 429 after its retries, and HTTP 5xx, 404 (the model or path is not there) and
+/// 408. Not: other 4xx (400 and 422 would fail anywhere; 401 and 403 are a wrong key, which a
+/// fallback would hide), budget refusals, cancellation.
+bool llm_falls_back(const caf::error& err);
 
 } // namespace swarm

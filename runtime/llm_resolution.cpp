@@ -54,6 +54,17 @@ sourced_url agent_url(const swarm_spec& spec, const agent_spec& agent,
   return {env("OPENAI_BASE_URL"), "OPENAI_BASE_URL"};
 }
 
+/// The fallbacks `agent` uses: its own list, else the spec's; with the path they stand at.
+std::pair<const std::vector<llm_fallback_spec>*, std::string>
+fallbacks_of(const swarm_spec& spec, const agent_spec& agent) {
+  static const std::vector<llm_fallback_spec> none;
+  if (agent.llm.fallbacks)
+    return {&*agent.llm.fallbacks, "the agent's fallbacks"};
+  if (spec.llm.fallbacks)
+    return {&*spec.llm.fallbacks, "spec llm.fallbacks"};
+  return {&none, ""};
+}
+
 } // namespace
 
 caf::error check_endpoint_url(std::string_view url, const std::string& what) {
@@ -102,6 +113,21 @@ caf::expected<resolved_llm> resolve_llm(const swarm_spec& spec, const agent_spec
   out.max_tokens = first_of(agent.llm.max_tokens, spec.llm.max_tokens).value_or(0);
   out.stream = first_of(agent.llm.stream, spec.llm.stream).value_or(false);
   out.timeout = first_of(agent.llm.timeout, spec.llm.timeout).value_or(out.timeout);
+
+  auto [fallbacks, where] = fallbacks_of(spec, agent);
+  for (size_t i = 0; i < fallbacks->size(); ++i) {
+    const auto& f = (*fallbacks)[i];
+    auto path = where + "[" + std::to_string(i) + "].url";
+    if (f.line > 0)
+      path += " (line " + std::to_string(f.line) + ")";
+    if (auto err = check_endpoint_url(f.url, "agent '" + agent.name + "', " + path))
+      return err;
+    llm_fallback_target t;
+    t.endpoint.url = trimmed(f.url);
+    t.endpoint.api_key = env(f.api_key_env.value_or("OPENAI_API_KEY"));
+    t.model = f.model.value_or(out.model);
+    out.fallbacks.push_back(std::move(t));
+  }
   return out;
 }
 
@@ -142,6 +168,12 @@ check_llm_settings(const swarm_spec& spec, const llm_overrides& overrides, const
     auto key_env = first_of(a.llm.api_key_env, spec.llm.api_key_env);
     if (key_env && env(*key_env).empty())
       unset[*key_env].push_back(a.name);
+    for (const auto& f : *fallbacks_of(spec, a).first)
+      if (f.api_key_env && env(*f.api_key_env).empty()) {
+        auto& who = unset[*f.api_key_env];
+        if (who.empty() || who.back() != a.name)
+          who.push_back(a.name);
+      }
   }
   if (spec.memory.embeddings_model) {
     auto emb = resolve_embeddings(spec, overrides, env);

@@ -31,6 +31,10 @@ struct resolved_llm {
   int32_t max_tokens = 0;
   bool stream = false;
   std::chrono::milliseconds timeout{60'000};
+  /// The agent's `fallbacks` (else the spec's `llm.fallbacks`), in order; each one's model
+  /// defaults to `model`, its key comes from its `api_key_env`, else OPENAI_API_KEY. Flags do
+  /// not change them.
+  std::vector<llm_fallback_target> fallbacks;
 };
 
 /// Reads an environment variable; empty when unset. Replaceable in tests.
@@ -52,7 +56,8 @@ inline constexpr const char* default_model = "gpt-4o-mini";
 /// defaults, the environment (OPENAI_BASE_URL, OPENAI_MODEL, key from `api_key_env` else
 /// OPENAI_API_KEY), built-in defaults. No URL anywhere is errc::no_endpoint naming the agent
 /// (unless `overrides.offline`: the URL stays empty); a malformed URL is errc::invalid_argument
-/// naming the agent and where the URL came from (check_endpoint_url).
+/// naming the agent and where the URL came from (check_endpoint_url); a malformed fallback URL
+/// names the agent, the fallback's path and its line in the spec.
 [[nodiscard]] caf::expected<resolved_llm> resolve_llm(const swarm_spec& spec,
                                                       const agent_spec& agent,
                                                       const llm_overrides& overrides,
@@ -69,8 +74,8 @@ inline constexpr const char* default_model = "gpt-4o-mini";
 
 /// Checks what `spec`'s LLM settings need before anything is spawned: every agent resolves
 /// (errors as resolve_llm, the first agent that fails), and so does the embeddings endpoint if
-/// the spec has one. Returns the warnings: each `api_key_env` that names an unset (or empty)
-/// variable, once per variable, naming it and the agents that use it.
+/// the spec has one. Returns the warnings: each `api_key_env` (a fallback's too) that names an
+/// unset (or empty) variable, once per variable, naming it and the agents that use it.
 [[nodiscard]] caf::expected<std::vector<std::string>>
 check_llm_settings(const swarm_spec& spec, const llm_overrides& overrides,
                    const env_reader& env = read_env);

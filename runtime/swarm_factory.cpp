@@ -132,10 +132,14 @@ caf::expected<built_swarm> swarm_factory::build(const swarm_spec& spec,
     cfg.system_prompt = a.system_prompt;
     cfg.model = llm->model;
     cfg.endpoint = llm->endpoint;
-    auto& target = targets[{llm->endpoint.url, llm->endpoint.api_key, llm->model}];
+    // Agents share a target only if they share its fallbacks too.
+    auto model_key = llm->model;
+    for (const auto& f : llm->fallbacks)
+      model_key += '\n' + f.endpoint.url + '\n' + f.endpoint.api_key + '\n' + f.model;
+    auto& target = targets[{llm->endpoint.url, llm->endpoint.api_key, model_key}];
     if (!target)
-      target =
-          std::make_shared<const actors::llm_target>(actors::llm_target{llm->endpoint, llm->model});
+      target = std::make_shared<const actors::llm_target>(
+          actors::llm_target{llm->endpoint, llm->model, llm->fallbacks});
     cfg.target = target;
     cfg.temperature = llm->temperature;
     cfg.max_tokens = llm->max_tokens;
@@ -161,6 +165,10 @@ caf::expected<built_swarm> swarm_factory::build(const swarm_spec& spec,
         cfg.completion_price = p.completion_per_million;
         cfg.priced = true;
       }
+    for (const auto& f : llm->fallbacks)
+      for (const auto& p : spec.resources.prices)
+        if (p.model == f.model)
+          cfg.fallback_prices.push_back({p.model, p.prompt_per_million, p.completion_per_million});
     configs.push_back(std::move(cfg));
   }
   auto check = [&](const swarm_node_spec& n) -> caf::error {

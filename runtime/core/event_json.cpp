@@ -55,7 +55,8 @@ boost::json::object to_json(const event& e) {
     out["duration_ms"] = millis(e.duration);
   if (e.round > 0)
     out["round"] = e.round;
-  if (e.kind == event_kind::llm_call_started || e.kind == event_kind::llm_call_finished)
+  if (e.kind == event_kind::llm_call_started || e.kind == event_kind::llm_call_finished ||
+      e.kind == event_kind::llm_fallback)
     out["step"] = e.step;
   if (e.attempts > 0)
     out["attempts"] = e.attempts;

@@ -94,6 +94,18 @@ typename F::result_type inspect(F& f, llm_endpoint& x) {
   return f(caf::meta::type_name("llm_endpoint"), x.url, x.api_key, x.max_connections);
 }
 
+/// Another endpoint and model a chat call goes to when the one before it still fails after its
+/// retries (spec `fallbacks:`; see the LLM gate).
+struct llm_fallback_target {
+  llm_endpoint endpoint;
+  std::string model;
+};
+
+template <class F>
+typename F::result_type inspect(F& f, llm_fallback_target& x) {
+  return f(caf::meta::type_name("llm_fallback_target"), x.endpoint, x.model);
+}
+
 /// One chat completion to perform.
 struct chat_request {
   uint64_t call_id = 0; ///< caller-chosen id, unique per client; used to cancel
@@ -117,13 +129,17 @@ struct chat_request {
   /// Tell the runtime's monitor each piece of the answer as it streams in (llm_token events;
   /// implies `stream`). Default: false.
   bool stream_tokens = false;
+  /// Tried in order, each with what is left of `timeout`, when the call still fails after its
+  /// retries with an error another endpoint may not have (the LLM gate decides; an llm_fallback
+  /// event tells each switch). Default: none.
+  std::vector<llm_fallback_target> fallbacks;
 };
 
 template <class F>
 typename F::result_type inspect(F& f, chat_request& x) {
   return f(caf::meta::type_name("chat_request"), x.call_id, x.run_id, x.agent, x.task_id, x.step,
            x.endpoint, x.model, x.messages, x.tools, x.response_format, x.temperature, x.max_tokens,
-           x.stream, x.top_logprobs, x.timeout, x.stream_tokens);
+           x.stream, x.top_logprobs, x.timeout, x.stream_tokens, x.fallbacks);
 }
 
 /// Log-probability of one generated token.
@@ -151,12 +167,14 @@ struct chat_result {
   /// in range): the LLM gate charges its grant's estimate and puts it in `use`; without a gate
   /// the token counts stay 0.
   bool usage_estimated = false;
+  /// Who answered: 0 the request's endpoint and model, i > 0 its `fallbacks[i - 1]`.
+  uint32_t fallback = 0;
 };
 
 template <class F>
 typename F::result_type inspect(F& f, chat_result& x) {
   return f(caf::meta::type_name("chat_result"), x.call_id, x.model, x.content, x.tool_calls,
-           x.finish_reason, x.logprobs, x.use, x.attempts, x.usage_estimated);
+           x.finish_reason, x.logprobs, x.use, x.attempts, x.usage_estimated, x.fallback);
 }
 
 /// Asks the LLM client to abandon a call: its connection is closed, its reply is an error.
@@ -305,8 +323,12 @@ enum class event_kind : uint8_t {
   member_skipped,      ///< its coordinator will not ask it for this task. text: why
   member_cancelled,    ///< its task was cancelled. use, duration
   llm_call_started,    ///< an agent asks its LLM. name: model; step
-  llm_call_finished,   ///< the call returned. name: model; step, use, duration, attempts,
-                       ///< cost_usd, estimated; error when it failed
+  llm_call_finished,   ///< the call returned. name: the model that answered; step, use,
+                       ///< duration, attempts, cost_usd, estimated; error when it failed; text:
+                       ///< the endpoint's URL when a fallback answered
+  llm_fallback,        ///< a call failed on one endpoint and goes to its next fallback. error:
+                       ///< the failure (naming endpoint and model); name: the next model; text:
+                       ///< the next endpoint's URL; step
   llm_token,           ///< a streamed delta of an answer (opt-in). text: the delta
   tool_call_requested, ///< the model asked for a tool. name: tool; arguments
   approval_waiting,    ///< the call waits for a human. name, arguments; approval: its id
@@ -406,4 +428,5 @@ CAF_ADD_TYPE_ID(swarm, (swarm::task_cancel))
 CAF_ADD_TYPE_ID(swarm, (swarm::decision_score))
 CAF_ADD_TYPE_ID(swarm, (swarm::event))
 CAF_ADD_TYPE_ID(swarm, (swarm::subscribe_events))
+CAF_ADD_TYPE_ID(swarm, (swarm::llm_fallback_target))
 CAF_END_TYPE_ID_BLOCK(swarm)

@@ -16,6 +16,15 @@
 
 namespace swarm {
 
+/// One entry of `fallbacks:`: an endpoint (and model) a call goes to when the ones before it still
+/// fail after their retries.
+struct llm_fallback_spec {
+  std::string url;                        ///< base URL incl. version, as `url`
+  std::optional<std::string> model;       ///< default: the agent's model
+  std::optional<std::string> api_key_env; ///< default: OPENAI_API_KEY
+  int line = 0;                           ///< where the entry starts in the spec file
+};
+
 /// LLM settings. At swarm level (`llm:`) they are the defaults of every agent; an agent's own
 /// fields override them. Unset optionals fall through to command-line flags, then environment
 /// (OPENAI_BASE_URL, OPENAI_API_KEY), then built-in defaults.
@@ -27,6 +36,9 @@ struct llm_settings {
   std::optional<int32_t> max_tokens;      ///< > 0
   std::optional<bool> stream;             ///< use SSE streaming
   std::optional<std::chrono::milliseconds> timeout; ///< per LLM call, retries included
+  /// Tried in order when the endpoint still fails after its retries; an agent's own list (even
+  /// empty) replaces the swarm's.
+  std::optional<std::vector<llm_fallback_spec>> fallbacks;
 };
 
 /// A token and money budget; 0 means unlimited (or, on an agent or sub-swarm: inherit).

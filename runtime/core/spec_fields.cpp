@@ -39,6 +39,27 @@ constexpr std::string_view http_get_name[] = {"http_get"};
 
 // -- llm: and the LLM keys of an agent ------------------------------------------------------------
 
+constexpr field llm_fallback_fields[] = {
+    {.key = "url",
+     .doc = "base URL of the fallback endpoint, with its version: http://host:8090/v1",
+     .format = text_format::url,
+     .required = true,
+     .set = store<&llm_fallback_spec::url>},
+    {.key = "model",
+     .doc = "model name sent to the fallback endpoint",
+     .fallback = "(the agent's model)",
+     .format = text_format::non_empty,
+     .set = store<&llm_fallback_spec::model>},
+    {.key = "api_key_env",
+     .doc = "name of the environment variable that holds the fallback endpoint's API key",
+     .fallback = "(OPENAI_API_KEY)",
+     .format = text_format::env_var,
+     .set = store<&llm_fallback_spec::api_key_env>},
+};
+
+constexpr field llm_fallback_item{
+    .kind = value_kind::object, .object = &llm_fallback_table, .set = add_llm_fallback};
+
 constexpr field llm_fields[] = {
     {.key = "url",
      .doc = "base URL of an OpenAI-compatible endpoint, with its version: http://host:8089/v1",
@@ -79,6 +100,13 @@ constexpr field llm_fields[] = {
      .fallback = "(60000)",
      .min = 1,
      .set = store<&llm_settings::timeout>},
+    {.key = "fallbacks",
+     .kind = value_kind::list,
+     .doc = "endpoints tried in order when a call still fails after its retries (5xx, 404, 408, "
+            "429, timeouts, connection errors)",
+     .fallback = "(none; on an agent: the swarm's)",
+     .item = &llm_fallback_item,
+     .set = set_llm_fallbacks},
 };
 
 // -- budgets, resources ---------------------------------------------------------------------------
@@ -442,6 +470,15 @@ constexpr table llm_table{"llm", "llm",
                           "agent's own keys override them. Unset, they fall through to "
                           "command-line flags, the environment, then built-in defaults.",
                           llm_fields};
+constexpr table llm_fallback_table{
+    "llm_fallback", "llm.fallbacks[]",
+    "Another endpoint for an agent's calls: when a call still fails after its retries with an "
+    "error another endpoint may not have (HTTP 5xx, 404, 408, 429, a timeout, a connection, TLS "
+    "or protocol error; not 400, 401, 403, a budget refusal or a cancel), it goes to the first "
+    "fallback, then the next, within the call's one `timeout_ms`. Each switch is an "
+    "`llm_fallback` event; the call is granted, counted and priced on the endpoint and model "
+    "that answered.",
+    llm_fallback_fields};
 constexpr table budget_table{"budget", "budget",
                              "A token and money budget: `resources.budget` (the whole run), "
                              "`per_swarm`, `per_agent`, and `budget` on an agent or a swarm.",

@@ -92,6 +92,24 @@ void read_memory(void* spec, const field_value& v, spec_reader& reader) {
   reader.apply_dependencies(memory_dependencies(), keys, v.path);
 }
 
+void add_llm_fallback(void* llm, const field_value& v, spec_reader& reader) {
+  llm_fallback_spec fallback;
+  fallback.line = v.line;
+  reader.read_object(*v.row->object, *v.node, v.path, &fallback, v.line);
+  auto& list = as<llm_settings>(llm).fallbacks;
+  if (!list)
+    list.emplace();
+  if (!fallback.url.empty())
+    list->push_back(std::move(fallback));
+}
+
+void set_llm_fallbacks(void* llm, const field_value&, spec_reader&) {
+  // Given, even empty, the list replaces the swarm's (an agent without fallbacks).
+  auto& list = as<llm_settings>(llm).fallbacks;
+  if (!list)
+    list.emplace();
+}
+
 void add_endpoint(void* resources, const field_value& v, spec_reader& reader) {
   endpoint_limits_spec limits;
   limits.line = v.line;

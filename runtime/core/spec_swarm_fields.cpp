@@ -444,12 +444,12 @@ constexpr field spec_fields[] = {
 };
 
 constexpr const table* table_list[] = {
-    &spec_table,       &llm_table,          &swarm_table,         &concurrent_table,
-    &sequential_table, &hierarchical_table, &collaborative_table, &competitive_table,
-    &group_chat_table, &graph_table,        &edge_table,          &router_table,
-    &route_table,      &agent_table,        &budget_table,        &resources_table,
-    &endpoint_table,   &price_table,        &tool_table,          &sandbox_table,
-    &memory_table,     &supervision_table};
+    &spec_table,        &llm_table,        &llm_fallback_table, &swarm_table,
+    &concurrent_table,  &sequential_table, &hierarchical_table, &collaborative_table,
+    &competitive_table, &group_chat_table, &graph_table,        &edge_table,
+    &router_table,      &route_table,      &agent_table,        &budget_table,
+    &resources_table,   &endpoint_table,   &price_table,        &tool_table,
+    &sandbox_table,     &memory_table,     &supervision_table};
 
 } // namespace
 

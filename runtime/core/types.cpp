@@ -30,6 +30,8 @@ std::string to_string(event_kind x) {
     return "llm_call_started";
   case event_kind::llm_call_finished:
     return "llm_call_finished";
+  case event_kind::llm_fallback:
+    return "llm_fallback";
   case event_kind::llm_token:
     return "llm_token";
   case event_kind::tool_call_requested:

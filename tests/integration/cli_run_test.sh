@@ -11,6 +11,7 @@ mock_pid=""
 
 cleanup() {
   [ -n "$mock_pid" ] && kill -TERM "$mock_pid" 2>/dev/null && wait "$mock_pid" 2>/dev/null
+  [ -n "${mock2_pid:-}" ] && kill -TERM "$mock2_pid" 2>/dev/null && wait "$mock2_pid" 2>/dev/null
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -169,6 +170,52 @@ check "with the same answer" cmp -s "$tmp/out" "$tmp/recorded.txt"
 run --resume nope --data-dir "$tmp/rr"
 check "an unknown run exits 2" test "$rc" -eq 2
 check "an unknown run is named" has err "unknown_run: no run 'nope'"
+
+# -- llm.fallbacks: the primary answers 500 to everything, the fallback (a second mock) answers
+cat >"$tmp/down.yaml" <<'YAML'
+faults:
+  - {kind: http_500}
+YAML
+cat >"$tmp/backup.yaml" <<'YAML'
+default: {reply: "fallback {{model}} here"}
+YAML
+start_mock "$tmp/down.yaml"
+"$swarm" mock-llm --port 0 --port-file "$tmp/port2" --script "$tmp/backup.yaml" \
+  >"$tmp/mock2.log" 2>&1 &
+mock2_pid=$!
+for _ in $(seq 1 200); do
+  [ -s "$tmp/port2" ] && break
+  sleep 0.05
+done
+backup_url="http://127.0.0.1:$(cat "$tmp/port2")/v1"
+cat >"$tmp/fallback.yaml" <<YAML
+name: fb
+llm:
+  url: $url
+  model: main
+  fallbacks:
+    - {url: $backup_url, model: backup}
+agents:
+  - {name: solo, system_prompt: You are solo.}
+YAML
+run "$tmp/fallback.yaml" --task "still there?" --events "$tmp/fb-events.jsonl" \
+  --data-dir "$tmp/fbstate"
+check "a run whose primary is down exits 0 on its fallback" test "$rc" -eq 0
+check "the fallback's model answered" has out 'fallback backup here'
+check "one llm_fallback event; the call finished on the fallback" python3 -c "
+import json, jsonschema
+es=[json.loads(l) for l in open('$tmp/fb-events.jsonl')]
+schema=json.loads(open('$src/docs/events.md').read().split('\`\`\`json')[1].split('\`\`\`')[0])
+for e in es: jsonschema.validate(e, schema)
+sw=[e for e in es if e['kind']=='llm_fallback']
+assert len(sw)==1, sw
+assert sw[0]['name']=='backup' and sw[0]['text']=='$backup_url', sw
+assert sw[0]['error']['code']=='llm_http_error' and '$url' in sw[0]['error']['message'], sw
+done=[e for e in es if e['kind']=='llm_call_finished']
+assert len(done)==1 and done[0]['name']=='backup' and 'error' not in done[0], done"
+kill -TERM "$mock2_pid" && wait "$mock2_pid"
+mock2_pid=""
+stop_mock
 
 echo "$passed passed, $failures failed"
 [ "$failures" -eq 0 ]

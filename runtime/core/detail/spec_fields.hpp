@@ -139,6 +139,7 @@ struct key_dependency {
 // The tables (spec_fields.cpp).
 extern const table spec_table;
 extern const table llm_table;
+extern const table llm_fallback_table;
 extern const table agent_table;
 extern const table swarm_table; ///< the keys common to every architecture
 extern const table budget_table;

@@ -220,6 +220,8 @@ void add_tool(void* spec, const field_value& v, spec_reader& reader);
 void set_tool_name(void* tool, const field_value& v, spec_reader& reader);
 void set_command(void* tool, const field_value& v, spec_reader& reader);
 void read_memory(void* spec, const field_value& v, spec_reader& reader);
+void add_llm_fallback(void* llm, const field_value& v, spec_reader& reader);
+void set_llm_fallbacks(void* llm, const field_value& v, spec_reader& reader);
 void add_endpoint(void* resources, const field_value& v, spec_reader& reader);
 void set_endpoint_url(void* endpoint, const field_value& v, spec_reader& reader);
 void add_price(void* resources, const field_value& v, spec_reader& reader);

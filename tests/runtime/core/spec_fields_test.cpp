@@ -37,6 +37,15 @@ std::string spec_text(const swarm::swarm_spec& s) {
     opt(l.max_tokens);
     opt(l.stream);
     out << (l.timeout ? l.timeout->count() : -1) << '\n';
+    if (l.fallbacks) {
+      out << "fallbacks:";
+      for (const auto& f : *l.fallbacks) {
+        out << f.url << ' ';
+        opt(f.model);
+        opt(f.api_key_env);
+      }
+      out << '\n';
+    }
   };
   auto budget = [&](const swarm::budget_spec& b) { out << b.tokens << ' ' << b.usd << '\n'; };
   auto swarm = [&](const swarm::swarm_node_spec& n) {
@@ -137,6 +146,8 @@ std::string spec_with(std::string_view table_name, const std::string& kv) {
     return "name: demo\n" + agents + kv + "\n";
   if (table_name == "llm")
     return "name: demo\n" + agents + "llm: {" + kv + "}\n";
+  if (table_name == "llm_fallback")
+    return "name: demo\n" + agents + "llm: {fallbacks: [{url: http://x:1/v1, " + kv + "}]}\n";
   if (table_name == "swarm")
     return swarm_of(kv);
   if (table_name == "edge")

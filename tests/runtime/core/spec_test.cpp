@@ -2000,3 +2000,52 @@ agents:
   CHECK(plain->text.find("memory") == std::string::npos);
   CHECK(swarm::load_spec_text(plain->text));
 }
+
+TEST_CASE("llm fallbacks are read in order, with their lines; an agent's own list replaces the "
+          "swarm's") {
+  auto result = swarm::parse_spec(text(R"(
+name: demo
+llm:
+  url: http://primary:1/v1
+  model: main
+  fallbacks:
+    - {url: http://second:2/v1, model: backup}
+    - url: http://third:3/v1
+      api_key_env: THIRD_KEY
+agents:
+  - name: a
+  - name: b
+    fallbacks: []
+)"));
+  REQUIRE(result.spec);
+  const auto& llm = result.spec->llm;
+  REQUIRE(llm.fallbacks);
+  REQUIRE(llm.fallbacks->size() == 2);
+  CHECK((*llm.fallbacks)[0].url == "http://second:2/v1");
+  CHECK((*llm.fallbacks)[0].model == "backup");
+  CHECK((*llm.fallbacks)[0].line == 6);
+  CHECK((*llm.fallbacks)[1].url == "http://third:3/v1");
+  CHECK_FALSE((*llm.fallbacks)[1].model);
+  CHECK((*llm.fallbacks)[1].api_key_env == "THIRD_KEY");
+  CHECK((*llm.fallbacks)[1].line == 7);
+  CHECK_FALSE(result.spec->agents[0].llm.fallbacks);
+  REQUIRE(result.spec->agents[1].llm.fallbacks);
+  CHECK(result.spec->agents[1].llm.fallbacks->empty());
+}
+
+TEST_CASE("a bad fallback is reported with its path and line") {
+  CHECK(problems(R"(
+name: demo
+llm:
+  fallbacks:
+    - {url: http://second:2/v1}
+    - {url: ftp://third/v1, model: backup}
+agents:
+  - name: a
+    fallbacks:
+      - {model: backup}
+      - {url: http://x:1/v1, modle: backup}
+)") == lines{"llm.fallbacks[1].url: must start with http:// or https:// (line 5)",
+             "agents[0].fallbacks[0].url: is required (line 9)",
+             "agents[0].fallbacks[1].modle: unknown key (did you mean 'model'?) (line 10)"});
+}
