@@ -150,6 +150,8 @@ std::string spec_with(std::string_view table_name, const std::string& kv) {
     return "name: demo\n" + agents + "llm: {fallbacks: [{url: http://x:1/v1, " + kv + "}]}\n";
   if (table_name == "swarm")
     return swarm_of(kv);
+  if (table_name == "supervision")
+    return swarm_of("supervision: {" + kv + "}");
   if (table_name == "edge")
     return swarm_of("architecture: graph, edges: [{from: a, to: b, " + kv + "}]");
   if (table_name == "route")
