@@ -1,5 +1,6 @@
 // The LLM client for the OpenAI-compatible HTTP API: async, pooled, retrying. Beast stays in the
-// .cpp; this header is cheap to include.
+// .cpp files (llm_client: this facade, llm_client_core: pools and a call's life, llm_connection:
+// one connection's HTTP); this header is cheap to include.
 #pragma once
 
 #include <cstdint>
