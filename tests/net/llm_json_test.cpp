@@ -271,3 +271,24 @@ TEST_CASE("stream accumulator rejects chunks that are not JSON objects") {
   CHECK(is(acc.add("42"), errc::llm_invalid_response));
   CHECK(is(acc.add(R"({"error":{"message":"boom"}})"), errc::llm_http_error));
 }
+
+TEST_CASE("a cassette's reply keeps which fallback answered it") {
+  chat_result res;
+  res.model = "backup";
+  res.content = "an answer from the fallback";
+  res.use = usage{3, 1, 1};
+  res.fallback = 2;
+  auto text = encode_chat_response(res);
+  CHECK(parse_object(text).at("x_swarm_fallback").as_int64() == 2);
+  auto back = decode_chat_response(text);
+  REQUIRE(back);
+  CHECK(back->fallback == 2);
+  CHECK(back->content == "an answer from the fallback");
+  // The primary's answer carries no mark, and a server's reply never sets it.
+  res.fallback = 0;
+  text = encode_chat_response(res);
+  CHECK_FALSE(parse_object(text).contains("x_swarm_fallback"));
+  back = decode_chat_response(text);
+  REQUIRE(back);
+  CHECK(back->fallback == 0);
+}
