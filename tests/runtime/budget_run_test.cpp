@@ -6,10 +6,9 @@
 
 #include <catch2/catch.hpp>
 
-#include "mock_llm/mock_llm_server.hpp"
 #include "runtime/core/errc.hpp"
 #include "runtime/runtime.hpp"
-#include "tests/support/temp_dir.hpp"
+#include "tests/support/mock_runtime.hpp"
 
 using namespace swarm;
 using namespace std::chrono_literals;
@@ -24,23 +23,10 @@ std::string panel_spec(const std::string& resources, int agents) {
   return out;
 }
 
-struct fixture {
-  test::temp_dir dir;
-  std::unique_ptr<mock_llm::server> mock;
-
-  explicit fixture(const std::string& script) {
-    auto srv = mock_llm::server::start({.script_path = dir.write("mock.yaml", script)});
-    REQUIRE(srv);
-    mock = std::move(*srv);
-  }
-
-  runtime_options options() const {
-    runtime_options opts;
-    opts.scheduler_threads = 2;
-    opts.llm.backoff_base = 1ms;
-    opts.llm.backoff_max = 5ms;
-    return opts;
-  }
+// Runs without a data directory.
+struct fixture : test::mock_runtime {
+  using mock_runtime::mock_runtime;
+  runtime_options options() const { return mock_runtime::options(false); }
 };
 
 } // namespace

@@ -12,12 +12,11 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <catch2/catch.hpp>
 
-#include "mock_llm/mock_llm_server.hpp"
 #include "runtime/core/errc.hpp"
 #include "runtime/core/types.hpp"
 #include "runtime/health.hpp"
 #include "runtime/runtime.hpp"
-#include "tests/support/temp_dir.hpp"
+#include "tests/support/mock_runtime.hpp"
 
 using namespace swarm;
 using namespace std::chrono_literals;
@@ -50,25 +49,13 @@ rules:
 default: {reply: "nothing ({{system}})"}
 )yaml";
 
-struct fixture {
-  test::temp_dir dir;
-  std::unique_ptr<mock_llm::server> mock;
+struct fixture : test::mock_runtime {
   std::unique_ptr<runtime> rt;
 
-  fixture() {
-    auto srv = mock_llm::server::start({.script_path = dir.write("mock.yaml", echo_script)});
-    REQUIRE(srv);
-    mock = std::move(*srv);
-    runtime_options opts;
-    opts.data_dir = (dir.path() / "state").string();
-    opts.scheduler_threads = 2;
-    rt = std::make_unique<runtime>(opts, llm_overrides{mock->url(), "mock"});
-  }
+  fixture() : mock_runtime(echo_script), rt(std::make_unique<runtime>(options(), overrides())) {}
 
   swarm_handle spawn(const char* text = nested_spec) {
-    auto spec = load_spec_text(text);
-    REQUIRE(spec);
-    auto team = rt->spawn(*spec);
+    auto team = mock_runtime::spawn(*rt, text);
     REQUIRE(team);
     return *team;
   }

@@ -18,7 +18,7 @@
 #include "runtime/core/errc.hpp"
 #include "runtime/run_records.hpp"
 #include "runtime/runtime.hpp"
-#include "tests/support/temp_dir.hpp"
+#include "tests/support/mock_runtime.hpp"
 
 using namespace swarm;
 using namespace std::chrono_literals;
@@ -34,30 +34,13 @@ agents:
   - {name: third, system_prompt: You are third.}
 )";
 
-struct fixture {
-  test::temp_dir dir;
-  std::unique_ptr<mock_llm::server> mock;
-
-  fixture() {
-    auto srv = mock_llm::server::start(
-        {.script_path = dir.write("mock.yaml", "default: {reply: 'reply #{{n}}'}\n")});
-    REQUIRE(srv);
-    mock = std::move(*srv);
-  }
-
-  runtime_options options() const {
-    runtime_options opts;
-    opts.data_dir = (dir.path() / "state").string();
-    opts.scheduler_threads = 2;
-    return opts;
-  }
+struct fixture : test::mock_runtime {
+  fixture() : mock_runtime("default: {reply: 'reply #{{n}}'}\n") {}
 
   caf::expected<result> run_once(runtime_options opts, const std::string& run_id,
                                  const std::string& text = "relay this") {
-    runtime rt{std::move(opts), {mock->url(), "mock"}};
-    auto spec = load_spec_text(spec_text, "relay.yaml");
-    REQUIRE(spec);
-    auto team = rt.spawn(*spec);
+    runtime rt{std::move(opts), overrides()};
+    auto team = spawn(rt, spec_text, "relay.yaml");
     REQUIRE(team);
     return team->run({text, run_id, {}});
   }

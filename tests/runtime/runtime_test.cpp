@@ -6,12 +6,11 @@
 
 #include <catch2/catch.hpp>
 
-#include "mock_llm/mock_llm_server.hpp"
 #include "runtime/core/errc.hpp"
 #include "runtime/core/run_id.hpp"
 #include "runtime/runtime.hpp"
 #include "tests/support/eventually.hpp"
-#include "tests/support/temp_dir.hpp"
+#include "tests/support/mock_runtime.hpp"
 
 using namespace swarm;
 using namespace std::chrono_literals;
@@ -35,24 +34,8 @@ rules:
     reply: 'no to {{user}}'
 )";
 
-struct fixture {
-  test::temp_dir dir;
-  std::unique_ptr<mock_llm::server> mock;
-
-  explicit fixture(const std::string& script = script_text) {
-    auto srv = mock_llm::server::start({.script_path = dir.write("mock.yaml", script)});
-    REQUIRE(srv);
-    mock = std::move(*srv);
-  }
-
-  runtime_options options() const {
-    runtime_options opts;
-    opts.data_dir = (dir.path() / "state").string();
-    opts.scheduler_threads = 2;
-    opts.llm.backoff_base = 1ms;
-    opts.llm.backoff_max = 5ms;
-    return opts;
-  }
+struct fixture : test::mock_runtime {
+  explicit fixture(const std::string& script = script_text) : mock_runtime(script) {}
 };
 
 } // namespace

@@ -16,36 +16,14 @@
 #include "runtime/core/errc.hpp"
 #include "runtime/runtime.hpp"
 #include "tests/support/eventually.hpp"
-#include "tests/support/temp_dir.hpp"
+#include "tests/support/mock_runtime.hpp"
 
 using namespace swarm;
 using namespace std::chrono_literals;
 
 namespace {
 
-struct fixture {
-  test::temp_dir dir;
-  std::unique_ptr<mock_llm::server> mock;
-
-  explicit fixture(const std::string& script) {
-    auto srv = mock_llm::server::start({.script_path = dir.write("mock.yaml", script)});
-    REQUIRE(srv);
-    mock = std::move(*srv);
-  }
-
-  runtime_options options() const {
-    runtime_options opts;
-    opts.data_dir = (dir.path() / "state").string();
-    opts.scheduler_threads = 2;
-    return opts;
-  }
-
-  caf::expected<swarm_handle> spawn(runtime& rt, const std::string& spec_text) {
-    auto spec = load_spec_text(spec_text);
-    REQUIRE(spec);
-    return rt.spawn(*spec);
-  }
-};
+using fixture = test::mock_runtime;
 
 const char* shell_script = R"(
 rules:

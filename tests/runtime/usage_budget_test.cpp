@@ -10,11 +10,10 @@
 
 #include <catch2/catch.hpp>
 
-#include "mock_llm/mock_llm_server.hpp"
 #include "runtime/budget.hpp"
 #include "runtime/core/errc.hpp"
 #include "runtime/runtime.hpp"
-#include "tests/support/temp_dir.hpp"
+#include "tests/support/mock_runtime.hpp"
 
 using namespace swarm;
 using namespace std::chrono_literals;
@@ -102,14 +101,9 @@ TEST_CASE("a reply without usage is charged its estimate: a 200-token budget sto
           "call") {
   auto stream = GENERATE(false, true);
   INFO("stream: " << stream);
-  test::temp_dir dir;
-  auto srv = mock_llm::server::start({.script_path = dir.write("mock.yaml", "default: {reply: ok, "
-                                                                            "usage: none}\n")});
-  REQUIRE(srv);
-  auto& mock = *srv;
-  runtime_options opts;
-  opts.scheduler_threads = 2;
-  runtime rt{opts, {mock->url(), "mock"}};
+  test::mock_runtime f{"default: {reply: ok, usage: none}\n"};
+  auto& mock = f.mock;
+  runtime rt{f.options(false), f.overrides()};
   std::mutex mtx;
   std::vector<event> finished_calls;
   auto watching = rt.on_event([&](const event& e) {

@@ -14,11 +14,11 @@
 
 #include <catch2/catch.hpp>
 
-#include "mock_llm/mock_llm_server.hpp"
 #include "runtime/core/errc.hpp"
 #include "runtime/runtime.hpp"
 #include "runtime/workspaces.hpp"
 #include "tests/support/eventually.hpp"
+#include "tests/support/mock_runtime.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace swarm;
@@ -44,30 +44,11 @@ default:
   tool_calls: [{name: shell, arguments: {command: 'echo kept > note.txt; sleep 1; echo wrote'}}]
 )";
 
-struct fixture {
-  test::temp_dir dir;
-  std::unique_ptr<mock_llm::server> mock;
-
-  explicit fixture(const std::string& script) {
-    auto srv = mock_llm::server::start({.script_path = dir.write("mock.yaml", script)});
-    REQUIRE(srv);
-    mock = std::move(*srv);
-  }
-
-  fs::path data() const { return dir.path() / "state"; }
-
-  runtime_options options(bool with_data = true) const {
-    runtime_options opts;
-    if (with_data)
-      opts.data_dir = data().string();
-    opts.scheduler_threads = 2;
-    return opts;
-  }
+struct fixture : test::mock_runtime {
+  using mock_runtime::mock_runtime;
 
   swarm_handle spawn(runtime& rt) {
-    auto spec = load_spec_text(spec_text, "crew.yaml");
-    REQUIRE(spec);
-    auto team = rt.spawn(*spec);
+    auto team = mock_runtime::spawn(rt, spec_text, "crew.yaml");
     REQUIRE(team);
     return *team;
   }
