@@ -232,6 +232,10 @@ void run_watch::operator()(const event& e) {
   case event_kind::budget_warning:
     print("  budget warning: " + e.text);
     break;
+  case event_kind::llm_fallback:
+    print("  " + who + ": LLM fallback to " + e.name + " at " + e.text + " (" +
+          clip(describe(e.error), 140) + ")");
+    break;
   case event_kind::budget_exhausted:
     print("  budget exhausted for " + who + ": " + clip(error_message(e.error), 120));
     break;

@@ -202,6 +202,7 @@ run "$tmp/fallback.yaml" --task "still there?" --events "$tmp/fb-events.jsonl" \
   --data-dir "$tmp/fbstate"
 check "a run whose primary is down exits 0 on its fallback" test "$rc" -eq 0
 check "the fallback's model answered" has out 'fallback backup here'
+check "progress tells the switch" has err 'solo: LLM fallback to backup at http://127.0.0.1:'
 check "one llm_fallback event; the call finished on the fallback" python3 -c "
 import json, jsonschema
 es=[json.loads(l) for l in open('$tmp/fb-events.jsonl')]
