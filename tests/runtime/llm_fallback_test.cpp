@@ -175,7 +175,7 @@ TEST_CASE("fallbacks: two fallbacks, the first fails too: the second answers aft
   CHECK(seen.finished.front().cost_usd < 0); // no prices in this spec
 }
 
-TEST_CASE("fallbacks: a 400 is not fallen back from, a 404 is") {
+TEST_CASE("fallbacks: a 400 is not fallen back from; a 404 and a refused connection are") {
   test::temp_dir dir;
   auto primary = start_mock(dir, "primary.yaml", "default: {reply: from primary}\n");
   auto second = start_mock(dir, "second.yaml", answering("from the fallback"));
@@ -224,6 +224,15 @@ TEST_CASE("fallbacks: a 400 is not fallen back from, a 404 is") {
     CHECK(res->content == "from the fallback");
     CHECK(res->fallback == 1);
     CHECK(second->stats().chat_requests == 1);
+  }
+  SECTION("nothing listens on the primary's port: the fallback answers") {
+    req.endpoint.url = "http://127.0.0.1:9/v1";
+    req.messages.push_back({"user", "hello", "", "", {}});
+    auto [res, err] = call(req);
+    REQUIRE(res);
+    CHECK(res->content == "from the fallback");
+    CHECK(res->fallback == 1);
+    CHECK(primary->stats().chat_requests == 0);
   }
   client->stop();
   caf::anon_send_exit(gate, caf::exit_reason::user_shutdown);
