@@ -2,6 +2,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -13,15 +14,19 @@
 
 namespace swarm::actors {
 
+/// Spawns a member again from its spec (same id): supervision's restart.
+using respawn_fn = std::function<caf::expected<agent_actor>()>;
+
 /// A member of a swarm as its coordinator sees it.
 struct member {
   std::string name;
   agent_actor handle;
   std::vector<std::string> skills; ///< an agent's skills; a sub-swarm's: its agents' union
   bool leaf = true;                ///< an agent; false: a sub-swarm's coordinator
-  /// Spawns the member again from its spec (same id); empty: it cannot be restarted. Called by
-  /// its coordinator's supervision (coordination.hpp) on the coordinator's thread.
-  std::function<caf::expected<agent_actor>()> respawn;
+  /// Spawns the member again from its spec (same id); null: it cannot be restarted. Called by
+  /// its coordinator's supervision (coordination.hpp) on the coordinator's thread. Shared, so
+  /// that copying a member stays cheap whatever the function holds.
+  std::shared_ptr<const respawn_fn> respawn;
 };
 
 struct concurrent_config {

@@ -224,13 +224,14 @@ namespace detail {
 template <class Self, class Finish>
 class member_ask : public std::enable_shared_from_this<member_ask<Self, Finish>> {
 public:
-  member_ask(Self* self, member who, task t, caf::timespan timeout, Finish finish, agent_id id)
-      : self_(self), who_(std::move(who)), task_(std::move(t)), timeout_(timeout),
-        finish_(std::move(finish)), id_(std::move(id)) {}
+  member_ask(Self* self, const member& who, task t, caf::timespan timeout, Finish finish,
+             agent_id id)
+      : self_(self), original_(who.handle), leaf_(who.leaf), respawn_(who.respawn),
+        task_(std::move(t)), timeout_(timeout), finish_(std::move(finish)), id_(std::move(id)) {}
 
   void send() {
     auto& sup = self_->state.sup;
-    handle_ = sup.current(who_.handle);
+    handle_ = sup.current(original_);
     watch(self_, handle_);
     auto n = ++sends_;
     auto me = this->shared_from_this();
@@ -282,16 +283,16 @@ private:
   bool restart(const caf::error& why) {
     auto& st = self_->state;
     uint32_t count = 0;
-    if (restarts_ > 0 || !who_.respawn || st.sup.was_cancelled(task_.id) ||
-        !st.sup.may_restart(st.cfg.guards.supervision, who_.handle, count))
+    if (restarts_ > 0 || !respawn_ || st.sup.was_cancelled(task_.id) ||
+        !st.sup.may_restart(st.cfg.guards.supervision, original_, count))
       return false;
     caf::anon_send_exit(handle_, caf::exit_reason::kill); // a silent one is not trusted again
-    auto fresh = who_.respawn();
+    auto fresh = (*respawn_)();
     if (!fresh)
       return false;
-    st.sup.replace(who_.handle, std::move(*fresh));
+    st.sup.replace(original_, std::move(*fresh));
     ++restarts_;
-    auto e = member_event(event_kind::member_restarted, id_, who_.leaf, task_, {});
+    auto e = member_event(event_kind::member_restarted, id_, leaf_, task_, {});
     e.error = why;
     e.attempts = count;
     emit(st.monitor, std::move(e));
@@ -306,7 +307,9 @@ private:
   }
 
   Self* self_;
-  member who_;
+  agent_actor original_; // the member's actor as spawned: the supervisor's key
+  bool leaf_;
+  std::shared_ptr<const respawn_fn> respawn_;
   task task_;
   caf::timespan timeout_;
   Finish finish_;

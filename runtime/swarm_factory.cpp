@@ -56,29 +56,31 @@ struct tree_builder {
   }
 
   // How supervision spawns sub-swarm `node` again: over its members' and roles' live actors.
-  std::function<caf::expected<agent_actor>()> respawner(const swarm_node_spec& node, agent_id id,
-                                                        std::vector<actors::member> members) {
-    return [sys = &sys, node, id = std::move(id), members = std::move(members), roles = agents,
-            monitor = monitor, live = live]() -> caf::expected<agent_actor> {
-      const auto* arch = actors::find_architecture(node.architecture);
-      if (arch == nullptr)
-        return make_error(errc::invalid_spec, "architecture '" + node.architecture + "' is gone");
-      auto now = members;
-      for (auto& m : now)
-        m.handle = live->get(m.leaf, m.name, m.handle);
-      auto role = [&](const std::string& name) {
-        auto i = roles.find(name);
-        if (i == roles.end())
-          return actors::member{};
-        auto m = i->second;
-        m.handle = live->get(true, name, m.handle);
-        return m;
-      };
-      auto h = arch->spawn(*sys, node, id, std::move(now), role, monitor);
-      if (h)
-        live->set(false, node.name, *h);
-      return h;
-    };
+  std::shared_ptr<const actors::respawn_fn> respawner(const swarm_node_spec& node, agent_id id,
+                                                      std::vector<actors::member> members) {
+    return std::make_shared<const actors::respawn_fn>(
+        [sys = &sys, node, id = std::move(id), members = std::move(members), roles = agents,
+         monitor = monitor, live = live]() -> caf::expected<agent_actor> {
+          const auto* arch = actors::find_architecture(node.architecture);
+          if (arch == nullptr)
+            return make_error(errc::invalid_spec,
+                              "architecture '" + node.architecture + "' is gone");
+          auto now = members;
+          for (auto& m : now)
+            m.handle = live->get(m.leaf, m.name, m.handle);
+          auto role = [&](const std::string& name) {
+            auto i = roles.find(name);
+            if (i == roles.end())
+              return actors::member{};
+            auto m = i->second;
+            m.handle = live->get(true, name, m.handle);
+            return m;
+          };
+          auto h = arch->spawn(*sys, node, id, std::move(now), role, monitor);
+          if (h)
+            live->set(false, node.name, *h);
+          return h;
+        });
   }
 
   // Spawns `node` after its members (depth first); a sub-swarm's skills are its members'.
@@ -192,14 +194,14 @@ caf::expected<built_swarm> swarm_factory::build(const swarm_spec& spec,
     out.channel->add(handle);
     actors::member m{spec.agents[i].name, handle, spec.agents[i].skills};
     // Supervision spawns it again from its config, in the broadcast channel, as the live one.
-    m.respawn = [sys = &sys_, cfg = std::move(configs[i]), llm = wiring.llm, monitor = monitor_,
-                 channel = out.channel, live = out.live,
-                 name = m.name]() -> caf::expected<agent_actor> {
-      auto h = actors::spawn_agent(*sys, cfg, llm, monitor);
-      channel->add(h);
-      live->set(true, name, h);
-      return h;
-    };
+    m.respawn = std::make_shared<const actors::respawn_fn>(
+        [sys = &sys_, cfg = std::move(configs[i]), llm = wiring.llm, monitor = monitor_,
+         channel = out.channel, live = out.live, name = m.name]() -> caf::expected<agent_actor> {
+          auto h = actors::spawn_agent(*sys, cfg, llm, monitor);
+          channel->add(h);
+          live->set(true, name, h);
+          return h;
+        });
     tree.agents.emplace(m.name, m);
     out.agents.push_back(std::move(m));
   }

@@ -45,7 +45,8 @@ const agent_id swarm_id{"", "team"};
 // An agent that its coordinator can restart: spawned again under the same name.
 actors::member restartable(test::actor_fixture& f, const std::string& name) {
   auto m = f.agent(name);
-  m.respawn = [&f, name]() -> caf::expected<agent_actor> { return f.agent(name).handle; };
+  m.respawn = std::make_shared<const actors::respawn_fn>(
+      [&f, name]() -> caf::expected<agent_actor> { return f.agent(name).handle; });
   return m;
 }
 
