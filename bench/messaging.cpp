@@ -27,6 +27,7 @@
 #include "runtime/core/errc.hpp"
 #include "runtime/core/types.hpp"
 #include "runtime/runtime.hpp"
+#include "runtime/scheduler_options.hpp"
 
 namespace {
 
@@ -373,9 +374,10 @@ broadcast_row measure_broadcast(caf::actor_system& sys, size_t n, int rounds) {
 
 // The public path: a runtime's swarm of n agents, swarm_handle::broadcast, then health_check
 // (its probes reach each agent after the broadcast: the group enqueues synchronously).
-void measure_api_broadcast(broadcast_row& row, int rounds) {
+void measure_api_broadcast(broadcast_row& row, int rounds, const std::string& policy) {
   swarm::runtime_options opts;
   opts.scheduler_threads = 2;
+  opts.scheduler_policy = policy;
   swarm::runtime rt{opts, {"http://127.0.0.1:9/v1", "mock-model"}}; // no LLM call is made
   swarm::swarm_spec spec;
   spec.name = "bcast";
@@ -427,7 +429,7 @@ int main(int argc, char** argv) {
   std::vector<size_t> spawn_sizes{100'000, 1'000'000};
   size_t broadcast_n = 100'000;
   int rounds = 3;
-  std::string policy = "stealing";
+  std::string policy = swarm::runtime_options{}.scheduler_policy; // the runtime's default
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--json" && i + 1 < argc)
@@ -455,8 +457,11 @@ int main(int argc, char** argv) {
 
   caf::actor_system_config cfg;
   swarm::register_types(cfg);
-  cfg.set("scheduler.max-threads", 2);
-  cfg.set("scheduler.policy", caf::atom_from_string(policy));
+  // The runtime's scheduler settings (policy, and the idle workers' polling), on 2 threads.
+  swarm::runtime_options sched;
+  sched.scheduler_threads = 2;
+  sched.scheduler_policy = policy;
+  swarm::apply_scheduler_options(cfg, sched);
   caf::actor_system sys{cfg};
 
   std::printf(
@@ -485,7 +490,7 @@ int main(int argc, char** argv) {
 
   std::printf("\n## (c) broadcast to %zu, median of %d\n\n", broadcast_n, rounds);
   auto bc = measure_broadcast(sys, broadcast_n, rounds);
-  measure_api_broadcast(bc, rounds);
+  measure_api_broadcast(bc, rounds, policy);
   auto n = static_cast<double>(bc.n);
   std::printf("| path | until all processed s | deliveries/s | probe round alone s |\n"
               "|---|---|---|---|\n");

@@ -41,6 +41,7 @@
 #include "runtime/pool_options.hpp"
 #include "runtime/resource_pool.hpp"
 #include "runtime/run_records.hpp"
+#include "runtime/scheduler_options.hpp"
 #include "runtime/swarm_factory.hpp"
 #include "runtime/swarm_tools.hpp"
 #include "runtime/workspaces.hpp"
@@ -52,9 +53,7 @@ namespace {
 swarm_config make_config(const runtime_options& opts) {
   swarm_config cfg;
   register_types(cfg);
-  if (opts.scheduler_threads > 0)
-    cfg.set("scheduler.max-threads", opts.scheduler_threads);
-  cfg.set("scheduler.policy", caf::atom_from_string(opts.scheduler_policy));
+  apply_scheduler_options(cfg, opts);
   return cfg;
 }
 

@@ -51,10 +51,12 @@ struct runtime_options {
   std::string replay_file;
   /// CAF scheduler threads; 0 = one per core. Default: 0.
   size_t scheduler_threads = 0;
-  /// CAF scheduler policy: "stealing" (busy-polls briefly before sleeping: best for
-  /// message-heavy work) or "sharing" (one shared queue, threads sleep at once: less CPU while
-  /// agents wait on LLM calls). Default: "stealing".
-  std::string scheduler_policy = "stealing";
+  /// CAF scheduler policy: "sharing" (one queue for all threads, which sleep as soon as it is
+  /// empty: no CPU while agents wait on LLM calls, and fast to reach a million agents at once)
+  /// or "stealing" (a queue per thread, idle threads steal from busy ones; polls briefly before
+  /// sleeping; a thread's queue of many thousand jobs makes each steal walk it, so sending to
+  /// 100,000+ agents at once takes minutes). Measurements: docs/decisions.md. Default: "sharing".
+  std::string scheduler_policy = "sharing";
   /// Stream every agent's LLM calls and tell each piece of an answer as an llm_token event
   /// (docs/events.md), for watchers that show answers as they are written. Calls answered from
   /// the journal or a replay have no tokens. Default: false.

@@ -14,65 +14,18 @@
 #include "net/llm_client.hpp"
 #include "runtime/core/errc.hpp"
 #include "runtime/core/types.hpp"
+#include "tests/support/actor_fixture.hpp"
 #include "tests/support/eventually.hpp"
-#include "tests/support/temp_dir.hpp"
 
 using namespace swarm;
 using namespace std::chrono_literals;
 
 namespace {
 
-caf::actor_system_config& config() {
-  static caf::actor_system_config cfg = [] {
-    caf::actor_system_config c;
-    register_types(c);
-    c.set("scheduler.max-threads", 2);
-    return c;
-  }();
-  return cfg;
-}
-
-struct fixture {
-  test::temp_dir dir;
-  std::unique_ptr<mock_llm::server> mock;
-  caf::actor_system sys{config()};
-  std::shared_ptr<net::llm_client> client;
-  llm_actor llm;
-
-  explicit fixture(const std::string& script) {
-    auto srv = mock_llm::server::start({.script_path = dir.write("mock.yaml", script)});
-    REQUIRE(srv);
-    mock = std::move(*srv);
-    llm_client_options opts;
-    opts.backoff_base = 1ms;
-    opts.backoff_max = 5ms;
-    client = std::make_shared<net::llm_client>(opts);
-    llm = net::spawn_llm_actor(sys, client);
-  }
-
-  ~fixture() {
-    client->stop();
-    caf::anon_send_exit(llm, caf::exit_reason::user_shutdown);
-  }
-
-  actors::agent_config agent(std::string name) const {
-    actors::agent_config cfg;
-    cfg.id = agent_id{"team", name};
-    cfg.system_prompt = "You are " + name + ".";
-    cfg.model = "mock";
-    cfg.endpoint.url = mock->url();
-    cfg.llm_timeout = 10s;
-    return cfg;
-  }
-
-  result ask(const agent_actor& who, std::string text, std::string id = "t1") {
-    caf::scoped_actor self{sys};
-    result out;
-    self->request(who, 20s, task{std::move(id), "r1", std::move(text), "user"})
-        .receive([&](result& r) { out = std::move(r); },
-                 [&](caf::error& err) { FAIL("request failed: " << describe(err)); });
-    return out;
-  }
+// The shared actor fixture; agent(NAME) is an agent's config, each test spawns its own.
+struct fixture : test::actor_fixture {
+  using actor_fixture::actor_fixture;
+  actors::agent_config agent(const std::string& name) { return agent_config(name); }
 };
 
 } // namespace

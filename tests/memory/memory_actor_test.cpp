@@ -24,6 +24,7 @@
 #include "net/llm_client.hpp"
 #include "runtime/core/errc.hpp"
 #include "runtime/core/types.hpp"
+#include "tests/support/mock_server.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace std::chrono_literals;
@@ -156,11 +157,7 @@ struct embedding_server {
   llm_actor llm;
 
   explicit embedding_server(caf::actor_system& sys) {
-    mock_llm::server_options opts;
-    opts.script_path = dir.write("mock.yaml", "embeddings: {dimensions: 32}\n");
-    auto srv = mock_llm::server::start(opts);
-    REQUIRE(srv);
-    mock = std::move(*srv);
+    mock = test::start_mock(dir, "embeddings: {dimensions: 32}\n");
     llm_client_options copts;
     copts.max_retries = 0;
     client = std::make_shared<net::llm_client>(copts);

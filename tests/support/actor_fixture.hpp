@@ -20,6 +20,7 @@
 #include "runtime/core/errc.hpp"
 #include "runtime/core/types.hpp"
 #include "tests/support/eventually.hpp"
+#include "tests/support/mock_server.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace swarm::test {
@@ -43,11 +44,8 @@ struct actor_fixture {
   std::vector<caf::actor> spawned; // stopped at the end
 
   /// Starts the mock with `script` (docs/mock-llm.md).
-  explicit actor_fixture(const std::string& script, mock_llm::server_options opts = {}) {
-    opts.script_path = dir.write("mock.yaml", script);
-    auto srv = mock_llm::server::start(opts);
-    REQUIRE(srv);
-    mock = std::move(*srv);
+  explicit actor_fixture(const std::string& script, mock_llm::server_options opts = {})
+      : mock(start_mock(dir, script, std::move(opts))) {
     llm_client_options copts;
     copts.backoff_base = std::chrono::milliseconds(1);
     copts.backoff_max = std::chrono::milliseconds(5);
