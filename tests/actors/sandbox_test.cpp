@@ -24,6 +24,7 @@
 #include "actors/seccomp_filter.hpp"
 #include "runtime/core/errc.hpp"
 #include "tests/support/eventually.hpp"
+#include "tests/support/sandbox.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace swarm;
@@ -33,17 +34,10 @@ using namespace std::chrono_literals;
 namespace {
 
 // A sandbox must work here; a machine without one fails these tests instead of skipping them.
-void require_sandbox() {
-  auto err = probe_sandbox();
-  INFO("the sandbox tests need a working bubblewrap: " << describe(err));
-  REQUIRE(!err);
-}
+using test::require_sandbox;
 
 sandbox_request shell(const test::temp_dir& ws, std::string script) {
-  sandbox_request req;
-  req.argv = {"sh", "-c", std::move(script)};
-  req.workspace = ws.path();
-  return req;
+  return test::sandbox_run(ws, {"sh", "-c", std::move(script)});
 }
 
 sandbox_result run_ok(const sandbox_request& req) {

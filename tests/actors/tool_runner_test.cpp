@@ -25,6 +25,7 @@
 #include "runtime/core/errc.hpp"
 #include "runtime/core/types.hpp"
 #include "tests/support/eventually.hpp"
+#include "tests/support/sandbox.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace swarm;
@@ -43,11 +44,7 @@ caf::actor_system_config& test_config() {
   return cfg;
 }
 
-void require_sandbox() {
-  auto err = probe_sandbox();
-  INFO("these tests need a working bubblewrap: " << describe(err));
-  REQUIRE(!err);
-}
+using test::require_sandbox;
 
 tool_decl decl(std::string name) {
   tool_decl d;

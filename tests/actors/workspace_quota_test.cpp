@@ -17,6 +17,7 @@
 #include "actors/workspace_guard.hpp"
 #include "runtime/core/errc.hpp"
 #include "tests/support/eventually.hpp"
+#include "tests/support/sandbox.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace swarm;
@@ -27,11 +28,7 @@ namespace {
 
 constexpr uint64_t mib = uint64_t{1} << 20;
 
-void require_sandbox() {
-  auto err = probe_sandbox();
-  INFO("the sandbox tests need a working bubblewrap: " << describe(err));
-  REQUIRE(!err);
-}
+using test::require_sandbox;
 
 // One program's outcome, kept as text (caf::expected is not default-constructible).
 struct outcome {
@@ -57,9 +54,7 @@ outcome run(sandbox_request req) {
 }
 
 sandbox_request request(const test::temp_dir& ws, std::vector<std::string> argv) {
-  sandbox_request req;
-  req.argv = std::move(argv);
-  req.workspace = ws.path();
+  auto req = test::sandbox_run(ws, std::move(argv));
   req.limits.timeout = 60s;
   req.limits.max_file_mb = 128; // a 100 MiB file is allowed: only the workspace quota stops it
   return req;
