@@ -5,55 +5,13 @@
 # Usage: cli_basics_test.sh SWARM_BINARY SOURCE_DIR
 set -uo pipefail
 swarm=$(realpath "$1") src=$(realpath "$2")
-tmp=$(mktemp -d)
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$tmp" || exit 1 # `swarm run` keeps its state in ./state by default; init writes here
-unset OPENAI_BASE_URL OPENAI_API_KEY OPENAI_MODEL
-failures=0 passed=0
-mock_pid=""
-
-cleanup() {
-  [ -n "$mock_pid" ] && kill -TERM "$mock_pid" 2>/dev/null && wait "$mock_pid" 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-check() { # description, then a command that must succeed
-  local what=$1
-  shift
-  if "$@"; then
-    passed=$((passed + 1))
-  else
-    failures=$((failures + 1))
-    echo "FAILED: $what"
-    echo "--- stdout"; cat "$tmp/out" 2>/dev/null
-    echo "--- stderr"; cat "$tmp/err" 2>/dev/null
-  fi
-}
-
-start_mock() { # script
-  rm -f "$tmp/port"
-  "$swarm" mock-llm --port 0 --port-file "$tmp/port" --script "$1" >"$tmp/mock.log" 2>&1 &
-  mock_pid=$!
-  for _ in $(seq 1 200); do
-    [ -s "$tmp/port" ] && break
-    sleep 0.05
-  done
-  url="http://127.0.0.1:$(cat "$tmp/port")/v1"
-}
-
-stop_mock() {
-  kill -TERM "$mock_pid" && wait "$mock_pid"
-  local rc=$?
-  mock_pid=""
-  return $rc
-}
 
 sw() { # args... ; sets rc
   "$swarm" "$@" >"$tmp/out" 2>"$tmp/err"
   rc=$?
 }
-
-has() { grep -q -- "$2" "$tmp/$1"; }
 
 # -- --version: the CMake project version and CAF's
 version=$(sed -n 's/^project(smolswarms VERSION \([0-9.]*\).*/\1/p' "$src/CMakeLists.txt")
@@ -264,5 +222,4 @@ check "bash completes a positional's choices" test "$(complete_words swarm compl
 sw completion fish
 check "an unknown shell exits 2" test "$rc" -eq 2
 
-echo "cli_basics_test: $passed passed, $failures failed"
-[ "$failures" -eq 0 ]
+finish

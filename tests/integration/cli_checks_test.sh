@@ -5,56 +5,14 @@
 # Usage: cli_checks_test.sh SWARM_BINARY SOURCE_DIR
 set -uo pipefail
 swarm=$1 src=$2
-tmp=$(mktemp -d)
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$tmp" || exit 1 # `swarm run` keeps its state in ./state by default
-unset OPENAI_BASE_URL OPENAI_API_KEY OPENAI_MODEL
-failures=0 passed=0
-mock_pid=""
-
-cleanup() {
-  [ -n "$mock_pid" ] && kill -TERM "$mock_pid" 2>/dev/null && wait "$mock_pid" 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-check() { # description, then a command that must succeed
-  local what=$1
-  shift
-  if "$@"; then
-    passed=$((passed + 1))
-  else
-    failures=$((failures + 1))
-    echo "FAILED: $what"
-    echo "--- stdout"; head -c 4000 "$tmp/out" 2>/dev/null
-    echo "--- stderr"; head -c 4000 "$tmp/err" 2>/dev/null
-  fi
-}
-
-start_mock() { # script [extra mock-llm args...]
-  local script=$1
-  shift
-  "$swarm" mock-llm --port 0 --port-file "$tmp/port" --script "$script" "$@" >"$tmp/mock.log" 2>&1 &
-  mock_pid=$!
-  for _ in $(seq 1 200); do
-    [ -s "$tmp/port" ] && break
-    sleep 0.05
-  done
-  base="http://127.0.0.1:$(cat "$tmp/port")"
-  url="$base/v1"
-}
-
-stop_mock() {
-  kill -TERM "$mock_pid" && wait "$mock_pid"
-  mock_pid=""
-  rm -f "$tmp/port"
-}
 
 run() { # args... ; sets rc
   timeout 120 "$swarm" run "$@" >"$tmp/out" 2>"$tmp/err"
   rc=$?
 }
 
-has() { grep -q -- "$2" "$tmp/$1"; }
 lacks() { ! grep -q -- "$2" "$tmp/$1"; }
 count() { grep -c -- "$2" "$tmp/$1"; }
 chat_requests() { python3 -c "import json,urllib.request; print(json.load(urllib.request.urlopen('$base/stats'))['chat_requests'])"; }
@@ -165,5 +123,4 @@ assert [p['response_format'] for p in plans] == [True, False], plans
 assert plans[0]['n'] + 1 == plans[1]['n'] or plans[0]['n'] < plans[1]['n'], plans"
 stop_mock
 
-echo "$passed passed, $failures failed"
-[ "$failures" -eq 0 ]
+finish

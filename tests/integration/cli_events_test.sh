@@ -6,49 +6,13 @@
 set -uo pipefail
 swarm=$1 src=$2
 ex=$src/examples
-tmp=$(mktemp -d)
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$tmp" || exit 1
-unset OPENAI_BASE_URL OPENAI_API_KEY OPENAI_MODEL
-failures=0 passed=0
-mock_pid="" run_pid=""
+run_pid=""
 # Debian's python3 has python3-jsonschema (scripts/install-deps.sh); another python3 may not.
 schema_python=/usr/bin/python3
 
-cleanup() {
-  [ -n "$run_pid" ] && kill -KILL "$run_pid" 2>/dev/null
-  [ -n "$mock_pid" ] && kill -TERM "$mock_pid" 2>/dev/null && wait "$mock_pid" 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-check() { # description, then a command that must succeed
-  local what=$1
-  shift
-  if "$@"; then
-    passed=$((passed + 1))
-  else
-    failures=$((failures + 1))
-    echo "FAILED: $what"
-    echo "--- stdout"; head -c 3000 "$tmp/out" 2>/dev/null; echo
-    echo "--- stderr"; head -c 3000 "$tmp/err" 2>/dev/null; echo
-  fi
-}
-
-start_mock() { # script
-  rm -f "$tmp/port"
-  "$swarm" mock-llm --port 0 --port-file "$tmp/port" --script "$1" >"$tmp/mock.log" 2>&1 &
-  mock_pid=$!
-  for _ in $(seq 1 200); do
-    [ -s "$tmp/port" ] && break
-    sleep 0.05
-  done
-  url="http://127.0.0.1:$(cat "$tmp/port")/v1"
-}
-
-stop_mock() {
-  kill -TERM "$mock_pid" 2>/dev/null && wait "$mock_pid" 2>/dev/null
-  mock_pid=""
-}
+on_exit() { [ -n "$run_pid" ] && kill -KILL "$run_pid" 2>/dev/null; }
 
 # The schema, as docs/events.md shows it (its one ```json block).
 sed -n '/^```json$/,/^```$/p' "$src/docs/events.md" | sed '1d;$d' >"$tmp/schema.json"
@@ -356,5 +320,4 @@ check "a log file that cannot be opened is named (exit 2)" \
   sh -c "test $? -eq 2 && grep -q 'cannot open the log file $tmp/schema.json/log' $tmp/err"
 stop_mock
 
-echo "$passed passed, $failures failed"
-[ "$failures" -eq 0 ]
+finish

@@ -3,56 +3,13 @@
 # Usage: cli_run_test.sh SWARM_BINARY EMBED_EXAMPLE_BINARY SOURCE_DIR
 set -uo pipefail
 swarm=$1 embed=$2 src=$3
-tmp=$(mktemp -d)
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$tmp" || exit 1 # `swarm run` keeps its state in ./state by default
-unset OPENAI_BASE_URL OPENAI_API_KEY OPENAI_MODEL
-failures=0 passed=0
-mock_pid=""
-
-cleanup() {
-  [ -n "$mock_pid" ] && kill -TERM "$mock_pid" 2>/dev/null && wait "$mock_pid" 2>/dev/null
-  [ -n "${mock2_pid:-}" ] && kill -TERM "$mock2_pid" 2>/dev/null && wait "$mock2_pid" 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-check() { # description, then a command that must succeed
-  local what=$1
-  shift
-  if "$@"; then
-    passed=$((passed + 1))
-  else
-    failures=$((failures + 1))
-    echo "FAILED: $what"
-    echo "--- stdout"; cat "$tmp/out" 2>/dev/null
-    echo "--- stderr"; cat "$tmp/err" 2>/dev/null
-  fi
-}
-
-start_mock() { # script
-  "$swarm" mock-llm --port 0 --port-file "$tmp/port" --script "$1" >"$tmp/mock.log" 2>&1 &
-  mock_pid=$!
-  for _ in $(seq 1 200); do
-    [ -s "$tmp/port" ] && break
-    sleep 0.05
-  done
-  url="http://127.0.0.1:$(cat "$tmp/port")/v1"
-}
-
-stop_mock() {
-  kill -TERM "$mock_pid" && wait "$mock_pid"
-  local rc=$?
-  mock_pid=""
-  rm -f "$tmp/port"
-  return $rc
-}
 
 run() { # args... ; sets rc
   "$swarm" run "$@" >"$tmp/out" 2>"$tmp/err"
   rc=$?
 }
-
-has() { grep -q -- "$2" "$tmp/$1"; }
 
 # -- the research example, as `make run` runs it
 start_mock "$src/examples/research.mock.yaml"
@@ -179,15 +136,9 @@ YAML
 cat >"$tmp/backup.yaml" <<'YAML'
 default: {reply: "fallback {{model}} here"}
 YAML
+start_named_mock backup "$tmp/backup.yaml"
+backup_url=$url backup_pid=$launched_pid
 start_mock "$tmp/down.yaml"
-"$swarm" mock-llm --port 0 --port-file "$tmp/port2" --script "$tmp/backup.yaml" \
-  >"$tmp/mock2.log" 2>&1 &
-mock2_pid=$!
-for _ in $(seq 1 200); do
-  [ -s "$tmp/port2" ] && break
-  sleep 0.05
-done
-backup_url="http://127.0.0.1:$(cat "$tmp/port2")/v1"
 cat >"$tmp/fallback.yaml" <<YAML
 name: fb
 llm:
@@ -214,9 +165,7 @@ assert sw[0]['name']=='backup' and sw[0]['text']=='$backup_url', sw
 assert sw[0]['error']['code']=='llm_http_error' and '$url' in sw[0]['error']['message'], sw
 done=[e for e in es if e['kind']=='llm_call_finished']
 assert len(done)==1 and done[0]['name']=='backup' and 'error' not in done[0], done"
-kill -TERM "$mock2_pid" && wait "$mock2_pid"
-mock2_pid=""
+kill -TERM "$backup_pid" && wait "$backup_pid"
 stop_mock
 
-echo "$passed passed, $failures failed"
-[ "$failures" -eq 0 ]
+finish

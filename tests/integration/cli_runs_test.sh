@@ -6,51 +6,12 @@
 # Usage: cli_runs_test.sh SWARM_BINARY SOURCE_DIR
 set -uo pipefail
 swarm=$(realpath "$1") src=$(realpath "$2")
-tmp=$(mktemp -d)
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$tmp" || exit 1
-unset OPENAI_BASE_URL OPENAI_API_KEY OPENAI_MODEL
-failures=0 passed=0
-pids=""
-
-cleanup() {
-  for p in $pids; do kill -KILL "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-check() { # description, then a command that must succeed
-  local what=$1
-  shift
-  if "$@"; then
-    passed=$((passed + 1))
-  else
-    failures=$((failures + 1))
-    echo "FAILED: $what"
-    echo "--- stdout"; cat "$tmp/out" 2>/dev/null
-    echo "--- stderr"; cat "$tmp/err" 2>/dev/null
-  fi
-}
 
 run() { # args... ; sets rc
   "$swarm" run "$@" >"$tmp/out" 2>"$tmp/err"
   rc=$?
-}
-
-has() { grep -q -- "$2" "$tmp/$1"; }
-
-start_mock() { # name script: the mock's URL in $url, its request log in $tmp/NAME.log
-  "$swarm" mock-llm --port 0 --port-file "$tmp/$1.port" --script "$2" \
-    --request-log "$tmp/$1.log" >"$tmp/$1.mock" 2>&1 &
-  pids="$pids $!"
-  for _ in $(seq 1 200); do
-    [ -s "$tmp/$1.port" ] && break
-    sleep 0.05
-  done
-  if [ ! -s "$tmp/$1.port" ]; then
-    echo "FAILED: the mock LLM ($1) did not start:"; cat "$tmp/$1.mock"
-    exit 1
-  fi
-  url="http://127.0.0.1:$(cat "$tmp/$1.port")/v1"
 }
 
 requests() { # mock name: chat requests it received so far
@@ -71,13 +32,13 @@ stop_at() { # pid run-id data-dir calls: SIGINT once the journal holds CALLS cal
   rc=$?
 }
 
-start_mock fast "$src/examples/research.mock.yaml"
+start_named_mock fast "$src/examples/research.mock.yaml" --request-log "$tmp/fast.log"
 fast=$url
 cat >"$tmp/slow.yaml" <<'YAML'
 latency: {fixed_ms: 600}
 default: {reply: '{{model}}'}
 YAML
-start_mock slow "$tmp/slow.yaml"
+start_named_mock slow "$tmp/slow.yaml" --request-log "$tmp/slow.log"
 slow=$url
 cat >"$tmp/relay.yaml" <<'YAML'
 name: relay
@@ -177,7 +138,7 @@ cat >"$tmp/glacial.yaml" <<'YAML'
 latency: {fixed_ms: 60000}
 default: {reply: 'late'}
 YAML
-start_mock glacial "$tmp/glacial.yaml"
+start_named_mock glacial "$tmp/glacial.yaml" --request-log "$tmp/glacial.log"
 "$swarm" run "$tmp/relay.yaml" --task "t" --run-id L --data-dir d5 --llm-url "$url" -q \
   >/dev/null 2>&1 &
 holder=$!
@@ -228,5 +189,4 @@ run "$research" --task "q" --data-dir d9 --llm-url "$fast" -q
 check "a data directory that is a file exits 3" test "$rc" -eq 3
 check "naming it" has err "data directory d9 is not a directory"
 
-echo "cli_runs_test: $passed passed, $failures failed"
-[ "$failures" -eq 0 ]
+finish

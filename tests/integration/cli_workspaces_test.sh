@@ -5,34 +5,16 @@
 # Usage: cli_workspaces_test.sh SWARM_BINARY SOURCE_DIR
 set -uo pipefail
 swarm=$(realpath "$1") src=$(realpath "$2")
-tmp=$(mktemp -d)
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$tmp" || exit 1
-unset OPENAI_BASE_URL OPENAI_API_KEY OPENAI_MODEL
-failures=0 passed=0
-pids=""
 
-cleanup() {
-  for p in $pids; do kill -KILL "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+on_exit() {
   # Run as root in a directory the sandbox's user cannot search (mktemp makes it 0700), the
   # workspaces live aside in the temp directory, <data dir>/workspaces linking to them.
   for l in "$tmp"/d*/workspaces; do [ -L "$l" ] && rm -rf "$(readlink "$l")"; done
-  rm -rf "$tmp"
 }
-trap cleanup EXIT
 
-check() { # description, then a command that must succeed
-  local what=$1
-  shift
-  if "$@"; then
-    passed=$((passed + 1))
-  else
-    failures=$((failures + 1))
-    echo "FAILED: $what"
-    echo "--- stdout"; cat "$tmp/out" 2>/dev/null
-    echo "--- stderr"; cat "$tmp/err" 2>/dev/null
-    echo "--- workspaces"; find "$tmp"/d*/workspaces 2>/dev/null
-  fi
-}
+on_failure() { echo "--- workspaces"; find "$tmp"/d*/workspaces 2>/dev/null; }
 
 run() { # args... ; sets rc and pid (the process's)
   "$swarm" run "$@" >"$tmp/out" 2>"$tmp/err" </dev/null &
@@ -41,25 +23,9 @@ run() { # args... ; sets rc and pid (the process's)
   rc=$?
 }
 
-has() { grep -q -- "$2" "$tmp/$1"; }
-
 no_workspaces() { [ ! -e "$1" ] || [ -z "$(ls -A "$1")" ]; } # a workspaces directory: none in it
 
-start_mock() { # name script: the mock's URL in $url
-  "$swarm" mock-llm --port 0 --port-file "$tmp/$1.port" --script "$2" >"$tmp/$1.mock" 2>&1 &
-  pids="$pids $!"
-  for _ in $(seq 1 200); do
-    [ -s "$tmp/$1.port" ] && break
-    sleep 0.05
-  done
-  if [ ! -s "$tmp/$1.port" ]; then
-    echo "FAILED: the mock LLM ($1) did not start:"; cat "$tmp/$1.mock"
-    exit 1
-  fi
-  url="http://127.0.0.1:$(cat "$tmp/$1.port")/v1"
-}
-
-start_mock tools "$src/examples/tools.mock.yaml"
+start_named_mock tools "$src/examples/tools.mock.yaml"
 tools=$url
 example="$src/examples/tools.yaml"
 
@@ -106,7 +72,7 @@ rules:
 default:
   tool_calls: [{name: shell, arguments: {command: 'echo kept > note.txt; echo written'}}]
 YAML
-start_mock note "$tmp/note.mock.yaml"
+start_named_mock note "$tmp/note.mock.yaml"
 "$swarm" run "$tmp/note.yaml" --task "note" --run-id w3 --data-dir d3 --llm-url "$url" -q \
   >"$tmp/out" 2>"$tmp/err" &
 pid=$!
@@ -123,5 +89,4 @@ check "the resumption exits 0" test "$rc" -eq 0
 check "and answers" has out "the note is written"
 check "then the workspace is gone" no_workspaces d3/workspaces
 
-echo "cli_workspaces_test: $passed passed, $failures failed"
-[ "$failures" -eq 0 ]
+finish

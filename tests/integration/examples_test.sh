@@ -6,50 +6,9 @@
 set -uo pipefail
 swarm=$1 src=$2
 ex="$src/examples"
-tmp=$(mktemp -d)
-unset OPENAI_BASE_URL OPENAI_API_KEY OPENAI_MODEL
-failures=0 passed=0
-mock_pid=""
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-cleanup() {
-  [ -n "$mock_pid" ] && kill -TERM "$mock_pid" 2>/dev/null && wait "$mock_pid" 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-fail() { # description
-  failures=$((failures + 1))
-  echo "FAILED: $1"
-  echo "--- stdout"; cat "$tmp/out" 2>/dev/null
-  echo "--- stderr"; cat "$tmp/err" 2>/dev/null
-  echo "--- mock"; cat "$tmp/mock.log" 2>/dev/null
-}
-
-check() { # description, then a command that must succeed
-  local what=$1
-  shift
-  if "$@"; then
-    passed=$((passed + 1))
-  else
-    fail "$what"
-  fi
-}
-
-start_mock() { # script
-  rm -f "$tmp/port"
-  "$swarm" mock-llm --port 0 --port-file "$tmp/port" --script "$1" >"$tmp/mock.log" 2>&1 &
-  mock_pid=$!
-  for _ in $(seq 1 200); do
-    [ -s "$tmp/port" ] && break
-    sleep 0.05
-  done
-  url="http://127.0.0.1:$(cat "$tmp/port" 2>/dev/null)/v1"
-}
-
-stop_mock() {
-  [ -n "$mock_pid" ] && kill -TERM "$mock_pid" 2>/dev/null && wait "$mock_pid" 2>/dev/null
-  mock_pid=""
-}
+on_failure() { echo "--- mock"; cat "$tmp/mock.mock" 2>/dev/null; }
 
 # example NAME TASK: runs examples/NAME.yaml on TASK against its mock script with --json;
 # checks the exit code and that stdout is a JSON result. Sets rc.
@@ -231,5 +190,4 @@ assert r["text"].strip() and r["error"] is None and r["status"] == "done", r
 '
 done
 
-echo "$passed passed, $failures failed"
-[ "$failures" -eq 0 ]
+finish

@@ -4,36 +4,13 @@
 # Usage: memory_cli_test.sh SWARM_BINARY SOURCE_DIR
 set -uo pipefail
 swarm=$1 src=$2
-tmp=$(mktemp -d)
-unset OPENAI_BASE_URL OPENAI_API_KEY OPENAI_MODEL
-failures=0 passed=0
-mock_pid=""
-
-cleanup() {
-  [ -n "$mock_pid" ] && kill -TERM "$mock_pid" 2>/dev/null && wait "$mock_pid" 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-check() { # description, then a command that must succeed
-  local what=$1
-  shift
-  if "$@"; then
-    passed=$((passed + 1))
-  else
-    failures=$((failures + 1))
-    echo "FAILED: $what"
-    echo "--- stdout"; cat "$tmp/out" 2>/dev/null
-    echo "--- stderr"; cat "$tmp/err" 2>/dev/null
-  fi
-}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 mem() { # args... ; sets rc
   "$swarm" memory "$@" >"$tmp/out" 2>"$tmp/err"
   rc=$?
 }
 
-has() { grep -q -- "$2" "$tmp/$1"; }
 lines() { test "$(grep -c . "$tmp/$1")" -eq "$2"; }
 
 d="$tmp/state"
@@ -119,14 +96,7 @@ mem stats --data-dir "$d"
 check "everything forgotten" has out "records: 0 in 0 namespaces"
 
 # -- the run journal of a real run
-"$swarm" mock-llm --port 0 --port-file "$tmp/port" --script "$src/examples/research.mock.yaml" \
-  >"$tmp/mock.log" 2>&1 &
-mock_pid=$!
-for _ in $(seq 1 200); do
-  [ -s "$tmp/port" ] && break
-  sleep 0.05
-done
-url="http://127.0.0.1:$(cat "$tmp/port")/v1"
+start_mock "$src/examples/research.mock.yaml"
 "$swarm" run "$src/examples/research.yaml" --task "Is C++ right for us?" --llm-url "$url" \
   --data-dir "$d" --run-id r42 -q >"$tmp/out" 2>"$tmp/err"
 check "swarm run with --run-id exits 0" test $? -eq 0
@@ -160,5 +130,4 @@ mem import "$tmp/all.jsonl" --data-dir "$tmp/foreign"
 check "a foreign directory is refused (exit 3)" sh -c "test $rc -eq 3 && grep -q 'not a SmolSwarms memory store' '$tmp/err'"
 check "the foreign directory is untouched" sh -c "test \"\$(ls '$tmp/foreign/memory')\" = notes.txt"
 
-echo "memory_cli_test: $passed passed, $failures failed"
-[ "$failures" -eq 0 ]
+finish
