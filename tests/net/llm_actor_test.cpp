@@ -1,10 +1,7 @@
 // Tests of the LLM actor: a chat_request answered through a response promise, and chat_cancel.
 #include <chrono>
-#include <filesystem>
-#include <fstream>
 #include <memory>
 #include <thread>
-#include <unistd.h>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -17,6 +14,8 @@
 #include "net/llm_client.hpp"
 #include "runtime/core/errc.hpp"
 #include "runtime/core/types.hpp"
+#include "tests/support/eventually.hpp"
+#include "tests/support/mock_server.hpp"
 
 using namespace std::chrono_literals;
 using namespace swarm;
@@ -24,6 +23,7 @@ using namespace swarm;
 namespace {
 
 struct actor_fixture {
+  test::temp_dir dir;
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> sys;
   std::shared_ptr<net::llm_client> client;
@@ -48,13 +48,8 @@ struct actor_fixture {
     sys.reset();
   }
 
-  void start_mock(const std::string& script_path) {
-    mock_llm::server_options opts;
-    opts.script_path = script_path;
-    auto started = mock_llm::server::start(opts);
-    REQUIRE(started);
-    srv = std::move(*started);
-  }
+  /// Starts the mock with `script` (empty: default replies).
+  void start_mock(const std::string& script) { srv = test::start_mock(dir, script); }
 
   chat_request request(uint64_t id, const std::string& user) const {
     chat_request req;
@@ -103,19 +98,9 @@ TEST_CASE_METHOD(actor_fixture, "the llm actor reports client errors as errors")
 }
 
 TEST_CASE_METHOD(actor_fixture, "chat_cancel makes the llm actor answer with llm_cancelled") {
-  auto dir =
-      std::filesystem::temp_directory_path() / ("llm_actor_test_" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  auto script = (dir / "slow.yaml").string();
-  {
-    std::ofstream out{script};
-    out << "latency: {fixed_ms: 5000}\n";
-  }
-  start_mock(script);
-  std::filesystem::remove_all(dir);
+  start_mock("latency: {fixed_ms: 5000}\n");
   std::thread canceller{[this] {
-    for (int i = 0; i < 2500 && srv->stats().in_flight == 0; ++i)
-      std::this_thread::sleep_for(2ms);
+    (void)test::eventually([this] { return srv->stats().in_flight != 0; }, 5s);
     caf::anon_send(llm, chat_cancel{7});
   }};
   caf::scoped_actor self{*sys};
@@ -125,7 +110,6 @@ TEST_CASE_METHOD(actor_fixture, "chat_cancel makes the llm actor answer with llm
                [&](const caf::error& err) { CHECK(is(err, errc::llm_cancelled)); });
   canceller.join();
   CHECK(std::chrono::steady_clock::now() - start < 4s);
-  for (int i = 0; i < 1000 && srv->stats().cancels == 0; ++i)
-    std::this_thread::sleep_for(2ms);
+  (void)test::eventually([&] { return srv->stats().cancels != 0; }, 2s);
   CHECK(srv->stats().cancels == 1);
 }

@@ -20,6 +20,7 @@
 #include "net/llm_client.hpp"
 #include "runtime/core/errc.hpp"
 #include "tests/support/eventually.hpp"
+#include "tests/support/mock_server.hpp"
 
 using namespace std::chrono_literals;
 using namespace swarm;
@@ -27,42 +28,15 @@ using swarm::net::llm_client;
 
 namespace {
 
-namespace fs = std::filesystem;
-
-/// A directory of its own for each test, removed at the end.
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    static std::atomic<int> counter{0};
-    path = fs::temp_directory_path() /
-           ("net_mock_test_" + std::to_string(::getpid()) + "_" + std::to_string(++counter));
-    fs::create_directories(path);
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string write(const std::string& name, const std::string& text) const {
-    auto file = path / name;
-    std::ofstream out{file};
-    out << text;
-    return file.string();
-  }
-};
+using test::temp_dir;
 
 /// A running mock with its script.
 struct mock {
   temp_dir dir;
   std::unique_ptr<mock_llm::server> srv;
 
-  explicit mock(const std::string& script, mock_llm::server_options opts = {}) {
-    if (!script.empty())
-      opts.script_path = dir.write("script.yaml", script);
-    auto started = mock_llm::server::start(std::move(opts));
-    if (!started)
-      FAIL("mock did not start: " << describe(started.error()));
-    srv = std::move(*started);
-  }
+  explicit mock(const std::string& script, mock_llm::server_options opts = {})
+      : srv(test::start_mock(dir, script, std::move(opts))) {}
 
   std::string url() const { return srv->url(); }
   mock_llm::stats stats() const { return srv->stats(); }
@@ -359,7 +333,7 @@ TEST_CASE("a server that refuses response_format gets the call once more, the sc
           "prompt") {
   temp_dir logs;
   mock_llm::server_options opts;
-  opts.request_log = (logs.path / "requests.jsonl").string();
+  opts.request_log = (logs.path() / "requests.jsonl").string();
   mock m{R"(
 faults:
   - {kind: refuse_response_format}
@@ -589,8 +563,8 @@ latency: {fixed_ms: 5000}
 
 TEST_CASE("https works with the CA file and fails verification without it") {
   temp_dir dir;
-  auto key = (dir.path / "k.pem").string();
-  auto cert = (dir.path / "c.pem").string();
+  auto key = (dir.path() / "k.pem").string();
+  auto cert = (dir.path() / "c.pem").string();
   auto cmd = "openssl req -x509 -newkey rsa:2048 -nodes -keyout " + key + " -out " + cert +
              " -days 1 -subj /CN=localhost"
              " -addext subjectAltName=DNS:localhost,IP:127.0.0.1 >/dev/null 2>&1";
@@ -622,8 +596,8 @@ TEST_CASE("https works with the CA file and fails verification without it") {
     CHECK(client.stats().attempts == 1);
   }
   SECTION("a certificate for another host name") {
-    auto key2 = (dir.path / "k2.pem").string();
-    auto cert2 = (dir.path / "c2.pem").string();
+    auto key2 = (dir.path() / "k2.pem").string();
+    auto cert2 = (dir.path() / "c2.pem").string();
     auto cmd2 = "openssl req -x509 -newkey rsa:2048 -nodes -keyout " + key2 + " -out " + cert2 +
                 " -days 1 -subj /CN=other.example"
                 " -addext subjectAltName=DNS:other.example >/dev/null 2>&1";

@@ -18,6 +18,7 @@
 #include "runtime/core/errc.hpp"
 #include "runtime/run_records.hpp"
 #include "runtime/runtime.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/mock_runtime.hpp"
 
 using namespace swarm;
@@ -51,8 +52,7 @@ struct fixture : test::mock_runtime {
 caf::expected<result> stop_after(runtime& rt, mock_llm::server& srv, uint64_t requests,
                                  std::function<caf::expected<result>()> start) {
   auto running = std::async(std::launch::async, std::move(start));
-  for (int i = 0; i < 2000 && srv.stats().chat_requests < requests; ++i)
-    std::this_thread::sleep_for(5ms);
+  (void)test::eventually([&] { return srv.stats().chat_requests >= requests; }, 10s);
   CHECK(srv.stats().chat_requests >= requests);
   rt.stop();
   REQUIRE(running.wait_for(20s) == std::future_status::ready);
@@ -209,20 +209,18 @@ TEST_CASE("a recorded run replays offline, and a request the recording lacks is 
 
 TEST_CASE("stopping the runtime in the middle of a run ends the run, and it can resume") {
   fixture f;
-  auto slow = f.dir.write("slow.yaml", "latency: {fixed_ms: 300}\ndefault: {reply: 'late'}\n");
-  auto srv = mock_llm::server::start({.script_path = slow});
-  REQUIRE(srv);
+  auto srv = test::start_mock(f.dir, "latency: {fixed_ms: 300}\ndefault: {reply: 'late'}\n", {},
+                              "slow.yaml");
   auto opts = f.options();
   caf::expected<result> out{make_error(errc::none)};
   {
-    runtime rt{opts, {(*srv)->url(), "mock"}};
+    runtime rt{opts, {srv->url(), "mock"}};
     auto spec = load_spec_text(spec_text, "relay.yaml");
     REQUIRE(spec);
     auto team = rt.spawn(*spec);
     REQUIRE(team);
     auto running = std::async(std::launch::async, [&] { return team->run({"go", "run-s", {}}); });
-    for (int i = 0; i < 500 && (*srv)->stats().in_flight == 0; ++i)
-      std::this_thread::sleep_for(5ms);
+    (void)test::eventually([&] { return srv->stats().in_flight != 0; }, 2500ms);
     rt.stop();
     // The swarm's actors exit with the answer still promised: the run must end anyway.
     REQUIRE(running.wait_for(20s) == std::future_status::ready);
@@ -232,7 +230,7 @@ TEST_CASE("stopping the runtime in the middle of a run ends the run, and it can 
   CHECK(is(out.error(), errc::runtime_stopped));
   // The journal says so (not "running", as if a process still ran it).
   CHECK(journaled(opts, "run-s").first.status == "interrupted");
-  runtime rt{opts, {(*srv)->url(), "mock"}};
+  runtime rt{opts, {srv->url(), "mock"}};
   auto info = rt.find_run("run-s");
   REQUIRE(info);
   REQUIRE(*info);
@@ -317,18 +315,16 @@ TEST_CASE("flags given at resume time replace the first attempt's overrides fiel
 
 TEST_CASE("a run resumed twice keeps the overrides it was started with") {
   fixture f;
-  auto srv = mock_llm::server::start(
-      {.script_path = f.dir.write("model.yaml", "latency: {fixed_ms: 300}\n"
-                                                "default: {reply: '{{model}}'}\n")});
-  REQUIRE(srv);
+  auto srv = test::start_mock(f.dir, "latency: {fixed_ms: 300}\ndefault: {reply: '{{model}}'}\n",
+                              {}, "model.yaml");
   auto opts = f.options();
   auto spec = load_spec_text(spec_text, "relay.yaml");
   REQUIRE(spec);
   {
-    runtime rt{opts, {(*srv)->url(), "model-a"}};
+    runtime rt{opts, {srv->url(), "model-a"}};
     auto team = rt.spawn(*spec);
     REQUIRE(team);
-    auto out = stop_after(rt, **srv, 2, [&] { return team->run({"go", "run-o"}); });
+    auto out = stop_after(rt, *srv, 2, [&] { return team->run({"go", "run-o"}); });
     REQUIRE(!out);
   }
   {
@@ -336,12 +332,12 @@ TEST_CASE("a run resumed twice keeps the overrides it was started with") {
     auto prepared = rt.prepare_resume("run-o");
     REQUIRE(prepared);
     auto& [team, input] = *prepared;
-    auto out = stop_after(rt, **srv, 4, [&] { return team.run(input); });
+    auto out = stop_after(rt, *srv, 4, [&] { return team.run(input); });
     REQUIRE(!out);
   }
   auto [header, models] = journaled(opts, "run-o");
   CHECK(header.status == "interrupted");
-  CHECK(header.llm_url == (*srv)->url()); // an empty override did not replace it
+  CHECK(header.llm_url == srv->url()); // an empty override did not replace it
   CHECK(header.model == "model-a");
   {
     runtime rt{opts};
@@ -351,30 +347,28 @@ TEST_CASE("a run resumed twice keeps the overrides it was started with") {
   }
   auto [after, all] = journaled(opts, "run-o");
   CHECK(all == std::vector<std::string>{"model-a", "model-a", "model-a"});
-  CHECK((*srv)->stats().chat_requests == 5); // the two calls in flight at each stop, again
+  CHECK(srv->stats().chat_requests == 5); // the two calls in flight at each stop, again
 }
 
 TEST_CASE("a resumed run reads OPENAI_BASE_URL and OPENAI_MODEL as its first attempt did") {
   fixture f;
-  auto srv = mock_llm::server::start(
-      {.script_path = f.dir.write("model.yaml", "latency: {fixed_ms: 300}\n"
-                                                "default: {reply: '{{model}}'}\n")});
-  REQUIRE(srv);
+  auto srv = test::start_mock(f.dir, "latency: {fixed_ms: 300}\ndefault: {reply: '{{model}}'}\n",
+                              {}, "model.yaml");
   auto opts = f.options();
   auto spec = load_spec_text(spec_text, "relay.yaml");
   REQUIRE(spec);
   {
-    scoped_env url{"OPENAI_BASE_URL", (*srv)->url()};
+    scoped_env url{"OPENAI_BASE_URL", srv->url()};
     scoped_env model{"OPENAI_MODEL", "model-env"};
     runtime rt{opts}; // no overrides: the environment names endpoint and model
     auto team = rt.spawn(*spec);
     REQUIRE(team);
-    auto out = stop_after(rt, **srv, 2, [&] { return team->run({"go", "run-e"}); });
+    auto out = stop_after(rt, *srv, 2, [&] { return team->run({"go", "run-e"}); });
     REQUIRE(!out);
   }
   auto [header, first_models] = journaled(opts, "run-e");
   CHECK(header.env_recorded);
-  CHECK(header.env_base_url == (*srv)->url());
+  CHECK(header.env_base_url == srv->url());
   CHECK(header.env_model == "model-env");
   // The environment has changed since: the resumed run must not switch endpoint or model.
   scoped_env url{"OPENAI_BASE_URL", "http://127.0.0.1:9/v1"};
@@ -387,5 +381,5 @@ TEST_CASE("a resumed run reads OPENAI_BASE_URL and OPENAI_MODEL as its first att
   }
   auto [after, models] = journaled(opts, "run-e");
   CHECK(models == std::vector<std::string>{"model-env", "model-env", "model-env"});
-  CHECK(after.env_base_url == (*srv)->url());
+  CHECK(after.env_base_url == srv->url());
 }

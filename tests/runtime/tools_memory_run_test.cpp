@@ -216,15 +216,15 @@ agents:
     REQUIRE_FALSE(r);
   }
   // The endpoint works again; the run resumes in a new runtime.
-  auto healthy = mock_llm::server::start({.script_path = f.dir.write("healthy.yaml", R"(
+  auto healthy = test::start_mock(f.dir, R"(
 rules:
   - match: {history: 'tool: remembered as ltm-c'}
     reply: 'stored'
 default: {reply: 'the tool ran again, or the call was sent again'}
-)")});
-  REQUIRE(healthy);
+)",
+                                  {}, "healthy.yaml");
   {
-    runtime rt{f.options(), {(*healthy)->url(), "mock"}};
+    runtime rt{f.options(), {healthy->url(), "mock"}};
     std::atomic<int> written{0}, tool_ends{0};
     auto watching = rt.on_event([&](const event& e) {
       written += e.kind == event_kind::memory_written;
@@ -233,7 +233,7 @@ default: {reply: 'the tool ran again, or the call was sent again'}
     auto r = rt.resume("run-t");
     REQUIRE(r);
     CHECK(r->text == "## keeper\nstored");
-    CHECK((*healthy)->stats().chat_requests == 1); // only the step after the tool
+    CHECK(healthy->stats().chat_requests == 1); // only the step after the tool
     (void)test::eventually([&] { return tool_ends != 0; }, 1s);
     CHECK(tool_ends == 1); // the model got the tool's answer again...
     CHECK(written == 0);   // ...from the journal: long-term memory was not written again
