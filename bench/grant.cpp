@@ -1,8 +1,8 @@
 // Scenario `grant` (issue D): what the resource pool's grant adds to each LLM call. A fast inner
-// llm_actor answers every chat_request at once; calls go to it directly, or through the LLM gate
-// (spawn_llm_gate) and the resource pool (budgets and prices set, slots never short). Same run,
-// rounds alternate between the two; medians. Two shapes: one call at a time (latency) and K calls
-// in flight (throughput). Prints a markdown table.
+// llm_actor answers every chat_request at once; calls go to it directly, or through the LLM broker
+// (spawn_llm_broker, sending to it as to a record/replay cassette) and the resource pool (budgets
+// and prices set, slots never short). Same run, rounds alternate between the two; medians. Two
+// shapes: one call at a time (latency) and K calls in flight (throughput). Prints a markdown table.
 // Usage: bench_grant [--calls N] [--rounds R] [--inflight K] [--policy stealing|sharing]
 //                    [--no-caller-timeout]
 // By default the driver sends each call with a 60 s request timeout, as an agent does (a CAF 0.17
@@ -22,7 +22,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "runtime/core/types.hpp"
-#include "runtime/llm_gate.hpp"
+#include "runtime/llm_broker.hpp"
 #include "runtime/resource_pool.hpp"
 
 namespace {
@@ -152,7 +152,9 @@ int main(int argc, char** argv) {
   opts.budgets.runtime.max_usd = 1'000'000;
   opts.prices.models["gpt-4o-mini"] = swarm::model_price{0.15, 0.6};
   auto pool = swarm::spawn_resource_pool(sys, opts);
-  auto gate = swarm::spawn_llm_gate(sys, inner, pool);
+  swarm::llm_broker_options broker_opts;
+  broker_opts.inner = inner; // the broker's grant path alone: no client, no journal
+  auto gate = swarm::spawn_llm_broker(sys, nullptr, pool, broker_opts);
 
   swarm::chat_request proto;
   proto.run_id = "r1";
@@ -173,7 +175,7 @@ int main(int argc, char** argv) {
   std::printf(
       "calls per round %zu, rounds %zu, policy %s, 2 scheduler threads, caller timeout %s\n\n",
       calls, rounds, policy.c_str(), timeout ? "60 s" : "none");
-  std::printf("| shape | inner alone (us/call) | gate + pool + inner (us/call) | grant overhead "
+  std::printf("| shape | inner alone (us/call) | broker + pool + inner (us/call) | grant overhead "
               "(us/call) | gated / alone |\n|---|---|---|---|---|\n");
   for (size_t k : {size_t{1}, inflight}) {
     // Warm-up of both paths.

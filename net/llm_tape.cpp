@@ -44,15 +44,15 @@ std::string describe_call(const chat_request& req) {
 struct tape_state {
   llm_actor inner;
   std::shared_ptr<call_store> store;
-  tape_mode mode = tape_mode::journal;
+  tape_mode mode = tape_mode::record;
   std::unordered_map<std::string, uint32_t> seen; // key without occurrence -> calls so far
 
   static inline const char* name = "swarm.llm_tape";
 
   std::string key_for(const chat_request& req) {
-    auto base = mode == tape_mode::journal ? journal_key(req, 0) : content_key(req, 0);
+    auto base = content_key(req, 0);
     auto n = seen[base]++;
-    return n == 0 ? base : (mode == tape_mode::journal ? journal_key(req, n) : content_key(req, n));
+    return n == 0 ? base : content_key(req, n);
   }
 };
 
@@ -66,8 +66,6 @@ llm_actor::behavior_type tape_behavior(tape_pointer self, llm_actor inner,
   return {
       [self](chat_request& req) -> caf::result<chat_result> {
         auto& st = self->state;
-        if (st.mode == tape_mode::journal && req.run_id.empty())
-          return self->delegate(st.inner, std::move(req));
         auto key = st.key_for(req);
         if (st.mode != tape_mode::record) {
           auto hit = st.store->find(key);

@@ -1,9 +1,8 @@
-// The LLM tape: an llm_actor in front of another that keeps every finished call in a call_store
-// and serves calls already kept. One mechanism, three uses (docs/decisions.md):
-//   journal: finished calls of a run go to the run journal before the caller sees them; a resumed
-//            run gets them back instead of calling the LLM again (keyed by position in the run);
+// The LLM tape: an llm_actor in front of another that keeps every finished call in a cassette
+// and serves calls already kept (docs/decisions.md):
 //   record:  every call goes to a cassette file (keyed by the request's content);
 //   replay:  calls are answered from a cassette only; a request it lacks is errc::replay_missing.
+// The run journal is kept by each swarm's LLM broker (runtime/llm_broker), keyed by journal_key.
 #pragma once
 
 #include <memory>
@@ -18,9 +17,8 @@ namespace swarm::net {
 
 /// What the tape does with each chat_request.
 enum class tape_mode {
-  journal, ///< serve kept calls, call `inner` for the rest and keep them (key: run position)
-  record,  ///< call `inner` for every call and keep it (key: request content)
-  replay,  ///< serve kept calls only (key: request content); `inner` is not used
+  record, ///< call `inner` for every call and keep it (key: request content)
+  replay, ///< serve kept calls only (key: request content); `inner` is not used
 };
 
 /// The key of `req` in the run journal: "RUN\nAGENT\nTASK\nSTEP\nN", N counting earlier calls
@@ -32,9 +30,8 @@ std::string journal_key(const chat_request& req, uint32_t occurrence);
 /// N-th identical request of the recording.
 std::string content_key(const chat_request& req, uint32_t occurrence);
 
-/// Spawns a tape in front of `inner` (may be null in replay mode). Calls outside a run
-/// (empty run_id) pass through untouched in journal mode. Embedding requests always pass through
-/// (in replay mode they fail: embeddings are not recorded). When the store cannot keep a
+/// Spawns a tape in front of `inner` (may be null in replay mode). Embedding requests always pass
+/// through (in replay mode they fail: embeddings are not recorded). When the store cannot keep a
 /// finished call (disk full, I/O error) the call fails with that error: a journaled run never
 /// acts on a reply it could not journal. A call `inner` has not answered a second past its
 /// `timeout` is cancelled there (chat_cancel) and fails with errc::llm_timeout.

@@ -86,8 +86,8 @@ resource_pool_options pool_options_from(const swarm_spec& spec) {
   return out;
 }
 
-llm_gate_options gate_options_from(const swarm_spec& spec) {
-  llm_gate_options out;
+llm_broker_options broker_options_from(const swarm_spec& spec) {
+  llm_broker_options out;
   out.grant_timeout = spec.resources.grant_timeout;
   return out;
 }

@@ -1,8 +1,8 @@
-// From a swarm spec's `resources:` and budgets to the options of the resource pool and its gate.
+// From a swarm spec's `resources:` and budgets to the options of the resource pool and LLM broker.
 #pragma once
 
 #include "runtime/core/spec.hpp"
-#include "runtime/llm_gate.hpp"
+#include "runtime/llm_broker.hpp"
 #include "runtime/resource_pool.hpp"
 
 namespace swarm {
@@ -16,7 +16,7 @@ namespace swarm {
 /// `budget_limits::agent_swarms`), the root swarm and the runtime.
 resource_pool_options pool_options_from(const swarm_spec& spec);
 
-/// The gate's options of `spec`: `resources.grant_timeout_ms`.
-llm_gate_options gate_options_from(const swarm_spec& spec);
+/// The LLM broker's options of `spec`: `resources.grant_timeout_ms`.
+llm_broker_options broker_options_from(const swarm_spec& spec);
 
 } // namespace swarm

@@ -29,14 +29,13 @@
 #include "net/cassette.hpp"
 #include "net/llm_actor.hpp"
 #include "net/llm_client.hpp"
-#include "net/llm_tape.hpp"
 #include "runtime/core/errc.hpp"
 #include "runtime/core/events.hpp"
 #include "runtime/core/run_id.hpp"
 #include "runtime/core/step_log.hpp"
 #include "runtime/core/types.hpp"
 #include "runtime/detail/runtime_state.hpp"
-#include "runtime/llm_gate.hpp"
+#include "runtime/llm_broker.hpp"
 #include "runtime/monitor.hpp"
 #include "runtime/pool_options.hpp"
 #include "runtime/resource_pool.hpp"
@@ -151,24 +150,22 @@ caf::expected<swarm_handle> spawn_swarm(const std::shared_ptr<runtime::impl>& rt
   overrides.offline = overrides.offline || rt->store.replay;
   if (auto checked = check_llm_settings(spec, overrides, env); !checked)
     return std::move(checked.error());
-  // The swarm's LLM path: agent -> journal tape -> gate (its resource pool) -> the runtime's.
-  // The journal sits in front so that a resumed run's finished calls need no grant.
+  // The swarm's LLM path: agent -> its broker (journal, grant from its resource pool, the
+  // client, settled usage, journal write off the scheduler threads) -> agent.
   auto popts = pool_options_from(spec);
   auto has_default = std::any_of(spec.resources.endpoints.begin(), spec.resources.endpoints.end(),
                                  [](const auto& ep) { return ep.url == "default"; });
   if (!has_default)
     popts.default_endpoint.max_concurrent = rt->max_connections;
   auto pool = spawn_resource_pool(rt->sys, std::move(popts));
-  auto gate_opts = gate_options_from(spec);
-  gate_opts.monitor = rt->monitor;
-  auto gate = spawn_llm_gate(rt->sys, rt->llm, pool, std::move(gate_opts));
+  auto broker_opts = broker_options_from(spec);
+  broker_opts.monitor = rt->monitor;
+  broker_opts.journal = rt->store.journal;
+  if (rt->store.recording)
+    broker_opts.inner = rt->llm; // the cassette records or replays every call
+  auto path = spawn_llm_broker(rt->sys, rt->client, pool, std::move(broker_opts));
   std::vector<caf::actor> services{caf::actor_cast<caf::actor>(pool),
-                                   caf::actor_cast<caf::actor>(gate)};
-  llm_actor path = gate;
-  if (rt->store.journal) {
-    path = net::spawn_llm_tape(rt->sys, gate, rt->store.journal, net::tape_mode::journal);
-    services.push_back(caf::actor_cast<caf::actor>(path));
-  }
+                                   caf::actor_cast<caf::actor>(path)};
   auto stop_services = [&services] {
     for (auto& a : services)
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);

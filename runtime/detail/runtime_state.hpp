@@ -35,7 +35,7 @@
 #include "runtime/core/run_id.hpp"
 #include "runtime/core/step_log.hpp"
 #include "runtime/core/types.hpp"
-#include "runtime/llm_gate.hpp"
+#include "runtime/llm_broker.hpp"
 #include "runtime/monitor.hpp"
 #include "runtime/pool_options.hpp"
 #include "runtime/resource_pool.hpp"
@@ -57,8 +57,9 @@ struct persistence {
 struct runtime::impl {
   impl(const runtime_options& opts, llm_overrides ov, persistence p);
 
-  // The runtime's part of the LLM path: the client, behind the recording or replay tape. Each
-  // swarm adds its own gate and journal tape in front (spawn_swarm; docs/decisions.md).
+  // The runtime's LLM actor: the client, behind the recording or replay tape. Swarms call the
+  // client through their own broker (spawn_swarm), which sends to this actor only when a
+  // cassette records or replays; the long-term memory's embeddings use it (docs/decisions.md).
   llm_actor make_llm_chain(const runtime_options& opts) {
     llm_actor out;
     if (opts.replay_file.empty())

@@ -1,5 +1,6 @@
-// Tests of the LLM tape and the cassette: record then replay, the journal serving finished calls,
-// keys, and failures (a missing recording entry, a malformed cassette, a store that cannot write).
+// Tests of the LLM tape and the cassette: record then replay, keys, and failures (a missing
+// recording entry, a malformed cassette). The run journal's cases are the broker's
+// (tests/runtime/llm_broker_journal_test.cpp).
 #include <chrono>
 #include <fstream>
 #include <memory>
@@ -145,47 +146,6 @@ TEST_CASE_METHOD(tape_fixture, "a recording replays the same replies offline") {
   CHECK(describe(missing.error()).find("never recorded") != std::string::npos);
   CHECK(describe(missing.error()).find(path) != std::string::npos);
   caf::anon_send_exit(replay, caf::exit_reason::user_shutdown);
-}
-
-TEST_CASE_METHOD(tape_fixture, "the journal answers a finished call instead of sending it again") {
-  auto path = (dir.path() / "journal.jsonl").string();
-  auto store = net::cassette::create(path);
-  REQUIRE(store);
-  auto tape = net::spawn_llm_tape(*sys, llm, *store, net::tape_mode::journal);
-  auto first = call(tape, request("plan", "t1", 0));
-  REQUIRE(first);
-  CHECK(srv->stats().chat_requests == 1);
-  // A second tape over the same store: a resumed run. Same position -> the journaled reply,
-  // even though the request text differs (context may differ on resume).
-  auto resumed = net::spawn_llm_tape(*sys, llm, *store, net::tape_mode::journal);
-  auto again = call(resumed, request("plan, with other context", "t1", 0));
-  REQUIRE(again);
-  CHECK(again->content == first->content);
-  CHECK(srv->stats().chat_requests == 1);
-  // The next step of the task was not finished: it goes out.
-  auto next = call(resumed, request("step two", "t1", 1));
-  REQUIRE(next);
-  CHECK(next->content == "reply #2 to step two");
-  CHECK(srv->stats().chat_requests == 2);
-  // A call outside a run passes through untouched, every time.
-  auto outside = request("no run");
-  outside.run_id.clear();
-  REQUIRE(call(resumed, outside));
-  REQUIRE(call(resumed, outside));
-  CHECK(srv->stats().chat_requests == 4);
-  caf::anon_send_exit(tape, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(resumed, caf::exit_reason::user_shutdown);
-}
-
-TEST_CASE_METHOD(tape_fixture, "a reply the store cannot keep fails the call with the reason") {
-  auto full = net::cassette::create("/dev/full");
-  REQUIRE(full);
-  auto tape = net::spawn_llm_tape(*sys, llm, *full, net::tape_mode::journal);
-  auto r = call(tape, request("anything"));
-  REQUIRE(!r);
-  CHECK(is(r.error(), errc::storage_full));
-  CHECK(describe(r.error()).find("/dev/full") != std::string::npos);
-  caf::anon_send_exit(tape, caf::exit_reason::user_shutdown);
 }
 
 TEST_CASE_METHOD(tape_fixture, "a malformed recording is refused with its file and line") {

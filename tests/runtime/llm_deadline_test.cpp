@@ -1,5 +1,5 @@
 // One deadline per LLM call, set by the agent (chat_request::timeout): it covers the wait for a
-// grant and the call itself. Agents behind a gate with one slot on an endpoint that stalls: a
+// grant and the call itself. Agents behind a broker with one slot on an endpoint that stalls: a
 // call past its deadline is closed on the wire, never sent late, and its slot goes to the next.
 #include <chrono>
 #include <memory>
@@ -19,7 +19,7 @@
 #include "net/llm_client.hpp"
 #include "runtime/core/errc.hpp"
 #include "runtime/core/types.hpp"
-#include "runtime/llm_gate.hpp"
+#include "runtime/llm_broker.hpp"
 #include "runtime/resource_pool.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -31,7 +31,7 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
-/// The mock (stalling every "stall" request), client, LLM actor, a one-slot pool and its gate.
+/// The mock (stalling every "stall" request), client, LLM actor, a one-slot pool and its broker.
 struct deadline_fixture {
   test::temp_dir dir;
   std::unique_ptr<mock_llm::server> mock;
@@ -59,7 +59,7 @@ struct deadline_fixture {
     resource_pool_options popts;
     popts.default_endpoint.max_concurrent = 1;
     pool.emplace(*sys, spawn_resource_pool(*sys, popts));
-    gate = spawn_llm_gate(*sys, llm, pool->handle()); // grant_timeout: the default 60 s
+    gate = spawn_llm_broker(*sys, client, pool->handle()); // grant_timeout: the default 60 s
   }
 
   ~deadline_fixture() {

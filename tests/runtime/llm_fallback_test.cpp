@@ -21,7 +21,7 @@
 #include "net/llm_client.hpp"
 #include "runtime/core/errc.hpp"
 #include "runtime/core/types.hpp"
-#include "runtime/llm_gate.hpp"
+#include "runtime/llm_broker.hpp"
 #include "runtime/llm_resolution.hpp"
 #include "runtime/resource_pool.hpp"
 #include "runtime/runtime.hpp"
@@ -190,7 +190,7 @@ TEST_CASE("fallbacks: a 400 is not fallen back from; a 404 and a refused connect
   auto client = std::make_shared<net::llm_client>(client_opts);
   auto llm = net::spawn_llm_actor(sys, client);
   resource_pool_client pool{sys, spawn_resource_pool(sys, {})};
-  auto gate = spawn_llm_gate(sys, llm, pool.handle(), {});
+  auto gate = spawn_llm_broker(sys, client, pool.handle(), {});
   auto call = [&](chat_request req) {
     caf::scoped_actor self{sys};
     std::optional<chat_result> res;

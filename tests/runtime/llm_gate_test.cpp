@@ -1,5 +1,6 @@
-// The LLM gate in front of the real LLM client and the in-process mock: budgets that run out
-// mid-way, slot limits seen from the server, 429 storms, cancellation, and no slot leaks.
+// The LLM broker (runtime/llm_broker) in front of the real LLM client and the in-process mock
+// ("gate": its grant path): budgets that run out mid-way, slot limits seen from the server, 429
+// storms, cancellation, and no slot leaks.
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -21,7 +22,7 @@
 #include "runtime/core/errc.hpp"
 #include "runtime/core/spec.hpp"
 #include "runtime/core/types.hpp"
-#include "runtime/llm_gate.hpp"
+#include "runtime/llm_broker.hpp"
 #include "runtime/pool_options.hpp"
 #include "runtime/resource_pool.hpp"
 #include "tests/support/eventually.hpp"
@@ -52,7 +53,7 @@ struct gate_fixture {
   llm_actor gate;
 
   explicit gate_fixture(const std::string& script, resource_pool_options pool_opts = {},
-                        llm_gate_options gate_opts = {}, uint32_t retries = 0) {
+                        llm_broker_options gate_opts = {}, uint32_t retries = 0) {
     mock_llm::server_options mock_opts;
     mock_opts.script_path = dir.write("script.yaml", script);
     mock_opts.threads = 2;
@@ -69,7 +70,7 @@ struct gate_fixture {
     client = std::make_shared<net::llm_client>(client_opts);
     llm = net::spawn_llm_actor(*sys, client);
     pool.emplace(*sys, spawn_resource_pool(*sys, std::move(pool_opts)));
-    gate = spawn_llm_gate(*sys, llm, pool->handle(), gate_opts);
+    gate = spawn_llm_broker(*sys, client, pool->handle(), gate_opts);
   }
 
   ~gate_fixture() {
@@ -157,7 +158,7 @@ TEST_CASE("the gate estimates prompts by bytes over four plus four per message",
   CHECK(estimate_prompt_tokens(req) == 5 + 12);
   req.tools.push_back({"tool", "does", "{}"}); // 10 bytes more: 27 -> 7
   CHECK(estimate_prompt_tokens(req) == 7 + 12);
-  llm_gate_options opts;
+  llm_broker_options opts;
   CHECK(estimate_completion_tokens(req, opts) == 1024);
   req.max_tokens = 50;
   CHECK(estimate_completion_tokens(req, opts) == 50);
@@ -406,7 +407,7 @@ TEST_CASE("no slot leaks after failed calls, refusals and a grant timeout", "[ga
   gate_fixture f{"rules:\n  - match: {user: slow}\n    reply: late\n    latency_ms: 1500\n"
                  "faults:\n  - {kind: http_500, match: {user: broken}}\n"
                  "  - {kind: invalid_json, match: {user: garbled}}\n",
-                 slots(1), llm_gate_options{50ms}};
+                 slots(1), llm_broker_options{50ms}};
   auto out = f.call_all({f.request(1, "broken"), f.request(2, "garbled")});
   CHECK(is(out[0].err, errc::llm_http_error));
   CHECK(is(out[1].err, errc::llm_invalid_response));
@@ -449,6 +450,11 @@ TEST_CASE("a call id already in flight through the gate is refused", "[gate]") {
 
 TEST_CASE("when the LLM actor dies its forwarded calls fail and their slots are freed", "[gate]") {
   gate_fixture f{"latency: {fixed_ms: 5000}\n", slots(2)};
+  // The broker's second path (a record/replay cassette): calls go to an LLM actor, not the client.
+  llm_broker_options through;
+  through.inner = f.llm;
+  caf::anon_send_exit(f.gate, caf::exit_reason::user_shutdown);
+  f.gate = spawn_llm_broker(*f.sys, f.client, f.pool->handle(), through);
   caf::scoped_actor self{*f.sys};
   auto a = self->request(f.gate, 30s, f.request(1, "a"));
   auto b = self->request(f.gate, 30s, f.request(2, "b"));

@@ -590,7 +590,7 @@ agents:
   REQUIRE(opts.prices.models.count("m") == 1);
   CHECK(opts.prices.models["m"].prompt_per_million == 0.15);
   CHECK(opts.prices.models["m"].completion_per_million == 0.6);
-  CHECK(gate_options_from(*spec).grant_timeout == 1500ms);
+  CHECK(broker_options_from(*spec).grant_timeout == 1500ms);
   // The agent budget keys are the ids the factory gives agents.
   CHECK(agent_id{spec->name, "a"}.str() == "demo/a");
 }
@@ -606,7 +606,7 @@ TEST_CASE("a spec without resources gives an unlimited pool", "[pool]") {
   CHECK(opts.budgets.agents["demo/a"].max_usd == 0.1);
   CHECK(opts.budgets.swarms.empty());
   CHECK(opts.prices.models.empty());
-  CHECK(gate_options_from(*spec).grant_timeout == 60s);
+  CHECK(broker_options_from(*spec).grant_timeout == 60s);
 }
 
 // -- sub-swarm budgets ------------------------------------------------------------------------

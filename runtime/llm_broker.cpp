@@ -1,0 +1,631 @@
+// The swarm's LLM broker (see llm_broker.hpp). Every call is in `chats` or `embeds` from its
+// arrival until it is answered, and only the path that removes it answers it; its grant is
+// released exactly once, by whichever path sets `lease` to 0. Grants and releases happen on the
+// pool's core under its lock (no message); a call that must wait for a slot or its rate buckets
+// goes to the pool actor's queue. The client's completions and the journal writer's "kept" come
+// back as messages from their own threads.
+#include "runtime/llm_broker.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <limits>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
+
+#include "net/llm_client.hpp"
+#include "net/llm_tape.hpp"
+#include "runtime/core/errc.hpp"
+#include "runtime/detail/broker_rules.hpp"
+#include "runtime/detail/journal_writer.hpp"
+
+namespace swarm {
+
+namespace {
+
+using detail::charge_estimate;
+using detail::context_text;
+using detail::ms_text;
+using detail::refusal;
+using detail::token_sink;
+
+using chat_done_atom = caf::atom_constant<caf::atom("brkchat")>;
+using embed_done_atom = caf::atom_constant<caf::atom("brkembed")>;
+using kept_atom = caf::atom_constant<caf::atom("brkkept")>;
+
+/// The broker's real interface: llm_actor plus what the client's I/O threads and the journal
+/// writer send back (call id, ticket of the attempt, outcome). Callers see the llm_actor subset.
+using broker_actor =
+    llm_actor::extend<caf::reacts_to<chat_done_atom, uint64_t, uint64_t, chat_result>,
+                      caf::reacts_to<chat_done_atom, uint64_t, uint64_t, caf::error>,
+                      caf::reacts_to<embed_done_atom, uint64_t, uint64_t, embedding_result>,
+                      caf::reacts_to<embed_done_atom, uint64_t, uint64_t, caf::error>,
+                      caf::reacts_to<kept_atom, uint64_t, uint64_t, chat_result>,
+                      caf::reacts_to<kept_atom, uint64_t, uint64_t, caf::error>>;
+
+/// Whose a chat call is, for its events (budget_warning, llm_fallback).
+struct call_origin {
+  std::string run_id;
+  std::string task_id;
+  agent_id agent;
+};
+
+/// A call between its arrival and its answer.
+template <class Result>
+struct brokered_call {
+  caf::typed_response_promise<Result> rp;
+  uint64_t ticket = 0;
+  uint64_t lease = 0;      ///< 0 while waiting for the grant, and once released
+  bool answered = false;   ///< cancelled while waiting: answered, the grant still to come
+  bool sent = false;       ///< handed to the client (or the inner actor)
+  bool writing = false;    ///< its reply is with the journal writer
+  bool cancelling = false; ///< cancelled at the client: its failure is not fallen back from
+  usage estimate;          ///< the grant's estimate: charged when the reply states no usage
+  /// Chat calls without `original` when a monitor listens: run, task and agent for events.
+  std::unique_ptr<call_origin> origin;
+  /// Chat calls journaled or with fallbacks: the request as it came (null: neither).
+  std::shared_ptr<const chat_request> original;
+  std::string key;       ///< chat calls: the journal key (empty: not journaled)
+  uint32_t fallback = 0; ///< 0: the request's endpoint; i: its fallbacks[i - 1]
+  std::chrono::steady_clock::time_point deadline; ///< the call's one deadline, from its arrival
+};
+
+/// What a chat call keeps across its admissions (a fallback is admitted again).
+struct call_context {
+  caf::typed_response_promise<chat_result> rp; ///< invalid: a new call
+  uint32_t fallback = 0;
+  std::chrono::steady_clock::time_point deadline; ///< unset: from now and req.timeout
+  std::string key;
+  std::shared_ptr<const chat_request> original;
+};
+
+template <class Result>
+using call_map = std::unordered_map<uint64_t, brokered_call<Result>>;
+
+struct broker_state {
+  std::shared_ptr<net::llm_client> client;
+  resource_pool_actor pool;
+  std::shared_ptr<detail::pool_core> core; ///< null if the pool was gone when the broker started
+  caf::error no_pool;                      ///< why `core` is null
+  llm_broker_options opts;
+  std::unique_ptr<detail::journal_writer> writer; ///< null without a journal
+  std::unordered_map<std::string, uint32_t> seen; ///< journal key without occurrence -> calls
+  uint64_t tickets = 0; ///< this broker's tickets to withdraw waiting grant requests
+  call_map<chat_result> chats;
+  call_map<embedding_result> embeds;
+
+  broker_state() = default;
+  broker_state(const broker_state&) = delete;
+  broker_state& operator=(const broker_state&) = delete;
+
+  // The broker is going away: nothing may keep a slot. Held grants are released (zero usage:
+  // the replies will never be seen), waiting requests withdrawn, sent calls cancelled.
+  ~broker_state() {
+    auto drop = [this](auto& calls) {
+      for (auto& [id, call] : calls) {
+        if (call.sent && call.lease != 0 && !opts.inner && client)
+          client->cancel(id);
+        if (!core)
+          continue;
+        if (call.lease != 0)
+          release(call.lease, usage{});
+        else if (!call.sent)
+          caf::anon_send(pool, grant_withdraw{call.ticket});
+      }
+    };
+    drop(chats);
+    drop(embeds);
+  }
+
+  void tick() const {
+    if (opts.handled)
+      opts.handled->fetch_add(1, std::memory_order_relaxed);
+  }
+
+  /// The journal key of `req`, counting it (net::journal_key, as the run journal keeps them).
+  std::string key_for(const chat_request& req) {
+    auto base = net::journal_key(req, 0);
+    auto n = seen[base]++;
+    return n == 0 ? base : net::journal_key(req, n);
+  }
+
+  /// Releases `lease` on the core and wakes the pool if callers wait for the slot; returns the
+  /// budgets the use took past 80 %.
+  std::vector<budget_crossing> release(uint64_t lease, const usage& use,
+                                       bool estimated = false) const {
+    auto out = detail::pool_release(*core, lease, use, estimated);
+    if (out.wake)
+      caf::anon_send(pool, detail::pool_wake{std::move(*out.wake), false});
+    return std::move(out.crossed);
+  }
+
+  static inline const char* name = "swarm.llm_broker";
+};
+
+using broker_pointer = broker_actor::stateful_pointer<broker_state>;
+
+/// An event of `kind` about chat call `call` (its run, task and agent, from the request it keeps
+/// or its origin); false if it keeps neither (no monitor listens).
+template <class Result>
+bool head_of(const brokered_call<Result>& call, event_kind kind, event& out) {
+  out.kind = kind;
+  if (call.original) {
+    out.run_id = call.original->run_id;
+    out.task_id = call.original->task_id;
+    out.agent = call.original->agent;
+  } else if (call.origin) {
+    out.run_id = call.origin->run_id;
+    out.task_id = call.origin->task_id;
+    out.agent = call.origin->agent;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+/// Tells the monitor of the budgets chat call `call` took past 80 % (calls of a run only).
+template <class Result>
+void warn(broker_pointer self, const brokered_call<Result>& call,
+          const std::vector<budget_crossing>& crossed) {
+  auto& monitor = self->state.opts.monitor;
+  if (crossed.empty() || !monitor)
+    return;
+  event head;
+  if (!head_of(call, event_kind::budget_warning, head) || head.run_id.empty())
+    return;
+  for (const auto& x : crossed) {
+    auto e = head;
+    e.name = to_string(x.level);
+    e.text = describe(x);
+    caf::anon_send(monitor, std::move(e));
+  }
+}
+
+/// Removes call `id` if it is still the one with `ticket`: releases its grant (if it still holds
+/// one) with zero usage and answers it with `err` (unless it was answered when cancelled).
+template <class Result>
+void fail(broker_pointer self, call_map<Result>& calls, uint64_t id, uint64_t ticket,
+          caf::error err) {
+  auto i = calls.find(id);
+  if (i == calls.end() || i->second.ticket != ticket)
+    return; // already finished on another path
+  auto call = std::move(i->second);
+  calls.erase(i);
+  if (call.lease != 0)
+    self->state.release(call.lease, usage{});
+  if (!call.answered)
+    call.rp.deliver(std::move(err));
+}
+
+template <class Result, class Request>
+caf::typed_response_promise<Result> admit(broker_pointer self,
+                                          call_map<Result> broker_state::*member, Request& req,
+                                          grant_request ask, call_context ctx);
+
+grant_request chat_grant(const chat_request& req, const llm_broker_options& opts) {
+  grant_request ask;
+  ask.agent = req.agent;
+  ask.endpoint = req.endpoint.url;
+  ask.model = req.model;
+  ask.prompt_tokens = estimate_prompt_tokens(req);
+  ask.completion_tokens = estimate_completion_tokens(req, opts);
+  return ask;
+}
+
+/// Chat call `id` failed with `err` on its attempt `ticket`: if the failure is one another
+/// endpoint may not have, time is left and a fallback too, its grant is released, an
+/// llm_fallback event tells the switch, and the call is admitted again on the next fallback
+/// (a grant of its own: its endpoint's slots, its model's price). False: `err` stands.
+bool fall_back(broker_pointer self, uint64_t id, uint64_t ticket, const caf::error& err) {
+  // Less than this left of the deadline: the next endpoint could not answer in time anyway.
+  constexpr auto min_left = std::chrono::milliseconds(50);
+  auto& st = self->state;
+  auto i = st.chats.find(id);
+  if (i == st.chats.end() || i->second.ticket != ticket)
+    return false;
+  auto& call = i->second;
+  if (!call.original || call.fallback >= call.original->fallbacks.size() || call.answered ||
+      call.cancelling || !llm_falls_back(err))
+    return false;
+  auto left = call.deadline - std::chrono::steady_clock::now();
+  if (left < min_left)
+    return false;
+  const auto& orig = *call.original;
+  const auto& next = orig.fallbacks[call.fallback];
+  event e;
+  if (st.opts.monitor && head_of(call, event_kind::llm_fallback, e)) {
+    const auto& model = call.fallback == 0 ? orig.model : orig.fallbacks[call.fallback - 1].model;
+    const auto& url =
+        call.fallback == 0 ? orig.endpoint.url : orig.fallbacks[call.fallback - 1].endpoint.url;
+    e.step = orig.step;
+    e.name = next.model;
+    e.text = next.endpoint.url;
+    e.error = make_error(static_cast<errc>(err.code()),
+                         "model " + model + " at " + url + ": " + context_text(err));
+    caf::anon_send(st.opts.monitor, std::move(e));
+  }
+  chat_request req = orig;
+  req.endpoint = next.endpoint;
+  req.model = next.model;
+  req.fallbacks.clear();
+  req.timeout = std::chrono::duration_cast<caf::timespan>(left);
+  call_context ctx{std::move(call.rp), call.fallback + 1, call.deadline, std::move(call.key),
+                   std::move(call.original)};
+  auto lease = call.lease;
+  st.chats.erase(i);
+  if (lease != 0)
+    st.release(lease, usage{}); // the failed attempt, as a failed call is released
+  auto ask = chat_grant(req, st.opts);
+  admit(self, &broker_state::chats, req, std::move(ask), std::move(ctx));
+  return true;
+}
+
+/// Call `id` (attempt `ticket`) came back with `res`: its grant is settled with the reply's
+/// usage (or the estimate), then it is answered, or first kept in the journal if it is journaled.
+template <class Result>
+void completed(broker_pointer self, call_map<Result>& calls, uint64_t id, uint64_t ticket,
+               Result res) {
+  auto& st = self->state;
+  auto i = calls.find(id);
+  if (i == calls.end() || i->second.ticket != ticket || i->second.writing)
+    return;
+  auto& call = i->second;
+  auto estimated = charge_estimate(res, call.estimate);
+  if constexpr (std::is_same_v<Result, chat_result>)
+    res.fallback = call.fallback;
+  if (call.lease != 0)
+    warn(self, call, st.release(call.lease, res.use, estimated));
+  call.lease = 0;
+  if constexpr (std::is_same_v<Result, chat_result>) {
+    if (!call.key.empty() && st.writer && !call.answered) {
+      // Answered once durable: the writer thread puts it, then tells the broker.
+      call.writing = true;
+      auto hdl = caf::actor_cast<broker_actor>(self);
+      st.writer->put(call.key, call.original, std::move(res),
+                     [hdl, id, ticket](caf::expected<chat_result> kept) {
+                       if (kept)
+                         caf::anon_send(hdl, kept_atom::value, id, ticket, std::move(*kept));
+                       else
+                         caf::anon_send(hdl, kept_atom::value, id, ticket, std::move(kept.error()));
+                     });
+      return;
+    }
+  }
+  auto rp = std::move(call.rp);
+  auto answered = call.answered;
+  calls.erase(i);
+  if (!answered)
+    rp.deliver(std::move(res));
+}
+
+/// Call `id` failed with `err` on attempt `ticket`: a fallback, or the error is its answer.
+template <class Result>
+void failed(broker_pointer self, call_map<Result> broker_state::*member, uint64_t id,
+            uint64_t ticket, caf::error err) {
+  if constexpr (std::is_same_v<Result, chat_result>)
+    if (fall_back(self, id, ticket, err))
+      return;
+  fail(self, self->state.*member, id, ticket, std::move(err));
+}
+
+/// Sends granted call `id` to the client (or the inner actor); its completion finishes it.
+template <class Result, class Request>
+void send_call(broker_pointer self, call_map<Result> broker_state::*member, uint64_t id,
+               uint64_t ticket, Request req) {
+  auto& st = self->state;
+  (st.*member)[id].sent = true;
+  if (st.opts.inner) {
+    // No timeout of our own: the inner actor answers every call by its own timeout, and its
+    // death reaches the down handler.
+    self->request(st.opts.inner, caf::infinite, std::move(req))
+        .then(
+            [self, member, id, ticket](Result& res) {
+              self->state.tick();
+              completed(self, self->state.*member, id, ticket, std::move(res));
+            },
+            [self, member, id, ticket](caf::error& err) {
+              self->state.tick();
+              failed(self, member, id, ticket, std::move(err));
+            });
+    return;
+  }
+  // The client ends the call by its timeout (req.timeout) and always completes it; the
+  // callback runs on an I/O thread: it only sends.
+  auto hdl = caf::actor_cast<broker_actor>(self);
+  if constexpr (std::is_same_v<Result, chat_result>) {
+    auto on_delta = token_sink(st.opts.monitor, req);
+    if (req.stream_tokens)
+      req.stream = true;
+    st.client->chat(
+        std::move(req),
+        [hdl, id, ticket](caf::expected<chat_result> res) {
+          if (res)
+            caf::anon_send(hdl, chat_done_atom::value, id, ticket, std::move(*res));
+          else
+            caf::anon_send(hdl, chat_done_atom::value, id, ticket, std::move(res.error()));
+        },
+        std::move(on_delta));
+  } else {
+    st.client->embed(std::move(req), [hdl, id, ticket](caf::expected<embedding_result> res) {
+      if (res)
+        caf::anon_send(hdl, embed_done_atom::value, id, ticket, std::move(*res));
+      else
+        caf::anon_send(hdl, embed_done_atom::value, id, ticket, std::move(res.error()));
+    });
+  }
+}
+
+/// Grants `req` on the pool's core and sends it, or queues it at the pool actor and sends it
+/// once granted; see spawn_llm_broker.
+template <class Result, class Request>
+caf::typed_response_promise<Result> admit(broker_pointer self,
+                                          call_map<Result> broker_state::*member, Request& req,
+                                          grant_request ask, call_context ctx) {
+  auto& st = self->state;
+  auto& calls = st.*member;
+  caf::typed_response_promise<Result> rp;
+  if constexpr (std::is_same_v<Result, chat_result>)
+    rp = ctx.rp.pending() ? std::move(ctx.rp) : self->make_response_promise<Result>();
+  else
+    rp = self->make_response_promise<Result>();
+  auto id = req.call_id;
+  if (calls.count(id) > 0) {
+    rp.deliver(make_error(errc::invalid_argument,
+                          "call_id " + std::to_string(id) + " is already in flight"));
+    return rp;
+  }
+  if (!st.core) {
+    rp.deliver(st.no_pool);
+    return rp;
+  }
+  ask.priority = st.opts.priority;
+  // The call's deadline (req.timeout, from now) covers the wait for its grant too.
+  auto call_timeout = std::max(req.timeout, caf::timespan{0});
+  auto arrived = std::chrono::steady_clock::now();
+  ask.timeout = std::min(st.opts.grant_timeout, call_timeout);
+  ask.lease = call_timeout;
+  auto adm = detail::pool_admit(*st.core, ask);
+  if (adm.what == detail::admission::refused) {
+    rp.deliver(refusal(adm.err, ask.agent, ask.endpoint, st.opts.grant_timeout, call_timeout));
+    return rp;
+  }
+  // The client opens as many connections to the endpoint as the pool grants slots on it.
+  req.endpoint.max_connections = static_cast<uint32_t>(
+      std::min<size_t>(adm.max_concurrent, std::numeric_limits<uint32_t>::max()));
+  auto ticket = ++st.tickets;
+  auto& call = calls[id];
+  call.rp = rp;
+  call.ticket = ticket;
+  call.estimate = usage{ask.prompt_tokens, ask.completion_tokens, 0};
+  call.deadline = ctx.deadline == std::chrono::steady_clock::time_point{} ? arrived + call_timeout
+                                                                          : ctx.deadline;
+  if constexpr (std::is_same_v<Request, chat_request>) {
+    call.fallback = ctx.fallback;
+    call.key = std::move(ctx.key);
+    call.original = std::move(ctx.original);
+    if (st.opts.monitor && !call.original) // only events need it
+      call.origin = std::make_unique<call_origin>(call_origin{req.run_id, req.task_id, req.agent});
+  }
+  if (adm.what == detail::admission::granted) {
+    if (adm.sweep.count() > 0)
+      self->delayed_send(st.pool, adm.sweep, detail::lease_sweep{});
+    call.lease = adm.lease;
+    send_call(self, member, id, ticket, std::move(req));
+    return rp;
+  }
+  // It must wait: the pool actor queues it (its place is kept meanwhile) and grants it later.
+  ask.ticket = ticket;
+  auto agent = ask.agent;
+  auto endpoint = ask.endpoint;
+  // No timeout of our own: the pool answers by `ask.timeout`, and a grant that arrived after we
+  // stopped waiting would be a slot nobody releases.
+  self->request(st.pool, caf::infinite, detail::pool_enqueue{std::move(ask), std::move(adm.res)})
+      .then(
+          [self, member, id, ticket, arrived, req = std::move(req)](grant& g) mutable {
+            self->state.tick();
+            auto& calls = self->state.*member;
+            auto i = calls.find(id);
+            if (i == calls.end() || i->second.ticket != ticket || i->second.answered) {
+              // Cancelled while waiting: the call is never sent.
+              self->state.release(g.lease, usage{});
+              if (i != calls.end() && i->second.ticket == ticket)
+                calls.erase(i);
+              return;
+            }
+            i->second.lease = g.lease;
+            // What is left of the call's deadline goes with it: the client ends the call when
+            // the agent's deadline passes, not a full timeout after the grant.
+            auto left = req.timeout - (std::chrono::steady_clock::now() - arrived);
+            if (left <= caf::timespan{0}) {
+              fail(self, calls, id, ticket,
+                   make_error(errc::llm_timeout, "call " + std::to_string(id) +
+                                                     " got its slot past its timeout of " +
+                                                     ms_text(req.timeout)));
+              return;
+            }
+            req.timeout = left;
+            send_call(self, member, id, ticket, std::move(req));
+          },
+          [self, member, id, ticket, agent = std::move(agent), endpoint = std::move(endpoint),
+           call_timeout](caf::error& err) {
+            self->state.tick();
+            fail(self, self->state.*member, id, ticket,
+                 refusal(err, agent, endpoint, self->state.opts.grant_timeout, call_timeout));
+          });
+  return rp;
+}
+
+/// Answers every sent call with `err` and releases its grant (zero usage): the inner actor is
+/// gone.
+template <class Result>
+void fail_sent(broker_pointer self, call_map<Result>& calls, const caf::error& err) {
+  for (auto i = calls.begin(); i != calls.end();) {
+    auto& call = i->second;
+    if (!call.sent || call.writing) {
+      ++i;
+      continue;
+    }
+    if (call.lease != 0)
+      self->state.release(call.lease, usage{});
+    if (!call.answered)
+      call.rp.deliver(err);
+    i = calls.erase(i);
+  }
+}
+
+/// Cancels call `id` of `calls` if it is there; false if it is not.
+template <class Result>
+bool cancel(broker_pointer self, call_map<Result>& calls, uint64_t id) {
+  auto i = calls.find(id);
+  if (i == calls.end())
+    return false;
+  auto& call = i->second;
+  auto& st = self->state;
+  if (call.writing)
+    return true; // answered once kept: the call is over
+  if (call.sent) {
+    call.cancelling = true; // its error completion releases the grant
+    if (st.opts.inner)
+      self->send(st.opts.inner, chat_cancel{id});
+    else
+      st.client->cancel(id);
+  } else if (!call.answered) {
+    call.answered = true;
+    call.rp.deliver(make_error(errc::llm_cancelled, "call " + std::to_string(id) +
+                                                        " cancelled while waiting for a grant"));
+    self->send(st.pool, grant_withdraw{call.ticket});
+  }
+  return true;
+}
+
+broker_actor::behavior_type broker_behavior(broker_pointer self,
+                                            std::shared_ptr<net::llm_client> client,
+                                            resource_pool_actor pool, llm_broker_options opts) {
+  auto& st = self->state;
+  st.client = std::move(client);
+  st.pool = std::move(pool);
+  st.opts = std::move(opts);
+  if (st.opts.journal)
+    st.writer = std::make_unique<detail::journal_writer>(st.opts.journal);
+  // Calls wait in the mailbox until the pool has handed over its core.
+  self->request(st.pool, caf::infinite, detail::pool_core_query{})
+      .await(
+          [self](detail::pool_core_ref& ref) {
+            self->state.tick();
+            self->state.core = std::move(ref.core);
+          },
+          [self](caf::error& err) {
+            self->state.tick();
+            self->state.no_pool =
+                make_error(errc::llm_connect_failed,
+                           "the resource pool behind the broker is gone: " + describe(err));
+          });
+  if (st.opts.inner) {
+    self->monitor(st.opts.inner);
+    self->set_down_handler([self](caf::down_msg& msg) {
+      self->state.tick();
+      if (msg.source != self->state.opts.inner.address())
+        return;
+      auto err = make_error(errc::llm_connect_failed,
+                            "the LLM actor behind the broker terminated: " + describe(msg.reason));
+      fail_sent(self, self->state.chats, err);
+      fail_sent(self, self->state.embeds, err);
+    });
+  }
+  return {
+      [self](chat_request& req) -> caf::typed_response_promise<chat_result> {
+        auto& st = self->state;
+        st.tick();
+        std::string key;
+        if (st.writer && !req.run_id.empty()) {
+          // A resumed run's finished call is answered from the journal, before any grant.
+          key = st.key_for(req);
+          auto hit = st.writer->store().find(key);
+          if (!hit || *hit) {
+            auto rp = self->make_response_promise<chat_result>();
+            if (!hit) {
+              rp.deliver(std::move(hit.error()));
+            } else {
+              auto reply = std::move(**hit);
+              reply.call_id = req.call_id;
+              rp.deliver(std::move(reply));
+            }
+            return rp;
+          }
+        }
+        call_context ctx;
+        if (!key.empty() || !req.fallbacks.empty())
+          ctx.original = std::make_shared<const chat_request>(req);
+        ctx.key = std::move(key);
+        return admit(self, &broker_state::chats, req, chat_grant(req, st.opts), std::move(ctx));
+      },
+      [self](embedding_request& req) -> caf::typed_response_promise<embedding_result> {
+        self->state.tick();
+        grant_request ask;
+        ask.endpoint = req.endpoint.url;
+        ask.model = req.model;
+        ask.prompt_tokens = estimate_embedding_tokens(req);
+        return admit(self, &broker_state::embeds, req, std::move(ask), {});
+      },
+      [self](const chat_cancel& x) {
+        auto& st = self->state;
+        st.tick();
+        if (cancel(self, st.chats, x.call_id) || cancel(self, st.embeds, x.call_id))
+          return;
+        // Not ours: whoever makes the calls may know it.
+        if (st.opts.inner)
+          self->send(st.opts.inner, x);
+        else
+          st.client->cancel(x.call_id);
+      },
+      [self](chat_done_atom, uint64_t id, uint64_t ticket, chat_result& res) {
+        self->state.tick();
+        completed(self, self->state.chats, id, ticket, std::move(res));
+      },
+      [self](chat_done_atom, uint64_t id, uint64_t ticket, caf::error& err) {
+        self->state.tick();
+        failed(self, &broker_state::chats, id, ticket, std::move(err));
+      },
+      [self](embed_done_atom, uint64_t id, uint64_t ticket, embedding_result& res) {
+        self->state.tick();
+        completed(self, self->state.embeds, id, ticket, std::move(res));
+      },
+      [self](embed_done_atom, uint64_t id, uint64_t ticket, caf::error& err) {
+        self->state.tick();
+        failed(self, &broker_state::embeds, id, ticket, std::move(err));
+      },
+      [self](kept_atom, uint64_t id, uint64_t ticket, chat_result& res) {
+        self->state.tick();
+        auto& calls = self->state.chats;
+        auto i = calls.find(id);
+        if (i == calls.end() || i->second.ticket != ticket)
+          return;
+        auto rp = std::move(i->second.rp);
+        calls.erase(i);
+        rp.deliver(std::move(res));
+      },
+      [self](kept_atom, uint64_t id, uint64_t ticket, caf::error& err) {
+        self->state.tick();
+        fail(self, self->state.chats, id, ticket, std::move(err));
+      },
+  };
+}
+
+} // namespace
+
+llm_actor spawn_llm_broker(caf::actor_system& sys, std::shared_ptr<net::llm_client> client,
+                           resource_pool_actor pool, llm_broker_options opts) {
+  auto hdl = sys.spawn(broker_behavior, std::move(client), std::move(pool), std::move(opts));
+  return caf::actor_cast<llm_actor>(hdl);
+}
+
+} // namespace swarm
