@@ -24,6 +24,7 @@
 #include "actors/tool_runner.hpp"
 #include "runtime/core/errc.hpp"
 #include "runtime/core/types.hpp"
+#include "tests/support/actor_system.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/sandbox.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -33,16 +34,6 @@ using namespace swarm::actors;
 using namespace std::chrono_literals;
 
 namespace {
-
-caf::actor_system_config& test_config() {
-  static caf::actor_system_config cfg = [] {
-    caf::actor_system_config c;
-    register_types(c);
-    c.set("scheduler.max-threads", 2);
-    return c;
-  }();
-  return cfg;
-}
 
 using test::require_sandbox;
 
@@ -72,7 +63,7 @@ monitor_actor::behavior_type log_events(monitor_actor::pointer, std::shared_ptr<
 
 struct runner_fixture {
   test::temp_dir root;
-  caf::actor_system sys{test_config()};
+  caf::actor_system sys{test::actor_test_config()};
   tool_runner_config cfg;
   tool_runner_actor runner;
   std::shared_ptr<event_log> log = std::make_shared<event_log>();

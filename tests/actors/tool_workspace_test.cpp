@@ -17,6 +17,7 @@
 #include "actors/tool_runner.hpp"
 #include "runtime/core/errc.hpp"
 #include "runtime/core/types.hpp"
+#include "tests/support/actor_system.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace swarm;
@@ -24,16 +25,6 @@ using namespace swarm::actors;
 using namespace std::chrono_literals;
 
 namespace {
-
-caf::actor_system_config& test_config() {
-  static caf::actor_system_config cfg = [] {
-    caf::actor_system_config c;
-    register_types(c);
-    c.set("scheduler.max-threads", 2);
-    return c;
-  }();
-  return cfg;
-}
 
 const agent_id coder{"team", "coder"};
 
@@ -58,7 +49,7 @@ tool_request shell_call(const std::string& run, const std::string& id, const std
 TEST_CASE("60 calls filling 100 MiB each at once leave at most the 256 MiB quota on disk") {
   REQUIRE(!probe_sandbox());
   test::temp_dir root;
-  caf::actor_system sys{test_config()};
+  caf::actor_system sys{test::actor_test_config()};
   auto cfg = shell_config(root.path());
   cfg.workspace_mb = 256;
   cfg.max_parallel = 8; // more than one workspace takes at once (4): some wait for a turn
@@ -96,7 +87,7 @@ TEST_CASE("60 calls filling 100 MiB each at once leave at most the 256 MiB quota
 TEST_CASE("a provider lends the workspace for the whole call, and its refusal is the call's") {
   REQUIRE(!probe_sandbox());
   test::temp_dir root;
-  caf::actor_system sys{test_config()};
+  caf::actor_system sys{test::actor_test_config()};
   auto cfg = shell_config(root.path() / "unused");
   auto held = std::make_shared<std::atomic<int>>(0);
   auto lent = std::make_shared<std::atomic<int>>(0);

@@ -24,6 +24,7 @@
 #include "net/llm_client.hpp"
 #include "runtime/core/errc.hpp"
 #include "runtime/core/types.hpp"
+#include "tests/support/actor_system.hpp"
 #include "tests/support/mock_server.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -32,16 +33,6 @@ using namespace swarm;
 using namespace swarm::memory;
 
 namespace {
-
-caf::actor_system_config& test_config() {
-  static caf::actor_system_config cfg = [] {
-    caf::actor_system_config c;
-    register_types(c);
-    c.set("scheduler.max-threads", 2);
-    return c;
-  }();
-  return cfg;
-}
 
 /// Events a test monitor received.
 struct event_log {
@@ -68,7 +59,7 @@ monitor_actor::behavior_type recording_monitor(monitor_actor::pointer,
 /// An actor system, a database in a temp dir, and helpers to ask the memory actors.
 struct fixture {
   test::temp_dir dir;
-  caf::actor_system sys{test_config()};
+  caf::actor_system sys{test::actor_test_config()};
   std::shared_ptr<database> db;
   std::shared_ptr<event_log> log = std::make_shared<event_log>();
   monitor_actor monitor = sys.spawn(recording_monitor, log);

@@ -21,6 +21,8 @@
 #include "mock_llm/mock_llm_server.hpp"
 #include "runtime/core/errc.hpp"
 #include "tests/support/eventually.hpp"
+#include "tests/support/mock_server.hpp"
+#include "tests/support/temp_dir.hpp"
 
 using namespace swarm;
 using namespace std::chrono_literals;
@@ -137,30 +139,7 @@ private:
   beast::error_code ec_;
 };
 
-/// A script file in its own temporary directory, removed at the end of the test.
-class temp_dir {
-public:
-  temp_dir() {
-    static int counter = 0;
-    path_ = std::filesystem::temp_directory_path() /
-            ("mock_llm_test_" + std::to_string(::getpid()) + "_" + std::to_string(++counter));
-    std::filesystem::create_directories(path_);
-  }
-  ~temp_dir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  std::string file(const std::string& name, const std::string& text = {}) const {
-    auto p = (path_ / name).string();
-    if (!text.empty())
-      std::ofstream{p} << text;
-    return p;
-  }
-  const std::filesystem::path& path() const { return path_; }
-
-private:
-  std::filesystem::path path_;
-};
+using swarm::test::temp_dir;
 
 struct running {
   temp_dir dir;
@@ -169,12 +148,7 @@ struct running {
 
 running start(const std::string& script = {}, server_options opts = {}) {
   running r;
-  if (!script.empty())
-    opts.script_path = r.dir.file("script.yaml", script);
-  auto s = server::start(opts);
-  if (!s)
-    FAIL(describe(s.error()));
-  r.srv = std::move(*s);
+  r.srv = swarm::test::start_mock(r.dir, script, std::move(opts), "script.yaml");
   return r;
 }
 
@@ -522,14 +496,14 @@ TEST_CASE("keep-alive serves several requests on one connection") {
 TEST_CASE("a bad script fails start with invalid_spec naming the file") {
   temp_dir dir;
   server_options opts;
-  opts.script_path = dir.file("bad.yaml", "rules:\n  - match: {user: \"(\"}\n    reply: x\n");
+  opts.script_path = dir.write("bad.yaml", "rules:\n  - match: {user: \"(\"}\n    reply: x\n");
   auto s = server::start(opts);
   REQUIRE_FALSE(s);
   CHECK(is(s.error(), errc::invalid_spec));
   CHECK(describe(s.error()) == "invalid_spec: " + opts.script_path +
                                    ": rules[0].match.user: invalid regex \"(\": unbalanced "
                                    "parenthesis (line 2)");
-  opts.script_path = dir.file("missing.yaml");
+  opts.script_path = (dir.path() / "missing.yaml").string();
   auto missing = server::start(opts);
   REQUIRE_FALSE(missing);
   CHECK(is(missing.error(), errc::io_error));
@@ -537,8 +511,8 @@ TEST_CASE("a bad script fails start with invalid_spec naming the file") {
 
 TEST_CASE("HTTPS serves the same API with a throw-away certificate") {
   temp_dir dir;
-  auto key = dir.file("k.pem");
-  auto cert = dir.file("c.pem");
+  auto key = (dir.path() / "k.pem").string();
+  auto cert = (dir.path() / "c.pem").string();
   auto cmd = "openssl req -x509 -newkey rsa:2048 -nodes -keyout " + key + " -out " + cert +
              " -days 1 -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1"
              " >/dev/null 2>&1";
@@ -570,8 +544,8 @@ TEST_CASE("HTTPS serves the same API with a throw-away certificate") {
 TEST_CASE("a bad certificate path fails start with io_error naming the file") {
   temp_dir dir;
   server_options opts;
-  opts.tls_cert = dir.file("nope.pem");
-  opts.tls_key = dir.file("nope-key.pem");
+  opts.tls_cert = (dir.path() / "nope.pem").string();
+  opts.tls_key = (dir.path() / "nope-key.pem").string();
   auto s = server::start(opts);
   REQUIRE_FALSE(s);
   CHECK(is(s.error(), errc::io_error));

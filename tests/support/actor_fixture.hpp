@@ -19,21 +19,12 @@
 #include "net/llm_client.hpp"
 #include "runtime/core/errc.hpp"
 #include "runtime/core/types.hpp"
+#include "tests/support/actor_system.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/mock_server.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace swarm::test {
-
-inline caf::actor_system_config& actor_test_config() {
-  static caf::actor_system_config cfg = [] {
-    caf::actor_system_config c;
-    register_types(c);
-    c.set("scheduler.max-threads", 2);
-    return c;
-  }();
-  return cfg;
-}
 
 struct actor_fixture {
   temp_dir dir;

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <random>
 #include <string>
+#include <utility>
 
 namespace swarm::test {
 
@@ -18,10 +19,14 @@ public:
   }
   ~temp_dir() {
     std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
+    if (!path_.empty())
+      std::filesystem::remove_all(path_, ec);
   }
   temp_dir(const temp_dir&) = delete;
   temp_dir& operator=(const temp_dir&) = delete;
+  /// The directory moves with it; the moved-from one removes nothing.
+  temp_dir(temp_dir&& other) noexcept : path_(std::exchange(other.path_, {})) {}
+  temp_dir& operator=(temp_dir&&) = delete;
 
   const std::filesystem::path& path() const { return path_; }
 
