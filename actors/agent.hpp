@@ -22,8 +22,8 @@ namespace swarm::actors {
 struct llm_target {
   llm_endpoint endpoint;
   std::string model;
-  /// Where a call goes when this endpoint still fails after its retries, in order (the LLM
-  /// gate switches; chat_request::fallbacks). Default: none.
+  /// Where a call goes when this endpoint still fails after its retries, in order (the swarm's
+  /// LLM broker switches; chat_request::fallbacks). Default: none.
   std::vector<llm_fallback_target> fallbacks;
 };
 

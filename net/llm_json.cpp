@@ -168,7 +168,7 @@ uint64_t count_or(const json::value* v) {
   return 0;
 }
 
-// Marks a cassette's reply whose usage the gate estimated (encode_chat_response); no server
+// Marks a cassette's reply whose usage the broker estimated (encode_chat_response); no server
 // sends it.
 constexpr std::string_view estimated_key = "x_swarm_estimated";
 // Marks a cassette's reply that a fallback answered: its chat_result::fallback (> 0).
@@ -470,7 +470,7 @@ caf::expected<embedding_result> decode_embedding_response(std::string_view body)
       vec.push_back(static_cast<float>(number_or(&x, 0)));
     }
   }
-  read_usage(*root, out.use, false); // invalid: no tokens, which the gate charges its estimate for
+  read_usage(*root, out.use, false); // invalid: no tokens; the broker charges its estimate
   return out;
 }
 

@@ -36,9 +36,9 @@ struct endpoint_state {
   std::optional<token_bucket> rpm;
   std::optional<token_bucket> tpm;
   priority_fifo<waiter> waiting;
-  size_t in_transit = 0;       ///< requests a gate could not grant, on their way to the queue
+  size_t in_transit = 0;       ///< requests a broker could not grant, on their way to the queue
   bool wake_pending = false;   ///< a timer pool_wake for this endpoint is on its way
-  bool pump_requested = false; ///< a gate's pool_wake for this endpoint is on its way
+  bool pump_requested = false; ///< a broker's pool_wake for this endpoint is on its way
   size_t reclaimed = 0;        ///< leases that expired unreleased
 };
 

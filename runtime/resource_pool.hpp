@@ -1,8 +1,8 @@
 // The resource pool: every LLM call asks it for a grant before it is sent.
 // Concurrency slots and requests/tokens-per-minute buckets per endpoint, token and money
 // budgets per agent, swarm and runtime; fair FIFO-per-priority waiting; usage accounting.
-// Its state sits behind one mutex (`detail::pool_core`) shared with the LLM gates in front of
-// it: a gate grants and releases on it directly, and only a call that must wait is a message.
+// Its state sits behind one mutex (`detail::pool_core`) shared with the LLM brokers in front of
+// it: a broker grants and releases on it directly, and only a call that must wait is a message.
 #pragma once
 
 #include <chrono>
@@ -139,17 +139,17 @@ struct endpoint_report {
 namespace detail {
 
 /// The pool's state (ledger, endpoints, leases, wait queues) behind one mutex. Shared by the pool
-/// actor and the gates in front of it; only the pool actor touches the wait queues' promises.
+/// actor and the brokers in front of it; only the pool actor touches the wait queues' promises.
 class pool_core;
 
 /// Internal: re-examine an endpoint's queue: once its rate buckets may allow the head (`timer`),
-/// or because a gate released a slot while callers wait (not `timer`).
+/// or because a broker released a slot while callers wait (not `timer`).
 struct pool_wake {
   std::string endpoint;
   bool timer = true;
 };
 
-/// Internal: asks the pool for its core (a gate grants on it without messages).
+/// Internal: asks the pool for its core (a broker grants on it without messages).
 struct pool_core_query {};
 
 /// Internal: the answer to `pool_core_query`.
@@ -157,8 +157,8 @@ struct pool_core_ref {
   std::shared_ptr<pool_core> core;
 };
 
-/// Internal: a gate's request that `pool_admit` could not grant at once, with the reservation the
-/// gate holds for it. Answered like a `grant_request` (a `grant`, or request_timeout /
+/// Internal: a broker's request that `pool_admit` could not grant at once, with the reservation the
+/// broker holds for it. Answered like a `grant_request` (a `grant`, or request_timeout /
 /// llm_cancelled); its reservation is cancelled if it is never granted.
 struct pool_enqueue {
   grant_request req;

@@ -37,7 +37,7 @@ struct built_swarm {
 
 /// What the runtime spawned for a swarm before its agents: their LLM path and services.
 struct swarm_wiring {
-  llm_actor llm;                 ///< every agent's LLM path (journal, gate, client)
+  llm_actor llm;                 ///< every agent's LLM path (the swarm's broker)
   tool_runner_actor tool_runner; ///< null: no tools
   /// The tools to offer an agent's model (its permitted, declared ones).
   std::function<std::vector<tool_spec>(const agent_id&)> tool_specs;

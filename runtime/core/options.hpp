@@ -14,7 +14,7 @@ struct llm_client_options {
   size_t io_threads = 1;
   /// Most open connections to one endpoint (scheme, host, port) for calls whose
   /// llm_endpoint::max_connections is 0; further calls queue. Only a default: a call that
-  /// carries its endpoint's bound uses that one (in a run, the gate sets it to the spec's
+  /// carries its endpoint's bound uses that one (in a run, the broker sets it to the spec's
   /// `resources.endpoints[].max_concurrent`; an endpoint the spec does not list, with no
   /// `default` entry, gets this value as its max_concurrent). Default: 256.
   size_t max_connections_per_endpoint = 256;
