@@ -9,11 +9,10 @@
 
 #include <catch2/catch.hpp>
 
-#include "mock_llm/mock_llm_server.hpp"
 #include "runtime/core/errc.hpp"
 #include "runtime/runtime.hpp"
 #include "tests/support/eventually.hpp"
-#include "tests/support/temp_dir.hpp"
+#include "tests/support/mock_runtime.hpp"
 
 using namespace swarm;
 using namespace std::chrono_literals;
@@ -54,13 +53,8 @@ TEST_CASE("a worker killed mid-task is restarted, asked again, told and counted,
       family{"competitive",
              "swarm: {architecture: competitive, select: confidence, members: [a, b, c]}"});
   INFO(fam.name);
-  test::temp_dir dir;
-  auto srv = mock_llm::server::start({.script_path = dir.write("mock.yaml", script)});
-  REQUIRE(srv);
-  runtime_options opts;
-  opts.data_dir = (dir.path() / "state").string();
-  opts.scheduler_threads = 2;
-  runtime rt{opts, {(*srv)->url(), "mock"}};
+  test::mock_runtime f{script};
+  runtime rt{f.options(), f.overrides()};
   std::mutex mtx;
   std::vector<event> restarts;
   std::atomic<bool> a_calling{false};
@@ -72,9 +66,7 @@ TEST_CASE("a worker killed mid-task is restarted, asked again, told and counted,
       restarts.push_back(e);
     }
   });
-  auto spec = load_spec_text("name: team\n" + std::string{agents} + fam.swarm + "\n");
-  REQUIRE(spec);
-  auto team = rt.spawn(*spec);
+  auto team = f.spawn(rt, "name: team\n" + std::string{agents} + fam.swarm + "\n");
   REQUIRE(team);
   caf::expected<result> out{result{}};
   std::thread runner{[&] { out = team->run({"go", "run-1"}); }};
@@ -107,21 +99,15 @@ TEST_CASE("a worker killed mid-task is restarted, asked again, told and counted,
 }
 
 TEST_CASE("supervision: {restart: false} leaves a killed worker failed, named member_down") {
-  test::temp_dir dir;
-  auto srv = mock_llm::server::start({.script_path = dir.write("mock.yaml", script)});
-  REQUIRE(srv);
-  runtime_options opts;
-  opts.scheduler_threads = 2;
-  runtime rt{opts, {(*srv)->url(), "mock"}};
+  test::mock_runtime f{script};
+  runtime rt{f.options(false), f.overrides()};
   std::atomic<bool> a_calling{false};
   auto watching = rt.on_event([&](const event& e) {
     if (e.kind == event_kind::llm_call_started && e.agent.name == "a")
       a_calling = true;
   });
-  auto spec = load_spec_text("name: team\n" + std::string{agents} +
-                             "swarm: {members: [a, b], supervision: {restart: false}}\n");
-  REQUIRE(spec);
-  auto team = rt.spawn(*spec);
+  auto team = f.spawn(rt, "name: team\n" + std::string{agents} +
+                              "swarm: {members: [a, b], supervision: {restart: false}}\n");
   REQUIRE(team);
   caf::expected<result> out{result{}};
   std::thread runner{[&] { out = team->run({"go"}); }};
