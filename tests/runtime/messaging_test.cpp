@@ -1,7 +1,9 @@
 // Messaging on the swarm handle (broadcast, dm), health checks, and the swarm registry, with
 // nested swarms, against the real mock LLM.
+#include <algorithm>
 #include <chrono>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -170,6 +172,20 @@ agent_actor::behavior_type stalled(agent_actor::stateful_pointer<stalled_state> 
   };
 }
 
+// A participant that answers health probes at once, counting them in tasks_done.
+agent_actor::behavior_type answering(agent_actor::stateful_pointer<stalled_state>, int id) {
+  return {
+      [](task& t) { return result{t.id, {}, "", -1, {}, {}, {}}; },
+      [](task_cancel&) {},
+      [](dm&) {},
+      [](broadcast&) {},
+      [id](health_probe& p) {
+        return health_report{
+            p.nonce, {"t", "a" + std::to_string(id)}, static_cast<uint64_t>(id), 0};
+      },
+  };
+}
+
 caf::actor_system_config& probe_config() {
   static caf::actor_system_config cfg = [] {
     caf::actor_system_config c;
@@ -199,6 +215,41 @@ TEST_CASE("a stalled participant is reported not alive once the timeout passes")
   CHECK(took >= 290ms);
   CHECK(took < 5s);
   caf::anon_send_exit(stuck, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("a health check of thousands of participants reports each at its place") {
+  // Over 1,000 targets the probes are split among collectors (each awaits at most 1,000
+  // answers): stopped participants at the edges of those parts must still be reported as such,
+  // and every answer must land at its own participant.
+  caf::actor_system sys{probe_config()};
+  std::vector<health_target> targets;
+  std::vector<agent_actor> actors;
+  for (int i = 0; i < 2500; ++i) {
+    actors.push_back(sys.spawn(answering, i));
+    targets.push_back({agent_id{"t", "a" + std::to_string(i)}, actors.back(), false});
+  }
+  const std::vector<size_t> gone{0, 999, 1000, 2499};
+  for (auto i : gone)
+    caf::anon_send_exit(actors[i], caf::exit_reason::user_shutdown);
+  std::this_thread::sleep_for(10ms); // let the exits land
+  auto report = probe_health(sys, targets, 30s);
+  REQUIRE(report.size() == 2500);
+  size_t alive = 0;
+  for (size_t i = 0; i < report.size(); ++i) {
+    CHECK(report[i].agent.name == "a" + std::to_string(i));
+    bool stopped = std::find(gone.begin(), gone.end(), i) != gone.end();
+    if (stopped) {
+      CHECK_FALSE(report[i].alive);
+      CHECK(report[i].error);
+      CHECK_FALSE(is(report[i].error, errc::member_timeout)); // bounced, not waited for
+    } else {
+      alive += report[i].alive ? 1 : 0;
+      CHECK(report[i].tasks_done == i); // this participant's own answer
+    }
+  }
+  CHECK(alive == 2500 - gone.size());
+  for (auto& a : actors)
+    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
 }
 
 TEST_CASE("the registry names every running swarm and forgets stopped ones") {
