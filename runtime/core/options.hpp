@@ -54,8 +54,9 @@ struct runtime_options {
   /// CAF scheduler policy: "sharing" (one queue for all threads, which sleep as soon as it is
   /// empty: no CPU while agents wait on LLM calls, and fast to reach a million agents at once)
   /// or "stealing" (a queue per thread, idle threads steal from busy ones; polls briefly before
-  /// sleeping; a thread's queue of many thousand jobs makes each steal walk it, so sending to
-  /// 100,000+ agents at once takes minutes). Measurements: docs/decisions.md. Default: "sharing".
+  /// sleeping; a thread's queue of many thousand jobs makes each steal walk it, so probing
+  /// 100,000 agents at once takes seconds and a million, minutes; faster for a few agents
+  /// exchanging many messages). Measurements: docs/decisions.md. Default: "sharing".
   std::string scheduler_policy = "sharing";
   /// Stream every agent's LLM calls and tell each piece of an answer as an llm_token event
   /// (docs/events.md), for watchers that show answers as they are written. Calls answered from
