@@ -83,7 +83,7 @@ struct pool_state {
   pool_state(const pool_state&) = delete;
   pool_state& operator=(const pool_state&) = delete;
 
-  // The actor is going away but gates may keep the core: drop the waiting requests' promises
+  // The actor is going away but brokers may keep the core: drop the waiting requests' promises
   // (they hold the actor) as the state did before the core was shared.
   ~pool_state() {
     if (!core)

@@ -84,7 +84,7 @@ struct llm_endpoint {
   std::string url;
   std::string api_key; ///< sent as "Authorization: Bearer"; empty sends none
   /// Most connections the LLM client opens to this endpoint's host and port: in a run, the
-  /// endpoint's `max_concurrent` (its resource pool's slots, set by the gate); 0: the client's
+  /// endpoint's `max_concurrent` (its resource pool's slots, set by the broker); 0: the client's
   /// llm_client_options::max_connections_per_endpoint.
   uint32_t max_connections = 0;
 };
@@ -95,7 +95,7 @@ typename F::result_type inspect(F& f, llm_endpoint& x) {
 }
 
 /// Another endpoint and model a chat call goes to when the one before it still fails after its
-/// retries (spec `fallbacks:`; see the LLM gate).
+/// retries (spec `fallbacks:`; see the LLM broker).
 struct llm_fallback_target {
   llm_endpoint endpoint;
   std::string model;
@@ -130,7 +130,7 @@ struct chat_request {
   /// implies `stream`). Default: false.
   bool stream_tokens = false;
   /// Tried in order, each with what is left of `timeout`, when the call still fails after its
-  /// retries with an error another endpoint may not have (the LLM gate decides; an llm_fallback
+  /// retries with an error another endpoint may not have (the LLM broker decides; an llm_fallback
   /// event tells each switch). Default: none.
   std::vector<llm_fallback_target> fallbacks;
 };
@@ -164,7 +164,7 @@ struct chat_result {
   usage use;
   uint32_t attempts = 0; ///< HTTP attempts made (1 + retries)
   /// The reply had no valid `usage` (missing, as streams often do, or not non-negative integers
-  /// in range): the LLM gate charges its grant's estimate and puts it in `use`; without a gate
+  /// in range): the LLM broker charges its grant's estimate and puts it in `use`; without a broker
   /// the token counts stay 0.
   bool usage_estimated = false;
   /// Who answered: 0 the request's endpoint and model, i > 0 its `fallbacks[i - 1]`.

@@ -1,5 +1,5 @@
 // The LLM broker (runtime/llm_broker) in front of the real LLM client and the in-process mock
-// ("gate": its grant path): budgets that run out mid-way, slot limits seen from the server, 429
+// ("broker": its grant path): budgets that run out mid-way, slot limits seen from the server, 429
 // storms, cancellation, and no slot leaks.
 #include <chrono>
 #include <memory>
@@ -35,14 +35,14 @@ namespace {
 
 const agent_id alice{"demo", "alice"};
 
-/// What one call through the gate came back with.
+/// What one call through the broker came back with.
 struct outcome {
   std::optional<chat_result> res;
   caf::error err;
 };
 
-/// A mock LLM (script from text), the real client and LLM actor, a pool and the gate before it.
-struct gate_fixture {
+/// A mock LLM (script from text), the real client and LLM actor, a pool and the broker before it.
+struct broker_fixture {
   test::temp_dir dir;
   std::unique_ptr<mock_llm::server> mock;
   caf::actor_system_config cfg;
@@ -50,10 +50,10 @@ struct gate_fixture {
   std::shared_ptr<net::llm_client> client;
   llm_actor llm;
   std::optional<resource_pool_client> pool;
-  llm_actor gate;
+  llm_actor broker;
 
-  explicit gate_fixture(const std::string& script, resource_pool_options pool_opts = {},
-                        llm_broker_options gate_opts = {}, uint32_t retries = 0) {
+  explicit broker_fixture(const std::string& script, resource_pool_options pool_opts = {},
+                          llm_broker_options broker_opts = {}, uint32_t retries = 0) {
     mock_llm::server_options mock_opts;
     mock_opts.script_path = dir.write("script.yaml", script);
     mock_opts.threads = 2;
@@ -70,15 +70,15 @@ struct gate_fixture {
     client = std::make_shared<net::llm_client>(client_opts);
     llm = net::spawn_llm_actor(*sys, client);
     pool.emplace(*sys, spawn_resource_pool(*sys, std::move(pool_opts)));
-    gate = spawn_llm_broker(*sys, client, pool->handle(), gate_opts);
+    broker = spawn_llm_broker(*sys, client, pool->handle(), broker_opts);
   }
 
-  ~gate_fixture() {
+  ~broker_fixture() {
     client->stop();
-    caf::anon_send_exit(gate, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(broker, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(llm, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(pool->handle(), caf::exit_reason::user_shutdown);
-    gate = nullptr;
+    broker = nullptr;
     llm = nullptr;
     pool.reset();
     client.reset();
@@ -103,10 +103,10 @@ struct gate_fixture {
   /// Sends every request at once, then collects every answer.
   std::vector<outcome> call_all(std::vector<chat_request> reqs) {
     caf::scoped_actor self{*sys};
-    using handle = decltype(self->request(gate, 30s, chat_request{}));
+    using handle = decltype(self->request(broker, 30s, chat_request{}));
     std::vector<handle> pending;
     for (auto& req : reqs)
-      pending.push_back(self->request(gate, 30s, std::move(req)));
+      pending.push_back(self->request(broker, 30s, std::move(req)));
     std::vector<outcome> out(pending.size());
     for (size_t i = 0; i < pending.size(); ++i)
       pending[i].receive([&](chat_result& res) { out[i].res = std::move(res); },
@@ -132,11 +132,11 @@ struct call_log {
   }
 };
 
-/// Sends `reqs` to `gate` in order from one actor and logs each answer as it comes.
-void send_in_order(caf::event_based_actor* self, llm_actor gate, std::vector<chat_request> reqs,
+/// Sends `reqs` to `broker` in order from one actor and logs each answer as it comes.
+void send_in_order(caf::event_based_actor* self, llm_actor broker, std::vector<chat_request> reqs,
                    std::shared_ptr<call_log> log) {
   for (auto& req : reqs)
-    self->request(gate, 30s, std::move(req))
+    self->request(broker, 30s, std::move(req))
         .then([log](const chat_result& res) { log->add(res.call_id); },
               [log](const caf::error&) { log->add(0); });
 }
@@ -149,7 +149,7 @@ resource_pool_options slots(size_t n) {
 
 } // namespace
 
-TEST_CASE("the gate estimates prompts by bytes over four plus four per message", "[gate]") {
+TEST_CASE("the broker estimates prompts by bytes over four plus four per message", "[broker]") {
   chat_request req;
   req.messages.push_back({"system", "12345678", "", "", {}});             // 8 bytes
   req.messages.push_back({"user", "abc", "bob", "", {}});                 // 6 bytes
@@ -167,9 +167,9 @@ TEST_CASE("the gate estimates prompts by bytes over four plus four per message",
   CHECK(estimate_embedding_tokens(emb) == 1 + 2 + 0);
 }
 
-TEST_CASE("a call through the gate is answered and its usage settled in the pool", "[gate]") {
-  gate_fixture f{"rules:\n  - match: {user: hi}\n    reply: hello\n"
-                 "    usage: {prompt_tokens: 9, completion_tokens: 3}\n"};
+TEST_CASE("a call through the broker is answered and its usage settled in the pool", "[broker]") {
+  broker_fixture f{"rules:\n  - match: {user: hi}\n    reply: hello\n"
+                   "    usage: {prompt_tokens: 9, completion_tokens: 3}\n"};
   auto out = f.call_all({f.request(1, "hi")});
   REQUIRE(out[0].res);
   CHECK(out[0].res->content == "hello");
@@ -181,14 +181,14 @@ TEST_CASE("a call through the gate is answered and its usage settled in the pool
   CHECK(use->use.calls == 1);
   CHECK(use->reserved_tokens == 0);
   CHECK(f.occupancy().held == 0);
-  // Embeddings pass through the gate too.
+  // Embeddings pass through the broker too.
   caf::scoped_actor self{*f.sys};
   embedding_request emb;
   emb.call_id = 2;
   emb.endpoint.url = f.mock->url();
   emb.model = "mock";
   emb.input = {"a", "b"};
-  self->request(f.gate, 30s, emb)
+  self->request(f.broker, 30s, emb)
       .receive([&](const embedding_result& res) { CHECK(res.vectors.size() == 2); },
                [&](const caf::error& err) { FAIL("unexpected error: " << describe(err)); });
   CHECK(f.mock->stats().embedding_requests == 1);
@@ -196,21 +196,21 @@ TEST_CASE("a call through the gate is answered and its usage settled in the pool
 }
 
 TEST_CASE("a budget that runs out mid-way ends exactly at the limit with exact accounting",
-          "[gate]") {
+          "[broker]") {
   constexpr int32_t completion = 10;
   constexpr size_t calls = 10;
   constexpr uint64_t affordable = 4;
-  gate_fixture probe_fixture{""};
+  broker_fixture probe_fixture{""};
   auto probe = probe_fixture.request(0, "count", completion);
   auto prompt = estimate_prompt_tokens(probe);
-  // The server reports exactly what the gate estimates, so each call costs its reservation.
+  // The server reports exactly what the broker estimates, so each call costs its reservation.
   auto script = "rules:\n  - match: {user: count}\n    reply: done\n    usage: {prompt_tokens: " +
                 std::to_string(prompt) + ", completion_tokens: " + std::to_string(completion) +
                 "}\n";
   auto per_call = prompt + completion;
   auto limit = affordable * per_call;
   auto run = [&](resource_pool_options opts, const std::string& refusal) {
-    gate_fixture f{script, opts};
+    broker_fixture f{script, opts};
     std::vector<chat_request> reqs;
     for (size_t i = 0; i < calls; ++i)
       reqs.push_back(f.request(i + 1, "count", completion));
@@ -256,9 +256,9 @@ TEST_CASE("a budget that runs out mid-way ends exactly at the limit with exact a
 }
 
 TEST_CASE("a sub-swarm's budget refuses its agents' calls while a sibling sub-swarm goes on",
-          "[gate]") {
+          "[broker]") {
   constexpr int32_t completion = 10;
-  gate_fixture probe_fixture{""};
+  broker_fixture probe_fixture{""};
   auto prompt = estimate_prompt_tokens(probe_fixture.request(0, "count", completion));
   auto per_call = prompt + completion;
   auto script = "rules:\n  - match: {user: count}\n    reply: done\n    usage: {prompt_tokens: " +
@@ -269,7 +269,7 @@ TEST_CASE("a sub-swarm's budget refuses its agents' calls while a sibling sub-sw
                              "}}\n  free: {members: [bob]}\nswarm: {members: [board, free]}\n"
                              "agents: [{name: alice}, {name: bob}]\n");
   REQUIRE(spec);
-  gate_fixture f{script, pool_options_from(*spec)};
+  broker_fixture f{script, pool_options_from(*spec)};
   const agent_id bob{"demo", "bob"};
   std::vector<chat_request> reqs;
   for (uint64_t i = 1; i <= 10; ++i) {
@@ -302,9 +302,9 @@ TEST_CASE("a sub-swarm's budget refuses its agents' calls while a sibling sub-sw
   CHECK(f.occupancy().held == 0);
 }
 
-TEST_CASE("calls through the gate never exceed the endpoint's slots", "[gate]") {
+TEST_CASE("calls through the broker never exceed the endpoint's slots", "[broker]") {
   constexpr size_t max_concurrent = 3;
-  gate_fixture f{"latency: {fixed_ms: 40}\n", slots(max_concurrent)};
+  broker_fixture f{"latency: {fixed_ms: 40}\n", slots(max_concurrent)};
   std::vector<chat_request> reqs;
   for (uint64_t i = 1; i <= 24; ++i)
     reqs.push_back(f.request(i, "parallel"));
@@ -319,14 +319,15 @@ TEST_CASE("calls through the gate never exceed the endpoint's slots", "[gate]") 
   CHECK(f.occupancy().waiting == 0);
 }
 
-TEST_CASE("calls that wait for a slot behind the gate are sent in the order they came", "[gate]") {
-  gate_fixture f{"latency: {fixed_ms: 10}\n", slots(1)};
+TEST_CASE("calls that wait for a slot behind the broker are sent in the order they came",
+          "[broker]") {
+  broker_fixture f{"latency: {fixed_ms: 10}\n", slots(1)};
   auto log = std::make_shared<call_log>();
   std::vector<chat_request> reqs;
   for (uint64_t i = 1; i <= 8; ++i)
     reqs.push_back(f.request(i, "in order"));
-  // One sender: the gate sees the calls in this order; one slot: each answer is a grant.
-  auto driver = f.sys->spawn(send_in_order, f.gate, std::move(reqs), log);
+  // One sender: the broker sees the calls in this order; one slot: each answer is a grant.
+  auto driver = f.sys->spawn(send_in_order, f.broker, std::move(reqs), log);
   REQUIRE(test::eventually([&] {
     std::lock_guard<std::mutex> guard{log->mx};
     return log->order.size() == 8;
@@ -341,8 +342,8 @@ TEST_CASE("calls that wait for a slot behind the gate are sent in the order they
   caf::anon_send_exit(driver, caf::exit_reason::user_shutdown);
 }
 
-TEST_CASE("a 429 storm slows calls down but every call succeeds", "[gate]") {
-  gate_fixture f{
+TEST_CASE("a 429 storm slows calls down but every call succeeds", "[broker]") {
+  broker_fixture f{
       "seed: 3\nfaults:\n  - {kind: http_429, rate: 0.5, retry_after_s: 0}\n", slots(4), {}, 12};
   std::vector<chat_request> reqs;
   for (uint64_t i = 1; i <= 30; ++i)
@@ -364,16 +365,16 @@ TEST_CASE("a 429 storm slows calls down but every call succeeds", "[gate]") {
   CHECK(f.occupancy().held == 0);
 }
 
-TEST_CASE("a call cancelled while waiting for its grant is withdrawn and never sent", "[gate]") {
-  gate_fixture f{"rules:\n  - match: {user: slow}\n    reply: late\n    latency_ms: 1500\n",
-                 slots(1)};
+TEST_CASE("a call cancelled while waiting for its grant is withdrawn and never sent", "[broker]") {
+  broker_fixture f{"rules:\n  - match: {user: slow}\n    reply: late\n    latency_ms: 1500\n",
+                   slots(1)};
   caf::scoped_actor self{*f.sys};
-  auto slow = self->request(f.gate, 30s, f.request(1, "slow"));
+  auto slow = self->request(f.broker, 30s, f.request(1, "slow"));
   REQUIRE(test::eventually([&] { return f.mock->stats().in_flight == 1; }));
-  auto waiting = self->request(f.gate, 30s, f.request(2, "quick", 5));
+  auto waiting = self->request(f.broker, 30s, f.request(2, "quick", 5));
   REQUIRE(test::eventually([&] { return f.occupancy().waiting == 1; }));
   CHECK(f.pool->usage_of(alice)->reserved_tokens > 0);
-  caf::anon_send(f.gate, chat_cancel{2});
+  caf::anon_send(f.broker, chat_cancel{2});
   bool cancelled = false;
   waiting.receive([&](const chat_result&) { FAIL("the cancelled call was answered"); },
                   [&](const caf::error& err) { cancelled = is(err, errc::llm_cancelled); });
@@ -388,12 +389,12 @@ TEST_CASE("a call cancelled while waiting for its grant is withdrawn and never s
   CHECK(use->reserved_tokens == 0);
 }
 
-TEST_CASE("a cancel of a forwarded call reaches the client and frees the slot", "[gate]") {
-  gate_fixture f{"latency: {fixed_ms: 5000}\n", slots(1)};
+TEST_CASE("a cancel of a forwarded call reaches the client and frees the slot", "[broker]") {
+  broker_fixture f{"latency: {fixed_ms: 5000}\n", slots(1)};
   caf::scoped_actor self{*f.sys};
-  auto call = self->request(f.gate, 30s, f.request(1, "long"));
+  auto call = self->request(f.broker, 30s, f.request(1, "long"));
   REQUIRE(test::eventually([&] { return f.mock->stats().in_flight == 1; }));
-  caf::anon_send(f.gate, chat_cancel{1});
+  caf::anon_send(f.broker, chat_cancel{1});
   bool cancelled = false;
   call.receive([&](const chat_result&) { FAIL("the cancelled call was answered"); },
                [&](const caf::error& err) { cancelled = is(err, errc::llm_cancelled); });
@@ -403,11 +404,11 @@ TEST_CASE("a cancel of a forwarded call reaches the client and frees the slot", 
   CHECK(test::eventually([&] { return f.mock->stats().cancels == 1; }));
 }
 
-TEST_CASE("no slot leaks after failed calls, refusals and a grant timeout", "[gate]") {
-  gate_fixture f{"rules:\n  - match: {user: slow}\n    reply: late\n    latency_ms: 1500\n"
-                 "faults:\n  - {kind: http_500, match: {user: broken}}\n"
-                 "  - {kind: invalid_json, match: {user: garbled}}\n",
-                 slots(1), llm_broker_options{50ms}};
+TEST_CASE("no slot leaks after failed calls, refusals and a grant timeout", "[broker]") {
+  broker_fixture f{"rules:\n  - match: {user: slow}\n    reply: late\n    latency_ms: 1500\n"
+                   "faults:\n  - {kind: http_500, match: {user: broken}}\n"
+                   "  - {kind: invalid_json, match: {user: garbled}}\n",
+                   slots(1), llm_broker_options{50ms}};
   auto out = f.call_all({f.request(1, "broken"), f.request(2, "garbled")});
   CHECK(is(out[0].err, errc::llm_http_error));
   CHECK(is(out[1].err, errc::llm_invalid_response));
@@ -425,7 +426,7 @@ TEST_CASE("no slot leaks after failed calls, refusals and a grant timeout", "[ga
   CHECK(use->reserved_tokens == 0);
   // A call that gets no slot within grant_timeout fails without being sent.
   caf::scoped_actor self{*f.sys};
-  auto slow = self->request(f.gate, 30s, f.request(4, "slow"));
+  auto slow = self->request(f.broker, 30s, f.request(4, "slow"));
   REQUIRE(test::eventually([&] { return f.mock->stats().in_flight == 1; }));
   auto late = f.call_all({f.request(5, "quick")});
   CHECK(is(late[0].err, errc::llm_timeout));
@@ -440,24 +441,25 @@ TEST_CASE("no slot leaks after failed calls, refusals and a grant timeout", "[ga
   CHECK(f.pool->usage_of(alice)->reserved_tokens == 0);
 }
 
-TEST_CASE("a call id already in flight through the gate is refused", "[gate]") {
-  gate_fixture f{"latency: {fixed_ms: 300}\n"};
+TEST_CASE("a call id already in flight through the broker is refused", "[broker]") {
+  broker_fixture f{"latency: {fixed_ms: 300}\n"};
   auto out = f.call_all({f.request(1, "a"), f.request(1, "b")});
   CHECK(out[0].res);
   CHECK(is(out[1].err, errc::invalid_argument));
   REQUIRE(test::eventually([&] { return f.occupancy().held == 0; }));
 }
 
-TEST_CASE("when the LLM actor dies its forwarded calls fail and their slots are freed", "[gate]") {
-  gate_fixture f{"latency: {fixed_ms: 5000}\n", slots(2)};
+TEST_CASE("when the LLM actor dies its forwarded calls fail and their slots are freed",
+          "[broker]") {
+  broker_fixture f{"latency: {fixed_ms: 5000}\n", slots(2)};
   // The broker's second path (a record/replay cassette): calls go to an LLM actor, not the client.
   llm_broker_options through;
   through.inner = f.llm;
-  caf::anon_send_exit(f.gate, caf::exit_reason::user_shutdown);
-  f.gate = spawn_llm_broker(*f.sys, f.client, f.pool->handle(), through);
+  caf::anon_send_exit(f.broker, caf::exit_reason::user_shutdown);
+  f.broker = spawn_llm_broker(*f.sys, f.client, f.pool->handle(), through);
   caf::scoped_actor self{*f.sys};
-  auto a = self->request(f.gate, 30s, f.request(1, "a"));
-  auto b = self->request(f.gate, 30s, f.request(2, "b"));
+  auto a = self->request(f.broker, 30s, f.request(1, "a"));
+  auto b = self->request(f.broker, 30s, f.request(2, "b"));
   REQUIRE(test::eventually([&] { return f.mock->stats().in_flight == 2; }));
   caf::anon_send_exit(f.llm, caf::exit_reason::kill);
   for (auto* call : {&a, &b}) {
@@ -474,14 +476,14 @@ TEST_CASE("when the LLM actor dies its forwarded calls fail and their slots are 
   CHECK(f.pool->usage_of(alice)->reserved_tokens == 0);
 }
 
-TEST_CASE("a gate that stops releases the grants it holds", "[gate]") {
-  gate_fixture f{"latency: {fixed_ms: 5000}\n", slots(1)};
+TEST_CASE("a broker that stops releases the grants it holds", "[broker]") {
+  broker_fixture f{"latency: {fixed_ms: 5000}\n", slots(1)};
   caf::scoped_actor self{*f.sys};
-  self->send(f.gate, f.request(1, "held"));
-  self->send(f.gate, f.request(2, "waiting"));
+  self->send(f.broker, f.request(1, "held"));
+  self->send(f.broker, f.request(2, "waiting"));
   REQUIRE(test::eventually([&] { return f.occupancy().held == 1 && f.occupancy().waiting == 1; }));
-  caf::anon_send_exit(f.gate, caf::exit_reason::kill);
-  f.gate = nullptr;
+  caf::anon_send_exit(f.broker, caf::exit_reason::kill);
+  f.broker = nullptr;
   REQUIRE(test::eventually([&] { return f.occupancy().held == 0 && f.occupancy().waiting == 0; }));
   CHECK(f.pool->usage_of(alice)->reserved_tokens == 0);
 }
