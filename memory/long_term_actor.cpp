@@ -1,10 +1,8 @@
-// The long-term memory actor (see long_term_actor.hpp). `vectors` column family layout:
-//   "" (the empty key, never a record id) -> generation, u64 little endian, bumped by each write
-//   id -> encode_vector(embedding as returned by the endpoint)
-// A write stores the record and its vector in one WriteBatch (one WAL write), and forgetting
-// removes both in one; recall still skips a vector without a record (stores written before
-// that). The saved index is trusted only at the generation it was saved at; anything written
-// after it makes it stale and the next start rebuilds it.
+// The long-term memory actor (see long_term_actor.hpp): its state (group-committed writes,
+// lexical and hybrid recall, forgetting, consolidation) and its message handlers. A write stores
+// the record and its vector in one WriteBatch (one WAL write), and forgetting removes both in one;
+// recall still skips a vector without a record (stores written before that). The `vectors`
+// column family and the index opened from it: long_term_vectors.cpp.
 #include "memory/long_term_actor.hpp"
 
 #include <algorithm>
@@ -23,7 +21,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "memory/detail/db_access.hpp"
-#include "memory/encoding.hpp"
+#include "memory/detail/long_term_vectors.hpp"
 #include "memory/working.hpp"
 #include "runtime/core/call_ids.hpp"
 #include "runtime/core/errc.hpp"
@@ -31,37 +29,15 @@
 namespace swarm::memory {
 
 using detail::db_access;
+using detail::generation_bytes;
+using detail::generation_key;
+using detail::read_vector;
 
 namespace {
-
-constexpr std::string_view generation_key = "";
 
 int64_t system_now_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
-std::string generation_bytes(uint64_t g) {
-  std::string out;
-  encoding::put_u64(out, g);
-  return out;
-}
-
-/// Reads the stored vector of `id`; none if it has none.
-caf::expected<std::optional<std::vector<float>>> read_vector(const database& db,
-                                                             const std::string& id) {
-  std::string value;
-  auto st =
-      db_access::raw(db).Get(rocksdb::ReadOptions{}, db_access::cf(db, cf_vectors), id, &value);
-  if (st.IsNotFound())
-    return std::optional<std::vector<float>>{};
-  if (!st.ok())
-    return db_access::fail(db, "cannot read vector '" + id + "'", st);
-  auto v = decode_vector(value);
-  if (!v)
-    return make_error(errc::io_error, "memory database " + db.path() +
-                                          ": corrupt database: undecodable vector '" + id + "'");
-  return std::optional<std::vector<float>>{std::move(*v)};
 }
 
 double dot(const std::vector<float>& a, const std::vector<float>& b) {
@@ -70,91 +46,6 @@ double dot(const std::vector<float>& a, const std::vector<float>& b) {
     sum += static_cast<double>(a[i]) * static_cast<double>(b[i]);
   return sum;
 }
-
-} // namespace
-
-caf::expected<uint64_t> vector_generation(const database& db) {
-  std::string value;
-  auto st =
-      db_access::raw(db).Get(rocksdb::ReadOptions{}, db_access::cf(db, cf_vectors),
-                             rocksdb::Slice{generation_key.data(), generation_key.size()}, &value);
-  if (st.IsNotFound())
-    return uint64_t{0};
-  if (!st.ok())
-    return db_access::fail(db, "cannot read the vector generation", st);
-  encoding::reader r{value};
-  auto g = r.uint(8);
-  if (!r.ok || !r.in.empty())
-    return make_error(errc::io_error,
-                      "memory database " + db.path() + ": corrupt database: bad vector generation");
-  return g;
-}
-
-caf::expected<opened_index> open_vector_index(const database& db, const std::string& path,
-                                              const vector_index_options& opts) {
-  auto generation = vector_generation(db);
-  if (!generation)
-    return generation.error();
-  auto saved = vector_index::load(path, *generation, opts);
-  if (!saved)
-    return saved.error();
-  if (*saved)
-    return opened_index{std::move(*saved), false};
-  opened_index result{std::make_unique<vector_index>(0, opts), true};
-  std::unique_ptr<rocksdb::Iterator> it{
-      db_access::raw(db).NewIterator(rocksdb::ReadOptions{}, db_access::cf(db, cf_vectors))};
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    if (it->key().empty())
-      continue; // the generation
-    auto id = it->key().ToString();
-    auto v = decode_vector(std::string_view{it->value().data(), it->value().size()});
-    if (!v)
-      return make_error(errc::io_error, "memory database " + db.path() +
-                                            ": corrupt database: undecodable vector '" + id + "'");
-    if (auto err = result.index->add(id, std::move(*v)))
-      return make_error(errc::io_error, "memory database " + db.path() +
-                                            ": cannot rebuild the vector index: " + describe(err));
-  }
-  if (!it->status().ok())
-    return db_access::fail(db, "cannot scan vectors", it->status());
-  return result;
-}
-
-std::vector<ltm_hit> rank_hybrid(std::vector<hybrid_candidate> candidates,
-                                 const ranking_weights& weights, double vector_share,
-                                 int64_t now_ms, int64_t half_life_ms, size_t top_k) {
-  double best = 0;
-  for (const auto& c : candidates)
-    best = std::max(best, c.bm25);
-  std::vector<ltm_hit> hits;
-  hits.reserve(candidates.size());
-  for (auto& c : candidates) {
-    ltm_hit h;
-    auto lexical = best > 0 ? c.bm25 / best : 0.0;
-    auto semantic = std::max(0.0, c.cosine.value_or(0.0));
-    h.relevance = (1.0 - vector_share) * lexical + vector_share * semantic;
-    h.recency = recency_score(c.record.created, now_ms, half_life_ms);
-    h.importance = std::clamp(c.record.importance, 0.0, 1.0);
-    h.score = weights.relevance * h.relevance + weights.recency * h.recency +
-              weights.importance * h.importance;
-    h.id = std::move(c.record.id);
-    h.ns = std::move(c.record.ns);
-    h.text = std::move(c.record.text);
-    hits.push_back(std::move(h));
-  }
-  std::sort(hits.begin(), hits.end(), [](const ltm_hit& x, const ltm_hit& y) {
-    if (x.score != y.score)
-      return x.score > y.score;
-    return x.id < y.id;
-  });
-  if (hits.size() > top_k)
-    hits.resize(top_k);
-  return hits;
-}
-
-// --- the actor ----------------------------------------------------------------------------------
-
-namespace {
 
 /// State of the long-term memory actor.
 struct long_term_state {
