@@ -40,63 +40,31 @@ namespace {
 // itself (docs/decisions.md). Longer than the tape's own slack.
 constexpr auto request_slack = std::chrono::seconds(2);
 
-// What an agent uses besides its LLM (tools, memory tiers, prices). Most agents of a large swarm
-// use none of it: they hold a null pointer, not empty handles and vectors.
-struct agent_extras {
-  std::vector<tool_spec> tools;
-  tool_runner_actor tool_runner;
-  uint32_t max_tool_steps = 8;
-  working_memory_actor working;
-  long_term_memory_actor long_term;
-  std::vector<std::string> recall_from;
-  uint32_t recall_k = 5;
-  double prompt_price = 0;
-  double completion_price = 0;
-  bool summarize = false;
-
-  bool priced = false;
-  std::vector<model_price> fallback_prices;
-
-  /// The price of `u` at the spec's prices; < 0: the model has no price. `fallback_model`: a
-  /// fallback answered, at its model's price.
-  double cost(const usage& u, const std::string* fallback_model = nullptr) const {
-    auto prompt = prompt_price;
-    auto completion = completion_price;
-    if (fallback_model != nullptr) {
-      auto i = std::find_if(fallback_prices.begin(), fallback_prices.end(),
-                            [&](const model_price& p) { return p.model == *fallback_model; });
-      if (i == fallback_prices.end())
-        return -1;
-      prompt = i->prompt;
-      completion = i->completion;
-    } else if (!priced) {
+// The price of `u` at the spec's prices; < 0: the model has no price. `fallback_model`: a
+// fallback answered, at its model's price.
+double call_cost(const agent_config& cfg, const usage& u,
+                 const std::string* fallback_model = nullptr) {
+  auto prompt = cfg.prompt_price;
+  auto completion = cfg.completion_price;
+  if (fallback_model != nullptr) {
+    auto i = std::find_if(cfg.fallback_prices.begin(), cfg.fallback_prices.end(),
+                          [&](const model_price& p) { return p.model == *fallback_model; });
+    if (i == cfg.fallback_prices.end())
       return -1;
-    }
-    return (static_cast<double>(u.prompt_tokens) * prompt +
-            static_cast<double>(u.completion_tokens) * completion) /
-           1e6;
+    prompt = i->prompt;
+    completion = i->completion;
+  } else if (!cfg.priced) {
+    return -1;
   }
-};
+  return (static_cast<double>(u.prompt_tokens) * prompt +
+          static_cast<double>(u.completion_tokens) * completion) /
+         1e6;
+}
 
-std::shared_ptr<const agent_extras> make_extras(agent_config& cfg) {
-  bool any = !cfg.tools.empty() || cfg.working || cfg.long_term || cfg.priced ||
-             cfg.summarize_overflow || !cfg.fallback_prices.empty();
-  if (!any)
-    return nullptr;
-  auto x = std::make_shared<agent_extras>();
-  x->tools = std::move(cfg.tools);
-  x->tool_runner = std::move(cfg.tool_runner);
-  x->max_tool_steps = std::max<uint32_t>(1, cfg.max_tool_steps);
-  x->working = std::move(cfg.working);
-  x->long_term = std::move(cfg.long_term);
-  x->recall_from = std::move(cfg.recall_from);
-  x->recall_k = cfg.recall_k;
-  x->prompt_price = cfg.prompt_price;
-  x->completion_price = cfg.completion_price;
-  x->priced = cfg.priced;
-  x->fallback_prices = std::move(cfg.fallback_prices);
-  x->summarize = cfg.summarize_overflow;
-  return x;
+// True if the agent uses anything besides its LLM (tools, memory tiers, prices, summaries).
+bool uses_extras(const agent_config& cfg) {
+  return !cfg.tools.empty() || cfg.working || cfg.long_term || cfg.priced ||
+         cfg.summarize_overflow || !cfg.fallback_prices.empty();
 }
 
 // One task being worked on: the conversation of its steps (tool calls and their answers), the
@@ -119,15 +87,16 @@ struct task_run {
 
 using task_run_ptr = std::shared_ptr<task_run>;
 
-// What an agent keeps of its agent_config: the system prompt lives in `memory` only, endpoint
-// and model in a shared llm_target. Kept small on purpose (see bench/messaging.cpp).
+// An agent's state. Kept small on purpose (a swarm may hold a million idle agents, see
+// bench/messaging.cpp): the config is one shared pointer (the factory's respawn holds the same
+// one), and the short-term memory is made when the agent first needs it.
 struct agent_state {
-  agent_id id;
-  std::shared_ptr<const llm_target> target;
-  std::shared_ptr<const agent_extras> extras;
+  std::shared_ptr<const agent_config> cfg; ///< never null once initialised; never copied
+  const agent_config* extras = nullptr;    ///< cfg if uses_extras(*cfg), else null
+  const llm_target* target = nullptr;      ///< cfg->target (never null)
   llm_actor llm;
   monitor_actor monitor;
-  short_term_memory memory{"", 0};
+  mutable std::unique_ptr<short_term_memory> memory_;
   std::vector<std::shared_ptr<task_run>> running; // tasks being worked on
   uint64_t tasks_done = 0;
   caf::timespan llm_timeout{0};
@@ -139,17 +108,27 @@ struct agent_state {
 
   static inline const char* name = "swarm.agent";
 
+  const agent_id& id() const { return cfg->id; }
+
+  /// The conversation window, made (with the system prompt) on first use.
+  short_term_memory& memory() const {
+    if (!memory_)
+      memory_ = std::make_unique<short_term_memory>(cfg->system_prompt, cfg->short_term_tokens,
+                                                    cfg->summarize_overflow);
+    return *memory_;
+  }
+
   chat_request make_request(const task_run& r, uint64_t call_id) const {
     chat_request req;
     req.call_id = call_id;
     req.run_id = r.t.run_id;
-    req.agent = id;
+    req.agent = id();
     req.task_id = r.t.id;
     req.step = r.step;
     req.endpoint = target->endpoint;
     req.model = target->model;
     req.fallbacks = target->fallbacks;
-    req.messages = memory.window_with(chat_message{"user", r.t.text, r.t.from, {}, {}});
+    req.messages = memory().window_with(chat_message{"user", r.t.text, r.t.from, {}, {}});
     if (!r.context.empty()) // just before the task
       req.messages.insert(req.messages.end() - 1, chat_message{"system", r.context, {}, {}, {}});
     req.messages.insert(req.messages.end(), r.transcript.begin(), r.transcript.end());
@@ -178,7 +157,7 @@ struct agent_state {
   }
 
   void emit(event e) const {
-    if (monitor)
+    if (events_wanted(monitor)) // no listener: no delivery to the monitor
       caf::anon_send(monitor, std::move(e));
   }
 
@@ -186,7 +165,7 @@ struct agent_state {
     event e;
     e.kind = kind;
     e.run_id = t.run_id;
-    e.agent = id;
+    e.agent = id();
     e.task_id = t.id;
     e.leaf = true;
     return e;
@@ -219,12 +198,12 @@ void finish_task(agent_pointer self, const task_run_ptr& r, caf::expected<chat_r
   st.erase_running(r.get());
   result res;
   res.task_id = r->t.id;
-  res.agent = st.id;
+  res.agent = st.id();
   if (r->cancelled) {
     res.error = make_error(errc::cancelled, "task " + r->t.id + " cancelled");
   } else if (reply) {
-    st.memory.add(chat_message{"user", r->t.text, r->t.from, {}, {}});
-    st.memory.add(chat_message{"assistant", reply->content, {}, {}, {}});
+    st.memory().add(chat_message{"user", r->t.text, r->t.from, {}, {}});
+    st.memory().add(chat_message{"assistant", reply->content, {}, {}, {}});
     res.text = std::move(reply->content);
     res.confidence = confidence_from_logprobs(reply->logprobs);
   } else if (is(reply.error(), errc::llm_cancelled)) {
@@ -238,12 +217,12 @@ void finish_task(agent_pointer self, const task_run_ptr& r, caf::expected<chat_r
     ++self->state.tasks_done;
     r->rp.deliver(std::move(out));
   };
-  const auto* x = st.extras.get();
+  const auto* x = st.extras;
   if (res.error || x == nullptr || !x->working || r->t.run_id.empty())
     return deliver(std::move(res));
   // The answer goes on the run's blackboard first (keyed by task: a resumed run that answers
   // the task again replaces the note instead of adding one); the result leaves once it is durable.
-  wm_write w{r->t.run_id, st.id, "result", res.text, 0.5, r->t.id};
+  wm_write w{r->t.run_id, st.id(), "result", res.text, 0.5, r->t.id};
   self->request(x->working, std::chrono::seconds(30), std::move(w))
       .then([deliver, res](const wm_note&) mutable { deliver(std::move(res)); },
             [deliver, res](caf::error& err) mutable {
@@ -276,7 +255,7 @@ void call_tools(agent_pointer self, const task_run_ptr& r, chat_result reply) {
       run_step(self, r);
     };
     self->request(x.tool_runner, caf::infinite,
-                  tool_request{r->t.run_id, st.id, r->t.id, call, r->step})
+                  tool_request{r->t.run_id, st.id(), r->t.id, call, r->step})
         .then(
             [answer](tool_reply& out) mutable {
               // The model learns why a call failed (refused, rejected, timed out...) and may
@@ -321,16 +300,18 @@ void run_step(agent_pointer self, const task_run_ptr& r) {
               call.name = fb->model;
               call.text = fb->endpoint.url;
             }
-            call.cost_usd = st.extras ? st.extras->cost(reply.use, fb ? &fb->model : nullptr) : -1;
+            call.cost_usd =
+                st.extras ? call_cost(*st.extras, reply.use, fb ? &fb->model : nullptr) : -1;
             st.emit(std::move(call));
-            const auto* x = st.extras.get();
+            const auto* x = st.extras;
             if (r->cancelled || reply.tool_calls.empty() || x == nullptr || !x->tool_runner)
               return finish_task(self, r, std::move(reply));
-            if (r->step + 1 >= x->max_tool_steps)
-              return finish_task(self, r,
-                                 make_error(errc::max_tool_steps,
-                                            st.id.str() + " still calling tools after " +
-                                                std::to_string(x->max_tool_steps) + " steps"));
+            auto max_steps = std::max<uint32_t>(1, x->max_tool_steps);
+            if (r->step + 1 >= max_steps)
+              return finish_task(
+                  self, r,
+                  make_error(errc::max_tool_steps, st.id().str() + " still calling tools after " +
+                                                       std::to_string(max_steps) + " steps"));
             call_tools(self, r, std::move(reply));
           },
           [self, r, started, call, call_id](caf::error& err) mutable {
@@ -354,7 +335,7 @@ void run_step(agent_pointer self, const task_run_ptr& r) {
 // Context for the task: the run's notes and the agent's long-term memories that match it, asked
 // for in parallel; a tier that fails is left out (the task goes on without it).
 void recall_then_run(agent_pointer self, const task_run_ptr& r) {
-  const auto* x = self->state.extras.get();
+  const auto* x = self->state.extras;
   bool working = x != nullptr && x->working && !r->t.run_id.empty();
   bool long_term = x != nullptr && x->long_term;
   r->pending = (working ? 1 : 0) + (long_term ? 1 : 0);
@@ -395,20 +376,20 @@ void recall_then_run(agent_pointer self, const task_run_ptr& r) {
 // call before the task (a failed summary leaves them dropped: the stated fallback).
 void summarize_then_run(agent_pointer self, const task_run_ptr& r) {
   auto& st = self->state;
-  if (!st.extras || !st.extras->summarize || !st.memory.has_overflow())
+  if (!st.extras || !st.extras->summarize_overflow || !st.memory().has_overflow())
     return recall_then_run(self, r);
-  auto turns = st.memory.take_overflow();
+  auto turns = st.memory().take_overflow();
   std::string text = "Summarize this earlier conversation in at most 120 words. Keep facts, "
                      "decisions, names and open questions.\n";
-  if (!st.memory.summary().empty())
-    text += "\nSummary so far: " + st.memory.summary() + "\n";
+  if (!st.memory().summary().empty())
+    text += "\nSummary so far: " + st.memory().summary() + "\n";
   text += "\nConversation:\n";
   for (const auto& m : turns)
     text += m.role + (m.name.empty() ? "" : " (" + m.name + ")") + ": " + m.content + "\n";
   chat_request req;
   req.call_id = new_call_id(self->system());
   req.run_id = r->t.run_id;
-  req.agent = st.id;
+  req.agent = st.id();
   req.task_id = r->t.id + "~summary"; // its own journal position
   req.endpoint = st.target->endpoint;
   req.model = st.target->model;
@@ -424,7 +405,7 @@ void summarize_then_run(agent_pointer self, const task_run_ptr& r) {
           [self, r](chat_result& reply) {
             r->call = 0;
             r->use += reply.use;
-            self->state.memory.set_summary(std::move(reply.content));
+            self->state.memory().set_summary(std::move(reply.content));
             if (r->cancelled)
               return finish_task(self, r, make_error(errc::cancelled, "task cancelled"));
             recall_then_run(self, r);
@@ -448,22 +429,21 @@ chat_message note(std::string_view prefix, const std::string& from, const std::s
   return msg;
 }
 
-agent_actor::behavior_type agent_behavior(agent_pointer self, agent_config cfg, llm_actor llm,
+// Built on the agent's first message (lazy_init): takes the shared config as it is, allocating
+// nothing per agent besides CAF's behavior.
+agent_actor::behavior_type agent_behavior(agent_pointer self,
+                                          std::shared_ptr<const agent_config> cfg, llm_actor llm,
                                           monitor_actor monitor) {
   auto& st = self->state;
-  st.memory = short_term_memory{std::move(cfg.system_prompt), cfg.short_term_tokens,
-                                cfg.summarize_overflow};
-  st.id = std::move(cfg.id);
-  st.target = cfg.target ? std::move(cfg.target)
-                         : std::make_shared<const llm_target>(
-                               llm_target{std::move(cfg.endpoint), std::move(cfg.model), {}});
-  st.extras = make_extras(cfg);
-  st.llm_timeout = cfg.llm_timeout;
-  st.temperature = cfg.temperature;
-  st.max_tokens = cfg.max_tokens;
-  st.stream = cfg.stream;
-  st.stream_tokens = cfg.stream_tokens;
-  st.logprobs = cfg.logprobs;
+  st.extras = uses_extras(*cfg) ? cfg.get() : nullptr;
+  st.target = cfg->target.get();
+  st.llm_timeout = cfg->llm_timeout;
+  st.temperature = cfg->temperature;
+  st.max_tokens = cfg->max_tokens;
+  st.stream = cfg->stream;
+  st.stream_tokens = cfg->stream_tokens;
+  st.logprobs = cfg->logprobs;
+  st.cfg = std::move(cfg);
   st.llm = std::move(llm);
   st.monitor = std::move(monitor);
   return {
@@ -493,14 +473,14 @@ agent_actor::behavior_type agent_behavior(agent_pointer self, agent_config cfg, 
       // const&: a broadcast's message is shared by every member; a mutable reference would make
       // CAF copy it for each one (copy on write).
       [self](const dm& m) {
-        self->state.memory.add(note("[direct message from ", m.from, m.text));
+        self->state.memory().add(note("[direct message from ", m.from, m.text));
       },
       [self](const broadcast& m) {
-        self->state.memory.add(note("[broadcast from ", m.from, m.text));
+        self->state.memory().add(note("[broadcast from ", m.from, m.text));
       },
       [self](health_probe& p) {
         const auto& st = self->state;
-        return health_report{p.nonce, st.id, st.tasks_done, st.running.size()};
+        return health_report{p.nonce, st.id(), st.tasks_done, st.running.size()};
       },
   };
 }
@@ -509,8 +489,20 @@ agent_actor::behavior_type agent_behavior(agent_pointer self, agent_config cfg, 
 
 agent_actor spawn_agent(caf::actor_system& sys, agent_config cfg, llm_actor llm,
                         monitor_actor monitor) {
+  if (!cfg.target) // the agent's own target, from the endpoint and model it names
+    cfg.target = std::make_shared<const llm_target>(
+        llm_target{std::move(cfg.endpoint), std::move(cfg.model), {}});
+  return spawn_agent(sys, std::make_shared<const agent_config>(std::move(cfg)), std::move(llm),
+                     std::move(monitor));
+}
+
+agent_actor spawn_agent(caf::actor_system& sys, std::shared_ptr<const agent_config> cfg,
+                        llm_actor llm, monitor_actor monitor) {
+  if (!cfg->target) // rare (the factory always shares a target): a copy that has its own
+    return spawn_agent(sys, agent_config{*cfg}, std::move(llm), std::move(monitor));
   // lazy_init: an agent's state is built when its first message arrives, so spawning a large
-  // swarm costs little until its agents are used (docs/decisions.md).
+  // swarm costs little until its agents are used (docs/decisions.md). What waits until then is
+  // one shared pointer and two handles, not a copy of the config.
   return sys.spawn<caf::lazy_init>(agent_behavior, std::move(cfg), std::move(llm),
                                    std::move(monitor));
 }

@@ -81,4 +81,9 @@ double confidence_from_logprobs(const std::vector<token_logprob>& xs);
 agent_actor spawn_agent(caf::actor_system& sys, agent_config cfg, llm_actor llm,
                         monitor_actor monitor);
 
+/// Spawns an agent that keeps `cfg` itself (shared, never copied): a caller that keeps the
+/// config too, such as the factory's respawn, holds the same one. `cfg` must not be null.
+agent_actor spawn_agent(caf::actor_system& sys, std::shared_ptr<const agent_config> cfg,
+                        llm_actor llm, monitor_actor monitor);
+
 } // namespace swarm::actors

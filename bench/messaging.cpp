@@ -187,14 +187,29 @@ void await_stopped(caf::actor_system& sys, size_t base) {
   malloc_trim(0);
 }
 
+// With --own-target each agent makes its own llm_target from its endpoint and model (what the
+// first runs of this benchmark measured); by default they share one, as the factory shares one
+// per distinct endpoint, key and model.
+bool own_target = false;
+
 swarm::actors::agent_config realistic_config(size_t i) {
+  static const auto shared_target = [] {
+    auto t = std::make_shared<swarm::actors::llm_target>();
+    t->endpoint.url = "http://127.0.0.1:8089/v1";
+    t->model = "mock-model";
+    return std::shared_ptr<const swarm::actors::llm_target>{std::move(t)};
+  }();
   swarm::actors::agent_config cfg;
   auto name = "agent-" + std::to_string(i);
   cfg.id = {"bench", name};
   cfg.system_prompt =
       "You are " + name + ", a worker of the benchmark swarm. Answer in one short line.";
-  cfg.model = "mock-model";
-  cfg.endpoint.url = "http://127.0.0.1:8089/v1";
+  if (own_target) {
+    cfg.model = "mock-model";
+    cfg.endpoint.url = "http://127.0.0.1:8089/v1";
+  } else {
+    cfg.target = shared_target;
+  }
   return cfg;
 }
 
@@ -446,10 +461,12 @@ int main(int argc, char** argv) {
       policy = argv[++i];
     else if (a == "--broadcast" && i + 1 < argc)
       broadcast_n = std::stoul(argv[++i]);
+    else if (a == "--own-target")
+      own_target = true;
     else {
       std::cerr << "usage: bench_messaging [--receivers 1000] [--messages 2000000] "
                    "[--spawn 100000,1000000] [--broadcast 100000] [--rounds 3] [--policy "
-                   "stealing|sharing] [--json FILE]\n";
+                   "stealing|sharing] [--own-target] [--json FILE]\n";
       return a == "--help" ? 0 : 2;
     }
   }

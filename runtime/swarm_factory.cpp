@@ -190,12 +190,14 @@ caf::expected<built_swarm> swarm_factory::build(const swarm_spec& spec,
   out.live = std::make_shared<live_members>();
   tree_builder tree{sys_, spec, monitor_, out.live, {}, {}, {}};
   for (size_t i = 0; i < configs.size(); ++i) {
-    auto handle = actors::spawn_agent(sys_, configs[i], wiring.llm, monitor_);
+    // The agent and its respawn share one config: a million agents do not hold two copies.
+    auto cfg = std::make_shared<const actors::agent_config>(std::move(configs[i]));
+    auto handle = actors::spawn_agent(sys_, cfg, wiring.llm, monitor_);
     out.channel->add(handle);
     actors::member m{spec.agents[i].name, handle, spec.agents[i].skills};
     // Supervision spawns it again from its config, in the broadcast channel, as the live one.
     m.respawn = std::make_shared<const actors::respawn_fn>(
-        [sys = &sys_, cfg = std::move(configs[i]), llm = wiring.llm, monitor = monitor_,
+        [sys = &sys_, cfg = std::move(cfg), llm = wiring.llm, monitor = monitor_,
          channel = out.channel, live = out.live, name = m.name]() -> caf::expected<agent_actor> {
           auto h = actors::spawn_agent(*sys, cfg, llm, monitor);
           channel->add(h);

@@ -103,6 +103,23 @@ TEST_CASE("an agent reports its health with tasks done") {
   caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
 }
 
+TEST_CASE("an agent keeps the caller's shared config instead of a copy of it") {
+  // The factory's respawn and the agent hold one config: a million agents, not two million
+  // configs. The agent takes the pointer as it is and lets it go when it stops.
+  fixture f{"rules:\n  - match: {system: '^You are alice'}\n    reply: 'alice says {{user}}'\n"};
+  auto own = f.agent("alice");
+  own.target = std::make_shared<const actors::llm_target>(
+      actors::llm_target{own.endpoint, own.model, {}}); // as the factory's configs have
+  auto cfg = std::make_shared<const actors::agent_config>(std::move(own));
+  auto alice = actors::spawn_agent(f.sys, cfg, f.llm, {});
+  auto r = f.ask(alice, "hello");
+  CHECK(r.text == "alice says hello");
+  CHECK(r.agent == agent_id{"team", "alice"});
+  CHECK(cfg.use_count() == 2); // the caller's and the agent's: no copy
+  caf::anon_send_exit(alice, caf::exit_reason::user_shutdown);
+  CHECK(test::eventually([&] { return cfg.use_count() == 1; }));
+}
+
 TEST_CASE("a concurrent swarm gathers every member, failures in place") {
   fixture f{"faults:\n  - {kind: http_500, match: {system: '^You are b'}}\n"
             "rules:\n  - match: {system: '^You are (a|c)'}\n    reply: 'fine from {{system}}'\n"};
