@@ -99,12 +99,6 @@ struct agent_state {
   mutable std::unique_ptr<short_term_memory> memory_;
   std::vector<std::shared_ptr<task_run>> running; // tasks being worked on
   uint64_t tasks_done = 0;
-  caf::timespan llm_timeout{0};
-  double temperature = -1;
-  int32_t max_tokens = 0;
-  bool stream = false;
-  bool stream_tokens = false;
-  bool logprobs = false;
 
   static inline const char* name = "swarm.agent";
 
@@ -134,13 +128,13 @@ struct agent_state {
     req.messages.insert(req.messages.end(), r.transcript.begin(), r.transcript.end());
     if (extras)
       req.tools = extras->tools;
-    req.temperature = temperature;
-    req.max_tokens = max_tokens;
-    req.stream = stream;
-    req.stream_tokens = stream_tokens;
+    req.temperature = cfg->temperature;
+    req.max_tokens = cfg->max_tokens;
+    req.stream = cfg->stream;
+    req.stream_tokens = cfg->stream_tokens;
     req.response_format = r.t.response_format;
-    req.top_logprobs = logprobs ? 0 : -1;
-    req.timeout = llm_timeout;
+    req.top_logprobs = cfg->logprobs ? 0 : -1;
+    req.timeout = cfg->llm_timeout;
     return req;
   }
 
@@ -183,7 +177,8 @@ caf::error on_call_error(agent_pointer self, uint64_t call_id, caf::error err) {
   if (err != caf::sec::request_timeout)
     return err;
   self->send(self->state.llm, chat_cancel{call_id});
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(self->state.llm_timeout).count();
+  auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(self->state.cfg->llm_timeout).count();
   return make_error(errc::llm_timeout, "no answer from the LLM within the call's timeout of " +
                                            std::to_string(ms) + " ms; the call was cancelled");
 }
@@ -276,7 +271,7 @@ void run_step(agent_pointer self, const task_run_ptr& r) {
   auto req = st.make_request(*r, new_call_id(self->system()));
   r->call = req.call_id;
   auto call_id = req.call_id;
-  auto timeout = st.llm_timeout + request_slack;
+  auto timeout = st.cfg->llm_timeout + request_slack;
   auto call = st.make_event(event_kind::llm_call_started, r->t);
   call.name = req.model;
   call.step = req.step;
@@ -397,10 +392,10 @@ void summarize_then_run(agent_pointer self, const task_run_ptr& r) {
   req.messages = {chat_message{"system", "You condense conversations faithfully.", {}, {}, {}},
                   chat_message{"user", std::move(text), {}, {}, {}}};
   req.max_tokens = 256;
-  req.timeout = st.llm_timeout;
+  req.timeout = st.cfg->llm_timeout;
   r->call = req.call_id;
   auto call_id = req.call_id;
-  self->request(st.llm, st.llm_timeout + request_slack, std::move(req))
+  self->request(st.llm, st.cfg->llm_timeout + request_slack, std::move(req))
       .then(
           [self, r](chat_result& reply) {
             r->call = 0;
@@ -437,12 +432,6 @@ agent_actor::behavior_type agent_behavior(agent_pointer self,
   auto& st = self->state;
   st.extras = uses_extras(*cfg) ? cfg.get() : nullptr;
   st.target = cfg->target.get();
-  st.llm_timeout = cfg->llm_timeout;
-  st.temperature = cfg->temperature;
-  st.max_tokens = cfg->max_tokens;
-  st.stream = cfg->stream;
-  st.stream_tokens = cfg->stream_tokens;
-  st.logprobs = cfg->logprobs;
   st.cfg = std::move(cfg);
   st.llm = std::move(llm);
   st.monitor = std::move(monitor);
