@@ -21,6 +21,7 @@
 #include "actors/short_term_memory.hpp"
 #include "runtime/core/call_ids.hpp"
 #include "runtime/core/errc.hpp"
+#include "runtime/core/event_gate.hpp"
 
 namespace swarm::actors {
 

@@ -22,6 +22,7 @@
 #include "actors/concurrent.hpp"
 #include "actors/supervision.hpp"
 #include "runtime/core/errc.hpp"
+#include "runtime/core/event_gate.hpp"
 #include "runtime/core/handles.hpp"
 #include "runtime/core/spec.hpp"
 #include "runtime/core/step_log.hpp"
@@ -119,9 +120,9 @@ inline agent_id member_id(const agent_id& self, const std::string& member) {
   return agent_id{self.swarm.empty() ? self.name : self.swarm, member};
 }
 
-/// Sends `e` to `monitor`, if there is one.
+/// Sends `e` to `monitor`, if there is one and anyone listens to it (events_wanted).
 inline void emit(const monitor_actor& monitor, event e) {
-  if (monitor)
+  if (events_wanted(monitor))
     caf::anon_send(monitor, std::move(e));
 }
 

@@ -30,6 +30,7 @@
 #include "net/llm_actor.hpp"
 #include "net/llm_client.hpp"
 #include "runtime/core/errc.hpp"
+#include "runtime/core/event_gate.hpp"
 #include "runtime/core/events.hpp"
 #include "runtime/core/run_id.hpp"
 #include "runtime/core/step_log.hpp"
@@ -320,6 +321,7 @@ struct event_subscription::state {
   std::mutex mtx;
   std::function<void(const event&)> fn;
   caf::actor forwarder;
+  monitor_actor monitor; ///< counted as one of its listeners until cancel()
 };
 
 event_subscription& event_subscription::operator=(event_subscription&& other) noexcept {
@@ -342,6 +344,7 @@ void event_subscription::cancel() {
     state_->fn = nullptr;
   }
   caf::anon_send_exit(state_->forwarder, caf::exit_reason::user_shutdown);
+  event_gate_listeners(state_->monitor, -1);
   state_.reset();
 }
 
@@ -369,6 +372,9 @@ event_subscription runtime::on_event(std::function<void(const event&)> fn) {
                subs.end());
     subs.push_back(st->forwarder.address());
   }
+  // Counted before the subscription is sent: events of any run started after this reach it.
+  st->monitor = impl_->monitor;
+  event_gate_listeners(st->monitor, 1);
   caf::anon_send(impl_->monitor, subscribe_events{st->forwarder});
   return event_subscription{std::move(st)};
 }

@@ -1,5 +1,6 @@
 // A running swarm (swarm_handle): runs and their journal records, messages, health, spending,
 // approvals.
+#include "runtime/core/event_gate.hpp"
 #include "runtime/detail/runtime_state.hpp"
 
 namespace swarm {
@@ -119,7 +120,8 @@ caf::expected<result> swarm_handle::run(task_input in) const {
   auto finished = started; // run_finished, filled in at the end
   finished.kind = event_kind::run_finished;
   finished.text.clear();
-  caf::anon_send(rt.monitor, std::move(started));
+  if (events_wanted(rt.monitor)) // nobody listens: the monitor would only drop it
+    caf::anon_send(rt.monitor, std::move(started));
   auto run_started_at = std::chrono::steady_clock::now();
   self->monitor(root);
   self->send(root, std::move(t));
@@ -172,7 +174,8 @@ caf::expected<result> swarm_handle::run(task_input in) const {
     finished.use = out->use;
     finished.confidence = out->confidence;
   }
-  caf::anon_send(rt.monitor, std::move(finished));
+  if (events_wanted(rt.monitor))
+    caf::anon_send(rt.monitor, std::move(finished));
   if (rt.store.journal) {
     // Also when the runtime was stopped: the run ends "interrupted" and can resume.
     header.finished_ms = now_ms();

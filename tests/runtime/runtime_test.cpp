@@ -4,11 +4,17 @@
 #include <mutex>
 #include <thread>
 
+#include <caf/actor_system.hpp>
+#include <caf/send.hpp>
+#include <caf/typed_event_based_actor.hpp>
 #include <catch2/catch.hpp>
 
 #include "runtime/core/errc.hpp"
+#include "runtime/core/event_gate.hpp"
 #include "runtime/core/run_id.hpp"
+#include "runtime/monitor.hpp"
 #include "runtime/runtime.hpp"
+#include "tests/support/actor_system.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/mock_runtime.hpp"
 
@@ -80,6 +86,56 @@ TEST_CASE("events report each agent's start and completion") {
   };
   (void)test::eventually([&] { return count() >= 2; }, 5s);
   CHECK(count() == 2);
+}
+
+TEST_CASE("the runtime's monitor is sent events only while someone listens") {
+  caf::actor_system sys{test::actor_test_config()};
+  auto m = spawn_monitor(sys);
+  CHECK_FALSE(events_wanted(m)); // counted, no listener: senders skip it
+  event_gate_listeners(m, 1);
+  CHECK(events_wanted(m));
+  event_gate_listeners(m, -1);
+  CHECK_FALSE(events_wanted(m));
+  CHECK_FALSE(events_wanted(monitor_actor{}));
+  // A monitor of a test's own (never counted) gets every event.
+  auto own = sys.spawn([]() -> monitor_actor::behavior_type {
+    return {[](event&) {}, [](subscribe_events&) {}};
+  });
+  CHECK(events_wanted(own));
+  caf::anon_send_exit(m, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(own, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("a listener added after a quiet run sees every event of the next run, none after it "
+          "cancels") {
+  fixture f;
+  runtime rt{f.options(), {f.mock->url(), "mock"}};
+  auto team = rt.spawn(*load_spec_text(spec_text));
+  REQUIRE(team);
+  REQUIRE(team->run({"q", "run-quiet"})); // nobody listens: no event is sent
+  std::mutex mtx;
+  std::vector<event> seen;
+  auto watching = rt.on_event([&](const event& e) {
+    std::lock_guard<std::mutex> guard{mtx};
+    seen.push_back(e);
+  });
+  REQUIRE(team->run({"q", "run-heard"}));
+  auto count = [&](event_kind kind) {
+    std::lock_guard<std::mutex> guard{mtx};
+    size_t n = 0;
+    for (const auto& e : seen)
+      n += e.kind == kind && e.leaf && e.run_id == "run-heard";
+    return n;
+  };
+  (void)test::eventually([&] { return count(event_kind::member_finished) >= 2; }, 5s);
+  CHECK(count(event_kind::llm_call_started) == 2);
+  CHECK(count(event_kind::llm_call_finished) == 2);
+  CHECK(count(event_kind::member_finished) == 2);
+  watching.cancel();
+  REQUIRE(team->run({"q", "run-after"}));
+  std::lock_guard<std::mutex> guard{mtx};
+  for (const auto& e : seen)
+    CHECK(e.run_id != "run-after");
 }
 
 TEST_CASE("a cancelled event subscription is never called again, even with events in flight") {
