@@ -425,55 +425,84 @@ chat_message note(std::string_view prefix, const std::string& from, const std::s
   return msg;
 }
 
-// Built on the agent's first message (lazy_init): takes the shared config as it is, allocating
-// nothing per agent besides CAF's behavior.
-agent_actor::behavior_type agent_behavior(agent_pointer self,
-                                          std::shared_ptr<const agent_config> cfg, llm_actor llm,
-                                          monitor_actor monitor) {
-  auto& st = self->state;
-  st.extras = uses_extras(*cfg) ? cfg.get() : nullptr;
-  st.target = cfg->target.get();
-  st.cfg = std::move(cfg);
-  st.llm = std::move(llm);
-  st.monitor = std::move(monitor);
-  return {
-      [self](task& t) -> caf::typed_response_promise<result> {
-        auto& st = self->state;
-        auto r = std::make_shared<task_run>();
-        r->rp = self->make_response_promise<result>();
-        r->t = std::move(t);
-        st.running.push_back(r);
-        summarize_then_run(self, r);
-        return r->rp;
-      },
-      [self](task_cancel& c) {
-        auto& st = self->state;
-        auto i = st.find_running(c.task_id);
-        if (i == st.running.end() || (*i)->cancelled)
-          return;
-        auto r = *i;
-        r->cancelled = true;
-        // An LLM call in flight is cancelled on its path, and its answer ends the task (its
-        // usage counted); in any other phase (recall, tools) the task ends now.
-        if (r->call != 0)
-          self->send(st.llm, chat_cancel{r->call});
-        else
-          finish_task(self, r, make_error(errc::cancelled, "task cancelled"));
-      },
-      // const&: a broadcast's message is shared by every member; a mutable reference would make
-      // CAF copy it for each one (copy on write).
-      [self](const dm& m) {
-        self->state.memory().add(note("[direct message from ", m.from, m.text));
-      },
-      [self](const broadcast& m) {
-        self->state.memory().add(note("[broadcast from ", m.from, m.text));
-      },
-      [self](health_probe& p) {
-        const auto& st = self->state;
-        return health_report{p.nonce, st.id(), st.tasks_done, st.running.size()};
-      },
-  };
-}
+// The agent actor. Its handlers are one behavior shared by every agent (CAF's behavior for five
+// handlers is 256 B, built at each actor's first message in a worker's arena between that
+// message's mailbox elements): they find their agent through `current`, which `resume` sets,
+// the only place CAF runs an event-based actor's handlers. What a handler starts (requests and
+// their continuations) captures the agent as usual.
+class agent_impl : public agent_actor::stateful_base<agent_state> {
+public:
+  using super = agent_actor::stateful_base<agent_state>;
+
+  agent_impl(caf::actor_config& cfg, std::shared_ptr<const agent_config> conf, llm_actor llm,
+             monitor_actor monitor)
+      : super(cfg) {
+    auto& st = this->state;
+    st.extras = uses_extras(*conf) ? conf.get() : nullptr;
+    st.target = conf->target.get();
+    st.cfg = std::move(conf);
+    st.llm = std::move(llm);
+    st.monitor = std::move(monitor);
+  }
+
+  resume_result resume(caf::execution_unit* eu, size_t max_throughput) override {
+    auto* outer = current; // CAF does not nest resumes; restoring costs nothing regardless
+    current = this;
+    auto res = super::resume(eu, max_throughput);
+    current = outer;
+    return res;
+  }
+
+  behavior_type make_behavior() override { return shared_behavior(); }
+
+private:
+  static inline thread_local agent_impl* current = nullptr;
+
+  static agent_pointer self() { return current; }
+
+  static const behavior_type& shared_behavior() {
+    static const behavior_type bhvr{
+        [](task& t) -> caf::typed_response_promise<result> {
+          auto self = agent_impl::self();
+          auto& st = self->state;
+          auto r = std::make_shared<task_run>();
+          r->rp = self->make_response_promise<result>();
+          r->t = std::move(t);
+          st.running.push_back(r);
+          summarize_then_run(self, r);
+          return r->rp;
+        },
+        [](task_cancel& c) {
+          auto self = agent_impl::self();
+          auto& st = self->state;
+          auto i = st.find_running(c.task_id);
+          if (i == st.running.end() || (*i)->cancelled)
+            return;
+          auto r = *i;
+          r->cancelled = true;
+          // An LLM call in flight is cancelled on its path, and its answer ends the task (its
+          // usage counted); in any other phase (recall, tools) the task ends now.
+          if (r->call != 0)
+            self->send(st.llm, chat_cancel{r->call});
+          else
+            finish_task(self, r, make_error(errc::cancelled, "task cancelled"));
+        },
+        // const&: a broadcast's message is shared by every member; a mutable reference would
+        // make CAF copy it for each one (copy on write).
+        [](const dm& m) {
+          agent_impl::self()->state.memory().add(note("[direct message from ", m.from, m.text));
+        },
+        [](const broadcast& m) {
+          agent_impl::self()->state.memory().add(note("[broadcast from ", m.from, m.text));
+        },
+        [](health_probe& p) {
+          const auto& st = agent_impl::self()->state;
+          return health_report{p.nonce, st.id(), st.tasks_done, st.running.size()};
+        },
+    };
+    return bhvr;
+  }
+};
 
 } // namespace
 
@@ -490,11 +519,10 @@ agent_actor spawn_agent(caf::actor_system& sys, std::shared_ptr<const agent_conf
                         llm_actor llm, monitor_actor monitor) {
   if (!cfg->target) // rare (the factory always shares a target): a copy that has its own
     return spawn_agent(sys, agent_config{*cfg}, std::move(llm), std::move(monitor));
-  // lazy_init: an agent's state is built when its first message arrives, so spawning a large
-  // swarm costs little until its agents are used (docs/decisions.md). What waits until then is
-  // one shared pointer and two handles, not a copy of the config.
-  return sys.spawn<caf::lazy_init>(agent_behavior, std::move(cfg), std::move(llm),
-                                   std::move(monitor));
+  // lazy_init: an agent is scheduled when its first message arrives, so spawning a large swarm
+  // costs little until its agents are used (docs/decisions.md). Its state is a shared pointer
+  // and two handles, set at spawn; its behavior is shared.
+  return sys.spawn<agent_impl, caf::lazy_init>(std::move(cfg), std::move(llm), std::move(monitor));
 }
 
 } // namespace swarm::actors
