@@ -120,6 +120,44 @@ TEST_CASE("an agent keeps the caller's shared config instead of a copy of it") {
   CHECK(test::eventually([&] { return cfg.use_count() == 1; }));
 }
 
+TEST_CASE("agents sharing one behavior each answer as themselves, on every scheduler thread") {
+  // The handlers are shared by all agents and find theirs through the actor being run: probes
+  // and dms to many agents at once, spread over the scheduler's threads, reach the right one.
+  fixture f{"default: {reply: 'fine'}\n"};
+  constexpr int n = 200;
+  std::vector<agent_actor> agents;
+  for (int i = 0; i < n; ++i)
+    agents.push_back(actors::spawn_agent(f.sys, f.agent("a" + std::to_string(i)), f.llm, {}));
+  for (int i = 0; i < n; ++i) // agent i gets i % 3 dms: none of them may land on another agent
+    for (int k = 0; k < i % 3; ++k)
+      caf::anon_send(agents[i], dm{"x", "note"});
+  caf::scoped_actor self{f.sys};
+  for (int i = 0; i < n; ++i)
+    self->send(agents[i], health_probe{static_cast<uint64_t>(i)});
+  int answered = 0;
+  for (int i = 0; i < n; ++i)
+    self->receive(
+        [&](health_report& h) {
+          ++answered;
+          CHECK(h.agent.name == "a" + std::to_string(h.nonce));
+        },
+        caf::after(5s) >> [&] { FAIL("no health report within 5 s"); });
+  CHECK(answered == n);
+  // The dms each agent holds go with its next request: agents a0, a1 and a2 (same name and
+  // question lengths) hold 0, 1 and 2 of them, so their prompts grow in that order.
+  std::vector<uint64_t> prompt;
+  for (int i : {0, 1, 2}) {
+    auto r = f.ask(agents[i], "q" + std::to_string(i), "t" + std::to_string(i));
+    CHECK_FALSE(r.error);
+    CHECK(r.agent.name == "a" + std::to_string(i));
+    prompt.push_back(r.use.prompt_tokens);
+  }
+  CHECK(prompt[1] > prompt[0]);
+  CHECK(prompt[2] > prompt[1]);
+  for (auto& a : agents)
+    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+}
+
 TEST_CASE("a concurrent swarm gathers every member, failures in place") {
   fixture f{"faults:\n  - {kind: http_500, match: {system: '^You are b'}}\n"
             "rules:\n  - match: {system: '^You are (a|c)'}\n    reply: 'fine from {{system}}'\n"};
