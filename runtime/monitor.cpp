@@ -11,8 +11,6 @@
 #include <caf/system_messages.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include "runtime/core/event_gate.hpp"
-
 namespace swarm {
 
 namespace {
@@ -60,11 +58,7 @@ monitor_actor::behavior_type monitor_behavior(monitor_pointer self,
 monitor_actor spawn_monitor(caf::actor_system& sys) {
   // State travels as spawn arguments: CAF 0.17.6 dereferences a null pointer when a function
   // actor is spawned with no arguments (docs/decisions.md).
-  auto m = sys.spawn(monitor_behavior, std::vector<caf::actor>{});
-  // Its listeners are counted (runtime::on_event adds them) before anyone has the handle.
-  if (event_gate_register(m))
-    m->attach_functor([addr = m.address()] { event_gate_unregister(addr); });
-  return m;
+  return sys.spawn(monitor_behavior, std::vector<caf::actor>{});
 }
 
 } // namespace swarm

@@ -9,9 +9,10 @@ namespace swarm {
 
 /// Spawns the runtime's monitor. It numbers every event it receives (event::seq, from 1, in
 /// arrival order) and stamps its time if the sender did not; subscribers (subscribe_events) get
-/// every later event in that order; a subscriber that terminates is dropped. Its listeners are
-/// counted (runtime/core/event_gate.hpp): while it has none, agents, coordinators and runs send
-/// it nothing (events_wanted), so a run nobody watches costs no event deliveries.
+/// every later event in that order; a subscriber that terminates is dropped. In a runtime's actor
+/// system the listeners are counted (swarm_config::event_listeners): while there are none,
+/// agents, coordinators and runs send it nothing (events_wanted), so a run nobody watches costs
+/// no event deliveries.
 monitor_actor spawn_monitor(caf::actor_system& sys);
 
 } // namespace swarm

@@ -119,6 +119,8 @@ swarm_config make_config(const runtime_options& opts, const persistence& p) {
   auto cfg = make_config(opts);
   if (p.journal)
     cfg.steps = std::make_shared<journal_step_log>(p.journal);
+  // Counted: until runtime::on_event adds a listener, senders skip the monitor.
+  cfg.event_listeners = std::make_shared<std::atomic<int64_t>>(0);
   return cfg;
 }
 
@@ -321,7 +323,7 @@ struct event_subscription::state {
   std::mutex mtx;
   std::function<void(const event&)> fn;
   caf::actor forwarder;
-  monitor_actor monitor; ///< counted as one of its listeners until cancel()
+  std::shared_ptr<std::atomic<int64_t>> listeners; ///< the runtime's; one of them until cancel()
 };
 
 event_subscription& event_subscription::operator=(event_subscription&& other) noexcept {
@@ -344,7 +346,8 @@ void event_subscription::cancel() {
     state_->fn = nullptr;
   }
   caf::anon_send_exit(state_->forwarder, caf::exit_reason::user_shutdown);
-  event_gate_listeners(state_->monitor, -1);
+  if (state_->listeners)
+    state_->listeners->fetch_sub(1, std::memory_order_seq_cst);
   state_.reset();
 }
 
@@ -373,8 +376,9 @@ event_subscription runtime::on_event(std::function<void(const event&)> fn) {
     subs.push_back(st->forwarder.address());
   }
   // Counted before the subscription is sent: events of any run started after this reach it.
-  st->monitor = impl_->monitor;
-  event_gate_listeners(st->monitor, 1);
+  st->listeners = impl_->cfg.event_listeners;
+  if (st->listeners)
+    st->listeners->fetch_add(1, std::memory_order_seq_cst);
   caf::anon_send(impl_->monitor, subscribe_events{st->forwarder});
   return event_subscription{std::move(st)};
 }

@@ -1,27 +1,19 @@
-// Whether anyone listens to a monitor: senders on the hot path (agents, coordinators) skip the
-// mailbox delivery of events that the runtime's monitor would only number and drop.
+// Whether anyone listens to a runtime's events: senders on the hot path (agents, coordinators,
+// runs) skip the mailbox delivery of events that the runtime's monitor would only number and
+// drop. The count lives in the runtime's actor system config (swarm_config), so each runtime
+// has its own and nothing is process-wide.
 #pragma once
 
-#include <caf/actor_addr.hpp>
+#include <caf/fwd.hpp>
 
 #include "runtime/core/handles.hpp"
 
 namespace swarm {
 
-/// Counts the listeners of `monitor` from now on (spawn_monitor calls it): events_wanted is then
-/// false until event_gate_listeners adds one. False if every slot is taken (then events always
-/// go to it). At most a few monitors per process are counted; others always get events.
-bool event_gate_register(const monitor_actor& monitor);
-
-/// Stops counting the monitor at `addr` (it terminated): events_wanted is true for it again.
-void event_gate_unregister(const caf::actor_addr& addr);
-
-/// Adds `delta` listeners to `monitor`, if it is counted. Add one before the subscription
-/// message is sent, so events sent after it (by actors it causes to act) reach the monitor.
-void event_gate_listeners(const monitor_actor& monitor, int delta);
-
-/// False if `monitor` is null, or counted and without listeners; true otherwise (a monitor that
-/// is not counted, such as a test's own actor, gets every event).
+/// False if `monitor` is null, or if its actor system counts event listeners
+/// (swarm_config::event_listeners; runtime::on_event adds one before its subscription is sent)
+/// and has none now; true otherwise (a monitor of a system that counts none, such as a test's, gets
+/// every event).
 bool events_wanted(const monitor_actor& monitor);
 
 } // namespace swarm

@@ -3,6 +3,8 @@
 // actors find it through their system, so no coordinator config has to carry it.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -28,11 +30,15 @@ public:
                                           const result& member_result) = 0;
 };
 
-/// An actor system config that also carries the runtime's step log.
+/// An actor system config that also carries the runtime's step log and the count of its event
+/// listeners.
 class swarm_config : public caf::actor_system_config {
 public:
   /// Null: steps are not journaled.
   std::shared_ptr<step_log> steps;
+  /// The runtime's event listeners (runtime::on_event subscriptions): while it is 0, senders
+  /// skip the monitor (events_wanted). Null: events are always sent.
+  std::shared_ptr<std::atomic<int64_t>> event_listeners;
 };
 
 /// The step log of `sys`, or null when `sys` was not configured with a swarm_config holding one.

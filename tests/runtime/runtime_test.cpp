@@ -12,6 +12,8 @@
 #include "runtime/core/errc.hpp"
 #include "runtime/core/event_gate.hpp"
 #include "runtime/core/run_id.hpp"
+#include "runtime/core/step_log.hpp"
+#include "runtime/core/types.hpp"
 #include "runtime/monitor.hpp"
 #include "runtime/runtime.hpp"
 #include "tests/support/actor_system.hpp"
@@ -89,18 +91,22 @@ TEST_CASE("events report each agent's start and completion") {
 }
 
 TEST_CASE("the runtime's monitor is sent events only while someone listens") {
-  caf::actor_system sys{test::actor_test_config()};
+  swarm_config cfg;
+  register_types(cfg);
+  cfg.set("scheduler.max-threads", 2);
+  auto listeners = std::make_shared<std::atomic<int64_t>>(0);
+  cfg.event_listeners = listeners;
+  caf::actor_system sys{cfg};
   auto m = spawn_monitor(sys);
   CHECK_FALSE(events_wanted(m)); // counted, no listener: senders skip it
-  event_gate_listeners(m, 1);
+  ++*listeners;
   CHECK(events_wanted(m));
-  event_gate_listeners(m, -1);
+  --*listeners;
   CHECK_FALSE(events_wanted(m));
   CHECK_FALSE(events_wanted(monitor_actor{}));
-  // A monitor of a test's own (never counted) gets every event.
-  auto own = sys.spawn([]() -> monitor_actor::behavior_type {
-    return {[](event&) {}, [](subscribe_events&) {}};
-  });
+  // A monitor in a system that counts no listeners (a test's own) gets every event.
+  caf::actor_system plain{test::actor_test_config()};
+  auto own = spawn_monitor(plain);
   CHECK(events_wanted(own));
   caf::anon_send_exit(m, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(own, caf::exit_reason::user_shutdown);
