@@ -152,8 +152,7 @@ struct agent_state {
   }
 
   void emit(event e) const {
-    if (events_wanted(monitor)) // no listener: no delivery to the monitor
-      caf::anon_send(monitor, std::move(e));
+    emit_event(monitor, std::move(e)); // no listener: no delivery to the monitor
   }
 
   event make_event(event_kind kind, const task& t) const {

@@ -120,10 +120,9 @@ inline agent_id member_id(const agent_id& self, const std::string& member) {
   return agent_id{self.swarm.empty() ? self.name : self.swarm, member};
 }
 
-/// Sends `e` to `monitor`, if there is one and anyone listens to it (events_wanted).
+/// Sends `e` to `monitor`, if there is one and anyone listens to it (emit_event).
 inline void emit(const monitor_actor& monitor, event e) {
-  if (events_wanted(monitor))
-    caf::anon_send(monitor, std::move(e));
+  emit_event(monitor, std::move(e));
 }
 
 /// Where a member's task stands in its coordinator's progress: round `number` (1-based; 0: the

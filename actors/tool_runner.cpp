@@ -21,6 +21,7 @@
 #include "actors/builtin_tools.hpp"
 #include "actors/sandbox.hpp"
 #include "runtime/core/errc.hpp"
+#include "runtime/core/event_gate.hpp"
 
 namespace swarm::actors {
 
@@ -111,8 +112,7 @@ event tool_event(const job& j, event_kind kind) {
 }
 
 void emit(runner_pointer self, event e) {
-  if (const auto& m = self->state.cfg->monitor)
-    caf::anon_send(m, std::move(e));
+  emit_event(self->state.cfg->monitor, std::move(e));
 }
 
 /// What tool_call_finished keeps of a tool's output: the first 2,000 bytes.

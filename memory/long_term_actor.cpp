@@ -25,6 +25,7 @@
 #include "memory/working.hpp"
 #include "runtime/core/call_ids.hpp"
 #include "runtime/core/errc.hpp"
+#include "runtime/core/event_gate.hpp"
 
 namespace swarm::memory {
 
@@ -113,13 +114,13 @@ struct long_term_state {
   }
 
   void report(const std::string& run_id, const std::string& id) {
-    if (!monitor)
+    if (!events_wanted(monitor))
       return;
     event ev;
     ev.kind = event_kind::memory_written;
     ev.run_id = run_id;
     ev.text = id;
-    caf::anon_send(monitor, std::move(ev));
+    emit_event(monitor, std::move(ev));
   }
 
   /// Stores records with their vectors (if any) in one batch, after forgetting `forget_ids`.

@@ -18,6 +18,7 @@
 #include "memory/detail/db_access.hpp"
 #include "memory/encoding.hpp"
 #include "runtime/core/errc.hpp"
+#include "runtime/core/event_gate.hpp"
 
 namespace swarm::memory {
 
@@ -353,13 +354,13 @@ void flush(working_pointer self) {
       continue;
     }
     auto& note = (*notes)[i];
-    if (st.monitor) {
+    if (events_wanted(st.monitor)) {
       event ev;
       ev.kind = event_kind::memory_written;
       ev.run_id = note.run_id;
       ev.agent = note.author;
       ev.text = note.id;
-      self->send(st.monitor, std::move(ev));
+      emit_event(st.monitor, std::move(ev));
     }
     promises[i].deliver(std::move(note));
   }

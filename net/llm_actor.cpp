@@ -13,6 +13,7 @@
 
 #include "net/llm_client.hpp"
 #include "runtime/core/errc.hpp"
+#include "runtime/core/event_gate.hpp"
 
 namespace swarm::net {
 
@@ -75,9 +76,11 @@ llm_client::delta_callback token_sink(const monitor_actor& monitor, const chat_r
   e.name = req.model;
   e.step = req.step;
   return [monitor, e](std::string_view delta) {
+    if (!events_wanted(monitor))
+      return;
     auto x = e;
     x.text.assign(delta);
-    caf::anon_send(monitor, std::move(x));
+    emit_event(monitor, std::move(x));
   };
 }
 

@@ -25,6 +25,7 @@
 #include "net/llm_client.hpp"
 #include "net/llm_tape.hpp"
 #include "runtime/core/errc.hpp"
+#include "runtime/core/event_gate.hpp"
 #include "runtime/detail/broker_calls.hpp"
 #include "runtime/detail/broker_rules.hpp"
 #include "runtime/detail/journal_writer.hpp"
@@ -125,7 +126,7 @@ void warn(broker_pointer self, const brokered_call<Result>& call,
     auto e = head;
     e.name = to_string(x.level);
     e.text = describe(x);
-    caf::anon_send(monitor, std::move(e));
+    emit_event(monitor, std::move(e));
   }
 }
 
@@ -190,7 +191,7 @@ bool fall_back(broker_pointer self, uint64_t id, uint64_t ticket, const caf::err
     e.text = next.endpoint.url;
     e.error = make_error(static_cast<errc>(err.code()),
                          "model " + model + " at " + url + ": " + context_text(err));
-    caf::anon_send(st.opts.monitor, std::move(e));
+    emit_event(st.opts.monitor, std::move(e));
   }
   chat_request req = orig;
   req.endpoint = next.endpoint;

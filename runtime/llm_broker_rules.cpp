@@ -7,6 +7,7 @@
 #include <caf/send.hpp>
 
 #include "runtime/core/errc.hpp"
+#include "runtime/core/event_gate.hpp"
 #include "runtime/detail/broker_rules.hpp"
 #include "runtime/llm_broker.hpp"
 
@@ -126,9 +127,11 @@ net::llm_client::delta_callback token_sink(const monitor_actor& monitor, const c
   e.name = req.model;
   e.step = req.step;
   return [monitor, e](std::string_view delta) {
+    if (!events_wanted(monitor)) // nobody listens now: no delivery per piece
+      return;
     auto x = e;
     x.text.assign(delta);
-    caf::anon_send(monitor, std::move(x));
+    emit_event(monitor, std::move(x));
   };
 }
 

@@ -120,8 +120,7 @@ caf::expected<result> swarm_handle::run(task_input in) const {
   auto finished = started; // run_finished, filled in at the end
   finished.kind = event_kind::run_finished;
   finished.text.clear();
-  if (events_wanted(rt.monitor)) // nobody listens: the monitor would only drop it
-    caf::anon_send(rt.monitor, std::move(started));
+  emit_event(rt.monitor, std::move(started));
   auto run_started_at = std::chrono::steady_clock::now();
   self->monitor(root);
   self->send(root, std::move(t));
@@ -174,8 +173,7 @@ caf::expected<result> swarm_handle::run(task_input in) const {
     finished.use = out->use;
     finished.confidence = out->confidence;
   }
-  if (events_wanted(rt.monitor))
-    caf::anon_send(rt.monitor, std::move(finished));
+  emit_event(rt.monitor, std::move(finished));
   if (rt.store.journal) {
     // Also when the runtime was stopped: the run ends "interrupted" and can resume.
     header.finished_ms = now_ms();
@@ -224,7 +222,7 @@ std::vector<agent_health> swarm_handle::health_check(std::chrono::milliseconds t
                 error_code(h.error) + ")";
   }
   e.text = std::to_string(alive) + " of " + std::to_string(out.size()) + " alive" + silent;
-  caf::anon_send(state_->rt->monitor, std::move(e));
+  emit_event(state_->rt->monitor, std::move(e));
   return out;
 }
 

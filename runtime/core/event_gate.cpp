@@ -5,6 +5,7 @@
 #include <caf/actor_cast.hpp>
 #include <caf/actor_control_block.hpp>
 #include <caf/actor_system.hpp>
+#include <caf/send.hpp>
 
 #include "runtime/core/step_log.hpp"
 
@@ -17,6 +18,11 @@ bool events_wanted(const monitor_actor& monitor) {
   const auto* cfg = dynamic_cast<const swarm_config*>(&ctrl->home_system->config());
   return cfg == nullptr || !cfg->event_listeners ||
          cfg->event_listeners->load(std::memory_order_seq_cst) != 0;
+}
+
+void emit_event(const monitor_actor& monitor, event e) {
+  if (events_wanted(monitor))
+    caf::anon_send(monitor, std::move(e));
 }
 
 } // namespace swarm

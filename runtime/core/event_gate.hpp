@@ -7,6 +7,7 @@
 #include <caf/fwd.hpp>
 
 #include "runtime/core/handles.hpp"
+#include "runtime/core/messages.hpp"
 
 namespace swarm {
 
@@ -15,5 +16,9 @@ namespace swarm {
 /// and has none now; true otherwise (a monitor of a system that counts none, such as a test's, gets
 /// every event).
 bool events_wanted(const monitor_actor& monitor);
+
+/// Sends `e` to `monitor` when events_wanted(monitor): the one way every part of the runtime
+/// tells an event.
+void emit_event(const monitor_actor& monitor, event e);
 
 } // namespace swarm
