@@ -100,7 +100,7 @@ agent_actor::behavior_type concurrent_behavior(concurrent_pointer self, concurre
           }
           auto sub_id = sub.id;
           g->in_flight.emplace(sub_id, m.handle);
-          ask(self, m, std::move(sub), budget.timeout(), [self, g, i, sub_id](result r) {
+          ask(self, m, std::move(sub), budget, [self, g, i, sub_id](result r) {
             g->in_flight.erase(sub_id);
             member_done(self, g, i, std::move(r));
           });

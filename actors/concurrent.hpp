@@ -14,8 +14,10 @@
 
 namespace swarm::actors {
 
-/// Spawns a member again from its spec (same id): supervision's restart.
-using respawn_fn = std::function<caf::expected<agent_actor>()>;
+/// Spawns a member again from its spec (same id), in place of `dead`, its actor that died or was
+/// killed: supervision's restart. When another coordinator already replaced `dead`, the
+/// replacement is returned and nothing is spawned.
+using respawn_fn = std::function<caf::expected<agent_actor>(const agent_actor& dead)>;
 
 /// A member of a swarm as its coordinator sees it.
 struct member {

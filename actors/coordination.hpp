@@ -224,10 +224,10 @@ namespace detail {
 template <class Self, class Finish>
 class member_ask : public std::enable_shared_from_this<member_ask<Self, Finish>> {
 public:
-  member_ask(Self* self, const member& who, task t, caf::timespan timeout, Finish finish,
+  member_ask(Self* self, const member& who, task t, const task_budget& budget, Finish finish,
              agent_id id)
       : self_(self), original_(who.handle), leaf_(who.leaf), respawn_(who.respawn),
-        task_(std::move(t)), timeout_(timeout), finish_(std::move(finish)), id_(std::move(id)) {}
+        task_(std::move(t)), budget_(budget), finish_(std::move(finish)), id_(std::move(id)) {}
 
   void send() {
     auto& sup = self_->state.sup;
@@ -236,6 +236,7 @@ public:
     auto n = ++sends_;
     auto me = this->shared_from_this();
     waiting_ = sup.expect(handle_, [me, n](caf::error err) { me->failed(n, std::move(err)); });
+    timeout_ = budget_.timeout(); // the member timeout, cut to what is left of the deadline
     self_->request(handle_, timeout_, task_)
         .then([me, n](result& r) { me->answered(n, std::move(r)); },
               [me, n](caf::error& err) { me->failed(n, std::move(err)); });
@@ -279,15 +280,23 @@ private:
     done(std::move(r));
   }
 
-  // Spawns the member again and resends the task; false when supervision does not allow it.
+  // Asks the member's live actor again, spawning it first unless another ask already did; false
+  // when supervision does not allow it (one retry per ask, within the run's deadline).
   bool restart(const caf::error& why) {
     auto& st = self_->state;
+    if (retried_ || !respawn_ || st.sup.was_cancelled(task_.id) || budget_.past_deadline() ||
+        !st.cfg.guards.supervision.restart)
+      return false;
+    retried_ = true;
+    if (st.sup.current(original_) != handle_) { // replaced since this send: ask the new one
+      send();
+      return true;
+    }
     uint32_t count = 0;
-    if (restarts_ > 0 || !respawn_ || st.sup.was_cancelled(task_.id) ||
-        !st.sup.may_restart(st.cfg.guards.supervision, original_, count))
+    if (!st.sup.may_restart(st.cfg.guards.supervision, original_, count))
       return false;
     caf::anon_send_exit(handle_, caf::exit_reason::kill); // a silent one is not trusted again
-    auto fresh = (*respawn_)();
+    auto fresh = (*respawn_)(handle_);
     if (!fresh)
       return false;
     st.sup.replace(original_, std::move(*fresh));
@@ -311,7 +320,8 @@ private:
   bool leaf_;
   std::shared_ptr<const respawn_fn> respawn_;
   task task_;
-  caf::timespan timeout_;
+  task_budget budget_;    // the task's deadline and member timeout: every send's timeout
+  caf::timespan timeout_; // of the current send
   Finish finish_;
   agent_id id_;
   agent_actor handle_;   // the actor asked by the current send
@@ -319,11 +329,13 @@ private:
   uint32_t sends_ = 0;
   uint32_t ended_ = 0;
   uint32_t restarts_ = 0;
+  bool retried_ = false;
 };
 
 } // namespace detail
 
-/// Asks `who` (a member of coordinator `self`) to work on `t` within `timeout`; `done(result)`
+/// Asks `who` (a member of coordinator `self`) to work on `t` within `budget`'s timeout (the
+/// member timeout, cut to what is left of the task's deadline); `done(result)`
 /// runs in the coordinator, always exactly once, after the answer is journaled. A transport
 /// failure becomes a result with error; on a timeout the member is told to cancel, so its LLM
 /// request is closed and its spend stops. A member that dies (errc::member_down) or stays silent
@@ -332,7 +344,7 @@ private:
 /// now and the outcome (member_finished, member_failed or member_cancelled) when it comes, with
 /// `round`.
 template <class Self, class Done>
-void ask(Self* self, const member& who, task t, caf::timespan timeout, Done done,
+void ask(Self* self, const member& who, task t, const task_budget& budget, Done done,
          member_round round = {}) {
   const auto& st = self->state;
   auto id = member_id(st.cfg.id, who.name);
@@ -347,7 +359,7 @@ void ask(Self* self, const member& who, task t, caf::timespan timeout, Done done
          member_outcome(id, leaf, head, round, r, std::chrono::steady_clock::now() - started));
     done(std::move(r));
   };
-  std::make_shared<detail::member_ask<Self, decltype(finish)>>(self, who, std::move(t), timeout,
+  std::make_shared<detail::member_ask<Self, decltype(finish)>>(self, who, std::move(t), budget,
                                                                std::move(finish), std::move(id))
       ->send();
 }
@@ -477,15 +489,14 @@ void ask_member(Self* self, const std::shared_ptr<Run>& r, const member& who, ta
     done(failed_result(sub, member_id(st.cfg.id, who.name), r->budget.exhausted()));
     return;
   }
-  auto timeout = r->budget.timeout();
-  bool cut = timeout < caf::timespan{st.cfg.guards.member_timeout};
   auto sub_id = sub.id;
   r->in_flight.emplace(sub_id, who.handle);
   ask(
-      self, who, std::move(sub), timeout,
-      [r, sub_id, cut, done](result res) mutable {
+      self, who, std::move(sub), r->budget,
+      [r, sub_id, done](result res) mutable {
         r->in_flight.erase(sub_id);
-        if (cut && res.error && is(res.error, errc::member_timeout)) // is() needs an error
+        // A member timeout at the deadline is the deadline's (is() needs an error).
+        if (res.error && is(res.error, errc::member_timeout) && r->budget.past_deadline())
           r->deadline_hit = true;
         if (!r->done)
           done(std::move(res));

@@ -100,7 +100,7 @@ void step(graph_pointer self, const run_ptr& run) {
       }
       run->in_flight.emplace(t.id, n);
       auto sub_id = t.id;
-      ask(self, who, std::move(t), run->budget.timeout(), [self, run, n, sub_id](result r) {
+      ask(self, who, std::move(t), run->budget, [self, run, n, sub_id](result r) {
         if (run->finished)
           return;
         run->in_flight.erase(sub_id);

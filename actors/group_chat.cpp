@@ -75,7 +75,7 @@ void call(chat_pointer self, const run_ptr& run, const member& who, task t, Next
   run->in_flight.emplace(t.id, who.handle);
   auto sub_id = t.id;
   ask(
-      self, who, std::move(t), run->budget.timeout(),
+      self, who, std::move(t), run->budget,
       [self, run, sub_id, next](result r) mutable {
         if (run->finished)
           return;

@@ -150,7 +150,7 @@ caf::error send(hierarchical_pointer self, const run_ptr& r, const member& who, 
     return r->budget.exhausted();
   auto id = t.id;
   r->in_flight.emplace(id, who.handle);
-  ask(self, who, std::move(t), r->budget.timeout(), [self, r, id, done](result res) mutable {
+  ask(self, who, std::move(t), r->budget, [self, r, id, done](result res) mutable {
     r->in_flight.erase(id);
     if (r->finished)
       return;

@@ -70,7 +70,7 @@ caf::error send(router_pointer self, const routing_ptr& r, const member& who, ta
     return r->budget.exhausted();
   r->in_flight = t.id;
   r->worker = who.handle;
-  ask(self, who, std::move(t), r->budget.timeout(), [self, r, done](result res) mutable {
+  ask(self, who, std::move(t), r->budget, [self, r, done](result res) mutable {
     r->in_flight.clear();
     if (r->finished)
       return;

@@ -126,7 +126,7 @@ void run_step(sequential_pointer self, const pipeline_ptr& p) {
   if (p->step + 1 == st.cfg.members.size())
     t.response_format = p->request.response_format; // the last answer is the swarm's
   p->in_flight = t.id;
-  ask(self, who, std::move(t), p->budget.timeout(),
+  ask(self, who, std::move(t), p->budget,
       [self, p](result res) { on_step(self, p, std::move(res)); });
 }
 

@@ -1,6 +1,8 @@
 // Broadcast over a CAF local group; subscription is synchronous (no join race).
 #include "runtime/broadcast_channel.hpp"
 
+#include <algorithm>
+
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/group_manager.hpp>
@@ -17,6 +19,19 @@ void broadcast_channel::add(const agent_actor& who) {
   std::lock_guard<std::mutex> guard{mtx_};
   if (group_.subscribe(ptr))
     members_.push_back(std::move(ptr));
+}
+
+void broadcast_channel::replace(const agent_actor& dead, const agent_actor& now) {
+  auto gone = caf::actor_cast<caf::strong_actor_ptr>(dead);
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto i = std::find(members_.begin(), members_.end(), gone);
+    if (i != members_.end()) {
+      group_.unsubscribe(i->get());
+      members_.erase(i);
+    }
+  }
+  add(now);
 }
 
 void broadcast_channel::send(broadcast msg) const {

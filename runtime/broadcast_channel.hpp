@@ -20,6 +20,9 @@ public:
   /// supervision adds a restarted agent from its coordinator's thread.
   void add(const agent_actor& who);
 
+  /// Unsubscribes `dead` (an agent that died and was spawned again) and subscribes `now`.
+  void replace(const agent_actor& dead, const agent_actor& now);
+
   /// Delivers `msg` to every subscriber.
   void send(broadcast msg) const;
 

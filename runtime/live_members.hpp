@@ -15,10 +15,26 @@ namespace swarm {
 
 class live_members {
 public:
-  /// `a` is now the actor of the agent (`leaf`) or sub-swarm called `name`.
-  void set(bool leaf, const std::string& name, agent_actor a) {
+  /// `a` is now the actor of the agent (`leaf`) or sub-swarm called `name`; false (and nothing
+  /// kept) once the swarm is closed: the caller stops `a`.
+  [[nodiscard]] bool set(bool leaf, const std::string& name, agent_actor a) {
     std::lock_guard<std::mutex> guard{mtx_};
+    if (closed_)
+      return false;
     current_[{leaf, name}] = std::move(a);
+    return true;
+  }
+
+  /// The swarm is stopping: no member is replaced from now on (see set), so replacements()
+  /// taken after this is complete.
+  void close() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    closed_ = true;
+  }
+
+  bool closed() const {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return closed_;
   }
 
   /// The actor of `name` now; `spawned` (the factory's) if it was never replaced.
@@ -41,6 +57,7 @@ public:
 private:
   mutable std::mutex mtx_;
   std::map<std::pair<bool, std::string>, agent_actor> current_; // only replaced members
+  bool closed_ = false;
 };
 
 } // namespace swarm

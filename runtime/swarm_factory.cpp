@@ -26,6 +26,8 @@ struct tree_builder {
   std::map<std::string, actors::member> agents;
   std::map<std::string, actors::member> built; // sub-swarms spawned so far, by name
   std::vector<actors::member> coordinators;
+  // The agents, as every sub-swarm's respawn looks up its roles (made by the first respawner).
+  std::shared_ptr<const std::map<std::string, actors::member>> roles;
 
   actors::member role(const std::string& name) const {
     if (name.empty())
@@ -58,9 +60,15 @@ struct tree_builder {
   // How supervision spawns sub-swarm `node` again: over its members' and roles' live actors.
   std::shared_ptr<const actors::respawn_fn> respawner(const swarm_node_spec& node, agent_id id,
                                                       std::vector<actors::member> members) {
+    if (!roles) // every agent is spawned before the first node: one map for every node
+      roles = std::make_shared<const std::map<std::string, actors::member>>(agents);
     return std::make_shared<const actors::respawn_fn>(
-        [sys = &sys, node, id = std::move(id), members = std::move(members), roles = agents,
-         monitor = monitor, live = live]() -> caf::expected<agent_actor> {
+        [sys = &sys, node, id = std::move(id), members = std::move(members), roles = roles,
+         monitor = monitor, live = live](const agent_actor& dead) -> caf::expected<agent_actor> {
+          if (auto now = live->get(false, node.name, dead); now != dead)
+            return now; // another coordinator restarted it already
+          if (live->closed())
+            return make_error(errc::runtime_stopped, "swarm '" + node.name + "' is stopping");
           const auto* arch = actors::find_architecture(node.architecture);
           if (arch == nullptr)
             return make_error(errc::invalid_spec,
@@ -69,16 +77,18 @@ struct tree_builder {
           for (auto& m : now)
             m.handle = live->get(m.leaf, m.name, m.handle);
           auto role = [&](const std::string& name) {
-            auto i = roles.find(name);
-            if (i == roles.end())
+            auto i = roles->find(name);
+            if (i == roles->end())
               return actors::member{};
             auto m = i->second;
             m.handle = live->get(true, name, m.handle);
             return m;
           };
           auto h = arch->spawn(*sys, node, id, std::move(now), role, monitor);
-          if (h)
-            live->set(false, node.name, *h);
+          if (h && !live->set(false, node.name, *h)) { // closed meanwhile: it must not run
+            caf::anon_send_exit(*h, caf::exit_reason::kill);
+            return make_error(errc::runtime_stopped, "swarm '" + node.name + "' is stopping");
+          }
           return h;
         });
   }
@@ -198,10 +208,18 @@ caf::expected<built_swarm> swarm_factory::build(const swarm_spec& spec,
     // Supervision spawns it again from its config, in the broadcast channel, as the live one.
     m.respawn = std::make_shared<const actors::respawn_fn>(
         [sys = &sys_, cfg = std::move(cfg), llm = wiring.llm, monitor = monitor_,
-         channel = out.channel, live = out.live, name = m.name]() -> caf::expected<agent_actor> {
+         channel = out.channel, live = out.live,
+         name = m.name](const agent_actor& dead) -> caf::expected<agent_actor> {
+          if (auto now = live->get(true, name, dead); now != dead)
+            return now; // another coordinator restarted it already
+          if (live->closed())
+            return make_error(errc::runtime_stopped, "agent '" + name + "': its swarm is stopping");
           auto h = actors::spawn_agent(*sys, cfg, llm, monitor);
-          channel->add(h);
-          live->set(true, name, h);
+          if (!live->set(true, name, h)) { // closed meanwhile: it must not run
+            caf::anon_send_exit(h, caf::exit_reason::kill);
+            return make_error(errc::runtime_stopped, "agent '" + name + "': its swarm is stopping");
+          }
+          channel->replace(dead, h);
           return h;
         });
     tree.agents.emplace(m.name, m);

@@ -151,9 +151,12 @@ struct runtime::impl {
     auto sw = factory.remove(name);
     if (!sw)
       return false;
+    // Closed first: a member that dies from here on is not spawned again, so the replacements
+    // stopped below are all there are. Coordinators root first, so no parent restarts a child.
+    sw->live->close();
     sw->channel->clear();
-    for (const auto& m : sw->swarms)
-      caf::anon_send_exit(m.handle, caf::exit_reason::user_shutdown);
+    for (auto m = sw->swarms.rbegin(); m != sw->swarms.rend(); ++m)
+      caf::anon_send_exit(m->handle, caf::exit_reason::user_shutdown);
     for (const auto& m : sw->agents)
       caf::anon_send_exit(m.handle, caf::exit_reason::user_shutdown);
     for (const auto& a : sw->live->replacements())

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <functional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <caf/scoped_actor.hpp>
@@ -46,7 +47,9 @@ const agent_id swarm_id{"", "team"};
 actors::member restartable(test::actor_fixture& f, const std::string& name) {
   auto m = f.agent(name);
   m.respawn = std::make_shared<const actors::respawn_fn>(
-      [&f, name]() -> caf::expected<agent_actor> { return f.agent(name).handle; });
+      [&f, name](const agent_actor&) -> caf::expected<agent_actor> {
+        return f.agent(name).handle;
+      });
   return m;
 }
 
@@ -253,4 +256,45 @@ TEST_CASE("a member killed past its supervision's max_restarts stays failed, nam
   CHECK(is(out.trace[0].error, errc::member_down));
   CHECK(out.restarts == 0);
   CHECK(f.spawned.size() == 2); // the agent and the swarm: nothing respawned
+}
+
+TEST_CASE("a member that dies under two tasks is spawned again once, and both tasks complete") {
+  test::actor_fixture f{"latency: {fixed_ms: 300}\ndefault: {reply: ok}\n"};
+  auto a = restartable(f, "a");
+  auto swarm = f.keep(actors::spawn_concurrent(f.sys, {swarm_id, {a}, guards()}, {}));
+  caf::scoped_actor self{f.sys};
+  auto first = self->request(swarm, 30s, task{"t1", "r1", "one", "user", {}});
+  auto second = self->request(swarm, 30s, task{"t2", "r1", "two", "user", {}});
+  REQUIRE(test::eventually([&] { return f.mock->stats().in_flight >= 2; }));
+  auto before = f.spawned.size();
+  caf::anon_send_exit(a.handle, caf::exit_reason::kill);
+  for (auto* pending : {&first, &second}) {
+    result out;
+    std::move(*pending).receive([&](result& r) { out = std::move(r); },
+                                [&](caf::error& err) { FAIL(describe(err)); });
+    INFO(out.task_id << ": " << describe(out.error));
+    CHECK_FALSE(out.error);
+  }
+  CHECK(f.spawned.size() == before + 1); // one death, one new actor for both asks
+}
+
+TEST_CASE("a member spawned again near its task's deadline is asked within what is left of it") {
+  test::actor_fixture f{"latency: {fixed_ms: 3000}\ndefault: {reply: ok}\n"};
+  auto a = restartable(f, "a");
+  auto g = guards(); // member timeout 10 s
+  g.deadline = 800ms;
+  auto swarm = f.keep(actors::spawn_concurrent(f.sys, {swarm_id, {a}, g}, {}));
+  caf::scoped_actor self{f.sys};
+  auto started = std::chrono::steady_clock::now();
+  auto pending = self->request(swarm, 30s, task{"t1", "r1", "go", "user", {}});
+  REQUIRE(test::eventually([&] { return f.mock->stats().in_flight >= 1; }));
+  caf::anon_send_exit(a.handle, caf::exit_reason::kill);
+  result out;
+  std::move(pending).receive([&](result& r) { out = std::move(r); },
+                             [&](caf::error& err) { FAIL(describe(err)); });
+  CHECK(out.restarts == 1);
+  REQUIRE(out.trace.size() == 1);
+  CHECK(is(out.trace[0].error, errc::member_timeout));
+  // The retry ended at the task's deadline, not a whole member timeout (10 s) later.
+  CHECK(std::chrono::steady_clock::now() - started < 5s);
 }

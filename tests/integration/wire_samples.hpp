@@ -17,18 +17,23 @@ size_t for_each_wire_sample(const caf::actor& self, F&& f) {
   tool_call call{"call_1", "search", R"({"q":"caf"})"};
   chat_message msg{"assistant", "héllo ✓", "bob", "call_0", {call}};
   tool_spec tool{"search", "web search", R"({"type":"object"})"};
-  llm_endpoint ep{"https://example.test/v1", "sk-test"};
+  llm_endpoint ep{"https://example.test/v1", "sk-test", 16};
+  llm_fallback_target fallback{llm_endpoint{"https://backup.test/v1", "sk-b", 4}, "small"};
   chat_request creq{7,     "run-1", agent_id{"team", "a"},       "t1.a", 2,  ep,   "gpt",
                     {msg}, {tool},  R"({"type":"json_object"})", 0.5,    64, true, 3,
                     1500ms};
+  creq.fallbacks = {fallback};
   token_logprob lp{"tok", -0.25};
   chat_result cres{7, "gpt", "answer", {call}, "stop", {lp}, use, 2};
+  cres.fallback = 1;
   embedding_request ereq{8, ep, "emb", {"a", "b"}, 2s};
   embedding_result eres{8, {{0.5f, -0.5f}, {1.0f}}, use};
   task t{"t1", "run-1", "do it", "user", R"({"type":"json_object"})"};
   result inner{
       "t1.a", agent_id{"team", "a"}, "inner", 0.75, use, make_error(errc::llm_timeout, "slow"), {}};
+  inner.restarts = 1;
   result outer{"t1", agent_id{"", "team"}, "outer", -1, use, {}, {inner}};
+  outer.restarts = 2;
   event ev;
   ev.kind = event_kind::decision_made;
   ev.seq = 12;
@@ -72,6 +77,7 @@ size_t for_each_wire_sample(const caf::actor& self, F&& f) {
   visit(decision_score{"408", 4});
   visit(ev);
   visit(subscribe_events{self});
+  visit(fallback);
   return n;
 }
 
