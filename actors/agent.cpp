@@ -139,11 +139,6 @@ struct agent_state {
     return req;
   }
 
-  auto find_running(const std::string& task_id) {
-    return std::find_if(running.begin(), running.end(),
-                        [&](const auto& x) { return x->t.id == task_id; });
-  }
-
   void erase_running(const task_run* r) {
     auto i =
         std::find_if(running.begin(), running.end(), [&](const auto& x) { return x.get() == r; });
@@ -459,11 +454,32 @@ private:
 
   static agent_pointer self() { return current; }
 
+  // Cancels every task of `self` with id `id`: an LLM call in flight is cancelled on its path,
+  // and its answer ends the task (its usage counted); in any other phase (recall, tools) the task
+  // ends now.
+  static void cancel_task(agent_pointer self, const std::string& id) {
+    auto& st = self->state;
+    std::vector<std::shared_ptr<task_run>> cut;
+    for (const auto& r : st.running)
+      if (r->t.id == id && !r->cancelled)
+        cut.push_back(r);
+    for (const auto& r : cut) {
+      r->cancelled = true;
+      if (r->call != 0)
+        self->send(st.llm, chat_cancel{r->call});
+      else
+        finish_task(self, r, make_error(errc::cancelled, "task cancelled"));
+    }
+  }
+
   static const behavior_type& shared_behavior() {
     static const behavior_type bhvr{
         [](task& t) -> caf::typed_response_promise<result> {
           auto self = agent_impl::self();
           auto& st = self->state;
+          // The same id still running here was asked by a coordinator that died and was spawned
+          // again (it asks anew): the orphan stops spending.
+          cancel_task(self, t.id);
           auto r = std::make_shared<task_run>();
           r->rp = self->make_response_promise<result>();
           r->t = std::move(t);
@@ -471,21 +487,7 @@ private:
           summarize_then_run(self, r);
           return r->rp;
         },
-        [](task_cancel& c) {
-          auto self = agent_impl::self();
-          auto& st = self->state;
-          auto i = st.find_running(c.task_id);
-          if (i == st.running.end() || (*i)->cancelled)
-            return;
-          auto r = *i;
-          r->cancelled = true;
-          // An LLM call in flight is cancelled on its path, and its answer ends the task (its
-          // usage counted); in any other phase (recall, tools) the task ends now.
-          if (r->call != 0)
-            self->send(st.llm, chat_cancel{r->call});
-          else
-            finish_task(self, r, make_error(errc::cancelled, "task cancelled"));
-        },
+        [](task_cancel& c) { cancel_task(agent_impl::self(), c.task_id); },
         // const&: a broadcast's message is shared by every member; a mutable reference would
         // make CAF copy it for each one (copy on write).
         [](const dm& m) {

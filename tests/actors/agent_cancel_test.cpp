@@ -234,3 +234,24 @@ TEST_CASE("a second cancel, or one for an unknown task, changes nothing") {
   CHECK(next.text == "late");
   CHECK(f.mock->stats().chat_requests == 2);
 }
+
+TEST_CASE("a task whose id is already running cancels the older one: its asker asks anew") {
+  // A sub-swarm coordinator that died is spawned again and sends the same subtask ids: the
+  // orphaned task must stop spending, the new one must run.
+  test::actor_fixture f{"latency: {fixed_ms: 1500}\ndefault: {reply: fresh}\n"};
+  auto erin = f.keep(actors::spawn_agent(f.sys, f.agent_config("erin"), f.llm, {}));
+  caf::scoped_actor self{f.sys};
+  auto orphan = self->request(erin, 8s, task{"t1.erin", "r1", "first ask", "user", {}});
+  REQUIRE(test::eventually([&] { return f.mock->stats().in_flight == 1; }));
+  auto again = self->request(erin, 8s, task{"t1.erin", "r1", "asked anew", "user", {}});
+  result old_out;
+  std::move(orphan).receive([&](result& r) { old_out = std::move(r); },
+                            [&](caf::error& err) { FAIL("no result: " << describe(err)); });
+  CHECK(is(old_out.error, errc::cancelled));
+  result new_out;
+  std::move(again).receive([&](result& r) { new_out = std::move(r); },
+                           [&](caf::error& err) { FAIL("no result: " << describe(err)); });
+  CHECK_FALSE(new_out.error);
+  CHECK(new_out.text == "fresh");
+  CHECK(f.mock->stats().cancels == 1);
+}
