@@ -28,6 +28,7 @@
 #include "runtime/core/event_gate.hpp"
 #include "runtime/detail/broker_calls.hpp"
 #include "runtime/detail/broker_rules.hpp"
+#include "runtime/detail/journal_keys.hpp"
 #include "runtime/detail/journal_writer.hpp"
 
 namespace swarm {
@@ -57,8 +58,8 @@ struct broker_state {
   caf::error no_pool;                      ///< why `core` is null
   llm_broker_options opts;
   std::unique_ptr<detail::journal_writer> writer; ///< null without a journal
-  std::unordered_map<std::string, uint32_t> seen; ///< journal key without occurrence -> calls
-  uint64_t tickets = 0; ///< this broker's tickets to withdraw waiting grant requests
+  detail::journal_keys seen; ///< occurrences of journal keys, per run (bounded, see there)
+  uint64_t tickets = 0;      ///< this broker's tickets to withdraw waiting grant requests
   call_map<chat_result> chats;
   call_map<embedding_result> embeds;
 
@@ -93,7 +94,12 @@ struct broker_state {
   /// The journal key of `req`, counting it (net::journal_key, as the run journal keeps them).
   std::string key_for(const chat_request& req) {
     auto base = net::journal_key(req, 0);
-    auto n = seen[base]++;
+    auto n = seen.next(req.run_id, base, [this](const std::string& run) {
+      // Its journaled calls keep the request as it came, up to their answer.
+      return std::any_of(chats.begin(), chats.end(), [&run](const auto& x) {
+        return x.second.original && !x.second.key.empty() && x.second.original->run_id == run;
+      });
+    });
     return n == 0 ? base : net::journal_key(req, n);
   }
 
@@ -229,9 +235,13 @@ void completed(broker_pointer self, call_map<Result>& calls, uint64_t id, uint64
     if (!call.key.empty() && st.writer && !call.answered) {
       // Answered once durable: the writer thread puts it, then tells the broker.
       call.writing = true;
-      auto hdl = caf::actor_cast<broker_actor>(self);
+      // A weak handle: the last strong one going on the writer thread would destroy the broker
+      // (and its writer) there.
       st.writer->put(call.key, call.original, std::move(res),
-                     [hdl, id, ticket](caf::expected<chat_result> kept) {
+                     [addr = self->address(), id, ticket](caf::expected<chat_result> kept) {
+                       auto hdl = caf::actor_cast<broker_actor>(addr);
+                       if (!hdl)
+                         return; // the broker is gone; the entry is kept all the same
                        if (kept)
                          caf::anon_send(hdl, kept_atom::value, id, ticket, std::move(*kept));
                        else
@@ -279,15 +289,19 @@ void send_call(broker_pointer self, call_map<Result> broker_state::*member, uint
     return;
   }
   // The client ends the call by its timeout (req.timeout) and always completes it; the
-  // callback runs on an I/O thread: it only sends.
-  auto hdl = caf::actor_cast<broker_actor>(self);
+  // callback runs on an I/O thread: it only sends, through a weak handle (the last strong one
+  // going there would destroy the broker on that thread).
+  auto addr = self->address();
   if constexpr (std::is_same_v<Result, chat_result>) {
     auto on_delta = token_sink(st.opts.monitor, req);
     if (req.stream_tokens)
       req.stream = true;
     st.client->chat(
         std::move(req),
-        [hdl, id, ticket](caf::expected<chat_result> res) {
+        [addr, id, ticket](caf::expected<chat_result> res) {
+          auto hdl = caf::actor_cast<broker_actor>(addr);
+          if (!hdl)
+            return;
           if (res)
             caf::anon_send(hdl, chat_done_atom::value, id, ticket, std::move(*res));
           else
@@ -295,7 +309,10 @@ void send_call(broker_pointer self, call_map<Result> broker_state::*member, uint
         },
         std::move(on_delta));
   } else {
-    st.client->embed(std::move(req), [hdl, id, ticket](caf::expected<embedding_result> res) {
+    st.client->embed(std::move(req), [addr, id, ticket](caf::expected<embedding_result> res) {
+      auto hdl = caf::actor_cast<broker_actor>(addr);
+      if (!hdl)
+        return;
       if (res)
         caf::anon_send(hdl, embed_done_atom::value, id, ticket, std::move(*res));
       else

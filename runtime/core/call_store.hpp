@@ -1,6 +1,7 @@
 // Where finished LLM calls are kept so that they need not be made again: the run journal
-// (RocksDB, memory/) and the record/replay cassette (a file, net/). The LLM tape (net/llm_tape)
-// reads and writes one; the runtime decides which.
+// (RocksDB, memory/) and the record/replay cassette (a file, net/). Each swarm's LLM broker
+// (runtime/llm_broker) reads and writes the journal; the LLM tape (net/llm_tape) only records
+// and replays cassettes. The runtime decides which store each gets.
 #pragma once
 
 #include <optional>

@@ -2,11 +2,8 @@
 // call_store (RocksDB, a file), so a slow disk never stalls a scheduler thread.
 #pragma once
 
-#include <condition_variable>
-#include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 
@@ -25,8 +22,10 @@ public:
 
   explicit journal_writer(std::shared_ptr<call_store> store);
 
-  /// Waits for the put under way, if any; entries not yet written are dropped (their `done`
-  /// never runs).
+  /// Drains: every entry given to put is written before the thread ends, those still queued
+  /// without running their `done` (nobody waits for them); a put that fails does not stop the
+  /// others. Waits for that, unless it runs on the writer thread itself (from a `done`): then
+  /// the thread finishes the queue on its own, detached.
   ~journal_writer();
 
   journal_writer(const journal_writer&) = delete;
@@ -35,24 +34,15 @@ public:
   void put(std::string key, std::shared_ptr<const chat_request> req, chat_result reply,
            done_callback done);
 
-  call_store& store() const { return *store_; }
+  call_store& store() const;
 
 private:
-  struct entry {
-    std::string key;
-    std::shared_ptr<const chat_request> req;
-    chat_result reply;
-    done_callback done;
-  };
+  struct shared; // the queue and the store: owned by the writer and its thread together
 
-  void run();
+  static void run(const std::shared_ptr<shared>& sh);
 
-  std::shared_ptr<call_store> store_;
-  std::mutex mtx_;
-  std::condition_variable wake_;
-  std::deque<entry> queue_; // guarded by mtx_
-  bool stop_ = false;       // guarded by mtx_
-  std::thread thread_;      // started by the first put
+  std::shared_ptr<shared> shared_;
+  std::thread thread_; // started by the first put
 };
 
 } // namespace swarm::detail
