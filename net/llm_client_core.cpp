@@ -35,6 +35,8 @@ core::core(llm_client_options o) : opts(std::move(o)), tls_ctx(ssl::context::tls
     opts.io_threads = 1;
   if (opts.max_connections_per_endpoint == 0)
     opts.max_connections_per_endpoint = 1;
+  if (opts.max_sse_line_bytes == 0)
+    opts.max_sse_line_bytes = sse_parser::default_max_line;
   tls_setup_error = configure_tls_client(tls_ctx, opts.verify_tls, opts.ca_file);
 }
 

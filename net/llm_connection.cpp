@@ -253,7 +253,7 @@ private:
                 std::string_view{ctype.data(), ctype.size()}.starts_with("text/event-stream");
     if (sse_mode_) {
       if (!call_->ss)
-        call_->ss.emplace();
+        call_->ss.emplace(core_->opts.max_sse_line_bytes);
       call_->ss->sse.reset();
       call_->ss->acc.reset();
       call_->ss->saw_done = false;
@@ -311,6 +311,13 @@ private:
     while (auto ev = st.sse.next())
       if (!fold_event(*ev))
         return false;
+    if (st.sse.overflowed()) {
+      fail_attempt(attempt_outcome::invalid_response, errc::llm_invalid_response,
+                   "a line of the stream from " + call_->url + " is longer than " +
+                       std::to_string(st.sse.max_line()) + " bytes (max_sse_line_bytes)",
+                   false);
+      return false;
+    }
     return true;
   }
 

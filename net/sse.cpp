@@ -1,33 +1,49 @@
 // The incremental Server-Sent Events parser.
 #include "net/sse.hpp"
 
+#include <algorithm>
+
 namespace swarm::net {
 
 void sse_parser::feed(std::string_view bytes) {
   // Drop consumed bytes before growing, so the buffer stays about one line long.
+  if (overflowed_)
+    return;
   if (pos_ > 0 && (pos_ == buf_.size() || pos_ >= 4096)) {
     buf_.erase(0, pos_);
+    scan_ = scan_ > pos_ ? scan_ - pos_ : 0;
     pos_ = 0;
   }
   buf_.append(bytes);
 }
 
 std::optional<sse_event> sse_parser::next() {
-  while (!ready_) {
+  while (!ready_ && !overflowed_) {
     if (skip_lf_ && pos_ < buf_.size()) {
       skip_lf_ = false;
       if (buf_[pos_] == '\n')
         ++pos_;
     }
-    auto end = buf_.find_first_of("\r\n", pos_);
-    if (end == std::string::npos)
+    auto end = buf_.find_first_of("\r\n", std::max(pos_, scan_));
+    if (end == std::string::npos) {
+      scan_ = buf_.size(); // scanned: the next feed's bytes are searched, not these again
+      if (buf_.size() - pos_ > max_line_)
+        overflowed_ = true;
       return std::nullopt;
+    }
+    if (end - pos_ > max_line_) {
+      overflowed_ = true;
+      return std::nullopt;
+    }
     auto line = std::string_view{buf_}.substr(pos_, end - pos_);
     if (buf_[end] == '\r')
       skip_lf_ = true; // a CRLF may be split across two feeds
     pos_ = end + 1;
+    scan_ = pos_;
     process_line(line);
   }
+  if (!ready_)
+    return std::nullopt;
   auto out = std::move(ready_);
   ready_.reset();
   return out;
@@ -36,6 +52,8 @@ std::optional<sse_event> sse_parser::next() {
 std::optional<sse_event> sse_parser::finish() {
   if (auto ev = next())
     return ev;
+  if (overflowed_)
+    return std::nullopt;
   if (pos_ < buf_.size()) {
     auto line = std::string_view{buf_}.substr(pos_);
     pos_ = buf_.size();
@@ -52,6 +70,8 @@ std::optional<sse_event> sse_parser::finish() {
 void sse_parser::reset() {
   buf_.clear();
   pos_ = 0;
+  scan_ = 0;
+  overflowed_ = false;
   skip_lf_ = false;
   has_data_ = false;
   cur_ = {};

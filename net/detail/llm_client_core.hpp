@@ -60,6 +60,8 @@ public:
 
 /// Streaming state of a chat call, reset per attempt.
 struct stream_state {
+  explicit stream_state(size_t max_line) : sse(max_line) {}
+
   sse_parser sse;
   stream_accumulator acc;
   bool saw_done = false;

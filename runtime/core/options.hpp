@@ -27,6 +27,9 @@ struct llm_client_options {
   std::chrono::milliseconds backoff_base{200};
   /// Cap on one backoff (and on an honoured Retry-After). Default: 10 s.
   std::chrono::milliseconds backoff_max{10'000};
+  /// Longest line of a streamed (SSE) answer; a longer one fails the attempt with
+  /// errc::llm_invalid_response naming this limit. Default: 8 MiB.
+  size_t max_sse_line_bytes = size_t{8} << 20;
   /// Deadline of one attempt's connect (resolve + TCP + TLS). Default: 10 s.
   std::chrono::milliseconds connect_timeout{10'000};
   /// PEM file of extra CA certificates for https endpoints; empty: the system's. Default: empty.

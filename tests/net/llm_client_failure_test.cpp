@@ -135,6 +135,27 @@ faults:
   }
 }
 
+TEST_CASE("a streamed line longer than max_sse_line_bytes fails by name") {
+  const std::string word(3000, 'w'); // one chunk of the mock's stream holds the whole word
+  mock m{"default: {reply: \"" + word + "\"}\n"};
+  auto opts = fast_options();
+  opts.max_sse_line_bytes = 1000;
+  llm_client client{opts};
+  auto req = make_request(m.url(), "hi");
+  req.stream = true;
+  auto res = chat_sync(client, req);
+  REQUIRE_FALSE(res);
+  CHECK(is(res.error(), errc::llm_invalid_response));
+  CHECK(describe(res.error()).find("longer than 1000 bytes (max_sse_line_bytes)") !=
+        std::string::npos);
+  // Under the limit the same stream is read whole.
+  opts.max_sse_line_bytes = 10000;
+  llm_client roomy{opts};
+  auto ok = chat_sync(roomy, req);
+  REQUIRE(ok);
+  CHECK(ok->content == word);
+}
+
 TEST_CASE("a 200 with a body that is not JSON ends with llm_invalid_response, not retried") {
   mock m{R"(
 faults:

@@ -115,3 +115,40 @@ TEST_CASE("sse parser reset forgets a partial event") {
   REQUIRE(ev);
   CHECK(ev->data == "fresh");
 }
+
+TEST_CASE("sse parser takes a long line in small pieces, each byte scanned once") {
+  // 4 MiB of data in one line, fed 4 KiB at a time: the search for the line's end resumes where
+  // the last feed's search stopped (it used to restart at the line's start: quadratic).
+  const std::string payload(size_t{4} << 20, 'x');
+  const std::string stream = "data: " + payload + "\n\n";
+  sse_parser p;
+  std::vector<sse_event> out;
+  for (size_t at = 0; at < stream.size(); at += 4096) {
+    p.feed(std::string_view{stream}.substr(at, 4096));
+    while (auto ev = p.next())
+      out.push_back(std::move(*ev));
+  }
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].data.size() == payload.size());
+  CHECK_FALSE(p.overflowed());
+}
+
+TEST_CASE("sse parser refuses a line longer than its limit, and yields nothing after it") {
+  sse_parser p{1000};
+  p.feed("data: short\n\n");
+  REQUIRE(p.next());
+  p.feed("data: " + std::string(600, 'y'));
+  CHECK_FALSE(p.next()); // no line end yet, within the limit
+  CHECK_FALSE(p.overflowed());
+  p.feed(std::string(600, 'y')); // the same line, now past 1,000 bytes
+  CHECK_FALSE(p.next());
+  CHECK(p.overflowed());
+  p.feed("\n\ndata: later\n\n");
+  CHECK_FALSE(p.next());
+  CHECK_FALSE(p.finish());
+  p.reset();
+  p.feed("data: again\n\n");
+  auto ev = p.next();
+  REQUIRE(ev);
+  CHECK(ev->data == "again");
+}
