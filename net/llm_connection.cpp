@@ -378,8 +378,10 @@ private:
     }
     auto res = decode_chat_response(body_);
     if (!res) {
-      fail_attempt(attempt_outcome::invalid_response, errc::llm_invalid_response,
-                   error_message(res.error()), keep);
+      // An empty message is the model's fault, not the transport's: invalid_reply.
+      auto code =
+          is(res.error(), errc::invalid_reply) ? errc::invalid_reply : errc::llm_invalid_response;
+      fail_attempt(attempt_outcome::invalid_response, code, error_message(res.error()), keep);
       return;
     }
     succeed(std::move(*res), keep);

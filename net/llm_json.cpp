@@ -373,10 +373,12 @@ caf::expected<chat_result> decode_chat_response(std::string_view body) {
     return invalid("choices[0] has no message", body);
   chat_result out;
   out.model = str_or(*root, "model");
+  bool has_content = false;
   if (auto c = field(*message, "content"); c && !c->is_null()) {
     if (!c->is_string())
       return invalid("message.content is not a string", body);
     out.content = c->get_string();
+    has_content = true;
   }
   if (auto tcs = field(*message, "tool_calls"); tcs && !tcs->is_null()) {
     if (!tcs->is_array())
@@ -391,6 +393,10 @@ caf::expected<chat_result> decode_chat_response(std::string_view body) {
                                          arguments_text(field(*fn, "arguments"))});
     }
   }
+  if (!has_content && out.tool_calls.empty())
+    return make_error(errc::invalid_reply,
+                      "the reply has neither content nor tool calls (content: null): " +
+                          excerpt(body));
   out.finish_reason = str_or(*choice, "finish_reason");
   read_logprobs(*choice, out.logprobs);
   out.usage_estimated = !read_usage(*root, out.use) || marked_estimated(*root);

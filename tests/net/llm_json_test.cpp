@@ -292,3 +292,24 @@ TEST_CASE("a cassette's reply keeps which fallback answered it") {
   REQUIRE(back);
   CHECK(back->fallback == 0);
 }
+
+TEST_CASE("a reply with content null and no tool calls is an invalid_reply, not an empty answer") {
+  auto null_content = decode_chat_response(
+      R"({"choices":[{"message":{"role":"assistant","content":null},"finish_reason":"stop"}]})");
+  REQUIRE_FALSE(null_content);
+  CHECK(is(null_content.error(), errc::invalid_reply));
+  CHECK(describe(null_content.error()).find("neither content nor tool calls") != std::string::npos);
+  auto absent = decode_chat_response(R"({"choices":[{"message":{"role":"assistant"}}]})");
+  REQUIRE_FALSE(absent);
+  CHECK(is(absent.error(), errc::invalid_reply));
+  // An empty string is an answer; null content beside tool calls is the usual tool-call shape.
+  auto empty = decode_chat_response(
+      R"({"choices":[{"message":{"role":"assistant","content":""},"finish_reason":"stop"}]})");
+  REQUIRE(empty);
+  CHECK(empty->content.empty());
+  auto tools = decode_chat_response(
+      R"({"choices":[{"message":{"role":"assistant","content":null,"tool_calls":[)"
+      R"({"id":"c1","type":"function","function":{"name":"f","arguments":"{}"}}]}}]})");
+  REQUIRE(tools);
+  CHECK(tools->tool_calls.size() == 1);
+}
