@@ -63,27 +63,6 @@ void deliver(std::unordered_map<uint64_t, Promise>& pending, uint64_t id, auto&&
   rp.deliver(std::forward<decltype(value)>(value));
 }
 
-// The client's delta callback for `req`: each piece of the answer goes to `monitor` as an
-// llm_token event. Runs on an I/O thread, so it only sends.
-llm_client::delta_callback token_sink(const monitor_actor& monitor, const chat_request& req) {
-  if (!req.stream_tokens || !monitor)
-    return {};
-  event e;
-  e.kind = event_kind::llm_token;
-  e.run_id = req.run_id;
-  e.task_id = req.task_id;
-  e.agent = req.agent;
-  e.name = req.model;
-  e.step = req.step;
-  return [monitor, e](std::string_view delta) {
-    if (!events_wanted(monitor))
-      return;
-    auto x = e;
-    x.text.assign(delta);
-    emit_event(monitor, std::move(x));
-  };
-}
-
 llm_actor_impl::behavior_type
 llm_actor_behavior(llm_actor_impl::stateful_pointer<llm_actor_state> self,
                    std::shared_ptr<llm_client> client, monitor_actor monitor) {
@@ -150,6 +129,25 @@ llm_actor_behavior(llm_actor_impl::stateful_pointer<llm_actor_state> self,
 }
 
 } // namespace
+
+llm_client::delta_callback token_sink(const monitor_actor& monitor, const chat_request& req) {
+  if (!req.stream_tokens || !monitor)
+    return {};
+  event e;
+  e.kind = event_kind::llm_token;
+  e.run_id = req.run_id;
+  e.task_id = req.task_id;
+  e.agent = req.agent;
+  e.name = req.model;
+  e.step = req.step;
+  return [monitor, e](std::string_view delta) {
+    if (!events_wanted(monitor))
+      return;
+    auto x = e;
+    x.text.assign(delta);
+    emit_event(monitor, std::move(x));
+  };
+}
 
 llm_actor spawn_llm_actor(caf::actor_system& sys, std::shared_ptr<llm_client> client,
                           monitor_actor monitor) {

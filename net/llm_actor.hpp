@@ -2,7 +2,9 @@
 // never by blocking a scheduler thread.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <string_view>
 
 #include <caf/fwd.hpp>
 
@@ -11,6 +13,12 @@
 namespace swarm::net {
 
 class llm_client;
+
+/// The LLM client's delta callback for `req`: each piece of its answer goes to `monitor` as an
+/// llm_token event while anyone listens (events_wanted); empty unless `req.stream_tokens` and a
+/// monitor. It runs on an I/O thread and only sends.
+std::function<void(std::string_view)> token_sink(const monitor_actor& monitor,
+                                                 const chat_request& req);
 
 /// Spawns the actor that forwards chat_request / embedding_request / chat_cancel to `client`
 /// and answers each request when the client completes it. A request with `stream_tokens` is

@@ -22,6 +22,7 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
 
+#include "net/llm_actor.hpp"
 #include "net/llm_client.hpp"
 #include "net/llm_tape.hpp"
 #include "runtime/core/errc.hpp"
@@ -39,7 +40,6 @@ using detail::charge_estimate;
 using detail::context_text;
 using detail::ms_text;
 using detail::refusal;
-using detail::token_sink;
 
 using detail::broker_actor;
 using detail::brokered_call;
@@ -293,7 +293,7 @@ void send_call(broker_pointer self, call_map<Result> broker_state::*member, uint
   // going there would destroy the broker on that thread).
   auto addr = self->address();
   if constexpr (std::is_same_v<Result, chat_result>) {
-    auto on_delta = token_sink(st.opts.monitor, req);
+    auto on_delta = net::token_sink(st.opts.monitor, req);
     if (req.stream_tokens)
       req.stream = true;
     st.client->chat(

@@ -116,25 +116,6 @@ caf::error refusal(const caf::error& err, const agent_id& agent, const std::stri
   return err;
 }
 
-net::llm_client::delta_callback token_sink(const monitor_actor& monitor, const chat_request& req) {
-  if (!req.stream_tokens || !monitor)
-    return {};
-  event e;
-  e.kind = event_kind::llm_token;
-  e.run_id = req.run_id;
-  e.task_id = req.task_id;
-  e.agent = req.agent;
-  e.name = req.model;
-  e.step = req.step;
-  return [monitor, e](std::string_view delta) {
-    if (!events_wanted(monitor)) // nobody listens now: no delivery per piece
-      return;
-    auto x = e;
-    x.text.assign(delta);
-    emit_event(monitor, std::move(x));
-  };
-}
-
 } // namespace detail
 
 } // namespace swarm

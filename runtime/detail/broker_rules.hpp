@@ -30,9 +30,4 @@ std::string ms_text(caf::timespan x);
 caf::error refusal(const caf::error& err, const agent_id& agent, const std::string& endpoint,
                    caf::timespan grant_timeout, caf::timespan call_timeout);
 
-/// The client's delta callback for `req`: each piece of the answer goes to `monitor` as an
-/// llm_token event (none unless `req.stream_tokens` and a monitor). It runs on an I/O thread
-/// and only sends.
-net::llm_client::delta_callback token_sink(const monitor_actor& monitor, const chat_request& req);
-
 } // namespace swarm::detail
