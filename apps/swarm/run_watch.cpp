@@ -247,6 +247,10 @@ void run_watch::operator()(const event& e) {
     if (opts_.stream)
       stream_call_done(e);
     break;
+  case event_kind::input_repaired:
+    print("  " + who + ": " + e.name + " was not valid UTF-8: " + std::to_string(e.total) +
+          " sequence(s) replaced by U+FFFD");
+    break;
   case event_kind::run_finished:
     clear_status();
     finished_.notify_all();

@@ -345,6 +345,9 @@ enum class event_kind : uint8_t {
   member_restarted,    ///< a member that died or stayed silent was spawned again from its spec;
                        ///< its task is asked again. error: what happened; attempts: restarts of
                        ///< it in the supervision window
+  input_repaired,      ///< text entering the run (task, spec, tool output, a reply body) was
+                       ///< not valid UTF-8; each invalid sequence became U+FFFD. name: where
+                       ///< ("task", "spec", "tool <name>", "llm reply", ...); total: replaced
 };
 
 std::string to_string(event_kind x);

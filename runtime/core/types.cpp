@@ -56,6 +56,8 @@ std::string to_string(event_kind x) {
     return "health_checked";
   case event_kind::member_restarted:
     return "member_restarted";
+  case event_kind::input_repaired:
+    return "input_repaired";
   }
   return "event_kind(" + std::to_string(static_cast<int>(x)) + ")";
 }
