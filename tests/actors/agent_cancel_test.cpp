@@ -1,15 +1,11 @@
 // Cancelling an agent's task in every phase (summary call, long-term recall, tool calls) and the
 // agent's own deadline on its LLM path: the task is answered once, no later LLM step starts, and
 // a call still out is cancelled on the path.
-#include <arpa/inet.h>
 #include <chrono>
 #include <memory>
 #include <mutex>
-#include <netinet/in.h>
 #include <string>
-#include <sys/socket.h>
 #include <thread>
-#include <unistd.h>
 #include <vector>
 
 #include <caf/scoped_actor.hpp>
@@ -22,6 +18,7 @@
 #include "memory/database.hpp"
 #include "memory/long_term_actor.hpp"
 #include "tests/support/actor_fixture.hpp"
+#include "tests/support/loopback_server.hpp"
 
 using namespace swarm;
 using namespace std::chrono_literals;
@@ -29,29 +26,6 @@ using namespace std::chrono_literals;
 namespace {
 
 using clock_type = std::chrono::steady_clock;
-
-/// A loopback listener that never accepts nor answers: an endpoint that hangs every call.
-struct silent_endpoint {
-  int fd = -1;
-  uint16_t port = 0;
-
-  silent_endpoint() {
-    fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    REQUIRE(fd >= 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
-    REQUIRE(::listen(fd, 16) == 0);
-    socklen_t len = sizeof(addr);
-    REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-    port = ntohs(addr.sin_port);
-  }
-
-  ~silent_endpoint() { ::close(fd); }
-
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port) + "/v1"; }
-};
 
 /// An LLM path that takes every call and never answers it; it notes the cancels it gets.
 struct deaf_llm_log {
@@ -144,11 +118,11 @@ TEST_CASE("a task cancelled while its tool call waits is answered at once; no ne
 
 TEST_CASE("a task cancelled during its long-term recall is answered at once; no LLM call") {
   test::actor_fixture f{"default: {reply: answered}\n"};
-  silent_endpoint embeddings; // the recall's query embedding hangs there
+  test::loopback_server embeddings{test::loopback_server::silent()}; // the query embedding hangs
   auto db = memory::database::open((f.dir.path() / "data").string());
   REQUIRE(db);
   memory::long_term_memory_options lopts;
-  lopts.embeddings = memory::embedding_options{f.llm, {embeddings.url(), ""}, "embed", 20s};
+  lopts.embeddings = memory::embedding_options{f.llm, {embeddings.url("/v1"), ""}, "embed", 20s};
   auto ltm = f.keep(memory::spawn_long_term_memory(f.sys, *db, lopts));
   auto cfg = f.agent_config("bob");
   cfg.long_term = ltm;

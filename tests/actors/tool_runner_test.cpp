@@ -1,16 +1,11 @@
 // The tool runner and the built-in tools with real bubblewrap, real files and a real HTTP
 // server on loopback: permissions, approvals, parallel calls, workspace confinement.
-#include <arpa/inet.h>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
-#include <netinet/in.h>
 #include <string>
-#include <sys/socket.h>
-#include <thread>
-#include <unistd.h>
 #include <vector>
 
 #include <caf/actor_system.hpp>
@@ -26,6 +21,7 @@
 #include "runtime/core/types.hpp"
 #include "tests/support/actor_system.hpp"
 #include "tests/support/eventually.hpp"
+#include "tests/support/loopback_server.hpp"
 #include "tests/support/sandbox.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -113,68 +109,19 @@ std::string error_text(const tool_reply& r) {
   return describe(r.error);
 }
 
-// A tiny HTTP server on 127.0.0.1: answers each connection once, by path.
-struct http_server {
-  int fd = -1;
-  uint16_t port = 0;
-  std::atomic<int> connections{0};
-  std::atomic<bool> stop{false};
-  std::thread thread;
-
-  http_server() {
-    fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    REQUIRE(fd >= 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
-    REQUIRE(::listen(fd, 16) == 0);
-    socklen_t len = sizeof(addr);
-    REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-    port = ntohs(addr.sin_port);
-    thread = std::thread{[this] { serve(); }};
-  }
-
-  ~http_server() {
-    stop = true;
-    ::shutdown(fd, SHUT_RDWR);
-    thread.join();
-    ::close(fd);
-  }
-
-  void serve() {
-    while (!stop) {
-      int c = ::accept(fd, nullptr, nullptr);
-      if (c < 0)
-        return;
-      ++connections;
-      std::string req;
-      char buf[4096];
-      while (req.find("\r\n\r\n") == std::string::npos) {
-        auto n = ::recv(c, buf, sizeof(buf), 0);
-        if (n <= 0)
-          break;
-        req.append(buf, static_cast<size_t>(n));
-      }
-      std::string resp;
-      if (req.rfind("GET /hello ", 0) == 0)
-        resp = "HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\nhello world";
-      else if (req.rfind("GET /chunked ", 0) == 0)
-        resp = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-               "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n";
-      else if (req.rfind("GET /big ", 0) == 0)
-        resp = "HTTP/1.1 200 OK\r\n\r\n" + std::string(300 * 1024, 'b');
-      else
-        resp = "HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\nnot found";
-      ::send(c, resp.data(), resp.size(), MSG_NOSIGNAL);
-      ::close(c);
-    }
-  }
-
-  std::string url(const std::string& path) const {
-    return "http://127.0.0.1:" + std::to_string(port) + path;
-  }
-};
+// A tiny HTTP server's answers (tests/support/loopback_server.hpp): each connection once, by path.
+void answer_by_path(test::loopback_server::connection& c) {
+  const auto& req = c.request();
+  if (req.rfind("GET /hello ", 0) == 0)
+    c.send("HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\nhello world");
+  else if (req.rfind("GET /chunked ", 0) == 0)
+    c.send("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+           "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
+  else if (req.rfind("GET /big ", 0) == 0)
+    c.send("HTTP/1.1 200 OK\r\n\r\n" + std::string(300 * 1024, 'b'));
+  else
+    c.send("HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\nnot found");
+}
 
 } // namespace
 
@@ -375,7 +322,7 @@ TEST_CASE("bad tool arguments fail with a message the model can act on") {
 }
 
 TEST_CASE("http_get fetches from an allowed loopback host and refuses the others") {
-  http_server server;
+  test::loopback_server server{answer_by_path};
   runner_fixture f;
   tool_decl http = decl("http_get");
   http.allow_hosts = {"127.0.0.1"};
@@ -394,9 +341,9 @@ TEST_CASE("http_get fetches from an allowed loopback host and refuses the others
   auto missing = f.call("http_get", R"({"url":")" + server.url("/nope") + R"("})");
   CHECK(is(missing.error, errc::tool_failed));
   CHECK(error_text(missing).find("404 Not Found") != std::string::npos);
-  auto seen = server.connections.load();
+  auto seen = server.connections();
   CHECK(seen == 4);
-  auto refused = f.call("http_get", R"({"url":"http://localhost:)" + std::to_string(server.port) +
+  auto refused = f.call("http_get", R"({"url":"http://localhost:)" + std::to_string(server.port()) +
                                         R"(/hello"})");
   CHECK(is(refused.error, errc::tool_refused));
   CHECK(error_text(refused).find("host 'localhost' is not in this tool's allow_hosts") !=
@@ -404,11 +351,11 @@ TEST_CASE("http_get fetches from an allowed loopback host and refuses the others
   auto https = f.call("http_get", R"({"url":"https://127.0.0.1/"})");
   CHECK(is(https.error, errc::tool_failed));
   CHECK(error_text(https).find("only http:// is supported") != std::string::npos);
-  CHECK(server.connections.load() == seen); // nothing reached the server
+  CHECK(server.connections() == seen); // nothing reached the server
 }
 
 TEST_CASE("http_get allows no host by default") {
-  http_server server;
+  test::loopback_server server{answer_by_path};
   runner_fixture f;
   f.cfg.tools.push_back(decl("http_get"));
   f.cfg.permissions[alice.str()].push_back("http_get");
@@ -416,7 +363,7 @@ TEST_CASE("http_get allows no host by default") {
   auto r = f.call("http_get", R"({"url":")" + server.url("/hello") + R"("})");
   CHECK(is(r.error, errc::tool_refused));
   CHECK(error_text(r).find("(none are allowed)") != std::string::npos);
-  CHECK(server.connections.load() == 0);
+  CHECK(server.connections() == 0);
 }
 
 TEST_CASE("a tool that needs approval waits; approve runs it, reject tells the model why") {
