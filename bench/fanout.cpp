@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/agents_run.hpp"
 #include "bench/args.hpp"
 #include "bench/bare_client.hpp"
 #include "bench/mock_process.hpp"
@@ -26,14 +27,8 @@ extern char** environ;
 
 namespace {
 
+using namespace swarm::bench;
 using clock_type = std::chrono::steady_clock;
-
-double cpu_seconds() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
 
 long proc_status_kb(const char* key) {
   std::ifstream in{"/proc/self/status"};
@@ -48,28 +43,6 @@ void reset_peak_rss() {
   std::ofstream{"/proc/self/clear_refs"} << "5";
 }
 
-double median(std::vector<double> xs) {
-  std::sort(xs.begin(), xs.end());
-  return xs.empty() ? 0 : xs[xs.size() / 2];
-}
-
-swarm::swarm_spec fanout_spec(size_t n) {
-  swarm::swarm_spec spec;
-  spec.name = "fanout";
-  spec.root.architecture = "concurrent";
-  spec.root.guards.member_timeout = std::chrono::minutes(5);
-  spec.agents.resize(n);
-  for (size_t i = 0; i < n; ++i) {
-    spec.agents[i].name = "agent-" + std::to_string(i);
-    spec.agents[i].system_prompt = "You are agent-" + std::to_string(i) + ".";
-    spec.agents[i].llm.timeout = std::chrono::minutes(5);
-    // The smallest window: each request carries the system prompt and the task, as the bare
-    // client's does, so the comparison measures the runtime, not a longer conversation.
-    spec.agents[i].short_term_tokens = 1;
-  }
-  return spec;
-}
-
 struct row {
   size_t n;
   int latency_ms;
@@ -78,8 +51,6 @@ struct row {
   double peak_rss_mb, kb_per_inflight;
   size_t failed;
 };
-
-const char* task_text = "Summarise the benefits of actor runtimes in one line.";
 
 row measure(const std::string& swarm_bin, size_t n, int latency_ms, int rounds,
             const std::string& policy) {
@@ -95,7 +66,7 @@ row measure(const std::string& swarm_bin, size_t n, int latency_ms, int rounds,
     opts.scheduler_threads = 2;
     opts.scheduler_policy = policy;
     swarm::runtime rt{opts, {mock.url(), "mock"}};
-    auto team = rt.spawn(fanout_spec(n));
+    auto team = rt.spawn(agents_spec("fanout", n));
     if (!team)
       throw std::runtime_error(swarm::describe(team.error()));
     (void)team->run({task_text}); // warm-up: connections, allocator
@@ -109,11 +80,7 @@ row measure(const std::string& swarm_bin, size_t n, int latency_ms, int rounds,
       auto out = team->run({task_text});
       walls.push_back(std::chrono::duration<double, std::milli>(clock_type::now() - t0).count());
       cpu += cpu_seconds() - c0;
-      if (!out)
-        r.failed += n;
-      else
-        for (const auto& m : out->trace)
-          r.failed += m.error ? 1 : 0;
+      r.failed += failures(out, n);
     }
     long hwm = proc_status_kb("VmHWM:");
     r.wall_ms = median(walls);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <vector>
 
+#include "bench/agents_run.hpp"
 #include "bench/args.hpp"
 #include "bench/mock_process.hpp"
 #include "runtime/core/errc.hpp"
@@ -25,14 +26,8 @@
 
 namespace {
 
+using namespace swarm::bench;
 using clock_type = std::chrono::steady_clock;
-
-double cpu_seconds() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
 
 // CPU seconds per thread name (/proc/self/task/*/schedstat: ns on the CPU; comm: the name), to
 // tell which threads burn it.
@@ -67,28 +62,6 @@ void print_thread_delta(const std::map<std::string, double>& before, size_t call
   std::fprintf(stderr, "\n");
 }
 
-double median(std::vector<double> xs) {
-  std::sort(xs.begin(), xs.end());
-  return xs.empty() ? 0 : xs[xs.size() / 2];
-}
-
-swarm::swarm_spec agents_spec(size_t n) {
-  swarm::swarm_spec spec;
-  spec.name = "sched";
-  spec.root.architecture = "concurrent";
-  spec.root.guards.member_timeout = std::chrono::minutes(5);
-  spec.agents.resize(n);
-  for (size_t i = 0; i < n; ++i) {
-    spec.agents[i].name = "agent-" + std::to_string(i);
-    spec.agents[i].system_prompt = "You are agent-" + std::to_string(i) + ".";
-    spec.agents[i].llm.timeout = std::chrono::minutes(5);
-    spec.agents[i].short_term_tokens = 1; // the same request every call
-  }
-  return spec;
-}
-
-const char* task_text = "Summarise the benefits of actor runtimes in one line.";
-
 swarm::runtime_options options(const std::string& policy, size_t connections) {
   swarm::runtime_options opts;
   opts.scheduler_threads = 2;
@@ -97,15 +70,6 @@ swarm::runtime_options options(const std::string& policy, size_t connections) {
   opts.llm.max_connections_per_endpoint = std::max<size_t>(connections, 1);
   opts.llm.max_idle_per_endpoint = std::max<size_t>(connections, 1);
   return opts;
-}
-
-size_t failures(const caf::expected<swarm::result>& out, size_t n) {
-  if (!out)
-    return n;
-  size_t failed = 0;
-  for (const auto& m : out->trace)
-    failed += m.error ? 1 : 0;
-  return failed;
 }
 
 // (a) One agent, `calls` sequential runs of one call each; CPU and wall per call.
@@ -117,7 +81,7 @@ struct seq_row {
 seq_row measure_sequential(const swarm::bench::mock_process& mock, const std::string& policy,
                            size_t calls) {
   swarm::runtime rt{options(policy, 1), {mock.url(), "mock"}};
-  auto team = rt.spawn(agents_spec(1));
+  auto team = rt.spawn(agents_spec("sched", 1));
   if (!team)
     throw std::runtime_error(swarm::describe(team.error()));
   seq_row r;
@@ -146,7 +110,7 @@ struct wait_row {
 wait_row measure_waiting(const swarm::bench::mock_process& mock, const std::string& policy,
                          size_t n, int latency_ms) {
   swarm::runtime rt{options(policy, n), {mock.url(), "mock"}};
-  auto team = rt.spawn(agents_spec(n));
+  auto team = rt.spawn(agents_spec("sched", n));
   if (!team)
     throw std::runtime_error(swarm::describe(team.error()));
   (void)team->health_check(std::chrono::seconds(60)); // every agent initialised
