@@ -30,7 +30,7 @@
 #include "runtime/llm_broker.hpp"
 #include "runtime/resource_pool.hpp"
 #include "tests/support/eventually.hpp"
-#include "tests/support/temp_dir.hpp"
+#include "tests/support/mock_broker.hpp"
 
 using namespace std::chrono_literals;
 using namespace swarm;
@@ -85,49 +85,14 @@ private:
   bool open_ = false; // guarded by mtx_
 };
 
-/// The mock, the client, a pool and a way to spawn brokers on them. One scheduler thread: a
-/// journal write on it would stall every other call.
-struct broker_fixture {
-  test::temp_dir dir;
-  std::unique_ptr<mock_llm::server> srv;
-  caf::actor_system_config cfg;
-  std::unique_ptr<caf::actor_system> sys;
-  std::shared_ptr<net::llm_client> client;
-  std::optional<resource_pool_client> pool;
-  std::vector<llm_actor> brokers;
+/// The mock, the client, a pool and a way to spawn brokers on them
+/// (tests/support/mock_broker.hpp). One scheduler thread: a journal write on it would stall
+/// every other call.
+struct broker_fixture : test::mock_broker {
   uint64_t next_id = 1;
 
-  broker_fixture() {
-    mock_llm::server_options mo;
-    mo.script_path = dir.write("script.yaml", "default: {reply: \"reply #{{n}} to {{user}}\"}\n");
-    auto started = mock_llm::server::start(mo);
-    REQUIRE(started);
-    srv = std::move(*started);
-    register_types(cfg);
-    cfg.set("scheduler.max-threads", 1);
-    sys = std::make_unique<caf::actor_system>(cfg);
-    llm_client_options opts;
-    opts.max_retries = 0;
-    client = std::make_shared<net::llm_client>(opts);
-    pool.emplace(*sys, spawn_resource_pool(*sys, {}));
-  }
-
-  ~broker_fixture() {
-    client->stop();
-    for (auto& b : brokers)
-      caf::anon_send_exit(b, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(pool->handle(), caf::exit_reason::user_shutdown);
-    brokers.clear();
-    pool.reset();
-    client.reset();
-    sys.reset();
-    srv->stop();
-  }
-
-  llm_actor broker(llm_broker_options opts = {}) {
-    brokers.push_back(spawn_llm_broker(*sys, client, pool->handle(), std::move(opts)));
-    return brokers.back();
-  }
+  broker_fixture()
+      : mock_broker("default: {reply: \"reply #{{n}} to {{user}}\"}\n", {.scheduler_threads = 1}) {}
 
   chat_request request(const std::string& user, const std::string& task = "t1", uint32_t step = 0) {
     chat_request req;
@@ -136,7 +101,7 @@ struct broker_fixture {
     req.agent = agent_id{"team", "alice"};
     req.task_id = task;
     req.step = step;
-    req.endpoint.url = srv->url();
+    req.endpoint.url = mock->url();
     req.model = "mock";
     req.messages.push_back({"user", user, "", "", {}});
     req.timeout = 10s;
@@ -177,30 +142,30 @@ TEST_CASE_METHOD(broker_fixture,
   auto journal = store("journal.jsonl");
   llm_broker_options opts;
   opts.journal = journal;
-  auto first_broker = broker(opts);
+  auto first_broker = spawn_broker(opts);
   auto first = call(first_broker, request("plan", "t1", 0));
   REQUIRE(first);
-  CHECK(srv->stats().chat_requests == 1);
+  CHECK(mock->stats().chat_requests == 1);
   // A second broker over the same store: a resumed run. Same position -> the journaled reply,
   // even though the request text differs (context may differ on resume).
-  auto resumed = broker(opts);
+  auto resumed = spawn_broker(opts);
   auto again = call(resumed, request("plan, with other context", "t1", 0));
   REQUIRE(again);
   CHECK(again->content == first->content);
-  CHECK(srv->stats().chat_requests == 1);
+  CHECK(mock->stats().chat_requests == 1);
   // Answered before any grant: the pool saw only the first call.
   CHECK(pool->usage_of(agent_id{"team", "alice"})->use.calls == 1);
   // The next step of the task was not finished: it goes out.
   auto next = call(resumed, request("step two", "t1", 1));
   REQUIRE(next);
   CHECK(next->content == "reply #2 to step two");
-  CHECK(srv->stats().chat_requests == 2);
+  CHECK(mock->stats().chat_requests == 2);
   // A call outside a run passes through untouched, every time.
   auto outside = request("no run");
   outside.run_id.clear();
   REQUIRE(call(resumed, outside));
   REQUIRE(call(resumed, outside));
-  CHECK(srv->stats().chat_requests == 4);
+  CHECK(mock->stats().chat_requests == 4);
 }
 
 TEST_CASE_METHOD(broker_fixture, "a reply the store cannot keep fails the call with the reason") {
@@ -208,13 +173,13 @@ TEST_CASE_METHOD(broker_fixture, "a reply the store cannot keep fails the call w
   REQUIRE(full);
   llm_broker_options opts;
   opts.journal = *full;
-  auto b = broker(opts);
+  auto b = spawn_broker(opts);
   auto r = call(b, request("anything"));
   REQUIRE(!r);
   CHECK(is(r.error(), errc::storage_full));
   CHECK(describe(r.error()).find("/dev/full") != std::string::npos);
   // The call was made and its usage settled: nothing stays held.
-  CHECK(srv->stats().chat_requests == 1);
+  CHECK(mock->stats().chat_requests == 1);
   CHECK(pool->usage_of(agent_id{"team", "alice"})->reserved_tokens == 0);
 }
 
@@ -223,7 +188,7 @@ TEST_CASE_METHOD(broker_fixture, "a slow journal disk stalls no scheduler thread
   auto slow = std::make_shared<gated_store>(inner);
   llm_broker_options opts;
   opts.journal = slow;
-  auto b = broker(opts);
+  auto b = spawn_broker(opts);
   caf::scoped_actor self{*sys};
   auto first_req = request("kept slowly", "t1");
   auto first = self->request(b, 60s, first_req);
@@ -232,7 +197,7 @@ TEST_CASE_METHOD(broker_fixture, "a slow journal disk stalls no scheduler thread
   // and comes back (it then waits for its own put, behind the first) ...
   auto second_req = request("kept next", "t2");
   auto second = self->request(b, 60s, second_req);
-  REQUIRE(test::eventually([&] { return srv->stats().chat_requests == 2; }));
+  REQUIRE(test::eventually([&] { return mock->stats().chat_requests == 2; }));
   // ... and a call outside a run (not journaled) is answered.
   auto outside = request("meanwhile");
   outside.run_id.clear();
@@ -258,7 +223,7 @@ TEST_CASE_METHOD(broker_fixture, "an LLM call costs at most 4 mailbox deliveries
   SECTION("granted, without a journal: 3 (request, the client's completion, the answer)") {
     llm_broker_options opts;
     opts.handled = handled;
-    auto b = broker(opts);
+    auto b = spawn_broker(opts);
     REQUIRE(call(b, request("warm-up"))); // the pool's core arrives once, at the start
     auto n = deliveries(*this, b, handled, request("counted", "t1", 1));
     CHECK(n == 3);
@@ -268,7 +233,7 @@ TEST_CASE_METHOD(broker_fixture, "an LLM call costs at most 4 mailbox deliveries
     llm_broker_options opts;
     opts.handled = handled;
     opts.journal = store("journal.jsonl");
-    auto b = broker(opts);
+    auto b = spawn_broker(opts);
     REQUIRE(call(b, request("warm-up")));
     auto n = deliveries(*this, b, handled, request("counted", "t1", 1));
     CHECK(n == 4);
@@ -278,16 +243,16 @@ TEST_CASE_METHOD(broker_fixture, "an LLM call costs at most 4 mailbox deliveries
     auto journal = store("journal.jsonl");
     llm_broker_options opts;
     opts.journal = journal;
-    auto first = broker(opts);
+    auto first = spawn_broker(opts);
     REQUIRE(call(first, request("warm-up")));
     REQUIRE(call(first, request("counted", "t1", 1)));
     opts.handled = handled;
-    auto resumed = broker(opts);
+    auto resumed = spawn_broker(opts);
     REQUIRE(call(resumed, request("warm-up")));
-    auto sent = srv->stats().chat_requests;
+    auto sent = mock->stats().chat_requests;
     auto n = deliveries(*this, resumed, handled, request("counted", "t1", 1));
     CHECK(n == 2);
-    CHECK(srv->stats().chat_requests == sent);
+    CHECK(mock->stats().chat_requests == sent);
   }
 }
 

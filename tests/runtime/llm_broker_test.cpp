@@ -26,7 +26,7 @@
 #include "runtime/pool_options.hpp"
 #include "runtime/resource_pool.hpp"
 #include "tests/support/eventually.hpp"
-#include "tests/support/temp_dir.hpp"
+#include "tests/support/mock_broker.hpp"
 
 using namespace swarm;
 using namespace std::chrono_literals;
@@ -41,50 +41,16 @@ struct outcome {
   caf::error err;
 };
 
-/// A mock LLM (script from text), the real client and LLM actor, a pool and the broker before it.
-struct broker_fixture {
-  test::temp_dir dir;
-  std::unique_ptr<mock_llm::server> mock;
-  caf::actor_system_config cfg;
-  std::unique_ptr<caf::actor_system> sys;
-  std::shared_ptr<net::llm_client> client;
-  llm_actor llm;
-  std::optional<resource_pool_client> pool;
+/// The mock LLM (script from text, two I/O threads), the real client and LLM actor, a pool
+/// (tests/support/mock_broker.hpp) and the broker before them.
+struct broker_fixture : test::mock_broker {
   llm_actor broker;
 
   explicit broker_fixture(const std::string& script, resource_pool_options pool_opts = {},
-                          llm_broker_options broker_opts = {}, uint32_t retries = 0) {
-    mock_llm::server_options mock_opts;
-    mock_opts.script_path = dir.write("script.yaml", script);
-    mock_opts.threads = 2;
-    auto started = mock_llm::server::start(mock_opts);
-    REQUIRE(started);
-    mock = std::move(*started);
-    register_types(cfg);
-    cfg.set("scheduler.max-threads", 2);
-    sys = std::make_unique<caf::actor_system>(cfg);
-    llm_client_options client_opts;
-    client_opts.max_retries = retries;
-    client_opts.backoff_base = 1ms;
-    client_opts.backoff_max = 5ms;
-    client = std::make_shared<net::llm_client>(client_opts);
-    llm = net::spawn_llm_actor(*sys, client);
-    pool.emplace(*sys, spawn_resource_pool(*sys, std::move(pool_opts)));
-    broker = spawn_llm_broker(*sys, client, pool->handle(), broker_opts);
-  }
-
-  ~broker_fixture() {
-    client->stop();
-    caf::anon_send_exit(broker, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(llm, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(pool->handle(), caf::exit_reason::user_shutdown);
-    broker = nullptr;
-    llm = nullptr;
-    pool.reset();
-    client.reset();
-    sys.reset();
-    mock->stop();
-  }
+                          llm_broker_options broker_opts = {}, uint32_t retries = 0)
+      : mock_broker(script,
+                    {.pool = std::move(pool_opts), .max_retries = retries, .mock = {.threads = 2}}),
+        broker(spawn_broker(std::move(broker_opts))) {}
 
   chat_request request(uint64_t id, const std::string& user, int32_t max_tokens = 0) const {
     chat_request req;
@@ -112,12 +78,6 @@ struct broker_fixture {
       pending[i].receive([&](chat_result& res) { out[i].res = std::move(res); },
                          [&](caf::error& err) { out[i].err = std::move(err); });
     return out;
-  }
-
-  endpoint_report occupancy() const {
-    auto r = pool->occupancy(mock->url());
-    REQUIRE(r);
-    return *r;
   }
 };
 
@@ -456,7 +416,7 @@ TEST_CASE("when the LLM actor dies its forwarded calls fail and their slots are 
   llm_broker_options through;
   through.inner = f.llm;
   caf::anon_send_exit(f.broker, caf::exit_reason::user_shutdown);
-  f.broker = spawn_llm_broker(*f.sys, f.client, f.pool->handle(), through);
+  f.broker = f.spawn_broker(through);
   caf::scoped_actor self{*f.sys};
   auto a = self->request(f.broker, 30s, f.request(1, "a"));
   auto b = self->request(f.broker, 30s, f.request(2, "b"));

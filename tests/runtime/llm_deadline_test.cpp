@@ -22,7 +22,7 @@
 #include "runtime/llm_broker.hpp"
 #include "runtime/resource_pool.hpp"
 #include "tests/support/eventually.hpp"
-#include "tests/support/temp_dir.hpp"
+#include "tests/support/mock_broker.hpp"
 
 using namespace swarm;
 using namespace std::chrono_literals;
@@ -31,51 +31,20 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
-/// The mock (stalling every "stall" request), client, LLM actor, a one-slot pool and its broker.
-struct deadline_fixture {
-  test::temp_dir dir;
-  std::unique_ptr<mock_llm::server> mock;
-  caf::actor_system_config cfg;
-  std::unique_ptr<caf::actor_system> sys;
-  std::shared_ptr<net::llm_client> client;
-  llm_actor llm;
-  std::optional<resource_pool_client> pool;
+/// The mock (stalling every "stall" request), client, LLM actor, a one-slot pool and its broker
+/// (tests/support/mock_broker.hpp).
+struct deadline_fixture : test::mock_broker {
   llm_actor gate;
-  std::vector<caf::actor> agents;
 
-  deadline_fixture() {
-    auto started = mock_llm::server::start(
-        {.script_path = dir.write("mock.yaml", "faults:\n  - {kind: stall, match: {user: stall}}\n"
-                                               "default: {reply: ok}\n")});
-    REQUIRE(started);
-    mock = std::move(*started);
-    register_types(cfg);
-    cfg.set("scheduler.max-threads", 2);
-    sys = std::make_unique<caf::actor_system>(cfg);
-    llm_client_options copts;
-    copts.max_retries = 0;
-    client = std::make_shared<net::llm_client>(copts);
-    llm = net::spawn_llm_actor(*sys, client);
+  deadline_fixture()
+      : mock_broker("faults:\n  - {kind: stall, match: {user: stall}}\ndefault: {reply: ok}\n",
+                    {.pool = one_slot()}),
+        gate(spawn_broker()) {} // grant_timeout: the default 60 s
+
+  static resource_pool_options one_slot() {
     resource_pool_options popts;
     popts.default_endpoint.max_concurrent = 1;
-    pool.emplace(*sys, spawn_resource_pool(*sys, popts));
-    gate = spawn_llm_broker(*sys, client, pool->handle()); // grant_timeout: the default 60 s
-  }
-
-  ~deadline_fixture() {
-    client->stop();
-    for (auto& a : agents)
-      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(gate, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(llm, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(pool->handle(), caf::exit_reason::user_shutdown);
-    agents.clear();
-    gate = nullptr;
-    llm = nullptr;
-    pool.reset();
-    client.reset();
-    sys.reset();
-    mock->stop();
+    return popts;
   }
 
   agent_actor agent(const std::string& name, caf::timespan timeout) {
@@ -85,15 +54,7 @@ struct deadline_fixture {
     c.model = "mock";
     c.endpoint.url = mock->url();
     c.llm_timeout = timeout;
-    auto a = actors::spawn_agent(*sys, std::move(c), gate, {});
-    agents.push_back(caf::actor_cast<caf::actor>(a));
-    return a;
-  }
-
-  endpoint_report occupancy() const {
-    auto r = pool->occupancy(mock->url());
-    REQUIRE(r);
-    return *r;
+    return keep(actors::spawn_agent(*sys, std::move(c), gate, {}));
   }
 };
 

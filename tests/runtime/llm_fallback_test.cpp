@@ -25,22 +25,13 @@
 #include "runtime/llm_resolution.hpp"
 #include "runtime/resource_pool.hpp"
 #include "runtime/runtime.hpp"
+#include "tests/support/mock_server.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace swarm;
 using namespace std::chrono_literals;
 
 namespace {
-
-std::unique_ptr<mock_llm::server> start_mock(test::temp_dir& dir, const std::string& name,
-                                             const std::string& script) {
-  mock_llm::server_options opts;
-  opts.script_path = dir.write(name, script);
-  opts.threads = 1;
-  auto started = mock_llm::server::start(opts);
-  REQUIRE(started);
-  return std::move(*started);
-}
 
 const std::string always_500 = "faults:\n  - {kind: http_500}\ndefault: {reply: from primary}\n";
 
@@ -89,8 +80,8 @@ struct fallback_events {
 TEST_CASE("fallbacks: the primary always answers 500, the fallback answers and is counted and "
           "priced") {
   test::temp_dir dir;
-  auto primary = start_mock(dir, "primary.yaml", always_500);
-  auto second = start_mock(dir, "second.yaml", answering("from the fallback"));
+  auto primary = test::start_mock(dir, always_500, {}, "primary.yaml");
+  auto second = test::start_mock(dir, answering("from the fallback"), {}, "second.yaml");
   runtime rt{quick_retries()};
   fallback_events seen;
   auto watching = rt.on_event([&](const event& e) { seen.add(e); });
@@ -137,9 +128,9 @@ TEST_CASE("fallbacks: the primary always answers 500, the fallback answers and i
 
 TEST_CASE("fallbacks: two fallbacks, the first fails too: the second answers after two switches") {
   test::temp_dir dir;
-  auto primary = start_mock(dir, "primary.yaml", always_500);
-  auto second = start_mock(dir, "second.yaml", always_500);
-  auto third = start_mock(dir, "third.yaml", answering("from the third"));
+  auto primary = test::start_mock(dir, always_500, {}, "primary.yaml");
+  auto second = test::start_mock(dir, always_500, {}, "second.yaml");
+  auto third = test::start_mock(dir, answering("from the third"), {}, "third.yaml");
   runtime rt{quick_retries()};
   fallback_events seen;
   auto watching = rt.on_event([&](const event& e) { seen.add(e); });
@@ -177,8 +168,8 @@ TEST_CASE("fallbacks: two fallbacks, the first fails too: the second answers aft
 
 TEST_CASE("fallbacks: a 400 is not fallen back from; a 404 and a refused connection are") {
   test::temp_dir dir;
-  auto primary = start_mock(dir, "primary.yaml", "default: {reply: from primary}\n");
-  auto second = start_mock(dir, "second.yaml", answering("from the fallback"));
+  auto primary = test::start_mock(dir, "default: {reply: from primary}\n", {}, "primary.yaml");
+  auto second = test::start_mock(dir, answering("from the fallback"), {}, "second.yaml");
   caf::actor_system_config cfg;
   register_types(cfg);
   cfg.set("scheduler.max-threads", 2);
