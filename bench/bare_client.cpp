@@ -1,7 +1,9 @@
-// Bare Beast client for the fanout floor: async, keep-alive, one io thread, JSON parsed.
+// Bare Beast clients for the fanout floor: async, keep-alive, one io thread, JSON parsed; and
+// one synchronous keep-alive connection for the latency of a single call.
 #include "bench/bare_client.hpp"
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include <boost/asio.hpp>
@@ -96,6 +98,54 @@ bare_outcome bare_fanout(const std::string& host, uint16_t port, const std::stri
     std::make_shared<connection>(ioc, s, ep)->start();
   ioc.run();
   return s.out;
+}
+
+struct bare_session::impl {
+  asio::io_context ioc{1};
+  tcp::endpoint ep;
+  std::optional<beast::tcp_stream> stream;
+  beast::flat_buffer buffer;
+
+  bool connect() {
+    stream.emplace(ioc);
+    beast::error_code ec;
+    stream->socket().connect(ep, ec);
+    if (ec)
+      return false;
+    stream->socket().set_option(tcp::no_delay{true});
+    return true;
+  }
+};
+
+bare_session::bare_session(const std::string& host, uint16_t port) : impl_(new impl) {
+  impl_->ep = tcp::endpoint{asio::ip::make_address(host), port};
+}
+
+bare_session::~bare_session() = default;
+
+bool bare_session::call(const std::string& target, const std::string& body) {
+  if (!impl_->stream && !impl_->connect())
+    return false;
+  http::request<http::string_body> req{http::verb::post, target, 11};
+  req.set(http::field::host, "127.0.0.1");
+  req.set(http::field::content_type, "application/json");
+  req.body() = boost::json::serialize(boost::json::parse(body));
+  req.prepare_payload();
+  beast::error_code ec;
+  http::write(*impl_->stream, req, ec);
+  http::response<http::string_body> res;
+  if (!ec)
+    http::read(*impl_->stream, impl_->buffer, res, ec);
+  if (ec) {
+    impl_->stream.reset();
+    impl_->buffer.clear();
+    return false;
+  }
+  boost::system::error_code jec;
+  auto v = boost::json::parse(res.body(), jec);
+  if (!res.keep_alive())
+    impl_->stream.reset();
+  return !jec && res.result() == http::status::ok && v.is_object();
 }
 
 } // namespace swarm::bench

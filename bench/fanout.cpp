@@ -1,6 +1,7 @@
 // Scenario `fanout`: one concurrent coordinator, N agents, one chat completion each, against
 // `swarm mock-llm` in its own process; the same N requests by a bare Beast client as the floor.
-// Prints a markdown table (and JSON with --json FILE). Usage: bench_fanout [--help].
+// Prints a markdown table (and JSON with --json FILE), then the p50 latency the runtime adds to
+// one call (paired with the bare client's, in the same run). Usage: bench_fanout [--help].
 #include <algorithm>
 #include <chrono>
 #include <csignal>
@@ -52,6 +53,14 @@ struct row {
   size_t failed;
 };
 
+// The request agent-0 sends, as the bare clients send it.
+std::string bare_body() {
+  std::ostringstream body;
+  body << R"({"model":"mock","messages":[{"role":"system","content":"You are agent-0."},)"
+       << R"({"role":"user","content":")" << task_text << R"("}]})";
+  return body.str();
+}
+
 row measure(const std::string& swarm_bin, size_t n, int latency_ms, int rounds,
             const std::string& policy) {
   swarm::bench::mock_process mock{swarm_bin,
@@ -92,20 +101,18 @@ row measure(const std::string& swarm_bin, size_t n, int latency_ms, int rounds,
 
   // -- the floor: same requests, same connection bound, no actors
   {
-    std::ostringstream body;
-    body << R"({"model":"mock","messages":[{"role":"system","content":"You are agent-0."},)"
-         << R"({"role":"user","content":")" << task_text << R"("}]})";
+    auto body = bare_body();
     swarm::llm_client_options defaults;
     auto conns = defaults.max_connections_per_endpoint;
-    (void)swarm::bench::bare_fanout("127.0.0.1", mock.port(), "/v1/chat/completions", body.str(),
+    (void)swarm::bench::bare_fanout("127.0.0.1", mock.port(), "/v1/chat/completions", body,
                                     std::min<size_t>(n, conns), conns);
     std::vector<double> walls;
     double cpu = 0;
     for (int i = 0; i < rounds; ++i) {
       auto c0 = cpu_seconds();
       auto t0 = clock_type::now();
-      auto out = swarm::bench::bare_fanout("127.0.0.1", mock.port(), "/v1/chat/completions",
-                                           body.str(), n, conns);
+      auto out = swarm::bench::bare_fanout("127.0.0.1", mock.port(), "/v1/chat/completions", body,
+                                           n, conns);
       walls.push_back(std::chrono::duration<double, std::milli>(clock_type::now() - t0).count());
       cpu += cpu_seconds() - c0;
       r.failed += out.failed;
@@ -116,6 +123,70 @@ row measure(const std::string& swarm_bin, size_t n, int latency_ms, int rounds,
   return r;
 }
 
+// What the runtime's call path adds to one call, against a mock answering at once: `calls`
+// pairs of the same request, one through a one-agent swarm (swarm_handle::run: caller,
+// coordinator, agent, broker, client) and one by a bare keep-alive client on the caller's
+// thread, in alternating order in one run.
+struct added_row {
+  size_t calls = 0;
+  double added_us = 0;   // median over the pairs of (runtime - bare)
+  double runtime_us = 0; // median of the runtime's calls
+  double bare_us = 0;    // median of the bare client's calls
+  size_t failed = 0;
+};
+
+added_row measure_added(const std::string& swarm_bin, size_t calls, const std::string& policy) {
+  swarm::bench::mock_process mock{swarm_bin, "default: {reply: 'ok from {{system}}'}\n",
+                                  "fanout-added"};
+  swarm::runtime_options opts;
+  opts.scheduler_threads = 2;
+  opts.scheduler_policy = policy;
+  swarm::runtime rt{opts, {mock.url(), "mock"}};
+  auto team = rt.spawn(agents_spec("fanout", 1));
+  if (!team)
+    throw std::runtime_error(swarm::describe(team.error()));
+  swarm::bench::bare_session bare{"127.0.0.1", mock.port()};
+  auto body = bare_body();
+  added_row r;
+  r.calls = calls;
+  auto us_since = [](clock_type::time_point t0) {
+    return std::chrono::duration<double, std::micro>(clock_type::now() - t0).count();
+  };
+  auto through_runtime = [&] {
+    auto t0 = clock_type::now();
+    r.failed += failures(team->run({task_text}), 1);
+    return us_since(t0);
+  };
+  auto bare_call = [&] {
+    auto t0 = clock_type::now();
+    r.failed += bare.call("/v1/chat/completions", body) ? 0 : 1;
+    return us_since(t0);
+  };
+  for (int i = 0; i < 20; ++i) { // warm-up: connections, allocator
+    (void)through_runtime();
+    (void)bare_call();
+  }
+  r.failed = 0;
+  std::vector<double> runtime_us, bare_us, added_us;
+  for (size_t i = 0; i < calls; ++i) {
+    double a = 0, b = 0;
+    if (i % 2 == 0) {
+      a = through_runtime();
+      b = bare_call();
+    } else {
+      b = bare_call();
+      a = through_runtime();
+    }
+    runtime_us.push_back(a);
+    bare_us.push_back(b);
+    added_us.push_back(a - b);
+  }
+  r.added_us = median(added_us);
+  r.runtime_us = median(runtime_us);
+  r.bare_us = median(bare_us);
+  return r;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -123,6 +194,7 @@ int main(int argc, char** argv) {
   std::string json_path;
   std::vector<size_t> sizes{10, 100, 1000, 10000};
   int rounds = 5;
+  size_t added_calls = 1000;
   std::string policy = "stealing";
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -134,11 +206,14 @@ int main(int argc, char** argv) {
       policy = argv[++i];
     else if (a == "--rounds" && i + 1 < argc)
       rounds = std::stoi(argv[++i]);
+    else if (a == "--added-calls" && i + 1 < argc)
+      added_calls = std::stoul(argv[++i]);
     else if (a == "--sizes" && i + 1 < argc) {
       sizes = swarm::bench::parse_sizes(argv[++i]);
     } else {
-      std::cerr << "usage: bench_fanout [--sizes 10,100,1000,10000] [--rounds 5] "
-                   "[--json FILE] [--swarm PATH] [--policy stealing|sharing]\n";
+      std::cerr
+          << "usage: bench_fanout [--sizes 10,100,1000,10000] [--rounds 5] "
+             "[--added-calls 1000] [--json FILE] [--swarm PATH] [--policy stealing|sharing]\n";
       return a == "--help" ? 0 : 2;
     }
   }
@@ -158,6 +233,12 @@ int main(int argc, char** argv) {
                   r.failed);
       std::fflush(stdout);
     }
+  if (added_calls > 0) {
+    auto a = measure_added(swarm_bin, added_calls, policy);
+    std::printf("\np50 added latency (N = 1, 0 ms, %zu pairs, runtime - bare of each pair): %.1f "
+                "us; p50 runtime %.1f us, p50 bare %.1f us, ratio %.2f; failed %zu\n",
+                a.calls, a.added_us, a.runtime_us, a.bare_us, a.runtime_us / a.bare_us, a.failed);
+  }
   if (!json_path.empty()) {
     std::ofstream out{json_path};
     out << "[\n";
