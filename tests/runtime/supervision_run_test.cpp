@@ -2,6 +2,7 @@
 // of swarms is restarted from its spec, asked again, told as member_restarted and counted.
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -96,6 +97,86 @@ TEST_CASE("a worker killed mid-task is restarted, asked again, told and counted,
   }
   CHECK_FALSE(team->dm("a", "still there?"));
   CHECK(is(team->kill("nobody"), errc::unknown_agent));
+}
+
+namespace {
+
+// Holds the threads that call it until released (at most 10 s): two event listeners held in
+// their callbacks keep both of a runtime's two scheduler threads, so that no actor runs.
+class thread_gate {
+public:
+  void hold() {
+    std::unique_lock<std::mutex> guard{mtx_};
+    ++held_;
+    changed_.notify_all();
+    changed_.wait_for(guard, 10s, [this] { return open_; });
+  }
+
+  /// Whether `n` threads are held now (waits at most 10 s).
+  bool wait_held(int n) {
+    std::unique_lock<std::mutex> guard{mtx_};
+    return changed_.wait_for(guard, 10s, [&] { return held_ >= n; });
+  }
+
+  void open() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    open_ = true;
+    changed_.notify_all();
+  }
+
+private:
+  std::mutex mtx_;
+  std::condition_variable changed_;
+  int held_ = 0;
+  bool open_ = false;
+};
+
+} // namespace
+
+TEST_CASE("a swarm stopped while a member restarts spawns nothing") {
+  // a's call outlasts its member timeout: when the timeout fires the coordinator restarts a.
+  test::mock_runtime f{"latency: {fixed_ms: 3000}\ndefault: {reply: late}\n"};
+  auto opts = f.options(false);
+  REQUIRE(opts.scheduler_threads == 2);
+  runtime rt{opts, f.overrides()};
+  thread_gate gate;
+  std::atomic<int> a_calls{0};
+  std::atomic<int> restarts{0};
+  auto counting = rt.on_event([&](const event& e) {
+    if (e.kind == event_kind::llm_call_started && e.agent.name == "a" && a_calls++ == 0)
+      gate.hold();
+    if (e.kind == event_kind::member_restarted)
+      ++restarts;
+  });
+  std::atomic<bool> second_held{false};
+  auto holding = rt.on_event([&](const event& e) {
+    if (e.kind == event_kind::llm_call_started && e.agent.name == "a" &&
+        !second_held.exchange(true))
+      gate.hold();
+  });
+  auto team = f.spawn(rt, "name: team\nagents:\n  - {name: a, system_prompt: You are a.}\n"
+                          "swarm: {members: [a], member_timeout_ms: 300}\n");
+  REQUIRE(team);
+  caf::expected<result> out{result{}};
+  std::thread runner{[&] { out = team->run({"go"}); }};
+  // a's call started; no actor runs from here until the gate opens. The member timeout passes
+  // (the clock thread queues it at the coordinator), then the swarm is stopped: the restart the
+  // coordinator makes when it runs again comes after the stop.
+  bool frozen = gate.wait_held(2);
+  if (frozen) {
+    std::this_thread::sleep_for(800ms);
+    team->stop();
+  }
+  gate.open();
+  runner.join();
+  REQUIRE(frozen);
+  CHECK_FALSE(out); // the swarm stopped under the run
+  // No replacement was spawned: none restarted, none asked again.
+  std::this_thread::sleep_for(500ms);
+  CHECK(restarts.load() == 0);
+  CHECK(a_calls.load() == 1);
+  CHECK(f.mock->stats().chat_requests == 1);
+  (void)team->kill("a"); // a replacement that escaped the stop would still run: not past the test
 }
 
 TEST_CASE("supervision: {restart: false} leaves a killed worker failed, named member_down") {
