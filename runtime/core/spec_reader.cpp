@@ -447,7 +447,11 @@ void spec_reader::read_swarm(swarm_draft& out, const yaml_node& node, int line) 
           return;
         }
         out.keys.given.emplace(std::string{key}, key_line);
-        const auto* row = find_swarm_field(effective, key);
+        // Under an architecture that is not known (misspelt, not a string) the key is read as
+        // whichever architecture has it: looking it up under the default one found nothing
+        // for, say, `lead:` and read through a null row (found by fuzz/spec_yaml).
+        const auto* row =
+            find_swarm_field(out.known_architecture ? effective : std::string_view{}, key);
         auto before = problems_.size();
         auto v = read_value(*row, value, key_path, key_line, &out);
         if (problems_.size() != before)

@@ -366,3 +366,20 @@ TEST_CASE("hostile input yields problems and never a crash or a partial spec") {
     }
   }
 }
+
+TEST_CASE("a key of one architecture under an unknown architecture is read, not a crash") {
+  // Regression (fuzz/spec_yaml): `lead:` under a misspelt or non-string architecture was looked
+  // up under the default architecture, found nothing, and read through a null row (SIGSEGV).
+  CHECK(swarm_problems(R"(
+  architecture: hierarchicl
+  lead: a
+)")
+            .size() == 1);
+  auto refused = swarm_problems(R"(
+  architecture: [hierarchical]
+  lead: a
+  max_turns: many
+)");
+  REQUIRE(refused.size() == 2);
+  CHECK(refused[1] == "swarm.max_turns: expected an integer (line 5)");
+}
