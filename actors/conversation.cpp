@@ -247,13 +247,9 @@ std::vector<spec_problem> graph_problems(const std::vector<std::string>& nodes,
       out.push_back({at + ".from", "unknown node \"" + e.from + "\"", e.line});
     if (!to)
       out.push_back({at + ".to", "unknown node \"" + e.to + "\"", e.line});
-    if (!e.when.empty()) {
-      try {
-        std::regex re{e.when, std::regex::ECMAScript};
-      } catch (const std::regex_error& err) {
-        out.push_back({at + ".when", "invalid regex \"" + e.when + "\": " + err.what(), e.line});
-      }
-    }
+    if (!e.when.empty())
+      if (auto problem = pattern::problem(e.when))
+        out.push_back({at + ".when", std::move(*problem), e.line});
     auto [first, first_use] = first_edge.emplace(e.from + '\n' + e.to, i);
     if (!first_use)
       out.push_back({at,
@@ -298,7 +294,7 @@ caf::expected<graph_layout> make_graph_layout(const std::vector<std::string>& no
     x.from = index_of(e.from);
     x.to = index_of(e.to);
     if (!e.when.empty())
-      x.when.emplace(e.when, std::regex::ECMAScript);
+      x.when = pattern::compile(e.when).value; // graph_problems found none that fails
     g.outgoing[x.from].push_back(g.edges.size());
     g.incoming[x.to].push_back(g.edges.size());
     g.edges.push_back(std::move(x));
@@ -311,7 +307,7 @@ bool node_finished(node_state x) {
 }
 
 bool edge_holds(const graph_layout::edge& e, const std::string& answer) {
-  return !e.when || std::regex_search(answer, *e.when);
+  return !e.when || e.when->search(answer);
 }
 
 graph_step advance_graph(const graph_layout& g, std::vector<node_state>& state,

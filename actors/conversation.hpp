@@ -7,7 +7,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
-#include <regex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -15,6 +14,7 @@
 #include <caf/expected.hpp>
 
 #include "runtime/core/messages.hpp"
+#include "runtime/core/pattern.hpp"
 #include "runtime/core/spec.hpp"
 
 namespace swarm::actors {
@@ -102,7 +102,7 @@ struct graph_layout {
   struct edge {
     size_t from = 0;
     size_t to = 0;
-    std::optional<std::regex> when; ///< none: the edge always holds
+    std::optional<pattern> when; ///< RE2 syntax (swarm::pattern); none: the edge always holds
   };
   std::vector<std::string> nodes;
   std::vector<edge> edges;

@@ -477,14 +477,8 @@ std::vector<compiled_route> compile_routes(const std::vector<route_rule>& rules)
   std::vector<compiled_route> out;
   out.reserve(rules.size());
   for (const auto& r : rules) {
-    compiled_route c{r.match, r.to, std::nullopt};
-    try {
-      c.re.emplace(r.match, std::regex::ECMAScript);
-    } catch (const std::regex_error&) {
-      // Spec validation reports bad regexes; a rule that still has one never matches.
-      c.re.reset();
-    }
-    out.push_back(std::move(c));
+    // Spec validation reports bad regexes; a rule that still has one never matches.
+    out.push_back({r.match, r.to, pattern::compile(r.match).value});
   }
   return out;
 }
@@ -500,7 +494,7 @@ route_choice choose_route(std::string_view text, const std::vector<compiled_rout
                           const std::vector<member>& members, std::string_view fallback) {
   for (size_t i = 0; i < routes.size(); ++i) {
     const auto& r = routes[i];
-    if (!r.re || !std::regex_search(text.begin(), text.end(), *r.re))
+    if (!r.re || !r.re->search(text))
       continue;
     if (auto m = find_member(members, r.to))
       return {m, "route " + std::to_string(i + 1) + " (/" + r.match + "/)"};

@@ -6,12 +6,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
-#include <regex>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "actors/concurrent.hpp"
+#include "runtime/core/pattern.hpp"
 #include "runtime/core/spec.hpp"
 
 namespace swarm::actors {
@@ -173,12 +173,13 @@ std::string pipeline_text(std::string_view task_text, std::string_view previous_
 
 // -- routing -----------------------------------------------------------------------------------
 
-/// A route rule with its regex compiled (ECMAScript, searched, case-sensitive); `re` is empty
-/// when `match` does not compile, and such a rule never matches.
+/// A route rule with its regex compiled (RE2 syntax, swarm::pattern: searched, case-sensitive,
+/// linear in the task text); `re` is empty when `match` does not compile, and such a rule never
+/// matches.
 struct compiled_route {
   std::string match;
   std::string to;
-  std::optional<std::regex> re;
+  std::optional<pattern> re;
 };
 
 std::vector<compiled_route> compile_routes(const std::vector<route_rule>& rules);

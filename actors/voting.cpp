@@ -5,13 +5,13 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
-#include <regex>
 #include <set>
 #include <system_error>
 
 #include <boost/json.hpp>
 
 #include "runtime/core/errc.hpp"
+#include "runtime/core/pattern.hpp"
 
 namespace swarm::actors {
 
@@ -122,17 +122,14 @@ std::optional<std::string> fold_answer(std::string_view text) {
 }
 
 std::optional<std::string> regex_answer(std::string_view text, const std::string& pattern) {
-  std::regex re;
-  try {
-    re = std::regex(pattern, std::regex::ECMAScript);
-  } catch (const std::regex_error&) {
+  // RE2: linear in the answer, so no pattern can hang the vote (docs/decisions.md).
+  auto compiled = swarm::pattern::compile(pattern, 1);
+  if (!compiled)
     return std::nullopt; // the spec validator reports bad patterns; here they count nothing
-  }
-  std::match_results<std::string_view::const_iterator> m;
-  if (!std::regex_search(text.begin(), text.end(), m, re) || m.size() < 2 || !m[1].matched ||
-      m[1].length() == 0)
+  auto group = compiled.value->first_group(text);
+  if (!group || group->empty())
     return std::nullopt;
-  return m[1].str();
+  return group;
 }
 
 std::optional<std::string> json_field_answer(std::string_view text, const std::string& field) {
@@ -157,11 +154,12 @@ std::optional<std::string> json_field_answer(std::string_view text, const std::s
 }
 
 std::optional<std::string> number_answer(std::string_view text) {
-  static const std::regex number{R"([-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?)"};
-  std::match_results<std::string_view::const_iterator> m;
-  if (!std::regex_search(text.begin(), text.end(), m, number))
+  static const auto number =
+      *swarm::pattern::compile(R"([-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?)").value;
+  auto m = number.groups(text);
+  if (!m)
     return std::nullopt;
-  auto s = m.str();
+  auto s = std::move(m->front());
   if (s.front() == '+')
     s.erase(0, 1); // from_chars takes no plus sign
   double x = 0;

@@ -27,8 +27,9 @@ std::string strip_code_fence(std::string_view text);
 /// `.`, `,`, `;`, `:`, `!`, `?` dropped. nullopt when nothing is left.
 std::optional<std::string> fold_answer(std::string_view text);
 
-/// `regex`: capture group 1 of the first match of `pattern` (ECMAScript) in `text`. nullopt when
-/// nothing matches, group 1 is empty or missing, or the pattern is not a valid regex.
+/// `regex`: capture group 1 of the first match of `pattern` (RE2 syntax, swarm::pattern) in
+/// `text`. nullopt when nothing matches, group 1 is empty or missing, or the pattern is not a
+/// valid regex.
 std::optional<std::string> regex_answer(std::string_view text, const std::string& pattern);
 
 /// `json_field`: top-level `field` of the JSON object `text` (a code fence around it is

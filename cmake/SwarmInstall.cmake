@@ -45,9 +45,10 @@ configure_package_config_file(
 write_basic_package_version_file(
   "${PROJECT_BINARY_DIR}/smolswarmsConfigVersion.cmake"
   COMPATIBILITY SameMinorVersion)
-# CAF 0.17 ships no CMake package: our finder goes with the config, which uses it.
+# CAF 0.17 and Debian's RE2 ship no CMake package: our finders go with the config, which uses them.
 install(FILES
   "${PROJECT_BINARY_DIR}/smolswarmsConfig.cmake"
   "${PROJECT_BINARY_DIR}/smolswarmsConfigVersion.cmake"
   "${PROJECT_SOURCE_DIR}/cmake/FindCAF.cmake"
+  "${PROJECT_SOURCE_DIR}/cmake/FindRE2.cmake"
   DESTINATION "${swarm_package_dir}")

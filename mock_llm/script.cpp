@@ -126,21 +126,18 @@ rule script::default_rule() {
 // -- matching, faults, plans ----------------------------------------------------------------------
 
 bool matches(const match_spec& m, const chat_request& req, std::vector<std::string>* groups) {
-  if (m.model && !std::regex_search(req.model, m.model->re))
+  if (m.model && !m.model->search(req.model))
     return false;
-  if (m.system && !std::regex_search(req.system, m.system->re))
+  if (m.system && !m.system->search(req.system))
     return false;
-  if (m.history && !std::regex_search(req.history, m.history->re))
+  if (m.history && !m.history->search(req.history))
     return false;
   if (m.user) {
-    std::smatch sm;
-    if (!std::regex_search(req.user, sm, m.user->re))
+    auto found = m.user->groups(req.user);
+    if (!found)
       return false;
-    if (groups) {
-      groups->clear();
-      for (const auto& g : sm)
-        groups->push_back(g.str());
-    }
+    if (groups)
+      *groups = std::move(*found);
   } else if (groups) {
     groups->clear();
   }

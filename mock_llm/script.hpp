@@ -4,22 +4,18 @@
 
 #include <cstdint>
 #include <optional>
-#include <regex>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <caf/expected.hpp>
 
+#include "runtime/core/pattern.hpp"
+
 namespace swarm::mock_llm {
 
-/// A regex of a `match:` block with the text it was compiled from.
-struct pattern {
-  std::string source;
-  std::regex re; ///< ECMAScript, searched (std::regex_search)
-};
-
-/// `match:` of a rule or fault: every given field must match.
+/// `match:` of a rule or fault: every given field must match. Each is a swarm::pattern (RE2
+/// syntax, searched, linear in the text).
 struct match_spec {
   std::optional<pattern> model;   ///< the request's model
   std::optional<pattern> system;  ///< the first system message

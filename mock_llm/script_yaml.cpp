@@ -5,7 +5,6 @@
 #include <charconv>
 #include <cmath>
 #include <fstream>
-#include <regex>
 #include <sstream>
 #include <unordered_map>
 
@@ -100,51 +99,12 @@ std::string as_json(const yaml_node& node, const std::string& path) {
   return out;
 }
 
-std::string_view describe_regex_error(std::regex_constants::error_type code) {
-  namespace rc = std::regex_constants;
-  switch (code) {
-  case rc::error_collate:
-    return "invalid collating element";
-  case rc::error_ctype:
-    return "invalid character class";
-  case rc::error_escape:
-    return "invalid escape";
-  case rc::error_backref:
-    return "invalid back reference";
-  case rc::error_brack:
-    return "unbalanced bracket";
-  case rc::error_paren:
-    return "unbalanced parenthesis";
-  case rc::error_brace:
-    return "unbalanced brace";
-  case rc::error_badbrace:
-    return "invalid range in braces";
-  case rc::error_range:
-    return "invalid character range";
-  case rc::error_space:
-  case rc::error_complexity:
-  case rc::error_stack:
-    return "too complex";
-  case rc::error_badrepeat:
-    return "nothing to repeat";
-  default:
-    return "invalid expression";
-  }
-}
-
+/// A `match:` regex, compiled by swarm::pattern (RE2 syntax: linear in the text it searches).
 pattern parse_pattern(const yaml_node& node, const std::string& path) {
-  pattern p;
-  p.source = as_string(node, path);
-  try {
-    p.re = std::regex{p.source, std::regex::ECMAScript};
-  } catch (const std::regex_error& e) {
-    std::string msg = "invalid regex ";
-    json_text::append_string(msg, p.source);
-    msg += ": ";
-    msg += describe_regex_error(e.code());
-    fail(path, node, std::move(msg));
-  }
-  return p;
+  auto compiled = pattern::compile(as_string(node, path));
+  if (!compiled)
+    fail(path, node, std::move(compiled.problem));
+  return std::move(*compiled.value);
 }
 
 match_spec parse_match(const yaml_node& node, const std::string& path) {
@@ -301,7 +261,7 @@ rule parse_rule(const yaml_node& node, const std::string& path, bool is_default)
     auto t = compile_template(text);
     if (!t)
       fail(at, *value, describe(t.error()).substr(std::string_view{"invalid_spec: "}.size()));
-    size_t groups = r.match.user ? r.match.user->re.mark_count() : 0;
+    size_t groups = r.match.user ? r.match.user->group_count() : 0;
     if (t->max_group > groups) {
       if (!r.match.user)
         fail(at, *value, "{{match." + std::to_string(t->max_group) + "}} needs a match.user regex");

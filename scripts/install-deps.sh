@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake make pkg-config clang-format
   libcaf-dev librocksdb-dev libboost1.81-dev libboost-json1.81-dev catch2 libssl-dev
-  libspdlog-dev libcli11-dev libyaml-cpp-dev libhnswlib-dev libbenchmark-dev bubblewrap
+  libspdlog-dev libcli11-dev libyaml-cpp-dev libre2-dev libhnswlib-dev libbenchmark-dev bubblewrap
   openssl curl python3 python3-jsonschema
 )
 

@@ -88,10 +88,10 @@ std::string type_text(const field& f) {
       out = "`default` or URL";
       break;
     case text_format::regex:
-      out = "regex (ECMAScript)";
+      out = "regex (RE2)";
       break;
     case text_format::regex_group:
-      out = "regex with a capture group";
+      out = "regex (RE2) with a capture group";
       break;
     case text_format::host:
       out = "host, optionally `:port`";

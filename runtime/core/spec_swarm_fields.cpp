@@ -255,7 +255,7 @@ constexpr field edge_fields[] = {
      .required = true,
      .set = store<&graph_edge::to>},
     {.key = "when",
-     .doc = "a regex (ECMAScript, searched) that from's answer must match",
+     .doc = "a regex (RE2 syntax, searched) that from's answer must match",
      .fallback = "(always)",
      .format = text_format::regex,
      .set = store<&graph_edge::when>},
@@ -272,7 +272,7 @@ constexpr field graph_fields[] = {
 
 constexpr field route_fields[] = {
     {.key = "match",
-     .doc = "a regex (ECMAScript, searched) on the task text",
+     .doc = "a regex (RE2 syntax, searched) on the task text",
      .format = text_format::regex,
      .required = true,
      .set = store<&route_rule::match>},

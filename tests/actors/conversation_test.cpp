@@ -156,7 +156,7 @@ TEST_CASE("graph validation names unknown nodes, bad regexes and duplicate edges
       {{"a", "zed", "", 4}, {"ghost", "b", "", 5}, {"a", "b", "(", 6}, {"a", "b", "", 7}});
   CHECK(has_problem(ps, "edges[0].to", "unknown node \"zed\""));
   CHECK(has_problem(ps, "edges[1].from", "unknown node \"ghost\""));
-  CHECK(has_problem(ps, "edges[2].when", "invalid regex \"(\""));
+  CHECK(has_problem(ps, "edges[2].when", "invalid regex: missing ): ("));
   CHECK(has_problem(ps, "edges[3]", "duplicate edge a -> b (also edges[2])"));
   CHECK(ps.size() == 4);
   CHECK(ps[0].line == 4);
@@ -243,6 +243,27 @@ TEST_CASE("a conditional edge is taken when its regex matches the answer, else "
   auto s = advance_graph(g, st, answers);
   CHECK(s.run == std::vector<size_t>{1});
   CHECK(s.skipped == std::vector<size_t>{2});
+}
+
+TEST_CASE("a catastrophic `when` on a long answer decides its edge at once") {
+  // std::regex backtracked 2^n steps on (a+)+$ against n `a`s then `c`: the graph never moved.
+  auto g = layout({"a", "yes", "no"}, {{"a", "yes", "(a+)+$", 0}, {"a", "no", "c$", 0}});
+  std::vector<node_state> st(3, node_state::pending);
+  std::vector<std::string> answers(3);
+  advance_graph(g, st, answers);
+  st[0] = node_state::ran;
+  answers[0] = std::string(45, 'a') + "c";
+  CHECK_FALSE(edge_holds(g.edges[0], answers[0]));
+  auto s = advance_graph(g, st, answers);
+  CHECK(s.run == std::vector<size_t>{2});
+  CHECK(s.skipped == std::vector<size_t>{1});
+}
+
+TEST_CASE("graph validation refuses a `when` that RE2 does not take, by name") {
+  auto ps = graph_problems({"a", "b"}, {{"a", "b", R"((\w)\1)", 3}});
+  CHECK(has_problem(ps, "edges[0].when",
+                    R"(invalid regex: back references are not supported (RE2 syntax): \1)"));
+  CHECK(ps.size() == 1);
 }
 
 TEST_CASE("a skipped node skips the nodes reachable only through it") {

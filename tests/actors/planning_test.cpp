@@ -330,6 +330,19 @@ TEST_CASE("routes: a rule whose regex does not compile never matches") {
   CHECK(choose_route("(", routes, {worker("calc"), worker("poet")}, "poet").member == 1u);
 }
 
+TEST_CASE("routes: a catastrophic regex on a long task falls through at once") {
+  // std::regex backtracked 2^n steps on (a+)+$ against n `a`s then `c`: a hang for good.
+  std::vector<member> ms{worker("calc"), worker("poet")};
+  auto routes = compile_routes({{"(a+)+$", "calc", 0}, {"^(a|aa)+c$", "poet", 0}});
+  REQUIRE(routes[0].re);
+  auto c = choose_route(std::string(45, 'a') + "c", {routes[0]}, ms, "poet");
+  CHECK(c.member == 1u);
+  CHECK(c.reason == "fallback");
+  // A route that does match such a text is taken, as fast.
+  CHECK(choose_route(std::string(45, 'a') + "c", routes, ms, "").reason ==
+        "route 2 (/^(a|aa)+c$/)");
+}
+
 TEST_CASE("router replies name a member, else the problem says why not") {
   std::vector<member> ms{worker("calc"), worker("poet")};
   CHECK(parse_router_reply(R"({"member": "poet"})", ms).member == 1u);

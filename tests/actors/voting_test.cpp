@@ -8,6 +8,7 @@
 
 #include "actors/voting.hpp"
 #include "runtime/core/errc.hpp"
+#include "tests/support/small_stack.hpp"
 
 using namespace swarm;
 using namespace swarm::actors;
@@ -60,6 +61,24 @@ TEST_CASE("regex normalisation takes capture group 1 of the first match") {
   CHECK(regex_answer("answer: B", "answer: (") == std::nullopt);     // not a regex
   auto o = mode("regex", R"(answer:\s*([A-D]))");
   CHECK(normalize_answer("answer: C", o) == normalize_answer("so the answer:C", o));
+}
+
+TEST_CASE("regex normalisation of a catastrophic pattern answers at once") {
+  // std::regex backtracked 2^n steps here: a vote over such answers never ended.
+  auto answer = std::string(45, 'a') + "c";
+  CHECK(regex_answer(answer, "((a+)+)$") == std::nullopt);
+  CHECK(regex_answer(answer + " final: x", "((a|aa)+)c final") == std::string(45, 'a'));
+  CHECK(normalize_answer(answer, mode("regex", "^((a+)+)$")) == std::nullopt);
+  // RE2 leaves out back references: such a pattern counts nothing (the spec refuses it).
+  CHECK(regex_answer("aa", R"((a)\1)") == std::nullopt);
+}
+
+TEST_CASE("number normalisation of a long run of digits does not recurse") {
+  // std::regex recursed once a digit and overflowed the stack of an actor's thread.
+  auto answer = "about " + std::string(100'000, '0') + "42.50 units";
+  std::optional<std::string> got;
+  swarm::test::run_on_small_stack(256 * 1024, [&] { got = number_answer(answer); });
+  CHECK(got == "42.5");
 }
 
 TEST_CASE("json_field normalisation takes one field of a JSON answer") {

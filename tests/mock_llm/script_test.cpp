@@ -44,8 +44,30 @@ TEST_CASE("a bad regex is an error naming file, path and line") {
                    "      model: x\n"
                    "      user: \"capital of (\\\\w+\"\n"
                    "    reply: c\n") ==
-        "invalid_spec: script.yaml: rules[2].match.user: invalid regex \"capital of (\\\\w+\": "
-        "unbalanced parenthesis (line 7)");
+        "invalid_spec: script.yaml: rules[2].match.user: invalid regex: missing ): "
+        "capital of (\\w+ (line 7)");
+  // RE2 syntax: no back references, no lookaround; each refused by name.
+  CHECK(load_error("rules:\n  - match: {history: \"(a)\\\\1\"}\n    reply: x\n") ==
+        "invalid_spec: script.yaml: rules[0].match.history: invalid regex: back references are "
+        "not supported (RE2 syntax): \\1 (line 2)");
+  CHECK(load_error("faults:\n  - {kind: http_500, match: {model: \"(?!gpt)\"}}\n") ==
+        "invalid_spec: script.yaml: faults[0].match.model: invalid regex: lookaround is not "
+        "supported (RE2 syntax): (?! (line 2)");
+}
+
+TEST_CASE("a catastrophic match regex on a long message decides at once") {
+  // std::regex backtracked 2^n steps on (a+)+$ against n `a`s then `c`: the mock hung.
+  auto s = load(R"(
+default: {reply: "fallback"}
+rules:
+  - match: {user: "(a+)+$"}
+    reply: "hung"
+  - match: {user: "^((a|aa)+)c$"}
+    reply: "groups {{match.1}}"
+)");
+  auto text = std::string(45, 'a') + "c";
+  CHECK(plan_reply(s, user_says(text), 1).content == "groups " + std::string(45, 'a'));
+  CHECK(plan_reply(s, user_says(text + "!"), 2).content == "fallback");
 }
 
 TEST_CASE("an unknown key is an error naming file, path, line and the nearest key") {

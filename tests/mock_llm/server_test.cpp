@@ -501,8 +501,8 @@ TEST_CASE("a bad script fails start with invalid_spec naming the file") {
   REQUIRE_FALSE(s);
   CHECK(is(s.error(), errc::invalid_spec));
   CHECK(describe(s.error()) == "invalid_spec: " + opts.script_path +
-                                   ": rules[0].match.user: invalid regex \"(\": unbalanced "
-                                   "parenthesis (line 2)");
+                                   ": rules[0].match.user: invalid regex: missing ): ( "
+                                   "(line 2)");
   opts.script_path = (dir.path() / "missing.yaml").string();
   auto missing = server::start(opts);
   REQUIRE_FALSE(missing);

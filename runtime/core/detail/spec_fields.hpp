@@ -39,7 +39,7 @@ enum class text_format : unsigned char {
   env_var,      ///< [A-Za-z_][A-Za-z0-9_]*
   url,          ///< http:// or https://...
   endpoint_url, ///< "default", or a url
-  regex,        ///< an ECMAScript regex std::regex compiles safely
+  regex,        ///< a regex swarm::pattern compiles (RE2 syntax)
   regex_group,  ///< a regex with a capture group
   host,         ///< a host name or address with an optional port
   agent_ref,    ///< names an agent of the spec (non-empty; checked once all is read)

@@ -16,9 +16,8 @@ bool is_env_var_name(std::string_view x);
 /// A host of an allow-list: a name or an address, with an optional port.
 bool is_host(std::string_view x);
 
-/// Why `pattern` is not an ECMAScript regex (std::regex) with at least `groups` capture groups,
-/// or nothing. Long or huge patterns are refused before compiling: std::regex compiles by
-/// recursion and copies a counted repetition's states.
+/// Why `pattern` is not a regex (RE2 syntax, swarm::pattern) with at least `groups` capture
+/// groups, or nothing: "invalid regex: missing ): (a", "invalid regex: too large".
 std::optional<std::string> regex_problem(const std::string& pattern, unsigned groups);
 
 /// Shortest text that reads back as `x`: "2", "0.5", "1000000".

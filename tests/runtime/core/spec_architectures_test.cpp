@@ -327,28 +327,53 @@ TEST_CASE("k cannot exceed the number of members") {
   CHECK(four.spec);
 }
 
-TEST_CASE("regexes must compile as ECMAScript") {
+TEST_CASE("regexes must compile as RE2") {
   CHECK(swarm_problems(R"(
   architecture: collaborative
   normalize: regex
   pattern: "(unclosed"
-)") == lines{"swarm.pattern: invalid regex: unbalanced ( ) (line 5)"});
+)") == lines{"swarm.pattern: invalid regex: missing ): (unclosed (line 5)"});
   CHECK(swarm_problems(R"(
   architecture: graph
   edges:
     - {from: a, to: b, when: "[abc"}
     - {from: b, to: c, when: "*x"}
     - {from: c, to: j, when: "[z-a]"}
-)") == lines{"swarm.edges[0].when: invalid regex: unbalanced [ ] (line 5)",
-             "swarm.edges[1].when: invalid regex: unexpected *, +, ? or (? (line 6)",
-             "swarm.edges[2].when: invalid regex: invalid character range (line 7)"});
+)") == lines{"swarm.edges[0].when: invalid regex: missing ]: [abc (line 5)",
+             "swarm.edges[1].when: invalid regex: nothing to repeat: * (line 6)",
+             "swarm.edges[2].when: invalid regex: invalid character range: z-a (line 7)"});
   CHECK(swarm_problems(R"(
   architecture: router
   routes:
     - {match: "a{2,1}", to: a}
     - {match: "\\", to: b}
-)") == lines{"swarm.routes[0].match: invalid regex: invalid repetition count in { } (line 5)",
-             "swarm.routes[1].match: invalid regex: invalid escape (line 6)"});
+)") == lines{"swarm.routes[0].match: invalid regex: invalid repetition count (at most 1000): "
+             "{2,1} (line 5)",
+             "swarm.routes[1].match: invalid regex: trailing \\ (line 6)"});
+}
+
+TEST_CASE("back references and lookaround, which RE2 leaves out, are refused by name") {
+  CHECK(swarm_problems(R"(
+  architecture: router
+  routes:
+    - {match: "(a)\\1", to: a}
+    - {match: "(?=a)b", to: b}
+)") == lines{"swarm.routes[0].match: invalid regex: back references are not supported (RE2 "
+             "syntax): \\1 (line 5)",
+             "swarm.routes[1].match: invalid regex: lookaround is not supported (RE2 syntax): (?= "
+             "(line 6)"});
+  CHECK(swarm_problems(R"(
+  architecture: collaborative
+  normalize: regex
+  pattern: "(\\w+) \\1"
+)") == lines{"swarm.pattern: invalid regex: back references are not supported (RE2 syntax): \\1 "
+             "(line 5)"});
+  CHECK(swarm_problems(R"(
+  architecture: graph
+  edges:
+    - {from: a, to: b, when: "(?<!no)yes"}
+)") == lines{"swarm.edges[0].when: invalid regex: lookaround is not supported (RE2 syntax): (?< "
+             "(line 5)"});
 }
 
 TEST_CASE("regexes too long or too large to compile safely are refused") {
@@ -360,10 +385,12 @@ TEST_CASE("regexes too long or too large to compile safely are refused") {
   routes:
     - {match: "x{20000}", to: a}
     - {match: "((ab){100}){100}", to: b}
-    - {match: "x{2147483648}", to: c}
-    - {match: "[{]{9990}", to: c}
-)") == lines{"swarm.routes[0].match: invalid regex: too large (line 5)",
-             "swarm.routes[1].match: invalid regex: too large (line 6)",
+    - {match: "\\pL{200}", to: c}
+    - {match: "[{]{999}", to: c}
+)") == lines{"swarm.routes[0].match: invalid regex: invalid repetition count (at most 1000): "
+             "{20000} (line 5)",
+             "swarm.routes[1].match: invalid regex: invalid repetition count (at most 1000): "
+             "{100} (line 6)",
              "swarm.routes[2].match: invalid regex: too large (line 7)"});
 }
 
