@@ -113,8 +113,38 @@ size_t round_robin_speaker(uint32_t turn, size_t members) {
   return members == 0 ? 0 : turn % members;
 }
 
+namespace {
+
+/// Where `marker` (not empty) occurs in `text`, left to right, occurrences not overlapping.
+/// Knuth-Morris-Pratt: linear in text and marker, where std::string::find may take their product
+/// (a marker "aaa…ab" in an answer of `a`s), and both come from outside (spec, model).
+std::vector<size_t> marker_hits(std::string_view text, std::string_view marker) {
+  std::vector<size_t> border(marker.size(), 0); // longest proper border of marker[0..i]
+  for (size_t i = 1, k = 0; i < marker.size(); ++i) {
+    while (k > 0 && marker[i] != marker[k])
+      k = border[k - 1];
+    if (marker[i] == marker[k])
+      ++k;
+    border[i] = k;
+  }
+  std::vector<size_t> hits;
+  for (size_t i = 0, k = 0; i < text.size(); ++i) {
+    while (k > 0 && text[i] != marker[k])
+      k = border[k - 1];
+    if (text[i] == marker[k])
+      ++k;
+    if (k == marker.size()) {
+      hits.push_back(i + 1 - marker.size());
+      k = 0; // the next occurrence starts after this one
+    }
+  }
+  return hits;
+}
+
+} // namespace
+
 bool mentions_marker(const std::string& text, const std::string& marker) {
-  return !marker.empty() && text.find(marker) != std::string::npos;
+  return !marker.empty() && !marker_hits(text, marker).empty();
 }
 
 std::string strip_marker(const std::string& text, const std::string& marker) {
@@ -122,7 +152,7 @@ std::string strip_marker(const std::string& text, const std::string& marker) {
     return trim(text);
   std::string out;
   size_t pos = 0;
-  for (auto hit = text.find(marker); hit != std::string::npos; hit = text.find(marker, pos)) {
+  for (auto hit : marker_hits(text, marker)) {
     out.append(text, pos, hit - pos);
     pos = hit + marker.size();
   }

@@ -216,14 +216,16 @@ plan_check parse_plan(std::string_view reply, uint32_t max_subtasks) {
     if (auto* deps = item.if_contains("depends_on"); deps != nullptr && !deps->is_null()) {
       bool ok = deps->is_array();
       if (ok) {
+        // A set, not a search of the list so far: the list is the model's, of any length.
+        std::unordered_set<std::string_view> listed;
         for (const auto& d : deps->as_array()) {
           if (!d.is_string()) {
             ok = false;
             break;
           }
-          std::string dep{d.as_string()};
-          if (std::find(s.depends_on.begin(), s.depends_on.end(), dep) == s.depends_on.end())
-            s.depends_on.push_back(std::move(dep));
+          std::string_view dep{d.as_string().data(), d.as_string().size()};
+          if (listed.insert(dep).second)
+            s.depends_on.emplace_back(dep);
         }
       }
       if (!ok)
@@ -293,15 +295,29 @@ std::vector<size_t> dependency_order(const plan& p) {
 
 // -- running a plan ----------------------------------------------------------------------------
 
+namespace {
+
+/// Subtask id -> its index (the first, as plan::find): one lookup a dependency instead of a scan
+/// of the plan, which made every step of a long plan cost its length squared.
+std::unordered_map<std::string_view, size_t> subtask_index(const plan& p) {
+  std::unordered_map<std::string_view, size_t> index;
+  for (size_t i = 0; i < p.subtasks.size(); ++i)
+    index.emplace(p.subtasks[i].id, i);
+  return index;
+}
+
+} // namespace
+
 std::vector<size_t> ready_subtasks(const plan& p, const std::vector<subtask_state>& states) {
   std::vector<size_t> out;
+  auto index = subtask_index(p);
   for (size_t i = 0; i < p.subtasks.size(); ++i) {
     if (states[i] != subtask_state::pending)
       continue;
     bool ready = std::all_of(p.subtasks[i].depends_on.begin(), p.subtasks[i].depends_on.end(),
                              [&](const std::string& d) {
-                               auto j = p.find(d);
-                               return j && states[*j] == subtask_state::done;
+                               auto j = index.find(d);
+                               return j != index.end() && states[j->second] == subtask_state::done;
                              });
     if (ready)
       out.push_back(i);
@@ -312,11 +328,13 @@ std::vector<size_t> ready_subtasks(const plan& p, const std::vector<subtask_stat
 std::vector<blocked_subtask> blocked_subtasks(const plan& p,
                                               const std::vector<subtask_state>& states) {
   std::vector<blocked_subtask> out;
+  auto index = subtask_index(p);
   for (size_t i = 0; i < p.subtasks.size(); ++i) {
     if (states[i] != subtask_state::pending)
       continue;
     for (const auto& d : p.subtasks[i].depends_on) {
-      auto j = p.find(d);
+      auto at = index.find(d);
+      auto j = at == index.end() ? std::nullopt : std::optional<size_t>{at->second};
       if (j && (states[*j] == subtask_state::failed || states[*j] == subtask_state::skipped)) {
         out.push_back({i, d});
         break;

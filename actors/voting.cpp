@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <set>
 #include <system_error>
+#include <unordered_map>
 
 #include <boost/json.hpp>
 
@@ -196,6 +197,9 @@ std::optional<std::string> normalize_answer(std::string_view text,
 tally tally_votes(const std::vector<std::optional<std::string>>& answers,
                   const std::vector<double>& weights) {
   tally t;
+  // Each answer is hashed once: comparing every answer with every distinct one cost members^2
+  // times the length of (model-supplied, long) answers.
+  std::unordered_map<std::string_view, size_t> index; // answer -> its entry in t.answers
   for (size_t i = 0; i < answers.size(); ++i) {
     ++t.cast;
     if (!answers[i])
@@ -203,13 +207,12 @@ tally tally_votes(const std::vector<std::optional<std::string>>& answers,
     double w = i < weights.size() ? std::max(0.0, weights[i]) : 1.0;
     ++t.valid;
     t.total_weight += w;
-    auto j = std::find_if(t.answers.begin(), t.answers.end(),
-                          [&](const vote_count& x) { return x.answer == *answers[i]; });
-    if (j == t.answers.end()) {
+    auto [j, fresh] = index.emplace(*answers[i], t.answers.size());
+    if (fresh) {
       t.answers.push_back(vote_count{*answers[i], w, 1, i});
     } else {
-      j->weight += w;
-      ++j->votes;
+      t.answers[j->second].weight += w;
+      ++t.answers[j->second].votes;
     }
   }
   return t;

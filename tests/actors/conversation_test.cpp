@@ -80,6 +80,16 @@ TEST_CASE("a termination marker is found anywhere in a turn and stripped from "
   CHECK(strip_marker("TERMINATE\nAnswer: 4\nTERMINATE ", "TERMINATE") == "Answer: 4");
   CHECK(strip_marker("  plain  ", "TERMINATE") == "plain");
   CHECK(strip_marker(" x ", "") == "x");
+  // Occurrences found left to right, not overlapping, after partial ones.
+  CHECK(mentions_marker("xxaab", "aab"));
+  CHECK_FALSE(mentions_marker("aabaa", "aaa"));
+  CHECK(strip_marker("aaaaa", "aa") == "a");
+  CHECK(strip_marker("ab abcabcab d", "abcab") == "ab cab d");
+  // A marker and an answer built to make a naive search take their product: still exact.
+  auto marker = std::string(3000, 'a') + "b";
+  auto answer = std::string(300'000, 'a');
+  CHECK_FALSE(mentions_marker(answer, marker));
+  CHECK(strip_marker(answer + "b", marker) == std::string(300'000 - 3000, 'a'));
 }
 
 TEST_CASE("the selector's question lists the members and the transcript") {

@@ -58,6 +58,17 @@ TEST_CASE("repeated dependencies are kept once") {
                       8);
   REQUIRE(p.ok());
   CHECK(p.value.subtasks[1].depends_on == std::vector<std::string>{"a"});
+  // A model's list of any length: kept once each, in first-seen order (a set, not a search of
+  // the list so far, which took the square of its length).
+  std::string deps;
+  for (int i = 0; i < 40'000; ++i)
+    deps += std::string(deps.empty() ? "" : ", ") + "\"a\", \"b\"";
+  auto long_list = parse_plan(R"({"subtasks": [{"id": "a", "text": "x"}, {"id": "b", "text": "y"},
+                              {"id": "c", "text": "z", "depends_on": [)" +
+                                  deps + "]}]}",
+                              8);
+  REQUIRE(long_list.ok());
+  CHECK(long_list.value.subtasks[2].depends_on == std::vector<std::string>{"a", "b"});
 }
 
 TEST_CASE("a reply that is not JSON is rejected as such") {
