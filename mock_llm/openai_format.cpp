@@ -274,11 +274,13 @@ void write_completion(std::string& out, const chat_request& req, const reply_pla
       out += "}}";
     }
     out += ']';
+  } else if (plan.null_content) {
+    out += "null";
   } else {
     append_string(out, plan.content);
   }
   out += "},\"logprobs\":";
-  if (req.logprobs) {
+  if (req.logprobs && !plan.huge) {
     out += "{\"content\":[";
     bool first = true;
     for (auto token : split_tokens(plan.content)) {
@@ -316,8 +318,8 @@ void write_completion_stream(std::string& out, std::vector<size_t>& ends, const 
   };
   // The role comes first, alone, as OpenAI sends it.
   open_choice();
-  out += tools ? "{\"role\":\"assistant\",\"content\":null}"
-               : "{\"role\":\"assistant\",\"content\":\"\"}";
+  out += tools || plan.null_content ? "{\"role\":\"assistant\",\"content\":null}"
+                                    : "{\"role\":\"assistant\",\"content\":\"\"}";
   out += ",\"logprobs\":null,\"finish_reason\":null}]}";
   end_event();
   if (tools) {
@@ -341,6 +343,16 @@ void write_completion_stream(std::string& out, std::vector<size_t>& ends, const 
         out += "}}]},\"logprobs\":null,\"finish_reason\":null}]}";
         end_event();
       }
+    }
+  } else if (plan.huge) {
+    // 64 KiB pieces: a real server streams a long reply in many chunks, never as one line.
+    constexpr size_t piece = 64 << 10;
+    for (size_t at = 0; at < plan.content.size(); at += piece) {
+      open_choice();
+      out += "{\"content\":";
+      append_string(out, std::string_view{plan.content}.substr(at, piece));
+      out += "},\"logprobs\":null,\"finish_reason\":null}]}";
+      end_event();
     }
   } else {
     for (auto token : split_tokens(plan.content)) {

@@ -105,14 +105,24 @@ std::string_view to_string(fault_kind x) {
     return "http_429";
   case fault_kind::http_500:
     return "http_500";
+  case fault_kind::http_503:
+    return "http_503";
   case fault_kind::stall:
     return "stall";
   case fault_kind::truncate:
     return "truncate";
+  case fault_kind::reset:
+    return "reset";
   case fault_kind::invalid_json:
     return "invalid_json";
   case fault_kind::refuse_response_format:
     return "refuse_response_format";
+  case fault_kind::null_content:
+    return "null_content";
+  case fault_kind::huge_reply:
+    return "huge_reply";
+  case fault_kind::invalid_utf8:
+    return "invalid_utf8";
   }
   return "unknown";
 }
@@ -214,6 +224,46 @@ double latency_ms(const script& s, const rule* r, uint64_t n) {
   return 0;
 }
 
+namespace {
+
+/// The faults that change a 200 reply's content: null_content, huge_reply, invalid_utf8.
+void apply_content_fault(const fault_spec& f, reply_plan& p, uint64_t& completion_chars) {
+  switch (f.kind) {
+  case fault_kind::null_content:
+    p.null_content = true;
+    p.tool_calls = nullptr;
+    p.content.clear();
+    p.finish_reason = "stop";
+    completion_chars = 0;
+    return;
+  case fault_kind::huge_reply: {
+    // Words of printable ASCII, so the size on the wire is the content's plus the framing.
+    static constexpr std::string_view word = "huge reply ";
+    p.tool_calls = nullptr;
+    p.content.clear();
+    p.content.reserve(f.bytes);
+    while (p.content.size() + word.size() <= f.bytes)
+      p.content += word;
+    p.content.append(word.substr(0, f.bytes - p.content.size()));
+    p.finish_reason = "stop";
+    p.huge = true;
+    completion_chars = p.content.size();
+    return;
+  }
+  case fault_kind::invalid_utf8:
+    if (p.tool_calls)
+      return; // a tool-call reply has no content to spoil
+    p.content.insert(0, invalid_utf8_prefix);
+    p.content += invalid_utf8_suffix;
+    completion_chars = p.content.size();
+    return;
+  default:
+    return;
+  }
+}
+
+} // namespace
+
 reply_plan plan_reply(const script& s, const chat_request& req, uint64_t n) {
   reply_plan p;
   p.fault = select_fault(s, req, n);
@@ -237,6 +287,8 @@ reply_plan plan_reply(const script& s, const chat_request& req, uint64_t n) {
     }
     completion_chars = p.content.size();
   }
+  if (p.fault)
+    apply_content_fault(*p.fault, p, completion_chars);
   p.logprob = r.logprob.value_or(default_logprob);
   p.prompt_tokens = r.prompt_tokens.value_or(req.prompt_tokens);
   p.completion_tokens = r.completion_tokens.value_or(estimate_tokens(completion_chars));

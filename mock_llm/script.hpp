@@ -69,8 +69,42 @@ struct rule {
 
 /// What a fault does to the request it fires on. refuse_response_format fires only on requests
 /// that carry a `response_format` (answering 400, as llama.cpp's server does to a schema it
-/// cannot compile).
-enum class fault_kind { http_429, http_500, stall, truncate, invalid_json, refuse_response_format };
+/// cannot compile). The last four answer 200 with a reply a client must refuse or repair
+/// (docs/mock-llm.md).
+enum class fault_kind {
+  http_429,
+  http_500,
+  http_503,
+  stall,
+  truncate,
+  reset,
+  invalid_json,
+  refuse_response_format,
+  null_content,
+  huge_reply,
+  invalid_utf8
+};
+
+/// Every fault kind, in declaration order.
+inline constexpr fault_kind all_fault_kinds[] = {
+    fault_kind::http_429,     fault_kind::http_500,
+    fault_kind::http_503,     fault_kind::stall,
+    fault_kind::truncate,     fault_kind::reset,
+    fault_kind::invalid_json, fault_kind::refuse_response_format,
+    fault_kind::null_content, fault_kind::huge_reply,
+    fault_kind::invalid_utf8};
+
+/// The default size of a huge_reply's content: 65 MiB, above the 64 MiB a SmolSwarms client
+/// accepts in one reply.
+inline constexpr uint64_t default_huge_reply_bytes = uint64_t{65} << 20;
+
+/// The largest huge_reply the script may ask for (1 GiB).
+inline constexpr uint64_t max_huge_reply_bytes = uint64_t{1} << 30;
+
+/// What an invalid_utf8 fault puts before and after the reply's text: a byte no UTF-8 text holds
+/// (0xFF) and a two-byte sequence cut short (0xC3 followed by an ASCII byte).
+inline constexpr std::string_view invalid_utf8_prefix = "\xff";
+inline constexpr std::string_view invalid_utf8_suffix = " caf\xc3(";
 
 /// "http_429", ...
 std::string_view to_string(fault_kind x);
@@ -82,7 +116,10 @@ struct fault_spec {
   std::vector<uint64_t> nth;       ///< fires on these 1-based chat request numbers
   std::optional<double> rate;      ///< fires with this probability (seeded by seed + number)
   std::optional<match_spec> match; ///< narrows any of the above
-  uint32_t retry_after_s = 1;      ///< http_429 only: the Retry-After header
+  /// http_429 only: the Retry-After header in seconds; nullopt (`retry_after_s: none`): no header.
+  std::optional<uint32_t> retry_after_s = 1;
+  bool midway = false;                       ///< reset only: after half the reply
+  uint64_t bytes = default_huge_reply_bytes; ///< huge_reply only: content size
   int line = 0;
 };
 
@@ -164,7 +201,9 @@ struct reply_plan {
   double logprob = default_logprob;
   uint64_t prompt_tokens = 0;
   uint64_t completion_tokens = 0;
-  bool omit_usage = false; ///< no `usage` in the reply, nor a usage chunk in a stream
+  bool omit_usage = false;   ///< no `usage` in the reply, nor a usage chunk in a stream
+  bool null_content = false; ///< content null and no tool calls (a null_content fault)
+  bool huge = false;         ///< content is a huge_reply's: streamed in 64 KiB pieces, no logprobs
   double latency_ms = 0;
 };
 

@@ -275,9 +275,7 @@ rule parse_rule(const yaml_node& node, const std::string& path, bool is_default)
 }
 
 std::optional<fault_kind> parse_fault_kind(std::string_view s) {
-  for (auto k :
-       {fault_kind::http_429, fault_kind::http_500, fault_kind::stall, fault_kind::truncate,
-        fault_kind::invalid_json, fault_kind::refuse_response_format})
+  for (auto k : all_fault_kinds)
     if (to_string(k) == s)
       return k;
   return std::nullopt;
@@ -287,56 +285,96 @@ fault_spec parse_fault(const yaml_node& node, const std::string& path) {
   fault_spec f;
   f.line = node.line;
   bool has_kind = false;
-  const yaml_node* retry_key = nullptr; // where retry_after_s was given
-  for_each_entry(
-      node, path,
-      [&](const std::string& key, const yaml_node& value, const std::string& at,
-          const yaml_node& key_node) {
-        if (key == "kind") {
-          auto text = as_string(value, at);
-          auto k = parse_fault_kind(text);
-          if (!k) {
-            std::string msg = "unknown fault kind ";
-            json_text::append_string(msg, text);
-            msg += " (expected http_429, http_500, stall, truncate, invalid_json, "
-                   "refuse_response_format)";
-            fail(at, value, std::move(msg));
-          }
-          f.kind = *k;
-          has_kind = true;
-        } else if (key == "first") {
-          f.first = as_uint(value, at);
-        } else if (key == "nth") {
-          if (!value.is_sequence())
-            fail(at, value, "expected a sequence of request numbers");
-          for (size_t i = 0; i < value.items.size(); ++i) {
-            const auto& item = *value.items[i];
-            auto x = as_uint(item, index_path(at, i));
-            if (x == 0)
-              fail(index_path(at, i), item, "expected a request number >= 1");
-            f.nth.push_back(x);
-          }
-        } else if (key == "rate") {
-          auto x = as_double(value, at);
-          if (x < 0 || x > 1)
-            fail(at, value, "expected a number between 0 and 1");
-          f.rate = x;
-        } else if (key == "match") {
-          f.match = parse_match(value, at);
-        } else if (key == "retry_after_s") {
-          auto x = as_uint(value, at);
-          if (x > 86400)
-            fail(at, value, "expected at most 86400");
-          f.retry_after_s = static_cast<uint32_t>(x);
-          retry_key = &key_node;
-        } else {
-          unknown_key(at, key_node, {"kind", "first", "nth", "rate", "match", "retry_after_s"});
-        }
-      });
+  // Where a key that only one kind takes was given, checked once the kind is known.
+  const yaml_node* retry_key = nullptr;
+  const yaml_node* midway_key = nullptr;
+  const yaml_node* bytes_key = nullptr;
+  for_each_entry(node, path,
+                 [&](const std::string& key, const yaml_node& value, const std::string& at,
+                     const yaml_node& key_node) {
+                   if (key == "kind") {
+                     auto text = as_string(value, at);
+                     auto k = parse_fault_kind(text);
+                     if (!k) {
+                       std::string msg = "unknown fault kind ";
+                       json_text::append_string(msg, text);
+                       msg += " (expected ";
+                       for (auto known : all_fault_kinds) {
+                         if (known != all_fault_kinds[0])
+                           msg += ", ";
+                         msg += to_string(known);
+                       }
+                       msg += ')';
+                       fail(at, value, std::move(msg));
+                     }
+                     f.kind = *k;
+                     has_kind = true;
+                   } else if (key == "first") {
+                     f.first = as_uint(value, at);
+                   } else if (key == "nth") {
+                     if (!value.is_sequence())
+                       fail(at, value, "expected a sequence of request numbers");
+                     for (size_t i = 0; i < value.items.size(); ++i) {
+                       const auto& item = *value.items[i];
+                       auto x = as_uint(item, index_path(at, i));
+                       if (x == 0)
+                         fail(index_path(at, i), item, "expected a request number >= 1");
+                       f.nth.push_back(x);
+                     }
+                   } else if (key == "rate") {
+                     auto x = as_double(value, at);
+                     if (x < 0 || x > 1)
+                       fail(at, value, "expected a number between 0 and 1");
+                     f.rate = x;
+                   } else if (key == "match") {
+                     f.match = parse_match(value, at);
+                   } else if (key == "retry_after_s") {
+                     retry_key = &key_node;
+                     if (value.is_plain() && value.text == "none") {
+                       f.retry_after_s.reset();
+                       return;
+                     }
+                     uint64_t x = 0;
+                     if (value.is_plain() && !value.text.empty()) {
+                       const auto& t = value.text;
+                       auto res = std::from_chars(t.data(), t.data() + t.size(), x);
+                       if (res.ec != std::errc{} || res.ptr != t.data() + t.size())
+                         fail(at, value, "expected a number of seconds (0 to 86400) or none");
+                     } else {
+                       fail(at, value, "expected a number of seconds (0 to 86400) or none");
+                     }
+                     if (x > 86400)
+                       fail(at, value, "expected at most 86400 seconds, or none");
+                     f.retry_after_s = static_cast<uint32_t>(x);
+                   } else if (key == "midway") {
+                     midway_key = &key_node;
+                     if (!value.is_plain() || (value.text != "true" && value.text != "false"))
+                       fail(at, value, "expected true or false");
+                     f.midway = value.text == "true";
+                   } else if (key == "bytes") {
+                     bytes_key = &key_node;
+                     auto x = as_uint(value, at);
+                     if (x == 0 || x > max_huge_reply_bytes)
+                       fail(at, value,
+                            "expected a size from 1 to " + std::to_string(max_huge_reply_bytes) +
+                                " bytes");
+                     f.bytes = x;
+                   } else {
+                     unknown_key(at, key_node,
+                                 {"kind", "first", "nth", "rate", "match", "retry_after_s",
+                                  "midway", "bytes"});
+                   }
+                 });
   if (!has_kind)
     fail(path, node, "missing key kind");
-  if (retry_key && f.kind != fault_kind::http_429)
-    fail(join_path(path, "retry_after_s"), *retry_key, "only http_429 takes retry_after_s");
+  auto only = [&](const yaml_node* key, std::string_view name, fault_kind kind) {
+    if (key && f.kind != kind)
+      fail(join_path(path, std::string{name}), *key,
+           "only " + std::string{to_string(kind)} + " takes " + std::string{name});
+  };
+  only(retry_key, "retry_after_s", fault_kind::http_429);
+  only(midway_key, "midway", fault_kind::reset);
+  only(bytes_key, "bytes", fault_kind::huge_reply);
   return f;
 }
 

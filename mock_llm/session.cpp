@@ -45,6 +45,7 @@ constexpr size_t watch_chunk = 4096;      // bytes read per watch read
 constexpr size_t watch_limit = 1 << 20;   // stop watching once this much is buffered
 constexpr uint64_t body_limit = 64 << 20; // largest request body
 constexpr uint32_t header_limit = 64 << 10;
+constexpr size_t big_buffer = 8 << 20; // reply buffers above this are freed once sent
 
 /// The message of an error's context, for the `error.message` of a 400 reply.
 std::string error_text(const caf::error& err) {
@@ -190,13 +191,22 @@ private:
     if (kind == fault_kind::http_429) {
       write_error(body_, "Rate limit reached (mock fault)", "rate_limit_error",
                   "rate_limit_exceeded");
-      extra_.assign("Retry-After: ");
-      json_text::append_uint(extra_, plan_.fault->retry_after_s);
-      extra_ += "\r\n";
+      extra_.clear();
+      if (auto seconds = plan_.fault->retry_after_s) {
+        extra_.assign("Retry-After: ");
+        json_text::append_uint(extra_, *seconds);
+        extra_ += "\r\n";
+      }
       return send(429, "application/json", extra_);
     }
     if (kind == fault_kind::http_500)
       return send_error(500, "The server had an error (mock fault)", "server_error");
+    if (kind == fault_kind::http_503)
+      return send_error(503, "The server is overloaded (mock fault)", "server_error");
+    if (kind == fault_kind::reset && !plan_.fault->midway) {
+      leave();
+      return close(true); // no byte of a reply
+    }
     if (kind == fault_kind::refuse_response_format)
       return send_error(400, "response_format is not supported (mock fault)",
                         "invalid_request_error");
@@ -210,8 +220,9 @@ private:
       body_ = "this is not JSON {\"choices\": [";
       return send(200, "application/json");
     }
-    bool truncate = kind == fault_kind::truncate;
-    if (!truncate) {
+    bool truncate = kind == fault_kind::truncate || kind == fault_kind::reset;
+    reset_ = kind == fault_kind::reset;
+    if (!kind) {
       counters::add(state_.count.prompt_tokens, plan_.prompt_tokens);
       counters::add(state_.count.completion_tokens, plan_.completion_tokens);
     }
@@ -328,7 +339,7 @@ private:
       return write_segment();
     if (truncate_) {
       leave();
-      return close();
+      return close(reset_);
     }
     on_written(ec, n);
   }
@@ -341,6 +352,11 @@ private:
       return close();
     }
     leave();
+    if (body_.capacity() > big_buffer) { // a huge_reply's buffers are not kept for the next
+      std::string{}.swap(body_);
+      std::string{}.swap(wire_);
+      plan_ = {};
+    }
     if (!keep_alive_)
       return close();
     if (watching_) {
@@ -404,13 +420,19 @@ private:
     leave();
   }
 
-  void close() {
+  /// Closes the connection; `reset`: abortively (SO_LINGER 0: the peer gets an RST, not a FIN).
+  void close(bool reset = false) {
     if (closed_)
       return;
     closed_ = true;
     timer_.cancel();
     error_code ignored;
     auto& socket = beast::get_lowest_layer(stream_);
+    if (reset) {
+      socket.set_option(net::socket_base::linger{true, 0}, ignored);
+      socket.close(ignored);
+      return;
+    }
     socket.shutdown(tcp::socket::shutdown_both, ignored);
     socket.close(ignored);
   }
@@ -437,6 +459,7 @@ private:
   bool watching_ = false;   // a watch read is pending
   bool reply_done_ = false; // reply sent while a watch read was pending
   bool truncate_ = false;
+  bool reset_ = false; // the truncated reply ends with an RST (a reset fault with midway)
   bool closed_ = false;
 };
 

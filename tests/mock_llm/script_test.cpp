@@ -131,7 +131,61 @@ TEST_CASE("an unknown fault kind is an error naming file, path and line") {
                    "  - kind: boom\n"
                    "    nth: [2]\n") ==
         "invalid_spec: script.yaml: faults[1].kind: unknown fault kind \"boom\" (expected "
-        "http_429, http_500, stall, truncate, invalid_json, refuse_response_format) (line 3)");
+        "http_429, http_500, http_503, stall, truncate, reset, invalid_json, "
+        "refuse_response_format, null_content, huge_reply, invalid_utf8) (line 3)");
+}
+
+TEST_CASE("a fault's own keys are checked: retry_after_s (or none), midway, bytes") {
+  auto s = load("faults:\n"
+                "  - {kind: http_429, nth: [1], retry_after_s: none}\n"
+                "  - {kind: http_429, nth: [2], retry_after_s: 0}\n"
+                "  - {kind: http_429, nth: [3]}\n"
+                "  - {kind: reset, nth: [4], midway: true}\n"
+                "  - {kind: huge_reply, nth: [5], bytes: 1000}\n"
+                "  - {kind: huge_reply, nth: [6]}\n");
+  REQUIRE(s.faults.size() == 6);
+  CHECK_FALSE(s.faults[0].retry_after_s);
+  CHECK(s.faults[1].retry_after_s == 0u);
+  CHECK(s.faults[2].retry_after_s == 1u);
+  CHECK(s.faults[3].midway);
+  CHECK(s.faults[4].bytes == 1000);
+  CHECK(s.faults[5].bytes == default_huge_reply_bytes);
+  CHECK(load_error("faults:\n  - {kind: http_429, retry_after_s: soon}\n") ==
+        "invalid_spec: script.yaml: faults[0].retry_after_s: expected a number of seconds (0 to "
+        "86400) or none (line 2)");
+  CHECK(load_error("faults:\n  - {kind: http_429, retry_after_s: 90000}\n") ==
+        "invalid_spec: script.yaml: faults[0].retry_after_s: expected at most 86400 seconds, or "
+        "none (line 2)");
+  CHECK(load_error("faults:\n  - {kind: truncate, midway: true}\n") ==
+        "invalid_spec: script.yaml: faults[0].midway: only reset takes midway (line 2)");
+  CHECK(load_error("faults:\n  - {kind: reset, midway: maybe}\n") ==
+        "invalid_spec: script.yaml: faults[0].midway: expected true or false (line 2)");
+  CHECK(load_error("faults:\n  - {kind: huge_reply, bytes: 0}\n") ==
+        "invalid_spec: script.yaml: faults[0].bytes: expected a size from 1 to 1073741824 bytes "
+        "(line 2)");
+  CHECK(load_error("faults:\n  - {kind: http_500, bytes: 10}\n") ==
+        "invalid_spec: script.yaml: faults[0].bytes: only huge_reply takes bytes (line 2)");
+}
+
+TEST_CASE("content faults plan null content, a huge reply, or invalid UTF-8 around the text") {
+  auto s = load("default: {reply: \"hello there\"}\n"
+                "faults:\n"
+                "  - {kind: null_content, nth: [1]}\n"
+                "  - {kind: huge_reply, nth: [2], bytes: 100}\n"
+                "  - {kind: invalid_utf8, nth: [3]}\n");
+  auto req = user_says("hi");
+  auto null_plan = plan_reply(s, req, 1);
+  CHECK(null_plan.null_content);
+  CHECK(null_plan.content.empty());
+  CHECK(null_plan.tool_calls == nullptr);
+  auto huge = plan_reply(s, req, 2);
+  CHECK(huge.huge);
+  CHECK(huge.content.size() == 100);
+  CHECK(huge.content.starts_with("huge reply huge reply"));
+  auto bad = plan_reply(s, req, 3);
+  CHECK(bad.content == "\xff"
+                       "hello there caf\xc3(");
+  CHECK(plan_reply(s, req, 4).content == "hello there");
 }
 
 TEST_CASE("template and rule shape errors are located") {
@@ -278,7 +332,7 @@ faults:
     return f ? std::string{to_string(f->kind)} : "none";
   };
   CHECK(kind_at(hi, 1) == "http_429");
-  CHECK(select_fault(s, hi, 1)->retry_after_s == 3);
+  CHECK(select_fault(s, hi, 1)->retry_after_s == 3u);
   CHECK(kind_at(hi, 2) == "http_429");
   CHECK(kind_at(hi, 3) == "none");
   CHECK(kind_at(hi, 5) == "http_500");

@@ -565,3 +565,99 @@ TEST_CASE("stop closes idle and stalled connections and is idempotent") {
   CHECK(stalled.read().ec);
   CHECK(r.srv->stats().in_flight == 0);
 }
+
+TEST_CASE("a 429 fault with retry_after_s none has no Retry-After; a 503 fault is a server_error") {
+  auto r = start("faults:\n  - {kind: http_429, nth: [1], retry_after_s: none}\n"
+                 "  - {kind: http_503, nth: [2]}\n");
+  client c{r.srv->port()};
+  auto limited = c.chat(user_message("hi"));
+  CHECK(limited.status() == 429);
+  CHECK(limited.msg.find("Retry-After") == limited.msg.end());
+  auto busy = c.chat(user_message("hi"));
+  CHECK(busy.status() == 503);
+  CHECK(json::parse(busy.body()).at("error").at("type").as_string() == "server_error");
+  CHECK(c.chat(user_message("hi")).status() == 200);
+}
+
+TEST_CASE("a reset fault closes the connection with no reply, or midway through it") {
+  auto r = start("default: {reply: \"one two three four five six seven eight\"}\n"
+                 "faults:\n  - {kind: reset, match: {user: now}}\n"
+                 "  - {kind: reset, midway: true, match: {user: later}}\n");
+  {
+    client c{r.srv->port()};
+    auto res = c.chat(user_message("now"));
+    CHECK(res.ec == net::error::connection_reset);
+    CHECK(res.body().empty()); // not even a status line came
+  }
+  {
+    client c{r.srv->port()};
+    auto res = c.chat(user_message("later", R"(,"stream":true)"));
+    CHECK(res.ec == net::error::connection_reset);
+    CHECK(res.status() == 200);
+    CHECK(res.body().find("one") != std::string::npos);
+    CHECK(res.body().find("[DONE]") == std::string::npos);
+  }
+  client c{r.srv->port()};
+  CHECK(c.chat(user_message("fine")).status() == 200);
+  auto st = r.srv->stats();
+  CHECK(st.faults == 2);
+  CHECK(test::eventually([&] { return r.srv->stats().in_flight == 0; }, 5s));
+}
+
+TEST_CASE("a null_content fault answers content null with no tool calls, streamed or not") {
+  auto r = start("faults:\n  - {kind: null_content}\n");
+  client c{r.srv->port()};
+  auto plain = c.chat(user_message("hi"));
+  REQUIRE(plain.status() == 200);
+  auto message = json::parse(plain.body()).at("choices").at(0).at("message");
+  CHECK(message.at("content").is_null());
+  CHECK(message.as_object().if_contains("tool_calls") == nullptr);
+  auto events = sse_events(c.chat(user_message("hi", R"(,"stream":true)")).body());
+  REQUIRE(events.size() >= 2);
+  CHECK(events.back() == "[DONE]");
+  for (size_t i = 0; i + 1 < events.size(); ++i) {
+    auto delta = json::parse(events[i]).at("choices").at(0).at("delta").as_object();
+    auto* content = delta.if_contains("content");
+    CHECK((content == nullptr || content->is_null()));
+    CHECK(delta.if_contains("tool_calls") == nullptr);
+  }
+}
+
+TEST_CASE("a huge_reply fault answers content of the given size, streamed in 64 KiB pieces") {
+  auto r = start("faults:\n  - {kind: huge_reply, bytes: 200000}\n");
+  client c{r.srv->port()};
+  auto plain = c.chat(user_message("hi"));
+  REQUIRE(plain.status() == 200);
+  auto content = json::parse(plain.body()).at("choices").at(0).at("message").at("content");
+  CHECK(content.as_string().size() == 200000);
+  auto events = sse_events(c.chat(user_message("hi", R"(,"stream":true)")).body());
+  std::string streamed;
+  size_t pieces = 0;
+  for (const auto& e : events) {
+    if (e == "[DONE]")
+      continue;
+    auto delta = json::parse(e).at("choices").at(0).at("delta").as_object();
+    if (auto* piece = delta.if_contains("content"); piece && piece->as_string().size() > 0) {
+      streamed += piece->as_string();
+      ++pieces;
+    }
+  }
+  CHECK(streamed == content.as_string());
+  CHECK(pieces == 4); // 200000 bytes in 65536-byte pieces
+}
+
+TEST_CASE("an invalid_utf8 fault puts invalid UTF-8 bytes in the content, streamed or not") {
+  auto r = start("default: {reply: \"plain words\"}\nfaults:\n  - {kind: invalid_utf8}\n");
+  client c{r.srv->port()};
+  auto plain = c.chat(user_message("hi"));
+  REQUIRE(plain.status() == 200);
+  CHECK(plain.body().find("\"\xff"
+                          "plain words caf\xc3(\"") != std::string::npos);
+  boost::system::error_code ec;
+  json::parse(plain.body(), ec); // Boost.JSON refuses invalid UTF-8
+  CHECK(ec);
+  auto stream = c.chat(user_message("hi", R"(,"stream":true)")).body();
+  CHECK(stream.find("\xff") != std::string::npos);
+  CHECK(stream.find("caf\xc3(") != std::string::npos);
+  CHECK(stream.find("[DONE]") != std::string::npos);
+}
