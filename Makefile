@@ -3,7 +3,7 @@ JOBS ?= 2
 RELEASE_DIR ?= build/release
 ASAN_DIR ?= build/asan
 
-.PHONY: deps build run test check bench format clean
+.PHONY: deps build run test check bench fuzz format clean
 
 deps:
 	@scripts/install-deps.sh
@@ -27,6 +27,10 @@ check: build
 
 bench: build
 	@scripts/bench.sh $(RELEASE_DIR)
+
+# The libFuzzer targets (clang, ASan+UBSan) in build/fuzz, each for FUZZ_SECONDS (default 600).
+fuzz: deps
+	@scripts/fuzz.sh
 
 format:
 	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i

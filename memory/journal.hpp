@@ -9,6 +9,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <caf/error.hpp>
@@ -181,5 +182,19 @@ private:
   std::mutex mtx_;                                ///< orders step appends
   std::map<std::string, uint64_t> next_step_seq_; ///< run id -> sequence of its next step
 };
+
+/// The journal's stored values (without their keys) as bytes, both ways: what the journal writes
+/// and reads back. decode_* is false for bytes that are no value of a known format (the journal
+/// reports those as undecodable); encode_* writes the current format. For tests and fuzzing.
+namespace journal_values {
+bool decode_call(std::string_view bytes, journaled_call& x);
+std::string encode_call(const journaled_call& x);
+bool decode_tool_call(std::string_view bytes, journaled_tool_call& x);
+std::string encode_tool_call(const journaled_tool_call& x);
+bool decode_step(std::string_view bytes, journaled_step& x);
+std::string encode_step(const journaled_step& x);
+bool decode_run(std::string_view bytes, run_record& x);
+std::string encode_run(const run_record& x);
+} // namespace journal_values
 
 } // namespace swarm::memory

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test gate (what `make test` and CI run): format, layering, two builds, all tests.
+# The whole test gate (what `make test` and CI run): format, layering, two builds, all tests,
+# then a short pass of every fuzz target.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=${JOBS:-2}
@@ -28,5 +29,8 @@ echo "== install: cmake --install, then examples/embed built out of tree against
 scripts/check-install.sh build/release
 ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1} \
   run_suite asan build/asan -DCMAKE_BUILD_TYPE=Debug -DSWARM_SANITIZE=ON -DSWARM_BUILD_BENCH=OFF
+
+echo "== fuzz (short): each fuzz target built (clang, ASan+UBSan) and run for a bounded time"
+FUZZ_SECONDS=${FUZZ_SHORT_SECONDS:-15} scripts/fuzz.sh
 
 echo "== all green in $(( $(date +%s) - start )) s"
