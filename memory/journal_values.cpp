@@ -2,6 +2,8 @@
 // format version byte, then the CAF binary form of the value without its key. Versions still
 // read: calls 1 (a reply without usage_estimated) and 2 (without fallback), run headers 1 (the
 // fields before spec_digest). No database here: the fuzz target calls these directly.
+#include <cmath>
+#include <limits>
 #include <vector>
 
 #include <caf/binary_deserializer.hpp>
@@ -45,6 +47,29 @@ bool decode_as(char version, std::string_view bytes, Ts&... xs) {
   return source.remaining() == 0;
 }
 
+// CAF 0.17's binary serializer never returns on an infinite double (pack754 halves it while it
+// is 2 or more), so one stands as the largest finite double of its sign: a reply whose logprob
+// was -1e400 (Boost.JSON reads it as -inf) hung the call that journaled it (found by
+// fuzz/journal). NaN does not loop and is kept.
+double storable(double x) {
+  return std::isinf(x) ? std::copysign(std::numeric_limits<double>::max(), x) : x;
+}
+
+void make_storable(chat_result& r) {
+  for (auto& lp : r.logprobs)
+    lp.logprob = storable(lp.logprob);
+}
+
+void make_storable(journaled_step& s) {
+  s.confidence = storable(s.confidence);
+}
+
+void make_storable(run_record& r) {
+  r.result_confidence = storable(r.result_confidence);
+  for (auto& s : r.result_trace)
+    make_storable(s);
+}
+
 // A tool reply's error kept as its code (errc; another category becomes tool_failed with its
 // description) and message, so that it reads back without an actor system.
 struct stored_error {
@@ -83,6 +108,7 @@ bool decode_call(std::string_view v, journaled_call& x) {
 
 std::string encode_call(const journaled_call& x) {
   auto c = x;
+  make_storable(c.reply);
   return encode_as(call_format, c.agent, c.task_id, c.step, c.model, c.reply, c.time_ms);
 }
 
@@ -108,6 +134,7 @@ bool decode_step(std::string_view v, journaled_step& x) {
 
 std::string encode_step(const journaled_step& x) {
   auto c = x;
+  make_storable(c);
   return encode_as(format_version, c);
 }
 
@@ -121,6 +148,7 @@ bool decode_run(std::string_view v, run_record& x) {
 
 std::string encode_run(const run_record& x) {
   auto c = x;
+  make_storable(c);
   return encode_as(run_format, c);
 }
 
