@@ -22,6 +22,7 @@
 #include "actors/sandbox.hpp"
 #include "runtime/core/errc.hpp"
 #include "runtime/core/event_gate.hpp"
+#include "runtime/core/utf8.hpp"
 
 namespace swarm::actors {
 
@@ -118,9 +119,31 @@ void emit(runner_pointer self, event e) {
 /// What tool_call_finished keeps of a tool's output: the first 2,000 bytes.
 constexpr size_t output_excerpt = 2000;
 
-// Every call ends here, exactly once: refused, rejected, failed or answered; journaled (when
-// the runner has a journal and the call a run) before the agent hears it.
+// A tool's output is text entering the run: each invalid UTF-8 sequence of its content, or of
+// its error's message (a failed program's output), becomes U+FFFD here, where every tool's
+// reply passes, and input_repaired counts them. Returns how many were replaced.
+size_t repair_output(tool_reply& reply) {
+  auto replaced = repair_utf8(reply.content);
+  if (reply.error && reply.error.category() == errc_category) {
+    auto message = error_message(reply.error);
+    if (auto n = repair_utf8(message); n > 0) {
+      reply.error = make_error(static_cast<errc>(reply.error.code()), std::move(message));
+      replaced += n;
+    }
+  }
+  return replaced;
+}
+
+// Every call ends here, exactly once: refused, rejected, failed or answered; repaired and
+// journaled (when the runner has a journal and the call a run) before the agent hears it.
 void finish(runner_pointer self, job& j, tool_reply reply) {
+  if (auto replaced = repair_output(reply); replaced > 0) {
+    auto e = tool_event(j, event_kind::input_repaired);
+    e.name = "tool " + j.req.call.name;
+    e.arguments.clear();
+    e.total = static_cast<uint32_t>(replaced);
+    emit(self, std::move(e));
+  }
   const auto& journal = self->state.cfg->journal;
   if (journal && !j.req.run_id.empty())
     if (auto err = journal->put_tool(tool_key(j.req), j.req, reply, j.decision)) {

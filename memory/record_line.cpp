@@ -5,10 +5,17 @@
 
 #include <boost/json.hpp>
 
+#include "runtime/core/utf8.hpp"
+
 namespace swarm::memory {
 
 parsed_record parse_record_line(std::string_view line, int64_t now_ms) {
   auto bad = [](const std::string& what) { return parsed_record{{}, what}; };
+  // An export writes only valid UTF-8 (memories come from text the runtime repaired where it
+  // entered), so a line that is not is a damaged file: refused by name, not altered.
+  if (auto valid = valid_utf8_prefix(line); valid != line.size())
+    return bad("not valid UTF-8 (byte " + std::to_string(valid + 1) +
+               "); an export never writes such a line");
   boost::system::error_code ec;
   auto value = boost::json::parse(line, ec);
   if (ec)

@@ -1,6 +1,7 @@
 // A running swarm (swarm_handle): runs and their journal records, messages, health, spending,
 // approvals.
 #include "runtime/core/event_gate.hpp"
+#include "runtime/core/utf8.hpp"
 #include "runtime/detail/runtime_state.hpp"
 
 namespace swarm {
@@ -11,6 +12,36 @@ int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+// Tells the run (after its run_started) that `where` was not valid UTF-8: `count` sequences
+// became U+FFFD.
+void tell_repaired(const monitor_actor& monitor, const event& started, const char* where,
+                   size_t count) {
+  if (count == 0)
+    return;
+  event e = started;
+  e.kind = event_kind::input_repaired;
+  e.name = where;
+  e.text.clear();
+  e.total = static_cast<uint32_t>(count);
+  emit_event(monitor, std::move(e));
+}
+
+// A message from the user (dm, broadcast) is text entering the swarm outside any run: repaired
+// here, told as input_repaired with no run id.
+void repair_message(const monitor_actor& monitor, const std::string& swarm, std::string& text,
+                    std::string where) {
+  auto count = repair_utf8(text);
+  if (count == 0)
+    return;
+  event e;
+  e.kind = event_kind::input_repaired;
+  e.agent = agent_id{{}, swarm};
+  e.leaf = false;
+  e.name = std::move(where);
+  e.total = static_cast<uint32_t>(count);
+  emit_event(monitor, std::move(e));
 }
 
 } // namespace
@@ -54,6 +85,9 @@ caf::expected<result> swarm_handle::run(task_input in) const {
   task t;
   t.run_id = in.run_id.empty() ? new_run_id() : std::move(in.run_id);
   t.text = std::move(in.text);
+  // The task is text entering the run, from the CLI, the embedding API or a server alike:
+  // repaired here, before the journal or any member sees it.
+  auto task_repaired = repair_utf8(t.text);
   t.from = "user";
   memory::run_record header;
   std::optional<active_run> active;
@@ -120,7 +154,9 @@ caf::expected<result> swarm_handle::run(task_input in) const {
   auto finished = started; // run_finished, filled in at the end
   finished.kind = event_kind::run_finished;
   finished.text.clear();
-  emit_event(rt.monitor, std::move(started));
+  emit_event(rt.monitor, started);
+  tell_repaired(rt.monitor, started, "spec", state_->spec_repaired);
+  tell_repaired(rt.monitor, started, "task", task_repaired);
   auto run_started_at = std::chrono::steady_clock::now();
   self->monitor(root);
   self->send(root, std::move(t));
@@ -197,6 +233,7 @@ caf::expected<result> swarm_handle::run(task_input in) const {
 }
 
 void swarm_handle::broadcast(std::string text) const {
+  repair_message(state_->rt->monitor, state_->spec_name, text, "broadcast");
   state_->swarm.channel->send(swarm::broadcast{"user", std::move(text)});
 }
 
@@ -282,6 +319,7 @@ void swarm_handle::stop() const {
 caf::error swarm_handle::dm(const std::string& name, std::string text) const {
   for (const auto& m : state_->swarm.agents)
     if (m.name == name) {
+      repair_message(state_->rt->monitor, state_->spec_name, text, "dm " + name);
       caf::anon_send(state_->swarm.live->get(true, name, m.handle),
                      swarm::dm{"user", std::move(text)});
       return {};

@@ -78,6 +78,10 @@ int validate(const validate_args& args) {
       continue;
     }
     without_endpoint += no_endpoint ? 1 : 0;
+    if (spec->repaired > 0)
+      std::cerr << "swarm validate: " << path << ": warning: not valid UTF-8: " << spec->repaired
+                << " sequence(s) would be replaced by U+FFFD (a run does so and tells it as "
+                   "input_repaired)\n";
     if (args.quiet)
       continue;
     std::cout << path << ": ok (" << spec->name << ", " << spec->root.architecture << ", "

@@ -12,6 +12,7 @@
 
 #include "runtime/core/detail/spec_reader.hpp"
 #include "runtime/core/errc.hpp"
+#include "runtime/core/utf8.hpp"
 
 namespace swarm {
 
@@ -43,10 +44,24 @@ spec_parse_result parse_document(std::string_view text, std::string_view source)
 
 } // namespace
 
-spec_parse_result parse_spec(std::string_view text, std::string_view source) {
+spec_parse_result parse_spec(std::string_view raw_text, std::string_view source) {
+  // A spec is text entering the runtime: yaml-cpp passes invalid UTF-8 through into prompts,
+  // where it would make every request JSON invalid. Each invalid sequence becomes U+FFFD here,
+  // once, for every way a spec is loaded (file, text, a journaled run's spec).
+  std::string repaired_text;
+  size_t repaired = 0;
+  std::string_view text = raw_text;
+  if (!is_valid_utf8(raw_text)) {
+    repaired_text.assign(raw_text);
+    repaired = repair_utf8(repaired_text);
+    text = repaired_text;
+  }
   // Nothing may escape: a problem is a value.
   try {
-    return parse_document(text, source);
+    auto out = parse_document(text, source);
+    if (out.spec)
+      out.spec->repaired = static_cast<uint32_t>(repaired);
+    return out;
   } catch (const std::exception& e) {
     return single_problem({"", std::string{"cannot read spec: "} + e.what(), 0});
   } catch (...) {

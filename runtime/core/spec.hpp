@@ -237,6 +237,9 @@ struct swarm_spec {
   memory_spec memory;
   std::string source; ///< file it was loaded from, or "<spec>"
   std::string text;   ///< the spec's text as loaded (kept in the run journal to resume)
+  /// Invalid UTF-8 sequences the loader replaced by U+FFFD in the text before reading it (`text`
+  /// holds the repaired text); each run of the swarm tells them as input_repaired "spec".
+  uint32_t repaired = 0;
 
   /// The agent or sub-swarm called `name`, or nullptr.
   const agent_spec* find_agent(const std::string& name) const;
@@ -248,7 +251,8 @@ struct swarm_spec {
 using spec_problem = located_problem;
 
 /// Parses and validates a spec text (YAML or JSON; JSON is read as YAML). Either a valid spec
-/// or every problem found. `source` names the text in messages.
+/// or every problem found. `source` names the text in messages. Invalid UTF-8 is not a problem:
+/// each invalid sequence becomes U+FFFD first, counted in swarm_spec::repaired.
 struct spec_parse_result {
   std::optional<swarm_spec> spec;
   std::vector<spec_problem> problems;

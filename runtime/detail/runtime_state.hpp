@@ -200,6 +200,7 @@ struct swarm_handle::state {
   std::string spec_source;       // kept in the run journal so the run can resume
   std::string spec_text;
   std::string spec_digest;     // of spec_text: a resumption must run the same spec
+  uint32_t spec_repaired = 0;  // invalid UTF-8 the spec loader replaced: told at each run start
   llm_overrides overrides;     // the swarm was resolved with these (kept in the journal)
   llm_environment environment; // and these OPENAI_BASE_URL / OPENAI_MODEL (idem)
 };
