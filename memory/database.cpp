@@ -1,11 +1,10 @@
 // The memory database of a data directory (see database.hpp): opening with the foreign and
-// corrupt directory checks, column families created on demand, RocksDB status -> swarm error.
+// corrupt directory checks, strict recovery with a report of what damage cost, column families
+// created on demand, memtables flushed on close, RocksDB status -> swarm error.
 #include "memory/database.hpp"
 
 #include <algorithm>
 #include <cassert>
-#include <chrono>
-#include <cstdarg>
 #include <cstdio>
 #include <ctime>
 #include <fcntl.h>
@@ -21,6 +20,8 @@
 #include <rocksdb/env.h>
 
 #include "memory/detail/db_access.hpp"
+#include "memory/detail/info_log.hpp"
+#include "memory/detail/recovery.hpp"
 #include "runtime/core/errc.hpp"
 
 namespace swarm::memory {
@@ -30,58 +31,6 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr std::string_view key_schema = "schema";
-
-/// Discards RocksDB's info log: the read-only probe of a directory must not create a LOG file
-/// in it (RocksDB would otherwise rotate the owner's LOG).
-class null_logger : public rocksdb::Logger {
-public:
-  using rocksdb::Logger::Logv;
-  void Logv(const char*, va_list) override {}
-};
-
-/// RocksDB's info log in `<dir>/LOG`, written with stdio. A line that cannot be written (full
-/// disk) is dropped: RocksDB's own logger asserts on the line after a failed write in Debian's
-/// build (assertions on), which would abort the process exactly when the disk fills up.
-class tolerant_logger : public rocksdb::Logger {
-public:
-  explicit tolerant_logger(std::FILE* file)
-      : rocksdb::Logger(rocksdb::InfoLogLevel::INFO_LEVEL), file_(file) {}
-  ~tolerant_logger() override { std::fclose(file_); }
-  using rocksdb::Logger::Logv;
-  void Logv(const char* format, va_list ap) override {
-    using namespace std::chrono;
-    auto now = system_clock::now();
-    auto secs = system_clock::to_time_t(now);
-    auto micros = duration_cast<microseconds>(now.time_since_epoch()).count() % 1000000;
-    std::tm tm{};
-    gmtime_r(&secs, &tm);
-    char stamp[40];
-    std::strftime(stamp, sizeof(stamp), "%Y/%m/%d-%H:%M:%S", &tm);
-    std::lock_guard guard{mtx_};
-    std::fprintf(file_, "%s.%06lld ", stamp, static_cast<long long>(micros));
-    std::vfprintf(file_, format, ap);
-    std::fputc('\n', file_);
-    std::fflush(file_);
-    std::clearerr(file_);
-  }
-
-private:
-  std::FILE* file_;
-  std::mutex mtx_;
-};
-
-/// The info log of the database in `dir`: `dir/LOG`, moved to `dir/LOG.old` first when over
-/// 1 MiB; discarded if the file cannot be opened.
-std::shared_ptr<rocksdb::Logger> make_logger(const std::string& dir) {
-  auto log = fs::path{dir} / "LOG";
-  std::error_code ec;
-  if (fs::file_size(log, ec) > (1u << 20) && !ec)
-    fs::rename(log, fs::path{dir} / "LOG.old", ec);
-  auto* file = std::fopen(log.c_str(), "a");
-  if (file == nullptr)
-    return std::make_shared<null_logger>();
-  return std::make_shared<tolerant_logger>(file);
-}
 
 /// The file that keeps some disk space for the database (see database.hpp).
 constexpr std::string_view reserve_name = "SMOLSWARMS-RESERVE";
@@ -111,6 +60,13 @@ void make_reserve(const std::string& dir) {
     ::unlink(file.c_str());
 }
 
+/// Our own store, damaged so that it cannot be opened.
+caf::error damaged_store(const std::string& path, const std::string& why) {
+  return make_error(errc::data_dir_unusable, "memory database " + path +
+                                                 ": a damaged SmolSwarms memory store (" + why +
+                                                 "); left untouched");
+}
+
 caf::error not_ours(const std::string& path, const std::string& why) {
   return make_error(errc::data_dir_unusable, "memory database " + path +
                                                  ": not a SmolSwarms memory store (" + why +
@@ -130,7 +86,7 @@ std::vector<rocksdb::ColumnFamilyDescriptor> descriptors(const std::vector<std::
 /// schema marker (newer column families may be missing: open adds them).
 caf::error probe(const std::string& path, const std::vector<std::string>& names) {
   rocksdb::DBOptions opts;
-  opts.info_log = std::make_shared<null_logger>();
+  opts.info_log = std::make_shared<detail::null_logger>();
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;
   auto st = rocksdb::DB::OpenForReadOnly(opts, path, descriptors(names), &handles, &db);
@@ -153,8 +109,9 @@ caf::error probe(const std::string& path, const std::vector<std::string>& names)
   delete db;
   if (!missing.empty())
     return not_ours(path, "a RocksDB database without the column families " + missing);
-  if (got.IsNotFound())
-    return not_ours(path, "a RocksDB database without the schema marker meta/schema");
+  if (got.IsNotFound()) // our column families: ours, with the log that held the marker lost
+    return damaged_store(path, "the schema marker meta/schema is missing: the write-ahead log "
+                               "files (*.log) that held it were deleted or cut short");
   if (!got.ok())
     return detail::status_error(path, "cannot read meta/schema", got);
   if (marker != database::schema_marker)
@@ -278,17 +235,33 @@ struct database::impl {
   rocksdb::DB* db = nullptr;
   std::vector<std::string> names;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  std::vector<std::string> damage;
+  std::shared_ptr<detail::ledger_keeper> keeper;
 
-  ~impl() {
-    if (db == nullptr)
-      return;
-    // Handles must go before the database closes.
-    for (auto* h : handles)
-      db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
-    db->Close().PermitUncheckedError();
-    delete db;
-  }
+  ~impl();
 };
+
+database::impl::~impl() {
+  if (db == nullptr)
+    return;
+  if (!opts.read_only) {
+    if (keeper) {
+      std::lock_guard guard{keeper->mtx};
+      keeper->closing = true;
+    }
+    // Every memtable into SST files, so that no WAL file is needed any more and RocksDB deletes
+    // them; on a full disk the flush fails and the WAL files (and the ledger naming them) stay.
+    rocksdb::FlushOptions flush;
+    flush.wait = true;
+    if (db->Flush(flush, handles).ok())
+      detail::write_wal_ledger(path, {});
+  }
+  // Handles must go before the database closes.
+  for (auto* h : handles)
+    db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+  db->Close().PermitUncheckedError();
+  delete db;
+}
 
 database::database(std::unique_ptr<impl> ptr) : impl_(std::move(ptr)) {}
 
@@ -351,7 +324,7 @@ caf::error create_store(const std::string& path, bool empty_dir_exists) {
     db_opts.create_if_missing = true;
     db_opts.create_missing_column_families = true;
     db_opts.allow_fallocate = false;
-    db_opts.info_log = std::make_shared<null_logger>();
+    db_opts.info_log = std::make_shared<detail::null_logger>();
     std::vector<std::string> names{rocksdb::kDefaultColumnFamilyName};
     for (const auto& cf : database::column_families())
       names.emplace_back(cf);
@@ -366,6 +339,9 @@ caf::error create_store(const std::string& path, bool empty_dir_exists) {
     st = db->Put(wo, handles[static_cast<size_t>(meta)],
                  rocksdb::Slice{key_schema.data(), key_schema.size()},
                  rocksdb::Slice{database::schema_marker.data(), database::schema_marker.size()});
+    // The marker into an SST file: a store whose WAL files are lost is still known as ours.
+    if (st.ok())
+      st = db->Flush(rocksdb::FlushOptions{}, handles[static_cast<size_t>(meta)]);
     for (auto* h : handles)
       db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
     auto closed = db->Close();
@@ -496,23 +472,112 @@ caf::expected<std::shared_ptr<database>> database::open(const std::string& data_
   // by default) or MANIFEST (4 MiB) would take the last free space, reserve included, and the
   // database could not open on a nearly full disk.
   db_opts.allow_fallocate = false;
+  // Obsolete WAL files are deleted, not archived (both 0, RocksDB's default, said so).
+  db_opts.WAL_ttl_seconds = 0;
+  db_opts.WAL_size_limit_MB = 0;
+  // Every flush takes every column family: then only WAL files written after it hold data that
+  // is not in SST files, which is what the WAL ledger records.
+  db_opts.atomic_flush = true;
   // A reader must not write into the writer's LOG.
-  db_opts.info_log = options.read_only ? std::make_shared<null_logger>() : make_logger(path);
+  db_opts.info_log =
+      options.read_only ? std::make_shared<detail::null_logger>() : detail::make_logger(path);
+  if (!options.read_only) {
+    self->keeper = std::make_shared<detail::ledger_keeper>(path);
+    db_opts.listeners.push_back(self->keeper);
+  }
+  // WAL files that the last read-write open still needed when it ended without closing
+  // cleanly, and that are gone now.
+  auto ledger = detail::read_wal_ledger(path);
+  auto present = detail::wal_files(path);
+  std::vector<std::string> missing;
+  if (ledger.open)
+    for (auto n : ledger.wals)
+      if (!present.count(n))
+        missing.push_back(detail::wal_file_name(n));
   if (!options.read_only)
     release_reserve(path);
-  auto st = options.read_only
-                ? rocksdb::DB::OpenForReadOnly(db_opts, path, descriptors(names), &self->handles,
-                                               &self->db)
-                : rocksdb::DB::Open(db_opts, path, descriptors(names), &self->handles, &self->db);
+  auto open_with = [&](rocksdb::WALRecoveryMode mode, detail::counting_wal_filter& filter) {
+    db_opts.wal_recovery_mode = mode;
+    db_opts.wal_filter = &filter;
+    self->handles.clear();
+    return options.read_only
+               ? rocksdb::DB::OpenForReadOnly(db_opts, path, descriptors(names), &self->handles,
+                                              &self->db)
+               : rocksdb::DB::Open(db_opts, path, descriptors(names), &self->handles, &self->db);
+  };
+  // Strictly first: any damage in the WAL fails the open. Then point-in-time recovery keeps
+  // every write before the first damage, and the report says what it had to drop.
+  detail::counting_wal_filter strict;
+  auto st = open_with(rocksdb::WALRecoveryMode::kAbsoluteConsistency, strict);
+  std::optional<detail::counting_wal_filter> kept;
+  if (st.IsCorruption()) {
+    kept.emplace();
+    st = open_with(rocksdb::WALRecoveryMode::kPointInTimeRecovery, *kept);
+  }
+  db_opts.wal_filter = nullptr;
   if (!st.ok())
     return unusable(detail::status_error(path, "cannot open", st));
+  for (const auto& name : missing)
+    self->damage.push_back(
+        "WAL file " + name +
+        " is missing: the store was not closed cleanly and the writes that were only in that "
+        "file are lost");
+  if (kept) {
+    auto holder = lock_holder(data_dir);
+    bool writer_elsewhere = options.read_only && (!holder || holder->has_value());
+    for (auto& line : detail::describe_wal_damage(path, *kept, st, writer_elsewhere))
+      self->damage.push_back(std::move(line));
+  }
   std::shared_ptr<database> result{new database(std::move(self))};
   if (!options.read_only) {
+    auto& raw = *result->impl_->db;
+    if (!result->impl_->damage.empty()) {
+      // Kept in meta/damage so that `swarm memory check` reports it after this open too, and
+      // flushed so that the damaged WAL files are retired.
+      static_cast<void>(detail::record_damage(*result, result->impl_->damage));
+      rocksdb::FlushOptions flush;
+      raw.Flush(flush, result->impl_->handles).PermitUncheckedError();
+    }
+    // Every WAL file left after opening is alive (opening deleted the obsolete ones).
+    detail::wal_ledger now{true, {}};
+    for (const auto& [number, name] : detail::wal_files(path))
+      now.wals.push_back(number);
+    detail::write_wal_ledger(path, now);
     // Best effort: the keys are derived data, and a store whose disk is full must still open.
     static_cast<void>(clear_legacy_keys(*result));
     make_reserve(path);
   }
   return result;
+}
+
+const std::vector<std::string>& database::damage() const {
+  return impl_->damage;
+}
+
+caf::expected<std::vector<std::string>> database::recorded_damage() const {
+  std::string value;
+  auto st =
+      impl_->db->Get(rocksdb::ReadOptions{}, detail::db_access::cf(*this, cf_meta),
+                     rocksdb::Slice{detail::damage_key.data(), detail::damage_key.size()}, &value);
+  if (st.IsNotFound())
+    return std::vector<std::string>{};
+  if (!st.ok())
+    return detail::status_error(impl_->path, "cannot read meta/damage", st);
+  std::vector<std::string> lines;
+  std::istringstream in{value};
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty())
+      lines.push_back(line);
+  return lines;
+}
+
+caf::error database::clear_recorded_damage() {
+  rocksdb::WriteBatch batch;
+  batch
+      .Delete(detail::db_access::cf(*this, cf_meta),
+              rocksdb::Slice{detail::damage_key.data(), detail::damage_key.size()})
+      .PermitUncheckedError();
+  return detail::db_access::write(*this, batch, "cannot clear meta/damage");
 }
 
 caf::expected<std::optional<int64_t>> database::lock_holder(const std::string& data_dir) {

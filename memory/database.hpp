@@ -69,6 +69,11 @@ public:
   static const std::vector<std::string>& column_families();
 
   /// Opens (or, if missing or empty, creates) the database in `<data_dir>/memory`.
+  /// Recovery is strict first (any damage in the write-ahead log fails it); on damage it is
+  /// point-in-time (every write before the first damage is kept, the rest of the log dropped)
+  /// and `damage()` says what was found and lost; WAL files that a store not closed cleanly
+  /// still needed and that are gone count as damage too. A store whose log held its schema
+  /// marker and is gone is `data_dir_unusable` as a damaged store, never as a foreign one.
   /// Errors, each naming the directory: `data_dir_unusable` when it holds something other than
   /// a SmolSwarms memory store (a foreign RocksDB database, other files; left untouched), when
   /// the database is corrupt, when another process has it open (the message names that
@@ -86,7 +91,9 @@ public:
   [[nodiscard]] static caf::expected<std::optional<int64_t>>
   lock_holder(const std::string& data_dir);
 
-  /// Closes the database (flushes nothing beyond what the WAL already holds).
+  /// Closes the database. Opened read-write, it first flushes every column family into SST
+  /// files, so that no WAL file is needed and RocksDB deletes them (on a full disk the flush
+  /// fails and they stay, to be replayed by the next open).
   ~database();
 
   database(const database&) = delete;
@@ -103,6 +110,18 @@ public:
 
   /// Bytes of the files in the database's directory, the reserve left out.
   [[nodiscard]] caf::expected<uint64_t> disk_usage() const;
+
+  /// What opening found damaged or lost, one sentence each naming the file (and byte) and what
+  /// recovery dropped; empty for a healthy store.
+  const std::vector<std::string>& damage() const;
+
+  /// What read-write opens found damaged or lost, kept in `meta/damage` ("TIME: what", one per
+  /// line, oldest first) until `clear_recorded_damage`; a read-write open's own `damage()` is
+  /// among them.
+  [[nodiscard]] caf::expected<std::vector<std::string>> recorded_damage() const;
+
+  /// Forgets what `recorded_damage` holds (once someone has looked at it).
+  [[nodiscard]] caf::error clear_recorded_damage();
 
 private:
   friend struct detail::db_access;

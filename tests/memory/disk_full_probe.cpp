@@ -1,7 +1,8 @@
-// Fills the memory database on a small file system until a write reports storage_full, then
-// checks that the database reopens (before and after space is freed) with every acknowledged
-// write. Run by disk_full_test.sh inside a private mount namespace on a small tmpfs or loop
-// file system: `disk_full_probe DIR` where DIR is that file system's mount point.
+// Uses the memory database on a small file system for many runs (open, write, close), then fills
+// it until a write reports storage_full, and checks that the database reopens (before and after
+// space is freed) with every acknowledged write. Run by disk_full_test.sh inside a private mount
+// namespace on a small tmpfs or loop file system: `disk_full_probe DIR` where DIR is that file
+// system's mount point.
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -87,6 +88,40 @@ int main(int argc, char** argv) {
   std::vector<std::string> ids;
   std::vector<std::string> keys;
   std::mt19937 rng{42};
+  // Many runs first, as a data directory sees them: every open leaves nothing behind that the
+  // next ones must carry (WAL files, logs), or the full disk below could no longer be opened.
+  constexpr int runs = 40;
+  for (int run = 1; run <= runs; ++run) {
+    auto db = database::open(data_dir);
+    if (!db) {
+      std::printf("FAILED: run %d: open: %s\n", run, swarm::describe(db.error()).c_str());
+      return 1;
+    }
+    long_term_store store{*db};
+    journal jnl{*db};
+    for (int i = 0; i < 3; ++i) {
+      auto id = "run" + std::to_string(run) + "-" + std::to_string(i);
+      auto err = store.put({memory_record{id, "swarm:team", text_of(rng, 100), 0.5, 1, {}}});
+      check(!err, "run " + std::to_string(run) + ": write: " + swarm::describe(err));
+      if (!err)
+        ids.push_back(id);
+    }
+    auto key = "run-" + std::to_string(run) + "\nteam/a\nt1\n0\n0";
+    swarm::chat_request req;
+    req.agent = swarm::agent_id{"team", "a"};
+    swarm::chat_result reply;
+    reply.content = text_of(rng, 50);
+    auto err = jnl.put(key, req, reply);
+    check(!err, "run " + std::to_string(run) + ": journal: " + swarm::describe(err));
+    if (!err)
+      keys.push_back(key);
+  }
+  size_t wal_files = 0;
+  for (const auto& entry : fs::directory_iterator(fs::path{data_dir} / "memory"))
+    wal_files += entry.path().extension() == ".log" ? 1 : 0;
+  std::printf("after %d runs: %zu WAL files\n", runs, wal_files);
+  check(wal_files <= 2, "WAL files pile up: " + std::to_string(wal_files) + " after " +
+                            std::to_string(runs) + " runs");
   caf::error full;
   {
     auto db = database::open(data_dir);
@@ -129,7 +164,8 @@ int main(int argc, char** argv) {
     check_acknowledged(*db, ids, keys, "before closing");
   }
   // Opening needs a little room (a new MANIFEST): the reserve gives it, again and again.
-  for (int round = 1; round <= 5; ++round) {
+  // Many times: each open must leave the next one as much room as it found.
+  for (int round = 1; round <= 20; ++round) {
     auto db = database::open(data_dir);
     auto when = "reopen " + std::to_string(round) + " without freeing space";
     check(static_cast<bool>(db), when + ": " + (db ? "ok" : swarm::describe(db.error())));
