@@ -36,7 +36,12 @@ caf::expected<std::shared_ptr<memory::database>> open_db(const memory_args& args
   memory::database_options opts;
   opts.read_only = !write;
   opts.create_if_missing = write;
-  return memory::database::open(args.data_dir, opts);
+  auto db = memory::database::open(args.data_dir, opts);
+  if (db && !args.damage_warned) {
+    warn_damage(**db, args.data_dir);
+    args.damage_warned = true;
+  }
+  return db;
 }
 
 /// True if a process has the database of `data_dir` open read-write now (holds its lock), or

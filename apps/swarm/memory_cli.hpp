@@ -31,6 +31,9 @@ struct memory_args {
   std::string run_id;
   bool follow = false;          ///< journal --follow
   int64_t follow_timeout_s = 0; ///< journal --follow --timeout; 0: until the run ends
+  bool clear_damage = false;    ///< check --clear
+  /// open_db has printed the damage warnings (journal --follow opens the store again and again).
+  mutable bool damage_warned = false;
 };
 
 int64_t now_ms();
@@ -42,7 +45,8 @@ int fail(const std::string& sub, const std::string& message, exit_code code = ex
 int fail(const std::string& sub, const caf::error& err);
 
 /// Opens the data directory's database; commands that only read open it read-only, so that
-/// they work beside a running swarm and never create a store.
+/// they work beside a running swarm and never create a store. The first open of a command prints
+/// what it found damaged or lost (`warn_damage`).
 caf::expected<std::shared_ptr<memory::database>> open_db(const memory_args& args, bool write);
 
 /// True if a process has the database of `data_dir` open read-write now (holds its lock), or
@@ -105,6 +109,13 @@ private:
 json_line usage_json(const usage& u);
 json_line record_json(const memory::memory_record& r);
 json_line run_json(const memory::run_record& r);
+
+/// `swarm memory check [--json] [--clear]` (memory_check.cpp): exit 3 when the store is damaged
+/// or lost data (now, or at an earlier read-write open), else 0.
+int check_store(const memory_args& args);
+
+/// Prints to stderr what opening `db` found damaged and whether loss reports are recorded.
+void warn_damage(const memory::database& db, const std::string& data_dir);
 
 /// `swarm memory runs`, `journal RUN_ID [--follow]` and `working RUN_ID` (journal_command.cpp).
 int list_runs(const memory_args& args);
