@@ -180,6 +180,11 @@ public:
   /// Names of the running swarms.
   std::vector<std::string> swarms() const;
 
+  /// What opening the data directory's database found damaged or lost
+  /// (memory::database::damage), one sentence each; empty without a data directory or when the
+  /// store was healthy.
+  std::vector<std::string> storage_damage() const;
+
   /// Continues run `run_id`, killed or failed, from the run journal in the data directory: the
   /// swarm is rebuilt from the spec kept there and the task runs again with the same ids; every
   /// LLM call that had finished is answered from the journal, not sent again. A run that is
