@@ -10,14 +10,12 @@
 //   runs:    <run id>                          -> version byte 2, CAF binary run_record (version
 //                                                 1, still read: the fields before spec_digest)
 // A call key starts with `<run id> '\n'`, so a run's calls and steps are each one key range.
+// The values' bytes, both ways: journal_values.cpp.
 #include "memory/journal.hpp"
 
 #include <algorithm>
 #include <chrono>
 #include <vector>
-
-#include <caf/binary_deserializer.hpp>
-#include <caf/binary_serializer.hpp>
 
 #include "memory/detail/db_access.hpp"
 #include "runtime/core/errc.hpp"
@@ -28,12 +26,6 @@ namespace {
 
 using detail::db_access;
 
-constexpr char format_version = 1; ///< of steps and tool calls
-constexpr char call_format_v1 = 1; ///< calls whose reply had no usage_estimated
-constexpr char call_format_v2 = 2; ///< calls whose reply had no fallback
-constexpr char call_format = 3;    ///< calls with every field of the reply
-constexpr char run_format_v1 = 1;  ///< run headers up to `error`
-constexpr char run_format = 2;     ///< run headers with every field
 constexpr char call_tag = 'c';
 constexpr char step_tag = 's';
 constexpr char tool_tag = 't';
@@ -41,49 +33,6 @@ constexpr char tool_tag = 't';
 int64_t now_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
-/// `xs` behind the format version byte `version`.
-template <class... Ts>
-std::string encode_as(char version, Ts&... xs) {
-  std::vector<char> buf;
-  buf.push_back(version);
-  caf::binary_serializer sink{nullptr, buf};
-  auto err = sink(xs...);
-  // Serializing plain strings and numbers into a vector cannot fail.
-  static_cast<void>(err);
-  return std::string{buf.begin(), buf.end()};
-}
-
-template <class... Ts>
-std::string encode(Ts&... xs) {
-  return encode_as(format_version, xs...);
-}
-
-/// Reads what `encode_as(version, ...)` wrote; false if the version is another, the bytes are
-/// malformed or some are left over.
-template <class... Ts>
-bool decode_as(char version, const rocksdb::Slice& bytes, Ts&... xs) {
-  if (bytes.size() < 1 || bytes[0] != version)
-    return false;
-  caf::binary_deserializer source{nullptr, bytes.data() + 1, bytes.size() - 1};
-  if (auto err = source(xs...))
-    return false;
-  return source.remaining() == 0;
-}
-
-template <class... Ts>
-bool decode(const rocksdb::Slice& bytes, Ts&... xs) {
-  return decode_as(format_version, bytes, xs...);
-}
-
-/// A run header of either format; one of format 1 has the later fields at their defaults.
-bool decode_run(const rocksdb::Slice& bytes, run_record& x) {
-  if (bytes.size() >= 1 && bytes[0] == run_format_v1)
-    return decode_as(run_format_v1, bytes, x.run_id, x.swarm, x.spec_source, x.spec_text, x.task_id,
-                     x.task_text, x.llm_url, x.model, x.started_ms, x.finished_ms, x.status,
-                     x.result_text, x.error);
-  return decode_as(run_format, bytes, x);
 }
 
 std::string call_key(const std::string& key) {
@@ -154,27 +103,6 @@ std::string journal::describe() const {
 
 // --- calls --------------------------------------------------------------------------------------
 
-namespace {
-
-/// A journaled call of either format (without its key).
-bool decode_call(const rocksdb::Slice& v, journaled_call& x) {
-  if (v.size() >= 1 && v[0] == call_format_v1) {
-    auto& r = x.reply;
-    return decode_as(call_format_v1, v, x.agent, x.task_id, x.step, x.model, r.call_id, r.model,
-                     r.content, r.tool_calls, r.finish_reason, r.logprobs, r.use, r.attempts,
-                     x.time_ms);
-  }
-  if (v.size() >= 1 && v[0] == call_format_v2) {
-    auto& r = x.reply;
-    return decode_as(call_format_v2, v, x.agent, x.task_id, x.step, x.model, r.call_id, r.model,
-                     r.content, r.tool_calls, r.finish_reason, r.logprobs, r.use, r.attempts,
-                     r.usage_estimated, x.time_ms);
-  }
-  return decode_as(call_format, v, x.agent, x.task_id, x.step, x.model, x.reply, x.time_ms);
-}
-
-} // namespace
-
 caf::expected<std::optional<chat_result>> journal::find(const std::string& key) {
   std::string value;
   auto st = db_access::raw(*db_).Get(rocksdb::ReadOptions{}, db_access::cf(*db_, cf_journal),
@@ -184,7 +112,7 @@ caf::expected<std::optional<chat_result>> journal::find(const std::string& key) 
   if (!st.ok())
     return db_access::fail(*db_, "cannot read journal entry of run '" + run_of(key) + "'", st);
   journaled_call call;
-  if (!decode_call(value, call))
+  if (!journal_values::decode_call(value, call))
     return make_error(errc::io_error, describe() + ": run '" + run_of(key) +
                                           "': undecodable journal entry under key '" + key + "'");
   return std::optional<chat_result>{std::move(call.reply)};
@@ -195,10 +123,7 @@ caf::error journal::put(const std::string& key, const chat_request& req, const c
     return make_error(errc::invalid_argument, "journal put: empty key");
   journaled_call call{key, req.agent.str(), req.task_id, req.step, req.model, reply, now_ms()};
   rocksdb::WriteBatch batch;
-  batch
-      .Put(db_access::cf(*db_, cf_journal), call_key(key),
-           encode_as(call_format, call.agent, call.task_id, call.step, call.model, call.reply,
-                     call.time_ms))
+  batch.Put(db_access::cf(*db_, cf_journal), call_key(key), journal_values::encode_call(call))
       .PermitUncheckedError();
   return db_access::write(*db_, batch,
                           "cannot journal a call of run '" + run_of(key) + "' (key '" + key + "')");
@@ -212,7 +137,7 @@ caf::expected<std::vector<journaled_call>> journal::calls(const std::string& run
                          [&](const rocksdb::Slice& k, const rocksdb::Slice& v) -> caf::error {
                            journaled_call call;
                            call.key = std::string{k.data() + 1, k.size() - 1};
-                           if (!decode_call(v, call))
+                           if (!journal_values::decode_call(v.ToStringView(), call))
                              return make_error(errc::io_error,
                                                describe() + ": run '" + run_id +
                                                    "': undecodable journal entry under key '" +
@@ -227,40 +152,6 @@ caf::expected<std::vector<journaled_call>> journal::calls(const std::string& run
 
 // --- tool calls ---------------------------------------------------------------------------------
 
-namespace {
-
-// A tool reply's error kept as its code (errc; another category becomes tool_failed with its
-// description) and message, so that it reads back without an actor system.
-struct stored_error {
-  uint8_t code = 0;
-  std::string message;
-};
-
-stored_error store_error(const caf::error& err) {
-  if (!err)
-    return {};
-  if (err.category() == errc_category)
-    return {err.code(), error_message(err)};
-  return {static_cast<uint8_t>(errc::tool_failed), describe(err)};
-}
-
-caf::error load_error(const stored_error& e) {
-  if (e.code == 0)
-    return {};
-  return make_error(static_cast<errc>(e.code), e.message);
-}
-
-bool decode_tool(const rocksdb::Slice& v, journaled_tool_call& x) {
-  stored_error err;
-  if (!decode(v, x.agent, x.task_id, x.step, x.name, x.arguments, x.decision, x.reply.call_id,
-              x.reply.content, err.code, err.message, x.time_ms))
-    return false;
-  x.reply.error = load_error(err);
-  return true;
-}
-
-} // namespace
-
 caf::expected<std::optional<tool_reply>> journal::find_tool(const std::string& key) {
   std::string value;
   auto st = db_access::raw(*db_).Get(rocksdb::ReadOptions{}, db_access::cf(*db_, cf_journal),
@@ -270,7 +161,7 @@ caf::expected<std::optional<tool_reply>> journal::find_tool(const std::string& k
   if (!st.ok())
     return db_access::fail(*db_, "cannot read a tool call of run '" + run_of(key) + "'", st);
   journaled_tool_call call;
-  if (!decode_tool(value, call))
+  if (!journal_values::decode_tool_call(value, call))
     return make_error(errc::io_error, describe() + ": run '" + run_of(key) +
                                           "': undecodable tool call under key '" + key + "'");
   return std::optional<tool_reply>{std::move(call.reply)};
@@ -280,14 +171,11 @@ caf::error journal::put_tool(const std::string& key, const tool_request& req,
                              const tool_reply& reply, const std::string& decision) {
   if (key.empty())
     return make_error(errc::invalid_argument, "journal put_tool: empty key");
-  auto err = store_error(reply.error);
-  auto agent = req.agent.str();
-  auto time = now_ms();
+  journaled_tool_call call{key,      req.agent.str(), req.task_id,
+                           req.step, req.call.name,   req.call.arguments,
+                           decision, reply,           now_ms()};
   rocksdb::WriteBatch batch;
-  batch
-      .Put(db_access::cf(*db_, cf_journal), tool_tag + key,
-           encode(agent, req.task_id, req.step, req.call.name, req.call.arguments, decision,
-                  reply.call_id, reply.content, err.code, err.message, time))
+  batch.Put(db_access::cf(*db_, cf_journal), tool_tag + key, journal_values::encode_tool_call(call))
       .PermitUncheckedError();
   return db_access::write(
       *db_, batch, "cannot journal a tool call of run '" + run_of(key) + "' (key '" + key + "')");
@@ -303,7 +191,7 @@ journal::tool_calls(const std::string& run_id) const {
                   [&](const rocksdb::Slice& k, const rocksdb::Slice& v) -> caf::error {
                     journaled_tool_call call;
                     call.key = std::string{k.data() + 1, k.size() - 1};
-                    if (!decode_tool(v, call))
+                    if (!journal_values::decode_tool_call(v.ToStringView(), call))
                       return make_error(errc::io_error, describe() + ": run '" + run_id +
                                                             "': undecodable tool call under key '" +
                                                             call.key + "'");
@@ -342,7 +230,9 @@ caf::error journal::put_step(const std::string& run_id, const journaled_step& st
   if (copy.time_ms == 0)
     copy.time_ms = now_ms();
   rocksdb::WriteBatch batch;
-  batch.Put(db_access::cf(*db_, cf_journal), step_key(run_id, next->second), encode(copy))
+  batch
+      .Put(db_access::cf(*db_, cf_journal), step_key(run_id, next->second),
+           journal_values::encode_step(copy))
       .PermitUncheckedError();
   if (auto err = db_access::write(*db_, batch, "cannot journal a step of run '" + run_id + "'"))
     return err;
@@ -358,7 +248,7 @@ caf::expected<std::vector<journaled_step>> journal::steps(const std::string& run
       scan_prefix(*db_, db_access::cf(*db_, cf_journal), steps_prefix(run_id),
                   [&](const rocksdb::Slice& k, const rocksdb::Slice& v) -> caf::error {
                     journaled_step step;
-                    if (!decode(v, step))
+                    if (!journal_values::decode_step(v.ToStringView(), step))
                       return make_error(errc::io_error, describe() + ": run '" + run_id +
                                                             "': undecodable step under key '" +
                                                             rocksdb::Slice{k}.ToString(true) + "'");
@@ -375,9 +265,8 @@ caf::expected<std::vector<journaled_step>> journal::steps(const std::string& run
 caf::error journal::put_run(const run_record& run) {
   if (auto err = check_run_id(run.run_id))
     return err;
-  auto copy = run;
   rocksdb::WriteBatch batch;
-  batch.Put(db_access::cf(*db_, cf_runs), run.run_id, encode_as(run_format, copy))
+  batch.Put(db_access::cf(*db_, cf_runs), run.run_id, journal_values::encode_run(run))
       .PermitUncheckedError();
   return db_access::write(*db_, batch, "cannot journal the header of run '" + run.run_id + "'");
 }
@@ -393,7 +282,7 @@ caf::expected<std::optional<run_record>> journal::get_run(const std::string& run
   if (!st.ok())
     return db_access::fail(*db_, "cannot read the header of run '" + run_id + "'", st);
   run_record run;
-  if (!decode_run(value, run))
+  if (!journal_values::decode_run(value, run))
     return make_error(errc::io_error,
                       describe() + ": run '" + run_id + "': undecodable run header");
   return std::optional<run_record>{std::move(run)};
@@ -405,7 +294,7 @@ caf::expected<std::vector<run_record>> journal::runs() const {
       scan_prefix(*db_, db_access::cf(*db_, cf_runs), std::string{},
                   [&](const rocksdb::Slice& k, const rocksdb::Slice& v) -> caf::error {
                     run_record run;
-                    if (!decode_run(v, run))
+                    if (!journal_values::decode_run(v.ToStringView(), run))
                       return make_error(errc::io_error, describe() + ": run '" + k.ToString() +
                                                             "': undecodable run header");
                     result.push_back(std::move(run));

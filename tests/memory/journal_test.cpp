@@ -1,5 +1,6 @@
 // The run journal: calls (the call_store interface), run headers (both formats), coordinator
 // steps, forgetting a run, persistence across reopening, undecodable values.
+#include <limits>
 #include <vector>
 
 #include <caf/binary_serializer.hpp>
@@ -157,6 +158,31 @@ TEST_CASE("run headers are replaced by id and listed newest first") {
   CHECK((*runs)[2] == done);
   CHECK(swarm::is(j.put_run(header("a\nb", 1)), swarm::errc::invalid_argument));
   CHECK(swarm::is(j.put_run(header("", 1)), swarm::errc::invalid_argument));
+}
+
+TEST_CASE("an infinite logprob or confidence is journaled as the largest finite double") {
+  // Regression (fuzz/journal): CAF's serializer never returned on an infinite double, so a reply
+  // whose logprob was -1e400 (Boost.JSON reads -inf) hung the call that journaled it.
+  constexpr double inf = std::numeric_limits<double>::infinity();
+  swarm::test::temp_dir dir;
+  journal j{open_db(dir)};
+  auto k = key("r1", "team/a", "t1", 0);
+  auto r = reply("x");
+  r.logprobs = {{"a", -inf}, {"b", -0.5}};
+  REQUIRE_FALSE(j.put(k, request("r1", "a", "t1", 0), r));
+  auto found = j.find(k);
+  REQUIRE(found);
+  REQUIRE(*found);
+  REQUIRE((*found)->logprobs.size() == 2);
+  CHECK((*found)->logprobs[0].logprob == std::numeric_limits<double>::lowest());
+  CHECK((*found)->logprobs[1].logprob == -0.5);
+  auto s = step("team/a", "sure");
+  s.confidence = inf;
+  REQUIRE_FALSE(j.put_step("r1", s));
+  auto steps = j.steps("r1");
+  REQUIRE(steps);
+  REQUIRE(steps->size() == 1);
+  CHECK(steps->front().confidence == std::numeric_limits<double>::max());
 }
 
 TEST_CASE("steps read back in write order, also after reopening") {
