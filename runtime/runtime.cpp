@@ -214,6 +214,7 @@ caf::expected<swarm_handle> spawn_swarm(const std::shared_ptr<runtime::impl>& rt
   st->spec_source = spec.source;
   st->spec_text = spec.text;
   st->spec_digest = spec_digest(spec.text);
+  st->spec_repaired = spec.repaired;
   st->overrides = llm_overrides{given.url, given.model};
   st->environment = environment;
   return swarm_handle{std::move(st)};
@@ -315,6 +316,10 @@ caf::expected<std::optional<run_info>> runtime::find_run(const std::string& run_
 
 std::vector<std::string> runtime::swarms() const {
   return impl_->factory.running();
+}
+
+std::vector<std::string> runtime::storage_damage() const {
+  return impl_->store.db ? impl_->store.db->damage() : std::vector<std::string>{};
 }
 
 // The forwarder calls the callback under the state's mutex, and cancel() clears it under the

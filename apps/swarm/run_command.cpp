@@ -230,6 +230,10 @@ private:
     if (!rt)
       return refuse(args_, rt.error(), run_exit_code(rt.error(), exit_usage));
     rt_ = std::move(*rt);
+    for (const auto& damage : rt_->storage_damage())
+      std::cerr << "swarm run: warning: the memory database of " << args_.data_dir
+                << " is damaged: " << damage << " (`swarm memory check --data-dir "
+                << args_.data_dir << "` reports it)\n";
     if (spec_ && !args_.fresh && !args_.run_id.empty())
       if (auto err = taken_run_id(*rt_, args_.run_id, args_.data_dir))
         return refuse(args_, err, exit_usage);
