@@ -18,6 +18,7 @@
 #include "memory/database.hpp"
 #include "memory/journal.hpp"
 #include "memory/long_term.hpp"
+#include "memory/record_line.hpp"
 #include "memory/working.hpp"
 #include "runtime/core/errc.hpp"
 
@@ -26,69 +27,7 @@ namespace swarm::cli {
 namespace {
 
 using memory::memory_record;
-
-// --- import -------------------------------------------------------------------------------------
-
-/// A record read from one line, or what is wrong with the line.
-struct parsed_record {
-  memory_record rec;
-  std::string error; ///< empty: `rec` is valid
-};
-
-/// One exported line back into a record.
-parsed_record parse_record(const std::string& line) {
-  auto bad = [](const std::string& what) { return parsed_record{{}, what}; };
-  boost::system::error_code ec;
-  auto value = boost::json::parse(line, ec);
-  if (ec)
-    return bad("not JSON: " + ec.message());
-  auto* obj = value.if_object();
-  if (obj == nullptr)
-    return bad("not a JSON object");
-  memory_record rec;
-  rec.created = now_ms();
-  for (const auto& [key, v] : *obj) {
-    if (key == "id" || key == "ns" || key == "text") {
-      if (!v.is_string())
-        return bad("\"" + std::string{key} + "\" must be a string");
-      auto s = std::string{v.get_string()};
-      (key == "id" ? rec.id : key == "ns" ? rec.ns : rec.text) = std::move(s);
-    } else if (key == "importance") {
-      auto d = v.is_double()   ? std::optional<double>{v.get_double()}
-               : v.is_int64()  ? std::optional<double>{static_cast<double>(v.get_int64())}
-               : v.is_uint64() ? std::optional<double>{static_cast<double>(v.get_uint64())}
-                               : std::nullopt;
-      if (!d || !(*d >= 0.0 && *d <= 1.0))
-        return bad("\"importance\" must be a number in [0, 1]");
-      rec.importance = *d;
-    } else if (key == "created") {
-      if (v.is_int64())
-        rec.created = v.get_int64();
-      else if (v.is_uint64() && v.get_uint64() <= static_cast<uint64_t>(INT64_MAX))
-        rec.created = static_cast<int64_t>(v.get_uint64());
-      else
-        return bad("\"created\" must be an integer (Unix milliseconds)");
-    } else if (key == "tags") {
-      auto* arr = v.if_array();
-      if (arr == nullptr)
-        return bad("\"tags\" must be an array of strings");
-      for (const auto& t : *arr) {
-        if (!t.is_string())
-          return bad("\"tags\" must be an array of strings");
-        rec.tags.emplace_back(t.get_string());
-      }
-    } else {
-      return bad("unknown field \"" + std::string{key} + "\"");
-    }
-  }
-  if (rec.id.empty())
-    return bad("missing or empty \"id\"");
-  if (rec.ns.empty())
-    return bad("missing or empty \"ns\"");
-  if (!obj->contains("text"))
-    return bad("missing \"text\"");
-  return parsed_record{std::move(rec), {}};
-}
+using memory::parse_record_line;
 
 /// "30d", "12h", "15m", "45s", "500ms", "2w" as milliseconds.
 std::optional<int64_t> parse_duration(const std::string& text) {
@@ -236,7 +175,7 @@ int import_records(const memory_args& args) {
     ++number;
     if (line.find_first_not_of(" \t\r") == std::string::npos)
       continue;
-    auto parsed = parse_record(line);
+    auto parsed = parse_record_line(line, now_ms());
     if (!parsed.error.empty())
       return fail("import",
                   args.file + ":" + std::to_string(number) + ": " + parsed.error +
@@ -340,6 +279,11 @@ command add_memory_command(CLI::App& app) {
   auto* wo = with_data_dir(sub->add_subcommand("working", "one run's working-memory notes"));
   wo->add_option("run_id", args->run_id, "the run")->required();
   wo->add_flag("--json", args->json, "one JSON line per note, in write order");
+  auto* ch = with_data_dir(
+      sub->add_subcommand("check", "records, runs and damage; exit 3 if anything was lost"));
+  ch->add_flag("--json", args->json, "print one JSON object");
+  ch->add_flag("--clear", args->clear_damage,
+               "after the report, forget the recorded loss reports (opens read-write)");
   id->excludes("--ns");
   return [args, sub] {
     auto* chosen = sub->get_subcommands().front();
@@ -358,6 +302,8 @@ command add_memory_command(CLI::App& app) {
       return list_runs(*args);
     if (name == "working")
       return show_working(*args);
+    if (name == "check")
+      return check_store(*args);
     return show_journal(*args);
   };
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `swarm memory` end to end: stats, search, export -> import round trip, a malformed import line,
-# forget, and the run journal of a real `swarm run` against `swarm mock-llm`.
+# forget, the run journal of a real `swarm run` against `swarm mock-llm`, and `check` on healthy
+# and damaged stores (truncated, overwritten and deleted WAL files of a killed run).
 # Usage: memory_cli_test.sh SWARM_BINARY SOURCE_DIR
 set -uo pipefail
 swarm=$1 src=$2
@@ -129,5 +130,78 @@ echo "my notes" >"$tmp/foreign/memory/notes.txt"
 mem import "$tmp/all.jsonl" --data-dir "$tmp/foreign"
 check "a foreign directory is refused (exit 3)" sh -c "test $rc -eq 3 && grep -q 'not a SmolSwarms memory store' '$tmp/err'"
 check "the foreign directory is untouched" sh -c "test \"\$(ls '$tmp/foreign/memory')\" = notes.txt"
+
+# -- check: a healthy store, no store
+mem check --data-dir "$d"
+check "check of a healthy store exits 0" sh -c "test $rc -eq 0 && grep -q '^state: healthy' '$tmp/out'"
+check "check counts runs and WAL files" sh -c "grep -q '^runs: 1' '$tmp/out' && grep -q '^WAL files: ' '$tmp/out'"
+mem check --data-dir "$d" --json
+check "check --json" python3 -c "
+import json; s=json.load(open('$tmp/out'))
+assert s['state']=='healthy' and s['runs']==1 and s['damage']==[] and s['earlier_damage']==[], s"
+mem check --data-dir "$tmp/none"
+check "check without a store exits 1" sh -c "test $rc -eq 1 && grep -q 'no store here' '$tmp/err'"
+
+# -- check on damaged stores: images of a data directory whose `swarm run` was killed, taken while
+# its first LLM call waits (the run's header is in the WAL only), then damaged
+fast_url=$url
+sed 's/^latency: .*/latency: {fixed_ms: 20000}/' "$src/examples/research.mock.yaml" >"$tmp/slow.mock.yaml"
+start_named_mock slow "$tmp/slow.mock.yaml"
+"$swarm" run "$src/examples/research.yaml" --task "Slow question" --llm-url "$url" \
+  --data-dir "$tmp/live" --run-id slow1 -q >"$tmp/live.out" 2>&1 &
+live_pid=$!
+pids="$pids $live_pid"
+for _ in $(seq 1 100); do
+  "$swarm" memory runs --data-dir "$tmp/live" 2>/dev/null | grep -q '^slow1  running' && break
+  sleep 0.1
+done
+for image in intact truncated garbage deleted; do
+  mkdir -p "$tmp/$image" && cp -r "$tmp/live/memory" "$tmp/$image/memory"
+done
+{
+  kill -KILL "$live_pid"
+  wait "$live_pid"
+} 2>/dev/null
+mem check --data-dir "$tmp/intact"
+check "a killed run's store checks healthy with its run" sh -c "test $rc -eq 0 && grep -q '^runs: 1' '$tmp/out'"
+newest() { find "$tmp/$1/memory" -name '*.log' | sort | tail -1; }
+wal=$(newest truncated)
+truncate -s $(($(stat -c %s "$wal") / 2)) "$wal"
+mem check --data-dir "$tmp/truncated"
+check "a truncated WAL: check exits 3 naming the file and the byte" sh -c "test $rc -eq 3 &&
+  grep -q \"^damage: WAL file $(basename "$wal") .* is damaged at byte\" '$tmp/out' &&
+  grep -q '^state: damaged' '$tmp/out'"
+mem stats --data-dir "$tmp/truncated"
+check "stats on a truncated WAL warns naming the loss" sh -c "test $rc -eq 0 &&
+  grep -q 'warning: memory database .* is damaged: WAL file $(basename "$wal")' '$tmp/err'"
+mem runs --data-dir "$tmp/truncated"
+check "runs on a truncated WAL warns" grep -q 'is damaged' "$tmp/err"
+wal=$(newest garbage)
+printf 'GARBAGE%.0s' $(seq 1 40) | dd of="$wal" bs=1 seek=20 conv=notrunc 2>/dev/null
+mem check --data-dir "$tmp/garbage" --json
+check "an overwritten WAL: check --json exits 3 with a checksum mismatch" sh -c "test $rc -eq 3" &&
+  check "an overwritten WAL: the damage names file and kind" python3 -c "
+import json; s=json.load(open('$tmp/out'))
+assert s['state']=='damaged' and any('checksum mismatch' in d and '$(basename "$wal")' in d for d in s['damage']), s"
+rm -f "$tmp/deleted/memory/"*.log
+mem check --data-dir "$tmp/deleted"
+check "deleted WAL files: check exits 3 and says which is missing" sh -c "test $rc -eq 3 &&
+  grep -q '^damage: WAL file .*\.log is missing' '$tmp/out'"
+"$swarm" run "$src/examples/research.yaml" --task "After the damage" --llm-url "$fast_url" \
+  --data-dir "$tmp/garbage" -q >"$tmp/out" 2>"$tmp/err"
+check "swarm run on an overwritten WAL runs and warns naming the loss" sh -c "test $? -eq 0 &&
+  grep -q 'swarm run: warning: the memory database of .* is damaged: WAL file $(basename "$wal") .*checksum mismatch' '$tmp/err'"
+mem stats --data-dir "$tmp/deleted"
+check "deleted WAL files: stats warns, never calls the store foreign" sh -c "test $rc -eq 0 &&
+  grep -q 'is missing' '$tmp/err' && ! grep -q 'not a SmolSwarms' '$tmp/err'"
+# A read-write open recovers; the loss stays reported until check --clear.
+mem import "$tmp/in.jsonl" --data-dir "$tmp/truncated"
+check "import into a damaged store warns and works" sh -c "test $rc -eq 0 && grep -q 'is damaged' '$tmp/err'"
+mem check --data-dir "$tmp/truncated"
+check "the loss stays reported after recovery" sh -c "test $rc -eq 3 && grep -q '^lost earlier: .*WAL file' '$tmp/out'"
+mem check --data-dir "$tmp/truncated" --clear
+check "check --clear reports, then forgets" test "$rc" -eq 3
+mem check --data-dir "$tmp/truncated"
+check "after --clear the store checks healthy" sh -c "test $rc -eq 0 && grep -q '^records: 3' '$tmp/out'"
 
 finish
