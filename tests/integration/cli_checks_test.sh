@@ -123,4 +123,24 @@ assert [p['response_format'] for p in plans] == [True, False], plans
 assert plans[0]['n'] + 1 == plans[1]['n'] or plans[0]['n'] < plans[1]['n'], plans"
 stop_mock
 
+# -- text that is not UTF-8 (issue J 2): repaired where it enters, the run says so and completes
+printf 'name: bytes\nagents:\n  - name: a\n    system_prompt: "You are \300 a."\n' >"$tmp/bytes.yaml"
+"$swarm" validate "$tmp/bytes.yaml" >"$tmp/out" 2>"$tmp/err"
+check "validate accepts a spec with invalid UTF-8" test "$?" -eq 0
+check "and says what a run will replace" has err "bytes.yaml: warning: not valid UTF-8: 1 sequence(s)"
+printf 'default:\n  reply: "got: {{user}}"\n' >"$tmp/echo.yaml"
+start_mock "$tmp/echo.yaml"
+run "$tmp/bytes.yaml" --task "$(printf 'say \377\376 hi')" --llm-url "$url" --model mock \
+  --data-dir "$tmp/bytes" --events "$tmp/bytes.jsonl"
+check "a run with an invalid task and spec exits 0" test "$rc" -eq 0
+check "the model got U+FFFD in valid JSON" has out "got: say $(printf '\357\277\275\357\277\275') hi"
+check "the task's repair is told" has err "task was not valid UTF-8: 2 sequence(s) replaced by U+FFFD"
+check "the spec's repair is told" has err "spec was not valid UTF-8: 1 sequence(s) replaced"
+check "the events file has both, valid JSON" python3 -c "
+import json
+kinds = [json.loads(l) for l in open('$tmp/bytes.jsonl', encoding='utf-8')]
+fixed = {e['name']: e['total'] for e in kinds if e['kind'] == 'input_repaired'}
+assert fixed == {'spec': 1, 'task': 2}, fixed"
+stop_mock
+
 finish
