@@ -159,6 +159,16 @@ struct agent_state {
     e.leaf = true;
     return e;
   }
+
+  /// input_repaired for a reply whose body the client had to repair (chat_result::repaired).
+  void tell_repaired(const task& t, const chat_result& reply) const {
+    if (reply.repaired == 0)
+      return;
+    auto e = make_event(event_kind::input_repaired, t);
+    e.name = "llm reply";
+    e.total = reply.repaired;
+    emit(std::move(e));
+  }
 };
 
 using agent_pointer = agent_actor::stateful_pointer<agent_state>;
@@ -293,6 +303,7 @@ void run_step(agent_pointer self, const task_run_ptr& r) {
             call.cost_usd =
                 st.extras ? call_cost(*st.extras, reply.use, fb ? &fb->model : nullptr) : -1;
             st.emit(std::move(call));
+            st.tell_repaired(r->t, reply);
             const auto* x = st.extras;
             if (r->cancelled || reply.tool_calls.empty() || x == nullptr || !x->tool_runner)
               return finish_task(self, r, std::move(reply));
@@ -395,6 +406,7 @@ void summarize_then_run(agent_pointer self, const task_run_ptr& r) {
           [self, r](chat_result& reply) {
             r->call = 0;
             r->use += reply.use;
+            self->state.tell_repaired(r->t, reply);
             self->state.memory().set_summary(std::move(reply.content));
             if (r->cancelled)
               return finish_task(self, r, make_error(errc::cancelled, "task cancelled"));

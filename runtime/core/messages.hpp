@@ -169,12 +169,16 @@ struct chat_result {
   bool usage_estimated = false;
   /// Who answered: 0 the request's endpoint and model, i > 0 its `fallbacks[i - 1]`.
   uint32_t fallback = 0;
+  /// Invalid UTF-8 sequences the client replaced by U+FFFD in the reply's body as it decoded it
+  /// (content, tool calls, streamed deltas); the agent tells them as input_repaired.
+  uint32_t repaired = 0;
 };
 
 template <class F>
 typename F::result_type inspect(F& f, chat_result& x) {
   return f(caf::meta::type_name("chat_result"), x.call_id, x.model, x.content, x.tool_calls,
-           x.finish_reason, x.logprobs, x.use, x.attempts, x.usage_estimated, x.fallback);
+           x.finish_reason, x.logprobs, x.use, x.attempts, x.usage_estimated, x.fallback,
+           x.repaired);
 }
 
 /// Asks the LLM client to abandon a call: its connection is closed, its reply is an error.
