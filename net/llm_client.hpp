@@ -41,7 +41,9 @@ public:
 
   /// Starts a chat completion. `done` runs exactly once: with the result, or with an errc
   /// (llm_timeout, llm_http_error, llm_rate_limited, llm_invalid_response, llm_stream_truncated,
-  /// llm_connect_failed, llm_tls_failed, llm_cancelled, invalid_argument). For streamed requests
+  /// llm_connect_failed, llm_tls_failed, llm_cancelled, invalid_argument, invalid_reply: a reply,
+  /// streamed or not, with neither content nor tool calls). A reply over 64 MiB (body or stream)
+  /// is llm_invalid_response naming the limit, not retried. For streamed requests
   /// `on_delta` (optional) gets each content delta as it arrives. At most
   /// `req.endpoint.max_connections` connections to the endpoint's host and port are open for it
   /// (0: llm_client_options::max_connections_per_endpoint); past that the call queues.

@@ -259,6 +259,7 @@ private:
       call_->ss->saw_done = false;
     }
     body_.clear();
+    stream_bytes_ = 0;
     read_body();
   }
 
@@ -305,6 +306,13 @@ private:
       if (body_.size() < limit)
         body_.append(data.substr(0, limit - body_.size()));
       return true;
+    }
+    // A stream folds into one reply: the same bound as a plain body's.
+    stream_bytes_ += data.size();
+    if (stream_bytes_ > max_ok_body) {
+      fail_attempt(attempt_outcome::invalid_response, errc::llm_invalid_response, too_large_text(),
+                   false);
+      return false;
     }
     auto& st = *call_->ss;
     st.sse.feed(data);
@@ -362,8 +370,14 @@ private:
                      "stream from " + call_->url + " ended without [DONE]", keep);
         return;
       }
-      auto res = st.acc.take();
-      succeed(std::move(res), keep);
+      auto res = st.acc.finish();
+      if (!res) {
+        // As in a non-streamed reply: an empty message is the model's fault: invalid_reply.
+        fail_attempt(attempt_outcome::invalid_response, errc::invalid_reply,
+                     error_message(res.error()) + " from " + call_->url, keep);
+        return;
+      }
+      succeed(std::move(*res), keep);
       return;
     }
     if (call_->kind == call_kind::embed) {
@@ -387,8 +401,18 @@ private:
     succeed(std::move(*res), keep);
   }
 
+  // Names the bound a reply broke; a server that sends it once will again, so no retry.
+  std::string too_large_text() const {
+    return "the reply from " + call_->url + " is larger than " + std::to_string(max_ok_body >> 20) +
+           " MiB, the most the client accepts";
+  }
+
   // A transport error while writing or reading.
   void io_failed(error_code ec) {
+    if (ec == http::error::body_limit) {
+      fail_attempt(attempt_outcome::invalid_response, errc::llm_invalid_response, too_large_text());
+      return;
+    }
     bool got_bytes = parser_ && parser_->got_some();
     if (reused_ && !got_bytes && !call_->fresh_retry_used) {
       // The server closed an idle keep-alive connection: once more on a fresh one, free.
@@ -476,6 +500,7 @@ private:
   std::shared_ptr<call> call_;
   std::optional<milliseconds> retry_after_;
   unsigned status_ = 0;
+  size_t stream_bytes_ = 0; // body bytes of this attempt's stream so far
   bool connected_ = false;
   bool reused_ = false;
   bool sse_mode_ = false;

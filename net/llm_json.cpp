@@ -8,6 +8,7 @@
 #include <boost/json.hpp>
 
 #include "runtime/core/errc.hpp"
+#include "runtime/core/utf8.hpp"
 
 namespace swarm::net {
 
@@ -111,13 +112,17 @@ caf::expected<parsed_url> parse_url(std::string_view url) {
 // -- helpers ---------------------------------------------------------------------------------
 
 std::string excerpt(std::string_view body, size_t n) {
-  if (body.size() <= n)
-    return std::string{body};
+  if (body.size() <= n) {
+    std::string out{body};
+    repair_utf8(out); // error texts end up in events and in the model's transcript
+    return out;
+  }
   // Back up over UTF-8 continuation bytes so the cut never splits a sequence.
   while (n > 0 && (static_cast<unsigned char>(body[n]) & 0xC0) == 0x80)
     --n;
   std::string out{body.substr(0, n)};
   out += "...";
+  repair_utf8(out); // error texts end up in events and in the model's transcript
   return out;
 }
 
@@ -163,8 +168,12 @@ uint64_t count_or(const json::value* v) {
     return v->get_uint64();
   if (v->is_int64())
     return v->get_int64() > 0 ? static_cast<uint64_t>(v->get_int64()) : 0;
+  // Saturates: a double past 2^64 converted as it is would be undefined behaviour (found by
+  // fuzz/stream_chunks, an "index" of 2.2e24).
   if (v->is_double())
-    return v->get_double() > 0 ? static_cast<uint64_t>(v->get_double()) : 0;
+    return !(v->get_double() > 0)                      ? 0
+           : v->get_double() >= 18446744073709551616.0 ? UINT64_MAX
+                                                       : static_cast<uint64_t>(v->get_double());
   return 0;
 }
 
@@ -235,6 +244,17 @@ void read_logprobs(const json::object& choice, std::vector<token_logprob>& out) 
     if (auto o = item.if_object())
       out.push_back(
           token_logprob{std::string{str_or(*o, "token")}, number_or(field(*o, "logprob"), 0)});
+}
+
+// A reply's body as the runtime takes it in: each invalid UTF-8 sequence becomes U+FFFD before it
+// is parsed (Boost.JSON refuses them). JSON's own syntax is ASCII, so only the contents of its
+// strings change (content, tool-call arguments, deltas); `repaired` counts the replacements.
+std::string_view repaired_body(std::string_view body, std::string& storage, uint32_t& repaired) {
+  if (is_valid_utf8(body))
+    return body;
+  storage.assign(body);
+  repaired += static_cast<uint32_t>(repair_utf8(storage));
+  return storage;
 }
 
 json::value parse_json(std::string_view text, json::storage_ptr sp, boost::system::error_code& ec) {
@@ -352,10 +372,13 @@ std::string encode_embedding_request(const embedding_request& req) {
 
 // -- responses -------------------------------------------------------------------------------
 
-caf::expected<chat_result> decode_chat_response(std::string_view body) {
+caf::expected<chat_result> decode_chat_response(std::string_view raw_body) {
   unsigned char buf[4096];
   json::monotonic_resource mr{buf, sizeof(buf)};
   boost::system::error_code ec;
+  std::string storage;
+  uint32_t repaired = 0;
+  auto body = repaired_body(raw_body, storage, repaired);
   auto v = parse_json(body, &mr, ec);
   if (ec)
     return invalid("response is not JSON (" + ec.message() + ")", body);
@@ -402,6 +425,7 @@ caf::expected<chat_result> decode_chat_response(std::string_view body) {
   out.usage_estimated = !read_usage(*root, out.use) || marked_estimated(*root);
   if (auto fb = strict_count(field(*root, fallback_key)); fb && *fb <= UINT32_MAX)
     out.fallback = static_cast<uint32_t>(*fb);
+  out.repaired = repaired;
   return out;
 }
 
@@ -456,6 +480,7 @@ caf::expected<embedding_result> decode_embedding_response(std::string_view body)
   embedding_result out;
   out.vectors.resize(items.size());
   std::vector<bool> seen(items.size(), false);
+  size_t dim = 0; ///< of the first vector
   for (size_t i = 0; i < items.size(); ++i) {
     auto item = items[i].if_object();
     if (!item)
@@ -475,6 +500,16 @@ caf::expected<embedding_result> decode_embedding_response(std::string_view body)
         return invalid("embedding holds a non-number", body);
       vec.push_back(static_cast<float>(number_or(&x, 0)));
     }
+    // One model, one dimension: a reply mixing them, or with an empty vector, would reach the
+    // vector index half stored (found by fuzz/embeddings).
+    if (vec.empty())
+      return invalid("data item has an empty embedding", body);
+    if (dim == 0)
+      dim = vec.size();
+    else if (vec.size() != dim)
+      return invalid("embeddings of different dimensions (" + std::to_string(dim) + " and " +
+                         std::to_string(vec.size()) + ")",
+                     body);
   }
   read_usage(*root, out.use, false); // invalid: no tokens; the broker charges its estimate
   return out;
@@ -485,6 +520,7 @@ caf::expected<embedding_result> decode_embedding_response(std::string_view body)
 struct stream_accumulator::state {
   chat_result result;
   bool usage_valid = false; ///< the last usage chunk stated valid counts
+  bool saw_content = false; ///< a delta's content was a string (even "")
 };
 
 stream_accumulator::stream_accumulator() : state_(std::make_unique<state>()) {}
@@ -496,7 +532,18 @@ stream_accumulator& stream_accumulator::operator=(stream_accumulator&&) noexcept
 void stream_accumulator::reset() {
   state_->result = {};
   state_->usage_valid = false;
+  state_->saw_content = false;
   deltas_ = 0;
+}
+
+caf::expected<chat_result> stream_accumulator::finish() {
+  if (!state_->saw_content && state_->result.tool_calls.empty()) {
+    reset();
+    return make_error(errc::invalid_reply,
+                      "the streamed reply has neither content nor tool calls (no delta "
+                      "carried a content string)");
+  }
+  return take();
 }
 
 chat_result stream_accumulator::take() {
@@ -506,10 +553,12 @@ chat_result stream_accumulator::take() {
   return out;
 }
 
-caf::error stream_accumulator::add(std::string_view chunk_json, const delta_sink& on_delta) {
+caf::error stream_accumulator::add(std::string_view raw_chunk, const delta_sink& on_delta) {
   unsigned char buf[2048];
   json::monotonic_resource mr{buf, sizeof(buf)};
   boost::system::error_code ec;
+  std::string storage;
+  auto chunk_json = repaired_body(raw_chunk, storage, state_->result.repaired);
   auto v = parse_json(chunk_json, &mr, ec);
   if (ec)
     return invalid("stream chunk is not JSON (" + ec.message() + ")", chunk_json);
@@ -540,7 +589,10 @@ caf::error stream_accumulator::add(std::string_view chunk_json, const delta_sink
     auto delta = as_object(field(*choice, "delta"));
     if (!delta)
       continue;
-    if (auto c = field(*delta, "content"); c && c->is_string() && !c->get_string().empty()) {
+    auto c = field(*delta, "content");
+    if (c && c->is_string())
+      state_->saw_content = true;
+    if (c && c->is_string() && !c->get_string().empty()) {
       std::string_view text = c->get_string();
       res.content.append(text);
       ++deltas_;

@@ -84,6 +84,11 @@ public:
   /// The result folded so far (moves it out; the accumulator is then empty).
   chat_result take();
 
+  /// take() for a stream that ended with [DONE]: errc::invalid_reply naming it when no delta
+  /// carried content (a string, even "") and none a tool call, as a non-streamed reply whose
+  /// content is null; the accumulator is then empty either way.
+  [[nodiscard]] caf::expected<chat_result> finish();
+
   /// Forgets everything folded (for a retried attempt).
   void reset();
 

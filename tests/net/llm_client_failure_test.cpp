@@ -211,3 +211,57 @@ rules:
     CHECK(m.stats().chat_requests == 3);
   }
 }
+
+TEST_CASE("a streamed reply with neither content nor tool calls is an invalid_reply, not retried") {
+  mock m{"faults:\n  - {kind: null_content, first: 1}\n"};
+  llm_client client{fast_options()};
+  auto req = make_request(m.url(), "hi");
+  req.stream = true;
+  auto res = chat_sync(client, req);
+  REQUIRE_FALSE(res);
+  CHECK(is(res.error(), errc::invalid_reply));
+  CHECK_THAT(describe(res.error()), Catch::Contains("neither content nor tool calls"));
+  CHECK(m.stats().chat_requests == 1);
+  // The fault hit only the first request: the next is answered.
+  req.call_id = 2;
+  REQUIRE(chat_sync(client, req));
+}
+
+TEST_CASE("a reply larger than the client accepts fails once, naming the limit") {
+  mock m{"faults:\n  - {kind: huge_reply}\n"}; // 65 MiB of content
+  llm_client client{fast_options()};
+  for (bool stream : {false, true}) {
+    INFO("stream: " << stream);
+    auto req = make_request(m.url(), "hi", stream ? 2 : 1);
+    req.stream = stream;
+    auto res = chat_sync(client, req);
+    REQUIRE_FALSE(res);
+    CHECK(is(res.error(), errc::llm_invalid_response));
+    CHECK_THAT(describe(res.error()), Catch::Contains("larger than 64 MiB"));
+  }
+  CHECK(m.stats().chat_requests == 2); // neither was retried
+}
+
+TEST_CASE("a connection reset before or during the reply is retried") {
+  mock m{"faults:\n  - {kind: reset, nth: [1]}\n  - {kind: reset, midway: true, nth: [3]}\n"};
+  llm_client client{fast_options()};
+  auto before = chat_sync(client, make_request(m.url(), "hi"));
+  REQUIRE(before);
+  CHECK(before->attempts == 2);
+  auto req = make_request(m.url(), "one two three four five six", 2);
+  req.stream = true;
+  auto during = chat_sync(client, req);
+  REQUIRE(during);
+  CHECK(during->attempts == 2);
+  CHECK(m.stats().chat_requests == 4);
+}
+
+TEST_CASE("a 429 without Retry-After is retried after the client's own backoff") {
+  mock m{"faults:\n  - {kind: http_429, first: 1, retry_after_s: none}\n"};
+  llm_client client{fast_options()};
+  auto start = std::chrono::steady_clock::now();
+  auto res = chat_sync(client, make_request(m.url(), "hi"));
+  REQUIRE(res);
+  CHECK(res->attempts == 2);
+  CHECK(std::chrono::steady_clock::now() - start < 900ms); // not a second's Retry-After
+}

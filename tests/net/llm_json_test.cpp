@@ -229,6 +229,30 @@ TEST_CASE("embedding response decoding orders vectors by index") {
   CHECK_FALSE(decode_embedding_response("nope"));
 }
 
+TEST_CASE("embedding response decoding refuses vectors of different dimensions or none") {
+  // Regression (fuzz/embeddings): a reply mixing dimensions decoded, and the vector index then
+  // stored part of the batch and refused the rest.
+  auto mixed = decode_embedding_response(
+      R"({"data":[{"index":0,"embedding":[1,0,0,0]},{"index":1,"embedding":[0.5,-1,0]}]})");
+  REQUIRE_FALSE(mixed);
+  CHECK(swarm::describe(mixed.error()).find("embeddings of different dimensions (4 and 3)") !=
+        std::string::npos);
+  auto empty = decode_embedding_response(R"({"data":[{"index":0,"embedding":[]}]})");
+  REQUIRE_FALSE(empty);
+  CHECK(swarm::describe(empty.error()).find("empty embedding") != std::string::npos);
+  CHECK(decode_embedding_response(R"({"data":[]})")); // no input, no vectors
+}
+
+TEST_CASE("an index past 2^64 is out of range, not undefined behaviour") {
+  // Regression (fuzz/stream_chunks): the double 2.2e24 was converted to uint64_t as it was,
+  // undefined behaviour that the Debug+ASan/UBSan suite stops on.
+  stream_accumulator acc;
+  CHECK_FALSE(acc.add(R"({"choices":[{"index":2.2e24,"delta":{"content":"not folded"}}]})"));
+  CHECK_FALSE(acc.add(R"({"choices":[{"index":0,"delta":{"content":"folded"}}]})"));
+  CHECK(acc.take().content == "folded");
+  CHECK_FALSE(decode_embedding_response(R"({"data":[{"index":1e30,"embedding":[1]}]})"));
+}
+
 TEST_CASE("stream accumulator folds content, tool-call deltas, finish reason, logprobs and usage") {
   stream_accumulator acc;
   std::string seen;
@@ -312,4 +336,25 @@ TEST_CASE("a reply with content null and no tool calls is an invalid_reply, not 
       R"({"id":"c1","type":"function","function":{"name":"f","arguments":"{}"}}]}}]})");
   REQUIRE(tools);
   CHECK(tools->tool_calls.size() == 1);
+}
+
+TEST_CASE("a stream with neither content nor tool calls finishes as an invalid_reply") {
+  stream_accumulator acc;
+  REQUIRE_FALSE(acc.add(R"({"choices":[{"delta":{"role":"assistant","content":null}}]})"));
+  REQUIRE_FALSE(acc.add(R"({"choices":[{"delta":{},"finish_reason":"stop"}]})"));
+  auto none = acc.finish();
+  REQUIRE_FALSE(none);
+  CHECK(is(none.error(), errc::invalid_reply));
+  CHECK(describe(none.error()).find("neither content nor tool calls") != std::string::npos);
+  // As in a non-streamed reply, an empty string is an answer.
+  REQUIRE_FALSE(acc.add(R"({"choices":[{"delta":{"role":"assistant","content":""}}]})"));
+  REQUIRE_FALSE(acc.add(R"({"choices":[{"delta":{},"finish_reason":"stop"}]})"));
+  auto empty = acc.finish();
+  REQUIRE(empty);
+  CHECK(empty->content.empty());
+  REQUIRE_FALSE(acc.add(R"({"choices":[{"delta":{"tool_calls":[{"index":0,"id":"c1",)"
+                        R"("function":{"name":"f","arguments":"{}"}}]}}]})"));
+  auto calls = acc.finish();
+  REQUIRE(calls);
+  CHECK(calls->tool_calls.size() == 1);
 }
