@@ -26,11 +26,9 @@ if(NOT SWARM_HAVE_LIBFUZZER)
 endif()
 add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
                     -fno-sanitize-recover=undefined -O1 -gline-tables-only)
-# The GCC builds (Release, Debug+ASan) are the warnings gate. clang warns where GCC does not (an
-# unused namespace-scope constant, say), so here warnings are shown but do not stop the build:
-# the fuzz stage fails on what the fuzzer finds, not on the other compiler's opinions.
+# Warnings are errors here too: clang sees what GCC misses (unused namespace-scope constants).
 function(swarm_target_defaults target)
-  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Werror
                          -Wno-missing-field-initializers)
 endfunction()
 add_link_options(-fsanitize=address,undefined)

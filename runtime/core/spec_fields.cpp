@@ -13,7 +13,6 @@ namespace swarm::detail {
 namespace {
 
 // Upper bounds keep later arithmetic (deadlines, budgets) far from overflow.
-constexpr int64_t max_int32 = std::numeric_limits<int32_t>::max();
 constexpr int64_t max_uint32 = std::numeric_limits<uint32_t>::max();
 // Budgets: far above any real run, far below overflow of the pool's sums (tokens, nano-dollars).
 constexpr int64_t max_budget_tokens = 1'000'000'000'000;
@@ -28,8 +27,6 @@ constexpr int64_t max_concurrent_calls = 1'000'000;
 constexpr int64_t max_cpu_seconds = 86'400;
 constexpr int64_t max_megabytes = 1'048'576;
 constexpr int64_t max_processes_limit = 65'536;
-// Largest weight of a collaborative member: weights are summed.
-constexpr double max_weight = 1'000'000;
 
 constexpr std::string_view overflows[] = {"drop", "summarize"};
 constexpr std::string_view builtin_tool_names[] = {"shell",        "python",     "read_file",
