@@ -19,7 +19,8 @@ namespace {
 constexpr char format_version = 1; ///< of steps and tool calls
 constexpr char call_format_v1 = 1; ///< calls whose reply had no usage_estimated
 constexpr char call_format_v2 = 2; ///< calls whose reply had no fallback
-constexpr char call_format = 3;    ///< calls with every field of the reply
+constexpr char call_format_v3 = 3; ///< calls whose reply had no repaired count
+constexpr char call_format = 4;    ///< calls with every field of the reply
 constexpr char run_format_v1 = 1;  ///< run headers up to `error`
 constexpr char run_format = 2;     ///< run headers with every field
 
@@ -103,6 +104,10 @@ bool decode_call(std::string_view v, journaled_call& x) {
     return decode_as(call_format_v2, v, x.agent, x.task_id, x.step, x.model, r.call_id, r.model,
                      r.content, r.tool_calls, r.finish_reason, r.logprobs, r.use, r.attempts,
                      r.usage_estimated, x.time_ms);
+  if (v.size() >= 1 && v[0] == call_format_v3)
+    return decode_as(call_format_v3, v, x.agent, x.task_id, x.step, x.model, r.call_id, r.model,
+                     r.content, r.tool_calls, r.finish_reason, r.logprobs, r.use, r.attempts,
+                     r.usage_estimated, r.fallback, x.time_ms);
   return decode_as(call_format, v, x.agent, x.task_id, x.step, x.model, x.reply, x.time_ms);
 }
 

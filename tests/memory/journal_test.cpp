@@ -367,6 +367,39 @@ TEST_CASE("a run header of format 1 still reads, with the later fields empty") {
   CHECK(**j.get_run("old") == old);
 }
 
+TEST_CASE("a call journaled in format 3 (before the repaired count) still reads") {
+  swarm::test::temp_dir dir;
+  auto db = open_db(dir);
+  journal j{db};
+  auto r = reply("from the release before UTF-8 repair");
+  r.usage_estimated = true;
+  r.fallback = 1;
+  std::string agent = "team/a", task = "t1", model = "gpt";
+  uint32_t step = 0;
+  int64_t time = 1234;
+  std::vector<char> buf{3};
+  caf::binary_serializer sink{nullptr, buf};
+  REQUIRE_FALSE(sink(agent, task, step, model, r.call_id, r.model, r.content, r.tool_calls,
+                     r.finish_reason, r.logprobs, r.use, r.attempts, r.usage_estimated, r.fallback,
+                     time));
+  auto k = key("r1", "team/a", "t1", 0);
+  poke(*db, cf_journal, "c" + k, std::string{buf.begin(), buf.end()});
+  auto found = j.find(k);
+  REQUIRE(found);
+  REQUIRE(*found);
+  check_same(**found, r);
+  CHECK((*found)->fallback == 1);
+  CHECK((*found)->repaired == 0);
+  // Journaled now, a reply keeps its repaired count.
+  auto k2 = key("r1", "team/a", "t1", 1);
+  r.repaired = 3;
+  REQUIRE_FALSE(j.put(k2, request("r1", "a", "t1", 1), r));
+  auto again = j.find(k2);
+  REQUIRE(again);
+  REQUIRE(*again);
+  CHECK((*again)->repaired == 3);
+}
+
 TEST_CASE("a call journaled in format 2 (before fallback) still reads") {
   swarm::test::temp_dir dir;
   auto db = open_db(dir);
