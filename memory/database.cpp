@@ -485,15 +485,20 @@ caf::expected<std::shared_ptr<database>> database::open(const std::string& data_
     self->keeper = std::make_shared<detail::ledger_keeper>(path);
     db_opts.listeners.push_back(self->keeper);
   }
+  // Beside a running writer the WAL files and the ledger change under this reader: a WAL file
+  // the ledger names may be retired between the two reads, and the newest one ends mid-write.
+  auto holder = lock_holder(data_dir);
+  bool writer_elsewhere = options.read_only && (!holder || holder->has_value());
   // WAL files that the last read-write open still needed when it ended without closing
-  // cleanly, and that are gone now.
+  // cleanly, and that are gone now. (The ledger is rewritten when a flush completes, before
+  // RocksDB deletes the WAL files the flush retired, so a kill between the two loses nothing here.)
   auto ledger = detail::read_wal_ledger(path);
   auto present = detail::wal_files(path);
-  std::vector<std::string> missing;
-  if (ledger.open)
+  std::vector<uint64_t> missing;
+  if (ledger.open && !writer_elsewhere)
     for (auto n : ledger.wals)
       if (!present.count(n))
-        missing.push_back(detail::wal_file_name(n));
+        missing.push_back(n);
   if (!options.read_only)
     release_reserve(path);
   auto open_with = [&](rocksdb::WALRecoveryMode mode, detail::counting_wal_filter& filter) {
@@ -517,14 +522,12 @@ caf::expected<std::shared_ptr<database>> database::open(const std::string& data_
   db_opts.wal_filter = nullptr;
   if (!st.ok())
     return unusable(detail::status_error(path, "cannot open", st));
-  for (const auto& name : missing)
+  for (auto n : missing)
     self->damage.push_back(
-        "WAL file " + name +
+        "WAL file " + detail::wal_file_name(n) +
         " is missing: the store was not closed cleanly and the writes that were only in that "
         "file are lost");
   if (kept) {
-    auto holder = lock_holder(data_dir);
-    bool writer_elsewhere = options.read_only && (!holder || holder->has_value());
     for (auto& line : detail::describe_wal_damage(path, *kept, st, writer_elsewhere))
       self->damage.push_back(std::move(line));
   }
@@ -542,7 +545,10 @@ caf::expected<std::shared_ptr<database>> database::open(const std::string& data_
     detail::wal_ledger now{true, {}};
     for (const auto& [number, name] : detail::wal_files(path))
       now.wals.push_back(number);
-    detail::write_wal_ledger(path, now);
+    {
+      std::lock_guard guard{result->impl_->keeper->mtx}; // the flush listener writes it too
+      detail::write_wal_ledger(path, now);
+    }
     // Best effort: the keys are derived data, and a store whose disk is full must still open.
     static_cast<void>(clear_legacy_keys(*result));
     make_reserve(path);
