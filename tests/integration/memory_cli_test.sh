@@ -151,10 +151,15 @@ start_named_mock slow "$tmp/slow.mock.yaml"
   --data-dir "$tmp/live" --run-id slow1 -q >"$tmp/live.out" 2>&1 &
 live_pid=$!
 pids="$pids $live_pid"
-for _ in $(seq 1 100); do
-  "$swarm" memory runs --data-dir "$tmp/live" 2>/dev/null | grep -q '^slow1  running' && break
+seen=no
+for _ in $(seq 1 300); do # at most 30 s: a slow (sanitized) build takes a while to start the run
+  if "$swarm" memory runs --data-dir "$tmp/live" 2>/dev/null | grep -q '^slow1  running'; then
+    seen=yes
+    break
+  fi
   sleep 0.1
 done
+check "the run to be killed is seen running before its store is imaged" test "$seen" = yes
 for image in intact truncated garbage deleted; do
   mkdir -p "$tmp/$image" && cp -r "$tmp/live/memory" "$tmp/$image/memory"
 done
@@ -166,7 +171,7 @@ mem check --data-dir "$tmp/intact"
 check "a killed run's store checks healthy with its run" sh -c "test $rc -eq 0 && grep -q '^runs: 1' '$tmp/out'"
 newest() { find "$tmp/$1/memory" -name '*.log' | sort | tail -1; }
 wal=$(newest truncated)
-truncate -s $(($(stat -c %s "$wal") / 2)) "$wal"
+truncate -s $(($(stat -c %s "$wal") - 3)) "$wal" # inside its last record, never on a boundary
 mem check --data-dir "$tmp/truncated"
 check "a truncated WAL: check exits 3 naming the file and the byte" sh -c "test $rc -eq 3 &&
   grep -q \"^damage: WAL file $(basename "$wal") .* is damaged at byte\" '$tmp/out' &&
