@@ -1,6 +1,7 @@
 // RocksDB's info log for the memory database (memory/detail/info_log.hpp).
 #include "memory/detail/info_log.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -24,7 +25,7 @@ public:
   tolerant_logger(std::FILE* file, std::string dir)
       : rocksdb::Logger(rocksdb::InfoLogLevel::INFO_LEVEL), file_(file), dir_(std::move(dir)) {
     std::fseek(file_, 0, SEEK_END);
-    size_ = std::ftell(file_);
+    size_ = std::max(std::ftell(file_), 0L);
   }
   ~tolerant_logger() override {
     if (file_ != nullptr)
@@ -41,21 +42,23 @@ public:
     char stamp[40];
     std::strftime(stamp, sizeof(stamp), "%Y/%m/%d-%H:%M:%S", &tm);
     std::lock_guard guard{mtx_};
-    if (size_ > max_log_bytes)
+    if (size_ > max_log_bytes || file_ == nullptr) // full, or a failed open to try again
       rotate();
     if (file_ == nullptr)
       return;
-    std::fprintf(file_, "%s.%06lld ", stamp, static_cast<long long>(micros));
-    std::vfprintf(file_, format, ap);
+    // Counted as written, not by ftell: a failing ftell (-1) would stop the rotation for good.
+    auto head = std::fprintf(file_, "%s.%06lld ", stamp, static_cast<long long>(micros));
+    auto body = std::vfprintf(file_, format, ap);
     std::fputc('\n', file_);
     std::fflush(file_);
     std::clearerr(file_);
-    size_ = std::ftell(file_);
+    size_ += std::max(head, 0) + std::max(body, 0) + 1;
   }
 
 private:
   void rotate() {
-    std::fclose(file_);
+    if (file_ != nullptr)
+      std::fclose(file_);
     std::error_code ec;
     fs::rename(fs::path{dir_} / "LOG", fs::path{dir_} / "LOG.old", ec);
     file_ = std::fopen((fs::path{dir_} / "LOG").c_str(), "a");
