@@ -21,6 +21,7 @@ check_cxx_source_compiles(
   SWARM_HAVE_LIBFUZZER)
 unset(CMAKE_REQUIRED_FLAGS)
 if(NOT SWARM_HAVE_LIBFUZZER)
+  unset(SWARM_HAVE_LIBFUZZER CACHE) # checked again once libFuzzer is installed
   message(FATAL_ERROR
     "clang cannot link -fsanitize=fuzzer: install libFuzzer (Debian: libclang-rt-14-dev)")
 endif()

@@ -60,11 +60,14 @@ for t in $targets; do
   set +e
   ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} \
     UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
-    "$dir/fuzz/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+    timeout -s KILL $((seconds * 2 + 120)) "$dir/fuzz/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="$crashes/" ${dict:+-dict=$dict} \
     "$work" "fuzz/corpus/$t" >"$log" 2>&1
   rc=$?
   set -e
+  # -max_total_time leaves out the replay of the corpora, which grow with every run: past twice
+  # the time (plus two minutes) the target is killed and the stage fails, naming it.
+  [ "$rc" -eq 137 ] && echo "fuzz: $t still running after $((seconds * 2 + 120)) s: killed" >&2
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
   corpus=$(find "$work" -type f | wc -l)
