@@ -556,6 +556,17 @@ caf::expected<std::shared_ptr<database>> database::open(const std::string& data_
   return result;
 }
 
+database::wal_usage database::wal_files() const {
+  wal_usage out;
+  for (const auto& [number, name] : detail::wal_files(impl_->path)) {
+    std::error_code ec;
+    auto size = fs::file_size(fs::path{impl_->path} / name, ec);
+    ++out.files;
+    out.bytes += ec ? 0 : size;
+  }
+  return out;
+}
+
 const std::vector<std::string>& database::damage() const {
   return impl_->damage;
 }

@@ -111,6 +111,13 @@ public:
   /// Bytes of the files in the database's directory, the reserve left out.
   [[nodiscard]] caf::expected<uint64_t> disk_usage() const;
 
+  /// The write-ahead log files in the database's directory now: how many, and their bytes.
+  struct wal_usage {
+    uint64_t files = 0;
+    uint64_t bytes = 0;
+  };
+  wal_usage wal_files() const;
+
   /// What opening found damaged or lost, one sentence each naming the file (and byte) and what
   /// recovery dropped; empty for a healthy store.
   const std::vector<std::string>& damage() const;

@@ -10,28 +10,6 @@
 
 namespace swarm::cli {
 
-namespace {
-
-namespace fs = std::filesystem;
-
-/// The WAL files in the store's directory: how many, and their bytes.
-std::pair<uint64_t, uint64_t> wal_files(const std::string& dir) {
-  uint64_t n = 0;
-  uint64_t bytes = 0;
-  std::error_code ec;
-  for (fs::directory_iterator it{dir, ec}, end; !ec && it != end; it.increment(ec)) {
-    if (it->path().extension() != ".log")
-      continue;
-    std::error_code size_ec;
-    auto size = it->file_size(size_ec);
-    ++n;
-    bytes += size_ec ? 0 : size;
-  }
-  return {n, bytes};
-}
-
-} // namespace
-
 void warn_damage(const memory::database& db, const std::string& data_dir) {
   for (const auto& line : db.damage())
     std::cerr << "swarm memory: warning: memory database " << db.path() << " is damaged: " << line
@@ -81,7 +59,7 @@ int check_store(const memory_args& args) {
       earlier.push_back(line);
   }
   bool damaged = !found.empty() || !earlier.empty();
-  auto [wals, wal_bytes] = wal_files((*db)->path());
+  auto [wals, wal_bytes] = (*db)->wal_files();
   if (args.json) {
     json_line j;
     j.add("path", (*db)->path())
