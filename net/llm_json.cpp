@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <optional>
 
 #include <boost/json.hpp>
@@ -233,6 +234,20 @@ std::string arguments_text(const json::value* v) {
   return json::serialize(*v);
 }
 
+// A logprob as the runtime keeps it: within [-1e6, 0] (above 0 would be a probability above 1)
+// and on a grid of 1e-9. Boost.JSON 1.81 reads a double of 16-17 significant digits up to one
+// unit off, so a value written as it came would change each time a cassette is read and written
+// again; a grid point has at most 15 digits and a power of ten within 10^22, which it reads
+// exactly.
+double kept_logprob(double v) {
+  if (!(v < 0)) // 0, positive and NaN
+    return 0;
+  if (v < -1e6)
+    return -1e6;
+  double kept = std::round(v * 1e9) / 1e9;
+  return kept == 0 ? 0.0 : kept; // never -0, which is written apart from 0
+}
+
 void read_logprobs(const json::object& choice, std::vector<token_logprob>& out) {
   auto lp = as_object(field(choice, "logprobs"));
   if (!lp)
@@ -242,8 +257,8 @@ void read_logprobs(const json::object& choice, std::vector<token_logprob>& out) 
     return;
   for (const auto& item : content->get_array())
     if (auto o = item.if_object())
-      out.push_back(
-          token_logprob{std::string{str_or(*o, "token")}, number_or(field(*o, "logprob"), 0)});
+      out.push_back(token_logprob{std::string{str_or(*o, "token")},
+                                  kept_logprob(number_or(field(*o, "logprob"), 0))});
 }
 
 // A reply's body as the runtime takes it in: each invalid UTF-8 sequence becomes U+FFFD before it

@@ -1,4 +1,6 @@
 // Unit tests of the OpenAI wire format: URLs, request encoding, response decoding, stream folding.
+#include <cmath>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -357,4 +359,36 @@ TEST_CASE("a stream with neither content nor tool calls finishes as an invalid_r
   auto calls = acc.finish();
   REQUIRE(calls);
   CHECK(calls->tool_calls.size() == 1);
+}
+
+// Found by fuzz_chat_response: a logprob written as a 19-digit integer re-encoded as a double
+// whose 16-17 digits Boost.JSON 1.81 reads back one unit off, so a cassette's reply changed each
+// time it was read and written. Logprobs are kept on a grid of 1e-9 within [-1e6, 0].
+TEST_CASE("a reply's logprobs survive decode and encode unchanged, however they were written") {
+  auto round_trip_is_stable = [](const std::string& body) {
+    auto res = decode_chat_response(body);
+    REQUIRE(res);
+    auto once = encode_chat_response(*res);
+    auto again = decode_chat_response(once);
+    REQUIRE(again);
+    CHECK(encode_chat_response(*again) == once);
+    return *res;
+  };
+  auto body = [](const std::string& logprob) {
+    return R"({"choices":[{"message":{"content":"H"},"logprobs":{"content":[{"token":"i","logprob":)" +
+           logprob + "}]}}]}";
+  };
+  auto big = round_trip_is_stable(body("9223300001836352590"));
+  REQUIRE(big.logprobs.size() == 1);
+  CHECK(big.logprobs[0].logprob == 0.0); // a logprob above 0 is a probability above 1
+  CHECK(round_trip_is_stable(body("-1e300")).logprobs[0].logprob == -1e6);
+  CHECK(round_trip_is_stable(body("-1.9361265e-07")).logprobs[0].logprob == Approx(-1.94e-7));
+  uint64_t x = 0x9e3779b97f4a7c15u;
+  for (int i = 0; i < 2000; ++i) { // every digit count and scale a server may write
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    double v = -static_cast<double>(x % 1000000007u) / std::pow(10.0, static_cast<int>(x % 19));
+    char text[64];
+    std::snprintf(text, sizeof text, "%.17g", v);
+    round_trip_is_stable(body(text));
+  }
 }
