@@ -3,6 +3,8 @@
 # build/fuzz and runs each for FUZZ_SECONDS. A crash, a sanitizer report, a hang (> 10 s on one
 # input) or a run past 2 GiB fails it, naming the input that did it. See docs/fuzzing.md.
 #   FUZZ_SECONDS  seconds per target (default 600)
+#   FUZZ_RUNS     executions per target; a target stops at whichever of the two comes first
+#   FUZZ_SUMMARY  the summary file (default FUZZ_DIR/summary.txt; two runs at once need two)
 #   FUZZ_TARGETS  targets to run, space-separated (default: all)
 #   FUZZ_DIR      build dir (default build/fuzz)
 #   FUZZ_LOCK     a file to flock around each build step (machines whose builds must not overlap)
@@ -46,7 +48,7 @@ for t in $targets; do
 done
 echo "== fuzz: built in $(($(date +%s) - start)) s; ${seconds} s per target"
 
-summary="$dir/summary.txt"
+summary=${FUZZ_SUMMARY:-$dir/summary.txt}
 : >"$summary"
 failed=0
 for t in $targets; do
@@ -60,7 +62,7 @@ for t in $targets; do
   set +e
   ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} \
     UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
-    timeout -s KILL $((seconds * 2 + 120)) "$dir/fuzz/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+    timeout -s KILL $((seconds * 2 + 120)) "$dir/fuzz/fuzz_$t" -max_total_time="$seconds" ${FUZZ_RUNS:+-runs=$FUZZ_RUNS} -timeout=10 -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="$crashes/" ${dict:+-dict=$dict} \
     "$work" "fuzz/corpus/$t" >"$log" 2>&1
   rc=$?
