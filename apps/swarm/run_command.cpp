@@ -148,10 +148,9 @@ caf::error check_llm(const swarm_spec& spec, const llm_overrides& overrides) {
   return {};
 }
 
-// Gives up before a run starts: says why on stderr and, with --json, prints the one JSON object
-// anyway (status "invalid", "data_dir_unavailable" or "failed", the error, the run id if any).
-int refuse(const run_args& args, const caf::error& err, int code) {
-  std::cerr << "swarm run: " << describe(err) << "\n";
+// With --json, the one JSON object of a run that never started (status "invalid",
+// "data_dir_unavailable" or "failed", the error, the run id if any); else nothing.
+void print_refusal(const run_args& args, const caf::error& err, int code) {
   if (args.json) {
     auto status = code == exit_usage      ? "invalid"
                   : code == exit_data_dir ? "data_dir_unavailable"
@@ -163,6 +162,13 @@ int refuse(const run_args& args, const caf::error& err, int code) {
                             {"duration_ms", 0}};
     std::cout << boost::json::serialize(doc) << "\n";
   }
+}
+
+// Gives up before a run starts: says why on stderr and, with --json, prints the one JSON object
+// anyway (print_refusal).
+int refuse(const run_args& args, const caf::error& err, int code) {
+  std::cerr << "swarm run: " << describe(err) << "\n";
+  print_refusal(args, err, code);
   return code;
 }
 
@@ -405,13 +411,20 @@ command add_run_command(CLI::App& app) {
                   "(docs/events.md)");
   sub->add_flag("--quiet,-q", args->quiet, "no progress lines");
   sub->get_option("--resume")->excludes("--task-file")->excludes("--no-memory");
+  // A command line CLI11 refuses never reaches the command (main prints the failure through
+  // app.exit): `swarm run ... --json` still owes its one JSON object.
+  app.failure_message([sub, args](const CLI::App* from, const CLI::Error& e) {
+    if (sub->parsed() > 0 && sub->count("--json") > 0) {
+      args->json = true;
+      print_refusal(*args, make_error(errc::invalid_argument, e.what()), exit_usage);
+    }
+    return CLI::FailureMessage::simple(from, e);
+  });
   return [args] {
     if (args->resume.empty() && (!args->task.empty() || !args->task_file.empty())) {
       auto task = read_task(args->task, args->task_file);
-      if (!task) {
-        std::cerr << "swarm run: " << describe(task.error()) << "\n";
-        return static_cast<int>(exit_usage);
-      }
+      if (!task)
+        return refuse(*args, task.error(), exit_usage);
       args->task = std::move(*task);
     }
     return run_session{*args}();

@@ -297,6 +297,27 @@ check "an unusable data directory with --json: exit 3, data_dir_unavailable" pyt
 import json; r = json.load(open('$tmp/out'))
 assert $? == 3 and r['status'] == 'data_dir_unavailable', r
 assert r['error']['code'] == 'data_dir_unusable' and 'schema.json' in r['error']['message'], r"
+# a command line the parser refuses, or a task that cannot be read: still one object, exit 2
+refused_json() { # code, words of the message...: the object in $tmp/out and exit 2 ($1)
+  python3 - "$tmp/out" "$@" <<'PY'
+import json, sys
+rc, code, words = int(sys.argv[2]), sys.argv[3], sys.argv[4:]
+r = json.load(open(sys.argv[1]))
+assert rc == 2 and r['status'] == 'invalid' and r['error']['code'] == code, (rc, r)
+assert all(w in r['error']['message'] for w in words), r
+PY
+}
+"$swarm" run "$ex/vote.yaml" --task q --run-id "a/b" --json >"$tmp/out" 2>"$tmp/err"
+check "a bad --run-id with --json: one object naming it" refused_json $? invalid_argument run-id "'/'"
+check "and the parser's message on stderr" grep -q -- "--run-id: run id holds '/'" "$tmp/err"
+"$swarm" run "$ex/vote.yaml" --task q --no-such-flag --json >"$tmp/out" 2>"$tmp/err"
+check "an unknown option with --json: one object naming it" refused_json $? invalid_argument --no-such-flag
+"$swarm" run "$ex/vote.yaml" --json --task q --fresh >"$tmp/out" 2>"$tmp/err"
+check "--fresh without --run-id with --json: one object" refused_json $? invalid_argument --run-id
+"$swarm" run "$ex/vote.yaml" --task-file "$tmp/no-task.txt" --json >"$tmp/out" 2>"$tmp/err"
+check "an unreadable --task-file with --json: one object naming it" refused_json $? io_error no-task.txt
+"$swarm" run "$ex/vote.yaml" --task q --no-such-flag >"$tmp/out" 2>"$tmp/err"
+check "without --json a refused command line prints nothing on stdout" test ! -s "$tmp/out"
 
 # -- the log: off by default, info to --log-file, every event at debug with -v
 start_mock "$ex/vote.mock.yaml"
