@@ -29,6 +29,7 @@
 #include "net/cassette.hpp"
 #include "net/llm_actor.hpp"
 #include "net/llm_client.hpp"
+#include "runtime/cluster_node.hpp"
 #include "runtime/core/errc.hpp"
 #include "runtime/core/event_gate.hpp"
 #include "runtime/core/events.hpp"
@@ -54,6 +55,9 @@ swarm_config make_config(const runtime_options& opts) {
   swarm_config cfg;
   register_types(cfg);
   apply_scheduler_options(cfg, opts);
+  if (!opts.cluster.listen.empty())
+    apply_cluster_config(cfg, opts.cluster.link, opts.cluster.heartbeat_interval,
+                         opts.cluster.failure_timeout);
   return cfg;
 }
 
@@ -227,6 +231,10 @@ runtime::runtime(runtime_options opts, llm_overrides overrides) {
   if (!p)
     throw std::runtime_error(describe(p.error()));
   impl_ = std::make_shared<impl>(opts, std::move(overrides), std::move(*p));
+  if (auto err = impl_->start_node(opts.cluster)) {
+    impl_->stop();
+    throw std::runtime_error(describe(err));
+  }
 }
 
 caf::expected<std::unique_ptr<runtime>> runtime::open(runtime_options opts,
@@ -235,6 +243,10 @@ caf::expected<std::unique_ptr<runtime>> runtime::open(runtime_options opts,
   if (!p)
     return std::move(p.error());
   auto ptr = std::make_shared<impl>(opts, std::move(overrides), std::move(*p));
+  if (auto err = ptr->start_node(opts.cluster)) {
+    ptr->stop();
+    return err;
+  }
   return std::unique_ptr<runtime>{new runtime{std::move(ptr)}};
 }
 
@@ -244,6 +256,17 @@ runtime::~runtime() {
 
 void runtime::stop() {
   impl_->stop();
+}
+
+std::vector<node_info> runtime::cluster_members() const {
+  if (!impl_->node)
+    return {};
+  auto members = swarm::cluster_members(impl_->sys, impl_->node, std::chrono::seconds(10));
+  return members ? std::move(*members) : std::vector<node_info>{};
+}
+
+void runtime::leave_cluster(std::chrono::milliseconds timeout) {
+  impl_->leave_cluster(timeout);
 }
 
 caf::expected<swarm_handle> runtime::spawn(const swarm_spec& spec) {

@@ -11,6 +11,7 @@
 
 #include <caf/expected.hpp>
 
+#include "runtime/core/cluster_messages.hpp"
 #include "runtime/core/messages.hpp"
 #include "runtime/core/options.hpp"
 #include "runtime/core/spec.hpp"
@@ -210,6 +211,15 @@ public:
   /// Calls `fn` for every later event of every run, on a runtime thread, until the returned
   /// subscription goes (or the runtime stops). `fn` must not block.
   [[nodiscard]] event_subscription on_event(std::function<void(const event&)> fn);
+
+  /// The cluster as this runtime's node sees it (runtime_options::cluster): the node itself
+  /// first, then every member it knows, by name. Empty when this runtime is no node.
+  std::vector<node_info> cluster_members() const;
+
+  /// Drains this runtime's node: the members are told it takes no new work; waits until no run
+  /// runs here or `timeout` passed, then tells them it leaves for good. No-op without a node;
+  /// stop() leaves at once.
+  void leave_cluster(std::chrono::milliseconds timeout);
 
   /// Stops every swarm and the LLM client; pending runs end with errc::runtime_stopped.
   /// Idempotent; the destructor calls it.

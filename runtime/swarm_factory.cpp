@@ -260,6 +260,14 @@ std::vector<std::string> swarm_factory::running() const {
   return out;
 }
 
+uint64_t swarm_factory::agent_count() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  uint64_t n = 0;
+  for (const auto& [name, sw] : registry_)
+    n += sw.agents.size();
+  return n;
+}
+
 std::optional<built_swarm> swarm_factory::remove(const std::string& name) {
   std::lock_guard<std::mutex> guard{mtx_};
   auto i = registry_.find(name);

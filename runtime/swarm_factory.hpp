@@ -63,6 +63,9 @@ public:
   /// Names of the running swarms.
   std::vector<std::string> running() const;
 
+  /// How many agents the running swarms have (their spec's agents; restarts replace, not add).
+  uint64_t agent_count() const;
+
   /// Removes `name` from the registry; returns the swarm so its actors can be stopped.
   std::optional<built_swarm> remove(const std::string& name);
 

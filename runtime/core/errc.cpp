@@ -86,6 +86,8 @@ std::string to_string(errc x) {
     return "data_dir_unusable";
   case errc::member_down:
     return "member_down";
+  case errc::node_unreachable:
+    return "node_unreachable";
   }
   return "errc(" + std::to_string(static_cast<int>(x)) + ")";
 }

@@ -52,6 +52,7 @@ enum class errc : uint8_t {
   data_dir_unusable,    ///< the data directory is locked by another process, read-only, corrupt
                         ///< or not ours
   member_down,          ///< a member actor died (an exception, a crash of its behaviour, a kill)
+  node_unreachable,     ///< a cluster node could not be reached, or refused the link
 };
 
 /// The CAF error category of `errc`.

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace swarm {
 
@@ -36,6 +37,35 @@ struct llm_client_options {
   std::string ca_file;
   /// Verify the server certificate and host name of https endpoints. Default: true.
   bool verify_tls = true;
+};
+
+/// How a cluster link is secured (docs/cluster.md, "Certificates"): mutual TLS with a cluster CA,
+/// or plain TCP on loopback only.
+struct cluster_link_options {
+  std::string tls_cert; ///< PEM certificate of this process, signed by `tls_ca`
+  std::string tls_key;  ///< its private key, unencrypted PEM
+  std::string tls_ca;   ///< PEM certificate of the cluster CA: peers must be signed by it
+  /// Plain TCP instead of TLS: allowed only on loopback addresses (127.0.0.0/8, ::1, localhost).
+  bool insecure = false;
+};
+
+/// A cluster node's settings (swarm node, docs/cluster.md). Empty `listen`: no node.
+struct cluster_options {
+  /// "HOST:PORT" the node listens on ("[::1]:PORT" for IPv6; port 0: any free port).
+  std::string listen;
+  /// Seeds to join, "HOST:PORT" each: any one that answers brings in the whole membership.
+  std::vector<std::string> join;
+  /// The node's name, unique in the cluster: [A-Za-z0-9._:-]{1,64}. Default: the listen
+  /// address as "host:port".
+  std::string name;
+  /// How often the node tells each member it is alive (and its load). Default: 250 ms.
+  std::chrono::milliseconds heartbeat_interval{250};
+  /// A member silent this long is `unreachable`; after twice this long its link is dropped and
+  /// it is `down`. A killed member's process is `down` at once. Default: 2 s.
+  std::chrono::milliseconds failure_timeout{2000};
+  /// How often links to down members and to unanswered seeds are tried again. Default: 1 s.
+  std::chrono::milliseconds reconnect_interval{1000};
+  cluster_link_options link;
 };
 
 /// The embedding runtime. Default-constructed options run a local, in-memory runtime.
@@ -73,6 +103,8 @@ struct runtime_options {
   bool keep_workspaces = false;
   /// The LLM client's options.
   llm_client_options llm;
+  /// Makes this runtime a node of a cluster (cluster_options::listen); default: none.
+  cluster_options cluster;
 };
 
 } // namespace swarm

@@ -3,6 +3,7 @@
 
 #include <caf/actor_system_config.hpp>
 
+#include "runtime/core/cluster_messages.hpp"
 #include "runtime/core/errc.hpp"
 #include "runtime/core/memory_messages.hpp"
 #include "runtime/core/messages.hpp"
@@ -62,10 +63,27 @@ std::string to_string(event_kind x) {
   return "event_kind(" + std::to_string(static_cast<int>(x)) + ")";
 }
 
+std::string to_string(node_state x) {
+  switch (x) {
+  case node_state::up:
+    return "up";
+  case node_state::unreachable:
+    return "unreachable";
+  case node_state::down:
+    return "down";
+  case node_state::draining:
+    return "draining";
+  case node_state::left:
+    return "left";
+  }
+  return "node_state(" + std::to_string(static_cast<int>(x)) + ")";
+}
+
 void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_types<caf::id_block::swarm>();
   cfg.add_message_types<caf::id_block::swarm_tools>();
   cfg.add_message_types<caf::id_block::swarm_memory>();
+  cfg.add_message_types<caf::id_block::swarm_cluster>();
   cfg.add_error_category(errc_category,
                          [](uint8_t code, caf::atom_value, const caf::message& ctx) -> std::string {
                            return describe(caf::error{code, errc_category, ctx});

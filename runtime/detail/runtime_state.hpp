@@ -30,6 +30,7 @@
 #include "net/llm_actor.hpp"
 #include "net/llm_client.hpp"
 #include "net/llm_tape.hpp"
+#include "runtime/cluster_node.hpp"
 #include "runtime/core/errc.hpp"
 #include "runtime/core/events.hpp"
 #include "runtime/core/run_id.hpp"
@@ -166,7 +167,42 @@ struct runtime::impl {
     return true;
   }
 
+  caf::actor node; // this runtime's cluster node (runtime_options::cluster), else null
+
+  /// Starts the node when `opts` name an address to listen on; its load is this runtime's.
+  caf::error start_node(const cluster_options& opts) {
+    if (opts.listen.empty())
+      return {};
+    auto started = start_cluster_node(sys, opts, [this] {
+      return node_load{factory.agent_count(), client->stats().in_flight};
+    });
+    if (!started)
+      return std::move(started.error());
+    node = std::move(*started);
+    return {};
+  }
+
+  /// Drains the node (members stop placing work here), waits for the runs running here to end
+  /// or `timeout`, then leaves the cluster. Idempotent; no-op without a node.
+  void leave_cluster(std::chrono::milliseconds timeout) {
+    caf::actor n;
+    {
+      std::lock_guard<std::mutex> guard{mtx};
+      n = std::exchange(node, caf::actor{});
+    }
+    if (!n)
+      return;
+    swarm::leave_cluster(
+        sys, n,
+        [this] {
+          std::lock_guard<std::mutex> guard{mtx};
+          return active_runs.empty();
+        },
+        timeout);
+  }
+
   void stop() {
+    leave_cluster(std::chrono::milliseconds(0));
     if (stopped.exchange(true))
       return;
     client->stop();

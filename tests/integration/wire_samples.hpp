@@ -3,13 +3,14 @@
 
 #include <caf/actor.hpp>
 
+#include "runtime/core/cluster_messages.hpp"
 #include "runtime/core/errc.hpp"
 #include "runtime/core/messages.hpp"
 
 namespace swarm::test {
 
-/// Calls `f` with one value of every type of the `swarm` type-ID block, every field set to a
-/// non-default value; returns how many. `self` fills the actor handle of subscribe_events.
+/// Calls `f` with one value of every type of the `swarm` and `swarm_cluster` type-ID blocks,
+/// every field set to a non-default value; returns how many. `self` fills the actor handles.
 template <class F>
 size_t for_each_wire_sample(const caf::actor& self, F&& f) {
   using namespace std::chrono_literals;
@@ -78,6 +79,16 @@ size_t for_each_wire_sample(const caf::actor& self, F&& f) {
   visit(ev);
   visit(subscribe_events{self});
   visit(fallback);
+  node_info info{"n2", "127.0.0.1:4242", 1'700'000'000'123, node_state::draining, 12,
+                 3,    1'700'000'000'456};
+  visit(node_state::unreachable);
+  visit(info);
+  visit(std::vector<node_info>{info, info});
+  visit(node_hello{info, self});
+  visit(node_welcome{info, {info}});
+  visit(node_heartbeat{"n2", 1'700'000'000'123, node_state::up, 12, 3});
+  visit(node_leave{"n2", 1'700'000'000'123});
+  visit(cluster_status_request{});
   return n;
 }
 

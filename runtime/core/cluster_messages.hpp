@@ -1,0 +1,115 @@
+// The cluster's membership protocol: what node actors tell each other (hello, heartbeat, leave)
+// and what a node answers about the cluster. Own type-ID block (`swarm_cluster`), registered by
+// register_types; every node and every client of a cluster speaks it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/meta/type_name.hpp>
+#include <caf/type_id.hpp>
+
+namespace swarm {
+
+/// A node's state as one node sees it (docs/cluster.md, "Membership").
+enum class node_state : uint8_t {
+  up,          ///< heartbeats arrive
+  unreachable, ///< no heartbeat for the failure timeout, the link still open (stopped, partitioned)
+  down,        ///< the link is lost (killed, or dropped after silence); reconnects are tried
+  draining,    ///< shutting down: takes no new work, finishes what it runs
+  left,        ///< stopped after draining; no reconnects
+};
+
+std::string to_string(node_state x);
+
+/// One member of a cluster as a node knows it.
+struct node_info {
+  std::string name;     ///< unique in the cluster (swarm node --name; default host:port)
+  std::string address;  ///< where its node actor listens, "host:port"
+  uint64_t incarnation; ///< start time of its process, Unix ms: a restarted node has a newer one
+  node_state state = node_state::up;
+  uint64_t agents = 0;       ///< agent actors it runs
+  uint64_t in_flight = 0;    ///< its LLM calls in flight
+  int64_t last_heard_ms = 0; ///< when its last heartbeat arrived, Unix ms (own entry: now)
+};
+
+template <class F>
+typename F::result_type inspect(F& f, node_info& x) {
+  return f(caf::meta::type_name("node_info"), x.name, x.address, x.incarnation, x.state, x.agents,
+           x.in_flight, x.last_heard_ms);
+}
+
+/// A node introduces itself to another (at join, at a reconnect, to members it learns of). The
+/// receiver adds or refreshes it and answers with a node_welcome.
+struct node_hello {
+  node_info self;
+  caf::actor node; ///< the sender's node actor
+};
+
+template <class F>
+typename F::result_type inspect(F& f, node_hello& x) {
+  return f(caf::meta::type_name("node_hello"), x.self, x.node);
+}
+
+/// The answer to a node_hello: the receiver itself and every member it knows, so that the
+/// newcomer can link to each of them directly.
+struct node_welcome {
+  node_info self;
+  std::vector<node_info> members;
+};
+
+template <class F>
+typename F::result_type inspect(F& f, node_welcome& x) {
+  return f(caf::meta::type_name("node_welcome"), x.self, x.members);
+}
+
+/// Sent by each node to each member it links to, every heartbeat interval.
+struct node_heartbeat {
+  std::string name;
+  uint64_t incarnation = 0;
+  node_state state = node_state::up;
+  uint64_t agents = 0;
+  uint64_t in_flight = 0;
+};
+
+template <class F>
+typename F::result_type inspect(F& f, node_heartbeat& x) {
+  return f(caf::meta::type_name("node_heartbeat"), x.name, x.incarnation, x.state, x.agents,
+           x.in_flight);
+}
+
+/// A node that drained tells its members it is gone for good.
+struct node_leave {
+  std::string name;
+  uint64_t incarnation = 0;
+};
+
+template <class F>
+typename F::result_type inspect(F& f, node_leave& x) {
+  return f(caf::meta::type_name("node_leave"), x.name, x.incarnation);
+}
+
+/// Asks a node for the cluster as it sees it: answered with std::vector<node_info>, the node
+/// itself first, then the others by name.
+struct cluster_status_request {};
+
+template <class F>
+typename F::result_type inspect(F& f, cluster_status_request&) {
+  return f(caf::meta::type_name("cluster_status_request"));
+}
+
+} // namespace swarm
+
+// After the `swarm_memory` block (memory_messages.hpp), which starts at +150.
+CAF_BEGIN_TYPE_ID_BLOCK(swarm_cluster, caf::first_custom_type_id + 200)
+CAF_ADD_TYPE_ID(swarm_cluster, (swarm::node_state))
+CAF_ADD_TYPE_ID(swarm_cluster, (swarm::node_info))
+CAF_ADD_TYPE_ID(swarm_cluster, (std::vector<swarm::node_info>))
+CAF_ADD_TYPE_ID(swarm_cluster, (swarm::node_hello))
+CAF_ADD_TYPE_ID(swarm_cluster, (swarm::node_welcome))
+CAF_ADD_TYPE_ID(swarm_cluster, (swarm::node_heartbeat))
+CAF_ADD_TYPE_ID(swarm_cluster, (swarm::node_leave))
+CAF_ADD_TYPE_ID(swarm_cluster, (swarm::cluster_status_request))
+CAF_END_TYPE_ID_BLOCK(swarm_cluster)
