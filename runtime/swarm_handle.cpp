@@ -199,6 +199,8 @@ caf::expected<result> swarm_handle::run(task_input in) const {
                                                         describe(err));
                  });
   }
+  if (out) // a run the budget stopped ends budget_exhausted, whatever its coordinator wrapped
+    out->error = run_error(out->error, out->trace);
   auto err = out ? out->error : out.error();
   workspace.end(err && rt.store.journal);
   finished.name = run_status(err);

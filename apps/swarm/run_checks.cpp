@@ -43,6 +43,15 @@ std::string run_error_text(const caf::error& err) {
   return (says_itself ? "" : "failed: ") + describe(err);
 }
 
+std::string run_next_step(const caf::error& err, const std::string& resume_command) {
+  if (!is(err, errc::budget_exhausted))
+    return "try again with: " + resume_command;
+  // A resumed run keeps its spec (and so its budget): it would be refused again.
+  return "the budget was exhausted: raise resources.budget in the spec (or the swarm's or "
+         "agent's budget the refusal names) and run the task again; `" +
+         resume_command + "` would meet the same budget";
+}
+
 caf::error taken_run_id(runtime& rt, const std::string& run_id, const std::string& data_dir) {
   auto known = rt.find_run(run_id);
   if (!known || !*known)

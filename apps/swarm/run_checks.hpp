@@ -21,6 +21,11 @@ int run_exit_code(const caf::error& err, int otherwise);
 /// cancelled run did not fail).
 std::string run_error_text(const caf::error& err);
 
+/// What to do after a run that ended with `err`, for "swarm run: <this>": a run the budget
+/// stopped (errc::budget_exhausted) names the budget to raise, since resuming it would meet the
+/// same budget; any other: "try again with: <resume_command>".
+std::string run_next_step(const caf::error& err, const std::string& resume_command);
+
 /// A new run (not --fresh) under `run_id`, a run id the journal of `data_dir` already has:
 /// errc::run_exists saying how to resume or restart it; else none. The library refuses it too;
 /// this says so before anything is spawned, in the command line's terms.

@@ -337,7 +337,7 @@ private:
     }
     if (!end_.out) {
       std::cerr << "swarm run: " << run_error_text(end_.out.error()) << "\n"
-                << "swarm run: try again with: " << resume_hint << "\n";
+                << "swarm run: " << run_next_step(end_.out.error(), resume_hint) << "\n";
       return run_exit_code(end_.out.error(), exit_failed);
     }
     if (!args_.quiet)

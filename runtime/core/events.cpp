@@ -22,6 +22,24 @@ std::string run_status(const caf::error& err) {
 
 namespace {
 
+bool budget_refused(const std::vector<result>& trace) {
+  return std::any_of(trace.begin(), trace.end(), [](const result& m) {
+    return is(m.error, errc::budget_exhausted) || budget_refused(m.trace);
+  });
+}
+
+} // namespace
+
+caf::error run_error(const caf::error& err, const std::vector<result>& trace) {
+  // Coordinators wrap their members' errors in their own codes (all_members_failed,
+  // member_failed): the run's end looks through them, once, for the budget that stopped it.
+  if (run_status(err) != "failed" || !budget_refused(trace))
+    return err;
+  return make_error(errc::budget_exhausted, describe(err));
+}
+
+namespace {
+
 // A number as people write it: "4", "8.5", "0.80" for confidences.
 std::string number(double x) {
   char buf[32];

@@ -16,6 +16,12 @@ namespace swarm {
 /// "interrupted" (the runtime stopped: the run can resume), "budget_exhausted" or "failed".
 std::string run_status(const caf::error& err);
 
+/// The error a run ends with, given the swarm's error `err` and its members' results `trace`:
+/// a run that failed (run_status "failed") because a budget refused a call (a member anywhere in
+/// `trace`, recursively, failed with errc::budget_exhausted) ends with errc::budget_exhausted,
+/// its message the whole of `err`'s text ("all_members_failed: ..."); any other `err` as it is.
+caf::error run_error(const caf::error& err, const std::vector<result>& trace);
+
 /// A decision_made event as one line: "majority: 408 (4 of 5, confidence 0.80)",
 /// "judge: poetic wins 8.5/10", "routed to poet", "consensus in round 2: 408 (5 of 5)".
 std::string decision_line(const event& e);

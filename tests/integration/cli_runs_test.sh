@@ -103,6 +103,28 @@ check "SIGINT exits 130" test "$rc" -eq 130
 "$swarm" memory runs --data-dir d2 >"$tmp/out" 2>"$tmp/err"
 check "an interrupted run is interrupted" has out '^I  interrupted'
 
+# -- 5. a run its budget stopped: budget_exhausted (not failed), and no bare --resume hint
+for ex in research pipeline; do
+  sed 's/^swarm:/resources: {budget: {tokens: 50}}\nswarm:/' "$src/examples/$ex.yaml" >"$tmp/$ex-b.yaml"
+  sent=$(requests fast)
+  run "$tmp/$ex-b.yaml" --task "q" --run-id "B-$ex" --data-dir d2 --llm-url "$fast" --json \
+    --events "$tmp/$ex-b.jsonl"
+  check "$ex: a run its budget stopped exits 1" test "$rc" -eq 1
+  check "$ex: no call passes the budget" test "$(requests fast)" -eq "$sent"
+  check "$ex: --json says budget_exhausted, the coordinator's error kept in the message" \
+    python3 -c "
+import json; r = json.load(open('$tmp/out'))
+assert r['status'] == 'budget_exhausted', r['status']
+assert r['error']['code'] == 'budget_exhausted', r['error']
+assert 'member' in r['error']['message'] and 'refused' in r['error']['message'], r['error']
+ends = [e for e in map(json.loads, open('$tmp/$ex-b.jsonl')) if e['kind'] == 'run_finished']
+assert [e['name'] for e in ends] == ['budget_exhausted'], ends"
+  check "$ex: the end line names the budget to raise" has err 'budget was exhausted: raise resources.budget'
+  check "$ex: and does not just say to try again" sh -c "! grep -q 'try again with' '$tmp/err'"
+  "$swarm" memory runs --data-dir d2 >"$tmp/out" 2>"$tmp/err"
+  check "$ex: swarm memory runs shows it budget_exhausted" has out "^B-$ex  budget_exhausted"
+done
+
 # -- 6. resumed twice without flags: the endpoint and model of the first attempt
 mark=$(requests slow)
 "$swarm" run "$tmp/relay.yaml" --task "t" --run-id O --data-dir d3 --llm-url "$slow" \

@@ -66,10 +66,12 @@ TEST_CASE("a budget that runs out mid-run ends it with partial results and exact
   for (const auto& [name, s] : team->spent_per_agent())
     per_agent += s.use.total_tokens();
   CHECK(per_agent == spent.use.total_tokens());
-  // The budget is spent: the next run is refused at once, cleanly.
+  // The budget is spent: the next run is refused at once, cleanly, and ends budget_exhausted
+  // (the coordinator's all_members_failed is kept in the message).
   auto next = team->run({"again"});
   REQUIRE(!next);
-  CHECK(is(next.error(), errc::all_members_failed));
+  CHECK(is(next.error(), errc::budget_exhausted));
+  CHECK(describe(next.error()).find("all_members_failed") != std::string::npos);
 }
 
 TEST_CASE("calls in flight never exceed the endpoint's slots") {

@@ -189,3 +189,87 @@ TEST_CASE("a settle that takes a budget past 80 % reports it once, tokens and do
   CHECK(crossed[0].spent == Approx(1.0));
   CHECK(describe(crossed[0]) == "the run has spent $1.0000 of its $1.0000 (100 %)");
 }
+
+// Coordinators wrap a member's budget refusal in their own codes (member_failed,
+// all_members_failed); the run's end looks through them: the run is budget_exhausted in its
+// error, its run_finished event and the journal, and a failure of another cause stays "failed".
+TEST_CASE("a run the budget stopped ends budget_exhausted, however deep the refusal") {
+  struct shape {
+    const char* name;
+    const char* swarm; // the spec's swarm part
+    const char* wrapped;
+  };
+  auto s = GENERATE(
+      // a answers (60 tokens of 100), b's call (its estimate over 50) is refused: member_failed.
+      shape{"pipeline", "swarm: {architecture: sequential, members: [a, b]}\n", "member_failed"},
+      // The refusals are the members of a nested swarm: all_members_failed two levels up.
+      shape{"nested",
+            "swarms:\n  sub: {architecture: concurrent, members: [b, c]}\n"
+            "swarm: {architecture: concurrent, members: [sub]}\n",
+            "all_members_failed"});
+  INFO(s.name);
+  test::mock_runtime f{"default: {reply: ok, usage: {prompt_tokens: 10, completion_tokens: 50}}\n"};
+  runtime rt{f.options(), f.overrides()};
+  std::mutex mtx;
+  std::vector<event> finished;
+  auto watching = rt.on_event([&](const event& e) {
+    if (e.kind != event_kind::run_finished)
+      return;
+    std::lock_guard<std::mutex> guard{mtx};
+    finished.push_back(e);
+  });
+  auto budget = std::string{s.name} == "nested" ? "20" : "100";
+  auto team = f.spawn(rt, std::string{"name: team\nllm: {max_tokens: 50}\n"} +
+                              "resources: {budget: {tokens: " + budget + "}}\n" +
+                              "agents:\n  - {name: a, system_prompt: You are a.}\n"
+                              "  - {name: b, system_prompt: You are b.}\n"
+                              "  - {name: c, system_prompt: You are c.}\n" +
+                              s.swarm);
+  REQUIRE(team);
+  task_input in{"go"};
+  in.run_id = std::string{"budget-"} + s.name;
+  auto r = team->run(in);
+  REQUIRE_FALSE(r);
+  CHECK(is(r.error(), errc::budget_exhausted));
+  // The coordinator's own words are kept whole in the message.
+  CHECK(describe(r.error()).rfind(std::string{"budget_exhausted: "} + s.wrapped + ": ", 0) == 0);
+  CHECK(describe(r.error()).find("refused") != std::string::npos);
+  CHECK(f.mock->stats().chat_requests == (std::string{s.name} == "pipeline" ? 1u : 0u));
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  auto count = [&] {
+    std::lock_guard<std::mutex> guard{mtx};
+    return finished.size();
+  };
+  while (count() == 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(2ms);
+  {
+    std::lock_guard<std::mutex> guard{mtx};
+    REQUIRE(finished.size() == 1);
+    CHECK(finished[0].name == "budget_exhausted");
+    CHECK(is(finished[0].error, errc::budget_exhausted));
+  }
+  auto info = rt.find_run(in.run_id);
+  REQUIRE(info);
+  REQUIRE(*info);
+  CHECK((*info)->status == "budget_exhausted");
+  CHECK((*info)->error == describe(r.error()));
+}
+
+TEST_CASE("a run that failed of another cause stays failed, budget or not") {
+  test::mock_runtime f{"faults:\n  - {kind: http_500}\n"};
+  auto opts = f.options();
+  opts.llm.max_retries = 0;
+  runtime rt{opts, f.overrides()};
+  auto team = f.spawn(rt, "name: team\nresources: {budget: {tokens: 100000}}\n"
+                          "agents:\n  - {name: a, system_prompt: You are a.}\n");
+  REQUIRE(team);
+  task_input in{"go"};
+  in.run_id = "http-500";
+  auto r = team->run(in);
+  REQUIRE_FALSE(r);
+  CHECK(is(r.error(), errc::all_members_failed));
+  auto info = rt.find_run(in.run_id);
+  REQUIRE(info);
+  REQUIRE(*info);
+  CHECK((*info)->status == "failed");
+}
