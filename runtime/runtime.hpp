@@ -80,8 +80,10 @@ struct spending {
 class swarm_handle {
 public:
   /// Runs one task through the swarm and waits for its result. A swarm-level failure (every
-  /// member failed) is an error; partial failures are in result::trace. With a run journal the
-  /// run's header is written first and its end status last (run_info::status); a run id the
+  /// member failed) is an error; partial failures are in result::trace. A failure a budget
+  /// caused (a member anywhere refused with errc::budget_exhausted) is errc::budget_exhausted,
+  /// its message the coordinator's error (run_error, status "budget_exhausted"). With a run journal
+  /// the run's header is written first and its end status last (run_info::status); a run id the
   /// journal already has is handled as `in.mode` says (run_mode). A swarm keeps the LLM
   /// overrides and the OPENAI_BASE_URL/OPENAI_MODEL it was spawned with; they go to the
   /// journal so that a resumption resolves endpoints and models as the first attempt did.
