@@ -11,6 +11,10 @@ namespace CLI {
 class App;
 }
 
+namespace swarm::net {
+struct tls_files;
+}
+
 namespace swarm::cli {
 
 /// A registered subcommand's body; returns the process exit code.
@@ -24,6 +28,14 @@ command add_architectures_command(CLI::App& app);
 /// `swarm schema [--markdown]`: the spec's JSON Schema, or its reference (docs/spec.md).
 command add_schema_command(CLI::App& app);
 command add_init_command(CLI::App& app);
+/// `swarm cert ca|node|check`: a test cluster CA, node certificates, the start-up TLS check.
+command add_cert_command(CLI::App& app);
+/// `swarm node`: a long-running cluster node (docs/cluster.md).
+command add_node_command(CLI::App& app);
+/// `swarm cluster status`: a cluster's nodes as one of them sees them.
+command add_cluster_command(CLI::App& app);
+/// Adds --tls-cert, --tls-key and --tls-ca (a node's mutual TLS files) to `sub`.
+void add_tls_flags(CLI::App& sub, net::tls_files& files);
 /// `swarm completion bash|zsh`: scripts generated from `app`'s subcommands and options, so
 /// register it last.
 command add_completion_command(CLI::App& app);

@@ -22,6 +22,9 @@ int main(int argc, char** argv) {
       {"schema", cli::add_schema_command(app)},
       {"mock-llm", cli::add_mock_llm_command(app)},
       {"memory", cli::add_memory_command(app)},
+      {"cert", cli::add_cert_command(app)},
+      {"node", cli::add_node_command(app)},
+      {"cluster", cli::add_cluster_command(app)},
       {"completion", cli::add_completion_command(app)}};
   if (auto error = cli::unknown_command(app, argc, argv); !error.empty()) {
     std::cerr << "swarm: " << error << "\n";
