@@ -13,7 +13,6 @@
 #include <caf/io/middleman.hpp>
 #include <caf/io/middleman_actor.hpp>
 #include <caf/openssl/manager.hpp>
-#include <caf/openssl/remote_actor.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/system_messages.hpp>
@@ -425,12 +424,23 @@ caf::expected<std::vector<node_info>> query_cluster(const std::string& address,
   apply_cluster_config(cfg, link, std::chrono::milliseconds(1000), timeout);
   cfg.set("scheduler.max-threads", size_t{2});
   caf::actor_system sys{cfg};
-  auto node = link.insecure ? sys.middleman().remote_actor(hp->first, hp->second)
-                            : caf::openssl::remote_actor(sys, hp->first, hp->second);
+  // Connected through the middleman's actor, with the caller's deadline: CAF's blocking
+  // remote_actor waits for good when a TLS handshake fails on some paths.
+  caf::io::middleman_actor connector =
+      link.insecure ? sys.middleman().actor_handle() : sys.openssl_manager().actor_handle();
+  caf::scoped_actor self{sys};
+  caf::actor node;
+  caf::error failed;
+  self->request(connector, timeout, caf::connect_atom::value, hp->first, hp->second)
+      .receive([&](const caf::node_id&, caf::strong_actor_ptr& ptr,
+                   const std::set<std::string>&) { node = caf::actor_cast<caf::actor>(ptr); },
+               [&](caf::error& err) { failed = std::move(err); });
   if (!node)
-    return make_error(errc::node_unreachable,
-                      "no cluster node answers at " + address + ": " + sys.render(node.error()));
-  auto members = cluster_members(sys, *node, timeout);
+    return make_error(
+        errc::node_unreachable,
+        "no cluster node answers at " + address + ": " +
+            (failed ? sys.render(failed) : std::string{"nothing is published there"}));
+  auto members = cluster_members(sys, node, timeout);
   if (!members)
     return make_error(errc::node_unreachable,
                       "the node at " + address + " did not answer: " + sys.render(members.error()));
