@@ -286,7 +286,8 @@ private:
     if (!args_.quiet)
       std::cerr << "swarm run: " << team_->name() << " (" << architecture_ << ", "
                 << team_->agents().size() << " agents) | run " << end_.run_id << " | data "
-                << args_.data_dir << "\n";
+                << args_.data_dir << " | if stopped: swarm run --resume " << end_.run_id
+                << " --data-dir " << args_.data_dir << "\n";
     progress_ = std::make_shared<run_watch>(
         run_watch_options{args_.quiet, ::isatty(STDERR_FILENO) == 1, events_.get(),
                           args_.stream && !args_.json},

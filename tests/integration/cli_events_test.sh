@@ -74,8 +74,8 @@ example() {
   if [ -n "$decision" ]; then
     check "$name: the decision in one line ($decision)" grep -qE -- "^  -> $decision" "$tmp/err"
   fi
-  check "$name: the start names the run and the data directory" \
-    grep -qE "^swarm run: .* \| run run-[0-9a-f-]+ \| data $tmp/state$" "$tmp/err"
+  check "$name: the start names the run, the data directory and how to resume" \
+    grep -qE "^swarm run: .* \| run (run-[0-9a-f-]+) \| data $tmp/state \| if stopped: swarm run --resume \1 --data-dir $tmp/state$" "$tmp/err"
 }
 
 example research 3 "Is C++ right for us?" ''
