@@ -53,3 +53,12 @@ TEST_CASE("run_view counts restarts: the member runs again, then its answer coun
     }
   CHECK(listed);
 }
+
+TEST_CASE("a run's status names how it ended: cancelled and interrupted are not failed") {
+  CHECK(run_status(caf::error{}) == "done");
+  CHECK(run_status(make_error(errc::cancelled, "the caller cancelled")) == "cancelled");
+  CHECK(run_status(make_error(errc::runtime_stopped, "SIGINT")) == "interrupted");
+  CHECK(run_status(make_error(errc::budget_exhausted, "tokens")) == "budget_exhausted");
+  CHECK(run_status(make_error(errc::all_members_failed, "3 of 3")) == "failed");
+  CHECK(run_status(make_error(errc::member_down, "killed")) == "failed");
+}
