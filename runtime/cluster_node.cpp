@@ -44,7 +44,6 @@ struct peer {
   node_info info;
   caf::actor handle;             // null while no link is up
   steady::time_point last_heard; // of its last heartbeat or hello
-  bool connecting = false;       // a link attempt is under way
 };
 
 struct node_data {
@@ -52,18 +51,24 @@ struct node_data {
   node_info self;
   caf::io::middleman_actor connector; // CAF's middleman, or its OpenSSL module's
   std::function<node_load()> load;
-  std::map<std::string, peer> peers; // by name
-  std::vector<std::string> seeds;    // "host:port"
-  std::set<std::string> dialing;     // addresses with a link attempt under way
+  std::map<std::string, peer> peers;              // by name
+  std::vector<std::string> seeds;                 // "host:port"
+  std::set<std::string> dialing;                  // addresses with a link attempt under way
+  std::map<std::string, std::string> answered_at; // address dialled -> the name that answered
   steady::time_point next_reconnect;
   static inline const char* name = "swarm_cluster_node";
 };
 
 using node_actor = caf::stateful_actor<node_data>;
 
+// A seed may be written otherwise than the address its node gives ("localhost:4241"): the name
+// that answered at an address is kept, so that a linked node is not dialled again under it.
 bool linked_to(const node_data& st, const std::string& address) {
+  auto alias = st.answered_at.find(address);
   return std::any_of(st.peers.begin(), st.peers.end(), [&](const auto& p) {
-    return p.second.info.address == address && p.second.handle;
+    bool same = p.second.info.address == address ||
+                (alias != st.answered_at.end() && alias->second == p.first);
+    return same && p.second.handle;
   });
 }
 
@@ -82,7 +87,6 @@ void admit(node_actor* self, const node_info& info, const caf::actor& handle) {
   p.info.state = info.state == node_state::draining ? node_state::draining : node_state::up;
   p.info.last_heard_ms = unix_ms();
   p.last_heard = steady::now();
-  p.connecting = false;
   if (handle && p.handle != handle) {
     p.handle = handle;
     self->monitor(handle);
@@ -120,6 +124,7 @@ void dial(node_actor* self, const std::string& address) {
                 .then(
                     [=](node_welcome& w) {
                       self->state.dialing.erase(address);
+                      self->state.answered_at[address] = w.self.name;
                       admit(self, w.self, target);
                       for (const auto& m : w.members)
                         if (m.state != node_state::left && m.name != self->state.self.name)

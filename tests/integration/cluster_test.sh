@@ -116,6 +116,14 @@ new=$("$swarm" cluster status --cluster "$a1" --insecure --json 2>/dev/null |
 check "... with a newer incarnation" test "$new" -gt "$old"
 check "n3 sees the new n2 too" wait_state "$a3" n2 up 10 --insecure
 
+# -- a seed written otherwise than its node's address ("localhost:PORT")
+port1=${a1##*:}
+start_node n4 "${plain[@]}" --join "localhost:$port1"
+p4=$node_pid
+check "n4 joined through localhost:PORT: n1 sees it up" wait_state "$a1" n4 up 10 --insecure
+check "... and n2 too (named by n1's welcome)" wait_state "$(cat "$tmp/n2.addr")" n4 up 10 --insecure
+kill -KILL "$p4"
+
 # -- SIGTERM drains and leaves
 kill -TERM "$p3"
 timeout 15 tail --pid="$p3" -f /dev/null
