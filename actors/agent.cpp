@@ -13,6 +13,7 @@
 #include <vector>
 
 #include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -22,6 +23,7 @@
 #include "runtime/core/call_ids.hpp"
 #include "runtime/core/errc.hpp"
 #include "runtime/core/event_gate.hpp"
+#include "runtime/core/step_log.hpp"
 
 namespace swarm::actors {
 
@@ -431,6 +433,15 @@ chat_message note(std::string_view prefix, const std::string& from, const std::s
   return msg;
 }
 
+// `cfg` as a shared config with a target: its own, made from the endpoint, model and fallbacks
+// it names, unless it shares one.
+std::shared_ptr<const agent_config> with_own_target(agent_config cfg) {
+  if (!cfg.target)
+    cfg.target = std::make_shared<const llm_target>(
+        llm_target{std::move(cfg.endpoint), std::move(cfg.model), std::move(cfg.fallbacks)});
+  return std::make_shared<const agent_config>(std::move(cfg));
+}
+
 // The agent actor. Its handlers are one behavior shared by every agent (CAF's behavior for five
 // handlers is 256 B, built at each actor's first message in a worker's arena between that
 // message's mailbox elements): they find their agent through `current`, which `resume` sets,
@@ -439,6 +450,17 @@ chat_message note(std::string_view prefix, const std::string& from, const std::s
 class agent_impl : public agent_actor::stateful_base<agent_state> {
 public:
   using super = agent_actor::stateful_base<agent_state>;
+
+  /// Spawned by another node (register_agent_type): a portable config of its own; counted in
+  /// its system's hosted agents while it runs.
+  agent_impl(caf::actor_config& cfg, agent_config conf, llm_actor llm, monitor_actor monitor)
+      : agent_impl(cfg, with_own_target(std::move(conf)), std::move(llm), std::move(monitor)) {
+    const auto* sc = dynamic_cast<const swarm_config*>(&this->system().config());
+    if (sc != nullptr && sc->hosted_agents) {
+      sc->hosted_agents->fetch_add(1);
+      this->attach_functor([hosted = sc->hosted_agents] { hosted->fetch_sub(1); });
+    }
+  }
 
   agent_impl(caf::actor_config& cfg, std::shared_ptr<const agent_config> conf, llm_actor llm,
              monitor_actor monitor)
@@ -521,11 +543,23 @@ private:
 
 agent_actor spawn_agent(caf::actor_system& sys, agent_config cfg, llm_actor llm,
                         monitor_actor monitor) {
-  if (!cfg.target) // the agent's own target, from the endpoint and model it names
-    cfg.target = std::make_shared<const llm_target>(
-        llm_target{std::move(cfg.endpoint), std::move(cfg.model), {}});
-  return spawn_agent(sys, std::make_shared<const agent_config>(std::move(cfg)), std::move(llm),
-                     std::move(monitor));
+  return spawn_agent(sys, with_own_target(std::move(cfg)), std::move(llm), std::move(monitor));
+}
+
+agent_config portable_config(const agent_config& cfg) {
+  auto out = cfg;
+  if (out.target) {
+    out.endpoint = out.target->endpoint;
+    out.model = out.target->model;
+    out.fallbacks = out.target->fallbacks;
+    out.target = nullptr;
+  }
+  return out;
+}
+
+void register_agent_type(caf::actor_system_config& cfg) {
+  cfg.add_message_types<caf::id_block::swarm_actors>();
+  cfg.add_actor_type<agent_impl, agent_config&, llm_actor&, monitor_actor&>(agent_type_name);
 }
 
 agent_actor spawn_agent(caf::actor_system& sys, std::shared_ptr<const agent_config> cfg,

@@ -8,6 +8,8 @@
 #include <vector>
 
 #include <caf/fwd.hpp>
+#include <caf/meta/type_name.hpp>
+#include <caf/type_id.hpp>
 
 #include "runtime/core/handles.hpp"
 #include "runtime/core/memory_messages.hpp"
@@ -34,16 +36,23 @@ struct model_price {
   double completion = 0;
 };
 
+template <class F>
+typename F::result_type inspect(F& f, model_price& x) {
+  return f(caf::meta::type_name("model_price"), x.model, x.prompt, x.completion);
+}
+
 struct agent_config {
   agent_id id;
   std::string system_prompt;
   std::string model;
   llm_endpoint endpoint;
-  /// Shared `endpoint` and `model`; null: the agent makes its own from the two fields above.
+  /// Shared `endpoint`, `model` and fallbacks; null: the agent makes its own from `endpoint`,
+  /// `model` and `fallbacks`.
   std::shared_ptr<const llm_target> target;
-  double temperature = -1;    ///< < 0: server default
-  int32_t max_tokens = 0;     ///< 0: server default
-  bool stream = false;        ///< ask the endpoint for SSE streaming
+  std::vector<llm_fallback_target> fallbacks; ///< used when `target` is null
+  double temperature = -1;                    ///< < 0: server default
+  int32_t max_tokens = 0;                     ///< 0: server default
+  bool stream = false;                        ///< ask the endpoint for SSE streaming
   bool stream_tokens = false; ///< calls tell their tokens to the monitor (chat_request)
   bool logprobs = false;      ///< ask for token logprobs (result::confidence comes from them)
   caf::timespan llm_timeout = std::chrono::seconds(60); ///< one LLM call, retries included
@@ -74,6 +83,30 @@ struct agent_config {
   std::vector<model_price> fallback_prices;
 };
 
+/// Every field of an agent_config but `target`, which is process-local: a config crosses to
+/// another node with its target written into `endpoint`, `model` and `fallbacks`
+/// (portable_config), and the agent spawned there makes its own.
+template <class F>
+typename F::result_type inspect(F& f, agent_config& x) {
+  return f(caf::meta::type_name("agent_config"), x.id, x.system_prompt, x.model, x.endpoint,
+           x.fallbacks, x.temperature, x.max_tokens, x.stream, x.stream_tokens, x.logprobs,
+           x.llm_timeout, x.short_term_tokens, x.summarize_overflow, x.tools, x.tool_runner,
+           x.max_tool_steps, x.working, x.long_term, x.recall_from, x.recall_k, x.prompt_price,
+           x.completion_price, x.priced, x.fallback_prices);
+}
+
+/// `cfg` with its shared target's endpoint, model and fallbacks in its own fields and no
+/// target: what a remote spawn sends.
+agent_config portable_config(const agent_config& cfg);
+
+/// The name the agent actor type is registered under for remote spawns (register_agent_type).
+inline constexpr const char* agent_type_name = "swarm_agent";
+
+/// Adds the `swarm_actors` type-ID block and the agent actor type (agent_type_name: spawned from
+/// an agent_config, its LLM path and its monitor) to a config, so that other nodes can spawn
+/// agents in this process. Every process of a cluster calls it.
+void register_agent_type(caf::actor_system_config& cfg);
+
 /// Confidence in [0, 1] from token logprobs: exp(mean logprob); -1 when there are none.
 double confidence_from_logprobs(const std::vector<token_logprob>& xs);
 
@@ -87,3 +120,10 @@ agent_actor spawn_agent(caf::actor_system& sys, std::shared_ptr<const agent_conf
                         llm_actor llm, monitor_actor monitor);
 
 } // namespace swarm::actors
+
+// After the `swarm_cluster` block (cluster_messages.hpp), which starts at +200.
+CAF_BEGIN_TYPE_ID_BLOCK(swarm_actors, caf::first_custom_type_id + 250)
+CAF_ADD_TYPE_ID(swarm_actors, (swarm::actors::agent_config))
+CAF_ADD_TYPE_ID(swarm_actors, (swarm::llm_actor))
+CAF_ADD_TYPE_ID(swarm_actors, (swarm::monitor_actor))
+CAF_END_TYPE_ID_BLOCK(swarm_actors)

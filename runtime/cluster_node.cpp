@@ -243,6 +243,20 @@ caf::behavior node_behavior(node_actor* self, cluster_options opts, uint64_t inc
         out.insert(out.end(), rest.begin(), rest.end());
         return out;
       },
+      [=](placement_request) {
+        auto& s = self->state;
+        placement_view out;
+        if (s.self.state == node_state::up) {
+          out.members.push_back(s.self);
+          out.nodes.push_back(caf::actor_cast<caf::actor>(self));
+        }
+        for (const auto& [name, p] : s.peers)
+          if (p.info.state == node_state::up && p.handle) {
+            out.members.push_back(p.info);
+            out.nodes.push_back(p.handle);
+          }
+        return out;
+      },
       [=](drain_atom) {
         self->state.self.state = node_state::draining;
         tick(self); // tell the members now, not at the next heartbeat

@@ -30,6 +30,7 @@
 #include "net/llm_actor.hpp"
 #include "net/llm_client.hpp"
 #include "runtime/cluster_node.hpp"
+#include "runtime/cluster_placement.hpp"
 #include "runtime/core/errc.hpp"
 #include "runtime/core/event_gate.hpp"
 #include "runtime/core/events.hpp"
@@ -54,6 +55,7 @@ namespace {
 swarm_config make_config(const runtime_options& opts) {
   swarm_config cfg;
   register_types(cfg);
+  actors::register_agent_type(cfg); // other nodes may spawn agents here
   apply_scheduler_options(cfg, opts);
   if (!opts.cluster.listen.empty())
     apply_cluster_config(cfg, opts.cluster.link, opts.cluster.heartbeat_interval,
@@ -125,6 +127,7 @@ swarm_config make_config(const runtime_options& opts, const persistence& p) {
     cfg.steps = std::make_shared<journal_step_log>(p.journal);
   // Counted: until runtime::on_event adds a listener, senders skip the monitor.
   cfg.event_listeners = std::make_shared<std::atomic<int64_t>>(0);
+  cfg.hosted_agents = std::make_shared<std::atomic<int64_t>>(0);
   return cfg;
 }
 
@@ -144,6 +147,45 @@ std::string new_run_id() {
 // -- runtime ------------------------------------------------------------------------------------
 
 namespace {
+
+// On a cluster node, the agents go where place_agents puts them: `wiring` spawns those of
+// other nodes there. A runtime that is no node refuses agents pinned to a node.
+caf::error place_on_cluster(const std::shared_ptr<runtime::impl>& rt, const swarm_spec& spec,
+                            swarm_wiring& wiring) {
+  auto pinned = std::find_if(spec.agents.begin(), spec.agents.end(),
+                             [](const agent_spec& a) { return !a.node.empty(); });
+  if (!rt->node) {
+    if (pinned == spec.agents.end())
+      return {};
+    return make_error(errc::invalid_argument,
+                      "agent '" + pinned->name + "' is pinned to node '" + pinned->node +
+                          "', but this runtime is no cluster node (runtime_options::cluster, "
+                          "swarm node)");
+  }
+  caf::expected<placement_view> view{placement_view{}};
+  caf::scoped_actor self{rt->sys};
+  self->request(rt->node, std::chrono::seconds(10), placement_request{})
+      .receive([&](placement_view& v) { view = std::move(v); },
+               [&](caf::error& err) { view = std::move(err); });
+  if (!view)
+    return std::move(view.error());
+  auto where = place_agents(spec, *view);
+  if (!where)
+    return std::move(where.error());
+  if (std::all_of(where->begin(), where->end(), [](size_t k) { return k == 0; }))
+    return {}; // all here: the factory's own spawn
+  wiring.spawn_agent =
+      [rt, view = std::move(*view), where = std::move(*where), llm = wiring.llm](
+          size_t i,
+          const std::shared_ptr<const actors::agent_config>& cfg) -> caf::expected<agent_actor> {
+    auto k = where[i];
+    if (k == 0)
+      return actors::spawn_agent(rt->sys, cfg, llm, rt->monitor);
+    return spawn_agent_on(rt->sys, view.nodes[k], view.members[k].name, *cfg, llm, rt->monitor,
+                          std::chrono::seconds(10));
+  };
+  return {};
+}
 
 caf::expected<swarm_handle> spawn_swarm(const std::shared_ptr<runtime::impl>& rt,
                                         const swarm_spec& spec, const llm_overrides& given,
@@ -201,6 +243,10 @@ caf::expected<swarm_handle> spawn_swarm(const std::shared_ptr<runtime::impl>& rt
     services.push_back(caf::actor_cast<caf::actor>(tools.runner));
   }
   wiring.services = services;
+  if (auto err = place_on_cluster(rt, spec, wiring)) {
+    stop_services();
+    return err;
+  }
   auto built = rt->factory.build(spec, overrides, std::move(wiring), env);
   if (!built) {
     stop_services();

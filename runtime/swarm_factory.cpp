@@ -202,7 +202,18 @@ caf::expected<built_swarm> swarm_factory::build(const swarm_spec& spec,
   for (size_t i = 0; i < configs.size(); ++i) {
     // The agent and its respawn share one config: a million agents do not hold two copies.
     auto cfg = std::make_shared<const actors::agent_config>(std::move(configs[i]));
-    auto handle = actors::spawn_agent(sys_, cfg, wiring.llm, monitor_);
+    agent_actor handle;
+    if (wiring.spawn_agent) {
+      auto placed = wiring.spawn_agent(i, cfg);
+      if (!placed) {
+        for (auto& m : out.agents)
+          caf::anon_send_exit(m.handle, caf::exit_reason::user_shutdown);
+        return std::move(placed.error());
+      }
+      handle = std::move(*placed);
+    } else {
+      handle = actors::spawn_agent(sys_, cfg, wiring.llm, monitor_);
+    }
     out.channel->add(handle);
     actors::member m{spec.agents[i].name, handle, spec.agents[i].skills};
     // Supervision spawns it again from its config, in the broadcast channel, as the live one.

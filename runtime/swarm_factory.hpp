@@ -12,6 +12,7 @@
 #include <caf/expected.hpp>
 #include <caf/fwd.hpp>
 
+#include "actors/agent.hpp"
 #include "actors/concurrent.hpp"
 #include "runtime/broadcast_channel.hpp"
 #include "runtime/core/handles.hpp"
@@ -45,6 +46,12 @@ struct swarm_wiring {
   long_term_memory_actor long_term; ///< null: no long-term memory
   std::vector<caf::actor> services; ///< stopped with the swarm
   bool stream_tokens = false;       ///< agents' calls tell their tokens (llm_token events)
+  /// Spawns agent `index` (spec order) from its config, where it is to run; null: in this
+  /// process. A cluster node places agents on other nodes through it. Supervision spawns a
+  /// replacement in this process either way.
+  std::function<caf::expected<agent_actor>(size_t index,
+                                           const std::shared_ptr<const actors::agent_config>&)>
+      spawn_agent;
 };
 
 class swarm_factory {

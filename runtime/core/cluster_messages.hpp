@@ -100,6 +100,27 @@ typename F::result_type inspect(F& f, cluster_status_request&) {
   return f(caf::meta::type_name("cluster_status_request"));
 }
 
+/// Asks this process's node for the members work may be placed on: answered with a
+/// placement_view.
+struct placement_request {};
+
+template <class F>
+typename F::result_type inspect(F& f, placement_request&) {
+  return f(caf::meta::type_name("placement_request"));
+}
+
+/// The `up` members, the asked node first: `members[i]`'s node actor is `nodes[i]` (its
+/// node() names the process to spawn on).
+struct placement_view {
+  std::vector<node_info> members;
+  std::vector<caf::actor> nodes;
+};
+
+template <class F>
+typename F::result_type inspect(F& f, placement_view& x) {
+  return f(caf::meta::type_name("placement_view"), x.members, x.nodes);
+}
+
 } // namespace swarm
 
 // After the `swarm_memory` block (memory_messages.hpp), which starts at +150.
@@ -112,4 +133,6 @@ CAF_ADD_TYPE_ID(swarm_cluster, (swarm::node_welcome))
 CAF_ADD_TYPE_ID(swarm_cluster, (swarm::node_heartbeat))
 CAF_ADD_TYPE_ID(swarm_cluster, (swarm::node_leave))
 CAF_ADD_TYPE_ID(swarm_cluster, (swarm::cluster_status_request))
+CAF_ADD_TYPE_ID(swarm_cluster, (swarm::placement_request))
+CAF_ADD_TYPE_ID(swarm_cluster, (swarm::placement_view))
 CAF_END_TYPE_ID_BLOCK(swarm_cluster)

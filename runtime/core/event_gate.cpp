@@ -15,6 +15,9 @@ bool events_wanted(const monitor_actor& monitor) {
   if (!monitor)
     return false;
   auto* ctrl = caf::actor_cast<caf::actor_control_block*>(monitor);
+  // A monitor on another node (an agent placed there) counts its listeners there: send.
+  if (ctrl->node() != ctrl->home_system->node())
+    return true;
   const auto* cfg = dynamic_cast<const swarm_config*>(&ctrl->home_system->config());
   return cfg == nullptr || !cfg->event_listeners ||
          cfg->event_listeners->load(std::memory_order_seq_cst) != 0;

@@ -122,7 +122,9 @@ struct agent_spec {
   std::vector<std::string> tools;    ///< tools (names in `tools:`) the agent may call
   uint32_t max_tool_steps = 8;       ///< LLM calls per task when the model keeps calling tools
   budget_spec budget;                ///< 0: resources.per_agent
-  int line = 0;                      ///< where the agent starts in the spec file (1-based)
+  /// The cluster node (its name) the agent runs on; empty: its swarm's placement decides.
+  std::string node;
+  int line = 0; ///< where the agent starts in the spec file (1-based)
 };
 
 /// Termination guards of a coordinator (every architecture). docs/architectures.md.
@@ -221,6 +223,10 @@ struct swarm_node_spec {
   graph_options graph;
   router_options router;
   budget_spec budget; ///< 0: resources.per_swarm
+  /// Where the agents it lists run when the runtime is a cluster node: "spread" (over the up
+  /// nodes, this one included, evenly), "pack" (all on this node) or "least_loaded" (each on
+  /// the node with the fewest agents and LLM calls in flight). docs/cluster.md.
+  std::string placement = "spread";
   int line = 0;
 };
 

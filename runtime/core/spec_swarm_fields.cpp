@@ -42,6 +42,8 @@ constexpr field supervision_fields[] = {
      .set = store<&supervision_options::within>},
 };
 
+constexpr std::string_view placement_names[] = {"spread", "pack", "least_loaded"};
+
 constexpr field member_item{.format = text_format::non_empty, .set = add_member};
 
 constexpr field swarm_fields[] = {
@@ -88,6 +90,14 @@ constexpr field swarm_fields[] = {
      .fallback = "(restart, 3 within 60 s)",
      .object = &supervision_table,
      .set = read_into<&swarm_draft::node, &swarm_node_spec::guards, &guard_options::supervision>},
+    {.key = "placement",
+     .kind = value_kind::choice,
+     .doc = "where the agents it lists run in a cluster: spread over the up nodes, pack on this "
+            "node, or each on the least_loaded one (docs/cluster.md)",
+     .fallback = "\"spread\"",
+     .choices = placement_names,
+     .noun = "placement",
+     .set = on_node<&swarm_node_spec::placement>},
     {.key = "budget",
      .kind = value_kind::object,
      .doc = "the swarm's tokens and dollars",

@@ -174,7 +174,9 @@ struct runtime::impl {
     if (opts.listen.empty())
       return {};
     auto started = start_cluster_node(sys, opts, [this] {
-      return node_load{factory.agent_count(), client->stats().in_flight};
+      auto hosted = cfg.hosted_agents ? cfg.hosted_agents->load() : 0;
+      return node_load{factory.agent_count() + static_cast<uint64_t>(std::max<int64_t>(hosted, 0)),
+                       client->stats().in_flight};
     });
     if (!started)
       return std::move(started.error());

@@ -10,6 +10,7 @@
 #include <caf/io/middleman.hpp>
 #include <caf/scheduled_actor.hpp>
 
+#include "actors/agent.hpp"
 #include "runtime/core/types.hpp"
 
 int main(int argc, char** argv) {
@@ -19,6 +20,7 @@ int main(int argc, char** argv) {
   }
   caf::actor_system_config cfg;
   swarm::register_types(cfg);
+  swarm::actors::register_agent_type(cfg);
   cfg.load<caf::io::middleman>();
   caf::actor_system sys{cfg};
   // The quit word is a spawn argument: CAF 0.17.6 dereferences a null pointer when a function

@@ -3,13 +3,15 @@
 
 #include <caf/actor.hpp>
 
+#include "actors/agent.hpp"
 #include "runtime/core/cluster_messages.hpp"
 #include "runtime/core/errc.hpp"
 #include "runtime/core/messages.hpp"
 
 namespace swarm::test {
 
-/// Calls `f` with one value of every type of the `swarm` and `swarm_cluster` type-ID blocks,
+/// Calls `f` with one value of every type of the `swarm`, `swarm_cluster` and `swarm_actors`
+/// type-ID blocks,
 /// every field set to a non-default value; returns how many. `self` fills the actor handles.
 template <class F>
 size_t for_each_wire_sample(const caf::actor& self, F&& f) {
@@ -89,6 +91,30 @@ size_t for_each_wire_sample(const caf::actor& self, F&& f) {
   visit(node_heartbeat{"n2", 1'700'000'000'123, node_state::up, 12, 3});
   visit(node_leave{"n2", 1'700'000'000'123});
   visit(cluster_status_request{});
+  visit(placement_request{});
+  visit(placement_view{{info}, {self}});
+  actors::agent_config agent;
+  agent.id = agent_id{"team", "a"};
+  agent.system_prompt = "You are a.";
+  agent.model = "gpt";
+  agent.endpoint = ep;
+  agent.fallbacks = {fallback};
+  agent.temperature = 0.25;
+  agent.max_tokens = 99;
+  agent.stream = agent.stream_tokens = agent.logprobs = agent.summarize_overflow = true;
+  agent.llm_timeout = 1500ms;
+  agent.short_term_tokens = 777;
+  agent.tools = {tool};
+  agent.max_tool_steps = 3;
+  agent.recall_from = {"agent:team/a"};
+  agent.recall_k = 4;
+  agent.prompt_price = 0.5;
+  agent.completion_price = 1.5;
+  agent.priced = true;
+  agent.fallback_prices = {{"small", 0.1, 0.2}};
+  visit(agent);
+  visit(caf::actor_cast<llm_actor>(self));
+  visit(caf::actor_cast<monitor_actor>(self));
   return n;
 }
 

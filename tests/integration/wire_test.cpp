@@ -60,6 +60,7 @@ TEST_CASE("every message type crosses to another process and back unchanged") {
 
   caf::actor_system_config cfg;
   swarm::register_types(cfg);
+  swarm::actors::register_agent_type(cfg);
   cfg.load<caf::io::middleman>();
   caf::actor_system sys{cfg};
   auto echo = sys.middleman().remote_actor("127.0.0.1", port);
@@ -76,7 +77,8 @@ TEST_CASE("every message type crosses to another process and back unchanged") {
       });
   // A type added to the block without a sample fails here.
   CHECK(count == (caf::id_block::swarm::end - caf::id_block::swarm::begin) +
-                     (caf::id_block::swarm_cluster::end - caf::id_block::swarm_cluster::begin));
+                     (caf::id_block::swarm_cluster::end - caf::id_block::swarm_cluster::begin) +
+                     (caf::id_block::swarm_actors::end - caf::id_block::swarm_actors::begin));
   self->request(*echo, 10s, std::string{"quit"})
       .receive([](const std::string&) {}, [](caf::error&) {});
   int status = 0;
