@@ -365,8 +365,7 @@ void apply_cluster_config(caf::actor_system_config& cfg, const cluster_link_opti
   cfg.set("openssl.cafile", link.tls_ca);
 }
 
-caf::expected<caf::actor> start_cluster_node(caf::actor_system& sys, const cluster_options& opts,
-                                             std::function<node_load()> load) {
+caf::error check_cluster_options(const cluster_options& opts) {
   auto listen = parse_host_port(opts.listen);
   if (!listen)
     return make_error(errc::invalid_argument, "--listen: " + describe(listen.error()));
@@ -386,14 +385,21 @@ caf::expected<caf::actor> start_cluster_node(caf::actor_system& sys, const clust
   if (opts.heartbeat_interval.count() <= 0 || opts.failure_timeout < 2 * opts.heartbeat_interval)
     return make_error(errc::invalid_argument,
                       "the failure timeout must be at least two heartbeat intervals");
-  bool tls = !opts.link.insecure;
-  if (tls && !sys.has_openssl_manager())
-    return make_error(errc::invalid_argument, "the actor system was configured without TLS");
-  if (tls && !net::tls_error_queue_cleared())
+  if (!opts.link.insecure && !net::tls_error_queue_cleared())
     return make_error(errc::invalid_argument,
                       "this process's SSL_read is not SmolSwarms' (net/tls_error_queue.cpp): "
                       "link the runtime into the executable, not a shared library, for TLS "
                       "cluster links");
+  return {};
+}
+
+caf::expected<caf::actor> start_cluster_node(caf::actor_system& sys, const cluster_options& opts,
+                                             std::function<node_load()> load) {
+  if (auto err = check_cluster_options(opts))
+    return err;
+  bool tls = !opts.link.insecure;
+  if (tls && !sys.has_openssl_manager())
+    return make_error(errc::invalid_argument, "the actor system was configured without TLS");
   caf::io::middleman_actor connector =
       tls ? sys.openssl_manager().actor_handle() : sys.middleman().actor_handle();
   auto incarnation = static_cast<uint64_t>(unix_ms());

@@ -34,6 +34,11 @@ bool is_loopback_host(const std::string& host);
 caf::error check_link_options(const cluster_link_options& link,
                               const std::vector<std::string>& hosts);
 
+/// Checks a node's options without starting anything: addresses, the link (check_link_options),
+/// the name and the timings. start_cluster_node checks them too; a runtime checks them before it
+/// creates its actor system. errc::invalid_argument naming the option.
+caf::error check_cluster_options(const cluster_options& opts);
+
 /// Loads CAF's middleman (and its OpenSSL module with the certificate files, when the link has
 /// them) into a config, with heartbeats on every link: CAF drops a link silent for
 /// 2 x `failure_timeout`. Every process of a cluster needs it, nodes and clients alike.

@@ -273,6 +273,9 @@ caf::expected<swarm_handle> spawn_swarm(const std::shared_ptr<runtime::impl>& rt
 } // namespace
 
 runtime::runtime(runtime_options opts, llm_overrides overrides) {
+  if (!opts.cluster.listen.empty())
+    if (auto err = check_cluster_options(opts.cluster))
+      throw std::runtime_error(describe(err));
   auto p = open_persistence(opts);
   if (!p)
     throw std::runtime_error(describe(p.error()));
@@ -285,6 +288,10 @@ runtime::runtime(runtime_options opts, llm_overrides overrides) {
 
 caf::expected<std::unique_ptr<runtime>> runtime::open(runtime_options opts,
                                                       llm_overrides overrides) {
+  // A node's options are checked before anything starts (no actor system, no data directory).
+  if (!opts.cluster.listen.empty())
+    if (auto err = check_cluster_options(opts.cluster))
+      return err;
   auto p = open_persistence(opts);
   if (!p)
     return std::move(p.error());
