@@ -2,6 +2,7 @@
 #include "runtime/cluster_node.hpp"
 
 #include <algorithm>
+#include <future>
 #include <map>
 #include <set>
 #include <thread>
@@ -50,7 +51,7 @@ struct node_data {
   cluster_options opts;
   node_info self;
   caf::io::middleman_actor connector; // CAF's middleman, or its OpenSSL module's
-  std::function<node_load()> load;
+  node_host host;
   std::map<std::string, peer> peers;              // by name
   std::vector<std::string> seeds;                 // "host:port"
   std::set<std::string> dialing;                  // addresses with a link attempt under way
@@ -138,8 +139,8 @@ void dial(node_actor* self, const std::string& address) {
 void tick(node_actor* self) {
   auto& st = self->state;
   auto now = steady::now();
-  if (st.load) {
-    auto l = st.load();
+  if (st.host.load) {
+    auto l = st.host.load();
     st.self.agents = l.agents;
     st.self.in_flight = l.in_flight;
   }
@@ -166,12 +167,12 @@ void tick(node_actor* self) {
 }
 
 caf::behavior node_behavior(node_actor* self, cluster_options opts, uint64_t incarnation,
-                            caf::io::middleman_actor connector, std::function<node_load()> load) {
+                            caf::io::middleman_actor connector, node_host host) {
   auto& st = self->state;
   st.opts = std::move(opts);
   st.self.incarnation = incarnation;
   st.connector = std::move(connector);
-  st.load = std::move(load);
+  st.host = std::move(host);
   st.seeds = st.opts.join;
   st.next_reconnect = steady::now();
   self->set_down_handler([=](const caf::down_msg& dm) {
@@ -256,6 +257,19 @@ caf::behavior node_behavior(node_actor* self, cluster_options opts, uint64_t inc
             out.nodes.push_back(p.handle);
           }
         return out;
+      },
+      // A run submitted from another process goes to a worker of its own, which answers it.
+      [=](run_submission& sub) {
+        auto rp = self->make_response_promise();
+        auto& s = self->state;
+        auto worker = s.self.state == node_state::up && s.host.run_worker ? s.host.run_worker()
+                                                                          : caf::actor{};
+        if (worker)
+          rp.delegate(worker, std::move(sub));
+        else
+          rp.deliver(make_error(errc::node_unreachable, "node " + s.self.name + " is " +
+                                                            to_string(s.self.state) +
+                                                            ": it takes no new runs"));
       },
       [=](drain_atom) {
         self->state.self.state = node_state::draining;
@@ -394,7 +408,7 @@ caf::error check_cluster_options(const cluster_options& opts) {
 }
 
 caf::expected<caf::actor> start_cluster_node(caf::actor_system& sys, const cluster_options& opts,
-                                             std::function<node_load()> load) {
+                                             node_host host) {
   if (auto err = check_cluster_options(opts))
     return err;
   bool tls = !opts.link.insecure;
@@ -403,7 +417,7 @@ caf::expected<caf::actor> start_cluster_node(caf::actor_system& sys, const clust
   caf::io::middleman_actor connector =
       tls ? sys.openssl_manager().actor_handle() : sys.middleman().actor_handle();
   auto incarnation = static_cast<uint64_t>(unix_ms());
-  auto node = sys.spawn(node_behavior, opts, incarnation, connector, std::move(load));
+  auto node = sys.spawn(node_behavior, opts, incarnation, connector, std::move(host));
   caf::scoped_actor waiter{sys};
   caf::error failed;
   waiter->request(node, caf::infinite, start_atom::value)
@@ -436,9 +450,15 @@ void leave_cluster(caf::actor_system& sys, const caf::actor& node, std::function
   self->receive([](const caf::down_msg&) {}, caf::after(std::chrono::seconds(5)) >> [] {});
 }
 
-caf::expected<std::vector<node_info>> query_cluster(const std::string& address,
-                                                    const cluster_link_options& link,
-                                                    std::chrono::milliseconds timeout) {
+namespace {
+
+// Calls `use(sys, node)` with the node actor at `address`, from a small actor system of this
+// call's own (a process that is no node), linked as `link` says. CAF drops the link after
+// 2 x `failure_timeout` of silence.
+template <class T, class Use>
+caf::expected<T> with_node(const std::string& address, const cluster_link_options& link,
+                           std::chrono::milliseconds timeout,
+                           std::chrono::milliseconds failure_timeout, Use use) {
   auto hp = parse_host_port(address);
   if (!hp)
     return make_error(errc::invalid_argument, "--cluster: " + describe(hp.error()));
@@ -446,30 +466,96 @@ caf::expected<std::vector<node_info>> query_cluster(const std::string& address,
     return err;
   caf::actor_system_config cfg;
   register_types(cfg);
-  apply_cluster_config(cfg, link, std::chrono::milliseconds(1000), timeout);
+  apply_cluster_config(cfg, link, std::min(std::chrono::milliseconds(1000), failure_timeout / 2),
+                       failure_timeout);
   cfg.set("scheduler.max-threads", size_t{2});
   caf::actor_system sys{cfg};
   // Connected through the middleman's actor, with the caller's deadline: CAF's blocking
   // remote_actor waits for good when a TLS handshake fails on some paths.
   caf::io::middleman_actor connector =
       link.insecure ? sys.middleman().actor_handle() : sys.openssl_manager().actor_handle();
-  caf::scoped_actor self{sys};
   caf::actor node;
   caf::error failed;
-  self->request(connector, timeout, caf::connect_atom::value, hp->first, hp->second)
-      .receive([&](const caf::node_id&, caf::strong_actor_ptr& ptr,
-                   const std::set<std::string>&) { node = caf::actor_cast<caf::actor>(ptr); },
-               [&](caf::error& err) { failed = std::move(err); });
+  {
+    caf::scoped_actor self{sys};
+    self->request(connector, timeout, caf::connect_atom::value, hp->first, hp->second)
+        .receive([&](const caf::node_id&, caf::strong_actor_ptr& ptr,
+                     const std::set<std::string>&) { node = caf::actor_cast<caf::actor>(ptr); },
+                 [&](caf::error& err) { failed = std::move(err); });
+  }
   if (!node)
     return make_error(
         errc::node_unreachable,
         "no cluster node answers at " + address + ": " +
             (failed ? sys.render(failed) : std::string{"nothing is published there"}));
-  auto members = cluster_members(sys, node, timeout);
-  if (!members)
-    return make_error(errc::node_unreachable,
-                      "the node at " + address + " did not answer: " + sys.render(members.error()));
-  return members;
+  return use(sys, node);
+}
+
+} // namespace
+
+caf::expected<std::vector<node_info>> query_cluster(const std::string& address,
+                                                    const cluster_link_options& link,
+                                                    std::chrono::milliseconds timeout) {
+  return with_node<std::vector<node_info>>(
+      address, link, timeout, timeout,
+      [&](caf::actor_system& sys, const caf::actor& node) -> caf::expected<std::vector<node_info>> {
+        auto members = cluster_members(sys, node, timeout);
+        if (!members)
+          return make_error(errc::node_unreachable, "the node at " + address + " did not answer: " +
+                                                        sys.render(members.error()));
+        return members;
+      });
+}
+
+caf::expected<result> run_on_cluster(const std::string& address, const cluster_link_options& link,
+                                     run_submission sub, std::function<void(const event&)> on_event,
+                                     std::chrono::milliseconds connect_timeout,
+                                     std::function<bool()> stop_waiting) {
+  auto use = [&](caf::actor_system& sys, const caf::actor& node) -> caf::expected<result> {
+    caf::actor sink;
+    if (on_event)
+      sink = sys.spawn([fn = std::move(on_event)](caf::event_based_actor*) -> caf::behavior {
+        return {[fn](const event& e) { fn(e); }};
+      });
+    sub.events = sink;
+    // The answer, or the loss of the link (the node's actor is then down): whichever is first.
+    auto done = std::make_shared<std::promise<caf::expected<result>>>();
+    auto answer = done->get_future();
+    sys.spawn([done, node, address,
+               sub = std::move(sub)](caf::event_based_actor* self) mutable -> caf::behavior {
+      auto answered = std::make_shared<bool>(false);
+      auto finish = [self, done, answered](caf::expected<result> out) {
+        if (!std::exchange(*answered, true))
+          done->set_value(std::move(out));
+        self->quit();
+      };
+      self->monitor(node);
+      self->set_down_handler([finish, address, self](const caf::down_msg& dm) {
+        finish(make_error(errc::node_lost,
+                          "the link to the node at " + address + " was lost during the run (" +
+                              self->system().render(dm.reason) +
+                              "): the node owns the run; it goes on there, or resumes when that "
+                              "node starts again"));
+      });
+      self->request(node, caf::infinite, std::move(sub))
+          .then([finish](result& r) { finish(std::move(r)); },
+                [finish](caf::error& err) { finish(std::move(err)); });
+      return {[](const std::string&) {}}; // waits for the answer only
+    });
+    while (answer.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready)
+      if (stop_waiting && stop_waiting()) {
+        if (sink)
+          caf::anon_send_exit(sink, caf::exit_reason::user_shutdown);
+        return make_error(errc::runtime_stopped, "stopped waiting for the run; the node at " +
+                                                     address + " goes on running it");
+      }
+    auto out = answer.get();
+    if (sink)
+      caf::anon_send_exit(sink, caf::exit_reason::user_shutdown);
+    return out;
+  };
+  // A node that stops answering (stopped, partitioned) is lost after twice the connect timeout.
+  return with_node<result>(address, link, connect_timeout, connect_timeout, use);
 }
 
 } // namespace swarm

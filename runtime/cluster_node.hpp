@@ -14,6 +14,7 @@
 #include <caf/expected.hpp>
 
 #include "runtime/core/cluster_messages.hpp"
+#include "runtime/core/messages.hpp"
 #include "runtime/core/options.hpp"
 
 namespace caf {
@@ -52,12 +53,20 @@ struct node_load {
   uint64_t in_flight = 0;
 };
 
+/// What a node asks of the process it runs in.
+struct node_host {
+  /// Called on the node's thread at each heartbeat; must not block.
+  std::function<node_load()> load;
+  /// Spawns an actor that takes one run_submission, runs it and answers it (the node hands it
+  /// each run submitted to it while it is up). Null: the node refuses runs.
+  std::function<caf::actor()> run_worker;
+};
+
 /// Starts this process's node: checks the options, listens on `opts.listen` and joins the seeds
 /// (in the background: a seed that does not answer is tried again every reconnect interval).
-/// `sys` must have been configured by apply_cluster_config. `load` is called on the node's
-/// thread at each heartbeat and must not block.
+/// `sys` must have been configured by apply_cluster_config.
 caf::expected<caf::actor> start_cluster_node(caf::actor_system& sys, const cluster_options& opts,
-                                             std::function<node_load()> load);
+                                             node_host host);
 
 /// The cluster as `node` sees it: itself first, then every member by name.
 caf::expected<std::vector<node_info>>
@@ -73,5 +82,18 @@ void leave_cluster(caf::actor_system& sys, const caf::actor& node, std::function
 caf::expected<std::vector<node_info>> query_cluster(const std::string& address,
                                                     const cluster_link_options& link,
                                                     std::chrono::milliseconds timeout);
+
+/// Runs `sub` on the node at `address` ("host:port"), from a process that is no node (swarm run
+/// --cluster): its own small actor system, linked as `link` says. `on_event` gets each event of
+/// the run, on one thread at a time. Returns the swarm's result or the run's error;
+/// errc::node_unreachable when no node answers within `connect_timeout`, errc::node_lost when
+/// the link to the node is lost during the run (silent for twice `connect_timeout`, or closed),
+/// errc::runtime_stopped when `stop_waiting` (polled every 50 ms) says so. The node owns the
+/// run: when the caller stops waiting or loses the link, it goes on there (or resumes when that
+/// node starts again).
+caf::expected<result> run_on_cluster(const std::string& address, const cluster_link_options& link,
+                                     run_submission sub, std::function<void(const event&)> on_event,
+                                     std::chrono::milliseconds connect_timeout,
+                                     std::function<bool()> stop_waiting = {});
 
 } // namespace swarm

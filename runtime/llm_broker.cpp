@@ -8,7 +8,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <deque>
 #include <limits>
+#include <map>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -62,6 +64,13 @@ struct broker_state {
   uint64_t tickets = 0;      ///< this broker's tickets to withdraw waiting grant requests
   call_map<chat_result> chats;
   call_map<embedding_result> embeds;
+  /// The journal keys each caller was given, in order (at most max_given). A caller that dies (a
+  /// crash, its node lost) leaves its keys to `orphans`: its replacement, asking the same step of
+  /// the same task again, gets the same key, so a call its predecessor finished is answered from
+  /// the journal (or taken over while still in flight), never sent again.
+  std::map<caf::actor_addr, std::deque<std::string>> given;
+  std::map<std::string, std::deque<std::string>> orphans; ///< occurrence-0 key -> keys left
+  static constexpr size_t max_given = 512;
 
   broker_state() = default;
   broker_state(const broker_state&) = delete;
@@ -89,6 +98,48 @@ struct broker_state {
   void tick() const {
     if (opts.handled)
       opts.handled->fetch_add(1, std::memory_order_relaxed);
+  }
+
+  /// The journal key of `req` for `caller`: one a dead caller left for it (see `given`), else a
+  /// new occurrence (key_for). True in `.second` when the caller is new and must be monitored.
+  std::pair<std::string, bool> claim_key(const chat_request& req, const caf::actor_addr& caller) {
+    std::string key;
+    auto o = orphans.find(net::journal_key(req, 0));
+    if (o != orphans.end()) {
+      key = std::move(o->second.front());
+      o->second.pop_front();
+      if (o->second.empty())
+        orphans.erase(o);
+    } else {
+      key = key_for(req);
+    }
+    if (!caller)
+      return {key, false};
+    auto [g, fresh] = given.try_emplace(caller);
+    g->second.push_back(key);
+    if (g->second.size() > max_given)
+      g->second.pop_front();
+    return {key, fresh};
+  }
+
+  /// Caller `who` died: its keys go to `orphans`, in the order it was given them.
+  void orphan_keys_of(const caf::actor_addr& who) {
+    auto g = given.find(who);
+    if (g == given.end())
+      return;
+    for (auto& key : g->second) {
+      auto base = key.substr(0, key.rfind('\n') + 1) + "0";
+      orphans[base].push_back(std::move(key));
+    }
+    given.erase(g);
+  }
+
+  /// The chat call of journal key `key` still in flight and not answered, if any.
+  brokered_call<chat_result>* in_flight(const std::string& key) {
+    for (auto& [id, call] : chats)
+      if (call.key == key && !call.answered)
+        return &call;
+    return nullptr;
   }
 
   /// The journal key of `req`, counting it (net::journal_key, as the run journal keeps them).
@@ -486,26 +537,33 @@ broker_actor::behavior_type broker_behavior(broker_pointer self,
                 make_error(errc::llm_connect_failed,
                            "the resource pool behind the broker is gone: " + describe(err));
           });
-  if (st.opts.inner) {
+  if (st.opts.inner)
     self->monitor(st.opts.inner);
-    self->set_down_handler([self](caf::down_msg& msg) {
-      self->state.tick();
-      if (msg.source != self->state.opts.inner.address())
-        return;
-      auto err = make_error(errc::llm_connect_failed,
-                            "the LLM actor behind the broker terminated: " + describe(msg.reason));
-      fail_sent(self, self->state.chats, err);
-      fail_sent(self, self->state.embeds, err);
-    });
-  }
+  // Callers are monitored from their first journaled call (claim_key).
+  self->set_down_handler([self](caf::down_msg& msg) {
+    if (!self->state.opts.inner || msg.source != self->state.opts.inner.address()) {
+      self->state.orphan_keys_of(msg.source); // once per caller, not per call: not ticked
+      return;
+    }
+    self->state.tick();
+    auto err = make_error(errc::llm_connect_failed,
+                          "the LLM actor behind the broker terminated: " + describe(msg.reason));
+    fail_sent(self, self->state.chats, err);
+    fail_sent(self, self->state.embeds, err);
+  });
   return {
       [self](chat_request& req) -> caf::typed_response_promise<chat_result> {
         auto& st = self->state;
         st.tick();
         std::string key;
         if (st.writer && !req.run_id.empty()) {
-          // A resumed run's finished call is answered from the journal, before any grant.
-          key = st.key_for(req);
+          // A resumed run's finished call is answered from the journal, before any grant; so is
+          // one that a caller which died had finished (claim_key).
+          auto caller = self->current_sender();
+          auto [claimed, fresh] = st.claim_key(req, caller ? caller->address() : caf::actor_addr{});
+          key = std::move(claimed);
+          if (fresh)
+            self->monitor(caller);
           auto hit = st.writer->store().find(key);
           if (!hit || *hit) {
             auto rp = self->make_response_promise<chat_result>();
@@ -517,6 +575,12 @@ broker_actor::behavior_type broker_behavior(broker_pointer self,
               rp.deliver(std::move(reply));
             }
             return rp;
+          }
+          if (auto* call = st.in_flight(key)) {
+            // Its caller died with the call still going: this caller takes it over.
+            call->rp = self->make_response_promise<chat_result>();
+            call->answer_id = req.call_id;
+            return call->rp;
           }
         }
         call_context ctx;
@@ -567,6 +631,8 @@ broker_actor::behavior_type broker_behavior(broker_pointer self,
         if (i == calls.end() || i->second.ticket != ticket)
           return;
         auto rp = std::move(i->second.rp);
+        if (i->second.answer_id != 0)
+          res.call_id = i->second.answer_id;
         calls.erase(i);
         rp.deliver(std::move(res));
       },

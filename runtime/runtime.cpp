@@ -270,7 +270,108 @@ caf::expected<swarm_handle> spawn_swarm(const std::shared_ptr<runtime::impl>& rt
   return swarm_handle{std::move(st)};
 }
 
+caf::expected<std::pair<swarm_handle, task_input>>
+prepare_resume_on(const std::shared_ptr<runtime::impl>& rt, const std::string& run_id) {
+  auto& journal = rt->store.journal;
+  if (!journal)
+    return make_error(errc::unknown_run, "cannot resume " + run_id +
+                                             ": this runtime keeps no run journal (no data "
+                                             "directory, or journal off)");
+  auto header = journal->get_run(run_id);
+  if (!header)
+    return std::move(header.error());
+  if (!*header)
+    return make_error(errc::unknown_run,
+                      "no run '" + run_id + "' in the journal (" + journal->describe() + ")");
+  const auto& h = **header;
+  if (h.spec_text.empty())
+    return make_error(errc::unknown_run,
+                      "run '" + run_id +
+                          "' was started from a spec built in "
+                          "code; the journal has no spec text to rebuild it from");
+  auto spec = load_spec_text(h.spec_text, h.spec_source);
+  if (!spec)
+    return std::move(spec.error());
+  // Per field, the runtime's own override wins (e.g. the endpoint moved), else the first
+  // attempt's; the environment's fallbacks are read as the run first saw them.
+  auto team = spawn_swarm(rt, *spec, merge_overrides(rt->overrides, h), llm_environment::of(h));
+  if (!team)
+    return std::move(team.error());
+  return std::pair<swarm_handle, task_input>{
+      std::move(*team), task_input{h.task_text, h.run_id, h.task_id, run_mode::resume}};
+}
+
+caf::expected<std::optional<run_info>> find_run_on(runtime::impl& rt, const std::string& run_id) {
+  auto& journal = rt.store.journal;
+  if (!journal)
+    return make_error(errc::unknown_run, "no run '" + run_id +
+                                             "': this runtime keeps no run journal (no data "
+                                             "directory, or journal off)");
+  auto header = journal->get_run(run_id);
+  if (!header)
+    return std::move(header.error());
+  if (!*header)
+    return std::optional<run_info>{};
+  bool running_now = false;
+  {
+    std::lock_guard<std::mutex> guard{rt.mtx};
+    running_now = rt.active_runs.count(run_id) > 0;
+  }
+  return std::optional<run_info>{to_run_info(**header, running_now)};
+}
+
 } // namespace
+
+// Starts the node when `opts` name an address to listen on: its load is this runtime's, the
+// runs submitted to it run here, and the runs it left unfinished are resumed.
+caf::error runtime::start_node(const std::shared_ptr<impl>& rt, const cluster_options& opts) {
+  if (opts.listen.empty())
+    return {};
+  std::weak_ptr<impl> weak = rt;
+  node_host host;
+  host.load = [weak] {
+    auto st = weak.lock();
+    if (!st)
+      return node_load{};
+    auto hosted = st->cfg.hosted_agents ? st->cfg.hosted_agents->load() : 0;
+    return node_load{st->factory.agent_count() +
+                         static_cast<uint64_t>(std::max<int64_t>(hosted, 0)),
+                     st->client->stats().in_flight};
+  };
+  host.run_worker = [weak] {
+    auto st = weak.lock();
+    return st && !st->stopped ? spawn_run_worker(st) : caf::actor{};
+  };
+  auto started = start_cluster_node(rt->sys, opts, std::move(host));
+  if (!started)
+    return std::move(started.error());
+  {
+    std::lock_guard<std::mutex> guard{rt->mtx};
+    rt->node = std::move(*started);
+  }
+  resume_interrupted(rt);
+  return {};
+}
+
+// Every run of the journal that was running when this node's process ended (killed, or stopped
+// past its drain timeout) is resumed here, in a worker of its own: the node owns the runs it
+// accepted. A run that cannot resume (its spec no longer loads) stays as the journal has it:
+// `swarm run --resume` names why.
+void runtime::resume_interrupted(const std::shared_ptr<impl>& rt) {
+  if (!rt->store.journal)
+    return;
+  auto runs = rt->store.journal->runs();
+  if (!runs)
+    return;
+  for (const auto& h : *runs) {
+    if (h.status != "running")
+      continue;
+    run_submission sub;
+    sub.run_id = h.run_id;
+    sub.mode = static_cast<uint8_t>(run_mode::resume);
+    caf::anon_send(spawn_run_worker(rt), std::move(sub));
+  }
+}
 
 runtime::runtime(runtime_options opts, llm_overrides overrides) {
   if (!opts.cluster.listen.empty())
@@ -280,7 +381,7 @@ runtime::runtime(runtime_options opts, llm_overrides overrides) {
   if (!p)
     throw std::runtime_error(describe(p.error()));
   impl_ = std::make_shared<impl>(opts, std::move(overrides), std::move(*p));
-  if (auto err = impl_->start_node(opts.cluster)) {
+  if (auto err = start_node(impl_, opts.cluster)) {
     impl_->stop();
     throw std::runtime_error(describe(err));
   }
@@ -296,7 +397,7 @@ caf::expected<std::unique_ptr<runtime>> runtime::open(runtime_options opts,
   if (!p)
     return std::move(p.error());
   auto ptr = std::make_shared<impl>(opts, std::move(overrides), std::move(*p));
-  if (auto err = ptr->start_node(opts.cluster)) {
+  if (auto err = start_node(ptr, opts.cluster)) {
     ptr->stop();
     return err;
   }
@@ -341,53 +442,11 @@ caf::expected<result> runtime::resume(const std::string& run_id) {
 
 caf::expected<std::pair<swarm_handle, task_input>>
 runtime::prepare_resume(const std::string& run_id) {
-  auto& journal = impl_->store.journal;
-  if (!journal)
-    return make_error(errc::unknown_run, "cannot resume " + run_id +
-                                             ": this runtime keeps no run journal (no data "
-                                             "directory, or journal off)");
-  auto header = journal->get_run(run_id);
-  if (!header)
-    return std::move(header.error());
-  if (!*header)
-    return make_error(errc::unknown_run,
-                      "no run '" + run_id + "' in the journal (" + journal->describe() + ")");
-  const auto& h = **header;
-  if (h.spec_text.empty())
-    return make_error(errc::unknown_run,
-                      "run '" + run_id +
-                          "' was started from a spec built in "
-                          "code; the journal has no spec text to rebuild it from");
-  auto spec = load_spec_text(h.spec_text, h.spec_source);
-  if (!spec)
-    return std::move(spec.error());
-  // Per field, the runtime's own override wins (e.g. the endpoint moved), else the first
-  // attempt's; the environment's fallbacks are read as the run first saw them.
-  auto team =
-      spawn_swarm(impl_, *spec, merge_overrides(impl_->overrides, h), llm_environment::of(h));
-  if (!team)
-    return std::move(team.error());
-  return std::pair<swarm_handle, task_input>{
-      std::move(*team), task_input{h.task_text, h.run_id, h.task_id, run_mode::resume}};
+  return prepare_resume_on(impl_, run_id);
 }
 
 caf::expected<std::optional<run_info>> runtime::find_run(const std::string& run_id) const {
-  auto& journal = impl_->store.journal;
-  if (!journal)
-    return make_error(errc::unknown_run, "no run '" + run_id +
-                                             "': this runtime keeps no run journal (no data "
-                                             "directory, or journal off)");
-  auto header = journal->get_run(run_id);
-  if (!header)
-    return std::move(header.error());
-  if (!*header)
-    return std::optional<run_info>{};
-  bool running_now = false;
-  {
-    std::lock_guard<std::mutex> guard{impl_->mtx};
-    running_now = impl_->active_runs.count(run_id) > 0;
-  }
-  return std::optional<run_info>{to_run_info(**header, running_now)};
+  return find_run_on(*impl_, run_id);
 }
 
 std::vector<std::string> runtime::swarms() const {
@@ -433,10 +492,15 @@ void event_subscription::cancel() {
 }
 
 event_subscription runtime::on_event(std::function<void(const event&)> fn) {
+  return subscribe(impl_, std::move(fn));
+}
+
+event_subscription runtime::subscribe(const std::shared_ptr<impl>& rt,
+                                      std::function<void(const event&)> fn) {
   auto st = std::make_shared<event_subscription::state>();
   st->fn = std::move(fn);
   // The state is a spawn argument, not a capture: see spawn_monitor.
-  st->forwarder = impl_->sys.spawn(
+  st->forwarder = rt->sys.spawn(
       [](caf::event_based_actor*, std::shared_ptr<event_subscription::state> sub) -> caf::behavior {
         return {[sub](const event& e) {
           std::lock_guard<std::mutex> guard{sub->mtx};
@@ -447,8 +511,8 @@ event_subscription runtime::on_event(std::function<void(const event&)> fn) {
       st);
   {
     // A forwarder that exited (its subscription cancelled) is no longer reachable: dropped.
-    std::lock_guard<std::mutex> guard{impl_->mtx};
-    auto& subs = impl_->subscribers;
+    std::lock_guard<std::mutex> guard{rt->mtx};
+    auto& subs = rt->subscribers;
     subs.erase(std::remove_if(subs.begin(), subs.end(),
                               [](const caf::actor_addr& a) {
                                 return !caf::actor_cast<caf::strong_actor_ptr>(a);
@@ -457,11 +521,82 @@ event_subscription runtime::on_event(std::function<void(const event&)> fn) {
     subs.push_back(st->forwarder.address());
   }
   // Counted before the subscription is sent: events of any run started after this reach it.
-  st->listeners = impl_->cfg.event_listeners;
+  st->listeners = rt->cfg.event_listeners;
   if (st->listeners)
     st->listeners->fetch_add(1, std::memory_order_seq_cst);
-  caf::anon_send(impl_->monitor, subscribe_events{st->forwarder});
+  caf::anon_send(rt->monitor, subscribe_events{st->forwarder});
   return event_subscription{std::move(st)};
+}
+
+// -- runs submitted to this runtime's node ------------------------------------------------------
+
+caf::actor runtime::spawn_run_worker(const std::shared_ptr<impl>& rt) {
+  // Detached: the run blocks the worker's thread. The runtime waits at stop() until every
+  // worker let go of it (runtime::impl::serving), so its state is never destroyed here.
+  auto serving = rt->serving;
+  serving->fetch_add(1);
+  return rt->sys.spawn<caf::detached>(
+      [serving](caf::blocking_actor* self, std::shared_ptr<impl> held) {
+        self->receive([&](run_submission& sub) {
+          auto rp = self->make_response_promise();
+          auto out = serve_run(held, std::move(sub));
+          held.reset();
+          if (out)
+            rp.deliver(std::move(*out));
+          else
+            rp.deliver(std::move(out.error()));
+        });
+        held.reset();
+        serving->fetch_sub(1);
+      },
+      rt);
+}
+
+caf::expected<result> runtime::serve_run(const std::shared_ptr<impl>& rt, run_submission sub) {
+  if (sub.mode > static_cast<uint8_t>(run_mode::fresh))
+    return make_error(errc::invalid_argument,
+                      "run mode " + std::to_string(sub.mode) + " is none of start, resume, fresh");
+  auto mode = static_cast<run_mode>(sub.mode);
+  std::optional<swarm_handle> team;
+  task_input in;
+  if (sub.spec_text.empty()) {
+    if (mode != run_mode::resume || sub.run_id.empty())
+      return make_error(errc::invalid_argument,
+                        "a run submitted without a spec must resume a run id of this node");
+    if (auto known = find_run_on(*rt, sub.run_id); known && *known && (*known)->status == "done")
+      return std::move((*known)->outcome);
+    auto prepared = prepare_resume_on(rt, sub.run_id);
+    if (!prepared)
+      return std::move(prepared.error());
+    team = std::move(prepared->first);
+    in = std::move(prepared->second);
+  } else {
+    auto spec = load_spec_text(sub.spec_text, sub.spec_source);
+    if (!spec)
+      return std::move(spec.error());
+    if (sub.no_memory)
+      disable_memory(*spec);
+    // The submitter's --llm-url and --model win; else this node's own, then its environment.
+    auto overrides = rt->overrides;
+    if (!sub.llm_url.empty())
+      overrides.url = sub.llm_url;
+    if (!sub.model.empty())
+      overrides.model = sub.model;
+    auto spawned = spawn_swarm(rt, *spec, overrides, llm_environment::current());
+    if (!spawned)
+      return std::move(spawned.error());
+    team = std::move(*spawned);
+    in = task_input{sub.task, sub.run_id.empty() ? new_run_id() : sub.run_id, {}, mode};
+  }
+  event_subscription watch;
+  if (sub.events)
+    watch = subscribe(rt, [run = in.run_id, to = sub.events](const event& e) {
+      if (e.run_id == run)
+        caf::anon_send(to, e);
+    });
+  auto out = team->run(std::move(in));
+  team->stop();
+  return out;
 }
 
 } // namespace swarm

@@ -232,6 +232,24 @@ public:
 private:
   explicit runtime(std::shared_ptr<impl> ptr) : impl_(std::move(ptr)) {}
 
+  /// Starts the node of runtime_options::cluster, if it names an address to listen on.
+  static caf::error start_node(const std::shared_ptr<impl>& rt, const cluster_options& opts);
+
+  /// Resumes, each in a run worker, the journal's runs that were running when the process
+  /// ended.
+  static void resume_interrupted(const std::shared_ptr<impl>& rt);
+
+  /// on_event on the runtime state `rt`.
+  static event_subscription subscribe(const std::shared_ptr<impl>& rt,
+                                      std::function<void(const event&)> fn);
+
+  /// The actor a node hands a run submitted from another process: it runs the one
+  /// run_submission it gets on `rt` and answers it (docs/cluster.md, "Runs from anywhere").
+  static caf::actor spawn_run_worker(const std::shared_ptr<impl>& rt);
+
+  /// What a run worker does with its submission.
+  static caf::expected<result> serve_run(const std::shared_ptr<impl>& rt, run_submission sub);
+
   std::shared_ptr<impl> impl_;
 };
 

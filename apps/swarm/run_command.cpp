@@ -20,6 +20,8 @@
 #include "apps/swarm/run_checks.hpp"
 #include "apps/swarm/run_report.hpp"
 #include "apps/swarm/run_watch.hpp"
+#include "net/cluster_tls.hpp"
+#include "runtime/cluster_node.hpp"
 #include "runtime/core/errc.hpp"
 #include "runtime/core/event_json.hpp"
 #include "runtime/core/run_id.hpp"
@@ -50,6 +52,10 @@ struct run_args {
   log_options log;         // -v, --log-level, --log-file
   // --keep-workspaces: leave <data-dir>/workspaces/<run id> when the run ends
   bool keep_workspaces = false;
+  std::string cluster;   // --cluster HOST:PORT: the run goes to that node (docs/cluster.md)
+  net::tls_files tls;    // its link: mutual TLS,
+  bool insecure = false; // or plain TCP on loopback
+  int connect_timeout_ms = 5000;
 };
 
 // One line from stdin, waiting at most until `done`; none if stdin closed or the run ended.
@@ -184,6 +190,8 @@ public:
   int operator()() {
     if (auto code = load())
       return *code;
+    if (!args_.cluster.empty())
+      return submit();
     if (auto code = open())
       return *code;
     if (auto code = prepare())
@@ -317,31 +325,90 @@ private:
     progress_->settle();
   }
 
+  // --cluster: the run goes to the node at that address, which owns it (its journal, its data
+  // directory); its events come back here as they happen, then its result.
+  int submit() {
+    if (!args_.record_file.empty() || !args_.replay_file.empty() || args_.keep_workspaces ||
+        args_.fresh)
+      return refuse(args_, "--record, --replay, --keep-workspaces and --fresh are not for a run "
+                           "on a cluster (--cluster): the node's own options decide them");
+    run_submission sub;
+    sub.run_id =
+        !args_.resume.empty() ? args_.resume : (args_.run_id.empty() ? new_run_id() : args_.run_id);
+    sub.mode = static_cast<uint8_t>(args_.resume.empty() ? run_mode::start : run_mode::resume);
+    if (spec_) {
+      sub.spec_text = spec_->text;
+      sub.spec_source = spec_->source;
+      sub.task = args_.task;
+      sub.no_memory = args_.no_memory;
+    }
+    sub.llm_url = args_.llm_url;
+    sub.model = args_.model;
+    auto swarm = spec_ ? spec_->name : std::string{"resumed"};
+    end_ = run_end{sub.run_id, swarm, "node " + args_.cluster};
+    if (!args_.quiet)
+      std::cerr << "swarm run: " << swarm << " on the cluster at " << args_.cluster << " | run "
+                << sub.run_id << " | if this command stops, the node goes on: swarm run --resume "
+                << sub.run_id << " --cluster " << args_.cluster << " gets its result\n";
+    std::vector<std::string> agents;
+    if (spec_)
+      for (const auto& a : spec_->agents)
+        agents.push_back(a.name);
+    progress_ =
+        std::make_shared<run_watch>(run_watch_options{args_.quiet, ::isatty(STDERR_FILENO) == 1,
+                                                      events_.get(), args_.stream && !args_.json},
+                                    sub.run_id, swarm, agents);
+    std::atomic<bool> interrupted{false};
+    signal_watch watch{[&] { interrupted = true; }};
+    cluster_link_options link{args_.tls.cert, args_.tls.key, args_.tls.ca, args_.insecure};
+    auto started = std::chrono::steady_clock::now();
+    end_.out = run_on_cluster(
+        args_.cluster, link, std::move(sub),
+        [progress = progress_](const event& e) { (*progress)(e); },
+        std::chrono::milliseconds(args_.connect_timeout_ms), [&] { return interrupted.load(); });
+    end_.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    end_.interrupted = interrupted;
+    if (!interrupted && end_.out)
+      progress_->wait_finished(std::chrono::seconds(2));
+    progress_->settle();
+    if (!end_.out && is(end_.out.error(), errc::node_unreachable)) { // it never started
+      std::cerr << "swarm run: " << describe(end_.out.error()) << "\n";
+      print_refusal(args_, end_.out.error(), exit_failed);
+      return exit_failed;
+    }
+    return report();
+  }
+
   // The answer (or the JSON object) on stdout; the summary, spending and what to do next on
   // stderr.
   int report() {
     auto view = progress_->view();
     if (args_.json)
-      std::cout << boost::json::serialize(report_json(end_, view, &*team_)) << "\n";
+      std::cout << boost::json::serialize(report_json(end_, view, team_ ? &*team_ : nullptr))
+                << "\n";
     else if (end_.out)
       std::cout << (progress_->streamed() ? "## answer\n" : "") << end_.out->text << "\n";
     if (auto problem = progress_->events_error(); !problem.empty())
       std::cerr << "swarm run: " << problem << " (" << args_.events_file << ")\n";
-    auto resume_hint = "swarm run --resume " + end_.run_id + " --data-dir " + args_.data_dir;
+    auto resume_hint =
+        "swarm run --resume " + end_.run_id +
+        (args_.cluster.empty() ? " --data-dir " + args_.data_dir : " --cluster " + args_.cluster);
     if (end_.interrupted) {
       std::cerr << "swarm run: interrupted; continue with: " << resume_hint << "\n";
       return exit_interrupted;
     }
     if (!args_.quiet) {
       print_summary(end_, view);
-      print_spending(*team_);
+      if (team_)
+        print_spending(*team_);
     }
     if (!end_.out) {
       std::cerr << "swarm run: " << run_error_text(end_.out.error()) << "\n"
                 << "swarm run: " << run_next_step(end_.out.error(), resume_hint) << "\n";
       return run_exit_code(end_.out.error(), exit_failed);
     }
-    if (!args_.quiet)
+    if (!args_.quiet && args_.cluster.empty())
       std::cerr << "swarm run: run " << end_.run_id << " is kept in " << args_.data_dir
                 << ": swarm memory journal " << end_.run_id << " --data-dir " << args_.data_dir
                 << "\n";
@@ -411,6 +478,16 @@ command add_run_command(CLI::App& app) {
                   "write every event of the run to this file, one JSON object a line "
                   "(docs/events.md)");
   sub->add_flag("--quiet,-q", args->quiet, "no progress lines");
+  sub->add_option("--cluster", args->cluster,
+                  "HOST:PORT of a cluster node: the run goes there (that node keeps its journal), "
+                  "its events and result come back here (docs/cluster.md)");
+  add_tls_flags(*sub, args->tls);
+  sub->add_flag("--insecure", args->insecure,
+                "with --cluster: plain TCP without TLS (loopback addresses only)");
+  sub->add_option("--connect-timeout-ms", args->connect_timeout_ms,
+                  "with --cluster: how long the node may take to answer the link; a node silent "
+                  "twice as long during the run is lost (default 5000)")
+      ->check(CLI::Range(100, 600000));
   sub->get_option("--resume")->excludes("--task-file")->excludes("--no-memory");
   // A command line CLI11 refuses never reaches the command (main prints the failure through
   // app.exit): `swarm run ... --json` still owes its one JSON object.

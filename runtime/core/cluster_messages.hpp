@@ -121,6 +121,28 @@ typename F::result_type inspect(F& f, placement_view& x) {
   return f(caf::meta::type_name("placement_view"), x.members, x.nodes);
 }
 
+/// A run handed to a node by another process (swarm run --cluster, run_on_cluster): the node
+/// builds the swarm from the spec's text and runs the task as its own (its journal, its
+/// coordinators; docs/cluster.md, "Runs from anywhere"), sends each event of the run to `events`
+/// meanwhile, and answers with the swarm's `result` or the run's error.
+struct run_submission {
+  std::string spec_text;   ///< empty: resume `run_id` from the node's journal
+  std::string spec_source; ///< where the spec came from (its file), for messages and the journal
+  std::string task;
+  std::string run_id;
+  uint8_t mode = 0;       ///< swarm::run_mode: start, resume, fresh
+  bool no_memory = false; ///< the spec's memory tiers and memory tools turned off
+  std::string llm_url;    ///< overrides for every agent, as swarm run --llm-url and --model
+  std::string model;
+  caf::actor events; ///< gets every event of the run; may be null
+};
+
+template <class F>
+typename F::result_type inspect(F& f, run_submission& x) {
+  return f(caf::meta::type_name("run_submission"), x.spec_text, x.spec_source, x.task, x.run_id,
+           x.mode, x.no_memory, x.llm_url, x.model, x.events);
+}
+
 } // namespace swarm
 
 // After the `swarm_memory` block (memory_messages.hpp), which starts at +150.
@@ -135,4 +157,5 @@ CAF_ADD_TYPE_ID(swarm_cluster, (swarm::node_leave))
 CAF_ADD_TYPE_ID(swarm_cluster, (swarm::cluster_status_request))
 CAF_ADD_TYPE_ID(swarm_cluster, (swarm::placement_request))
 CAF_ADD_TYPE_ID(swarm_cluster, (swarm::placement_view))
+CAF_ADD_TYPE_ID(swarm_cluster, (swarm::run_submission))
 CAF_END_TYPE_ID_BLOCK(swarm_cluster)

@@ -88,6 +88,8 @@ std::string to_string(errc x) {
     return "member_down";
   case errc::node_unreachable:
     return "node_unreachable";
+  case errc::node_lost:
+    return "node_lost";
   }
   return "errc(" + std::to_string(static_cast<int>(x)) + ")";
 }

@@ -53,6 +53,7 @@ enum class errc : uint8_t {
                         ///< or not ours
   member_down,          ///< a member actor died (an exception, a crash of its behaviour, a kill)
   node_unreachable,     ///< a cluster node could not be reached, or refused the link
+  node_lost,            ///< the link to the node running a run was lost during it
 };
 
 /// The CAF error category of `errc`.

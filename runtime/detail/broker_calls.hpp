@@ -56,6 +56,9 @@ struct brokered_call {
   std::string key;       ///< chat calls: the journal key (empty: not journaled)
   uint32_t fallback = 0; ///< 0: the request's endpoint; i: its fallbacks[i - 1]
   std::chrono::steady_clock::time_point deadline; ///< the call's one deadline, from its arrival
+  /// Not 0: the reply carries this call id; the call was taken over by another caller (the
+  /// replacement of the one that asked, which died; see the broker's `given`).
+  uint64_t answer_id = 0;
 };
 
 /// What a chat call keeps across its admissions (a fallback is admitted again).

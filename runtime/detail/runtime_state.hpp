@@ -12,6 +12,7 @@
 #include <random>
 #include <set>
 #include <stdexcept>
+#include <thread>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -169,20 +170,9 @@ struct runtime::impl {
 
   caf::actor node; // this runtime's cluster node (runtime_options::cluster), else null
 
-  /// Starts the node when `opts` name an address to listen on; its load is this runtime's.
-  caf::error start_node(const cluster_options& opts) {
-    if (opts.listen.empty())
-      return {};
-    auto started = start_cluster_node(sys, opts, [this] {
-      auto hosted = cfg.hosted_agents ? cfg.hosted_agents->load() : 0;
-      return node_load{factory.agent_count() + static_cast<uint64_t>(std::max<int64_t>(hosted, 0)),
-                       client->stats().in_flight};
-    });
-    if (!started)
-      return std::move(started.error());
-    node = std::move(*started);
-    return {};
-  }
+  /// Run workers (runtime::spawn_run_worker) that may still hold this state: stop() waits for
+  /// them, so that none destroys it on its own thread.
+  std::shared_ptr<std::atomic<int>> serving = std::make_shared<std::atomic<int>>(0);
 
   /// Drains the node (members stop placing work here), waits for the runs running here to end
   /// or `timeout`, then leaves the cluster. Idempotent; no-op without a node.
@@ -211,6 +201,14 @@ struct runtime::impl {
     workspaces->close(); // a temporary root goes; later tool calls are refused
     for (const auto& name : factory.running())
       stop_swarm(name);
+    // The runs submitted to the node end with the swarms just stopped (bounded: a worker that
+    // was still spawning its swarm stops it when its run ends).
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (serving->load() > 0 && std::chrono::steady_clock::now() < deadline) {
+      for (const auto& name : factory.running())
+        stop_swarm(name);
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
     std::vector<caf::actor_addr> subs;
     {
       std::lock_guard<std::mutex> guard{mtx};

@@ -168,6 +168,66 @@ TEST_CASE_METHOD(broker_fixture,
   CHECK(mock->stats().chat_requests == 4);
 }
 
+TEST_CASE_METHOD(broker_fixture, "a caller that dies leaves its finished calls to the next caller "
+                                 "of the same step: answered from the journal, not sent again") {
+  llm_broker_options opts;
+  opts.journal = store("journal.jsonl");
+  auto b = spawn_broker(opts);
+  auto req = request("work", "t1", 0);
+  auto first = call(b, req); // its caller (a scoped actor) is gone when call returns
+  REQUIRE(first);
+  CHECK(mock->stats().chat_requests == 1);
+  // Its replacement asks the same step of the same task: the journal answers.
+  caf::scoped_actor replacement{*sys};
+  auto ask = [&](const chat_request& r) {
+    caf::expected<chat_result> out{make_error(errc::runtime_stopped, "no reply")};
+    replacement->request(b, 20s, r).receive([&](chat_result& x) { out = std::move(x); },
+                                            [&](caf::error& err) { out = std::move(err); });
+    return out;
+  };
+  req.call_id = next_id++;
+  auto again = ask(req);
+  REQUIRE(again);
+  CHECK(again->content == first->content);
+  CHECK(again->call_id == req.call_id);
+  CHECK(mock->stats().chat_requests == 1);
+  // A live caller asking the same step again (a retry) gets a key of its own: sent.
+  req.call_id = next_id++;
+  auto retried = ask(req);
+  REQUIRE(retried);
+  CHECK(retried->content != first->content);
+  CHECK(mock->stats().chat_requests == 2);
+}
+
+TEST_CASE_METHOD(broker_fixture, "a call whose caller died while it was in flight is taken over by "
+                                 "the next caller of the same step, not sent again") {
+  auto inner = store("slow.jsonl");
+  auto slow = std::make_shared<gated_store>(inner);
+  llm_broker_options opts;
+  opts.journal = slow;
+  auto b = spawn_broker(opts);
+  auto req = request("work", "t1", 0);
+  {
+    caf::scoped_actor dying{*sys};
+    // Asked, then the caller dies before the answer.
+    auto r = dying->request(b, 60s, req);
+    (void)r;
+  }
+  REQUIRE(slow->wait_began(1)); // replied, being kept: still in flight
+  caf::scoped_actor replacement{*sys};
+  auto taken = req;
+  taken.call_id = next_id++;
+  auto pending = replacement->request(b, 60s, taken);
+  slow->open();
+  pending.receive(
+      [&](chat_result& r) {
+        CHECK(r.content == "reply #1 to work");
+        CHECK(r.call_id == taken.call_id);
+      },
+      [&](caf::error& err) { FAIL(describe(err)); });
+  CHECK(mock->stats().chat_requests == 1);
+}
+
 TEST_CASE_METHOD(broker_fixture, "a reply the store cannot keep fails the call with the reason") {
   auto full = net::cassette::create("/dev/full");
   REQUIRE(full);
