@@ -513,9 +513,18 @@ caf::expected<result> run_on_cluster(const std::string& address, const cluster_l
                                      std::function<bool()> stop_waiting) {
   auto use = [&](caf::actor_system& sys, const caf::actor& node) -> caf::expected<result> {
     caf::actor sink;
+    // The events come from the node's event forwarder, the answer from its run worker: the last
+    // events may arrive after the answer. The run's run_finished event is waited for (2 s).
+    auto last = std::make_shared<std::promise<void>>();
+    auto last_seen = last->get_future();
     if (on_event)
-      sink = sys.spawn([fn = std::move(on_event)](caf::event_based_actor*) -> caf::behavior {
-        return {[fn](const event& e) { fn(e); }};
+      sink = sys.spawn([fn = std::move(on_event), last](caf::event_based_actor*) -> caf::behavior {
+        auto seen = std::make_shared<bool>(false);
+        return {[fn, last, seen](const event& e) {
+          fn(e);
+          if (e.kind == event_kind::run_finished && !std::exchange(*seen, true))
+            last->set_value();
+        }};
       });
     sub.events = sink;
     // The answer, or the loss of the link (the node's actor is then down): whichever is first.
@@ -550,6 +559,8 @@ caf::expected<result> run_on_cluster(const std::string& address, const cluster_l
                                                      address + " goes on running it");
       }
     auto out = answer.get();
+    if (sink && (out || !is(out.error(), errc::node_lost)))
+      last_seen.wait_for(std::chrono::seconds(2));
     if (sink)
       caf::anon_send_exit(sink, caf::exit_reason::user_shutdown);
     return out;

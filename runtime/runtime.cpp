@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <future>
 #include <mutex>
 #include <random>
 #include <set>
@@ -174,15 +175,24 @@ caf::error place_on_cluster(const std::shared_ptr<runtime::impl>& rt, const swar
     return std::move(where.error());
   if (std::all_of(where->begin(), where->end(), [](size_t k) { return k == 0; }))
     return {}; // all here: the factory's own spawn
+  std::vector<bool> pins;
+  for (const auto& a : spec.agents)
+    pins.push_back(!a.node.empty());
+  // An agent placed by the policy whose node is lost while it is spawned there is spawned here
+  // instead; one pinned to that node is refused, as when its node is not up.
   wiring.spawn_agent =
-      [rt, view = std::move(*view), where = std::move(*where), llm = wiring.llm](
+      [rt, view = std::move(*view), where = std::move(*where), pins = std::move(pins),
+       llm = wiring.llm](
           size_t i,
           const std::shared_ptr<const actors::agent_config>& cfg) -> caf::expected<agent_actor> {
     auto k = where[i];
-    if (k == 0)
-      return actors::spawn_agent(rt->sys, cfg, llm, rt->monitor);
-    return spawn_agent_on(rt->sys, view.nodes[k], view.members[k].name, *cfg, llm, rt->monitor,
-                          std::chrono::seconds(10));
+    if (k != 0) {
+      auto there = spawn_agent_on(rt->sys, view.nodes[k], view.members[k].name, *cfg, llm,
+                                  rt->monitor, std::chrono::seconds(10));
+      if (there || (i < pins.size() && pins[i]))
+        return there;
+    }
+    return actors::spawn_agent(rt->sys, cfg, llm, rt->monitor);
   };
   return {};
 }
@@ -588,13 +598,23 @@ caf::expected<result> runtime::serve_run(const std::shared_ptr<impl>& rt, run_su
     team = std::move(*spawned);
     in = task_input{sub.task, sub.run_id.empty() ? new_run_id() : sub.run_id, {}, mode};
   }
+  // Every event of the run to the submitter, run_finished last: waited for (2 s) before the
+  // subscription goes, since the monitor may still be passing it on when the run returns.
   event_subscription watch;
+  auto finished = std::make_shared<std::promise<void>>();
+  auto passed_on = finished->get_future();
   if (sub.events)
-    watch = subscribe(rt, [run = in.run_id, to = sub.events](const event& e) {
-      if (e.run_id == run)
-        caf::anon_send(to, e);
+    watch = subscribe(rt, [run = in.run_id, to = sub.events, finished,
+                           said = std::make_shared<bool>(false)](const event& e) {
+      if (e.run_id != run)
+        return;
+      caf::anon_send(to, e);
+      if (e.kind == event_kind::run_finished && !std::exchange(*said, true))
+        finished->set_value();
     });
   auto out = team->run(std::move(in));
+  if (sub.events)
+    passed_on.wait_for(std::chrono::seconds(2));
   team->stop();
   return out;
 }

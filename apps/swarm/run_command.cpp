@@ -332,6 +332,12 @@ private:
         args_.fresh)
       return refuse(args_, "--record, --replay, --keep-workspaces and --fresh are not for a run "
                            "on a cluster (--cluster): the node's own options decide them");
+    cluster_link_options link{args_.tls.cert, args_.tls.key, args_.tls.ca, args_.insecure};
+    auto where = parse_host_port(args_.cluster);
+    if (!where)
+      return refuse(args_, "--cluster: " + describe(where.error()));
+    if (auto err = check_link_options(link, {where->first}))
+      return refuse(args_, err, exit_usage);
     run_submission sub;
     sub.run_id =
         !args_.resume.empty() ? args_.resume : (args_.run_id.empty() ? new_run_id() : args_.run_id);
@@ -360,7 +366,6 @@ private:
                                     sub.run_id, swarm, agents);
     std::atomic<bool> interrupted{false};
     signal_watch watch{[&] { interrupted = true; }};
-    cluster_link_options link{args_.tls.cert, args_.tls.key, args_.tls.ca, args_.insecure};
     auto started = std::chrono::steady_clock::now();
     end_.out = run_on_cluster(
         args_.cluster, link, std::move(sub),

@@ -1,0 +1,215 @@
+#!/usr/bin/env bash
+# Runs from anywhere, and what a node's death costs them, with real processes on loopback: three
+# `swarm node`s and `swarm mock-llm`; `swarm run --cluster` submits a hierarchical swarm whose
+# six workers are spread over the three nodes, gets its events and result back, and fetches the
+# result again with --resume. Then the failure model: a worker node killed mid-run (10 trials,
+# each a different moment) costs nothing (the run completes on the survivors and the mock's
+# request log shows no call sent twice); the owner killed mid-run costs the caller its link
+# (node_lost), and the owner restarted on its data directory resumes the run by itself without
+# sending a finished call again; a node nobody listens at is named.
+# Usage: cluster_run_test.sh SWARM_BINARY
+swarm=$(realpath "$1")
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# As in cluster_test.sh: CAF 0.17.6's middleman may leave a reference cycle behind under ASan.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+cd "$tmp" || exit 1
+trials=${CLUSTER_KILL_TRIALS:-10}
+
+cat >crew.mock.yaml <<'EOF'
+latency: {fixed_ms: 5}
+rules:
+  - match: {system: "^You are lead", user: "^Plan the task"}
+    json:
+      subtasks:
+        - {id: s1, text: "Part one of the job.", skill: k1, depends_on: []}
+        - {id: s2, text: "Part two of the job.", skill: k2, depends_on: []}
+        - {id: s3, text: "Part three of the job.", skill: k3, depends_on: []}
+        - {id: s4, text: "Part four of the job.", skill: k4, depends_on: []}
+        - {id: s5, text: "Part five of the job.", skill: k5, depends_on: []}
+        - {id: s6, text: "Part six of the job.", skill: k6, depends_on: []}
+  - match: {system: "^You are lead", user: "^Write the final answer"}
+    reply: "FINAL: six parts done."
+  - match: {system: "^You are w", user: "Part (\\w+) of the job"}
+    reply: "Part {{match.1}} is done."
+    latency_ms: 700
+EOF
+cat >crew.yaml <<'EOF'
+name: crew
+llm: {model: m, timeout_ms: 20000}
+swarm:
+  architecture: hierarchical
+  lead: lead
+  members: [w1, w2, w3, w4, w5, w6]
+  placement: spread
+  max_subtasks: 6
+  max_attempts: 2
+  deadline_ms: 60000
+  member_timeout_ms: 20000
+agents:
+  - {name: lead, system_prompt: "You are lead."}
+  - {name: w1, system_prompt: "You are w1.", skills: [k1]}
+  - {name: w2, system_prompt: "You are w2.", skills: [k2]}
+  - {name: w3, system_prompt: "You are w3.", skills: [k3]}
+  - {name: w4, system_prompt: "You are w4.", skills: [k4]}
+  - {name: w5, system_prompt: "You are w5.", skills: [k5]}
+  - {name: w6, system_prompt: "You are w6.", skills: [k6]}
+EOF
+start_mock crew.mock.yaml --request-log "$tmp/requests.jsonl"
+
+plain=(--insecure --heartbeat-ms 100 --failure-timeout-ms 1000 --reconnect-ms 300)
+
+# Starts node NAME (log $tmp/NAME.log) on PORT (0: any) with the remaining arguments; sets
+# node_pid and the node's address in addr_NAME. Exits the test if it does not listen in 10 s.
+start_node() { # name port args...
+  local name=$1 port=$2
+  shift 2
+  rm -f "$tmp/$name.addr"
+  "$swarm" node --name "$name" --listen "127.0.0.1:$port" --address-file "$tmp/$name.addr" \
+    "${plain[@]}" "$@" 2>>"$tmp/$name.log" &
+  node_pid=$!
+  pids="$pids $node_pid"
+  for _ in $(seq 1 200); do
+    if [ -s "$tmp/$name.addr" ]; then
+      printf -v "addr_$name" '%s' "$(cat "$tmp/$name.addr")"
+      return 0
+    fi
+    sleep 0.05
+  done
+  echo "FAILED: node $name did not start:"
+  cat "$tmp/$name.log"
+  exit 1
+}
+
+# True once the node at ADDRESS sees COUNT members up (itself included), within 10 s.
+all_up() { # address count
+  for _ in $(seq 1 100); do
+    n=$("$swarm" cluster status --cluster "$1" --insecure --json --timeout-ms 2000 2>/dev/null |
+      python3 -c 'import json,sys; print(sum(n["state"] == "up" for n in json.load(sys.stdin)["nodes"]))' \
+        2>/dev/null)
+    [ "${n:-0}" -ge "$2" ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# The request log's lines from line FROM on: none may repeat another's digest (a call sent twice).
+no_repeats() { # from
+  tail -n +"$1" "$tmp/requests.jsonl" | python3 -c '
+import collections, json, sys
+seen = collections.Counter(json.loads(l)["digest"] for l in sys.stdin if l.strip())
+twice = [d for d, n in seen.items() if n > 1]
+print("requests", sum(seen.values()), "repeated", len(twice))
+sys.exit(1 if twice else 0)'
+}
+
+# From line FROM on: the first request (the plan, finished before the owner died) was sent once,
+# and no other request more than twice (once before the death, once after the restart).
+finished_once() { # from
+  tail -n +"$1" "$tmp/requests.jsonl" | python3 -c '
+import collections, json, sys
+lines = [json.loads(l) for l in sys.stdin if l.strip()]
+seen = collections.Counter(l["digest"] for l in lines)
+print("requests", len(lines), "plan sent", seen[lines[0]["digest"]], "most", max(seen.values()))
+sys.exit(0 if seen[lines[0]["digest"]] == 1 and max(seen.values()) <= 2 else 1)'
+}
+
+lines() { wc -l <"$tmp/requests.jsonl"; }
+
+status_of() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["status"])' "$1" 2>/dev/null; }
+
+on_failure() {
+  for n in n1 n2 n3; do
+    echo "--- $n.log (last lines)"
+    tail -n 15 "$tmp/$n.log" 2>/dev/null
+  done
+}
+
+# -- a node nobody listens at
+"$swarm" run crew.yaml --task "Do the job" --cluster 127.0.0.1:1 --insecure --llm-url "$url" \
+  --json >"$tmp/out" 2>"$tmp/err"
+check "no node at the address: exit 1" test $? -eq 1
+check "... naming it" has err "node_unreachable: no cluster node answers at 127.0.0.1:1"
+check "... and --json still prints one object" python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$tmp/out"
+"$swarm" run crew.yaml --task "Do the job" --cluster 127.0.0.1:1 >"$tmp/out" 2>"$tmp/err"
+check "no TLS files and no --insecure: refused, exit 2" test $? -eq 2
+
+# -- three nodes; the run goes to n1, its workers to all three
+start_node n1 0 --data-dir "$tmp/d1"
+p1=$node_pid
+port1=${addr_n1##*:}
+start_node n2 0 --join "$addr_n1"
+p2=$node_pid
+start_node n3 0 --join "$addr_n1"
+p3=$node_pid
+check "the three nodes are up" all_up "$addr_n1" 3
+
+from=$(($(lines) + 1))
+"$swarm" run crew.yaml --task "Do the job" --cluster "$addr_n1" --insecure --llm-url "$url" \
+  --run-id first --events "$tmp/events.jsonl" --json >"$tmp/out" 2>"$tmp/err"
+check "a run on the cluster: exit 0" test $? -eq 0
+check "... status done" test "$(status_of "$tmp/out")" = done
+check "... the lead's answer comes back" has out "FINAL: six parts done."
+check "... every worker answered" test "$(grep -o 'Part [a-z]* is done' "$tmp/out" | sort -u | wc -l)" -eq 6
+check "... its events came back, from run_started to run_finished" python3 -c '
+import json, sys
+kinds = [json.loads(l)["kind"] for l in open(sys.argv[1])]
+print(len(kinds), "events; last 3:", kinds[-3:])
+sys.exit(0 if kinds[0] == "run_started" and "run_finished" in kinds else 1)' "$tmp/events.jsonl"
+check "... 8 LLM calls, none twice" no_repeats "$from"
+check "... which were 8" test $(($(lines) - from + 1)) -eq 8
+
+from=$(($(lines) + 1))
+"$swarm" run --resume first --cluster "$addr_n1" --insecure --json >"$tmp/out" 2>"$tmp/err"
+check "--resume of a finished run on the cluster: exit 0" test $? -eq 0
+check "... its stored answer" has out "FINAL: six parts done."
+check "... no LLM call" test "$(lines)" -eq $((from - 1))
+
+# -- a worker node killed mid-run: the run completes on the survivors, no call sent twice
+for trial in $(seq 1 "$trials"); do
+  if [ $((trial % 2)) -eq 1 ]; then victim=n2 vpid=$p2; else victim=n3 vpid=$p3; fi
+  from=$(($(lines) + 1))
+  "$swarm" run crew.yaml --task "Do the job, take $trial" --cluster "$addr_n1" --insecure \
+    --llm-url "$url" --json -q >"$tmp/out" 2>"$tmp/err" &
+  run_pid=$!
+  # Somewhere in the workers' 700 ms calls (the plan takes a few ms): 100 to 1000 ms in.
+  sleep "0.$((trial * 97 % 9 + 1))"
+  kill -KILL "$vpid"
+  wait "$vpid" 2>/dev/null
+  wait "$run_pid"
+  rc=$?
+  check "trial $trial ($victim killed): the run ends done" test "$rc" -eq 0 -a "$(status_of "$tmp/out")" = done
+  check "trial $trial: every worker answered" test "$(grep -o 'Part [a-z]* is done' "$tmp/out" | sort -u | wc -l)" -eq 6
+  check "trial $trial: no LLM call sent twice" no_repeats "$from"
+  start_node "$victim" 0 --join "$addr_n1"
+  if [ "$victim" = n2 ]; then p2=$node_pid; else p3=$node_pid; fi
+  check "trial $trial: $victim is back" all_up "$addr_n1" 3
+done
+
+# -- the owner killed mid-run: the caller loses the link; the owner restarted resumes the run
+from=$(($(lines) + 1))
+"$swarm" run crew.yaml --task "Do the job, owner lost" --cluster "$addr_n1" --insecure \
+  --llm-url "$url" --run-id orphan --json -q >"$tmp/out" 2>"$tmp/err" &
+run_pid=$!
+sleep 0.5
+kill -KILL "$p1"
+wait "$p1" 2>/dev/null
+wait "$run_pid"
+check "the owner killed: the caller fails (exit 1)" test $? -eq 1
+check "... naming the lost link" has err "node_lost"
+start_node n1 "$port1" --data-dir "$tmp/d1" --join "$addr_n2"
+resumed=""
+for _ in $(seq 1 60); do
+  "$swarm" run --resume orphan --cluster "$addr_n1" --insecure --json >"$tmp/out" 2>"$tmp/err"
+  if [ "$(status_of "$tmp/out")" = done ]; then
+    resumed=yes
+    break
+  fi
+  sleep 0.5
+done
+check "the restarted owner finished the run by itself" test -n "$resumed"
+check "... with the lead's answer" has out "FINAL: six parts done."
+# The plan (5 ms) had finished when the owner died; the workers' calls (700 ms) had not: they
+# were sent again after the restart, and nothing else was.
+check "... and sent no finished call again" finished_once "$from"
+
+finish
