@@ -164,6 +164,26 @@ check "--resume of a finished run on the cluster: exit 0" test $? -eq 0
 check "... its stored answer" has out "FINAL: six parts done."
 check "... no LLM call" test "$(lines)" -eq $((from - 1))
 
+# -- one ledger per swarm, wherever its agents run: the endpoint's concurrency and the budget
+# are the owner's pool's, so they hold over the three nodes as on one
+sed 's/^swarm:$/resources: {endpoints: [{url: default, max_concurrent: 2}]}\nswarm:/' crew.yaml >narrow.yaml
+"$swarm" run narrow.yaml --task "Do the job, two at a time" --cluster "$addr_n1" --insecure \
+  --llm-url "$url" --json -q >"$tmp/out" 2>"$tmp/err"
+check "two calls at a time over three nodes: done" test "$(status_of "$tmp/out")" = done
+ms=$(python3 -c 'import json,sys; print(int(json.load(open(sys.argv[1]))["duration_ms"]))' "$tmp/out")
+echo "six 700 ms worker calls, two at a time over three nodes: $ms ms"
+check "... the six 700 ms worker calls took three rounds (>= 2100 ms, not 700)" test "$ms" -ge 2100
+sed -e 's/^swarm:$/resources: {budget: {tokens: 400}}\nswarm:/' \
+  -e 's/^llm: {model: m, timeout_ms: 20000}$/llm: {model: m, timeout_ms: 20000, max_tokens: 50}/' \
+  crew.yaml >tight.yaml
+"$swarm" run tight.yaml --task "Do the job on a budget" --cluster "$addr_n1" --insecure \
+  --llm-url "$url" --json -q >"$tmp/out" 2>"$tmp/err"
+check "a 400-token budget over three nodes: the run ends budget_exhausted" \
+  test "$(status_of "$tmp/out")" = budget_exhausted
+used=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["llm"]["usage"]["total_tokens"])' "$tmp/out")
+echo "tokens used against the 400-token budget: $used"
+check "... having spent at most the budget" test "$used" -le 400
+
 # -- a worker node killed mid-run: the run completes on the survivors, no call sent twice
 for trial in $(seq 1 "$trials"); do
   if [ $((trial % 2)) -eq 1 ]; then victim=n2 vpid=$p2; else victim=n3 vpid=$p3; fi
