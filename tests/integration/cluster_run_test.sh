@@ -205,6 +205,25 @@ for trial in $(seq 1 "$trials"); do
   check "trial $trial: $victim is back" all_up "$addr_n1" 3
 done
 
+# -- SIGTERM of the owner mid-run drains it: the run finishes and its caller gets the result,
+# then the node leaves and exits 0
+"$swarm" run crew.yaml --task "Do the job, owner draining" --cluster "$addr_n1" --insecure \
+  --llm-url "$url" --json -q >"$tmp/out" 2>"$tmp/err" &
+run_pid=$!
+sleep 0.4
+kill -TERM "$p1"
+wait "$run_pid"
+check "the owner draining: the run still ends done" test $? -eq 0 -a "$(status_of "$tmp/out")" = done
+wait "$p1"
+check "... then the node exits 0" test $? -eq 0
+check "... having said it left" has n1.log "left the cluster"
+"$swarm" run crew.yaml --task "Too late" --cluster "$addr_n1" --insecure --llm-url "$url" \
+  >"$tmp/out" 2>"$tmp/err"
+check "... and takes no run afterwards (exit 1, unreachable)" test $? -eq 1
+start_node n1 "$port1" --data-dir "$tmp/d1" --join "$addr_n2"
+p1=$node_pid
+check "n1 is back" all_up "$addr_n1" 3
+
 # -- the owner killed mid-run: the caller loses the link; the owner restarted resumes the run
 from=$(($(lines) + 1))
 "$swarm" run crew.yaml --task "Do the job, owner lost" --cluster "$addr_n1" --insecure \
