@@ -400,7 +400,11 @@ private:
         "swarm run --resume " + end_.run_id +
         (args_.cluster.empty() ? " --data-dir " + args_.data_dir : " --cluster " + args_.cluster);
     if (end_.interrupted) {
-      std::cerr << "swarm run: interrupted; continue with: " << resume_hint << "\n";
+      if (args_.cluster.empty())
+        std::cerr << "swarm run: interrupted; continue with: " << resume_hint << "\n";
+      else
+        std::cerr << "swarm run: stopped waiting; the run goes on at " << args_.cluster << ": "
+                  << resume_hint << " gets its result\n";
       return exit_interrupted;
     }
     if (!args_.quiet) {

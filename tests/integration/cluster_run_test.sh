@@ -184,6 +184,23 @@ used=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["llm"]["u
 echo "tokens used against the 400-token budget: $used"
 check "... having spent at most the budget" test "$used" -le 400
 
+# -- the caller stops waiting (SIGINT): the run goes on at its owner, --resume gets the result
+"$swarm" run crew.yaml --task "Do the job, caller gone" --cluster "$addr_n1" --insecure \
+  --llm-url "$url" --run-id walked-away -q >"$tmp/out" 2>"$tmp/err" &
+run_pid=$!
+sleep 0.3
+kill -INT "$run_pid"
+wait "$run_pid"
+check "the caller interrupted: exit 130" test $? -eq 130
+check "... saying the run goes on" has err "stopped waiting; the run goes on at"
+resumed=""
+for _ in $(seq 1 40); do
+  "$swarm" run --resume walked-away --cluster "$addr_n1" --insecure --json >"$tmp/out" 2>"$tmp/err"
+  [ "$(status_of "$tmp/out")" = done ] && resumed=yes && break
+  sleep 0.25
+done
+check "... and it finished there: --resume gets its answer" test -n "$resumed"
+
 # -- a worker node killed mid-run: the run completes on the survivors, no call sent twice
 for trial in $(seq 1 "$trials"); do
   if [ $((trial % 2)) -eq 1 ]; then victim=n2 vpid=$p2; else victim=n3 vpid=$p3; fi
