@@ -12,6 +12,7 @@
 #include <random>
 #include <set>
 #include <stdexcept>
+#include <thread>
 #include <unistd.h>
 
 #include <caf/actor_system.hpp>
@@ -612,7 +613,20 @@ caf::expected<result> runtime::serve_run(const std::shared_ptr<impl>& rt, run_su
       if (e.kind == event_kind::run_finished && !std::exchange(*said, true))
         finished->set_value();
     });
+  // Its tool calls that need approval are decided as the submitter said, as they come.
+  std::atomic<bool> ran{false};
+  std::thread approver{[&] {
+    auto reason = "rejected: a run on a cluster cannot ask anyone (swarm run --cluster "
+                  "--approve yes approves such calls)";
+    while (!ran) {
+      for (const auto& p : team->pending_approvals())
+        (void)team->decide(p.id, sub.approve_tools, reason);
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }};
   auto out = team->run(std::move(in));
+  ran = true;
+  approver.join();
   if (sub.events)
     passed_on.wait_for(std::chrono::seconds(2));
   team->stop();

@@ -135,12 +135,15 @@ struct run_submission {
   std::string llm_url;    ///< overrides for every agent, as swarm run --llm-url and --model
   std::string model;
   caf::actor events; ///< gets every event of the run; may be null
+  /// Tool calls that need a human's approval: all approved (swarm run --approve yes), else all
+  /// rejected; nobody at the node can be asked.
+  bool approve_tools = false;
 };
 
 template <class F>
 typename F::result_type inspect(F& f, run_submission& x) {
   return f(caf::meta::type_name("run_submission"), x.spec_text, x.spec_source, x.task, x.run_id,
-           x.mode, x.no_memory, x.llm_url, x.model, x.events);
+           x.mode, x.no_memory, x.llm_url, x.model, x.events, x.approve_tools);
 }
 
 } // namespace swarm

@@ -9,6 +9,7 @@
 # sending a finished call again; a node nobody listens at is named.
 # Usage: cluster_run_test.sh SWARM_BINARY
 swarm=$(realpath "$1")
+examples="$(dirname "$(realpath "${BASH_SOURCE[0]}")")/../../examples"
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # As in cluster_test.sh: CAF 0.17.6's middleman may leave a reference cycle behind under ASan.
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
@@ -55,6 +56,7 @@ agents:
   - {name: w6, system_prompt: "You are w6.", skills: [k6]}
 EOF
 start_mock crew.mock.yaml --request-log "$tmp/requests.jsonl"
+crew_url=$url
 
 plain=(--insecure --heartbeat-ms 100 --failure-timeout-ms 1000 --reconnect-ms 300)
 
@@ -163,6 +165,29 @@ from=$(($(lines) + 1))
 check "--resume of a finished run on the cluster: exit 0" test $? -eq 0
 check "... its stored answer" has out "FINAL: six parts done."
 check "... no LLM call" test "$(lines)" -eq $((from - 1))
+
+# -- every example architecture runs unchanged with its agents spread over the three nodes
+for spec in "$examples"/*.yaml; do
+  case "$spec" in *.mock.yaml) continue ;; esac
+  name=$(basename "$spec" .yaml)
+  [ -f "$examples/$name.mock.yaml" ] || continue
+  start_named_mock "ex_$name" "$examples/$name.mock.yaml"
+  "$swarm" run "$spec" --task "Smoke test: what is 2 + 2?" --cluster "$addr_n1" --insecure \
+    --llm-url "$url" --approve yes --json -q >"$tmp/out" 2>"$tmp/err"
+  check "example $name on three nodes: done with an answer" python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))
+sys.exit(0 if r["status"] == "done" and r["text"].strip() and r["error"] is None else 1)' "$tmp/out"
+  kill -TERM "$launched_pid"
+done
+# Nobody at a node can be asked: without --approve yes, a call that needs approval is rejected.
+start_named_mock ex_tools_ask "$examples/tools.mock.yaml"
+"$swarm" run "$examples/tools.yaml" --task "Smoke test: what is 2 + 2?" --cluster "$addr_n1" \
+  --insecure --llm-url "$url" --events "$tmp/tool_events.jsonl" --json -q >"$tmp/out" 2>"$tmp/err"
+check "tools on the cluster without --approve yes: the approval is rejected, saying why" \
+  grep -q "cannot ask anyone" "$tmp/tool_events.jsonl"
+kill -TERM "$launched_pid"
+url=$crew_url
 
 # -- one ledger per swarm, wherever its agents run: the endpoint's concurrency and the budget
 # are the owner's pool's, so they hold over the three nodes as on one
