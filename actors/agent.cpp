@@ -451,20 +451,19 @@ class agent_impl : public agent_actor::stateful_base<agent_state> {
 public:
   using super = agent_actor::stateful_base<agent_state>;
 
-  /// Spawned by another node (register_agent_type): a portable config of its own; counted in
-  /// its system's hosted agents while it runs.
+  /// Spawned by another node (register_agent_type): a portable config of its own.
   agent_impl(caf::actor_config& cfg, agent_config conf, llm_actor llm, monitor_actor monitor)
-      : agent_impl(cfg, with_own_target(std::move(conf)), std::move(llm), std::move(monitor)) {
+      : agent_impl(cfg, with_own_target(std::move(conf)), std::move(llm), std::move(monitor)) {}
+
+  agent_impl(caf::actor_config& cfg, std::shared_ptr<const agent_config> conf, llm_actor llm,
+             monitor_actor monitor)
+      : super(cfg) {
+    // A cluster node counts the agents its process runs (its load in heartbeats).
     const auto* sc = dynamic_cast<const swarm_config*>(&this->system().config());
     if (sc != nullptr && sc->hosted_agents) {
       sc->hosted_agents->fetch_add(1);
       this->attach_functor([hosted = sc->hosted_agents] { hosted->fetch_sub(1); });
     }
-  }
-
-  agent_impl(caf::actor_config& cfg, std::shared_ptr<const agent_config> conf, llm_actor llm,
-             monitor_actor monitor)
-      : super(cfg) {
     auto& st = this->state;
     st.extras = uses_extras(*conf) ? conf.get() : nullptr;
     st.target = conf->target.get();

@@ -159,8 +159,9 @@ void tick(node_actor* self) {
     st.next_reconnect = now + st.opts.reconnect_interval;
     for (const auto& seed : st.seeds)
       dial(self, seed);
+    // Down members, and members learnt from a welcome whose first link failed.
     for (const auto& [name, p] : st.peers)
-      if (p.info.state == node_state::down)
+      if (!p.handle && p.info.state != node_state::left)
         dial(self, p.info.address);
   }
   self->delayed_send(self, st.opts.heartbeat_interval, tick_atom::value);
@@ -517,40 +518,47 @@ caf::expected<result> run_on_cluster(const std::string& address, const cluster_l
     // events may arrive after the answer. The run's run_finished event is waited for (2 s).
     auto last = std::make_shared<std::promise<void>>();
     auto last_seen = last->get_future();
+    // State goes in spawn arguments: CAF 0.17.6 dereferences a null pointer when a function
+    // actor is spawned with none.
     if (on_event)
-      sink = sys.spawn([fn = std::move(on_event), last](caf::event_based_actor*) -> caf::behavior {
-        auto seen = std::make_shared<bool>(false);
-        return {[fn, last, seen](const event& e) {
-          fn(e);
-          if (e.kind == event_kind::run_finished && !std::exchange(*seen, true))
-            last->set_value();
-        }};
-      });
+      sink = sys.spawn(
+          [](caf::event_based_actor*, std::function<void(const event&)> fn,
+             std::shared_ptr<std::promise<void>> last) -> caf::behavior {
+            auto seen = std::make_shared<bool>(false);
+            return {[fn, last, seen](const event& e) {
+              fn(e);
+              if (e.kind == event_kind::run_finished && !std::exchange(*seen, true))
+                last->set_value();
+            }};
+          },
+          std::move(on_event), last);
     sub.events = sink;
     // The answer, or the loss of the link (the node's actor is then down): whichever is first.
     auto done = std::make_shared<std::promise<caf::expected<result>>>();
     auto answer = done->get_future();
-    sys.spawn([done, node, address,
-               sub = std::move(sub)](caf::event_based_actor* self) mutable -> caf::behavior {
-      auto answered = std::make_shared<bool>(false);
-      auto finish = [self, done, answered](caf::expected<result> out) {
-        if (!std::exchange(*answered, true))
-          done->set_value(std::move(out));
-        self->quit();
-      };
-      self->monitor(node);
-      self->set_down_handler([finish, address, self](const caf::down_msg& dm) {
-        finish(make_error(errc::node_lost,
-                          "the link to the node at " + address + " was lost during the run (" +
-                              self->system().render(dm.reason) +
-                              "): the node owns the run; it goes on there, or resumes when that "
-                              "node starts again"));
-      });
-      self->request(node, caf::infinite, std::move(sub))
-          .then([finish](result& r) { finish(std::move(r)); },
-                [finish](caf::error& err) { finish(std::move(err)); });
-      return {[](const std::string&) {}}; // waits for the answer only
-    });
+    sys.spawn(
+        [done, node, address](caf::event_based_actor* self, run_submission sub) -> caf::behavior {
+          auto answered = std::make_shared<bool>(false);
+          auto finish = [self, done, answered](caf::expected<result> out) {
+            if (!std::exchange(*answered, true))
+              done->set_value(std::move(out));
+            self->quit();
+          };
+          self->monitor(node);
+          self->set_down_handler([finish, address, self](const caf::down_msg& dm) {
+            finish(
+                make_error(errc::node_lost,
+                           "the link to the node at " + address + " was lost during the run (" +
+                               self->system().render(dm.reason) +
+                               "): the node owns the run; it goes on there, or resumes when that "
+                               "node starts again"));
+          });
+          self->request(node, caf::infinite, std::move(sub))
+              .then([finish](result& r) { finish(std::move(r)); },
+                    [finish](caf::error& err) { finish(std::move(err)); });
+          return {[](const std::string&) {}}; // waits for the answer only
+        },
+        std::move(sub));
     while (answer.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready)
       if (stop_waiting && stop_waiting()) {
         if (sink)

@@ -129,7 +129,8 @@ swarm_config make_config(const runtime_options& opts, const persistence& p) {
     cfg.steps = std::make_shared<journal_step_log>(p.journal);
   // Counted: until runtime::on_event adds a listener, senders skip the monitor.
   cfg.event_listeners = std::make_shared<std::atomic<int64_t>>(0);
-  cfg.hosted_agents = std::make_shared<std::atomic<int64_t>>(0);
+  if (!opts.cluster.listen.empty())
+    cfg.hosted_agents = std::make_shared<std::atomic<int64_t>>(0);
   return cfg;
 }
 
@@ -345,8 +346,7 @@ caf::error runtime::start_node(const std::shared_ptr<impl>& rt, const cluster_op
     if (!st)
       return node_load{};
     auto hosted = st->cfg.hosted_agents ? st->cfg.hosted_agents->load() : 0;
-    return node_load{st->factory.agent_count() +
-                         static_cast<uint64_t>(std::max<int64_t>(hosted, 0)),
+    return node_load{static_cast<uint64_t>(std::max<int64_t>(hosted, 0)),
                      st->client->stats().in_flight};
   };
   host.run_worker = [weak] {

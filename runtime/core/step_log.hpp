@@ -39,8 +39,8 @@ public:
   /// The runtime's event listeners (runtime::on_event subscriptions): while it is 0, senders
   /// skip the monitor (events_wanted). Null: events are always sent.
   std::shared_ptr<std::atomic<int64_t>> event_listeners;
-  /// Agents other cluster nodes spawned in this process and that still run (a node's load).
-  /// Null: not counted.
+  /// Agent actors running in this process, its own swarms' and those other cluster nodes
+  /// spawned here (a node's load). Null (not a node): not counted.
   std::shared_ptr<std::atomic<int64_t>> hosted_agents;
 };
 

@@ -153,7 +153,7 @@ agents:
   REQUIRE(find(hosted, "n1"));
   CHECK(find(hosted, "n1")->agents == 2);
   CHECK(find(hosted, "n2")->agents == 2);
-  CHECK(hosted.front().agents == 6); // the owner counts its swarm's agents
+  CHECK(hosted.front().agents == 2); // the owner counts the agents it runs, not those elsewhere
 
   auto first = team->run({.text = "T1"});
   REQUIRE(first);

@@ -386,11 +386,9 @@ agents: [{name: s1}, {name: s2}, {name: s3}]
   busy->stop();
 }
 
-// Hidden (not in CTest): fails today. The owner's heartbeats count every agent of its swarms,
-// those placed on other nodes included, so least_loaded sees the owner as loaded by agents it
-// does not run; docs/cluster.md says a node reports the agents it hosts. Run it by name:
-// cluster_placement_test "[known_bug]".
-TEST_CASE("least_loaded counts on the owner only the agents it runs", "[.][known_bug]") {
+// A node reports the agents its process runs: an owner whose agents all run elsewhere counts 0,
+// so least_loaded does not take it for loaded (it used to count every agent of its swarms).
+TEST_CASE("least_loaded counts on the owner only the agents it runs") {
   test::temp_dir dir;
   auto mock = test::start_mock(dir, "");
   node_process n1{dir, "n1", ""};
@@ -404,14 +402,13 @@ TEST_CASE("least_loaded counts on the owner only the agents it runs", "[.][known
   - {name: w2, node: n1}
 )"));
   REQUIRE(away);
-  auto ms = members_once(rt, [](const std::vector<node_info>& ms) {
-    return agents_on(ms, "n1") == 2 && ms[0].agents >= 2;
-  });
+  auto ms =
+      members_once(rt, [](const std::vector<node_info>& ms) { return agents_on(ms, "n1") == 2; });
   REQUIRE(agents_on(ms, "n1") == 2);
   settle();
   ms = rt.cluster_members();
-  CHECK(ms[0].agents == 0); // today: 2
-  // Owner 0, n1 2, n2 0: l1 here (the owner first on ties), l2 on n2. Today both go to n2.
+  CHECK(ms[0].agents == 0);
+  // Owner 0, n1 2, n2 0: l1 here (the owner first on ties), l2 on n2.
   auto balanced = rt.spawn(spec_of("name: balanced\n" + llm +
                                    R"(swarm: {architecture: concurrent, placement: least_loaded}
 agents: [{name: l1}, {name: l2}]
