@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <set>
 #include <stdexcept>
@@ -199,9 +200,12 @@ caf::error place_on_cluster(const std::shared_ptr<runtime::impl>& rt, const swar
   return {};
 }
 
+// `stream_tokens`: its agents' calls tell their tokens (llm_token events); null: as the
+// runtime's options say.
 caf::expected<swarm_handle> spawn_swarm(const std::shared_ptr<runtime::impl>& rt,
                                         const swarm_spec& spec, const llm_overrides& given,
-                                        const llm_environment& environment) {
+                                        const llm_environment& environment,
+                                        std::optional<bool> stream_tokens = std::nullopt) {
   if (rt->stopped)
     return make_error(errc::runtime_stopped, "the runtime was stopped");
   // OPENAI_BASE_URL / OPENAI_MODEL as `environment` has them (a resumption: as first seen).
@@ -237,7 +241,7 @@ caf::expected<swarm_handle> spawn_swarm(const std::shared_ptr<runtime::impl>& rt
   }
   swarm_wiring wiring;
   wiring.llm = path;
-  wiring.stream_tokens = rt->stream_tokens;
+  wiring.stream_tokens = stream_tokens.value_or(rt->stream_tokens);
   if (spec.memory.working)
     wiring.working = rt->working;
   if (spec.memory.long_term)
@@ -593,7 +597,7 @@ caf::expected<result> runtime::serve_run(const std::shared_ptr<impl>& rt, run_su
       overrides.url = sub.llm_url;
     if (!sub.model.empty())
       overrides.model = sub.model;
-    auto spawned = spawn_swarm(rt, *spec, overrides, llm_environment::current());
+    auto spawned = spawn_swarm(rt, *spec, overrides, llm_environment::current(), sub.stream_tokens);
     if (!spawned)
       return std::move(spawned.error());
     team = std::move(*spawned);

@@ -351,6 +351,7 @@ private:
     sub.llm_url = args_.llm_url;
     sub.model = args_.model;
     sub.approve_tools = args_.approve == "yes"; // ask: nobody at the node can be asked
+    sub.stream_tokens = args_.stream && !args_.json;
     auto swarm = spec_ ? spec_->name : std::string{"resumed"};
     end_ = run_end{sub.run_id, swarm, "node " + args_.cluster};
     if (!args_.quiet)

@@ -138,12 +138,13 @@ struct run_submission {
   /// Tool calls that need a human's approval: all approved (swarm run --approve yes), else all
   /// rejected; nobody at the node can be asked.
   bool approve_tools = false;
+  bool stream_tokens = false; ///< the agents tell their tokens as they come (llm_token events)
 };
 
 template <class F>
 typename F::result_type inspect(F& f, run_submission& x) {
   return f(caf::meta::type_name("run_submission"), x.spec_text, x.spec_source, x.task, x.run_id,
-           x.mode, x.no_memory, x.llm_url, x.model, x.events, x.approve_tools);
+           x.mode, x.no_memory, x.llm_url, x.model, x.events, x.approve_tools, x.stream_tokens);
 }
 
 } // namespace swarm

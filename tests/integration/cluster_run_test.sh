@@ -160,6 +160,11 @@ sys.exit(0 if kinds[0] == "run_started" and "run_finished" in kinds else 1)' "$t
 check "... 8 LLM calls, none twice" no_repeats "$from"
 check "... which were 8" test $(($(lines) - from + 1)) -eq 8
 
+"$swarm" run crew.yaml --task "Do the job, streamed" --cluster "$addr_n1" --insecure \
+  --llm-url "$url" --stream -q >"$tmp/out" 2>"$tmp/err"
+check "--stream on the cluster: each agent's answer as its tokens come, then the swarm's" \
+  test "$(grep -c -E '^## (lead|w[1-6])$' "$tmp/out")" -ge 7 -a "$(grep -c '^## answer$' "$tmp/out")" -eq 1
+
 from=$(($(lines) + 1))
 "$swarm" run --resume first --cluster "$addr_n1" --insecure --json >"$tmp/out" 2>"$tmp/err"
 check "--resume of a finished run on the cluster: exit 0" test $? -eq 0

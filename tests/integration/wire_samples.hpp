@@ -94,7 +94,7 @@ size_t for_each_wire_sample(const caf::actor& self, F&& f) {
   visit(placement_request{});
   visit(placement_view{{info}, {self}});
   visit(run_submission{"name: t\n", "t.yaml", "the task", "run-1", 2, true, "http://127.0.0.1:1/v1",
-                       "m", self, true});
+                       "m", self, true, true});
   actors::agent_config agent;
   agent.id = agent_id{"team", "a"};
   agent.system_prompt = "You are a.";
