@@ -2,6 +2,7 @@
 #include "runtime/cluster_node.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <future>
 #include <map>
 #include <set>
@@ -52,9 +53,10 @@ struct node_data {
   node_info self;
   caf::io::middleman_actor connector; // CAF's middleman, or its OpenSSL module's
   node_host host;
-  std::map<std::string, peer> peers;              // by name
-  std::vector<std::string> seeds;                 // "host:port"
-  std::set<std::string> dialing;                  // addresses with a link attempt under way
+  std::map<std::string, peer> peers; // by name
+  std::vector<std::string> seeds;    // "host:port"
+  std::set<std::string> dialing;     // addresses with a link attempt under way
+  std::set<std::string> learnt;      // members' addresses from welcomes, dialled until linked
   std::map<std::string, std::string> answered_at; // address dialled -> the name that answered
   steady::time_point next_reconnect;
   static inline const char* name = "swarm_cluster_node";
@@ -128,8 +130,10 @@ void dial(node_actor* self, const std::string& address) {
                       self->state.answered_at[address] = w.self.name;
                       admit(self, w.self, target);
                       for (const auto& m : w.members)
-                        if (m.state != node_state::left && m.name != self->state.self.name)
+                        if (m.state != node_state::left && m.name != self->state.self.name) {
+                          self->state.learnt.insert(m.address);
                           dial(self, m.address);
+                        }
                     },
                     [=](caf::error&) { self->state.dialing.erase(address); });
           },
@@ -159,10 +163,21 @@ void tick(node_actor* self) {
     st.next_reconnect = now + st.opts.reconnect_interval;
     for (const auto& seed : st.seeds)
       dial(self, seed);
-    // Down members, and members learnt from a welcome whose first link failed.
     for (const auto& [name, p] : st.peers)
-      if (!p.handle && p.info.state != node_state::left)
+      if (p.info.state == node_state::down)
         dial(self, p.info.address);
+    // Members learnt from a welcome are dialled until linked: a first dial may fail.
+    for (auto i = st.learnt.begin(); i != st.learnt.end();) {
+      auto gone = std::any_of(st.peers.begin(), st.peers.end(), [&](const auto& p) {
+        return p.second.info.address == *i && p.second.info.state == node_state::left;
+      });
+      if (gone || linked_to(st, *i)) {
+        i = st.learnt.erase(i);
+      } else {
+        dial(self, *i);
+        ++i;
+      }
+    }
   }
   self->delayed_send(self, st.opts.heartbeat_interval, tick_atom::value);
 }
@@ -518,25 +533,31 @@ caf::expected<result> run_on_cluster(const std::string& address, const cluster_l
     // events may arrive after the answer. The run's run_finished event is waited for (2 s).
     auto last = std::make_shared<std::promise<void>>();
     auto last_seen = last->get_future();
+    // A run refused before it started (a spec the node cannot build, a run already running)
+    // sends no events: only one that started has a run_finished to wait for.
+    auto started = std::make_shared<std::atomic<bool>>(false);
     // State goes in spawn arguments: CAF 0.17.6 dereferences a null pointer when a function
     // actor is spawned with none.
     if (on_event)
       sink = sys.spawn(
           [](caf::event_based_actor*, std::function<void(const event&)> fn,
-             std::shared_ptr<std::promise<void>> last) -> caf::behavior {
+             std::shared_ptr<std::promise<void>> last,
+             std::shared_ptr<std::atomic<bool>> started) -> caf::behavior {
             auto seen = std::make_shared<bool>(false);
-            return {[fn, last, seen](const event& e) {
+            return {[fn, last, seen, started](const event& e) {
               fn(e);
+              if (e.kind == event_kind::run_started)
+                *started = true;
               if (e.kind == event_kind::run_finished && !std::exchange(*seen, true))
                 last->set_value();
             }};
           },
-          std::move(on_event), last);
+          std::move(on_event), last, started);
     sub.events = sink;
     // The answer, or the loss of the link (the node's actor is then down): whichever is first.
     auto done = std::make_shared<std::promise<caf::expected<result>>>();
     auto answer = done->get_future();
-    sys.spawn(
+    auto requester = sys.spawn(
         [done, node, address](caf::event_based_actor* self, run_submission sub) -> caf::behavior {
           auto answered = std::make_shared<bool>(false);
           auto finish = [self, done, answered](caf::expected<result> out) {
@@ -546,12 +567,12 @@ caf::expected<result> run_on_cluster(const std::string& address, const cluster_l
           };
           self->monitor(node);
           self->set_down_handler([finish, address, self](const caf::down_msg& dm) {
-            finish(
-                make_error(errc::node_lost,
-                           "the link to the node at " + address + " was lost during the run (" +
-                               self->system().render(dm.reason) +
-                               "): the node owns the run; it goes on there, or resumes when that "
-                               "node starts again"));
+            auto why = dm.reason && dm.reason != caf::exit_reason::user_shutdown
+                           ? "the link to the node at " + address + " was lost during the run (" +
+                                 self->system().render(dm.reason) + ")"
+                           : "the node at " + address + " stopped during the run";
+            finish(make_error(errc::node_lost, why + ": the node owns the run; it goes on there, "
+                                                     "or resumes when that node starts again"));
           });
           self->request(node, caf::infinite, std::move(sub))
               .then([finish](result& r) { finish(std::move(r)); },
@@ -559,18 +580,22 @@ caf::expected<result> run_on_cluster(const std::string& address, const cluster_l
           return {[](const std::string&) {}}; // waits for the answer only
         },
         std::move(sub));
+    // Both actors end here: the actor system's shutdown waits for every actor.
+    auto stop_actors = [&] {
+      caf::anon_send_exit(requester, caf::exit_reason::user_shutdown);
+      if (sink)
+        caf::anon_send_exit(sink, caf::exit_reason::user_shutdown);
+    };
     while (answer.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready)
       if (stop_waiting && stop_waiting()) {
-        if (sink)
-          caf::anon_send_exit(sink, caf::exit_reason::user_shutdown);
+        stop_actors();
         return make_error(errc::runtime_stopped, "stopped waiting for the run; the node at " +
                                                      address + " goes on running it");
       }
     auto out = answer.get();
-    if (sink && (out || !is(out.error(), errc::node_lost)))
+    if (sink && *started)
       last_seen.wait_for(std::chrono::seconds(2));
-    if (sink)
-      caf::anon_send_exit(sink, caf::exit_reason::user_shutdown);
+    stop_actors();
     return out;
   };
   // A node that stops answering (stopped, partitioned) is lost after twice the connect timeout.

@@ -71,6 +71,7 @@ struct broker_state {
   std::map<caf::actor_addr, std::deque<std::string>> given;
   std::map<std::string, std::deque<std::string>> orphans; ///< occurrence-0 key -> keys left
   static constexpr size_t max_given = 512;
+  static constexpr size_t max_orphans = 4096;
 
   broker_state() = default;
   broker_state(const broker_state&) = delete;
@@ -100,26 +101,35 @@ struct broker_state {
       opts.handled->fetch_add(1, std::memory_order_relaxed);
   }
 
-  /// The journal key of `req` for `caller`: one a dead caller left for it (see `given`), else a
-  /// new occurrence (key_for). True in `.second` when the caller is new and must be monitored.
-  std::pair<std::string, bool> claim_key(const chat_request& req, const caf::actor_addr& caller) {
+  /// A journal key claimed for a call (claim_key).
+  struct claimed_key {
     std::string key;
+    bool new_caller = false; ///< the caller must be monitored
+    bool left = false;       ///< a dead caller's key: its call may still be in flight
+  };
+
+  /// The journal key of `req` for `caller`: one a dead caller left for it (see `given`), else a
+  /// new occurrence (key_for).
+  claimed_key claim_key(const chat_request& req, const caf::actor_addr& caller) {
+    claimed_key out;
     auto o = orphans.find(net::journal_key(req, 0));
     if (o != orphans.end()) {
-      key = std::move(o->second.front());
+      out.key = std::move(o->second.front());
+      out.left = true;
       o->second.pop_front();
       if (o->second.empty())
         orphans.erase(o);
     } else {
-      key = key_for(req);
+      out.key = key_for(req);
     }
     if (!caller)
-      return {key, false};
+      return out;
     auto [g, fresh] = given.try_emplace(caller);
-    g->second.push_back(key);
+    g->second.push_back(out.key);
     if (g->second.size() > max_given)
       g->second.pop_front();
-    return {key, fresh};
+    out.new_caller = fresh;
+    return out;
   }
 
   /// Caller `who` died: its keys go to `orphans`, in the order it was given them.
@@ -132,6 +142,10 @@ struct broker_state {
       orphans[base].push_back(std::move(key));
     }
     given.erase(g);
+    // Bounded: keys nobody claimed (their runs ended, or no replacement came) go, oldest
+    // positions first (keys sort by run id, then agent, task and step).
+    while (orphans.size() > max_orphans)
+      orphans.erase(orphans.begin());
   }
 
   /// The chat call of journal key `key` still in flight and not answered, if any.
@@ -560,9 +574,9 @@ broker_actor::behavior_type broker_behavior(broker_pointer self,
           // A resumed run's finished call is answered from the journal, before any grant; so is
           // one that a caller which died had finished (claim_key).
           auto caller = self->current_sender();
-          auto [claimed, fresh] = st.claim_key(req, caller ? caller->address() : caf::actor_addr{});
-          key = std::move(claimed);
-          if (fresh)
+          auto claimed = st.claim_key(req, caller ? caller->address() : caf::actor_addr{});
+          key = std::move(claimed.key);
+          if (claimed.new_caller)
             self->monitor(caller);
           auto hit = st.writer->store().find(key);
           if (!hit || *hit) {
@@ -576,7 +590,7 @@ broker_actor::behavior_type broker_behavior(broker_pointer self,
             }
             return rp;
           }
-          if (auto* call = st.in_flight(key)) {
+          if (auto* call = claimed.left ? st.in_flight(key) : nullptr) {
             // Its caller died with the call still going: this caller takes it over.
             call->rp = self->make_response_promise<chat_result>();
             call->answer_id = req.call_id;

@@ -379,7 +379,7 @@ void runtime::resume_interrupted(const std::shared_ptr<impl>& rt) {
   if (!runs)
     return;
   for (const auto& h : *runs) {
-    if (h.status != "running")
+    if (h.status != "running" && h.status != "interrupted")
       continue;
     run_submission sub;
     sub.run_id = h.run_id;
@@ -554,7 +554,13 @@ caf::actor runtime::spawn_run_worker(const std::shared_ptr<impl>& rt) {
       [serving](caf::blocking_actor* self, std::shared_ptr<impl> held) {
         self->receive([&](run_submission& sub) {
           auto rp = self->make_response_promise();
-          auto out = serve_run(held, std::move(sub));
+          caf::expected<result> out{make_error(errc::runtime_stopped, "no answer")};
+          try {
+            out = serve_run(held, std::move(sub));
+          } catch (const std::exception& e) {
+            out = make_error(errc::runtime_stopped,
+                             std::string{"the node failed to run it: "} + e.what());
+          }
           held.reset();
           if (out)
             rp.deliver(std::move(*out));
@@ -578,8 +584,13 @@ caf::expected<result> runtime::serve_run(const std::shared_ptr<impl>& rt, run_su
     if (mode != run_mode::resume || sub.run_id.empty())
       return make_error(errc::invalid_argument,
                         "a run submitted without a spec must resume a run id of this node");
-    if (auto known = find_run_on(*rt, sub.run_id); known && *known && (*known)->status == "done")
+    auto known = find_run_on(*rt, sub.run_id);
+    if (known && *known && (*known)->status == "done")
       return std::move((*known)->outcome);
+    if (known && *known && (*known)->status == "running")
+      return make_error(errc::run_exists, "run '" + sub.run_id +
+                                              "' is running at this node now; ask for it "
+                                              "again once it ended");
     auto prepared = prepare_resume_on(rt, sub.run_id);
     if (!prepared)
       return std::move(prepared.error());
@@ -628,9 +639,15 @@ caf::expected<result> runtime::serve_run(const std::shared_ptr<impl>& rt, run_su
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   }};
+  struct joined { // also when run throws: a joinable thread's destructor terminates
+    std::atomic<bool>& ran;
+    std::thread& approver;
+    ~joined() {
+      ran = true;
+      approver.join();
+    }
+  } join_approver{ran, approver};
   auto out = team->run(std::move(in));
-  ran = true;
-  approver.join();
   if (sub.events)
     passed_on.wait_for(std::chrono::seconds(2));
   team->stop();

@@ -30,6 +30,9 @@ rules:
         - {id: s6, text: "Part six of the job.", skill: k6, depends_on: []}
   - match: {system: "^You are lead", user: "^Write the final answer"}
     reply: "FINAL: six parts done."
+  - match: {system: "^You are sloth"}
+    reply: "Done, slowly."
+    latency_ms: 8000
   - match: {system: "^You are w", user: "Part (\\w+) of the job"}
     reply: "Part {{match.1}} is done."
     latency_ms: 700
@@ -297,5 +300,20 @@ check "... with the lead's answer" has out "FINAL: six parts done."
 # The plan (5 ms) had finished when the owner died; the workers' calls (700 ms) had not: they
 # were sent again after the restart, and nothing else was.
 check "... and sent no finished call again" finished_once "$from"
+
+# -- Ctrl-C returns at once even while the node's call goes on (8 s)
+printf 'name: sloth\nllm: {model: m, timeout_ms: 20000}\nagents:\n  - {name: sloth, system_prompt: "You are sloth."}\n' >sloth.yaml
+"$swarm" run sloth.yaml --task "Take your time" --cluster "$addr_n1" --insecure --llm-url "$url" \
+  -q >"$tmp/out" 2>"$tmp/err" &
+run_pid=$!
+sleep 1
+sent=$(date +%s%N)
+kill -INT "$run_pid"
+wait "$run_pid"
+rc=$?
+took_ms=$((($(date +%s%N) - sent) / 1000000))
+echo "the caller exited $took_ms ms after SIGINT, its run's call still going at the node"
+check "Ctrl-C during an 8 s call: the caller exits 130 within 3 s (took $took_ms ms)" \
+  test "$rc" -eq 130 -a "$took_ms" -lt 3000
 
 finish
