@@ -187,8 +187,9 @@ struct runtime::impl {
     swarm::leave_cluster(
         sys, n,
         [this] {
+          // A run worker answers its caller after its run ended: it is waited for too.
           std::lock_guard<std::mutex> guard{mtx};
-          return active_runs.empty();
+          return active_runs.empty() && serving->load() == 0;
         },
         timeout);
   }
