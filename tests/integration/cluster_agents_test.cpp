@@ -15,77 +15,18 @@
 
 #include "runtime/core/errc.hpp"
 #include "runtime/runtime.hpp"
+#include "tests/support/cluster_nodes.hpp"
 #include "tests/support/mock_server.hpp"
 #include "tests/support/temp_dir.hpp"
-
-extern char** environ;
 
 using namespace std::chrono_literals;
 using namespace swarm;
 
 namespace {
 
-// A `swarm node` child process, killed when the test leaves.
-struct node_process {
-  pid_t pid = -1;
-  std::string address;
-
-  node_process(const test::temp_dir& dir, const std::string& name, const std::string& join) {
-    auto file = (dir.path() / (name + ".addr")).string();
-    std::string exe = SWARM_BINARY_DIR "/apps/swarm/swarm";
-    std::vector<std::string> args{
-        exe,        "node",           "--name",     name,
-        "--listen", "127.0.0.1:0",    "--insecure", "--address-file",
-        file,       "--heartbeat-ms", "100",        "--failure-timeout-ms",
-        "1000",     "--reconnect-ms", "300"};
-    if (!join.empty()) {
-      args.push_back("--join");
-      args.push_back(join);
-    }
-    std::vector<char*> argv;
-    for (auto& a : args)
-      argv.push_back(a.data());
-    argv.push_back(nullptr);
-    REQUIRE(posix_spawn(&pid, exe.c_str(), nullptr, nullptr, argv.data(), environ) == 0);
-    auto deadline = std::chrono::steady_clock::now() + 20s;
-    while (address.empty() && std::chrono::steady_clock::now() < deadline) {
-      std::ifstream in{file};
-      std::getline(in, address);
-      if (address.empty())
-        std::this_thread::sleep_for(20ms);
-    }
-    REQUIRE_FALSE(address.empty());
-  }
-
-  void kill_now() {
-    if (pid > 0) {
-      ::kill(pid, SIGKILL);
-      waitpid(pid, nullptr, 0);
-      pid = -1;
-    }
-  }
-
-  ~node_process() { kill_now(); }
-};
-
-// The members as `rt`'s node sees them, once `pred` holds for them (at most 20 s).
-template <class Pred>
-std::vector<node_info> members_once(runtime& rt, Pred pred) {
-  auto deadline = std::chrono::steady_clock::now() + 20s;
-  auto members = rt.cluster_members();
-  while (!pred(members) && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(50ms);
-    members = rt.cluster_members();
-  }
-  return members;
-}
-
-const node_info* find(const std::vector<node_info>& ms, const std::string& name) {
-  for (const auto& m : ms)
-    if (m.name == name)
-      return &m;
-  return nullptr;
-}
+using test::find;
+using test::members_once;
+using test::node_process;
 
 size_t answers_with(const result& r, const std::string& text) {
   size_t n = 0;

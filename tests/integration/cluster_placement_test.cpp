@@ -19,17 +19,20 @@
 
 #include "runtime/core/errc.hpp"
 #include "runtime/runtime.hpp"
+#include "tests/support/cluster_nodes.hpp"
 #include "tests/support/mock_server.hpp"
 #include "tests/support/temp_dir.hpp"
-
-extern char** environ;
 
 using namespace std::chrono_literals;
 using namespace swarm;
 
 namespace {
 
-const std::string swarm_exe = SWARM_BINARY_DIR "/apps/swarm/swarm";
+using test::find;
+using test::link_args;
+using test::members_once;
+using test::node_process;
+using test::swarm_exe;
 
 // Runs `swarm ARGS...` to its end; its exit status.
 int run_swarm(std::vector<std::string> args) {
@@ -46,69 +49,7 @@ int run_swarm(std::vector<std::string> args) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-// The link flags of node `name`: --insecure, or the TLS files `swarm cert` made under `pki`.
-std::vector<std::string> link_args(const std::string& pki, const std::string& name) {
-  if (pki.empty())
-    return {"--insecure"};
-  return {"--tls-cert", pki + "/" + name + ".crt",
-          "--tls-key",  pki + "/" + name + ".key",
-          "--tls-ca",   pki + "/ca.crt"};
-}
-
-// A `swarm node` child process, killed when the test leaves.
-struct node_process {
-  pid_t pid = -1;
-  std::string address;
-
-  node_process(const test::temp_dir& dir, const std::string& name, const std::string& join,
-               const std::string& pki = "") {
-    auto file = (dir.path() / (name + ".addr")).string();
-    std::vector<std::string> args{swarm_exe,
-                                  "node",
-                                  "--name",
-                                  name,
-                                  "--listen",
-                                  "127.0.0.1:0",
-                                  "--address-file",
-                                  file,
-                                  "--heartbeat-ms",
-                                  "100",
-                                  "--failure-timeout-ms",
-                                  "1000",
-                                  "--reconnect-ms",
-                                  "300"};
-    for (auto& a : link_args(pki, name))
-      args.push_back(a);
-    if (!join.empty()) {
-      args.push_back("--join");
-      args.push_back(join);
-    }
-    std::vector<char*> argv;
-    for (auto& a : args)
-      argv.push_back(a.data());
-    argv.push_back(nullptr);
-    REQUIRE(posix_spawn(&pid, swarm_exe.c_str(), nullptr, nullptr, argv.data(), environ) == 0);
-    auto deadline = std::chrono::steady_clock::now() + 20s;
-    while (address.empty() && std::chrono::steady_clock::now() < deadline) {
-      std::ifstream in{file};
-      std::getline(in, address);
-      if (address.empty())
-        std::this_thread::sleep_for(20ms);
-    }
-    REQUIRE_FALSE(address.empty());
-  }
-
-  ~node_process() {
-    if (pid > 0) {
-      ::kill(pid, SIGKILL);
-      waitpid(pid, nullptr, 0);
-    }
-  }
-};
-
 // A runtime that is a cluster node named `name`, joining `seeds`, with the timings of the nodes.
-// Every node is named as a seed: a member only learnt from a seed's welcome is dialled once, and
-// never again when that dial fails (a known bug, one start in eight here).
 runtime_options node_options(const std::string& name, const std::vector<std::string>& seeds,
                              const std::string& pki = "") {
   runtime_options opts;
@@ -128,29 +69,10 @@ runtime_options node_options(const std::string& name, const std::vector<std::str
   return opts;
 }
 
-const node_info* find(const std::vector<node_info>& ms, const std::string& name) {
-  for (const auto& m : ms)
-    if (m.name == name)
-      return &m;
-  return nullptr;
-}
-
 // The agents member `name` hosts as `rt` sees it; -1 if it is not listed.
 int64_t agents_on(const std::vector<node_info>& ms, const std::string& name) {
   auto* m = find(ms, name);
   return m ? static_cast<int64_t>(m->agents) : -1;
-}
-
-// The members as `rt`'s node sees them, once `pred` holds for them (at most 20 s).
-template <class Pred>
-std::vector<node_info> members_once(runtime& rt, Pred pred) {
-  auto deadline = std::chrono::steady_clock::now() + 20s;
-  auto members = rt.cluster_members();
-  while (!pred(members) && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(50ms);
-    members = rt.cluster_members();
-  }
-  return members;
 }
 
 // All of `names` (and nobody else but the asking node) up as `rt` sees them.
