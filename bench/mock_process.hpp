@@ -1,5 +1,6 @@
 // `swarm mock-llm` as a child process for the benchmarks: started with a script, stopped on
-// destruction, so the mock's CPU is never counted as the client's.
+// destruction, so the mock's CPU is never counted as the client's. Under `swarm bench` the mock
+// runs on the cores named by SWARM_BENCH_MOCK_CPUS ("1", "2-3"), apart from the client's.
 #pragma once
 
 #include <chrono>
@@ -7,7 +8,7 @@
 #include <cstdlib>
 #include <fcntl.h>
 #include <fstream>
-#include <spawn.h>
+#include <sched.h>
 #include <stdexcept>
 #include <string>
 #include <sys/wait.h>
@@ -35,12 +36,19 @@ public:
     for (auto& a : args)
       argv.push_back(a.data());
     argv.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    if (posix_spawn(&pid_, swarm.c_str(), &fa, nullptr, argv.data(), environ) != 0)
+    auto cpus = mock_cpus();
+    pid_ = fork();
+    if (pid_ < 0)
       throw std::runtime_error("cannot start " + swarm);
-    posix_spawn_file_actions_destroy(&fa);
+    if (pid_ == 0) { // only async-signal-safe calls until exec
+      if (CPU_COUNT(&cpus) > 0)
+        sched_setaffinity(0, sizeof cpus, &cpus);
+      int null = open("/dev/null", O_WRONLY);
+      if (null >= 0)
+        dup2(null, 1);
+      execve(swarm.c_str(), argv.data(), environ);
+      _exit(127);
+    }
     for (int i = 0; i < 400 && port_ == 0; ++i) {
       std::ifstream in{port_file};
       in >> port_;
@@ -64,6 +72,28 @@ public:
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/v1"; }
 
 private:
+  /// SWARM_BENCH_MOCK_CPUS as a CPU set ("1", "2-3", "0,2"); empty when unset.
+  static cpu_set_t mock_cpus() {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    const char* env = std::getenv("SWARM_BENCH_MOCK_CPUS");
+    std::string text = env != nullptr ? env : "";
+    size_t at = 0;
+    while (at < text.size()) {
+      auto end = text.find(',', at);
+      auto part = text.substr(at, end == std::string::npos ? std::string::npos : end - at);
+      auto dash = part.find('-');
+      int lo = std::atoi(part.c_str());
+      int hi = dash == std::string::npos ? lo : std::atoi(part.c_str() + dash + 1);
+      for (int c = lo; c <= hi && c < CPU_SETSIZE; ++c)
+        CPU_SET(c, &set);
+      if (end == std::string::npos)
+        break;
+      at = end + 1;
+    }
+    return set;
+  }
+
   std::string dir_;
   pid_t pid_ = -1;
   uint16_t port_ = 0;
