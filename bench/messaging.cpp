@@ -1,7 +1,7 @@
 // Scenario `messaging` (issue B): the agent layer's own costs next to bare CAF, in one process with
 // two scheduler threads: (a) dm throughput, (b) spawning idle agents (time, memory per agent),
-// (c) broadcast to 100 k agents. Prints markdown tables (and JSON with --json FILE).
-// Usage: bench_messaging [--help].
+// (c) broadcast to 100 k agents. Prints markdown tables (and JSON with --json FILE), and hands
+// each figure to `swarm bench` (bench/records.hpp). Usage: bench_messaging [--help].
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -24,6 +24,7 @@
 #include <caf/send.hpp>
 
 #include "actors/agent.hpp"
+#include "bench/records.hpp"
 #include "runtime/core/errc.hpp"
 #include "runtime/core/types.hpp"
 #include "runtime/runtime.hpp"
@@ -445,6 +446,7 @@ int main(int argc, char** argv) {
   size_t broadcast_n = 100'000;
   int rounds = 3;
   std::string policy = swarm::runtime_options{}.scheduler_policy; // the runtime's default
+  std::string only = "dm,spawn,broadcast";
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--json" && i + 1 < argc)
@@ -463,14 +465,35 @@ int main(int argc, char** argv) {
       broadcast_n = std::stoul(argv[++i]);
     else if (a == "--own-target")
       own_target = true;
+    else if (a == "--only" && i + 1 < argc)
+      only = argv[++i];
     else {
       std::cerr << "usage: bench_messaging [--receivers 1000] [--messages 2000000] "
                    "[--spawn 100000,1000000] [--broadcast 100000] [--rounds 3] [--policy "
-                   "stealing|sharing] [--own-target] [--json FILE]\n";
+                   "stealing|sharing] [--own-target] [--only dm,spawn,broadcast] [--json FILE]\n";
       return a == "--help" ? 0 : 2;
     }
   }
   receivers = std::max<size_t>(2, receivers - receivers % 2);
+  bool run_dm = false, run_spawn = false, run_broadcast = false;
+  {
+    std::stringstream ss{only};
+    for (std::string part; std::getline(ss, part, ',');) {
+      if (part == "dm")
+        run_dm = true;
+      else if (part == "spawn")
+        run_spawn = true;
+      else if (part == "broadcast")
+        run_broadcast = true;
+      else {
+        std::cerr << "--only: unknown part '" << part << "' (dm, spawn, broadcast)\n";
+        return 2;
+      }
+    }
+  }
+  using swarm::bench::better;
+  using swarm::bench::figure;
+  using swarm::bench::record;
 
   caf::actor_system_config cfg;
   swarm::register_types(cfg);
@@ -481,43 +504,85 @@ int main(int argc, char** argv) {
   swarm::apply_scheduler_options(cfg, sched);
   caf::actor_system sys{cfg};
 
-  std::printf(
-      "## (a) dm throughput: 2 producers -> %zu receivers, %zu msgs/round, median of %d\n\n",
-      receivers, messages, rounds);
-  auto tp = measure_throughput(sys, receivers, messages, rounds);
-  std::printf("| receivers | agent dm msg/s | bare CAF msg/s | ratio |\n|---|---|---|---|\n");
-  std::printf("| %zu | %.0f | %.0f | %.2f |\n\n", receivers, tp.ours_msgs_s, tp.bare_msgs_s,
-              tp.ours_msgs_s / tp.bare_msgs_s);
-  std::fflush(stdout);
-
-  std::printf("## (b) spawn idle actors, median of %d\n\n", rounds);
-  std::printf("| N | kind | spawn s | spawn/s | idle RSS B/actor | ready s | RSS B/actor | "
-              "heap B/actor | RSS MB |\n"
-              "|---|---|---|---|---|---|---|---|---|\n");
-  std::vector<spawn_row> spawns;
-  for (auto n : spawn_sizes) {
-    auto r = measure_spawn(sys, n, rounds);
-    spawns.push_back(r);
-    for (auto [kind, s] : {std::pair{"agent", r.ours}, std::pair{"bare CAF", r.bare}})
-      std::printf("| %zu | %s | %.2f | %.0f | %.0f | %.2f | %.0f | %.0f | %.0f |\n", n, kind,
-                  s.spawn_s, static_cast<double>(n) / s.spawn_s, s.idle_rss_b, s.ready_s, s.rss_b,
-                  s.heap_b, s.rss_total_mb);
+  throughput_row tp;
+  if (run_dm) {
+    std::printf(
+        "## (a) dm throughput: 2 producers -> %zu receivers, %zu msgs/round, median of %d\n\n",
+        receivers, messages, rounds);
+    tp = measure_throughput(sys, receivers, messages, rounds);
+    std::printf("| receivers | agent dm msg/s | bare CAF msg/s | ratio |\n|---|---|---|---|\n");
+    std::printf("| %zu | %.0f | %.0f | %.2f |\n\n", receivers, tp.ours_msgs_s, tp.bare_msgs_s,
+                tp.ours_msgs_s / tp.bare_msgs_s);
     std::fflush(stdout);
+    record(figure{"messaging",
+                  {{"receivers", receivers}},
+                  "dm_msgs_per_s",
+                  "msg/s",
+                  better::higher,
+                  tp.ours_msgs_s,
+                  {{"bare CAF", tp.bare_msgs_s}}});
   }
 
-  std::printf("\n## (c) broadcast to %zu, median of %d\n\n", broadcast_n, rounds);
-  auto bc = measure_broadcast(sys, broadcast_n, rounds);
-  measure_api_broadcast(bc, rounds, policy);
-  auto n = static_cast<double>(bc.n);
-  std::printf("| path | until all processed s | deliveries/s | probe round alone s |\n"
-              "|---|---|---|---|\n");
-  std::printf("| agents, CAF group + probe round | %.3f | %.0f | %.3f |\n", bc.ours_s,
-              n / bc.ours_s, bc.ours_probe_s);
-  std::printf("| bare CAF, CAF group + probe round | %.3f | %.0f | %.3f |\n", bc.bare_s,
-              n / bc.bare_s, bc.bare_probe_s);
-  std::printf("| swarm_handle::broadcast + health_check (send %.3f s, %zu alive) | %.3f | %.0f | "
-              "%.3f |\n",
-              bc.api_send_s, bc.api_alive, bc.api_all_s, n / bc.api_all_s, bc.api_probe_s);
+  std::vector<spawn_row> spawns;
+  if (run_spawn) {
+    std::printf("## (b) spawn idle actors, median of %d\n\n", rounds);
+    std::printf("| N | kind | spawn s | spawn/s | idle RSS B/actor | ready s | RSS B/actor | "
+                "heap B/actor | RSS MB |\n"
+                "|---|---|---|---|---|---|---|---|---|\n");
+    for (auto n : spawn_sizes) {
+      auto r = measure_spawn(sys, n, rounds);
+      spawns.push_back(r);
+      for (auto [kind, s] : {std::pair{"agent", r.ours}, std::pair{"bare CAF", r.bare}})
+        std::printf("| %zu | %s | %.2f | %.0f | %.0f | %.2f | %.0f | %.0f | %.0f |\n", n, kind,
+                    s.spawn_s, static_cast<double>(n) / s.spawn_s, s.idle_rss_b, s.ready_s, s.rss_b,
+                    s.heap_b, s.rss_total_mb);
+      std::fflush(stdout);
+      auto per_s = [n](const spawn_sample& s) { return static_cast<double>(n) / s.spawn_s; };
+      record(figure{"spawn",
+                    {{"n", n}},
+                    "spawn_per_s",
+                    "actors/s",
+                    better::higher,
+                    per_s(r.ours),
+                    {{"bare CAF", per_s(r.bare)}}});
+      // After every actor handled one message (initialised), as the table's "RSS B/actor".
+      record(figure{"spawn",
+                    {{"n", n}},
+                    "rss_bytes_per_agent",
+                    "B",
+                    better::lower,
+                    r.ours.rss_b,
+                    {{"bare CAF", r.bare.rss_b}}});
+    }
+  }
+
+  broadcast_row bc;
+  if (run_broadcast) {
+    std::printf("\n## (c) broadcast to %zu, median of %d\n\n", broadcast_n, rounds);
+    bc = measure_broadcast(sys, broadcast_n, rounds);
+    measure_api_broadcast(bc, rounds, policy);
+    auto n = static_cast<double>(bc.n);
+    std::printf("| path | until all processed s | deliveries/s | probe round alone s |\n"
+                "|---|---|---|---|\n");
+    std::printf("| agents, CAF group + probe round | %.3f | %.0f | %.3f |\n", bc.ours_s,
+                n / bc.ours_s, bc.ours_probe_s);
+    std::printf("| bare CAF, CAF group + probe round | %.3f | %.0f | %.3f |\n", bc.bare_s,
+                n / bc.bare_s, bc.bare_probe_s);
+    std::printf("| swarm_handle::broadcast + health_check (send %.3f s, %zu alive) | %.3f | %.0f | "
+                "%.3f |\n",
+                bc.api_send_s, bc.api_alive, bc.api_all_s, n / bc.api_all_s, bc.api_probe_s);
+    std::fflush(stdout);
+    record(figure{"broadcast",
+                  {{"n", bc.n}},
+                  "deliveries_per_s",
+                  "msg/s",
+                  better::higher,
+                  n / bc.ours_s,
+                  {{"bare CAF group", n / bc.bare_s}}});
+    if (bc.api_all_s > 0) // 0: the runtime's swarm did not spawn (said above)
+      record(figure{
+          "broadcast", {{"n", bc.n}}, "handle_broadcast_s", "s", better::lower, bc.api_all_s, {}});
+  }
 
   if (!json_path.empty()) {
     std::ofstream out{json_path};
