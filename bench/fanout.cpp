@@ -1,7 +1,9 @@
 // Scenario `fanout`: one concurrent coordinator, N agents, one chat completion each, against
-// `swarm mock-llm` in its own process; the same N requests by a bare Beast client as the floor.
-// Prints a markdown table (and JSON with --json FILE), then the p50 latency the runtime adds to
-// one call (paired with the bare client's, in the same run). Usage: bench_fanout [--help].
+// `swarm mock-llm` in its own process; the same N requests by a bare Beast client and by libcurl
+// multi as the floors. Prints a markdown table (and JSON with --json FILE), then scenario
+// `sequential`: one call at a time through the runtime, a bare Beast connection and a curl easy
+// handle in rotating order, their p50 and p99, and the p50 latency the runtime adds to one call.
+// Both hand their figures to `swarm bench` (bench/records.hpp). Usage: bench_fanout [--help].
 #include <algorithm>
 #include <chrono>
 #include <csignal>
@@ -20,7 +22,9 @@
 #include "bench/agents_run.hpp"
 #include "bench/args.hpp"
 #include "bench/bare_client.hpp"
+#include "bench/curl_client.hpp"
 #include "bench/mock_process.hpp"
+#include "bench/records.hpp"
 #include "runtime/core/errc.hpp"
 #include "runtime/runtime.hpp"
 
@@ -47,11 +51,20 @@ void reset_peak_rss() {
 struct row {
   size_t n;
   int latency_ms;
-  double wall_ms, bare_wall_ms;
-  double cpu_us_per_call, bare_cpu_us_per_call;
+  double wall_ms, bare_wall_ms, curl_wall_ms;
+  double cpu_us_per_call, bare_cpu_us_per_call, curl_cpu_us_per_call;
   double peak_rss_mb, kb_per_inflight;
-  size_t failed;
+  size_t failed; // ours and both floors': any makes the row's figures void
 };
+
+/// The `p` quantile of `xs` (0 < p < 1, nearest rank); 0 for none.
+double quantile(std::vector<double> xs, double p) {
+  if (xs.empty())
+    return 0;
+  std::sort(xs.begin(), xs.end());
+  auto at = static_cast<size_t>(p * static_cast<double>(xs.size()));
+  return xs[std::min(at, xs.size() - 1)];
+}
 
 // The request agent-0 sends, as the bare clients send it.
 std::string bare_body() {
@@ -67,7 +80,7 @@ row measure(const std::string& swarm_bin, size_t n, int latency_ms, int rounds,
                                   "latency: {fixed_ms: " + std::to_string(latency_ms) +
                                       "}\ndefault: {reply: 'ok from {{system}}'}\n",
                                   "fanout-" + std::to_string(latency_ms)};
-  row r{n, latency_ms, 0, 0, 0, 0, 0, 0, 0};
+  row r{n, latency_ms, 0, 0, 0, 0, 0, 0, 0, 0, 0};
 
   // -- our runtime
   {
@@ -120,19 +133,45 @@ row measure(const std::string& swarm_bin, size_t n, int latency_ms, int rounds,
     r.bare_wall_ms = median(walls);
     r.bare_cpu_us_per_call = cpu * 1e6 / static_cast<double>(n * static_cast<size_t>(rounds));
   }
+
+  // -- the second floor: libcurl multi, same requests, same connection bound
+  {
+    auto body = bare_body();
+    swarm::llm_client_options defaults;
+    auto conns = defaults.max_connections_per_endpoint;
+    (void)swarm::bench::curl_fanout("127.0.0.1", mock.port(), "/v1/chat/completions", body,
+                                    std::min<size_t>(n, conns), conns);
+    std::vector<double> walls;
+    double cpu = 0;
+    for (int i = 0; i < rounds; ++i) {
+      auto c0 = cpu_seconds();
+      auto t0 = clock_type::now();
+      auto out = swarm::bench::curl_fanout("127.0.0.1", mock.port(), "/v1/chat/completions", body,
+                                           n, conns);
+      walls.push_back(std::chrono::duration<double, std::milli>(clock_type::now() - t0).count());
+      cpu += cpu_seconds() - c0;
+      r.failed += out.failed;
+    }
+    r.curl_wall_ms = median(walls);
+    r.curl_cpu_us_per_call = cpu * 1e6 / static_cast<double>(n * static_cast<size_t>(rounds));
+  }
   return r;
 }
 
 // What the runtime's call path adds to one call, against a mock answering at once: `calls`
-// pairs of the same request, one through a one-agent swarm (swarm_handle::run: caller,
-// coordinator, agent, broker, client) and one by a bare keep-alive client on the caller's
-// thread, in alternating order in one run.
+// rounds of the same request, one through a one-agent swarm (swarm_handle::run: caller,
+// coordinator, agent, broker, client), one by a bare keep-alive Beast connection and one by a
+// curl easy handle, both on the caller's thread, in rotating order in one run.
 struct added_row {
   size_t calls = 0;
-  double added_us = 0;   // median over the pairs of (runtime - bare)
-  double runtime_us = 0; // median of the runtime's calls
-  double bare_us = 0;    // median of the bare client's calls
-  size_t failed = 0;
+  double added_us = 0;       // median over the rounds of (runtime - Beast)
+  double runtime_us = 0;     // median of the runtime's calls
+  double bare_us = 0;        // median of the Beast client's calls
+  double curl_us = 0;        // median of curl's calls
+  double runtime_p99_us = 0; // and their 99th percentiles
+  double bare_p99_us = 0;
+  double curl_p99_us = 0;
+  size_t failed = 0; // ours and both floors'
 };
 
 added_row measure_added(const std::string& swarm_bin, size_t calls, const std::string& policy) {
@@ -146,6 +185,7 @@ added_row measure_added(const std::string& swarm_bin, size_t calls, const std::s
   if (!team)
     throw std::runtime_error(swarm::describe(team.error()));
   swarm::bench::bare_session bare{"127.0.0.1", mock.port()};
+  swarm::bench::curl_session curl{"127.0.0.1", mock.port()};
   auto body = bare_body();
   added_row r;
   r.calls = calls;
@@ -162,29 +202,79 @@ added_row measure_added(const std::string& swarm_bin, size_t calls, const std::s
     r.failed += bare.call("/v1/chat/completions", body) ? 0 : 1;
     return us_since(t0);
   };
+  auto curl_call = [&] {
+    auto t0 = clock_type::now();
+    r.failed += curl.call("/v1/chat/completions", body) ? 0 : 1;
+    return us_since(t0);
+  };
   for (int i = 0; i < 20; ++i) { // warm-up: connections, allocator
     (void)through_runtime();
     (void)bare_call();
+    (void)curl_call();
   }
   r.failed = 0;
-  std::vector<double> runtime_us, bare_us, added_us;
+  std::vector<double> runtime_us, bare_us, curl_us, added_us;
   for (size_t i = 0; i < calls; ++i) {
-    double a = 0, b = 0;
-    if (i % 2 == 0) {
+    double a = 0, b = 0, c = 0;
+    switch (i % 3) { // each client goes first, second and third in turn
+    case 0:
       a = through_runtime();
       b = bare_call();
-    } else {
+      c = curl_call();
+      break;
+    case 1:
       b = bare_call();
+      c = curl_call();
       a = through_runtime();
+      break;
+    default:
+      c = curl_call();
+      a = through_runtime();
+      b = bare_call();
+      break;
     }
     runtime_us.push_back(a);
     bare_us.push_back(b);
+    curl_us.push_back(c);
     added_us.push_back(a - b);
   }
   r.added_us = median(added_us);
   r.runtime_us = median(runtime_us);
   r.bare_us = median(bare_us);
+  r.curl_us = median(curl_us);
+  r.runtime_p99_us = quantile(runtime_us, 0.99);
+  r.bare_p99_us = quantile(bare_us, 0.99);
+  r.curl_p99_us = quantile(curl_us, 0.99);
   return r;
+}
+
+void record_fanout(const row& r) {
+  std::vector<param> params{{"n", r.n}, {"latency_ms", r.latency_ms}};
+  auto put = [&](const char* metric, const char* unit, double value,
+                 std::vector<std::pair<std::string, double>> floors) {
+    record(figure{"fanout", params, metric, unit, better::lower, value, std::move(floors)});
+  };
+  put("wall_ms", "ms", r.wall_ms,
+      {{"bare Beast client", r.bare_wall_ms}, {"libcurl multi", r.curl_wall_ms}});
+  put("cpu_us_per_call", "us", r.cpu_us_per_call,
+      {{"bare Beast client", r.bare_cpu_us_per_call}, {"libcurl multi", r.curl_cpu_us_per_call}});
+  put("kb_per_inflight", "KB", r.kb_per_inflight, {});
+  put("peak_rss_mb", "MB", r.peak_rss_mb, {});
+  put("failed", "requests", static_cast<double>(r.failed), {});
+}
+
+void record_sequential(const added_row& a) {
+  std::vector<param> params{{"calls", a.calls}};
+  auto put = [&](const char* metric, const char* unit, double value,
+                 std::vector<std::pair<std::string, double>> floors) {
+    record(figure{"sequential", params, metric, unit, better::lower, value, std::move(floors)});
+  };
+  put("call_us_p50", "us", a.runtime_us,
+      {{"bare Beast client", a.bare_us}, {"libcurl easy", a.curl_us}});
+  put("call_us_p99", "us", a.runtime_p99_us,
+      {{"bare Beast client", a.bare_p99_us}, {"libcurl easy", a.curl_p99_us}});
+  put("added_us_p50", "us", a.added_us, {});
+  put("failed", "requests", static_cast<double>(a.failed), {});
 }
 
 } // namespace
@@ -193,6 +283,8 @@ int main(int argc, char** argv) {
   std::string swarm_bin = SWARM_BINARY;
   std::string json_path;
   std::vector<size_t> sizes{10, 100, 1000, 10000};
+  std::vector<size_t> latencies{0, 20};
+  std::string only; // "fanout", "sequential" or both
   int rounds = 5;
   size_t added_calls = 1000;
   std::string policy = "stealing";
@@ -208,36 +300,49 @@ int main(int argc, char** argv) {
       rounds = std::stoi(argv[++i]);
     else if (a == "--added-calls" && i + 1 < argc)
       added_calls = std::stoul(argv[++i]);
-    else if (a == "--sizes" && i + 1 < argc) {
+    else if (a == "--sizes" && i + 1 < argc)
       sizes = swarm::bench::parse_sizes(argv[++i]);
-    } else {
-      std::cerr
-          << "usage: bench_fanout [--sizes 10,100,1000,10000] [--rounds 5] "
-             "[--added-calls 1000] [--json FILE] [--swarm PATH] [--policy stealing|sharing]\n";
+    else if (a == "--latencies" && i + 1 < argc)
+      latencies = swarm::bench::parse_sizes(argv[++i]);
+    else if (a == "--only" && i + 1 < argc &&
+             (std::string{argv[i + 1]} == "fanout" || std::string{argv[i + 1]} == "sequential"))
+      only = argv[++i];
+    else {
+      std::cerr << "usage: bench_fanout [--sizes 10,100,1000,10000] [--latencies 0,20] "
+                   "[--rounds 5] [--added-calls 1000] [--only fanout|sequential] [--json FILE] "
+                   "[--swarm PATH] [--policy stealing|sharing]\n";
       return a == "--help" ? 0 : 2;
     }
   }
   swarm::bench::raise_fd_limit();
 
   std::vector<row> rows;
-  std::printf("| N | latency | wall/round ms | bare ms | wall ratio | CPU/call us | bare CPU/call "
-              "us | peak RSS MB | KB/in-flight call | failed |\n");
-  std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
-  for (int latency : {0, 20})
-    for (auto n : sizes) {
-      auto r = measure(swarm_bin, n, latency, rounds, policy);
-      rows.push_back(r);
-      std::printf("| %zu | %d ms | %.1f | %.1f | %.2f | %.1f | %.1f | %.1f | %.2f | %zu |\n", r.n,
-                  r.latency_ms, r.wall_ms, r.bare_wall_ms, r.wall_ms / r.bare_wall_ms,
-                  r.cpu_us_per_call, r.bare_cpu_us_per_call, r.peak_rss_mb, r.kb_per_inflight,
-                  r.failed);
-      std::fflush(stdout);
-    }
-  if (added_calls > 0) {
+  if (only != "sequential") {
+    std::printf(
+        "| N | latency | wall/round ms | bare ms | curl ms | wall ratio | CPU/call us | bare "
+        "CPU/call us | curl CPU/call us | peak RSS MB | KB/in-flight call | failed |\n");
+    std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    for (auto latency : latencies)
+      for (auto n : sizes) {
+        auto r = measure(swarm_bin, n, static_cast<int>(latency), rounds, policy);
+        rows.push_back(r);
+        record_fanout(r);
+        std::printf("| %zu | %d ms | %.1f | %.1f | %.1f | %.2f | %.1f | %.1f | %.1f | %.1f | %.2f "
+                    "| %zu |\n",
+                    r.n, r.latency_ms, r.wall_ms, r.bare_wall_ms, r.curl_wall_ms,
+                    r.wall_ms / r.bare_wall_ms, r.cpu_us_per_call, r.bare_cpu_us_per_call,
+                    r.curl_cpu_us_per_call, r.peak_rss_mb, r.kb_per_inflight, r.failed);
+        std::fflush(stdout);
+      }
+  }
+  if (added_calls > 0 && only != "fanout") {
     auto a = measure_added(swarm_bin, added_calls, policy);
-    std::printf("\np50 added latency (N = 1, 0 ms, %zu pairs, runtime - bare of each pair): %.1f "
-                "us; p50 runtime %.1f us, p50 bare %.1f us, ratio %.2f; failed %zu\n",
-                a.calls, a.added_us, a.runtime_us, a.bare_us, a.runtime_us / a.bare_us, a.failed);
+    record_sequential(a);
+    std::printf("\np50 added latency (N = 1, 0 ms, %zu rounds, runtime - bare of each round): %.1f "
+                "us; p50 runtime %.1f us, p50 bare %.1f us, ratio %.2f, p50 curl %.1f us; p99 "
+                "runtime %.1f us, bare %.1f us, curl %.1f us; failed %zu\n",
+                a.calls, a.added_us, a.runtime_us, a.bare_us, a.runtime_us / a.bare_us, a.curl_us,
+                a.runtime_p99_us, a.bare_p99_us, a.curl_p99_us, a.failed);
   }
   if (!json_path.empty()) {
     std::ofstream out{json_path};
@@ -246,8 +351,10 @@ int main(int argc, char** argv) {
       const auto& r = rows[i];
       out << "  {\"n\": " << r.n << ", \"latency_ms\": " << r.latency_ms
           << ", \"wall_ms\": " << r.wall_ms << ", \"bare_wall_ms\": " << r.bare_wall_ms
+          << ", \"curl_wall_ms\": " << r.curl_wall_ms
           << ", \"cpu_us_per_call\": " << r.cpu_us_per_call
           << ", \"bare_cpu_us_per_call\": " << r.bare_cpu_us_per_call
+          << ", \"curl_cpu_us_per_call\": " << r.curl_cpu_us_per_call
           << ", \"peak_rss_mb\": " << r.peak_rss_mb
           << ", \"kb_per_inflight\": " << r.kb_per_inflight << ", \"failed\": " << r.failed << "}"
           << (i + 1 < rows.size() ? ",\n" : "\n");

@@ -7,6 +7,7 @@ packages=(
   build-essential cmake make pkg-config clang-format
   libcaf-dev librocksdb-dev libboost1.81-dev libboost-json1.81-dev catch2 libssl-dev
   libspdlog-dev libcli11-dev libyaml-cpp-dev libre2-dev libhnswlib-dev libbenchmark-dev bubblewrap
+  libcurl4-openssl-dev # bench_fanout's libcurl floor
   openssl curl python3 python3-jsonschema
   clang libclang-rt-14-dev # the fuzz targets (make fuzz): clang with libFuzzer
 )
