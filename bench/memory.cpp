@@ -4,7 +4,9 @@
 // neighbours in the HNSW vector index. Synthetic corpus: Zipfian vocabulary (s = 1.07, 50,000
 // words), 20-60 words per memory; queries of 2-5 words from the same distribution; vectors
 // are a bag-of-words random projection of the same kind of texts (see `projector`).
-// Usage: bench_memory [--help].
+// Each figure is also handed to `swarm bench` (bench/records.hpp): scenario "memory-write" (per
+// path, raw RocksDB puts of the same bytes as its floor) and "recall" (per size and kind; the
+// vector figures with brute force as their floor). Usage: bench_memory [--help].
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -14,7 +16,9 @@
 #include <iostream>
 #include <memory>
 #include <random>
+#include <sstream>
 #include <string>
+#include <tuple>
 #include <unistd.h>
 #include <vector>
 
@@ -25,6 +29,7 @@
 #include <rocksdb/options.h>
 
 #include "bench/args.hpp"
+#include "bench/records.hpp"
 #include "memory/bm25.hpp"
 #include "memory/bm25_index.hpp"
 #include "memory/database.hpp"
@@ -39,6 +44,8 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 namespace fs = std::filesystem;
+using swarm::bench::better;
+using swarm::bench::record;
 
 double seconds_since(clock_type::time_point t0) {
   return std::chrono::duration<double>(clock_type::now() - t0).count();
@@ -219,6 +226,15 @@ void bench_writes(caf::actor_system& sys, size_t writes, int rounds, size_t wind
   };
   row("working memory (`wm_write`)", median(wm_rate), median(raw_wm_rate));
   row("long-term, BM25 (`ltm_write`)", median(ltm_rate), median(raw_ltm_rate));
+  for (auto [path, ours, raw] : {std::tuple{"working", &wm_rate, &raw_wm_rate},
+                                 std::tuple{"long-term", &ltm_rate, &raw_ltm_rate}})
+    record({"memory-write",
+            {{"path", path}},
+            "writes_per_s",
+            "writes/s",
+            better::higher,
+            median(*ours),
+            {{"raw RocksDB", median(*raw)}}});
   std::printf("\nFirst recall after the %zu long-term writes of a round (it indexes them): %.1f ms "
               "(%.1f us per memory)\n\n",
               writes, median(catch_up_ms), median(catch_up_ms) * 1e3 / static_cast<double>(writes));
@@ -278,6 +294,14 @@ void bench_bm25(caf::actor_system& sys, const std::vector<size_t>& sizes, size_t
     caf::anon_send_exit(ltm, caf::exit_reason::user_shutdown);
     std::printf("| %zu | %.1f | %.1f | %.2f | %.2f | %.1f |\n", size, fill, open,
                 percentile(lat, 0.5), percentile(lat, 0.99), hits / static_cast<double>(queries));
+    for (auto [metric, p] : {std::pair{"p50_ms", 0.5}, {"p99_ms", 0.99}})
+      record({"recall",
+              {{"memories", size}, {"kind", "bm25"}},
+              metric,
+              "ms",
+              better::lower,
+              percentile(lat, p),
+              {}});
     std::fflush(stdout);
   }
   std::printf("\n");
@@ -353,14 +377,37 @@ private:
   std::vector<float> directions_;
 };
 
-void bench_vectors(const std::vector<size_t>& sizes, size_t queries, size_t dim, size_t ef) {
+/// The exact top 10 of `query` over `all` by inner product (the vectors are normalised): the
+/// brute-force search the HNSW index is measured against.
+std::vector<size_t> brute_force_top10(const std::vector<std::vector<float>>& all,
+                                      const std::vector<float>& query) {
+  std::vector<std::pair<double, size_t>> exact;
+  exact.reserve(all.size());
+  for (size_t i = 0; i < all.size(); ++i) {
+    double d = 0;
+    for (size_t k = 0; k < query.size(); ++k)
+      d += static_cast<double>(all[i][k]) * query[k];
+    exact.emplace_back(-d, i);
+  }
+  auto top = std::min<size_t>(10, exact.size());
+  std::partial_sort(exact.begin(), exact.begin() + static_cast<std::ptrdiff_t>(top), exact.end());
+  std::vector<size_t> out;
+  for (size_t e = 0; e < top; ++e)
+    out.push_back(exact[e].second);
+  return out;
+}
+
+/// `exact` queries (the first ones) are also answered by brute force: recall@10 and the brute
+/// force's own latency, the floor of the vector figures.
+void bench_vectors(const std::vector<size_t>& sizes, size_t queries, size_t dim, size_t ef,
+                   size_t exact) {
   swarm::memory::vector_index_options opts;
   opts.ef_search = ef;
   std::printf("## (b) vector recall top-10 in the HNSW index (dim %zu, M %zu, ef_construction %zu, "
-              "ef %zu), %zu queries per size\n\n",
-              dim, opts.m, opts.ef_construction, opts.ef_search, queries);
-  std::printf("| memories | build s | p50 ms | p99 ms | recall@10 vs brute force |\n"
-              "|---|---|---|---|---|\n");
+              "ef %zu), %zu queries per size, the first %zu also by brute force\n\n",
+              dim, opts.m, opts.ef_construction, opts.ef_search, queries, std::min(exact, queries));
+  std::printf("| memories | build s | p50 ms | p99 ms | recall@10 vs brute force | brute force "
+              "p50 ms | p99 ms |\n|---|---|---|---|---|---|---|\n");
   corpus words{3};
   projector project{words.vocabulary(), dim};
   swarm::memory::vector_index index{dim, opts};
@@ -378,7 +425,7 @@ void bench_vectors(const std::vector<size_t>& sizes, size_t queries, size_t dim,
       ++have;
     }
     auto build = seconds_since(t0);
-    std::vector<double> lat;
+    std::vector<double> lat, brute_lat;
     double recall = 0;
     size_t checked = 0;
     for (size_t q = 0; q < queries; ++q) {
@@ -386,26 +433,38 @@ void bench_vectors(const std::vector<size_t>& sizes, size_t queries, size_t dim,
       auto t1 = clock_type::now();
       auto hits = index.search(query, 10);
       lat.push_back(seconds_since(t1) * 1e3);
-      if (!hits || q >= 20)
+      if (!hits || q >= exact)
         continue;
-      // Exact top 10 for the first 20 queries.
-      std::vector<std::pair<double, size_t>> exact;
-      for (size_t i = 0; i < all.size(); ++i) {
-        double d = 0;
-        for (size_t k = 0; k < dim; ++k)
-          d += static_cast<double>(all[i][k]) * query[k];
-        exact.emplace_back(-d, i);
-      }
-      std::partial_sort(exact.begin(), exact.begin() + 10, exact.end());
+      auto t2 = clock_type::now();
+      auto truth = brute_force_top10(all, query);
+      brute_lat.push_back(seconds_since(t2) * 1e3);
       size_t found = 0;
-      for (size_t e = 0; e < 10; ++e)
+      for (auto e : truth)
         for (auto& h : *hits)
-          found += h.id == "v" + std::to_string(exact[e].second) ? 1 : 0;
+          found += h.id == "v" + std::to_string(e) ? 1 : 0;
       recall += static_cast<double>(found) / 10.0;
       ++checked;
     }
-    std::printf("| %zu | %.1f | %.3f | %.3f | %.3f |\n", size, build, percentile(lat, 0.5),
-                percentile(lat, 0.99), checked > 0 ? recall / static_cast<double>(checked) : 0);
+    auto recall_at_10 = checked > 0 ? recall / static_cast<double>(checked) : 0;
+    std::printf("| %zu | %.1f | %.3f | %.3f | %.3f | %.3f | %.3f |\n", size, build,
+                percentile(lat, 0.5), percentile(lat, 0.99), recall_at_10,
+                percentile(brute_lat, 0.5), percentile(brute_lat, 0.99));
+    std::vector<swarm::bench::param> params{{"memories", size}, {"kind", "vector"}};
+    for (auto [metric, p] : {std::pair{"p50_ms", 0.5}, {"p99_ms", 0.99}})
+      record({"recall",
+              params,
+              metric,
+              "ms",
+              better::lower,
+              percentile(lat, p),
+              {{"brute force", percentile(brute_lat, p)}}});
+    record({"recall",
+            params,
+            "recall_at_10",
+            "",
+            better::higher,
+            recall_at_10,
+            {{"brute force", 1.0}}});
     std::fflush(stdout);
   }
   std::printf("\n");
@@ -418,7 +477,9 @@ int main(int argc, char** argv) {
   int rounds = 3;
   size_t window = 64;
   std::vector<size_t> sizes{10'000, 100'000, 1'000'000};
+  std::vector<size_t> vector_sizes; // the --sizes when empty
   size_t queries = 1000;
+  size_t exact = 20;
   size_t dim = 64;
   size_t ef = 128;
   bool do_writes = true, do_bm25 = true, do_vectors = true, do_index = false;
@@ -432,6 +493,10 @@ int main(int argc, char** argv) {
       window = std::max<size_t>(1, std::stoul(argv[++i]));
     else if (a == "--sizes" && i + 1 < argc)
       sizes = swarm::bench::parse_sizes(argv[++i]);
+    else if (a == "--vector-sizes" && i + 1 < argc)
+      vector_sizes = swarm::bench::parse_sizes(argv[++i]);
+    else if (a == "--exact" && i + 1 < argc)
+      exact = std::stoul(argv[++i]);
     else if (a == "--queries" && i + 1 < argc)
       queries = std::stoul(argv[++i]);
     else if (a == "--dim" && i + 1 < argc)
@@ -439,18 +504,39 @@ int main(int argc, char** argv) {
     else if (a == "--ef" && i + 1 < argc)
       ef = std::stoul(argv[++i]);
     else if (a == "--only" && i + 1 < argc) {
-      std::string only = argv[++i];
-      do_writes = only == "writes";
-      do_bm25 = only == "bm25";
-      do_vectors = only == "vectors";
-      do_index = only == "bm25-index";
+      // A comma list of parts: write (= writes), recall (= bm25 and vectors), bm25, vectors,
+      // bm25-index.
+      do_writes = do_bm25 = do_vectors = do_index = false;
+      std::stringstream list{argv[++i]};
+      bool known = true;
+      for (std::string part; std::getline(list, part, ',');) {
+        if (part == "write" || part == "writes")
+          do_writes = true;
+        else if (part == "recall")
+          do_bm25 = do_vectors = true;
+        else if (part == "bm25")
+          do_bm25 = true;
+        else if (part == "vectors")
+          do_vectors = true;
+        else if (part == "bm25-index")
+          do_index = true;
+        else
+          known = false;
+      }
+      if (!known) {
+        std::cerr << "bench_memory: unknown part in --only " << argv[i] << "\n";
+        return 2;
+      }
     } else {
       std::cerr << "usage: bench_memory [--writes 20000] [--rounds 3] [--window 64] "
-                   "[--sizes 10000,100000,1000000] [--queries 1000] [--dim 64] [--ef 128] "
-                   "[--only writes|bm25|bm25-index|vectors]\n";
+                   "[--sizes 10000,100000,1000000] [--vector-sizes SIZES (default: --sizes)] "
+                   "[--queries 1000] [--exact 20] [--dim 64] [--ef 128] "
+                   "[--only write,recall,bm25,vectors,bm25-index (default write,bm25,vectors)]\n";
       return a == "--help" ? 0 : 2;
     }
   }
+  if (vector_sizes.empty())
+    vector_sizes = sizes;
   caf::actor_system_config cfg;
   swarm::register_types(cfg);
   cfg.set("scheduler.max-threads", 2);
@@ -462,6 +548,6 @@ int main(int argc, char** argv) {
   if (do_index)
     bench_bm25_index(sizes, queries);
   if (do_vectors)
-    bench_vectors(sizes, queries, dim, ef);
+    bench_vectors(vector_sizes, queries, dim, ef, exact);
   return 0;
 }
