@@ -2,7 +2,8 @@
 // llm_actor answers every chat_request at once; calls go to it directly, or through the LLM broker
 // (spawn_llm_broker, sending to it as to a record/replay cassette) and the resource pool (budgets
 // and prices set, slots never short). Same run, rounds alternate between the two; medians. Two
-// shapes: one call at a time (latency) and K calls in flight (throughput). Prints a markdown table.
+// shapes: one call at a time (latency) and K calls in flight (throughput). Prints a markdown table
+// and hands each figure to `swarm bench` (bench/records.hpp).
 // Usage: bench_grant [--calls N] [--rounds R] [--inflight K] [--policy stealing|sharing]
 //                    [--no-caller-timeout]
 // By default the driver sends each call with a 60 s request timeout, as an agent does (a CAF 0.17
@@ -21,6 +22,7 @@
 #include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "bench/records.hpp"
 #include "runtime/core/types.hpp"
 #include "runtime/llm_broker.hpp"
 #include "runtime/resource_pool.hpp"
@@ -191,9 +193,27 @@ int main(int argc, char** argv) {
       gated.push_back(g);
       overhead.push_back(g - b);
     }
+    auto shape = std::to_string(k) + " in flight";
     std::printf("| %s | %.2f | %.2f | %.2f | %.2f |\n",
-                k == 1 ? "1 in flight (latency)" : (std::to_string(k) + " in flight").c_str(),
-                median(bare), median(gated), median(overhead), median(gated) / median(bare));
+                k == 1 ? "1 in flight (latency)" : shape.c_str(), median(bare), median(gated),
+                median(overhead), median(gated) / median(bare));
+    std::fflush(stdout);
+    using swarm::bench::better;
+    using swarm::bench::figure;
+    swarm::bench::record(figure{"grant",
+                                {{"shape", shape}},
+                                "us_per_call",
+                                "us",
+                                better::lower,
+                                median(gated),
+                                {{"LLM actor alone", median(bare)}}});
+    swarm::bench::record(figure{"grant",
+                                {{"shape", shape}},
+                                "grant_overhead_us",
+                                "us",
+                                better::lower,
+                                median(overhead),
+                                {}});
   }
   caf::anon_send_exit(gate, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(pool, caf::exit_reason::user_shutdown);
