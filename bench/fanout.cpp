@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <fstream>
 #include <iostream>
+#include <malloc.h>
 #include <spawn.h>
 #include <sstream>
 #include <string>
@@ -94,6 +95,9 @@ row measure(const std::string& swarm_bin, size_t n, int latency_ms, int rounds,
     (void)team->run({task_text}); // warm-up: connections, allocator
     std::vector<double> walls;
     double cpu = 0;
+    // What earlier rows and the warm-up freed goes back to the system first, so the figures
+    // below are this row's own, whatever ran before it in the process.
+    malloc_trim(0);
     long rss_before = proc_status_kb("VmRSS:");
     reset_peak_rss();
     for (int i = 0; i < rounds; ++i) {
