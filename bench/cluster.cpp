@@ -5,7 +5,10 @@
 // spread over three local nodes (the bench and two `swarm node` processes) against `swarm
 // mock-llm`, wall per round and CPU per call of every process, beside the same fan-out packed on
 // this node. Loopback only; every child process is killed at the end (and dies with this one).
-// Usage: bench_cluster [--help].
+// Figures for `swarm bench` (bench/records.hpp), scenario "remote": per link ("tcp", "tls")
+// dm_msgs_per_s, rtt_us_p50 and rtt_us_p99 with bare CAF remoting as their floor; per fan-out
+// (n, layout "spread" or "pack", link, latency_ms) wall_ms and cpu_us_per_call, the spread's
+// floor being the pack of the same run. Usage: bench_cluster [--help].
 #include <algorithm>
 #include <chrono>
 #include <csignal>
@@ -36,6 +39,7 @@
 #include "actors/agent.hpp"
 #include "bench/agents_run.hpp"
 #include "bench/args.hpp"
+#include "bench/records.hpp"
 #include "runtime/cluster_node.hpp"
 #include "runtime/cluster_placement.hpp"
 #include "runtime/core/errc.hpp"
@@ -439,6 +443,37 @@ void print_messaging_header(const messaging_sizes& sz) {
   std::fflush(stdout);
 }
 
+// "a,b,c" -> {"a", "b", "c"}.
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream ss{text};
+  for (std::string x; std::getline(ss, x, ',');)
+    out.push_back(x);
+  return out;
+}
+
+// The link's name in the records: "tcp" (plain) or "tls".
+std::string link_name(const std::string& kind) {
+  return kind == "plain" ? "tcp" : kind;
+}
+
+void record_messaging(const messaging_row& r) {
+  std::vector<param> params{{"link", link_name(r.link)}};
+  auto one = [&](const char* metric, const char* unit, better direction,
+                 const std::vector<double> path_figures::*figures) {
+    record({"remote",
+            params,
+            metric,
+            unit,
+            direction,
+            median(r.agent.*figures),
+            {{"bare CAF remoting", median(r.bare.*figures)}}});
+  };
+  one("dm_msgs_per_s", "msg/s", better::higher, &path_figures::dm_s);
+  one("rtt_us_p50", "us", better::lower, &path_figures::p50);
+  one("rtt_us_p99", "us", better::lower, &path_figures::p99);
+}
+
 void print_messaging(const messaging_row& r) {
   for (auto [name, f] : {std::pair{"agent (swarm node)", &r.agent}, {"bare CAF echo", &r.bare}})
     std::printf("| %s | %s | %.0f | %.0f | %.1f | %.1f |\n", r.link.c_str(), name, median(f->dm_s),
@@ -481,10 +516,14 @@ fanout_result measure_fanout(const std::string& swarm_bin, const std::string& tm
   std::system(("mkdir -p " + mock_dir).c_str());
   std::ofstream{mock_dir + "/script.yaml"} << "latency: {fixed_ms: " << latency_ms
                                            << "}\ndefault: {reply: 'ok from {{system}}'}\n";
-  child_process mock{{swarm_bin, "mock-llm", "--port", "0", "--port-file", mock_dir + "/port",
-                      "--script", mock_dir + "/script.yaml"},
-                     mock_dir + "/log",
-                     mock_dir + "/port"};
+  std::vector<std::string> mock_args{
+      swarm_bin,     "mock-llm",         "--port",   "0",
+      "--port-file", mock_dir + "/port", "--script", mock_dir + "/script.yaml"};
+  // Under `swarm bench` the mock runs on the cores it keeps for mocks, apart from ours.
+  if (const char* cpus = std::getenv("SWARM_BENCH_MOCK_CPUS");
+      cpus != nullptr && *cpus != '\0' && access("/usr/bin/taskset", X_OK) == 0)
+    mock_args.insert(mock_args.begin(), {"/usr/bin/taskset", "-c", cpus});
+  child_process mock{mock_args, mock_dir + "/log", mock_dir + "/port"};
   auto mock_url = "http://127.0.0.1:" + mock.ready + "/v1";
   auto n1 = start_node(swarm_bin, tmp, "n1", link_of("n1"), "");
   auto n2 = start_node(swarm_bin, tmp, "n2", link_of("n2"), n1->ready);
@@ -570,6 +609,24 @@ fanout_result measure_fanout(const std::string& swarm_bin, const std::string& tm
   return out;
 }
 
+void record_fanout(const std::string& kind, size_t agents, const fanout_result& res) {
+  for (auto [layout, row] : {std::pair{"spread", &res.spread}, {"pack", &res.pack}}) {
+    std::vector<param> params{{"n", agents},
+                              {"layout", layout},
+                              {"link", link_name(kind)},
+                              {"latency_ms", row->latency_ms}};
+    // The spread's floor is the same fan-out packed on one node, measured alternately with it.
+    bool spread = row == &res.spread;
+    std::vector<std::pair<std::string, double>> wall_floor, cpu_floor;
+    if (spread) {
+      wall_floor = {{"pack (one node)", res.pack.wall_ms}};
+      cpu_floor = {{"pack (one node)", res.pack.cpu_us}};
+    }
+    record({"remote", params, "wall_ms", "ms", better::lower, row->wall_ms, wall_floor});
+    record({"remote", params, "cpu_us_per_call", "us", better::lower, row->cpu_us, cpu_floor});
+  }
+}
+
 void print_fanout(const std::string& kind, size_t agents, const fanout_result& res) {
   // The owner's own count is every agent of its swarms: its share is what the others lack.
   std::string hosted = "?";
@@ -633,6 +690,7 @@ int main(int argc, char** argv) {
   int fanout_rounds = 5;
   std::vector<size_t> latencies{0, 20};
   std::vector<std::string> fanout_links{"plain", "tls"};
+  std::vector<std::string> links{"plain", "tls"}; // of the messaging part
   bool messaging = true, fanout = true;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -657,11 +715,21 @@ int main(int argc, char** argv) {
       fanout_rounds = std::stoi(next());
     else if (a == "--latencies" && i + 1 < argc)
       latencies = parse_sizes(next());
-    else if (a == "--fanout-links" && i + 1 < argc) {
-      fanout_links.clear();
-      std::stringstream ss{next()};
-      for (std::string x; std::getline(ss, x, ',');)
-        fanout_links.push_back(x);
+    else if (a == "--fanout-links" && i + 1 < argc)
+      fanout_links = split_list(next());
+    else if (a == "--links" && i + 1 < argc)
+      links = split_list(next());
+    else if (a == "--only" && i + 1 < argc) {
+      auto parts = split_list(next());
+      auto has = [&](const char* p) {
+        return std::find(parts.begin(), parts.end(), p) != parts.end();
+      };
+      messaging = has("messaging");
+      fanout = has("fanout");
+      if (parts.size() != size_t{messaging} + size_t{fanout}) {
+        std::cerr << "bench_cluster: --only takes messaging and/or fanout\n";
+        return 2;
+      }
     } else if (a == "--no-messaging")
       messaging = false;
     else if (a == "--no-fanout")
@@ -669,12 +737,21 @@ int main(int argc, char** argv) {
     else {
       std::cerr << "usage: bench_cluster [--rounds 5] [--dms 200000] [--batch 100] [--window 10] "
                    "[--requests 50000] [--pings 2000] [--agents 10000] [--fanout-rounds 5] "
-                   "[--latencies 0,20] [--fanout-links plain,tls] [--no-messaging] [--no-fanout] "
-                   "[--swarm PATH]\n";
+                   "[--latencies 0,20] [--fanout-links plain,tls] [--links plain,tls] "
+                   "[--only messaging,fanout] [--no-messaging] [--no-fanout] [--swarm PATH]\n";
       return a == "--help" ? 0 : 2;
     }
   }
   sz.batch = std::max<size_t>(1, sz.batch);
+  for (auto* list : {&links, &fanout_links})
+    for (auto& kind : *list) {
+      if (kind == "tcp")
+        kind = "plain";
+      if (kind != "plain" && kind != "tls") {
+        std::cerr << "bench_cluster: a link is tcp (or plain) or tls, not " << kind << "\n";
+        return 2;
+      }
+    }
   raise_fd_limit();
   std::string tmp = "/tmp/swarm-bench-cluster-" + std::to_string(getpid());
   std::system(("rm -rf " + tmp + " && mkdir -p " + tmp).c_str());
@@ -684,7 +761,7 @@ int main(int argc, char** argv) {
         make_certs(swarm_bin, tmp + "/certs", {"msg-tls", "echo", "bench", "n1", "n2", "owner"});
     if (messaging) {
       print_messaging_header(sz);
-      for (const std::string kind : {"plain", "tls"})
+      for (const auto& kind : links)
         rc |= in_child_process([&] {
           caf::actor_system_config cfg;
           auto bench_link = certs.link("bench");
@@ -695,12 +772,12 @@ int main(int argc, char** argv) {
           swarm::cluster_link_options plain;
           plain.insecure = true;
           auto echo_tls = certs.link("echo");
-          if (kind == "plain")
-            print_messaging(measure_link(sys, swarm_bin, tmp, kind, plain, {}, sz));
-          else
-            print_messaging(measure_link(sys, swarm_bin, tmp, kind, certs.link("msg-tls"),
-                                         {echo_tls.tls_cert, echo_tls.tls_key, echo_tls.tls_ca},
-                                         sz));
+          auto row = kind == "plain"
+                         ? measure_link(sys, swarm_bin, tmp, kind, plain, {}, sz)
+                         : measure_link(sys, swarm_bin, tmp, kind, certs.link("msg-tls"),
+                                        {echo_tls.tls_cert, echo_tls.tls_key, echo_tls.tls_ca}, sz);
+          print_messaging(row);
+          record_messaging(row);
         });
       std::printf("\n");
     }
@@ -717,6 +794,7 @@ int main(int argc, char** argv) {
             auto res = measure_fanout(swarm_bin, tmp, kind, kind == "tls" ? &certs : nullptr,
                                       agents, static_cast<int>(latency), fanout_rounds);
             print_fanout(kind, agents, res);
+            record_fanout(kind, agents, res);
           });
     }
   } catch (const std::exception& e) {
