@@ -175,6 +175,9 @@ struct added_row {
   double runtime_p99_us = 0; // and their 99th percentiles
   double bare_p99_us = 0;
   double curl_p99_us = 0;
+  double runtime_cpu_us = 0; // process CPU per call while each client's calls ran
+  double bare_cpu_us = 0;
+  double curl_cpu_us = 0;
   size_t failed = 0; // ours and both floors'
 };
 
@@ -196,20 +199,38 @@ added_row measure_added(const std::string& swarm_bin, size_t calls, const std::s
   auto us_since = [](clock_type::time_point t0) {
     return std::chrono::duration<double, std::micro>(clock_type::now() - t0).count();
   };
+  // The process's CPU time (every thread) while each client's call runs: the calls never
+  // overlap, so what the process burns during one is that client's, plus whatever the runtime's
+  // idle threads burn meanwhile (which counts against the floors, not for them).
+  auto cpu_us = [] {
+    timespec ts{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec) / 1e3;
+  };
+  double runtime_cpu = 0, bare_cpu = 0, curl_cpu = 0;
   auto through_runtime = [&] {
+    auto c0 = cpu_us();
     auto t0 = clock_type::now();
     r.failed += failures(team->run({task_text}), 1);
-    return us_since(t0);
+    auto took = us_since(t0);
+    runtime_cpu += cpu_us() - c0;
+    return took;
   };
   auto bare_call = [&] {
+    auto c0 = cpu_us();
     auto t0 = clock_type::now();
     r.failed += bare.call("/v1/chat/completions", body) ? 0 : 1;
-    return us_since(t0);
+    auto took = us_since(t0);
+    bare_cpu += cpu_us() - c0;
+    return took;
   };
   auto curl_call = [&] {
+    auto c0 = cpu_us();
     auto t0 = clock_type::now();
     r.failed += curl.call("/v1/chat/completions", body) ? 0 : 1;
-    return us_since(t0);
+    auto took = us_since(t0);
+    curl_cpu += cpu_us() - c0;
+    return took;
   };
   for (int i = 0; i < 20; ++i) { // warm-up: connections, allocator
     (void)through_runtime();
@@ -217,6 +238,7 @@ added_row measure_added(const std::string& swarm_bin, size_t calls, const std::s
     (void)curl_call();
   }
   r.failed = 0;
+  runtime_cpu = bare_cpu = curl_cpu = 0;
   std::vector<double> runtime_us, bare_us, curl_us, added_us;
   for (size_t i = 0; i < calls; ++i) {
     double a = 0, b = 0, c = 0;
@@ -249,6 +271,10 @@ added_row measure_added(const std::string& swarm_bin, size_t calls, const std::s
   r.runtime_p99_us = quantile(runtime_us, 0.99);
   r.bare_p99_us = quantile(bare_us, 0.99);
   r.curl_p99_us = quantile(curl_us, 0.99);
+  auto n = static_cast<double>(std::max<size_t>(calls, 1));
+  r.runtime_cpu_us = runtime_cpu / n;
+  r.bare_cpu_us = bare_cpu / n;
+  r.curl_cpu_us = curl_cpu / n;
   return r;
 }
 
@@ -268,7 +294,7 @@ void record_fanout(const row& r) {
 }
 
 void record_sequential(const added_row& a) {
-  std::vector<param> params{{"calls", a.calls}};
+  std::vector<param> params{{"calls", a.calls}, {"latency_ms", 0}};
   auto put = [&](const char* metric, const char* unit, double value,
                  std::vector<std::pair<std::string, double>> floors) {
     record(figure{"sequential", params, metric, unit, better::lower, value, std::move(floors)});
@@ -278,6 +304,8 @@ void record_sequential(const added_row& a) {
   put("call_us_p99", "us", a.runtime_p99_us,
       {{"bare Beast client", a.bare_p99_us}, {"libcurl easy", a.curl_p99_us}});
   put("added_us_p50", "us", a.added_us, {});
+  put("cpu_us_per_call", "us", a.runtime_cpu_us,
+      {{"bare Beast client", a.bare_cpu_us}, {"libcurl easy", a.curl_cpu_us}});
   put("failed", "requests", static_cast<double>(a.failed), {});
 }
 
@@ -344,9 +372,11 @@ int main(int argc, char** argv) {
     record_sequential(a);
     std::printf("\np50 added latency (N = 1, 0 ms, %zu rounds, runtime - bare of each round): %.1f "
                 "us; p50 runtime %.1f us, p50 bare %.1f us, ratio %.2f, p50 curl %.1f us; p99 "
-                "runtime %.1f us, bare %.1f us, curl %.1f us; failed %zu\n",
+                "runtime %.1f us, bare %.1f us, curl %.1f us; CPU per call runtime %.1f us, bare "
+                "%.1f us, curl %.1f us; failed %zu\n",
                 a.calls, a.added_us, a.runtime_us, a.bare_us, a.runtime_us / a.bare_us, a.curl_us,
-                a.runtime_p99_us, a.bare_p99_us, a.curl_p99_us, a.failed);
+                a.runtime_p99_us, a.bare_p99_us, a.curl_p99_us, a.runtime_cpu_us, a.bare_cpu_us,
+                a.curl_cpu_us, a.failed);
   }
   if (!json_path.empty()) {
     std::ofstream out{json_path};

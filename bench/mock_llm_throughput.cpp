@@ -19,6 +19,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
+#include "bench/records.hpp"
 #include "mock_llm/mock_llm_server.hpp"
 #include "runtime/core/errc.hpp"
 
@@ -291,5 +292,19 @@ int main(int argc, char** argv) {
               percentile(all, 0.99), all.empty() ? 0u : all.back());
   if (srv)
     srv->stop();
-  return state.errors.load() == 0 ? 0 : 1;
+  if (state.errors.load() != 0)
+    return 1;
+  using swarm::bench::better;
+  std::vector<swarm::bench::param> params{{"connections", opts->connections},
+                                          {"stream", opts->stream ? "yes" : "no"}};
+  swarm::bench::record(
+      {"mock-llm", params, "requests_per_s", "req/s", better::higher, served / elapsed, {}});
+  swarm::bench::record({"mock-llm",
+                        params,
+                        "latency_us_p50",
+                        "us",
+                        better::lower,
+                        static_cast<double>(percentile(all, 0.50)),
+                        {}});
+  return 0;
 }

@@ -34,6 +34,9 @@ command add_cert_command(CLI::App& app);
 command add_node_command(CLI::App& app);
 /// `swarm cluster status`: a cluster's nodes as one of them sees them.
 command add_cluster_command(CLI::App& app);
+/// `swarm bench`: the benchmark scenarios beside their floors and the peers
+/// (docs/benchmarks.md).
+command add_bench_command(CLI::App& app);
 /// Adds --tls-cert, --tls-key and --tls-ca (a node's mutual TLS files) to `sub`.
 void add_tls_flags(CLI::App& sub, net::tls_files& files);
 /// `swarm completion bash|zsh`: scripts generated from `app`'s subcommands and options, so

@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
       {"cert", cli::add_cert_command(app)},
       {"node", cli::add_node_command(app)},
       {"cluster", cli::add_cluster_command(app)},
+      {"bench", cli::add_bench_command(app)},
       {"completion", cli::add_completion_command(app)}};
   if (auto error = cli::unknown_command(app, argc, argv); !error.empty()) {
     std::cerr << "swarm: " << error << "\n";

@@ -4,9 +4,10 @@
 //
 //   node peers.mjs --framework langgraph|agents|fetch --scenario fanout|sequential --n N
 //                  --rounds R --base-url http://127.0.0.1:PORT/v1 --model mock [--latency-ms 20]
+//                  [--out FILE]   (the JSON object to FILE instead of stdout)
 //
 // fanout: a coordinator sends N workers one task each; each worker makes one chat completion;
-// the coordinator takes the majority vote over the N answers. The mock script (run.sh) answers
+// the coordinator takes the majority vote over the N answers. The mock script (mock.yaml) answers
 // "Paris" to workers whose number ends in 0-5 and "Lyon" to the others, so the vote is checked
 // against the winner and counts expected from N (a wrong vote exits 1).
 // sequential: one agent makes N chat completions one after another.
@@ -14,12 +15,12 @@
 // the whole process, all its threads) over a round divided by the calls of that round; peak RSS
 // is process.resourceUsage().maxRSS; added latency is each call's measured time minus the mock's
 // fixed latency, p50/p99 over the calls of the timed rounds.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 
 function parseArgs(argv) {
   const out = { framework: '', scenario: '', n: 0, rounds: 5, baseUrl: '', model: 'mock',
-                latencyMs: 20 };
+                latencyMs: 20, out: '' };
   for (let i = 0; i < argv.length; i++) {
     const key = argv[i];
     const val = argv[i + 1];
@@ -32,6 +33,7 @@ function parseArgs(argv) {
       case '--base-url': out.baseUrl = val.replace(/\/+$/, ''); break;
       case '--model': out.model = val; break;
       case '--latency-ms': out.latencyMs = Number(val); break;
+      case '--out': out.out = val; break;
       default: throw new Error(`unknown argument ${key}`);
     }
     i++;
@@ -72,7 +74,7 @@ function majority(answers) {
   return { winner: best, votes: bestCount, counts: Object.fromEntries(counts) };
 }
 
-// What the mock script answers worker i (see run.sh).
+// What the mock script answers worker i (see mock.yaml).
 function expectedVote(n) {
   let paris = 0;
   for (let i = 0; i < n; i++) if (i % 10 <= 5) paris++;
@@ -246,7 +248,8 @@ async function main() {
     calls: args.n * (args.rounds + 1),
   };
   if (vote) record.vote = { winner: vote.winner, votes: vote.votes };
-  process.stdout.write(JSON.stringify(record) + '\n');
+  if (args.out) writeFileSync(args.out, JSON.stringify(record) + '\n');
+  else process.stdout.write(JSON.stringify(record) + '\n');
 }
 
 main().then(() => process.exit(0), (e) => {
