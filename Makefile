@@ -25,8 +25,12 @@ test: deps
 check: build
 	@cd $(RELEASE_DIR) && ctest --output-on-failure -j$(JOBS)
 
+# Every benchmark scenario beside its floors and the JS peers (docs/benchmarks.md): the report
+# on stdout, JSON, markdown and PNG plots in $(BENCH_OUT). `make bench BENCH_ARGS=--quick`: ~3 min.
+BENCH_OUT ?= build/bench
 bench: build
-	@scripts/bench.sh $(RELEASE_DIR)
+	@$(RELEASE_DIR)/apps/swarm/swarm bench --peers $(BENCH_ARGS) --json $(BENCH_OUT)/results.json \
+	  --markdown $(BENCH_OUT)/results.md --plots $(BENCH_OUT)
 
 # The libFuzzer targets (clang, ASan+UBSan) in build/fuzz, each for FUZZ_SECONDS (default 600).
 fuzz: deps

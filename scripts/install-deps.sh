@@ -9,6 +9,7 @@ packages=(
   libspdlog-dev libcli11-dev libyaml-cpp-dev libre2-dev libhnswlib-dev libbenchmark-dev bubblewrap
   libcurl4-openssl-dev # bench_fanout's libcurl floor
   openssl curl python3 python3-jsonschema
+  gnuplot-nox # swarm bench --plots
   clang libclang-rt-14-dev # the fuzz targets (make fuzz): clang with libFuzzer
 )
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test gate (what `make test` and CI run): format, layering, two builds, all tests,
-# then a short pass of every fuzz target.
+# the quick benchmark pass, then a short pass of every fuzz target.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=${JOBS:-2}
@@ -27,6 +27,19 @@ run_suite() { # name dir cmake-args...
 run_suite release build/release -DCMAKE_BUILD_TYPE=Release
 echo "== install: cmake --install, then examples/embed built out of tree against the package"
 scripts/check-install.sh build/release
+echo "== bench (quick): every scenario beside its floors and the JS peers (docs/benchmarks.md)"
+make --no-print-directory bench BENCH_ARGS=--quick BENCH_OUT=build/bench-quick
+python3 - <<'PY'
+import glob, json
+d = json.load(open("build/bench-quick/results.json"))
+frameworks = {r["framework"] for r in d["records"]}
+scenarios = {r["scenario"] for r in d["records"]}
+assert {"smolswarms", "langgraph", "agents", "fetch"} <= frameworks, frameworks
+assert len(scenarios) >= 13, scenarios
+assert glob.glob("build/bench-quick/*.png"), "no plots"
+print(f"bench (quick): {len(d['records'])} records, {len(scenarios)} scenarios, "
+      f"{len(glob.glob('build/bench-quick/*.png'))} plots")
+PY
 ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1} \
   run_suite asan build/asan -DCMAKE_BUILD_TYPE=Debug -DSWARM_SANITIZE=ON -DSWARM_BUILD_BENCH=OFF
 

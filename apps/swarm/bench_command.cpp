@@ -17,11 +17,13 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <optional>
 #include <sched.h>
 #include <sstream>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
+#include <utility>
 
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
@@ -163,7 +165,7 @@ struct bench_args {
   bool peers = false;
   bool no_pin = false;
   int repeats = 0; // 0: 3, or 2 with --quick
-  std::string json_path, markdown_path, plots_dir, bench_dir, peers_dir;
+  std::string json_path, markdown_path, plots_dir, bench_dir, peers_dir, from_path;
 };
 
 /// The CPUs this process may run on.
@@ -196,9 +198,21 @@ struct pinning {
 };
 
 /// A child process: its own process group, SIGINT/SIGTERM unblocked, on `cpus`, output to
-/// `log`, `extra_env` added to ours.
+/// `log`, `extra_env` added to ours. Stopped (its whole group) when destroyed, whatever the way
+/// out of the scope that owns it.
 struct child {
   pid_t pid = -1;
+
+  child() = default;
+  child(child&& other) noexcept : pid(std::exchange(other.pid, -1)) {}
+  child& operator=(child&& other) noexcept {
+    if (this != &other) {
+      stop();
+      pid = std::exchange(other.pid, -1);
+    }
+    return *this;
+  }
+  ~child() { stop(); }
 
   static child start(const std::vector<std::string>& argv, const std::string& dir,
                      const std::string& log, const std::vector<int>& cpus,
@@ -268,6 +282,8 @@ int wait_child(child& c, int timeout_s, const std::function<void(double)>& tick)
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
+  if (c.pid <= 0)
+    return 127; // fork failed: nothing ran
   auto t0 = clock_type::now();
   for (;;) {
     int status = 0;
@@ -397,6 +413,16 @@ std::string find_bench_dir(const std::string& given) {
   if (!given.empty())
     return given;
   return (fs::path{self_path()}.parent_path() / ".." / ".." / "bench").lexically_normal();
+}
+
+/// True if `program` is an executable file in one of $PATH's directories.
+bool on_path(const std::string& program) {
+  const char* path = std::getenv("PATH");
+  std::stringstream dirs{path != nullptr ? path : ""};
+  for (std::string dir; std::getline(dirs, dir, ':');)
+    if (!dir.empty() && access((dir + "/" + program).c_str(), X_OK) == 0)
+      return true;
+  return false;
 }
 
 std::string find_peers_dir(const std::string& given) {
@@ -643,7 +669,101 @@ bool write_file(const std::string& path, const std::string& text, std::string& e
   return true;
 }
 
+/// Prints the report of `figures` and writes what `a` asks for (JSON, markdown, plots, drawn
+/// with gnuplot through scripts in `work`); false, with `error` set, if something could not be
+/// written.
+bool write_report(const bench_args& a, const std::vector<bench::figure>& figures,
+                  const bench::machine_info& machine, const std::string& work, std::string& error) {
+  auto checked = bench::check_targets(figures);
+  auto report = bench::markdown(figures, checked, machine);
+  std::cout << report << std::flush;
+  bool wrote = true;
+  if (!a.json_path.empty())
+    wrote &=
+        write_file(a.json_path,
+                   boost::json::serialize(bench::to_json(figures, checked, machine)) + "\n", error);
+  if (!a.markdown_path.empty())
+    wrote &= write_file(a.markdown_path, report, error);
+  if (!a.plots_dir.empty()) {
+    auto plots = bench::plot_scripts(figures, fs::absolute(a.plots_dir).string());
+    for (const auto& [png, script] : plots) {
+      auto script_path = work + "/" + png + ".gp";
+      if (!write_file(script_path, script, error)) {
+        wrote = false;
+        continue;
+      }
+      auto c = child::start({"gnuplot", script_path}, "", work + "/gnuplot.log", {}, {});
+      if (wait_child(c, 60, [](double) {}) != 0) {
+        error = "gnuplot failed on " + script_path + " (is gnuplot installed?):\n" +
+                tail_lines(work + "/gnuplot.log", 5);
+        wrote = false;
+      }
+    }
+    std::cerr << "swarm bench: " << plots.size() << " plots in " << a.plots_dir << std::endl;
+  }
+  return wrote;
+}
+
+/// `swarm bench --from FILE`: the report of a saved run, again.
+int report_saved(const bench_args& a, const std::string& work) {
+  auto text = read_file(a.from_path);
+  if (text.empty()) {
+    std::cerr << "swarm bench: --from " << a.from_path << ": cannot read it, or it is empty"
+              << std::endl;
+    return exit_usage;
+  }
+  auto saved = bench::from_json(text, a.from_path);
+  if (!saved) {
+    std::cerr << "swarm bench: " << describe(saved.error()) << std::endl;
+    return exit_usage;
+  }
+  std::string error;
+  if (!write_report(a, saved->first, saved->second, work, error)) {
+    std::cerr << "swarm bench: " << error << std::endl;
+    return exit_failed;
+  }
+  return exit_ok;
+}
+
+/// The --plots directory, made if missing, and a fresh work directory for the programs' records
+/// and logs; empty (the error printed) if either cannot be made.
+std::optional<std::string> make_dirs(const bench_args& a) {
+  if (!a.plots_dir.empty()) {
+    std::error_code ec;
+    fs::create_directories(a.plots_dir, ec);
+    if (ec) {
+      std::cerr << "swarm bench: --plots " << a.plots_dir << ": " << ec.message() << std::endl;
+      return std::nullopt;
+    }
+  }
+  char tmpl[] = "/tmp/swarm-bench-XXXXXX";
+  if (mkdtemp(tmpl) == nullptr) {
+    std::cerr << "swarm bench: cannot make a work directory in /tmp: " << std::strerror(errno)
+              << std::endl;
+    return std::nullopt;
+  }
+  return std::string{tmpl};
+}
+
 int run_bench(const bench_args& a) {
+  if (!a.from_path.empty()) {
+    if (!a.names.empty() || a.peers) {
+      std::cerr << "swarm bench: --from reports a saved run and runs nothing: drop the scenario "
+                   "names and --peers"
+                << std::endl;
+      return exit_usage;
+    }
+    auto work = make_dirs(a);
+    if (!work)
+      return exit_usage;
+    int rc = exit_interrupted;
+    try {
+      rc = report_saved(a, *work);
+    } catch (const interrupted&) {
+    }
+    fs::remove_all(*work);
+    return rc;
+  }
   // Which scenarios, checked before anything runs.
   std::vector<const scenario*> chosen;
   auto names = a.names.empty() ? std::vector<std::string>{"all"} : a.names;
@@ -683,28 +803,21 @@ int run_bench(const bench_args& a) {
     peer_fanout |= std::string{s->name} == "fanout";
     peer_seq |= std::string{s->name} == "sequential";
   }
+  if (a.peers && (!on_path("node") || !on_path("npm"))) {
+    std::cerr << "swarm bench: --peers needs Node.js >= 20 and npm on PATH (node: "
+              << (on_path("node") ? "found" : "not found")
+              << ", npm: " << (on_path("npm") ? "found" : "not found") << ")" << std::endl;
+    return exit_usage;
+  }
   if (a.peers && !fs::exists(peers_dir + "/peers.mjs")) {
     std::cerr << "swarm bench: --peers needs " << peers_dir
               << "/peers.mjs (run from the source tree, or name it with --peers-dir)" << std::endl;
     return exit_usage;
   }
-  if (!a.plots_dir.empty()) {
-    std::error_code ec;
-    fs::create_directories(a.plots_dir, ec);
-    if (ec) {
-      std::cerr << "swarm bench: --plots " << a.plots_dir << ": " << ec.message() << std::endl;
-      return exit_usage;
-    }
-  }
-
-  char tmpl[] = "/tmp/swarm-bench-XXXXXX";
-  if (mkdtemp(tmpl) == nullptr) {
-    std::cerr << "swarm bench: cannot make a work directory in /tmp: " << std::strerror(errno)
-              << std::endl;
-    return exit_failed;
-  }
-  std::string work = tmpl;
-  bench_session session{a, work};
+  auto work = make_dirs(a);
+  if (!work)
+    return exit_usage;
+  bench_session session{a, *work};
   auto started = clock_type::now();
   try {
     for (size_t i = 0; i < chosen.size(); ++i)
@@ -712,43 +825,17 @@ int run_bench(const bench_args& a) {
     if (a.peers && (peer_fanout || peer_seq))
       session.run_peers(peers_dir, peer_fanout, peer_seq);
   } catch (const interrupted&) {
-    std::cerr << "\nswarm bench: interrupted; the runs so far are in " << work << std::endl;
+    std::cerr << "\nswarm bench: interrupted; the runs so far are in " << *work << std::endl;
     return exit_interrupted;
   }
 
-  auto machine = describe_machine(session.pins(), command_text(a));
-  auto figures = bench::aggregate(session.records());
-  auto checked = bench::check_targets(figures);
-  auto report = bench::markdown(figures, checked, machine);
-  std::cout << report << std::flush;
   std::string error;
-  bool wrote = true;
-  if (!a.json_path.empty())
-    wrote &=
-        write_file(a.json_path,
-                   boost::json::serialize(bench::to_json(figures, checked, machine)) + "\n", error);
-  if (!a.markdown_path.empty())
-    wrote &= write_file(a.markdown_path, report, error);
-  if (!a.plots_dir.empty()) {
-    auto plots = bench::plot_scripts(figures, fs::absolute(a.plots_dir).string());
-    for (const auto& [png, script] : plots) {
-      auto script_path = work + "/" + png + ".gp";
-      if (!write_file(script_path, script, error)) {
-        wrote = false;
-        continue;
-      }
-      auto c = child::start({"gnuplot", script_path}, "", work + "/gnuplot.log", {}, {});
-      try {
-        if (wait_child(c, 60, [](double) {}) != 0) {
-          error = "gnuplot failed on " + script_path + " (is gnuplot installed?):\n" +
-                  tail_lines(work + "/gnuplot.log", 5);
-          wrote = false;
-        }
-      } catch (const interrupted&) {
-        return exit_interrupted;
-      }
-    }
-    std::cerr << "swarm bench: " << plots.size() << " plots in " << a.plots_dir << std::endl;
+  bool wrote = false;
+  try {
+    wrote = write_report(a, bench::aggregate(session.records()),
+                         describe_machine(session.pins(), command_text(a)), *work, error);
+  } catch (const interrupted&) {
+    return exit_interrupted;
   }
   if (!wrote)
     std::cerr << "swarm bench: " << error << std::endl;
@@ -762,7 +849,7 @@ int run_bench(const bench_args& a) {
     return exit_failed;
   }
   std::cerr << std::endl;
-  fs::remove_all(work);
+  fs::remove_all(*work);
   return wrote ? exit_ok : exit_failed;
 }
 
@@ -786,6 +873,8 @@ command add_bench_command(CLI::App& app) {
   sub->add_option("--json", a->json_path, "write the figures as JSON to FILE");
   sub->add_option("--markdown", a->markdown_path, "write the report (markdown) to FILE");
   sub->add_option("--plots", a->plots_dir, "draw the scaling curves as PNG files in DIR");
+  sub->add_option("--from", a->from_path,
+                  "report (and plot) the run saved by --json in FILE again; runs nothing");
   sub->add_flag("--no-pin", a->no_pin, "do not pin the client and the mock to separate CPUs");
   sub->add_option("--bench-dir", a->bench_dir,
                   "where the bench programs are (default: the build tree's bench/)");

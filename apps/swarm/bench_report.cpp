@@ -447,6 +447,70 @@ boost::json::object to_json(const std::vector<figure>& figures,
                       {"records", std::move(records)}, {"targets", std::move(goals)}};
 }
 
+caf::expected<std::pair<std::vector<figure>, machine_info>> from_json(const std::string& json_text,
+                                                                      const std::string& source) {
+  boost::system::error_code ec;
+  auto v = json::parse(json_text, ec);
+  if (ec || !v.is_object())
+    return bad(source, "not a swarm bench report (JSON object expected)");
+  const auto& o = v.as_object();
+  auto* records = o.if_contains("records");
+  if (records == nullptr || !records->is_array())
+    return bad(source, "no \"records\" array");
+  machine_info m;
+  if (auto* mo = o.if_contains("machine"); mo != nullptr && mo->is_object()) {
+    const auto& mm = mo->as_object();
+    m.cpu = bench::text(mm, "cpu");
+    m.os = bench::text(mm, "os");
+    m.compiler = bench::text(mm, "compiler");
+    m.pinning = bench::text(mm, "pinning");
+    m.cores = static_cast<unsigned>(number(mm.if_contains("cores")).value_or(0));
+    m.memory_gib = number(mm.if_contains("memory_gib")).value_or(0);
+  }
+  m.commit = bench::text(o, "commit");
+  m.date = bench::text(o, "date");
+  m.command = bench::text(o, "command");
+  std::vector<figure> out;
+  for (size_t i = 0; i < records->as_array().size(); ++i) {
+    const auto& rv = records->as_array()[i];
+    auto where = source + ": records[" + std::to_string(i) + "]";
+    const auto* metrics = rv.is_object() ? rv.as_object().if_contains("metrics") : nullptr;
+    const auto* params = rv.is_object() ? rv.as_object().if_contains("params") : nullptr;
+    if (metrics == nullptr || !metrics->is_object() || params == nullptr || !params->is_object())
+      return bad(where, "a record needs \"params\" and \"metrics\" objects");
+    for (const auto& [name, mv] : metrics->as_object()) {
+      if (!mv.is_object())
+        return bad(where, "metric " + std::string{name} + " is not an object");
+      const auto& mo = mv.as_object();
+      auto value = number(mo.if_contains("value"));
+      if (!value)
+        return bad(where, "metric " + std::string{name} + " has no numeric \"value\"");
+      figure f;
+      f.framework = bench::text(rv.as_object(), "framework");
+      f.scenario = bench::text(rv.as_object(), "scenario");
+      f.params = params->as_object();
+      f.metric = std::string{name};
+      f.unit = bench::text(mo, "unit");
+      f.higher_is_better = bench::text(mo, "better") == "higher";
+      f.median = *value;
+      f.min = number(mo.if_contains("min")).value_or(*value);
+      f.max = number(mo.if_contains("max")).value_or(*value);
+      f.runs = static_cast<size_t>(number(mo.if_contains("runs")).value_or(1));
+      if (auto* fl = mo.if_contains("floors"); fl != nullptr && fl->is_object()) {
+        // The first floor named (floor_name) divides the ratio: keep it first.
+        auto first = bench::text(mo, "floor_name");
+        for (const auto& [fname, fv] : fl->as_object())
+          if (auto x = number(&fv))
+            f.floors.emplace(fname == first ? f.floors.begin() : f.floors.end(), std::string{fname},
+                             *x);
+      }
+      f.ratio = number(mo.if_contains("ratio"));
+      out.push_back(std::move(f));
+    }
+  }
+  return std::make_pair(std::move(out), std::move(m));
+}
+
 std::string markdown(const std::vector<figure>& figures, const std::vector<target_result>& checked,
                      const machine_info& machine) {
   std::ostringstream out;
@@ -565,7 +629,10 @@ std::vector<std::pair<std::string, std::string>> plot_scripts(const std::vector<
     if (first.framework != "smolswarms" || first.metric == "failed")
       continue;
     for (const auto& [xname, xv0] : first.params) {
-      if (!xv0.is_number())
+      // Scaling curves are drawn over a size (agents, workers, memories, calls), not over a
+      // latency or a connection bound.
+      static const std::set<std::string> sizes{"n", "workers", "memories", "calls", "receivers"};
+      if (!xv0.is_number() || sizes.count(std::string{xname}) == 0)
         continue;
       // The curve: figures of the same scenario and metric whose other params equal first's.
       json::object others = first.params;
@@ -605,7 +672,7 @@ std::vector<std::pair<std::string, std::string>> plot_scripts(const std::vector<
                        (others.empty() ? "" : "_" + params_text(others))) +
                   ".png";
       std::ostringstream s;
-      s << "set terminal pngcairo size 900,540 font 'sans,10'\n"
+      s << "set terminal pngcairo size 900,540 font 'sans,10' noenhanced\n"
         << "set output '" << dir << "/" << name << "'\n"
         << "set title \"" << first.scenario << ": " << first.metric
         << (others.empty() ? "" : " (" + params_text(others) + ")") << "\"\n"

@@ -90,6 +90,11 @@ struct machine_info {
   double memory_gib = 0;
 };
 
+/// The figures and machine of a report written by to_json (`swarm bench --from FILE`): the
+/// inverse of to_json, so a saved run can be reported and plotted again.
+caf::expected<std::pair<std::vector<figure>, machine_info>> from_json(const std::string& json_text,
+                                                                      const std::string& source);
+
 boost::json::object to_json(const std::vector<figure>& figures,
                             const std::vector<target_result>& checked, const machine_info& machine);
 

@@ -99,6 +99,22 @@ if [ "$(nproc)" -ge 2 ]; then
   check "--no-pin leaves the mock's CPUs unset" grep -q "mock=$" "$FAKE_DIR/pin.bench_grant"
 fi
 
+# -- a saved run reported again: the same figures, targets and plots, nothing run
+reset_counts
+"$swarm" bench --from r.json --json again.json --plots replots >out 2>err
+check "--from reports a saved run" test $? -eq 0
+check "running nothing" test ! -e "$FAKE_DIR/count.bench_fanout"
+check "the same records and targets" python3 -c "
+import json; a = json.load(open('r.json')); b = json.load(open('again.json'))
+assert a['records'] == b['records'] and a['targets'] == b['targets'] and a['machine'] == b['machine']"
+check "the same plots" test -s replots/fanout_cpu_us_per_call_latency_ms_20.png
+echo '{"records": [{"params": {}}]}' >broken.json
+"$swarm" bench --from broken.json >out 2>err
+check "a broken saved run is a usage error" test $? -eq 2
+check "naming the file and the record" grep -q 'broken.json: records\[0\]: a record needs "params" and "metrics" objects' err
+"$swarm" bench fanout --from r.json >out 2>err
+check "--from with scenarios is refused" test $? -eq 2
+
 # -- quick mode: its own arguments, two runs by default
 reset_counts
 "$swarm" bench fanout --quick --bench-dir "$fake" >out 2>err
@@ -187,6 +203,10 @@ if command -v node >/dev/null; then
   check "a peer the mock did not see call for call fails the bench" test $? -eq 1
   check "naming the counts" grep -q "peers: agents fanout n=1000: the mock logged 2999 requests, expected 3000" err
 fi
+
+PATH=/nonexistent "$swarm" bench fanout --peers --peers-dir "$peers" --bench-dir "$fake" >out 2>err
+check "--peers without Node.js is refused before anything runs" test $? -eq 2
+check "naming what is missing" grep -q "needs Node.js >= 20 and npm on PATH (node: not found, npm: not found)" err
 
 # -- the real programs, one quick pass (Release builds)
 if [ -n "$real_bench" ]; then
