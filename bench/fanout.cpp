@@ -1,6 +1,6 @@
 // Scenario `fanout`: one concurrent coordinator, N agents, one chat completion each, against
 // `swarm mock-llm` in its own process; the same N requests by a bare Beast client and by libcurl
-// multi as the floors. Prints a markdown table (and JSON with --json FILE), then scenario
+// multi as the floors. Prints a markdown table, then scenario
 // `sequential`: one call at a time through the runtime, a bare Beast connection and a curl easy
 // handle in rotating order, their p50 and p99, and the p50 latency the runtime adds to one call.
 // Both hand their figures to `swarm bench` (bench/records.hpp). Usage: bench_fanout [--help].
@@ -313,7 +313,6 @@ void record_sequential(const added_row& a) {
 
 int main(int argc, char** argv) {
   std::string swarm_bin = SWARM_BINARY;
-  std::string json_path;
   std::vector<size_t> sizes{10, 100, 1000, 10000};
   std::vector<size_t> latencies{0, 20};
   std::string only; // "fanout", "sequential" or both
@@ -324,8 +323,6 @@ int main(int argc, char** argv) {
     std::string a = argv[i];
     if (a == "--swarm" && i + 1 < argc)
       swarm_bin = argv[++i];
-    else if (a == "--json" && i + 1 < argc)
-      json_path = argv[++i];
     else if (a == "--policy" && i + 1 < argc)
       policy = argv[++i];
     else if (a == "--rounds" && i + 1 < argc)
@@ -341,7 +338,7 @@ int main(int argc, char** argv) {
       only = argv[++i];
     else {
       std::cerr << "usage: bench_fanout [--sizes 10,100,1000,10000] [--latencies 0,20] "
-                   "[--rounds 5] [--added-calls 1000] [--only fanout|sequential] [--json FILE] "
+                   "[--rounds 5] [--added-calls 1000] [--only fanout|sequential] "
                    "[--swarm PATH] [--policy stealing|sharing]\n";
       return a == "--help" ? 0 : 2;
     }
@@ -377,23 +374,6 @@ int main(int argc, char** argv) {
                 a.calls, a.added_us, a.runtime_us, a.bare_us, a.runtime_us / a.bare_us, a.curl_us,
                 a.runtime_p99_us, a.bare_p99_us, a.curl_p99_us, a.runtime_cpu_us, a.bare_cpu_us,
                 a.curl_cpu_us, a.failed);
-  }
-  if (!json_path.empty()) {
-    std::ofstream out{json_path};
-    out << "[\n";
-    for (size_t i = 0; i < rows.size(); ++i) {
-      const auto& r = rows[i];
-      out << "  {\"n\": " << r.n << ", \"latency_ms\": " << r.latency_ms
-          << ", \"wall_ms\": " << r.wall_ms << ", \"bare_wall_ms\": " << r.bare_wall_ms
-          << ", \"curl_wall_ms\": " << r.curl_wall_ms
-          << ", \"cpu_us_per_call\": " << r.cpu_us_per_call
-          << ", \"bare_cpu_us_per_call\": " << r.bare_cpu_us_per_call
-          << ", \"curl_cpu_us_per_call\": " << r.curl_cpu_us_per_call
-          << ", \"peak_rss_mb\": " << r.peak_rss_mb
-          << ", \"kb_per_inflight\": " << r.kb_per_inflight << ", \"failed\": " << r.failed << "}"
-          << (i + 1 < rows.size() ? ",\n" : "\n");
-    }
-    out << "]\n";
   }
   return 0;
 }

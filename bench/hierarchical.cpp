@@ -3,9 +3,9 @@
 // wall time with the critical-path floor (plan, one subtask, aggregation: 3 sequential calls)
 // and with a bare Beast client making the same calls in the same dependency shape (one plan
 // call, then the N worker calls in parallel over the same connection bound, then one
-// aggregation call), in the same run. Prints a markdown table (and JSON with --json FILE);
-// hands scenario "hierarchical" (wall_ms, floor "bare Beast client"; failed) to `swarm bench`
-// (bench/records.hpp). Usage: bench_hierarchical [--help].
+// aggregation call), in the same run. Prints a markdown table and hands scenario "hierarchical"
+// (wall_ms, floor "bare Beast client"; failed) to `swarm bench` (bench/records.hpp). Usage:
+// bench_hierarchical [--help].
 #include <algorithm>
 #include <chrono>
 #include <csignal>
@@ -314,7 +314,6 @@ row measure(const std::string& swarm_bin, size_t workers, int latency_ms, size_t
 
 int main(int argc, char** argv) {
   std::string swarm_bin = SWARM_BINARY;
-  std::string json_path;
   size_t workers = 1000;
   int latency = 20;
   int runs = 5;
@@ -323,8 +322,6 @@ int main(int argc, char** argv) {
     std::string a = argv[i];
     if (a == "--swarm" && i + 1 < argc)
       swarm_bin = argv[++i];
-    else if (a == "--json" && i + 1 < argc)
-      json_path = argv[++i];
     else if (a == "--runs" && i + 1 < argc)
       runs = std::stoi(argv[++i]);
     else if (a == "--workers" && i + 1 < argc)
@@ -335,7 +332,7 @@ int main(int argc, char** argv) {
       pools = swarm::bench::parse_sizes(argv[++i]);
     } else {
       std::cerr << "usage: bench_hierarchical [--workers 1000] [--latency 20] [--runs 5] "
-                   "[--pools 1024,256] [--json FILE] [--swarm PATH]\n";
+                   "[--pools 1024,256] [--swarm PATH]\n";
       return a == "--help" ? 0 : 2;
     }
   }
@@ -371,19 +368,6 @@ int main(int argc, char** argv) {
                           swarm::bench::better::lower,
                           static_cast<double>(r.failed),
                           {}});
-  }
-  if (!json_path.empty()) {
-    std::ofstream out{json_path};
-    out << "[\n";
-    for (size_t i = 0; i < rows.size(); ++i) {
-      const auto& r = rows[i];
-      out << "  {\"workers\": " << r.workers << ", \"latency_ms\": " << r.latency_ms
-          << ", \"max_connections\": " << r.max_connections << ", \"wall_ms\": " << r.wall_ms
-          << ", \"single_call_ms\": " << r.single_ms << ", \"floor_ms\": " << 3 * r.single_ms
-          << ", \"bare_ms\": " << r.bare_ms << ", \"llm_calls\": " << r.llm_calls
-          << ", \"failed\": " << r.failed << "}" << (i + 1 < rows.size() ? ",\n" : "\n");
-    }
-    out << "]\n";
   }
   return 0;
 }

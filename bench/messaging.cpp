@@ -1,7 +1,7 @@
 // Scenario `messaging` (issue B): the agent layer's own costs next to bare CAF, in one process with
 // two scheduler threads: (a) dm throughput, (b) spawning idle agents (time, memory per agent),
-// (c) broadcast to 100 k agents. Prints markdown tables (and JSON with --json FILE), and hands
-// each figure to `swarm bench` (bench/records.hpp). Usage: bench_messaging [--help].
+// (c) broadcast to 100 k agents. Prints markdown tables and hands each
+// figure to `swarm bench` (bench/records.hpp). Usage: bench_messaging [--help].
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -439,7 +439,6 @@ std::vector<size_t> parse_sizes(const std::string& text) {
 } // namespace
 
 int main(int argc, char** argv) {
-  std::string json_path;
   size_t receivers = 1000;
   size_t messages = 2'000'000;
   std::vector<size_t> spawn_sizes{100'000, 1'000'000};
@@ -449,9 +448,7 @@ int main(int argc, char** argv) {
   std::string only = "dm,spawn,broadcast";
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--json" && i + 1 < argc)
-      json_path = argv[++i];
-    else if (a == "--rounds" && i + 1 < argc)
+    if (a == "--rounds" && i + 1 < argc)
       rounds = std::stoi(argv[++i]);
     else if (a == "--receivers" && i + 1 < argc)
       receivers = std::stoul(argv[++i]);
@@ -470,7 +467,7 @@ int main(int argc, char** argv) {
     else {
       std::cerr << "usage: bench_messaging [--receivers 1000] [--messages 2000000] "
                    "[--spawn 100000,1000000] [--broadcast 100000] [--rounds 3] [--policy "
-                   "stealing|sharing] [--own-target] [--only dm,spawn,broadcast] [--json FILE]\n";
+                   "stealing|sharing] [--own-target] [--only dm,spawn,broadcast]\n";
       return a == "--help" ? 0 : 2;
     }
   }
@@ -584,22 +581,5 @@ int main(int argc, char** argv) {
           "broadcast", {{"n", bc.n}}, "handle_broadcast_s", "s", better::lower, bc.api_all_s, {}});
   }
 
-  if (!json_path.empty()) {
-    std::ofstream out{json_path};
-    out << "{\"throughput\": {\"receivers\": " << receivers << ", \"messages\": " << messages
-        << ", \"agent_msgs_s\": " << tp.ours_msgs_s << ", \"bare_msgs_s\": " << tp.bare_msgs_s
-        << "},\n \"spawn\": [";
-    for (size_t i = 0; i < spawns.size(); ++i) {
-      const auto& r = spawns[i];
-      out << (i ? ", " : "") << "{\"n\": " << r.n << ", \"agent_spawn_s\": " << r.ours.spawn_s
-          << ", \"agent_ready_s\": " << r.ours.ready_s << ", \"agent_rss_b\": " << r.ours.rss_b
-          << ", \"agent_heap_b\": " << r.ours.heap_b << ", \"bare_spawn_s\": " << r.bare.spawn_s
-          << ", \"bare_ready_s\": " << r.bare.ready_s << ", \"bare_rss_b\": " << r.bare.rss_b
-          << ", \"bare_heap_b\": " << r.bare.heap_b << "}";
-    }
-    out << "],\n \"broadcast\": {\"n\": " << bc.n << ", \"agent_s\": " << bc.ours_s
-        << ", \"bare_s\": " << bc.bare_s << ", \"api_send_s\": " << bc.api_send_s
-        << ", \"api_all_s\": " << bc.api_all_s << ", \"api_probe_s\": " << bc.api_probe_s << "}}\n";
-  }
   return 0;
 }
