@@ -24,19 +24,10 @@ using namespace swarm;
 
 namespace {
 
+using test::answers_with;
 using test::find;
 using test::members_once;
 using test::node_process;
-
-size_t answers_with(const result& r, const std::string& text) {
-  size_t n = 0;
-  for (const auto& m : r.trace) {
-    UNSCOPED_INFO(m.agent.str() << ": " << (m.error ? describe(m.error) : m.text));
-    if (m.text.find(text) != std::string::npos)
-      ++n;
-  }
-  return n;
-}
 
 } // namespace
 

@@ -28,6 +28,7 @@ using namespace swarm;
 
 namespace {
 
+using test::answers_with;
 using test::find;
 using test::link_args;
 using test::members_once;
@@ -85,16 +86,6 @@ bool all_up(runtime& rt, const std::vector<std::string>& names) {
            });
   });
   return ms.size() == names.size() + 1;
-}
-
-size_t answers_with(const result& r, const std::string& text) {
-  size_t n = 0;
-  for (const auto& m : r.trace) {
-    UNSCOPED_INFO(m.agent.str() << ": " << (m.error ? describe(m.error) : m.text));
-    if (m.text.find(text) != std::string::npos)
-      ++n;
-  }
-  return n;
 }
 
 swarm_spec spec_of(const std::string& text) {

@@ -13,6 +13,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "runtime/core/errc.hpp"
 #include "runtime/runtime.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -107,6 +108,18 @@ inline const node_info* find(const std::vector<node_info>& ms, const std::string
     if (m.name == name)
       return &m;
   return nullptr;
+}
+
+/// How many members of `r` answered with a text containing `text`; each member's answer or
+/// error goes to the test's log.
+inline size_t answers_with(const result& r, const std::string& text) {
+  size_t n = 0;
+  for (const auto& m : r.trace) {
+    UNSCOPED_INFO(m.agent.str() << ": " << (m.error ? describe(m.error) : m.text));
+    if (m.text.find(text) != std::string::npos)
+      ++n;
+  }
+  return n;
 }
 
 } // namespace swarm::test
