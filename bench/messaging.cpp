@@ -550,6 +550,21 @@ int main(int argc, char** argv) {
                     better::lower,
                     r.ours.rss_b,
                     {{"bare CAF", r.bare.rss_b}}});
+      // Until every agent answered one probe, and what the N agents hold then in all.
+      record(figure{"spawn",
+                    {{"n", n}},
+                    "ready_s",
+                    "s",
+                    better::lower,
+                    r.ours.ready_s,
+                    {{"bare CAF", r.bare.ready_s}}});
+      record(figure{"spawn",
+                    {{"n", n}},
+                    "rss_mb_total",
+                    "MB",
+                    better::lower,
+                    r.ours.rss_total_mb,
+                    {{"bare CAF", r.bare.rss_total_mb}}});
     }
   }
 

@@ -11,6 +11,7 @@
 #include <sched.h>
 #include <stdexcept>
 #include <string>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -40,7 +41,8 @@ public:
     pid_ = fork();
     if (pid_ < 0)
       throw std::runtime_error("cannot start " + swarm);
-    if (pid_ == 0) { // only async-signal-safe calls until exec
+    if (pid_ == 0) {                    // only async-signal-safe calls until exec
+      prctl(PR_SET_PDEATHSIG, SIGTERM); // a bench killed before its destructor ran
       if (CPU_COUNT(&cpus) > 0)
         sched_setaffinity(0, sizeof cpus, &cpus);
       int null = open("/dev/null", O_WRONLY);
@@ -55,8 +57,11 @@ public:
       if (port_ == 0)
         std::this_thread::sleep_for(std::chrono::milliseconds(25));
     }
-    if (port_ == 0)
+    if (port_ == 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
       throw std::runtime_error("mock-llm did not start");
+    }
   }
 
   ~mock_process() {

@@ -5,6 +5,7 @@
 // of fanout and sequential against the same kind of mock; prints the report. See
 // docs/benchmarks.md.
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -20,6 +21,7 @@
 #include <optional>
 #include <sched.h>
 #include <sstream>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -50,7 +52,7 @@ struct step {
 };
 
 /// A named scenario: the program runs that measure it. Quick arguments keep a scenario's runs
-/// to seconds, so that `swarm bench --quick` takes about two minutes.
+/// to seconds, so that `swarm bench --quick` takes about two minutes (three with the peers).
 struct scenario {
   const char* name;
   std::vector<step> steps;
@@ -61,7 +63,8 @@ const std::vector<scenario>& scenarios() {
   static const std::vector<scenario> all{
       {"fanout",
        {{"bench_fanout",
-         {"--only", "fanout"}, // N = 10, 100, 1,000, 10,000 at 0 and 20 ms, 5 rounds
+         {"--only", "fanout", "--sizes", "10,100,1000,10000", "--latencies", "0,20", "--rounds",
+          "5"},
          {"--only", "fanout", "--sizes", "100,1000", "--latencies", "20", "--rounds", "5"},
          300}},
        "one coordinator, N agents, one chat completion each (bare Beast and libcurl floors)"},
@@ -152,6 +155,14 @@ const std::vector<scenario>& scenarios() {
   return all;
 }
 
+/// The value after `flag` in `args` ("" if absent).
+std::string arg_value(const std::vector<std::string>& args, const std::string& flag) {
+  for (size_t i = 0; i + 1 < args.size(); ++i)
+    if (args[i] == flag)
+      return args[i + 1];
+  return {};
+}
+
 const scenario* find_scenario(const std::string& name) {
   for (const auto& s : scenarios())
     if (name == s.name)
@@ -164,7 +175,8 @@ struct bench_args {
   bool quick = false;
   bool peers = false;
   bool no_pin = false;
-  int repeats = 0; // 0: 3, or 2 with --quick
+  int repeats = 0;   // 0: 3, or 2 with --quick
+  int timeout_s = 0; // 0: each program's own limit
   std::string json_path, markdown_path, plots_dir, bench_dir, peers_dir, from_path;
 };
 
@@ -236,12 +248,16 @@ struct child {
     out.pid = fork();
     if (out.pid == 0) { // only async-signal-safe calls until exec
       setpgid(0, 0);
+      prctl(PR_SET_PDEATHSIG, SIGKILL); // swarm killed (SIGKILL, SIGHUP): its programs go too
       sigset_t none;
       sigemptyset(&none);
       sigprocmask(SIG_SETMASK, &none, nullptr);
       if (!cpus.empty())
         sched_setaffinity(0, sizeof set, &set);
-      int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+      if (in >= 0)
+        dup2(in, 0);
+      int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
       if (fd >= 0) {
         dup2(fd, 1);
         dup2(fd, 2);
@@ -251,6 +267,8 @@ struct child {
       execvpe(args[0], args.data(), envp.data());
       _exit(127);
     }
+    if (out.pid > 0)
+      setpgid(out.pid, out.pid); // also here, so that stop() never signals a group not yet made
     return out;
   }
 
@@ -261,13 +279,20 @@ struct child {
     kill(-pid, SIGTERM);
     for (int i = 0; i < 30; ++i) {
       if (waitpid(pid, nullptr, WNOHANG) == pid) {
-        pid = -1;
+        reaped();
         return;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     kill(-pid, SIGKILL);
     waitpid(pid, nullptr, 0);
+    pid = -1;
+  }
+
+  /// After the child is reaped: whatever it left in its group (a mock it started and did not
+  /// stop because it crashed) is killed.
+  void reaped() {
+    kill(-pid, SIGKILL);
     pid = -1;
   }
 };
@@ -288,7 +313,7 @@ int wait_child(child& c, int timeout_s, const std::function<void(double)>& tick)
   for (;;) {
     int status = 0;
     if (waitpid(c.pid, &status, WNOHANG) == c.pid) {
-      c.pid = -1;
+      c.reaped();
       return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     }
     double elapsed = std::chrono::duration<double>(clock_type::now() - t0).count();
@@ -310,6 +335,13 @@ std::string read_file(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+/// `text` without the white space at its end.
+std::string trimmed(std::string text) {
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())))
+    text.pop_back();
+  return text;
 }
 
 std::string tail_lines(const std::string& path, size_t n) {
@@ -363,9 +395,7 @@ std::string command_output(const std::string& cmd) {
       out += buf;
     pclose(p);
   }
-  while (!out.empty() && (out.back() == '\n' || out.back() == ' '))
-    out.pop_back();
-  return out;
+  return trimmed(out);
 }
 
 bench::machine_info describe_machine(const pinning& pins, const std::string& command) {
@@ -386,7 +416,11 @@ bench::machine_info describe_machine(const pinning& pins, const std::string& com
   for (std::string line; std::getline(os, line);)
     if (line.rfind("PRETTY_NAME=", 0) == 0)
       m.os = line.substr(13, line.size() - 14);
+#ifdef __clang__
+  m.compiler = std::string{"clang "} + __clang_version__;
+#else
   m.compiler = std::string{"g++ "} + __VERSION__;
+#endif
 #ifdef NDEBUG
   m.compiler += " (optimized)";
 #else
@@ -477,7 +511,8 @@ public:
     auto c = child::start(
         argv, "", log, pins_.client,
         {"SWARM_BENCH_RECORDS=" + records_path, "SWARM_BENCH_MOCK_CPUS=" + cpu_list(pins_.mock)});
-    auto rc = wait_child(c, st.timeout_s, [&](double t) {
+    int limit = args_.timeout_s > 0 ? args_.timeout_s : st.timeout_s;
+    auto rc = wait_child(c, limit, [&](double t) {
       char buf[64];
       std::snprintf(buf, sizeof buf, "  %.0f s, %zu figures", t, count_lines(records_path));
       progress_.update(label + buf);
@@ -485,12 +520,17 @@ public:
     auto got = bench::parse_records(read_file(records_path), records_path);
     std::string outcome;
     if (rc != 0)
-      outcome = rc == -1 ? "timed out after " + std::to_string(st.timeout_s) + " s"
+      outcome = rc == -1 ? "timed out after " + std::to_string(limit) + " s"
                          : st.program + std::string{" exited with "} + std::to_string(rc);
     else if (!got)
       outcome = describe(got.error());
     else if (got->empty())
       outcome = std::string{st.program} + " wrote no figures";
+    else
+      for (const auto& r : *got) // a figure of failed requests or calls fails the run
+        if (r.metric == "failed" && r.value > 0)
+          outcome = std::to_string(static_cast<long long>(r.value)) + " " + r.unit + " failed (" +
+                    r.scenario + " " + bench::params_text(r.params) + ")";
     if (!outcome.empty()) {
       failures_.push_back(name + ": " + outcome + " (log " + log + ")");
       progress_.done(label + ": FAILED: " + outcome + "; last lines of " + log + ":\n" +
@@ -511,9 +551,19 @@ public:
     auto instant = work_ + "/instant.yaml";
     std::ofstream{instant} << "default: {reply: ok}\n";
     std::vector<std::string> frameworks{"fetch", "langgraph", "agents"};
-    auto sizes = args_.quick ? std::vector<int>{1000} : std::vector<int>{10, 100, 1000};
-    int fanout_rounds = args_.quick ? 2 : 5;
-    int seq_calls = args_.quick ? 1000 : 2000; // as bench_fanout's sequential calls
+    // The sizes, rounds and calls of our own runs, so that each peer row has ours beside it;
+    // fan-outs past 1,000 are left out (LangGraph.js takes minutes a round there).
+    auto mode_args = [&](const char* name) -> const std::vector<std::string>& {
+      const auto& st = find_scenario(name)->steps.front();
+      return args_.quick ? st.quick : st.full;
+    };
+    std::vector<int> sizes;
+    std::stringstream size_list{arg_value(mode_args("fanout"), "--sizes")};
+    for (std::string x; std::getline(size_list, x, ',');)
+      if (auto n = std::atoi(x.c_str()); n > 0 && n <= 1000)
+        sizes.push_back(n);
+    int fanout_rounds = std::max(1, std::atoi(arg_value(mode_args("fanout"), "--rounds").c_str()));
+    int seq_calls = std::atoi(arg_value(mode_args("sequential"), "--added-calls").c_str());
     int seq_rounds = args_.quick ? 1 : 3;
     if (fanout) {
       auto mock = start_mock(peers_dir + "/mock.yaml", "peers-fanout");
@@ -548,9 +598,7 @@ private:
                            "--script", script, "--request-log", m.request_log},
                           "", work_ + "/" + tag + ".log", pins_.mock, {});
     for (int i = 0; i < 100 && m.port.empty(); ++i) {
-      m.port = read_file(port_file);
-      while (!m.port.empty() && (m.port.back() == '\n' || m.port.back() == ' '))
-        m.port.pop_back();
+      m.port = trimmed(read_file(port_file));
       if (m.port.empty())
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
@@ -573,10 +621,7 @@ private:
     }
     auto stamp_path = peers_dir + "/node_modules/.installed-from-lock";
     auto want = spec_digest(lock).substr(7); // the lock's SHA-256, as sha256sum prints it
-    auto have = read_file(stamp_path);
-    while (!have.empty() && (have.back() == '\n' || have.back() == ' '))
-      have.pop_back();
-    if (have == want)
+    if (trimmed(read_file(stamp_path)) == want)
       return true;
     progress_.done("peers: npm ci in " + peers_dir + " (the versions pinned in package-lock.json)");
     auto log = work_ + "/npm-ci.log";
@@ -655,6 +700,8 @@ std::string command_text(const bench_args& a) {
     out += " --repeats " + std::to_string(a.repeats);
   if (a.no_pin)
     out += " --no-pin";
+  if (a.timeout_s > 0)
+    out += " --timeout " + std::to_string(a.timeout_s);
   return out;
 }
 
@@ -663,7 +710,8 @@ bool write_file(const std::string& path, const std::string& text, std::string& e
   out << text;
   out.close();
   if (!out) {
-    error = "cannot write " + path + ": " + std::strerror(errno);
+    error += std::string{error.empty() ? "" : "; "} + "cannot write " + path + ": " +
+             std::strerror(errno);
     return false;
   }
   return true;
@@ -694,8 +742,8 @@ bool write_report(const bench_args& a, const std::vector<bench::figure>& figures
       }
       auto c = child::start({"gnuplot", script_path}, "", work + "/gnuplot.log", {}, {});
       if (wait_child(c, 60, [](double) {}) != 0) {
-        error = "gnuplot failed on " + script_path + " (is gnuplot installed?):\n" +
-                tail_lines(work + "/gnuplot.log", 5);
+        error += std::string{error.empty() ? "" : "; "} + "gnuplot failed on " + script_path +
+                 " (is gnuplot installed?):\n" + tail_lines(work + "/gnuplot.log", 5);
         wrote = false;
       }
     }
@@ -728,11 +776,17 @@ int report_saved(const bench_args& a, const std::string& work) {
 /// The --plots directory, made if missing, and a fresh work directory for the programs' records
 /// and logs; empty (the error printed) if either cannot be made.
 std::optional<std::string> make_dirs(const bench_args& a) {
-  if (!a.plots_dir.empty()) {
+  // Before anything runs: a report that cannot be written would lose a run of many minutes.
+  for (const auto& [flag, dir] : {std::pair<std::string, fs::path>{"--plots", a.plots_dir},
+                                  {"--json", fs::path{a.json_path}.parent_path()},
+                                  {"--markdown", fs::path{a.markdown_path}.parent_path()}}) {
+    if (dir.empty())
+      continue;
     std::error_code ec;
-    fs::create_directories(a.plots_dir, ec);
-    if (ec) {
-      std::cerr << "swarm bench: --plots " << a.plots_dir << ": " << ec.message() << std::endl;
+    fs::create_directories(dir, ec);
+    if (ec || access(dir.c_str(), W_OK) != 0) {
+      std::cerr << "swarm bench: " << flag << ": cannot write in " << dir << ": "
+                << (ec ? ec.message() : std::strerror(errno)) << std::endl;
       return std::nullopt;
     }
   }
@@ -864,12 +918,16 @@ command add_bench_command(CLI::App& app) {
   for (const auto& s : scenarios())
     list += std::string{"\n  "} + s.name + ": " + s.what;
   sub->add_option("scenarios", a->names, "scenarios to run, or all (the default):" + list);
-  sub->add_flag("--quick", a->quick, "a pass of about two minutes: fewer sizes and rounds");
+  sub->add_flag("--quick", a->quick,
+                "a pass of about two minutes (three with --peers): fewer sizes and rounds");
   sub->add_flag("--peers", a->peers,
                 "also run fanout and sequential with LangGraph.js, the OpenAI Agents SDK and "
                 "Node fetch (bench/peers; installs their pinned npm packages)");
   sub->add_option("--repeats", a->repeats, "runs of each program (default 3, --quick 2)")
       ->check(CLI::Range(1, 20));
+  sub->add_option("--timeout", a->timeout_s,
+                  "seconds one program run may take (default: each scenario's own, 60-600)")
+      ->check(CLI::Range(1, 3600));
   sub->add_option("--json", a->json_path, "write the figures as JSON to FILE");
   sub->add_option("--markdown", a->markdown_path, "write the report (markdown) to FILE");
   sub->add_option("--plots", a->plots_dir, "draw the scaling curves as PNG files in DIR");
@@ -879,7 +937,14 @@ command add_bench_command(CLI::App& app) {
   sub->add_option("--bench-dir", a->bench_dir,
                   "where the bench programs are (default: the build tree's bench/)");
   sub->add_option("--peers-dir", a->peers_dir, "where peers.mjs is (default: bench/peers)");
-  return [a] { return run_bench(*a); };
+  return [a] {
+    try {
+      return run_bench(*a);
+    } catch (const std::exception& e) { // the children are stopped on the way out
+      std::cerr << "swarm bench: " << e.what() << std::endl;
+      return static_cast<int>(exit_failed);
+    }
+  };
 }
 
 } // namespace swarm::cli

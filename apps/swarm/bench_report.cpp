@@ -104,6 +104,18 @@ std::string framework_title(const std::string& framework) {
   return framework;
 }
 
+/// `s` as a gnuplot single-quoted string: '' stands for ', nothing else is special inside.
+std::string gp_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'')
+      out += '\'';
+    if (c != '\n' && c != '\r')
+      out += c;
+  }
+  return out + "'";
+}
+
 std::string slug(const std::string& s) {
   std::string out;
   for (char c : s)
@@ -219,6 +231,10 @@ caf::expected<std::vector<record>> peer_records(const std::string& json_text,
       err = add("cpu_us_per_call", "us", o.if_contains("cpu_us_per_call"), "median");
     if (!err)
       err = add("peak_rss_mb", "MB", o.if_contains("peak_rss_mb"), "median");
+    if (!err) // each call's time less the mock's latency (it waits for the others' CPU too)
+      err = add("added_us_p50", "us", added, "p50");
+    if (!err)
+      err = add("added_us_p99", "us", added, "p99");
   } else {
     if (!err)
       err = add("cpu_us_per_call", "us", o.if_contains("cpu_us_per_call"), "median");
@@ -348,6 +364,10 @@ const std::vector<target>& targets() {
        of::value, "", true, 2048},
       {"B", "1 M agents spawned in <= 5 s (>= 200,000 a second)", "spawn", p({{"n", 1000000}}),
        "spawn_per_s", of::value, "", false, 200000},
+      {"F", "1 M agents all ready (one probe answered each) in <= 5 s", "spawn",
+       p({{"n", 1000000}}), "ready_s", of::value, "", true, 5},
+      {"B", "1 M agents in <= 2 GiB", "spawn", p({{"n", 1000000}}), "rss_mb_total", of::value, "",
+       true, 2048},
       {"C", "memory writes >= 50 % of raw RocksDB puts", "memory-write", p({}), "writes_per_s",
        of::ratio, "", false, 0.5},
       {"C", "recall p99 <= 5 ms at 1 M memories", "recall", p({{"memories", 1000000}}), "p99_ms",
@@ -533,10 +553,13 @@ std::string markdown(const std::vector<figure>& figures, const std::vector<targe
       std::string floors;
       for (const auto& [name, v] : f.floors)
         floors += (floors.empty() ? "" : "; ") + name + " " + format_number(v);
-      out << "| " << params_text(f.params) << " | " << f.metric << " (" << f.unit
-          << (f.higher_is_better ? ", higher is better" : "") << ") | " << format_number(f.median)
-          << " | " << format_number(f.min) << " - " << format_number(f.max) << " | " << f.runs
-          << " | " << (floors.empty() ? "-" : floors) << " | "
+      std::string notes = f.unit;
+      if (f.higher_is_better)
+        notes += std::string{notes.empty() ? "" : ", "} + "higher is better";
+      out << "| " << params_text(f.params) << " | " << f.metric
+          << (notes.empty() ? "" : " (" + notes + ")") << " | " << format_number(f.median) << " | "
+          << format_number(f.min) << " - " << format_number(f.max) << " | " << f.runs << " | "
+          << (floors.empty() ? "-" : floors) << " | "
           << (f.ratio ? format_number(*f.ratio) + "x" : "-") << " |\n";
     }
   }
@@ -673,11 +696,14 @@ std::vector<std::pair<std::string, std::string>> plot_scripts(const std::vector<
                   ".png";
       std::ostringstream s;
       s << "set terminal pngcairo size 900,540 font 'sans,10' noenhanced\n"
-        << "set output '" << dir << "/" << name << "'\n"
-        << "set title \"" << first.scenario << ": " << first.metric
-        << (others.empty() ? "" : " (" + params_text(others) + ")") << "\"\n"
-        << "set xlabel '" << std::string{xname} << "'\nset ylabel '" << first.unit
-        << (first.higher_is_better ? " (higher is better)" : " (lower is better)") << "'\n"
+        << "set output " << gp_quote(dir + "/" + name) << "\n"
+        << "set title "
+        << gp_quote(first.scenario + ": " + first.metric +
+                    (others.empty() ? "" : " (" + params_text(others) + ")"))
+        << "\nset xlabel " << gp_quote(std::string{xname}) << "\nset ylabel "
+        << gp_quote(first.unit +
+                    (first.higher_is_better ? " (higher is better)" : " (lower is better)"))
+        << "\n"
         << "set logscale x\nset grid\nset key outside right top\nset datafile missing 'NaN'\n";
       double lo = INFINITY, hi = 0;
       s << "$data << EOD\n";
@@ -718,10 +744,11 @@ std::vector<std::pair<std::string, std::string>> plot_scripts(const std::vector<
       s << "plot";
       size_t col = 2;
       for (size_t i = 0; i < series.size(); ++i, ++col)
-        s << (col > 2 ? "," : "") << " $data using 1:" << col << " with linespoints lw 2 title '"
-          << framework_title(series[i]) << "'";
+        s << (col > 2 ? "," : "") << " $data using 1:" << col << " with linespoints lw 2 title "
+          << gp_quote(framework_title(series[i]));
       for (const auto& fl : floor_names)
-        s << ", $data using 1:" << col++ << " with linespoints dt 2 title '" << fl << " (floor)'";
+        s << ", $data using 1:" << col++ << " with linespoints dt 2 title "
+          << gp_quote(fl + " (floor)");
       s << "\n";
       out.emplace_back(name, s.str());
     }

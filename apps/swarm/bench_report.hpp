@@ -34,8 +34,8 @@ caf::expected<std::vector<record>> parse_records(const std::string& text, const 
                                                  const std::string& framework = "smolswarms");
 
 /// The records a peers.mjs run printed (its one JSON object) as figures of `framework`:
-/// fanout -> wall_ms, cpu_us_per_call, peak_rss_mb; sequential -> cpu_us_per_call,
-/// call_us_p50, call_us_p99 (the whole call against an instant mock).
+/// fanout -> wall_ms, cpu_us_per_call, peak_rss_mb, added_us_p50/p99; sequential ->
+/// cpu_us_per_call, call_us_p50, call_us_p99 (the whole call against an instant mock).
 caf::expected<std::vector<record>> peer_records(const std::string& json_text,
                                                 const std::string& source);
 

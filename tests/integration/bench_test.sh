@@ -32,6 +32,8 @@ case "$name" in
   bench_fanout)
     v=(10 30 20); b=(5 10 10)
     i=$(( (run - 1) % 3 ))
+    [ -n "${FAKE_FAILED:-}" ] &&
+      echo '{"scenario":"fanout","params":{"n":1000,"latency_ms":20},"metric":"failed","unit":"requests","better":"lower","value":3,"floors":{}}' >>"$out"
     for n in 100 1000; do
       echo "{\"scenario\":\"fanout\",\"params\":{\"n\":$n,\"latency_ms\":20},\"metric\":\"cpu_us_per_call\",\"unit\":\"us\",\"better\":\"lower\",\"value\":$(( v[i] * n / 1000 )),\"floors\":{\"bare Beast client\":$(( b[i] * n / 1000 )),\"libcurl multi\":4}}" >>"$out"
       echo "{\"scenario\":\"fanout\",\"params\":{\"n\":$n,\"latency_ms\":20},\"metric\":\"kb_per_inflight\",\"unit\":\"KB\",\"better\":\"lower\",\"value\":3,\"floors\":{}}" >>"$out"
@@ -40,11 +42,17 @@ case "$name" in
     echo '{"scenario":"grant","params":{"shape":"pipelined"},"metric":"grant_overhead_us","unit":"us","better":"lower","value":2.5,"floors":{}}' >>"$out"
     [ -n "${FAKE_GARBAGE:-}" ] && echo 'this is not a record' >>"$out" ;;
   bench_scheduler)
-    [ -n "${FAKE_EXIT:-}" ] && { echo "boom: the endpoint went away" >&2; exit 3; } ;;
+    [ -n "${FAKE_EXIT:-}" ] && { echo "boom: the endpoint went away" >&2; exit 3; }
+    if [ -n "${FAKE_CRASH:-}" ]; then # leaves a child behind, as a crashed bench leaves its mock
+      sleep 300 &
+      echo $! >"$FAKE_DIR/orphan.pid"
+      kill -SEGV $$
+    fi ;;
   bench_messaging)
     if [ -n "${FAKE_SLEEP:-}" ]; then
-      echo $$ >"$FAKE_DIR/sleeping.pid"
-      sleep 60
+      sleep 60 &
+      echo "$$ $!" >"$FAKE_DIR/sleeping.pid"
+      wait
     fi
     echo '{"scenario":"messaging","params":{"receivers":1000},"metric":"dm_msgs_per_s","unit":"msg/s","better":"higher","value":2000000,"floors":{"bare CAF":2500000}}' >>"$out" ;;
 esac
@@ -56,6 +64,14 @@ for p in bench_fanout bench_scheduler bench_messaging bench_hierarchical bench_m
   ln -s stand_in "$fake/$p"
 done
 reset_counts() { rm -f "$FAKE_DIR"/count.*; }
+gone() { # pid...: none of them runs (a zombie whose parent died counts as gone)
+  local p st
+  for p in "$@"; do
+    st=$(ps -o stat= -p "${p:-0}" 2>/dev/null)
+    [ -n "$st" ] && [ "${st#Z}" = "$st" ] && return 1
+  done
+  return 0
+}
 jqf() { python3 -c "import json,sys; d=json.load(open('$tmp/r.json')); print($1)"; }
 
 # -- figures: median, min, max over 3 runs; floors and ratio
@@ -63,7 +79,8 @@ jqf() { python3 -c "import json,sys; d=json.load(open('$tmp/r.json')); print($1)
   --plots plots >out 2>err
 check "three runs of fanout succeed" test $? -eq 0
 check "bench_fanout ran three times" test "$(cat "$FAKE_DIR/count.bench_fanout")" = 3
-check "the full mode's arguments" test "$(cat "$FAKE_DIR/args.bench_fanout")" = "--only fanout"
+check "the full mode's arguments" \
+  test "$(cat "$FAKE_DIR/args.bench_fanout")" = "--only fanout --sizes 10,100,1000,10000 --latencies 0,20 --rounds 5"
 rec='[r for r in d["records"] if r["scenario"]=="fanout" and r["params"]["n"]==1000][0]'
 check "median of 10, 30, 20" test "$(jqf "$rec['metrics']['cpu_us_per_call']['value']")" = 20.0
 check "min and max" test "$(jqf "($rec['metrics']['cpu_us_per_call']['min'], $rec['metrics']['cpu_us_per_call']['max'])")" = "(10.0, 30.0)"
@@ -88,12 +105,18 @@ check "the scaling curve is a PNG" test "$(head -c 8 "$png" 2>/dev/null | od -An
 check "a curve per metric" \
   test -s plots/fanout_kb_per_inflight_latency_ms_20.png
 check "progress names each run" grep -q "fanout (bench_fanout) run 3/3: 4 figures" err
-if [ "$(nproc)" -ge 2 ]; then
-  last=$(( $(nproc) - 1 ))
-  client=0
-  [ "$last" -gt 1 ] && client="0-$((last - 1))"
-  check "the mock's CPU is the last one, the client's the others" \
-    test "$(cat "$FAKE_DIR/pin.bench_fanout")" = "$client mock=$last"
+cpus() { # a CPU list as the kernel prints it ("0-2,5") -> one number per line
+  python3 -c "
+import sys
+for part in sys.argv[1].split(','):
+    lo, _, hi = part.partition('-')
+    print(*range(int(lo), int(hi or lo) + 1), sep='\n')" "$1"
+}
+allowed=$(cpus "$(grep Cpus_allowed_list /proc/self/status | cut -f2)")
+if [ "$(echo "$allowed" | wc -l)" -ge 2 ]; then
+  read -r client_list mock_field <"$FAKE_DIR/pin.bench_fanout"
+  check "the mock's CPU is the last allowed one" test "${mock_field#mock=}" = "$(echo "$allowed" | tail -1)"
+  check "the client's are the others" test "$(cpus "$client_list")" = "$(echo "$allowed" | head -n -1)"
   reset_counts
   "$swarm" bench grant --bench-dir "$fake" --repeats 1 --no-pin >out 2>err
   check "--no-pin leaves the mock's CPUs unset" grep -q "mock=$" "$FAKE_DIR/pin.bench_grant"
@@ -134,6 +157,7 @@ check "a missing program is a usage error" test $? -eq 2
 check "naming the program and how to build it" grep -q "needs $tmp/partial/bench_grant, which is not there (build the bench programs: make bench" err
 
 reset_counts
+rm -f r.json
 FAKE_GARBAGE=1 "$swarm" bench fanout grant --bench-dir "$fake" --repeats 1 --json r.json >out 2>err
 check "garbage from a program fails the bench" test $? -eq 1
 check "naming the file and line" grep -q "grant-1.jsonl:2: not JSON" err
@@ -144,6 +168,17 @@ check "a program that fails fails the bench" test $? -eq 1
 check "with its exit status" grep -q "idle-wait: bench_scheduler exited with 3" err
 check "and the last lines of its output" grep -q "boom: the endpoint went away" err
 
+FAKE_FAILED=1 "$swarm" bench fanout --bench-dir "$fake" --repeats 1 >out 2>err
+check "failed requests fail the bench" test $? -eq 1
+check "naming how many and where" grep -q "fanout: 3 requests failed (fanout n=1000 latency_ms=20)" err
+
+rm -f "$FAKE_DIR/orphan.pid"
+FAKE_CRASH=1 "$swarm" bench idle-wait --bench-dir "$fake" --repeats 1 >out 2>err
+check "a crashed program fails the bench" test $? -eq 1
+check "with its signal" grep -q "idle-wait: bench_scheduler exited with 139" err
+check "it left a process running" test -s "$FAKE_DIR/orphan.pid"
+check "which is killed" gone "$(cat "$FAKE_DIR/orphan.pid")"
+
 "$swarm" bench hierarchical --bench-dir "$fake" --repeats 1 >out 2>err
 check "a program that writes no figures fails the bench" test $? -eq 1
 check "saying so" grep -q "bench_hierarchical wrote no figures" err
@@ -153,6 +188,8 @@ rm -f "$FAKE_DIR/sleeping.pid"
 FAKE_SLEEP=1 "$swarm" bench messaging --bench-dir "$fake" --repeats 1 >out 2>err &
 bench_pid=$!
 for _ in $(seq 1 100); do [ -s "$FAKE_DIR/sleeping.pid" ] && break; sleep 0.05; done
+check "the program was running" test -s "$FAKE_DIR/sleeping.pid"
+read -r program_pid grandchild_pid <"$FAKE_DIR/sleeping.pid"
 t0=$(date +%s%N)
 kill -INT $bench_pid
 wait $bench_pid
@@ -160,7 +197,20 @@ rc=$?
 took_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 check "SIGINT exits 130" test $rc -eq 130
 check "within 4 s (took ${took_ms} ms)" test $took_ms -lt 4000
-check "the running program is gone" bash -c "! kill -0 $(cat "$FAKE_DIR/sleeping.pid") 2>/dev/null"
+check "the running program is gone" gone "$program_pid"
+check "and what it started" gone "$grandchild_pid"
+
+# -- --timeout: a program past it is stopped, with what it started
+rm -f "$FAKE_DIR/sleeping.pid"
+t0=$(date +%s%N)
+FAKE_SLEEP=1 "$swarm" bench messaging --bench-dir "$fake" --repeats 1 --timeout 2 >out 2>err
+rc=$?
+took_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+check "a program past --timeout fails the bench" test $rc -eq 1
+check "saying so" grep -q "messaging: timed out after 2 s" err
+check "within 6 s (took ${took_ms} ms)" test $took_ms -lt 6000
+read -r program_pid grandchild_pid <"$FAKE_DIR/sleeping.pid"
+check "the program and what it started are gone" gone "$program_pid" "$grandchild_pid"
 
 # -- the peers: a stand-in peers.mjs; the mock's request log must match its calls
 peers=$tmp/peers
@@ -193,15 +243,15 @@ if command -v node >/dev/null; then
     --json r.json >out 2>err
   check "the peers run beside fanout" test $? -eq 0
   check "each peer framework is a record" \
-    test "$(jqf "sorted(r['framework'] for r in d['records'] if r['framework'] != 'smolswarms')")" = "['agents', 'fetch', 'langgraph']"
+    test "$(jqf "sorted({r['framework'] for r in d['records'] if r['framework'] != 'smolswarms'})")" = "['agents', 'fetch', 'langgraph']"
   check "LangGraph: 6000 / 10 = 600x ours, target met" \
     test "$(jqf "[(t['measured'], t['met']) for t in d['targets'] if 'LangGraph' in t['target']][0]")" = "(600.0, True)"
-  check "the side-by-side table" grep -q "| LangGraph.js | 25.0 | 6,000 | 90.0 | 600x |" out
-  check "the C++ floor's row" grep -q "| bare Beast client (C++ floor) | - | 5.00 | - | 0.50x |" out
+  check "the side-by-side table" grep -q "| LangGraph.js | 25.0 | 6,000 | 90.0 | 100 | 200 | 600x |" out
+  check "the C++ floor's row" grep -q "| bare Beast client (C++ floor) | - | 5.00 | - | - | - | 0.50x |" out
   FAKE_SHORT=1 "$swarm" bench fanout --quick --peers --peers-dir "$peers" --bench-dir "$fake" \
     --repeats 1 >out 2>err
   check "a peer the mock did not see call for call fails the bench" test $? -eq 1
-  check "naming the counts" grep -q "peers: agents fanout n=1000: the mock logged 2999 requests, expected 3000" err
+  check "naming the counts" grep -q "peers: agents fanout n=100: the mock logged 599 requests, expected 600" err
 fi
 
 PATH=/nonexistent "$swarm" bench fanout --peers --peers-dir "$peers" --bench-dir "$fake" >out 2>err
