@@ -82,6 +82,18 @@ function expectedVote(n) {
   return paris >= lyon ? { winner: 'Paris', votes: paris } : { winner: 'Lyon', votes: lyon };
 }
 
+// A coordinator that calls every worker at once and takes the vote; each call timed.
+async function timedFanout(call, n) {
+  const callUs = new Array(n);
+  const answers = await Promise.all(Array.from({ length: n }, async (_, i) => {
+    const t0 = performance.now();
+    const a = await call(i, workerPrompt(i));
+    callUs[i] = (performance.now() - t0) * 1000;
+    return a;
+  }));
+  return { answers, vote: majority(answers), callUs };
+}
+
 // Each framework gives: call(i, prompt) -> answer text (one agent, one chat completion), and
 // fanout(n) -> {answers, vote, callUs}: the framework's own fan-out over n workers.
 async function makeFetch() {
@@ -97,17 +109,8 @@ async function makeFetch() {
     const body = await res.json();
     return body.choices[0].message.content;
   };
-  const fanout = async (n) => {
-    const callUs = new Array(n);
-    const answers = await Promise.all(Array.from({ length: n }, async (_, i) => {
-      const t0 = performance.now();
-      const a = await call(i, workerPrompt(i));
-      callUs[i] = (performance.now() - t0) * 1000;
-      return a;
-    }));
-    return { answers, vote: majority(answers), callUs };
-  };
-  return { version: process.versions.node, call, fanout };
+  // The coordinator: one call per worker, all in flight, then the vote.
+  return { version: process.versions.node, call, fanout: (n) => timedFanout(call, n) };
 }
 
 async function makeLangGraph() {
@@ -177,19 +180,9 @@ async function makeAgents() {
   };
   for (let i = 0; i < args.n && args.scenario === 'fanout'; i++) agentFor(i);
   const call = async (i, prompt) => (await sdk.run(agentFor(i), prompt)).finalOutput;
-  const fanout = async (n) => {
-    // The coordinator: one run() per worker agent, all in flight, then the vote.
-    const callUs = new Array(n);
-    const answers = await Promise.all(Array.from({ length: n }, async (_, i) => {
-      const t0 = performance.now();
-      const a = await call(i, workerPrompt(i));
-      callUs[i] = (performance.now() - t0) * 1000;
-      return a;
-    }));
-    return { answers, vote: majority(answers), callUs };
-  };
+  // The coordinator: one run() per worker agent, all in flight, then the vote.
   return { version: `agents ${pkgVersion('@openai/agents')}, openai ${pkgVersion('openai')}`,
-           call, fanout };
+           call, fanout: (n) => timedFanout(call, n) };
 }
 
 const stats = (xs) => {
