@@ -116,49 +116,29 @@ row measure(const std::string& swarm_bin, size_t n, int latency_ms, int rounds,
         static_cast<double>(std::max(0L, hwm - rss_before)) / static_cast<double>(n);
   }
 
-  // -- the floor: same requests, same connection bound, no actors
-  {
+  // -- the floors: same requests, same connection bound, no actors: a bare Beast client, then
+  // libcurl multi. One warm-up (connections), then the rounds.
+  auto floor_of = [&](auto fanout, double& wall_ms, double& cpu_us_per_call) {
     auto body = bare_body();
     swarm::llm_client_options defaults;
     auto conns = defaults.max_connections_per_endpoint;
-    (void)swarm::bench::bare_fanout("127.0.0.1", mock.port(), "/v1/chat/completions", body,
-                                    std::min<size_t>(n, conns), conns);
+    (void)fanout("127.0.0.1", mock.port(), "/v1/chat/completions", body, std::min<size_t>(n, conns),
+                 conns);
     std::vector<double> walls;
     double cpu = 0;
     for (int i = 0; i < rounds; ++i) {
       auto c0 = cpu_seconds();
       auto t0 = clock_type::now();
-      auto out = swarm::bench::bare_fanout("127.0.0.1", mock.port(), "/v1/chat/completions", body,
-                                           n, conns);
+      auto out = fanout("127.0.0.1", mock.port(), "/v1/chat/completions", body, n, conns);
       walls.push_back(std::chrono::duration<double, std::milli>(clock_type::now() - t0).count());
       cpu += cpu_seconds() - c0;
       r.failed += out.failed;
     }
-    r.bare_wall_ms = median(walls);
-    r.bare_cpu_us_per_call = cpu * 1e6 / static_cast<double>(n * static_cast<size_t>(rounds));
-  }
-
-  // -- the second floor: libcurl multi, same requests, same connection bound
-  {
-    auto body = bare_body();
-    swarm::llm_client_options defaults;
-    auto conns = defaults.max_connections_per_endpoint;
-    (void)swarm::bench::curl_fanout("127.0.0.1", mock.port(), "/v1/chat/completions", body,
-                                    std::min<size_t>(n, conns), conns);
-    std::vector<double> walls;
-    double cpu = 0;
-    for (int i = 0; i < rounds; ++i) {
-      auto c0 = cpu_seconds();
-      auto t0 = clock_type::now();
-      auto out = swarm::bench::curl_fanout("127.0.0.1", mock.port(), "/v1/chat/completions", body,
-                                           n, conns);
-      walls.push_back(std::chrono::duration<double, std::milli>(clock_type::now() - t0).count());
-      cpu += cpu_seconds() - c0;
-      r.failed += out.failed;
-    }
-    r.curl_wall_ms = median(walls);
-    r.curl_cpu_us_per_call = cpu * 1e6 / static_cast<double>(n * static_cast<size_t>(rounds));
-  }
+    wall_ms = median(walls);
+    cpu_us_per_call = cpu * 1e6 / static_cast<double>(n * static_cast<size_t>(rounds));
+  };
+  floor_of(swarm::bench::bare_fanout, r.bare_wall_ms, r.bare_cpu_us_per_call);
+  floor_of(swarm::bench::curl_fanout, r.curl_wall_ms, r.curl_cpu_us_per_call);
   return r;
 }
 

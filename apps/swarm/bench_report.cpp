@@ -123,6 +123,16 @@ std::string slug(const std::string& s) {
   return out;
 }
 
+/// `text` as a JSON object, or the error "source: what".
+caf::expected<json::object> parse_object(const std::string& text, const std::string& source,
+                                         const std::string& what) {
+  boost::system::error_code ec;
+  auto v = json::parse(text, ec);
+  if (ec || !v.is_object())
+    return bad(source, what);
+  return std::move(v.as_object());
+}
+
 } // namespace
 
 caf::expected<std::vector<record>>
@@ -178,11 +188,10 @@ parse_records(const std::string& text_in, const std::string& source, const std::
 
 caf::expected<std::vector<record>> peer_records(const std::string& json_text,
                                                 const std::string& source) {
-  boost::system::error_code ec;
-  auto v = json::parse(json_text, ec);
-  if (ec || !v.is_object())
-    return bad(source, "the peer printed no JSON object");
-  const auto& o = v.as_object();
+  auto parsed = parse_object(json_text, source, "the peer printed no JSON object");
+  if (!parsed)
+    return std::move(parsed.error());
+  const auto& o = *parsed;
   auto framework = bench::text(o, "framework");
   auto scenario = bench::text(o, "scenario");
   auto n = number(o.if_contains("n"));
@@ -469,11 +478,10 @@ boost::json::object to_json(const std::vector<figure>& figures,
 
 caf::expected<std::pair<std::vector<figure>, machine_info>> from_json(const std::string& json_text,
                                                                       const std::string& source) {
-  boost::system::error_code ec;
-  auto v = json::parse(json_text, ec);
-  if (ec || !v.is_object())
-    return bad(source, "not a swarm bench report (JSON object expected)");
-  const auto& o = v.as_object();
+  auto parsed = parse_object(json_text, source, "not a swarm bench report (JSON object expected)");
+  if (!parsed)
+    return std::move(parsed.error());
+  const auto& o = *parsed;
   auto* records = o.if_contains("records");
   if (records == nullptr || !records->is_array())
     return bad(source, "no \"records\" array");
