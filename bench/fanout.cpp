@@ -188,29 +188,24 @@ added_row measure_added(const std::string& swarm_bin, size_t calls, const std::s
     return static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec) / 1e3;
   };
   double runtime_cpu = 0, bare_cpu = 0, curl_cpu = 0;
-  auto through_runtime = [&] {
+  // One call of a client (`call` returns its failures): its wall time in µs; its CPU time is
+  // added to `cpu`.
+  auto timed = [&](double& cpu, auto call) {
     auto c0 = cpu_us();
     auto t0 = clock_type::now();
-    r.failed += failures(team->run({task_text}), 1);
+    r.failed += call();
     auto took = us_since(t0);
-    runtime_cpu += cpu_us() - c0;
+    cpu += cpu_us() - c0;
     return took;
+  };
+  auto through_runtime = [&] {
+    return timed(runtime_cpu, [&] { return failures(team->run({task_text}), 1); });
   };
   auto bare_call = [&] {
-    auto c0 = cpu_us();
-    auto t0 = clock_type::now();
-    r.failed += bare.call("/v1/chat/completions", body) ? 0 : 1;
-    auto took = us_since(t0);
-    bare_cpu += cpu_us() - c0;
-    return took;
+    return timed(bare_cpu, [&] { return bare.call("/v1/chat/completions", body) ? 0 : 1; });
   };
   auto curl_call = [&] {
-    auto c0 = cpu_us();
-    auto t0 = clock_type::now();
-    r.failed += curl.call("/v1/chat/completions", body) ? 0 : 1;
-    auto took = us_since(t0);
-    curl_cpu += cpu_us() - c0;
-    return took;
+    return timed(curl_cpu, [&] { return curl.call("/v1/chat/completions", body) ? 0 : 1; });
   };
   for (int i = 0; i < 20; ++i) { // warm-up: connections, allocator
     (void)through_runtime();

@@ -68,31 +68,37 @@ inline void put_string(std::string& out, const std::string& s) {
   out += '"';
 }
 
-inline void put_params(std::string& out, const std::vector<param>& ps) {
+/// {"key":value,...} of `items`, each written by `put_item(out, item)` after its key.
+template <class Items, class Key, class PutItem>
+void put_object(std::string& out, const Items& items, Key key, PutItem put_item) {
   out += '{';
-  for (size_t i = 0; i < ps.size(); ++i) {
-    if (i > 0)
+  bool first = true;
+  for (const auto& item : items) {
+    if (!first)
       out += ',';
-    put_string(out, ps[i].name);
+    first = false;
+    put_string(out, key(item));
     out += ':';
-    if (ps[i].is_text)
-      put_string(out, ps[i].text);
-    else
-      put_number(out, ps[i].number);
+    put_item(out, item);
   }
   out += '}';
 }
 
+inline void put_params(std::string& out, const std::vector<param>& ps) {
+  put_object(
+      out, ps, [](const param& p) { return p.name; },
+      [](std::string& o, const param& p) {
+        if (p.is_text)
+          put_string(o, p.text);
+        else
+          put_number(o, p.number);
+      });
+}
+
 inline void put_pairs(std::string& out, const std::vector<std::pair<std::string, double>>& kv) {
-  out += '{';
-  for (size_t i = 0; i < kv.size(); ++i) {
-    if (i > 0)
-      out += ',';
-    put_string(out, kv[i].first);
-    out += ':';
-    put_number(out, kv[i].second);
-  }
-  out += '}';
+  put_object(
+      out, kv, [](const auto& x) { return x.first; },
+      [](std::string& o, const auto& x) { put_number(o, x.second); });
 }
 
 } // namespace detail
