@@ -235,7 +235,8 @@
       throw new ApiError(0, 'network', `${method} ${path}: the server did not answer (${e.message})`);
     }
     if (res.status === 401) {
-      showTokenPrompt(true);
+      // A request sent with an older token says nothing about the one just typed in.
+      if (currentToken() === t) showTokenPrompt(true);
       throw new ApiError(401, 'unauthorized', `${method} ${path}: a valid token is needed`);
     }
     let data = null;

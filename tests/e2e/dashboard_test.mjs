@@ -234,7 +234,8 @@ async function main() {
   const mockPort = await waitForPort(path.join(artifactDir, 'mock.port'), mock, 10_000);
   const serve = start('serve', ['serve', '--host', '127.0.0.1', '--port', '0',
     '--port-file', path.join(artifactDir, 'serve.port'), '--data-dir', dataDir, '--token-file', tokenFile,
-    '--llm-url', `http://127.0.0.1:${mockPort}/v1`]);
+    '--llm-url', `http://127.0.0.1:${mockPort}/v1`,
+    ...(process.env.DASHBOARD_DIR ? ['--dashboard-dir', process.env.DASHBOARD_DIR] : [])]);
   const port = await waitForPort(path.join(artifactDir, 'serve.port'), serve, 20_000);
   const base = `http://127.0.0.1:${port}`;
 
@@ -250,6 +251,15 @@ async function main() {
   }
   if (!health || health.status !== 200) fatal(`GET /healthz did not answer 200 within 10 s:\n${tail('serve')}`);
 
+  // The dashboard's files, served without a token, as they are in the source tree (the binary
+  // embeds them; DASHBOARD_DIR serves that directory instead, through --dashboard-dir).
+  const dashDir = process.env.DASHBOARD_DIR || path.join(sourceDir, 'apps', 'dashboard');
+  for (const [route, file] of [['/', 'index.html'], ['/app.js', 'app.js'], ['/style.css', 'style.css']]) {
+    const got = await http('GET', `${base}${route}`);
+    const want = fs.readFileSync(path.join(dashDir, file), 'utf8');
+    check(`GET ${route} serves ${file} without a token`, got.status === 200 && got.text === want,
+        got.status !== 200 ? `got ${got.status} ${got.text.slice(0, 200)}` : `${got.text.length} bytes served, ${want.length} in ${dashDir} (a stale build?)`);
+  }
   const unauth = await http('GET', `${base}/v1/swarms`);
   check('the API refuses a request without the token (401)', unauth.status === 401, `got ${unauth.status} ${unauth.text}`);
   const added = await http('POST', `${base}/v1/swarms`, {token, body: SPEC});
@@ -332,8 +342,11 @@ async function main() {
   const rowText = await row.innerText();
   check('the approval row names swarm, agent, tool and arguments',
       ['dash', 'analyst', 'shell', 'wc -w'].every((s) => rowText.includes(s)), rowText);
-  const waiting = await page.locator('#graph [data-agent="analyst"]').getAttribute('data-waiting');
-  check('run 2: the analyst node shows it waits for approval', waiting === 'true', `data-waiting=${waiting}`);
+  const waiting = await page.waitForFunction(
+      () => document.querySelector('#graph [data-agent="analyst"]')?.getAttribute('data-waiting') === 'true', null,
+      {timeout: 10_000, polling: 100}).then(() => true, () => false);
+  check('run 2: the analyst node shows it waits for approval', waiting,
+      `data-waiting=${await page.locator('#graph [data-agent="analyst"]').getAttribute('data-waiting')}`);
   check('run 2 runs while the call waits', (await statusText(page)) === 'running', await statusText(page));
   const approvalId = await row.getAttribute('data-id');
   await row.locator('button.approve').click({timeout: STEP_TIMEOUT_MS});
