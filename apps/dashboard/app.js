@@ -588,6 +588,7 @@
       const seq = Number(ev.run_seq || msg.lastEventId || 0);
       if (seq && seq <= run.lastSeq) return; // already seen (a replayed backlog)
       if (seq) run.lastSeq = seq;
+      run.failures = 0;
       try {
         onEvent(run, ev);
       } catch (e) {
@@ -610,14 +611,42 @@
         // The server refused the stream (401, 404, ...) or it broke for good: ask why through
         // the JSON API (a 401 shows the token prompt), then try again from the last event.
         run.source = null;
-        report('events', 'the event stream closed; retrying');
-        loadRun(run);
-        clearTimeout(run.reopenTimer);
-        run.reopenTimer = setTimeout(() => openEvents(run), 3000);
+        streamClosed(run);
       } else {
         report('events', 'the event stream is reconnecting');
       }
     });
+  }
+
+  // The stream was refused or broke for good. The JSON API tells why (a 401 shows the token
+  // prompt): an unknown run is given up; a running one is followed again from its last event,
+  // waiting longer each time (3 s up to 30 s); an ended one whose run_finished never came gets
+  // its rest a few times, then no more.
+  async function streamClosed(run) {
+    run.failures = (run.failures || 0) + 1;
+    let r = null;
+    try {
+      r = await api('GET', '/v1/runs/' + encodeURIComponent(run.id));
+    } catch (e) {
+      if (current !== run) return;
+      if (e.status === 404) {
+        setStatus('unknown');
+        report('events', null);
+        report('run', `no run ${run.id} on this server`);
+        return;
+      }
+      report('events', e);
+    }
+    if (current !== run || run.source || run.finished) return;
+    if (r) applyRunObject(r);
+    if (r && TERMINAL.has(r.status) && run.failures > 3) {
+      report('events', null);
+      return;
+    }
+    report('events', 'the event stream closed; trying again');
+    const delay = Math.min(30000, 3000 * 2 ** Math.min(4, run.failures - 1));
+    clearTimeout(run.reopenTimer);
+    run.reopenTimer = setTimeout(() => openEvents(run), delay);
   }
 
   function agentName(run, ev) {

@@ -302,7 +302,9 @@ async function main() {
   }
 
   // -- run 1: a plain run, followed live to done
-  const run1 = await startRun(page, 'hello from the browser');
+  // The task carries markup: the page must show it as text, never run it.
+  const XSS = '<img src=x onerror="window.__xss=1"><b>bold</b>';
+  const run1 = await startRun(page, `hello from the browser ${XSS}`);
   await waitNodes(page, ['analyst', 'writer'], null, 'the graph shows a node per agent');
   check('the graph has a root node for the swarm', (await page.locator('#graph [data-swarm="dash"]').count()) === 1);
   await waitRunStatus(page, 'done', 'run 1');
@@ -317,6 +319,9 @@ async function main() {
   check('run 1: the timeline has run_started .. run_finished', kinds1[0] === 'run_started' && kinds1.includes('run_finished'),
       kinds1.join(' '));
   check('run 1: the timeline has each LLM call', kinds1.filter((k) => k === 'llm_call_finished').length === 2, kinds1.join(' '));
+  const xssRan = await page.evaluate(() => window.__xss !== undefined || document.querySelector('#run-view img, #runs img, #timeline b') !== null);
+  const taskShown = await page.locator('#timeline tbody tr[data-kind="run_started"] td.what').textContent();
+  check('markup in a task is shown as text, not run', !xssRan && (taskShown || '').includes(XSS), taskShown);
   const usage1 = await page.$$eval('#agent-usage tbody tr', (rows) => rows.map((r) => [r.dataset.agent, ...Array.from(r.cells).map((c) => c.textContent)]));
   const analystRow = usage1.find((r) => r[0] === 'analyst') || [];
   check('run 1: tokens and cost per agent', analystRow[2] === '1' && Number(String(analystRow[5]).replace(/,/g, '')) > 0 &&
