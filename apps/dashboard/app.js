@@ -359,6 +359,7 @@
   // ---------------------------------------------------------------- runs list
 
   async function refreshRuns() {
+    const sentAt = performance.now();
     const list = await api('GET', '/v1/runs?limit=50');
     const runs = (list && Array.isArray(list.data)) ? list.data : [];
     reconcile($('#runs'), runs, (r) => r.id, (r) => {
@@ -379,7 +380,7 @@
     }, 'No runs yet.');
     if (current) {
       const r = runs.find((x) => x.id === current.id);
-      if (r) applyRunObject(r);
+      if (r) applyRunObject(r, sentAt);
     }
   }
 
@@ -421,6 +422,8 @@
       reopenTimer: 0,
       lastSeq: 0,
       finished: false, // run_finished seen
+      finishedAt: 0, // performance.now() when it was
+      failures: 0, // stream errors since the last event
       agents: new Map(), // name -> {state, active, waiting, usage, cost, costKnown}
       order: [],
       rows: 0,
@@ -467,16 +470,19 @@
 
   async function loadRun(run) {
     try {
+      const sentAt = performance.now();
       const r = await api('GET', '/v1/runs/' + encodeURIComponent(run.id));
       if (current !== run) return;
-      applyRunObject(r);
+      applyRunObject(r, sentAt);
       report('run', null);
     } catch (e) {
       if (current === run) report('run', e);
     }
   }
 
-  function applyRunObject(r) {
+  // r: a run object from a request sent at sentAt (performance.now()): an answer sent before
+  // run_finished arrived cannot say the run runs again.
+  function applyRunObject(r, sentAt = performance.now()) {
     const run = current;
     if (!run || !r || r.id !== run.id) return;
     if (r.swarm && run.swarm !== r.swarm) {
@@ -495,7 +501,7 @@
       // for a moment after run_finished arrived. A terminal run that runs again (resumed)
       // gets its stream reopened.
       if (r.status === 'running' && wasTerminal && run.finished) {
-        if (!run.source) {
+        if (!run.source && sentAt > run.finishedAt) {
           run.finished = false;
           setStatus('running');
           openEvents(run);
@@ -607,9 +613,11 @@
         run.source = null;
         return;
       }
-      if (src.readyState === EventSource.CLOSED) {
-        // The server refused the stream (401, 404, ...) or it broke for good: ask why through
-        // the JSON API (a 401 shows the token prompt), then try again from the last event.
+      run.failures += 1;
+      if (src.readyState === EventSource.CLOSED || run.failures >= 3) {
+        // The server refused the stream (401, 404, ...), or it keeps closing it with no new
+        // event: ask the JSON API why before trying again.
+        src.close();
         run.source = null;
         streamClosed(run);
       } else {
@@ -623,8 +631,8 @@
   // waiting longer each time (3 s up to 30 s); an ended one whose run_finished never came gets
   // its rest a few times, then no more.
   async function streamClosed(run) {
-    run.failures = (run.failures || 0) + 1;
     let r = null;
+    const sentAt = performance.now();
     try {
       r = await api('GET', '/v1/runs/' + encodeURIComponent(run.id));
     } catch (e) {
@@ -638,8 +646,8 @@
       report('events', e);
     }
     if (current !== run || run.source || run.finished) return;
-    if (r) applyRunObject(r);
-    if (r && TERMINAL.has(r.status) && run.failures > 3) {
+    if (r) applyRunObject(r, sentAt);
+    if (r && TERMINAL.has(r.status) && run.failures >= 3) {
       report('events', null);
       return;
     }
@@ -689,6 +697,7 @@
         break;
       case 'run_finished':
         run.finished = true;
+        run.finishedAt = performance.now();
         setStatus(ev.name || 'done');
         if (ev.text) setAnswer(ev.text, null);
         if (ev.error) setRunError(ev.error);
@@ -974,6 +983,7 @@
       const r = await api('POST', '/v1/runs/' + encodeURIComponent(run.id) + '/resume');
       if (current !== run) return;
       run.finished = false;
+      run.failures = 0;
       clearTimeout(run.reopenTimer);
       if (run.source) run.source.close();
       run.source = null;
