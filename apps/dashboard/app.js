@@ -707,6 +707,7 @@
           run.source = null;
         }
         runsPoller.now();
+        swarmsPoller.now();
         break;
       case 'member_started':
       case 'member_restarted':

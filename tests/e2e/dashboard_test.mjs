@@ -8,6 +8,7 @@
 // must ask for it. Saves ARTIFACT_DIR/dashboard.png (the finished run) and the servers' logs.
 // Every wait is bounded; both servers are killed however the test ends.
 import {spawn} from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import {chromium} from 'playwright-core';
@@ -167,6 +168,22 @@ rules:
     reply: "Final report: all checked."
 `;
 
+const DASHBOARD_FILES = [['/', 'index.html'], ['/index.html', 'index.html'], ['/app.js', 'app.js'], ['/style.css', 'style.css']];
+const CONTENT_TYPES = {html: 'text/html; charset=utf-8', js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8'};
+
+// With DASHBOARD_DIR set, the browser gets the dashboard's files from that directory instead of
+// the server's embedded copy (to try a change without building the binary again).
+async function overrideDashboard(context, base) {
+  const dir = process.env.DASHBOARD_DIR;
+  if (!dir) return;
+  const files = new Map(DASHBOARD_FILES);
+  await context.route((url) => url.origin === base && files.has(url.pathname), async (route) => {
+    const file = files.get(new URL(route.request().url()).pathname);
+    await route.fulfill({status: 200, contentType: CONTENT_TYPES[file.split('.').pop()],
+      body: fs.readFileSync(path.join(dir, file))});
+  });
+}
+
 async function statusText(page) {
   return (await page.locator('#run-status').textContent()) || '';
 }
@@ -221,7 +238,7 @@ async function main() {
   const specFile = path.join(artifactDir, 'dash.yaml');
   const mockFile = path.join(artifactDir, 'dash.mock.yaml');
   const tokenFile = path.join(artifactDir, 'token');
-  const token = `e2e-${process.pid}-${Date.now().toString(36)}`;
+  const token = `e2e-${crypto.randomBytes(16).toString('hex')}`;
   fs.writeFileSync(specFile, SPEC);
   fs.writeFileSync(mockFile, MOCK);
   fs.writeFileSync(tokenFile, token, {mode: 0o600});
@@ -234,8 +251,7 @@ async function main() {
   const mockPort = await waitForPort(path.join(artifactDir, 'mock.port'), mock, 10_000);
   const serve = start('serve', ['serve', '--host', '127.0.0.1', '--port', '0',
     '--port-file', path.join(artifactDir, 'serve.port'), '--data-dir', dataDir, '--token-file', tokenFile,
-    '--llm-url', `http://127.0.0.1:${mockPort}/v1`,
-    ...(process.env.DASHBOARD_DIR ? ['--dashboard-dir', process.env.DASHBOARD_DIR] : [])]);
+    '--llm-url', `http://127.0.0.1:${mockPort}/v1`]);
   const port = await waitForPort(path.join(artifactDir, 'serve.port'), serve, 20_000);
   const base = `http://127.0.0.1:${port}`;
 
@@ -252,12 +268,13 @@ async function main() {
   if (!health || health.status !== 200) fatal(`GET /healthz did not answer 200 within 10 s:\n${tail('serve')}`);
 
   // The dashboard's files, served without a token, as they are in the source tree (the binary
-  // embeds them; DASHBOARD_DIR serves that directory instead, through --dashboard-dir).
-  const dashDir = process.env.DASHBOARD_DIR || path.join(sourceDir, 'apps', 'dashboard');
-  for (const [route, file] of [['/', 'index.html'], ['/app.js', 'app.js'], ['/style.css', 'style.css']]) {
+  // embeds them at build time).
+  const dashDir = path.join(sourceDir, 'apps', 'dashboard');
+  for (const [route, file] of DASHBOARD_FILES) {
     const got = await http('GET', `${base}${route}`);
     const want = fs.readFileSync(path.join(dashDir, file), 'utf8');
-    check(`GET ${route} serves ${file} without a token`, got.status === 200 && got.text === want,
+    const same = got.text === want || process.env.DASHBOARD_DIR !== undefined;
+    check(`GET ${route} serves ${file} without a token`, got.status === 200 && same,
         got.status !== 200 ? `got ${got.status} ${got.text.slice(0, 200)}` : `${got.text.length} bytes served, ${want.length} in ${dashDir} (a stale build?)`);
   }
   const unauth = await http('GET', `${base}/v1/swarms`);
@@ -269,6 +286,7 @@ async function main() {
 
   browser = await chromium.launch({executablePath: chromiumPath, headless: true, args: ['--no-sandbox'], timeout: STEP_TIMEOUT_MS});
   const context = await browser.newContext({viewport: {width: 1400, height: 1000}});
+  await overrideDashboard(context, base);
   const page = await context.newPage();
   const pageErrors = [];
   page.on('pageerror', (e) => pageErrors.push(e.message));
@@ -383,7 +401,9 @@ async function main() {
       `${kinds1b.join(' ')}\n  vs ${kinds1.join(' ')}`);
 
   // -- a page without the token asks for it
-  const page2 = await (await browser.newContext()).newPage();
+  const context2 = await browser.newContext();
+  await overrideDashboard(context2, base);
+  const page2 = await context2.newPage();
   page2.on('pageerror', (e) => pageErrors.push(`page 2: ${e.message}`));
   await page2.goto(`${base}/`, {timeout: STEP_TIMEOUT_MS});
   try {
