@@ -300,7 +300,8 @@
       agents.append(el('li', {'data-alive': a.alive === undefined ? null : String(a.alive)},
           el('span', {class: 'dot'}),
           el('span', {class: 'agent-name', text: a.name}),
-          el('span', {class: 'note', text: ` ${fmtInt(u.total_tokens)} tok · ${fmtCost(a.cost_usd)}`})));
+          el('span', {class: 'note', text: ` ${fmtInt(u.total_tokens)} tok` +
+              (d.cost_known === false ? '' : ` · ${fmtCost(a.cost_usd)}`)})));
     }
     if (all.length > CARD_MAX_AGENTS) agents.append(el('li', {class: 'note', text: `and ${all.length - CARD_MAX_AGENTS} more`}));
     node.append(head, meta, agents);
@@ -860,7 +861,7 @@
       while (tr.cells.length < cells.length) tr.append(el('td'));
       cells.forEach((c, i) => setText(tr.cells[i], c));
     });
-    const total = {calls: 0, prompt_tokens: 0, completion_tokens: 0, total_tokens: 0, cost: 0, known: true};
+    const total = {calls: 0, prompt_tokens: 0, completion_tokens: 0, total_tokens: 0, cost: 0, known: true, seen: false};
     for (const n of names) {
       const a = run.agents.get(n);
       total.calls += a.usage.calls;
@@ -869,9 +870,10 @@
       total.total_tokens += a.usage.total_tokens;
       total.cost += a.cost;
       total.known = total.known && a.costKnown;
+      total.seen = total.seen || a.costSeen;
     }
     const cells = [fmtInt(total.calls), fmtInt(total.prompt_tokens), fmtInt(total.completion_tokens),
-      fmtInt(total.total_tokens), total.known ? fmtCost(total.cost) : '≥ ' + fmtCost(total.cost)];
+      fmtInt(total.total_tokens), total.known ? fmtCost(total.cost) : (total.seen ? '≥ ' + fmtCost(total.cost) : 'unknown')];
     cells.forEach((c, i) => setText(foot.cells[i + 1], c));
   }
 
