@@ -11,7 +11,6 @@ import {spawn} from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import {chromium} from 'playwright-core';
 
 const TOTAL_TIMEOUT_MS = 180_000;
 const STEP_TIMEOUT_MS = 30_000;
@@ -22,6 +21,15 @@ if (!swarmBin || !sourceDir || !artifactArg) {
   process.exit(2);
 }
 const artifactDir = path.resolve(artifactArg);
+let chromium;
+try {
+  ({chromium} = await import('playwright-core'));
+} catch (e) {
+  console.error(`dashboard_test: playwright-core is not installed (${e.code || e.message}): ` +
+      `run npm ci in ${path.dirname(new URL(import.meta.url).pathname)}`);
+  console.log('dashboard_test: 0 passed, 1 failed');
+  process.exit(1);
+}
 const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
 
 let passed = 0;
