@@ -430,6 +430,8 @@
       rows: 0,
       layoutKey: '',
       nodes: new Map(), // name -> {g, edge, sub}
+      parent: new Map(), // agent -> the sub-swarm it belongs to (from task ids)
+      taskAgent: new Map(), // task id -> {name, leaf}
       flashTimers: new Map(),
     };
   }
@@ -679,6 +681,23 @@
     return s;
   }
 
+  // A task id names its parent task (`t1.review.reviewer_a` is under `t1.review`): when the
+  // parent task is a sub-swarm's, the agent belongs to that sub-swarm. True if that is news.
+  function placeInSubSwarm(run, name, ev) {
+    const task = typeof ev.task_id === 'string' ? ev.task_id : '';
+    if (!task) return false;
+    if (!run.taskAgent.has(task)) run.taskAgent.set(task, {name, leaf: ev.leaf});
+    if (run.parent.has(name)) return false;
+    const dot = task.lastIndexOf('.');
+    const up = dot > 0 ? run.taskAgent.get(task.slice(0, dot)) : undefined;
+    if (!up || up.leaf !== false || up.name === name) return false;
+    for (let p = up.name, i = 0; p !== undefined && i < 16; p = run.parent.get(p), i += 1) {
+      if (p === name) return false; // would make a cycle
+    }
+    run.parent.set(name, up.name);
+    return true;
+  }
+
   function onEvent(run, ev) {
     const kind = ev.kind || '';
     if (kind === 'run_started' && !run.swarm && ev.agent) {
@@ -691,6 +710,11 @@
     if (name !== null) {
       layoutChanged = !run.agents.has(name);
       a = agentState(run, name);
+      if (typeof ev.leaf === 'boolean' && a.leaf !== ev.leaf) {
+        a.leaf = ev.leaf;
+        layoutChanged = true;
+      }
+      if (placeInSubSwarm(run, name, ev)) layoutChanged = true;
     }
     switch (kind) {
       case 'run_started':
@@ -886,6 +910,15 @@
   const ROW_Y0 = 130;
   const ROW_H = 90;
 
+  // Depth of an agent under the root: 1, or one more than its sub-swarm's.
+  function depthOf(run, name) {
+    let d = 1;
+    for (let p = run.parent.get(name); p !== undefined && d < 16; p = run.parent.get(p)) d += 1;
+    return d;
+  }
+
+  // Lays the drawn agents out level by level (a sub-swarm's agents on the level below it, in
+  // their sub-swarm's order), each level wrapped into rows of at most 8 nodes.
   function renderGraph() {
     const svgRoot = $('#graph');
     const run = current;
@@ -893,10 +926,28 @@
     if (!run) return;
     run.nodes = new Map();
     const names = run.order.slice(0, GRAPH_MAX_NODES);
-    const perRow = Math.max(1, Math.min(names.length, 8));
-    const rows = Math.max(1, Math.ceil(names.length / perRow));
+    const drawn = new Set(names);
+    const rank = new Map(run.order.map((n, i) => [n, i]));
+    const levels = [];
+    for (const n of names) {
+      const p = run.parent.get(n);
+      const d = p !== undefined && !drawn.has(p) ? 1 : depthOf(run, n); // its sub-swarm not drawn: under the root
+      (levels[d - 1] = levels[d - 1] || []).push(n);
+    }
+    const key = (n) => {
+      const p = run.parent.get(n);
+      return p !== undefined && drawn.has(p) ? rank.get(p) : -1;
+    };
+    const rowsOfNames = [];
+    for (const level of levels) {
+      if (!level) continue;
+      level.sort((a, b) => key(a) - key(b) || rank.get(a) - rank.get(b));
+      for (let i = 0; i < level.length; i += 8) rowsOfNames.push(level.slice(i, i + 8));
+    }
+    if (rowsOfNames.length === 0) rowsOfNames.push([]);
+    const perRow = Math.max(1, ...rowsOfNames.map((r) => r.length));
     const width = Math.max(640, perRow * (NODE_W + GAP_X) + GAP_X);
-    const height = ROW_Y0 + (rows - 1) * ROW_H + NODE_H + 16;
+    const height = ROW_Y0 + (rowsOfNames.length - 1) * ROW_H + NODE_H + 16;
     svgRoot.setAttribute('viewBox', `0 0 ${width} ${height}`);
     svgRoot.style.aspectRatio = `${width} / ${height}`;
     const rootX = width / 2;
@@ -918,27 +969,34 @@
     root.append(rootTitle);
     nodes.append(root);
 
-    names.forEach((name, i) => {
-      const row = Math.floor(i / perRow);
-      const inRow = Math.min(perRow, names.length - row * perRow);
-      const rowWidth = inRow * NODE_W + (inRow - 1) * GAP_X;
-      const x = (width - rowWidth) / 2 + (i % perRow) * (NODE_W + GAP_X);
-      const y = ROW_Y0 + row * ROW_H;
+    const at = new Map(); // name -> {x, y} of the node's top left corner
+    rowsOfNames.forEach((row, r) => {
+      const rowWidth = row.length * NODE_W + (row.length - 1) * GAP_X;
+      row.forEach((name, i) => at.set(name, {x: (width - rowWidth) / 2 + i * (NODE_W + GAP_X), y: ROW_Y0 + r * ROW_H}));
+    });
+    for (const name of names) {
+      const {x, y} = at.get(name);
+      const p = run.parent.get(name);
+      const from = p !== undefined && at.has(p) ? {x: at.get(p).x + NODE_W / 2, y: at.get(p).y + NODE_H} :
+        {x: rootX, y: ROOT_Y + NODE_H + 8};
+      const bend = Math.max(20, (y - from.y) / 2);
       const edge = svg('path', {class: 'edge', 'data-edge': name,
-        d: `M ${rootX} ${ROOT_Y + NODE_H + 8} C ${rootX} ${ROOT_Y + NODE_H + 48}, ${x + NODE_W / 2} ${y - 40}, ${x + NODE_W / 2} ${y}`});
+        d: `M ${from.x} ${from.y} C ${from.x} ${from.y + bend}, ${x + NODE_W / 2} ${y - bend}, ${x + NODE_W / 2} ${y}`});
       edges.append(edge);
-      const g = svg('g', {class: 'node agent', 'data-agent': name, 'data-state': 'pending', transform: `translate(${x}, ${y})`});
+      const a = run.agents.get(name);
+      const g = svg('g', {class: a && a.leaf === false ? 'node agent group' : 'node agent', 'data-agent': name,
+        'data-state': 'pending', transform: `translate(${x}, ${y})`});
       g.append(svg('rect', {width: NODE_W, height: NODE_H, rx: 8}));
       const label = svg('text', {x: NODE_W / 2, y: 19, 'text-anchor': 'middle', class: 'label'});
       label.textContent = shorten(name, 16);
       const sub = svg('text', {x: NODE_W / 2, y: 36, 'text-anchor': 'middle', class: 'sub'});
       const title = svg('title');
-      title.textContent = name;
+      title.textContent = p !== undefined ? `${name} (in ${p})` : name;
       g.append(label, sub, title);
       nodes.append(g);
       run.nodes.set(name, {g, edge, sub});
       updateNode(run, name);
-    });
+    }
   }
 
   function updateNode(run, name) {
