@@ -299,7 +299,9 @@ async function main() {
   const pageErrors = [];
   page.on('pageerror', (e) => pageErrors.push(e.message));
   page.on('console', (m) => {
-    if (m.type() === 'error') pageErrors.push(`console: ${m.text()} (${m.location().url})`);
+    // the broken spec's 400 is expected; any other failed load or error is not
+    const expected = m.text().includes('status of 400') && m.location().url === `${base}/v1/swarms`;
+    if (m.type() === 'error' && !expected) pageErrors.push(`console: ${m.text()} (${m.location().url})`);
   });
   const external = [];
   page.on('request', (r) => {
@@ -407,6 +409,24 @@ async function main() {
   const kinds1b = await page.$$eval('#timeline tbody tr', (rows) => rows.map((r) => r.dataset.kind));
   check('run 1 selected again: the same timeline, no event twice', kinds1b.join(' ') === kinds1.join(' '),
       `${kinds1b.join(' ')}\n  vs ${kinds1.join(' ')}`);
+
+  // -- the spec form: a swarm added, a broken spec refused with the server's reason
+  await page.locator('#spec-details summary').click();
+  await page.locator('#spec-text').fill(SPEC.replace('name: dash', 'name: dash_form'));
+  await page.locator('#spec-submit').click();
+  try {
+    await page.locator('#run-swarm option[value="dash_form"]').waitFor({state: 'attached', timeout: STEP_TIMEOUT_MS});
+    check('a spec submitted from the form adds its swarm', true);
+  } catch (_) {
+    check('a spec submitted from the form adds its swarm', false, await page.locator('#spec-result').textContent());
+  }
+  await page.locator('#spec-text').fill('name: broken\nagents: [\n');
+  await page.locator('#spec-submit').click();
+  const refused = await page.waitForFunction(() => {
+    const r = document.querySelector('#spec-result');
+    return r && r.dataset.ok === 'false' && r.textContent.includes('invalid_spec');
+  }, null, {timeout: 10_000, polling: 100}).then(() => true, () => false);
+  check('a broken spec is refused with the reason shown', refused, await page.locator('#spec-result').textContent());
 
   // -- a page without the token asks for it
   const context2 = await browser.newContext();
