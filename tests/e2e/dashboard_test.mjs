@@ -163,8 +163,10 @@ agents:
 const MOCK = `seed: 1
 latency: {fixed_ms: 300}
 rules:
-  - match: {system: "^You are analyst", history: "tool: "}
+  - match: {system: "^You are analyst", history: "tool: 4"}
     reply: "The sentence has 4 words."
+  - match: {system: "^You are analyst", history: "tool: "}
+    reply: "The tool gave no count."
   - match: {system: "^You are analyst", user: "count"}
     tool_calls:
       - {name: shell, arguments: {command: "echo one two three four | wc -w"}}
