@@ -144,8 +144,15 @@
   const problems = new Map(); // source -> message
 
   function report(source, error) {
-    if (error) problems.set(source, error instanceof Error ? error.message : String(error));
-    else problems.delete(source);
+    if (error && error.status === 401) {
+      // one line for every request the missing token stops
+      problems.delete(source);
+      problems.set('token', 'this server needs a valid token');
+    } else if (error) {
+      problems.set(source, error instanceof Error ? error.message : String(error));
+    } else {
+      problems.delete(source);
+    }
     const bar = $('#statusbar');
     if (problems.size === 0) {
       bar.dataset.ok = 'true';
@@ -448,6 +455,7 @@
       history.replaceState(history.state, '', '#run=' + encodeURIComponent(id));
     }
     setText($('#run-id'), id);
+    $('#graph-empty').hidden = true;
     setStatus('');
     setText($('#run-meta'), '');
     setAnswer(null);
