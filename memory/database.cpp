@@ -271,7 +271,7 @@ const std::vector<std::string>& database::column_families() {
   static const std::vector<std::string> names{std::string{cf_records}, std::string{cf_bm25},
                                               std::string{cf_meta},    std::string{cf_vectors},
                                               std::string{cf_journal}, std::string{cf_runs},
-                                              std::string{cf_working}};
+                                              std::string{cf_working}, std::string{cf_events}};
   return names;
 }
 

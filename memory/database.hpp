@@ -34,6 +34,8 @@ inline constexpr std::string_view cf_journal = "journal";
 inline constexpr std::string_view cf_runs = "runs";
 /// Working memory (the per-run blackboards).
 inline constexpr std::string_view cf_working = "working";
+/// The event log: every event of every run, by run and sequence (memory/event_log.hpp).
+inline constexpr std::string_view cf_events = "events";
 
 /// Per-database options.
 struct database_options {
@@ -49,8 +51,8 @@ struct database_options {
 };
 
 /// One open RocksDB database with the column families `records`, `bm25`, `meta`, `vectors`,
-/// `journal`, `runs` and `working` (missing ones are created on open, so older stores gain new
-/// ones). Shared by its users through `std::shared_ptr`; closed when the last one lets go.
+/// `journal`, `runs`, `working` and `events` (missing ones are created on open, so older stores
+/// gain new ones). Shared by its users through `std::shared_ptr`; closed when the last one lets go.
 /// Thread-safe (RocksDB is).
 class database {
 public:

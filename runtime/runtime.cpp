@@ -88,6 +88,15 @@ caf::expected<persistence> open_persistence(const runtime_options& opts) {
     out.db = std::move(*db);
     if (opts.journal)
       out.journal = std::make_shared<memory::journal>(out.db);
+    if (opts.event_log) {
+      out.events = std::make_shared<memory::event_log>(
+          out.db, memory::event_log_options{opts.event_log_retention, opts.event_log_max_runs});
+      if (auto pruned = out.events->prune(); !pruned)
+        return std::move(pruned.error());
+    }
+  } else if (opts.event_log) {
+    return make_error(errc::invalid_argument,
+                      "an event log (runtime_options::event_log) needs a data directory");
   }
   if (!opts.record_file.empty()) {
     auto c = net::cassette::create(opts.record_file);
@@ -129,7 +138,8 @@ swarm_config make_config(const runtime_options& opts, const persistence& p) {
   if (p.journal)
     cfg.steps = std::make_shared<journal_step_log>(p.journal);
   // Counted: until runtime::on_event adds a listener, senders skip the monitor.
-  cfg.event_listeners = std::make_shared<std::atomic<int64_t>>(0);
+  // The event log listens to every event for as long as the runtime lives.
+  cfg.event_listeners = std::make_shared<std::atomic<int64_t>>(p.events ? 1 : 0);
   if (!opts.cluster.listen.empty())
     cfg.hosted_agents = std::make_shared<std::atomic<int64_t>>(0);
   return cfg;
@@ -139,9 +149,10 @@ swarm_config make_config(const runtime_options& opts, const persistence& p) {
 
 runtime::impl::impl(const runtime_options& opts, llm_overrides ov, persistence p)
     : cfg(make_config(opts, p)), sys(cfg), overrides(std::move(ov)), store(std::move(p)),
-      client(std::make_shared<net::llm_client>(opts.llm)), monitor(spawn_monitor(sys)),
-      llm(make_llm_chain(opts)), factory(sys, monitor), stream_tokens(opts.stream_tokens),
-      max_connections(opts.llm.max_connections_per_endpoint), data_dir(opts.data_dir),
+      client(std::make_shared<net::llm_client>(opts.llm)),
+      monitor(spawn_monitor(sys, store.events)), llm(make_llm_chain(opts)), factory(sys, monitor),
+      stream_tokens(opts.stream_tokens), max_connections(opts.llm.max_connections_per_endpoint),
+      data_dir(opts.data_dir),
       workspaces(std::make_shared<run_workspaces>(data_dir, opts.keep_workspaces)) {}
 
 std::string new_run_id() {
@@ -477,6 +488,7 @@ std::vector<std::string> runtime::storage_damage() const {
 struct event_subscription::state {
   std::mutex mtx;
   std::function<void(const event&)> fn;
+  std::function<void(const logged_event&)> logged;
   caf::actor forwarder;
   std::shared_ptr<std::atomic<int64_t>> listeners; ///< the runtime's; one of them until cancel()
 };
@@ -499,6 +511,7 @@ void event_subscription::cancel() {
   {
     std::lock_guard<std::mutex> guard{state_->mtx};
     state_->fn = nullptr;
+    state_->logged = nullptr;
   }
   caf::anon_send_exit(state_->forwarder, caf::exit_reason::user_shutdown);
   if (state_->listeners)
@@ -510,18 +523,98 @@ event_subscription runtime::on_event(std::function<void(const event&)> fn) {
   return subscribe(impl_, std::move(fn));
 }
 
+runtime_stats runtime::stats() const {
+  runtime_stats out;
+  auto c = impl_->client->stats();
+  out.llm_requests = c.requests;
+  out.llm_attempts = c.attempts;
+  out.llm_retries = c.retries;
+  out.llm_cancelled = c.cancelled;
+  out.llm_connections_opened = c.connections_opened;
+  out.llm_in_flight = c.in_flight;
+  if (const auto& db = impl_->store.db) {
+    if (auto bytes = db->disk_usage())
+      out.storage_bytes = *bytes;
+    auto wal = db->wal_files();
+    out.wal_files = wal.files;
+    out.wal_bytes = wal.bytes;
+  }
+  return out;
+}
+
+caf::expected<std::vector<run_info>> runtime::runs() const {
+  auto& journal = impl_->store.journal;
+  if (!journal)
+    return make_error(errc::unknown_run, "this runtime keeps no run journal (no data directory, "
+                                         "or journal off)");
+  auto headers = journal->runs();
+  if (!headers)
+    return std::move(headers.error());
+  std::vector<run_info> out;
+  out.reserve(headers->size());
+  {
+    std::lock_guard<std::mutex> guard{impl_->mtx};
+    for (const auto& h : *headers)
+      out.push_back(to_run_info(h, impl_->active_runs.count(h.run_id) > 0));
+  }
+  std::stable_sort(out.begin(), out.end(), [](const run_info& a, const run_info& b) {
+    return a.started_ms > b.started_ms;
+  });
+  return out;
+}
+
+caf::error runtime::cancel_run(const std::string& run_id) {
+  std::lock_guard<std::mutex> guard{impl_->mtx};
+  auto i = impl_->cancellable.find(run_id);
+  if (i == impl_->cancellable.end())
+    return make_error(errc::unknown_run, "no run '" + run_id + "' runs in this runtime now");
+  caf::anon_send(i->second.root, task_cancel{i->second.task_id});
+  return {};
+}
+
+namespace {
+
+caf::error no_event_log() {
+  return make_error(errc::invalid_argument,
+                    "this runtime keeps no event log (runtime_options::event_log)");
+}
+
+} // namespace
+
+caf::expected<std::vector<logged_event>> runtime::run_events(const std::string& run_id,
+                                                             uint64_t after, size_t limit) const {
+  if (!impl_->store.events)
+    return no_event_log();
+  return impl_->store.events->read(run_id, after, limit);
+}
+
+caf::expected<event_subscription> runtime::follow_run(const std::string& run_id, uint64_t after,
+                                                      std::function<void(const logged_event&)> fn) {
+  if (!impl_->store.events)
+    return no_event_log();
+  return subscribe(impl_, {}, std::move(fn), swarm::follow_events{{}, run_id, after});
+}
+
 event_subscription runtime::subscribe(const std::shared_ptr<impl>& rt,
-                                      std::function<void(const event&)> fn) {
+                                      std::function<void(const event&)> fn,
+                                      std::function<void(const logged_event&)> logged,
+                                      std::optional<follow_events> follow) {
   auto st = std::make_shared<event_subscription::state>();
   st->fn = std::move(fn);
+  st->logged = std::move(logged);
   // The state is a spawn argument, not a capture: see spawn_monitor.
   st->forwarder = rt->sys.spawn(
       [](caf::event_based_actor*, std::shared_ptr<event_subscription::state> sub) -> caf::behavior {
         return {[sub](const event& e) {
-          std::lock_guard<std::mutex> guard{sub->mtx};
-          if (sub->fn)
-            sub->fn(e);
-        }};
+                  std::lock_guard<std::mutex> guard{sub->mtx};
+                  if (sub->fn)
+                    sub->fn(e);
+                },
+                [sub](const logged_event& e) {
+                  std::lock_guard<std::mutex> guard{sub->mtx};
+                  if (sub->logged)
+                    sub->logged(e);
+                }};
       },
       st);
   {
@@ -534,6 +627,12 @@ event_subscription runtime::subscribe(const std::shared_ptr<impl>& rt,
                               }),
                subs.end());
     subs.push_back(st->forwarder.address());
+  }
+  if (follow) {
+    // The event log listens already: a follower needs no count of its own.
+    follow->subscriber = st->forwarder;
+    caf::anon_send(rt->monitor, std::move(*follow));
+    return event_subscription{std::move(st)};
   }
   // Counted before the subscription is sent: events of any run started after this reach it.
   st->listeners = rt->cfg.event_listeners;

@@ -76,6 +76,19 @@ struct spending {
   bool cost_known = true;
 };
 
+/// What a runtime's shared parts are doing (runtime::stats): its LLM client, its data directory.
+struct runtime_stats {
+  uint64_t llm_requests = 0;           ///< chat and embedding calls started
+  uint64_t llm_attempts = 0;           ///< HTTP attempts (requests + retries)
+  uint64_t llm_retries = 0;            ///< attempts after a retryable failure
+  uint64_t llm_cancelled = 0;          ///< calls abandoned by their caller
+  uint64_t llm_connections_opened = 0; ///< connections to endpoints opened
+  uint64_t llm_in_flight = 0;          ///< calls under way now
+  uint64_t storage_bytes = 0;          ///< the database's files (0 without a data directory)
+  uint64_t wal_files = 0;              ///< its write-ahead log files now
+  uint64_t wal_bytes = 0;
+};
+
 /// A running swarm. Cheap to copy; valid while any copy or the runtime lives.
 class swarm_handle {
 public:
@@ -214,6 +227,32 @@ public:
   /// subscription goes (or the runtime stops). `fn` must not block.
   [[nodiscard]] event_subscription on_event(std::function<void(const event&)> fn);
 
+  /// Counters of the LLM client and the sizes of the data directory's database, now.
+  runtime_stats stats() const;
+
+  /// Every run the journal keeps, newest first (by start time). errc::unknown_run without a
+  /// journal.
+  [[nodiscard]] caf::expected<std::vector<run_info>> runs() const;
+
+  /// Cancels run `run_id`, running now in this runtime: its swarm stops asking, cancels what
+  /// its members do and answers with what is done; the run ends "cancelled" (errc::cancelled).
+  /// Returns at once. errc::unknown_run if no run of that id runs here now.
+  [[nodiscard]] caf::error cancel_run(const std::string& run_id);
+
+  /// Run `run_id`'s events with event::run_seq > `after` as the event log keeps them, oldest
+  /// first, at most `limit`. Errors: errc::invalid_argument without an event log
+  /// (runtime_options::event_log), io_error if the log cannot be read.
+  [[nodiscard]] caf::expected<std::vector<logged_event>>
+  run_events(const std::string& run_id, uint64_t after, size_t limit) const;
+
+  /// Calls `fn`, on a runtime thread, for run `run_id`'s events with run_seq > `after`: those
+  /// the event log has first, then each later one as the run goes, in order, none missed and
+  /// none twice, until the returned subscription goes. `fn` must not block.
+  /// errc::invalid_argument without an event log.
+  [[nodiscard]] caf::expected<event_subscription>
+  follow_run(const std::string& run_id, uint64_t after,
+             std::function<void(const logged_event&)> fn);
+
   /// The cluster as this runtime's node sees it (runtime_options::cluster): the node itself
   /// first, then every member it knows, by name. Empty when this runtime is no node.
   std::vector<node_info> cluster_members() const;
@@ -239,9 +278,12 @@ private:
   /// ended.
   static void resume_interrupted(const std::shared_ptr<impl>& rt);
 
-  /// on_event on the runtime state `rt`.
+  /// on_event on the runtime state `rt`; with `follow`, follow_events instead (`logged` gets the
+  /// events, `fn` none).
   static event_subscription subscribe(const std::shared_ptr<impl>& rt,
-                                      std::function<void(const event&)> fn);
+                                      std::function<void(const event&)> fn,
+                                      std::function<void(const logged_event&)> logged = {},
+                                      std::optional<follow_events> follow = std::nullopt);
 
   /// The actor a node hands a run submitted from another process: it runs the one
   /// run_submission it gets on `rt` and answers it (docs/cluster.md, "Runs from anywhere").

@@ -74,6 +74,27 @@ private:
   bool claimed_ = false;
 };
 
+// Makes a run cancellable (runtime::cancel_run) while it runs.
+class cancellable_run {
+public:
+  cancellable_run(runtime::impl& rt, std::string run_id, const agent_actor& root,
+                  const std::string& task_id)
+      : rt_(rt), id_(std::move(run_id)) {
+    std::lock_guard<std::mutex> guard{rt_.mtx};
+    rt_.cancellable[id_] = {root, task_id};
+  }
+  ~cancellable_run() {
+    std::lock_guard<std::mutex> guard{rt_.mtx};
+    rt_.cancellable.erase(id_);
+  }
+  cancellable_run(const cancellable_run&) = delete;
+  cancellable_run& operator=(const cancellable_run&) = delete;
+
+private:
+  runtime::impl& rt_;
+  std::string id_;
+};
+
 } // namespace
 
 caf::expected<result> swarm_handle::run(task_input in) const {
@@ -158,6 +179,7 @@ caf::expected<result> swarm_handle::run(task_input in) const {
   tell_repaired(rt.monitor, started, "spec", state_->spec_repaired);
   tell_repaired(rt.monitor, started, "task", task_repaired);
   auto run_started_at = std::chrono::steady_clock::now();
+  cancellable_run cancellable{rt, run_id, root, t.id};
   self->monitor(root);
   self->send(root, std::move(t));
   bool waiting = true;

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Fails when a project include points the wrong way through the layers (runtime/core -> net, memory -> actors -> runtime -> apps),
+"""Fails when a project include points the wrong way through the layers (runtime/core -> net, memory -> actors -> runtime -> serve -> apps),
 reaches into another module's internal/ or detail/, or a header pulls in Beast/Asio/RocksDB
 (detail/ headers are a folder's private plumbing: they may, and only that folder includes them)."""
 import pathlib
@@ -15,8 +15,9 @@ ALLOWED = {
     "mock_llm": {"runtime/core"},
     "actors": {"runtime/core", "net"},  # http_get uses net/http_fetch.hpp
     "runtime": {"runtime/core", "net", "memory", "actors"},
+    "serve": {"runtime", "runtime/core", "net"},  # the HTTP API over the runtime
     # `swarm memory` reads the store; `swarm cert` and the cluster commands use net/cluster_tls
-    "apps": {"runtime", "runtime/core", "mock_llm", "memory", "net"},
+    "apps": {"runtime", "runtime/core", "mock_llm", "memory", "net", "serve"},
     "examples": {"runtime", "runtime/core"},
     "bench": None,  # any public header
     "tests": None,

@@ -32,6 +32,8 @@ command add_init_command(CLI::App& app);
 command add_cert_command(CLI::App& app);
 /// `swarm node`: a long-running cluster node (docs/cluster.md).
 command add_node_command(CLI::App& app);
+/// `swarm serve`: the HTTP API, OpenAI facade and dashboard over one runtime (docs/api.md).
+command add_serve_command(CLI::App& app);
 /// `swarm cluster status`: a cluster's nodes as one of them sees them.
 command add_cluster_command(CLI::App& app);
 /// `swarm bench`: the benchmark scenarios beside their floors and the peers

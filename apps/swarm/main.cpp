@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
       {"mock-llm", cli::add_mock_llm_command(app)},
       {"memory", cli::add_memory_command(app)},
       {"cert", cli::add_cert_command(app)},
+      {"serve", cli::add_serve_command(app)},
       {"node", cli::add_node_command(app)},
       {"cluster", cli::add_cluster_command(app)},
       {"bench", cli::add_bench_command(app)},

@@ -33,6 +33,8 @@ boost::json::object to_json(const event& e) {
   boost::json::object out{{"seq", e.seq},       {"time_us", e.time_us}, {"kind", to_string(e.kind)},
                           {"run_id", e.run_id}, {"task_id", e.task_id}, {"agent", e.agent.str()},
                           {"leaf", e.leaf}};
+  if (e.run_seq > 0)
+    out["run_seq"] = e.run_seq;
   if (!e.name.empty())
     out["name"] = e.name;
   if (!e.text.empty())

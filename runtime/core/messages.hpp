@@ -370,7 +370,10 @@ typename F::result_type inspect(F& f, decision_score& x) {
 /// Something that happened in a run. Fields a kind does not use keep their defaults.
 struct event {
   event_kind kind = event_kind::member_started;
-  uint64_t seq = 0;    ///< set by the monitor: position in the runtime's stream, from 1
+  uint64_t seq = 0; ///< set by the monitor: position in the runtime's stream, from 1
+  /// Set by the monitor when the runtime keeps an event log: position in its run's log, from 1
+  /// and on across restarts of the runtime (a resumed run's events go on from the last kept).
+  uint64_t run_seq = 0;
   int64_t time_us = 0; ///< set by the monitor when 0: Unix microseconds
   std::string run_id;
   std::string task_id;
@@ -395,8 +398,8 @@ struct event {
 
 template <class F>
 typename F::result_type inspect(F& f, event& x) {
-  return f(caf::meta::type_name("event"), x.kind, x.seq, x.time_us, x.run_id, x.task_id, x.agent,
-           x.leaf, x.name, x.text, x.arguments, x.use, x.cost_usd, x.confidence, x.error,
+  return f(caf::meta::type_name("event"), x.kind, x.seq, x.run_seq, x.time_us, x.run_id, x.task_id,
+           x.agent, x.leaf, x.name, x.text, x.arguments, x.use, x.cost_usd, x.confidence, x.error,
            x.duration, x.round, x.step, x.attempts, x.total, x.approval, x.estimated, x.scores);
 }
 
@@ -408,6 +411,34 @@ struct subscribe_events {
 template <class F>
 typename F::result_type inspect(F& f, subscribe_events& x) {
   return f(caf::meta::type_name("subscribe_events"), x.subscriber);
+}
+
+/// One event as the event log keeps it: its run, its place in the run's log, and its JSON
+/// wire form (docs/events.md).
+struct logged_event {
+  uint64_t run_seq = 0;
+  event_kind kind = event_kind::run_started;
+  std::string run_id;
+  std::string json;
+};
+
+template <class F>
+typename F::result_type inspect(F& f, logged_event& x) {
+  return f(caf::meta::type_name("logged_event"), x.run_seq, x.kind, x.run_id, x.json);
+}
+
+/// Asks the monitor to send `subscriber` run `run_id`'s logged events with run_seq > `after`:
+/// first those the log has, then every later one as it comes, in order, none twice (each a
+/// logged_event). Needs the runtime's event log.
+struct follow_events {
+  caf::actor subscriber;
+  std::string run_id;
+  uint64_t after = 0;
+};
+
+template <class F>
+typename F::result_type inspect(F& f, follow_events& x) {
+  return f(caf::meta::type_name("follow_events"), x.subscriber, x.run_id, x.after);
 }
 
 } // namespace swarm
@@ -436,4 +467,6 @@ CAF_ADD_TYPE_ID(swarm, (swarm::decision_score))
 CAF_ADD_TYPE_ID(swarm, (swarm::event))
 CAF_ADD_TYPE_ID(swarm, (swarm::subscribe_events))
 CAF_ADD_TYPE_ID(swarm, (swarm::llm_fallback_target))
+CAF_ADD_TYPE_ID(swarm, (swarm::logged_event))
+CAF_ADD_TYPE_ID(swarm, (swarm::follow_events))
 CAF_END_TYPE_ID_BLOCK(swarm)

@@ -101,6 +101,16 @@ struct runtime_options {
   /// resumption finishes it or run_mode::fresh starts it over. Without a data directory
   /// workspaces live in a temporary directory that stop() removes either way. Default: false.
   bool keep_workspaces = false;
+  /// Keep every event of every run in the data directory's event log (memory/event_log.hpp),
+  /// numbered per run (event::run_seq), so that runtime::run_events and runtime::follow_run can
+  /// read a run's events again and a watcher can resume where it broke off. Needs `data_dir`.
+  /// Each event is then also written to disk and listened to, which a run nobody watches
+  /// otherwise skips. Default: false (`swarm serve` turns it on).
+  bool event_log = false;
+  /// How long the event log keeps a run's events after its last one. Default: 7 days.
+  std::chrono::hours event_log_retention{24 * 7};
+  /// At most this many runs keep their events in the log (the oldest go first). Default: 10,000.
+  size_t event_log_max_runs = 10000;
   /// The LLM client's options.
   llm_client_options llm;
   /// Makes this runtime a node of a cluster (cluster_options::listen); default: none.

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <random>
 #include <set>
@@ -24,6 +25,7 @@
 #include <caf/system_messages.hpp>
 
 #include "memory/database.hpp"
+#include "memory/event_log.hpp"
 #include "memory/journal.hpp"
 #include "memory/long_term_actor.hpp"
 #include "memory/working.hpp"
@@ -50,10 +52,11 @@ namespace swarm {
 
 // What the runtime keeps on disk and on tape, opened before the actor system starts.
 struct persistence {
-  std::shared_ptr<memory::database> db;     // null without a data directory
-  std::shared_ptr<memory::journal> journal; // null unless journaling
-  std::shared_ptr<net::cassette> recording; // record_file or replay_file
-  bool replay = false;                      // replay_file: no call reaches an endpoint
+  std::shared_ptr<memory::database> db;      // null without a data directory
+  std::shared_ptr<memory::journal> journal;  // null unless journaling
+  std::shared_ptr<memory::event_log> events; // null unless runtime_options::event_log
+  std::shared_ptr<net::cassette> recording;  // record_file or replay_file
+  bool replay = false;                       // replay_file: no call reaches an endpoint
 };
 
 struct runtime::impl {
@@ -124,6 +127,12 @@ struct runtime::impl {
   std::atomic<uint64_t> next_task{1};
   std::mutex mtx;
   std::set<std::string> active_runs; // journaled runs being run now (guarded by mtx)
+  /// What runtime::cancel_run needs of a run running now: its swarm's root and task id.
+  struct running_task {
+    agent_actor root;
+    std::string task_id;
+  };
+  std::map<std::string, running_task> cancellable; // by run id (guarded by mtx)
 
   /// Forgets run `run_id` (run_mode::fresh): its journal entries and working-memory notes.
   caf::error forget_run(const std::string& run_id) {

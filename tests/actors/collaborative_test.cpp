@@ -67,6 +67,7 @@ monitor_actor::behavior_type log_behavior(monitor_actor::pointer, std::shared_pt
         log->events.push_back(std::move(e));
       },
       [](subscribe_events&) {},
+      [](follow_events&) {},
   };
 }
 

@@ -63,6 +63,7 @@ monitor_actor::behavior_type recorder(std::shared_ptr<event_log> log) {
   return {
       [log](event& e) { log->add(std::move(e)); },
       [](subscribe_events&) {},
+      [](follow_events&) {},
   };
 }
 

@@ -54,6 +54,7 @@ monitor_actor::behavior_type log_events(monitor_actor::pointer, std::shared_ptr<
         log->events.push_back(std::move(e));
       },
       [](subscribe_events&) {},
+      [](follow_events&) {},
   };
 }
 

@@ -40,6 +40,7 @@ size_t for_each_wire_sample(const caf::actor& self, F&& f) {
   event ev;
   ev.kind = event_kind::decision_made;
   ev.seq = 12;
+  ev.run_seq = 9;
   ev.time_us = 1'700'000'000'000'000;
   ev.run_id = "run-1";
   ev.task_id = "t1";
@@ -81,6 +82,8 @@ size_t for_each_wire_sample(const caf::actor& self, F&& f) {
   visit(ev);
   visit(subscribe_events{self});
   visit(fallback);
+  visit(logged_event{9, event_kind::run_finished, "run-1", R"({"run_seq":9})"});
+  visit(follow_events{self, "run-1", 8});
   node_info info{"n2", "127.0.0.1:4242", 1'700'000'000'123, node_state::draining, 12,
                  3,    1'700'000'000'456};
   visit(node_state::unreachable);

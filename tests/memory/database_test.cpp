@@ -78,7 +78,7 @@ void make_db(const fs::path& dir, const std::vector<std::string>& cfs_names,
   delete db;
 }
 
-const std::vector<std::string> all_cfs{"bm25",    "default", "journal", "meta",
+const std::vector<std::string> all_cfs{"bm25",    "default", "events",  "journal", "meta",
                                        "records", "runs",    "vectors", "working"};
 
 } // namespace

@@ -265,8 +265,8 @@ TEST_CASE("records survive close and reopen with every column family listed") {
   REQUIRE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions{}, (path / "memory").string(), &names)
               .ok());
   std::sort(names.begin(), names.end());
-  CHECK(names == std::vector<std::string>{"bm25", "default", "journal", "meta", "records", "runs",
-                                          "vectors", "working"});
+  CHECK(names == std::vector<std::string>{"bm25", "default", "events", "journal", "meta", "records",
+                                          "runs", "vectors", "working"});
   for (int round = 0; round < 2; ++round) {
     auto store = open_ok(path);
     CHECK((*store->get("p1"))->tags == std::vector<std::string>{"t"});

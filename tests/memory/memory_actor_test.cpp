@@ -53,6 +53,7 @@ monitor_actor::behavior_type recording_monitor(monitor_actor::pointer,
         log->events.push_back(std::move(ev));
       },
       [](subscribe_events&) {},
+      [](follow_events&) {},
   };
 }
 
