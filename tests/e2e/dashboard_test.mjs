@@ -5,7 +5,8 @@
 // file, adds a two-agent swarm over HTTP and drives the dashboard: the token handed over in the
 // address, a run started from the form followed to `done` in the live graph, a second run whose
 // tool call waits for a human, approved from the dashboard, and a page without the token that
-// must ask for it. Saves ARTIFACT_DIR/dashboard.png (the finished run) and the servers' logs.
+// must ask for it. Saves ARTIFACT_DIR/dashboard.png (the finished run); the servers' logs, the
+// spec, the mock script and the data directory go to ARTIFACT_DIR/dashboard_test/.
 // Every wait is bounded; both servers are killed however the test ends.
 import {spawn} from 'node:child_process';
 import crypto from 'node:crypto';
@@ -21,6 +22,7 @@ if (!swarmBin || !sourceDir || !artifactArg) {
   process.exit(2);
 }
 const artifactDir = path.resolve(artifactArg);
+const workDir = path.join(artifactDir, 'dashboard_test'); // logs, spec, script, data directory
 let chromium;
 try {
   ({chromium} = await import('playwright-core'));
@@ -76,7 +78,7 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function start(name, args) {
-  const log = fs.openSync(path.join(artifactDir, `${name}.log`), 'w');
+  const log = fs.openSync(path.join(workDir, `${name}.log`), 'w');
   const child = spawn(swarmBin, args, {stdio: ['ignore', log, log]});
   fs.closeSync(log);
   child.on('error', (e) => console.log(`${name}: ${e.message}`));
@@ -87,7 +89,7 @@ function start(name, args) {
 
 function tail(name, lines = 20) {
   try {
-    return fs.readFileSync(path.join(artifactDir, `${name}.log`), 'utf8').split('\n').slice(-lines).join('\n');
+    return fs.readFileSync(path.join(workDir, `${name}.log`), 'utf8').split('\n').slice(-lines).join('\n');
   } catch (_) {
     return '(no log)';
   }
@@ -240,29 +242,29 @@ async function startRun(page, task) {
 }
 
 async function main() {
-  fs.mkdirSync(artifactDir, {recursive: true});
+  fs.mkdirSync(workDir, {recursive: true});
   if (!fs.existsSync(swarmBin)) fatal(`no swarm binary at ${swarmBin}`);
   if (!fs.existsSync(chromiumPath)) {
     fatal(`no Chromium at ${chromiumPath}: apt-get install -y chromium (or set CHROMIUM)`);
   }
-  const specFile = path.join(artifactDir, 'dash.yaml');
-  const mockFile = path.join(artifactDir, 'dash.mock.yaml');
-  const tokenFile = path.join(artifactDir, 'token');
+  const specFile = path.join(workDir, 'dash.yaml');
+  const mockFile = path.join(workDir, 'dash.mock.yaml');
+  const tokenFile = path.join(workDir, 'token');
   const token = `e2e-${crypto.randomBytes(16).toString('hex')}`;
   fs.writeFileSync(specFile, SPEC);
   fs.writeFileSync(mockFile, MOCK);
   fs.writeFileSync(tokenFile, token, {mode: 0o600});
-  const dataDir = path.join(artifactDir, 'state');
+  const dataDir = path.join(workDir, 'state');
   fs.rmSync(dataDir, {recursive: true, force: true});
-  for (const f of ['mock.port', 'serve.port']) fs.rmSync(path.join(artifactDir, f), {force: true});
+  for (const f of ['mock.port', 'serve.port']) fs.rmSync(path.join(workDir, f), {force: true});
 
-  const mock = start('mock', ['mock-llm', '--port', '0', '--port-file', path.join(artifactDir, 'mock.port'),
+  const mock = start('mock', ['mock-llm', '--port', '0', '--port-file', path.join(workDir, 'mock.port'),
     '--script', mockFile]);
-  const mockPort = await waitForPort(path.join(artifactDir, 'mock.port'), mock, 10_000);
+  const mockPort = await waitForPort(path.join(workDir, 'mock.port'), mock, 10_000);
   const serve = start('serve', ['serve', '--host', '127.0.0.1', '--port', '0',
-    '--port-file', path.join(artifactDir, 'serve.port'), '--data-dir', dataDir, '--token-file', tokenFile,
+    '--port-file', path.join(workDir, 'serve.port'), '--data-dir', dataDir, '--token-file', tokenFile,
     '--llm-url', `http://127.0.0.1:${mockPort}/v1`]);
-  const port = await waitForPort(path.join(artifactDir, 'serve.port'), serve, 20_000);
+  const port = await waitForPort(path.join(workDir, 'serve.port'), serve, 20_000);
   const base = `http://127.0.0.1:${port}`;
 
   let health = null;
@@ -478,7 +480,7 @@ try {
 }
 if (failed > 0) {
   exitCode = 1;
-  console.log(`logs: ${path.join(artifactDir, 'serve.log')}, ${path.join(artifactDir, 'mock.log')}`);
+  console.log(`logs: ${path.join(workDir, 'serve.log')}, ${path.join(workDir, 'mock.log')}`);
 }
 console.log(`dashboard_test: ${passed} passed, ${failed} failed`);
 process.exit(exitCode);
