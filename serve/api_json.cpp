@@ -89,6 +89,72 @@ json::object to_json(const run_info& r, bool with_members) {
   return out;
 }
 
+namespace {
+
+agent_id agent_of(std::string_view s) {
+  auto slash = s.find('/');
+  if (slash == std::string_view::npos)
+    return agent_id{{}, std::string{s}};
+  return agent_id{std::string{s.substr(0, slash)}, std::string{s.substr(slash + 1)}};
+}
+
+usage usage_of(const json::value* v) {
+  usage u;
+  const auto* o = v ? v->if_object() : nullptr;
+  if (!o)
+    return u;
+  auto n = [&](const char* key) {
+    const auto* x = o->if_contains(key);
+    return x && x->is_number() ? x->to_number<uint64_t>() : uint64_t{0};
+  };
+  u.prompt_tokens = n("prompt_tokens");
+  u.completion_tokens = n("completion_tokens");
+  u.calls = n("calls");
+  return u;
+}
+
+} // namespace
+
+caf::expected<run_info> run_info_from_json(const json::object& o) {
+  run_info r;
+  auto id = string_field(o, "id");
+  auto status = string_field(o, "status");
+  if (!id || !status)
+    return make_error(errc::invalid_argument, "the server's answer is no run (no id or status)");
+  r.run_id = *id;
+  r.status = *status;
+  r.swarm = string_field(o, "swarm").value_or("");
+  r.task_text = string_field(o, "task").value_or("");
+  for (auto [key, field] :
+       {std::pair{"started_ms", &r.started_ms}, std::pair{"finished_ms", &r.finished_ms}})
+    if (const auto* v = o.if_contains(key); v && v->is_number())
+      *field = v->to_number<int64_t>();
+  if (const auto* e = o.if_contains("error"); e && !e->is_null())
+    r.error = describe(error_from_json(*e));
+  if (const auto* res = o.if_contains("result"); res && res->is_object()) {
+    const auto& x = res->as_object();
+    r.outcome.text = string_field(x, "text").value_or("");
+    r.outcome.agent = agent_of(string_field(x, "agent").value_or(""));
+    r.outcome.use = usage_of(x.if_contains("usage"));
+    if (const auto* c = x.if_contains("confidence"); c && c->is_number())
+      r.outcome.confidence = c->to_number<double>();
+  }
+  if (const auto* ms = o.if_contains("members"); ms && ms->is_array())
+    for (const auto& m : ms->as_array()) {
+      const auto* mo = m.if_object();
+      if (!mo)
+        continue;
+      result member;
+      member.agent = agent_of(string_field(*mo, "agent").value_or(""));
+      member.text = string_field(*mo, "text").value_or("");
+      member.use = usage_of(mo->if_contains("usage"));
+      if (const auto* e = mo->if_contains("error"); e && !e->is_null())
+        member.error = error_from_json(*e);
+      r.outcome.trace.push_back(std::move(member));
+    }
+  return r;
+}
+
 json::object to_json(const swarm_summary& s, bool with_health) {
   json::array agents;
   for (const auto& name : s.agents) {

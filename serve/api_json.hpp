@@ -34,6 +34,11 @@ unsigned http_status_of(const caf::error& err);
 /// member's result) only `with_members`.
 boost::json::object to_json(const run_info& r, bool with_members = true);
 
+/// The run a JSON object of to_json(run_info) describes (a client of the API): its id, swarm,
+/// task, status, times, error, and once done its result with the members' results as its
+/// trace. errc::invalid_argument for an object that is no run.
+caf::expected<run_info> run_info_from_json(const boost::json::object& o);
+
 /// What the API tells of a swarm.
 struct swarm_summary {
   std::string name;

@@ -247,16 +247,20 @@ struct api_server::impl : std::enable_shared_from_this<api_server::impl> {
     return to_json(sum, with_health);
   }
 
+  // A spec that does not load: 400 invalid_spec with each problem's path and line.
+  static void invalid_spec(http_exchange& ex, const spec_parse_result& parsed,
+                           std::string_view source) {
+    json::array problems;
+    for (const auto& p : parsed.problems)
+      problems.push_back({{"path", p.path}, {"line", p.line}, {"message", p.message}});
+    fail(ex, 400, "invalid_spec", problems_text(source, parsed.problems),
+         {{"problems", std::move(problems)}});
+  }
+
   void post_swarm(const http_request& req, http_exchange& ex) {
     auto parsed = parse_spec(req.body, "request body");
-    if (!parsed.spec) {
-      json::array problems;
-      for (const auto& p : parsed.problems)
-        problems.push_back({{"path", p.path}, {"line", p.line}, {"message", p.message}});
-      fail(ex, 400, "invalid_spec", problems_text("request body", parsed.problems),
-           {{"problems", std::move(problems)}});
-      return;
-    }
+    if (!parsed.spec)
+      return invalid_spec(ex, parsed, "request body");
     auto& spec = *parsed.spec;
     if (auto err = add_swarm(spec, req.param("replace") == "true", true)) {
       fail(ex, err);
@@ -391,17 +395,19 @@ struct api_server::impl : std::enable_shared_from_this<api_server::impl> {
     if (!body)
       return fail(*ex, 400, "bad_request", error_message(body.error()));
     auto swarm = string_field(*body, "swarm");
+    auto spec_text = string_field(*body, "spec");
     auto task = string_field(*body, "task");
-    if (!swarm || swarm->empty())
-      return fail(*ex, 400, "bad_request", "the body needs \"swarm\": the name of a served swarm");
+    if (swarm && spec_text)
+      return fail(*ex, 400, "bad_request",
+                  "the body gives \"swarm\" and \"spec\": a run is of one or the other");
+    if ((!swarm || swarm->empty()) && !spec_text)
+      return fail(*ex, 400, "bad_request",
+                  "the body needs \"swarm\" (the name of a served swarm) or \"spec\" (a "
+                  "spec's text: a swarm of its own for this run)");
     if (!task)
       return fail(*ex, 400, "bad_request", "the body needs \"task\": the task's text");
     auto run_id = string_field(*body, "run_id").value_or(std::string{});
     bool wait = bool_field(*body, "wait").value_or(false);
-    auto s = find_swarm(*swarm);
-    if (!s)
-      return unknown_swarm(*ex, *swarm);
-    task_input in{*task, run_id.empty() ? new_run_id() : run_id, {}, run_mode::start};
     if (!run_id.empty()) {
       caf::error err;
       if (auto known = run_of(run_id, err))
@@ -409,6 +415,22 @@ struct api_server::impl : std::enable_shared_from_this<api_server::impl> {
                     "run '" + run_id + "' exists (" + known->status +
                         "): resume it with POST /v1/runs/" + run_id + "/resume");
     }
+    std::optional<swarm_handle> team;
+    if (spec_text) {
+      auto source = string_field(*body, "spec_source").value_or("spec");
+      auto parsed = parse_spec(*spec_text, source);
+      if (!parsed.spec)
+        return invalid_spec(*ex, parsed, source);
+      auto spawned = rt.spawn(*parsed.spec);
+      if (!spawned)
+        return fail(*ex, spawned.error());
+      team = std::move(*spawned);
+    } else if (auto s = find_swarm(*swarm)) {
+      team = s->handle;
+    } else {
+      return unknown_swarm(*ex, *swarm);
+    }
+    task_input in{*task, run_id.empty() ? new_run_id() : run_id, {}, run_mode::start};
     auto id = in.run_id;
     std::function<void(const caf::expected<result>&)> done;
     if (wait)
@@ -419,10 +441,14 @@ struct api_server::impl : std::enable_shared_from_this<api_server::impl> {
           return fail(*ex, 500, "internal", "run '" + id + "' ended but is not in the journal");
         reply(*ex, 200, to_json(*info));
       };
-    if (!launch(*swarm, s->handle, std::move(in), false, std::move(done)))
+    bool own = spec_text.has_value();
+    if (!launch(own ? team->name() : *swarm, *team, std::move(in), own, std::move(done))) {
+      if (own)
+        team->stop();
       return fail(*ex, 429, "too_many_runs",
                   "the server runs " + std::to_string(opts.max_live_runs) +
                       " runs already (or this run id is running): try again later");
+    }
     if (wait)
       return; // answered by the run's thread
     caf::error err;

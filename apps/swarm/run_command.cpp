@@ -20,12 +20,14 @@
 #include "apps/swarm/run_checks.hpp"
 #include "apps/swarm/run_report.hpp"
 #include "apps/swarm/run_watch.hpp"
+#include "net/api_client.hpp"
 #include "net/cluster_tls.hpp"
 #include "runtime/cluster_node.hpp"
 #include "runtime/core/errc.hpp"
 #include "runtime/core/event_json.hpp"
 #include "runtime/core/run_id.hpp"
 #include "runtime/runtime.hpp"
+#include "serve/api_json.hpp"
 
 namespace swarm::cli {
 
@@ -53,6 +55,7 @@ struct run_args {
   // --keep-workspaces: leave <data-dir>/workspaces/<run id> when the run ends
   bool keep_workspaces = false;
   std::string cluster;   // --cluster HOST:PORT: the run goes to that node (docs/cluster.md)
+  std::string server;    // --server URL: the run goes to that `swarm serve` (docs/api.md)
   net::tls_files tls;    // its link: mutual TLS,
   bool insecure = false; // or plain TCP on loopback
   int connect_timeout_ms = 5000;
@@ -192,6 +195,8 @@ public:
       return *code;
     if (!args_.cluster.empty())
       return submit();
+    if (!args_.server.empty())
+      return hand_to_server();
     if (auto code = open())
       return *code;
     if (auto code = prepare())
@@ -387,6 +392,172 @@ private:
     return report();
   }
 
+  // --server: the run goes to the `swarm serve` at that URL, which owns it (its journal, its
+  // data directory); its events stream back here, then its result. SIGINT cancels it there.
+  int hand_to_server() {
+    if (!args_.record_file.empty() || !args_.replay_file.empty() || args_.keep_workspaces ||
+        args_.fresh || !args_.cluster.empty() || !args_.llm_url.empty() || !args_.model.empty())
+      return refuse(args_, "--record, --replay, --keep-workspaces, --fresh, --cluster, --llm-url "
+                           "and --model are not for a run on a server (--server): the server's "
+                           "own options and the spec decide them");
+    auto ep = net::parse_api_url(args_.server);
+    if (!ep)
+      return refuse(args_, ep.error(), exit_usage);
+    const char* token = std::getenv("SWARM_TOKEN");
+    net::api_client api{*ep, token ? token : "", std::chrono::seconds(30)};
+    // The run starts there: a new one with the spec's text, or a resumption.
+    auto answered =
+        args_.resume.empty()
+            ? api.call("POST", "/v1/runs",
+                       boost::json::serialize(boost::json::object{{"spec", spec_->text},
+                                                                  {"spec_source", spec_->source},
+                                                                  {"task", args_.task},
+                                                                  {"run_id", args_.run_id}}))
+            : api.call("POST", "/v1/runs/" + args_.resume + "/resume");
+    if (!answered) {
+      print_refusal(args_, answered.error(), exit_failed);
+      std::cerr << "swarm run: " << describe(answered.error()) << "\n";
+      return exit_failed;
+    }
+    boost::system::error_code ec;
+    auto reply = boost::json::parse(answered->body, ec);
+    if (ec || !reply.is_object())
+      return refuse(args_, "--server: the answer of " + api.describe() + " is not JSON");
+    if (answered->status >= 300) {
+      const auto* e = reply.as_object().if_contains("error");
+      auto err = e ? error_from_json(*e) : make_error(errc::invalid_argument, answered->body);
+      if (const auto* code = e && e->is_object() ? e->as_object().if_contains("code") : nullptr;
+          code && code->is_string() && code->as_string() == "invalid_spec")
+        err = make_error(errc::invalid_spec, error_message(err));
+      return refuse(args_,
+                    make_error(errc::invalid_argument,
+                               "the server at " + api.describe() + " refused the run (" +
+                                   std::to_string(answered->status) + "): " + error_message(err)),
+                    answered->status == 401 || answered->status == 400 ? exit_usage : exit_failed);
+    }
+    auto started = serve::run_info_from_json(reply.as_object());
+    if (!started)
+      return refuse(args_, started.error(), exit_failed);
+    auto swarm = spec_ ? spec_->name : started->swarm;
+    end_ = run_end{started->run_id, swarm, "server " + api.describe()};
+    if (!args_.quiet)
+      std::cerr << "swarm run: " << swarm << " on the server at " << api.describe() << " | run "
+                << started->run_id << " | if this command stops, the server goes on: swarm run "
+                << "--resume " << started->run_id << " --server " << args_.server
+                << " gets its result\n";
+    std::vector<std::string> agents;
+    if (spec_)
+      for (const auto& a : spec_->agents)
+        agents.push_back(a.name);
+    progress_ =
+        std::make_shared<run_watch>(run_watch_options{args_.quiet, ::isatty(STDERR_FILENO) == 1,
+                                                      events_.get(), args_.stream && !args_.json},
+                                    started->run_id, swarm, agents);
+    std::atomic<bool> interrupted{false};
+    signal_watch watch{[&] { interrupted = true; }};
+    auto begun = std::chrono::steady_clock::now();
+    follow_server_run(api, started->run_id, interrupted);
+    end_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begun).count();
+    end_.out = server_outcome(api, started->run_id, end_.interrupted);
+    progress_->settle();
+    return report();
+  }
+
+  // Feeds the run's events from the server to the progress until run_finished, the stream
+  // resumed (Last-Event-ID) when it breaks; decides its approvals as --approve says; a signal
+  // cancels the run there (once), and a second one stops waiting.
+  void follow_server_run(const net::api_client& api, const std::string& run_id,
+                         const std::atomic<bool>& interrupted) {
+    std::string last;
+    bool finished = false;
+    bool cancel_sent = false;
+    int failures = 0;
+    auto on_event = [&](const net::sse_event& sse) {
+      last = sse.id;
+      boost::system::error_code ec;
+      auto j = boost::json::parse(sse.data, ec);
+      if (ec || !j.is_object())
+        return true;
+      auto e = event_from_json(j.as_object());
+      if (!e)
+        return true;
+      (*progress_)(*e);
+      if (e->kind == event_kind::approval_waiting && args_.approve != "ask")
+        decide_on_server(api, run_id, e->approval, args_.approve == "yes");
+      if (e->kind == event_kind::approval_waiting && args_.approve == "ask" && !args_.quiet)
+        std::cerr << "swarm run: tool " << e->name << " waits for approval: the dashboard or "
+                  << "POST /v1/approvals/ID decides it (or run with --approve yes|no)\n";
+      finished = e->kind == event_kind::run_finished;
+      return !finished;
+    };
+    while (!finished) {
+      auto err = api.stream("/v1/runs/" + run_id + "/events", last, on_event,
+                            [&] { return interrupted && !cancel_sent; });
+      if (interrupted && !cancel_sent) {
+        cancel_sent = true;
+        if (!args_.quiet)
+          std::cerr << "swarm run: cancelling run " << run_id << " on the server\n";
+        static_cast<void>(api.call("POST", "/v1/runs/" + run_id + "/cancel"));
+        continue;
+      }
+      if (finished)
+        break;
+      // The stream ended early (the server restarts, a proxy dropped it): again from `last`.
+      if (err && ++failures > 30) {
+        std::cerr << "swarm run: " << describe(err) << "\n";
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
+  }
+
+  // How the run ended on the server: its result, or its error (as the server names it);
+  // `still_running` when it did not end (this command stopped waiting).
+  static caf::expected<result> server_outcome(const net::api_client& api, const std::string& id,
+                                              bool& still_running) {
+    auto ended = api.call("GET", "/v1/runs/" + id);
+    if (!ended)
+      return std::move(ended.error());
+    boost::system::error_code ec;
+    auto j = boost::json::parse(ended->body, ec);
+    if (ec || !j.is_object())
+      return make_error(errc::io_error, "the answer of " + api.describe() + " is not JSON");
+    auto info = serve::run_info_from_json(j.as_object());
+    if (!info)
+      return std::move(info.error());
+    still_running = info->status == "running";
+    if (info->status == "done")
+      return std::move(info->outcome);
+    if (const auto* e = j.as_object().if_contains("error"); e && !e->is_null())
+      return error_from_json(*e);
+    return make_error(errc::cancelled, "run " + id + " ended " + info->status);
+  }
+
+  static void decide_on_server(const net::api_client& api, const std::string& run_id,
+                               uint64_t approval, bool approve) {
+    auto listed = api.call("GET", "/v1/approvals");
+    if (!listed)
+      return;
+    boost::system::error_code ec;
+    auto j = boost::json::parse(listed->body, ec);
+    const auto* data = !ec && j.is_object() ? j.as_object().if_contains("data") : nullptr;
+    if (!data || !data->is_array())
+      return;
+    auto suffix = ":" + std::to_string(approval);
+    for (const auto& a : data->as_array()) {
+      const auto* o = a.if_object();
+      if (!o)
+        continue;
+      auto id = serve::string_field(*o, "id").value_or("");
+      if (serve::string_field(*o, "run_id") == run_id && id.ends_with(suffix))
+        static_cast<void>(api.call(
+            "POST", "/v1/approvals/" + id,
+            boost::json::serialize(boost::json::object{
+                {"approve", approve},
+                {"reason", "swarm run --approve " + std::string{approve ? "yes" : "no"}}})));
+    }
+  }
+
   // The answer (or the JSON object) on stdout; the summary, spending and what to do next on
   // stderr.
   int report() {
@@ -398,15 +569,18 @@ private:
       std::cout << (progress_->streamed() ? "## answer\n" : "") << end_.out->text << "\n";
     if (auto problem = progress_->events_error(); !problem.empty())
       std::cerr << "swarm run: " << problem << " (" << args_.events_file << ")\n";
-    auto resume_hint =
-        "swarm run --resume " + end_.run_id +
-        (args_.cluster.empty() ? " --data-dir " + args_.data_dir : " --cluster " + args_.cluster);
+    auto resume_hint = "swarm run --resume " + end_.run_id +
+                       (!args_.server.empty()   ? " --server " + args_.server
+                        : args_.cluster.empty() ? " --data-dir " + args_.data_dir
+                                                : " --cluster " + args_.cluster);
+    bool remote = !args_.cluster.empty() || !args_.server.empty();
     if (end_.interrupted) {
-      if (args_.cluster.empty())
+      if (!remote)
         std::cerr << "swarm run: interrupted; continue with: " << resume_hint << "\n";
       else
-        std::cerr << "swarm run: stopped waiting; the run goes on at " << args_.cluster << ": "
-                  << resume_hint << " gets its result\n";
+        std::cerr << "swarm run: stopped waiting; the run goes on at "
+                  << (args_.server.empty() ? args_.cluster : args_.server) << ": " << resume_hint
+                  << " gets its result\n";
       return exit_interrupted;
     }
     if (!args_.quiet) {
@@ -419,7 +593,7 @@ private:
                 << "swarm run: " << run_next_step(end_.out.error(), resume_hint) << "\n";
       return run_exit_code(end_.out.error(), exit_failed);
     }
-    if (!args_.quiet && args_.cluster.empty())
+    if (!args_.quiet && !remote)
       std::cerr << "swarm run: run " << end_.run_id << " is kept in " << args_.data_dir
                 << ": swarm memory journal " << end_.run_id << " --data-dir " << args_.data_dir
                 << "\n";
@@ -499,6 +673,11 @@ command add_run_command(CLI::App& app) {
                   "with --cluster: how long the node may take to answer the link; a node silent "
                   "twice as long during the run is lost (default 5000)")
       ->check(CLI::Range(100, 600000));
+  sub->add_option("--server", args->server,
+                  "URL of a `swarm serve` (http://HOST:PORT): the run goes there (it keeps its "
+                  "journal), its events and result come back here; SIGINT cancels it there; "
+                  "the token from SWARM_TOKEN (docs/api.md)")
+      ->excludes("--cluster");
   sub->get_option("--resume")->excludes("--task-file")->excludes("--no-memory");
   // A command line CLI11 refuses never reaches the command (main prints the failure through
   // app.exit): `swarm run ... --json` still owes its one JSON object.

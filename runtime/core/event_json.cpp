@@ -83,6 +83,110 @@ std::string to_json_line(const event& e) {
   return boost::json::serialize(to_json(e));
 }
 
+namespace {
+
+caf::error bad_field(const char* key) {
+  return make_error(errc::invalid_argument,
+                    std::string{"an event's \""} + key + "\" is missing or of the wrong type");
+}
+
+// Reads `o[key]` into `out` when present; false if present with another type.
+bool read(const boost::json::object& o, const char* key, std::string& out) {
+  const auto* v = o.if_contains(key);
+  if (!v)
+    return true;
+  if (!v->is_string())
+    return false;
+  out = std::string{v->as_string()};
+  return true;
+}
+
+template <class T>
+bool read_number(const boost::json::object& o, const char* key, T& out) {
+  const auto* v = o.if_contains(key);
+  if (!v || v->is_null())
+    return true;
+  if (v->is_uint64())
+    out = static_cast<T>(v->as_uint64());
+  else if (v->is_int64())
+    out = static_cast<T>(v->as_int64());
+  else if (v->is_double())
+    out = static_cast<T>(v->as_double());
+  else
+    return false;
+  return true;
+}
+
+} // namespace
+
+caf::error error_from_json(const boost::json::value& v) {
+  const auto* o = v.if_object();
+  std::string code;
+  std::string message;
+  if (!o || !read(*o, "code", code) || !read(*o, "message", message))
+    return make_error(errc::member_failed, "an undecodable error");
+  for (int x = 1; x <= static_cast<int>(errc::node_unreachable); ++x)
+    if (to_string(static_cast<errc>(x)) == code)
+      return make_error(static_cast<errc>(x), message);
+  return make_error(errc::member_failed, code + ": " + message);
+}
+
+caf::expected<event> event_from_json(const boost::json::object& o) {
+  event e;
+  std::string kind;
+  if (!read(o, "kind", kind))
+    return bad_field("kind");
+  bool known = false;
+  for (int x = 0; x <= static_cast<int>(event_kind::input_repaired) && !known; ++x)
+    if (to_string(static_cast<event_kind>(x)) == kind) {
+      e.kind = static_cast<event_kind>(x);
+      known = true;
+    }
+  if (!known)
+    return make_error(errc::invalid_argument, "an event of unknown kind '" + kind + "'");
+  std::string agent;
+  for (auto [key, field] : {std::pair{"run_id", &e.run_id}, std::pair{"task_id", &e.task_id},
+                            std::pair{"name", &e.name}, std::pair{"text", &e.text},
+                            std::pair{"arguments", &e.arguments}, std::pair{"agent", &agent}})
+    if (!read(o, key, *field))
+      return bad_field(key);
+  if (auto slash = agent.find('/'); slash != std::string::npos)
+    e.agent = agent_id{agent.substr(0, slash), agent.substr(slash + 1)};
+  else
+    e.agent = agent_id{{}, agent};
+  double duration_ms = 0;
+  if (!read_number(o, "seq", e.seq) || !read_number(o, "run_seq", e.run_seq) ||
+      !read_number(o, "time_us", e.time_us) || !read_number(o, "confidence", e.confidence) ||
+      !read_number(o, "round", e.round) || !read_number(o, "step", e.step) ||
+      !read_number(o, "attempts", e.attempts) || !read_number(o, "total", e.total) ||
+      !read_number(o, "approval", e.approval) || !read_number(o, "duration_ms", duration_ms))
+    return bad_field("a number");
+  e.duration = std::chrono::duration_cast<caf::timespan>(
+      std::chrono::duration<double, std::milli>(duration_ms));
+  if (const auto* c = o.if_contains("cost_usd"))
+    e.cost_usd = c->is_null() ? -1 : (c->is_number() ? c->to_number<double>() : 0);
+  if (const auto* l = o.if_contains("leaf"); l && l->is_bool())
+    e.leaf = l->as_bool();
+  if (const auto* x = o.if_contains("estimated"); x && x->is_bool())
+    e.estimated = x->as_bool();
+  if (const auto* u = o.if_contains("usage"); u && u->is_object())
+    if (!read_number(u->as_object(), "prompt_tokens", e.use.prompt_tokens) ||
+        !read_number(u->as_object(), "completion_tokens", e.use.completion_tokens) ||
+        !read_number(u->as_object(), "calls", e.use.calls))
+      return bad_field("usage");
+  if (const auto* err = o.if_contains("error"); err && !err->is_null())
+    e.error = error_from_json(*err);
+  if (const auto* scores = o.if_contains("scores"); scores && scores->is_array())
+    for (const auto& s : scores->as_array()) {
+      const auto* so = s.if_object();
+      decision_score d;
+      if (!so || !read(*so, "option", d.option) || !read_number(*so, "value", d.value))
+        return bad_field("scores");
+      e.scores.push_back(std::move(d));
+    }
+  return e;
+}
+
 boost::json::array members_json(const run_view& v) {
   boost::json::array out;
   for (const auto& m : v.members()) {

@@ -5,6 +5,7 @@
 #include <string>
 
 #include <boost/json/object.hpp>
+#include <caf/expected.hpp>
 
 #include "runtime/core/events.hpp"
 
@@ -21,6 +22,16 @@ boost::json::object to_json(const event& e);
 
 /// The event as one line of JSON (no newline).
 std::string to_json_line(const event& e);
+
+/// The error an `error_json` object describes: its code as the swarm::errc of that name, else
+/// errc::member_failed with "CODE: message" (a code of another category).
+caf::error error_from_json(const boost::json::value& v);
+
+/// The event a JSON object of to_json describes (a watcher of another process's stream): every
+/// field it has, `line` ignored; an error's code that names no swarm::errc becomes
+/// errc::member_failed with "CODE: message". errc::invalid_argument naming the field for an
+/// object that is not an event (no known `kind`, a field of the wrong type).
+caf::expected<event> event_from_json(const boost::json::object& o);
 
 /// Every member of the view: {"agent", "leaf", "state", "tasks", "round", "text", "error",
 /// "usage", "busy_ms"} (fields that do not apply left out), in the view's order.

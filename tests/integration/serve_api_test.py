@@ -458,6 +458,45 @@ def main():
     check("the approved run finishes", ended and ended["status"] == "done" and
           "9 words" in ended["result"]["text"], ended)
 
+    # -- swarm run --server: a run handed to the server, watched from here ----------------------
+    server_url = f"http://127.0.0.1:{port}"
+    debate_file = write("debate.yaml", debate)
+    cli = subprocess.run([SWARM, "run", debate_file, "--task", "handed over", "--server",
+                          server_url], capture_output=True, text=True, timeout=60)
+    check("swarm run --server runs the spec there and prints its answer", cli.returncode == 0 and
+          cli.stdout.startswith("VERDICT") and "consensus in round 2" in cli.stderr,
+          cli.stderr[-1500:])
+    handed = [r for r in api.call("GET", "/v1/runs?limit=100")[1]["data"]
+              if r["task"] == "handed over"]
+    check("... and the server keeps the run", len(handed) == 1 and handed[0]["status"] == "done",
+          handed)
+    again = subprocess.run([SWARM, "run", "--resume", handed[0]["id"], "--server", server_url,
+                            "-q"], capture_output=True, text=True, timeout=60)
+    check("swarm run --resume ID --server answers a done run", again.returncode == 0 and
+          again.stdout.startswith("VERDICT"), again.stderr[-800:])
+    bad_file = write("bad.yaml", "name: bad\nagents: [{name: a, modl: 3}]\n")
+    bad = subprocess.run([SWARM, "run", bad_file, "--task", "x", "--server", server_url],
+                         capture_output=True, text=True, timeout=60)
+    check("a spec the server refuses is exit 2 naming the problem", bad.returncode == 2 and
+          "modl" in bad.stderr, bad.stderr[-800:])
+    slow_file = write("slow.yaml", slow_spec)
+    p = subprocess.Popen([SWARM, "run", slow_file, "--task", "interrupt me", "--server",
+                          server_url], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for(lambda: any(r["task"] == "interrupt me" for r in
+                         api.call("GET", "/v1/runs?status=running")[1]["data"]), 10)
+    time.sleep(0.3)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=60)
+    gone = [r for r in api.call("GET", "/v1/runs?limit=100")[1]["data"]
+            if r["task"] == "interrupt me"]
+    check("SIGINT to swarm run --server cancels the run on the server", gone and
+          gone[0]["status"] == "cancelled" and p.returncode != 0 and "cancelling" in err,
+          (p.returncode, gone, err[-800:]))
+    nowhere = subprocess.run([SWARM, "run", debate_file, "--task", "x", "--server",
+                              "http://127.0.0.1:1"], capture_output=True, text=True, timeout=60)
+    check("a server that is not there is exit 1 naming it", nowhere.returncode == 1 and
+          "127.0.0.1:1" in nowhere.stderr, nowhere.stderr[-500:])
+
     # -- SIGTERM with a live run, restart, resume -----------------------------------------------
     st, live = api.call("POST", "/v1/runs", {"swarm": "slow", "task": "survive a restart"})
     lid = live["id"]
@@ -527,6 +566,17 @@ def main():
     check("an event stream takes the token as ?token=", st == 200 and events, st)
     st, frames = ws_events(port, f"/v1/runs/{rid}/events")
     check("a WebSocket without a token is refused", st == 401, st)
+    env = dict(os.environ, SWARM_TOKEN=secret)
+    cli = subprocess.run([SWARM, "run", write("d2.yaml", debate), "--task", "with a token",
+                          "--server", f"http://127.0.0.1:{port}", "-q"], capture_output=True,
+                         text=True, timeout=60, env=env)
+    check("swarm run --server sends SWARM_TOKEN", cli.returncode == 0 and
+          cli.stdout.startswith("VERDICT"), cli.stderr[-500:])
+    cli = subprocess.run([SWARM, "run", write("d3.yaml", debate), "--task", "no token",
+                          "--server", f"http://127.0.0.1:{port}"], capture_output=True,
+                         text=True, timeout=60)
+    check("... and without it is refused with 401, exit 2", cli.returncode == 2 and
+          "401" in cli.stderr, cli.stderr[-500:])
     srv.send_signal(signal.SIGTERM)
     srv.wait(60)
     check("the token never reaches the server's log", secret not in log_of("auth"))
