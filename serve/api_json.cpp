@@ -62,13 +62,10 @@ unsigned http_status_of(const caf::error& err) {
 }
 
 json::object to_json(const run_info& r, bool with_members) {
-  json::object out{{"id", r.run_id},
-                   {"swarm", r.swarm},
-                   {"task", r.task_text},
-                   {"status", r.status},
-                   {"error", error_of(r.error)},
-                   {"started_ms", r.started_ms},
-                   {"finished_ms", r.finished_ms}};
+  json::object out{
+      {"id", r.run_id},     {"swarm", r.swarm},           {"task", r.task_text},
+      {"status", r.status}, {"error", error_of(r.error)}, {"started_ms", r.started_ms}};
+  out["finished_ms"] = r.finished_ms > 0 ? json::value(r.finished_ms) : json::value(nullptr);
   if (r.status == "done") {
     const auto& o = r.outcome;
     json::object res{{"text", o.text}, {"agent", o.agent.str()}, {"usage", to_json(o.use)}};
@@ -162,7 +159,8 @@ json::object to_json(const swarm_summary& s, bool with_health) {
     for (const auto& [who, spent] : s.spent_per_agent)
       if (who == name) {
         a["usage"] = to_json(spent.use);
-        a["cost_usd"] = spent.cost_usd;
+        // Unknown (a model without a price) is not free: null.
+        a["cost_usd"] = spent.cost_known ? json::value(spent.cost_usd) : json::value(nullptr);
       }
     if (with_health)
       for (const auto& h : s.health)
