@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <cctype>
 #include <cstdio>
 #include <deque>
 #include <mutex>
@@ -33,6 +32,7 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/beast/websocket/stream.hpp>
 
+#include "net/detail/http_request_parse.hpp"
 #include "runtime/core/errc.hpp"
 
 namespace swarm::net {
@@ -46,16 +46,6 @@ namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 using error_code = boost::system::error_code;
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 std::string error_body(std::string_view code, std::string_view message) {
   // Both are fixed ASCII texts of this file: no escaping needed.
   return std::string{R"({"error":{"code":")"} + std::string{code} + R"(","message":")" +
@@ -63,45 +53,6 @@ std::string error_body(std::string_view code, std::string_view message) {
 }
 
 } // namespace
-
-std::string percent_decode(std::string_view s, bool plus_is_space) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size()) {
-      auto hi = hex_value(s[i + 1]);
-      auto lo = hex_value(s[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        out.push_back(static_cast<char>(hi * 16 + lo));
-        i += 2;
-        continue;
-      }
-    }
-    out.push_back(plus_is_space && s[i] == '+' ? ' ' : s[i]);
-  }
-  return out;
-}
-
-std::string_view http_request::header(std::string_view name) const {
-  for (const auto& [k, v] : headers)
-    if (k == name)
-      return v;
-  return {};
-}
-
-std::string http_request::param(std::string_view name) const {
-  std::string_view q = query;
-  while (!q.empty()) {
-    auto amp = q.find('&');
-    auto part = q.substr(0, amp);
-    q = amp == std::string_view::npos ? std::string_view{} : q.substr(amp + 1);
-    auto eq = part.find('=');
-    if (percent_decode(part.substr(0, eq), true) != name)
-      continue;
-    return eq == std::string_view::npos ? std::string{} : percent_decode(part.substr(eq + 1), true);
-  }
-  return {};
-}
 
 // -- the server's shared state ---------------------------------------------------------------
 
@@ -200,8 +151,7 @@ private:
       return;
     }
     parser_.emplace();
-    parser_->body_limit(core_->opts.max_body);
-    parser_->header_limit(static_cast<uint32_t>(core_->opts.max_header));
+    detail::apply_limits(*parser_, core_->opts);
     stream_.expires_after(core_->opts.read_timeout);
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&session::on_request, shared_from_this()));
@@ -224,24 +174,9 @@ private:
     }
     stream_.expires_never(); // while the handler works
     req_ = parser_->release();
-    http_request r;
-    r.method = std::string{req_.method_string()};
-    r.target = std::string{req_.target()};
-    auto q = r.target.find('?');
-    r.path = percent_decode(std::string_view{r.target}.substr(0, q), false);
-    if (q != std::string::npos)
-      r.query = r.target.substr(q + 1);
-    for (const auto& f : req_) {
-      std::string name{f.name_string()};
-      for (auto& c : name)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      r.headers.emplace_back(std::move(name), std::string{f.value()});
-    }
-    r.body = std::move(req_.body());
     error_code ignored;
     auto ep = stream_.socket().remote_endpoint(ignored);
-    r.remote = ignored ? std::string{} : ep.address().to_string();
-    r.websocket = websocket::is_upgrade(req_);
+    auto r = detail::to_http_request(req_, ignored ? std::string{} : ep.address().to_string());
     keep_alive_ = req_.keep_alive();
     version_ = req_.version();
     auto ex = make_exchange();
@@ -466,7 +401,7 @@ private:
   beast::flat_buffer buffer_;
   beast::flat_buffer ws_buf_;
   std::array<char, 512> watch_buf_{};
-  std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<detail::beast_request_parser> parser_;
   http::request<http::string_body> req_;
   bool keep_alive_ = true;
   unsigned version_ = 11;

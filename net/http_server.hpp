@@ -1,6 +1,7 @@
 // An HTTP/1.1 server for the runtime's API: requests handed to a handler on worker threads,
 // answers as whole responses or as streams (Server-Sent Events, WebSocket). Beast stays inside
-// http_server.cpp; this header is what the rest of the project sees.
+// http_server.cpp and net/detail/http_request_parse; this header is what the rest of the project
+// sees.
 #pragma once
 
 #include <chrono>

@@ -15,7 +15,7 @@ seconds=${FUZZ_SECONDS:-600}
 dir=${FUZZ_DIR:-build/fuzz}
 jobs=${JOBS:-2}
 all="spec_yaml spec_json mock_script sse chat_response stream_chunks embeddings cassette journal
-     memory_import"
+     memory_import api_request"
 targets=${FUZZ_TARGETS:-$all}
 cxx=${FUZZ_CXX:-$(command -v clang++ || command -v clang++-14 || true)}
 if [ -z "$cxx" ]; then
@@ -31,6 +31,7 @@ dict_of() {
   case $1 in
     spec_yaml | mock_script) echo fuzz/dict/yaml.dict ;;
     sse) echo fuzz/dict/sse.dict ;;
+    api_request) echo fuzz/dict/http.dict ;;
     journal) echo "" ;;
     *) echo fuzz/dict/json.dict ;;
   esac
