@@ -13,6 +13,7 @@ packages=(
   gnuplot-nox # swarm bench --plots
   clang libclang-rt-14-dev # the fuzz targets (make fuzz): clang with libFuzzer
   chromium # the dashboard's browser test (tests/e2e, driven by playwright-core)
+  wrk # swarm serve's load test (tests/integration/serve_load_test.sh)
 )
 
 missing=()
