@@ -1,5 +1,6 @@
-// The http_get tool's client (see http_fetch.hpp): Beast on a private io_context driven by the
-// calling thread, one timer for the whole exchange that closes the socket when it fires.
+// The http_get tool's and the trace exporter's client (see http_fetch.hpp): Beast on a private
+// io_context driven by the calling thread, one timer for the whole exchange that closes the socket
+// when it fires.
 #include "net/http_fetch.hpp"
 
 #include <algorithm>
@@ -29,8 +30,8 @@ using error_code = boost::system::error_code;
 constexpr uint32_t header_limit = 64 * 1024;
 constexpr size_t read_chunk = 16 * 1024;
 
-// One GET: every asynchronous step runs on `ioc_` until it completes; the deadline timer, armed
-// once, cancels the resolver and closes the socket, so whatever step is pending ends at once.
+// One exchange: every asynchronous step runs on `ioc_` until it completes; the deadline timer,
+// armed once, cancels the resolver and closes the socket, so whatever step is pending ends at once.
 class exchange {
 public:
   explicit exchange(const http_fetch_request& req)
@@ -87,11 +88,16 @@ private:
     ec = await([&](auto handler) { asio::async_connect(socket_, endpoints, handler); });
     if (ec)
       return failure(ec, "cannot connect to " + req_.host + ":" + req_.port);
-    http::request<http::empty_body> request{http::verb::get, req_.target, 11};
+    http::request<http::string_body> request{http::string_to_verb(req_.method), req_.target, 11};
     request.set(http::field::host, req_.port == "80" ? req_.host : req_.host + ":" + req_.port);
     request.set(http::field::user_agent, "smolswarms");
     request.set(http::field::accept, "*/*");
     request.set(http::field::connection, "close");
+    if (!req_.body.empty() || request.method() != http::verb::get) {
+      request.set(http::field::content_type, req_.content_type);
+      request.body() = req_.body;
+      request.prepare_payload();
+    }
     ec = await([&](auto handler) { http::async_write(socket_, request, handler); });
     if (ec)
       return failure(ec, "sending to " + req_.host + " failed");
@@ -164,6 +170,8 @@ private:
 } // namespace
 
 caf::expected<http_fetch_response> http_fetch(const http_fetch_request& req) {
+  if (http::string_to_verb(req.method) == http::verb::unknown)
+    return make_error(errc::invalid_argument, "'" + req.method + "' is not an HTTP method");
   return exchange{req}.run();
 }
 

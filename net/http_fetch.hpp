@@ -1,5 +1,6 @@
-// A one-shot HTTP/1.1 GET on Beast (kept in the .cpp): one connection, one deadline over the
-// whole exchange, redirects never followed, the body cut at a cap. The http_get tool's client.
+// A one-shot HTTP/1.1 request on Beast (kept in the .cpp): one connection, one deadline over the
+// whole exchange, redirects never followed, the body cut at a cap. The http_get tool's client
+// (GET), and the trace exporter's (POST of a JSON body).
 #pragma once
 
 #include <chrono>
@@ -19,6 +20,13 @@ struct http_fetch_request {
   std::string port = "80";
   /// The origin-form request target, starting with '/'. Default: "/".
   std::string target = "/";
+  /// The method, e.g. "GET" or "POST". Default: "GET".
+  std::string method = "GET";
+  /// The request body, sent with a Content-Length (and `content_type`) when not empty or when
+  /// the method is not GET. Default: empty.
+  std::string body;
+  /// The Content-Type header of a request with a body. Default: "application/json".
+  std::string content_type = "application/json";
   /// Bounds resolving, connecting, sending and reading the whole answer together.
   std::chrono::milliseconds timeout{30'000};
   /// Bytes of body kept; the connection is closed as soon as more arrive. 0 keeps none.
@@ -39,9 +47,10 @@ struct http_fetch_response {
   bool cut = false;
 };
 
-/// GETs `req.target` from `req.host:req.port` with `Connection: close`, reading the answer by
-/// its own framing (Content-Length, chunked, or up to the end of the connection). Errors (their
-/// context names the host): tool_timeout when the answer is not complete within `req.timeout`;
+/// Sends `req.method req.target` (with `req.body`) to `req.host:req.port` with `Connection:
+/// close`, reading the answer by its own framing (Content-Length, chunked, or up to the end of
+/// the connection). Errors (their context names the host): invalid_argument when `req.method` is
+/// not an HTTP method; tool_timeout when the answer is not complete within `req.timeout`;
 /// tool_failed when the host cannot be resolved or connected to, sending or reading fails, or the
 /// answer is not HTTP/1.x (a bad status line, headers over 64 KiB, broken chunk framing, a body
 /// shorter than its Content-Length).

@@ -24,6 +24,7 @@
 #include "serve/api_json.hpp"
 #include "serve/metrics.hpp"
 #include "serve/openai_facade.hpp"
+#include "serve/otlp.hpp"
 #include "serve/static_files.hpp"
 
 namespace swarm::serve {
@@ -93,8 +94,10 @@ struct api_server::impl : std::enable_shared_from_this<api_server::impl> {
   std::map<std::string, live_run> runs;       // by run id (guarded by mtx)
   size_t threads = 0;                         // run threads not yet ended (guarded by mtx)
   std::condition_variable runs_ended;
-  serve::metrics folded;             // every event of the runtime, folded
-  event_subscription metrics_events; // feeds `folded`; declared after it, so it goes first
+  serve::metrics folded;                 // every event of the runtime, folded
+  event_subscription metrics_events;     // feeds `folded`; declared after it, so it goes first
+  std::unique_ptr<otlp_exporter> traces; // options::otlp_url set: sends spans of the events
+  event_subscription trace_events;       // feeds `traces`; declared after it, so it goes first
 
   impl(runtime& r, api_options o) : rt(r), opts(std::move(o)) {}
 
@@ -880,6 +883,13 @@ caf::expected<std::unique_ptr<api_server>> api_server::start(runtime& rt, api_op
                           "that only clients with a token get in");
   auto p = std::make_shared<impl>(rt, std::move(opts));
   p->metrics_events = rt.on_event([m = &p->folded](const event& e) { m->add(e); });
+  if (!p->opts.otlp_url.empty()) {
+    auto traces = otlp_exporter::start({.url = p->opts.otlp_url});
+    if (!traces)
+      return std::move(traces.error());
+    p->traces = std::move(*traces);
+    p->trace_events = rt.on_event([t = p->traces.get()](const event& e) { t->add(e); });
+  }
   if (auto err = p->load_kept_specs())
     return err;
   std::weak_ptr<impl> weak = p;

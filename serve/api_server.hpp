@@ -35,6 +35,9 @@ struct api_options {
   std::string spec_dir;
   /// Runs going at once; a POST beyond it is answered 429. Default: 1,000.
   size_t max_live_runs = 1000;
+  /// Where to send traces of the runs (OTLP/HTTP JSON, e.g. http://127.0.0.1:4318/v1/traces);
+  /// empty: no trace leaves the server. Default: empty.
+  std::string otlp_url;
 };
 
 /// One route of the API: its method and path template (`/v1/runs/{id}`).
@@ -53,8 +56,8 @@ std::string_view openapi_document();
 class api_server {
 public:
   /// Starts serving `rt`, and the swarms kept in options::spec_dir. Errors: invalid_argument
-  /// (a host beyond loopback without tokens), those of net::http_server::start, and a kept
-  /// spec that no longer loads (naming its file).
+  /// (a host beyond loopback without tokens, an otlp_url that is not http://), those of
+  /// net::http_server::start, and a kept spec that no longer loads (naming its file).
   [[nodiscard]] static caf::expected<std::unique_ptr<api_server>> start(runtime& rt,
                                                                         api_options opts);
   ~api_server();

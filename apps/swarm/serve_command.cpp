@@ -36,6 +36,7 @@ struct serve_args {
   size_t max_live_runs = 1000;
   bool no_resume = false;
   bool stream = false;
+  std::string otlp;
 };
 
 int run_serve(const serve_args& a) {
@@ -54,6 +55,7 @@ int run_serve(const serve_args& a) {
   api.http.read_timeout = std::chrono::seconds(a.read_timeout_s);
   api.spec_dir = a.data_dir + "/swarms";
   api.max_live_runs = a.max_live_runs;
+  api.otlp_url = a.otlp;
   if (api.tokens.empty() && !serve::is_loopback(a.host)) {
     std::cerr << "swarm serve: --host " << a.host
               << " reaches beyond this machine: give --token-file too" << std::endl;
@@ -152,6 +154,9 @@ command add_serve_command(CLI::App& app) {
   sub->add_flag("--no-resume", a->no_resume,
                 "do not resume the runs a previous server left interrupted");
   sub->add_flag("--stream", a->stream, "stream LLM answers: llm_token events as they are written");
+  sub->add_option("--otlp", a->otlp,
+                  "send traces of the runs (OTLP/HTTP JSON) to this URL, e.g. "
+                  "http://127.0.0.1:4318/v1/traces (default: none leave)");
   return [a] { return run_serve(*a); };
 }
 
