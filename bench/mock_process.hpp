@@ -76,8 +76,8 @@ public:
   uint16_t port() const { return port_; }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/v1"; }
 
-private:
-  /// SWARM_BENCH_MOCK_CPUS as a CPU set ("1", "2-3", "0,2"); empty when unset.
+  /// SWARM_BENCH_MOCK_CPUS as a CPU set ("1", "2-3", "0,2"); empty when unset. Also where the
+  /// other server-side children of a bench go (bench/serve_process.hpp).
   static cpu_set_t mock_cpus() {
     cpu_set_t set;
     CPU_ZERO(&set);
@@ -99,6 +99,7 @@ private:
     return set;
   }
 
+private:
   std::string dir_;
   pid_t pid_ = -1;
   uint16_t port_ = 0;

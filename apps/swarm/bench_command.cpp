@@ -151,6 +151,13 @@ const std::vector<scenario>& scenarios() {
          300}},
        "agent messages to another node over TCP and TLS (bare CAF remoting floor); a fan-out "
        "over three nodes (one node floor)"},
+      {"api",
+       {{"bench_api",
+         {"--runs", "1000", "--rounds", "5", "--event-rounds", "5"},
+         {"--runs", "200", "--rounds", "2", "--event-rounds", "2"},
+         300}},
+       "runs and chat completions through `swarm serve`'s HTTP API, events to 100 SSE "
+       "subscribers (embedding API floor)"},
   };
   return all;
 }
