@@ -99,7 +99,16 @@ struct agent_state {
   const llm_target* target = nullptr;      ///< cfg->target (never null)
   llm_actor llm;
   monitor_actor monitor;
-  mutable std::unique_ptr<short_term_memory> memory_;
+  // The conversation windows, one per run: a run's turns are its own, and a server's runs of
+  // different clients never see each other's. Direct messages and broadcasts (no run) go to
+  // every window and seed the windows of later runs. Made when first needed.
+  struct conversations {
+    std::vector<chat_message> notes; // the last dm and broadcast notes, oldest first
+    std::vector<std::pair<std::string, std::unique_ptr<short_term_memory>>> runs; // newest last
+  };
+  static constexpr size_t max_notes = 32;
+  static constexpr size_t max_runs = 8; // windows kept: a run beyond starts afresh
+  mutable std::unique_ptr<conversations> memory_;
   std::vector<std::shared_ptr<task_run>> running; // tasks being worked on
   uint64_t tasks_done = 0;
 
@@ -107,12 +116,38 @@ struct agent_state {
 
   const agent_id& id() const { return cfg->id; }
 
-  /// The conversation window, made (with the system prompt) on first use.
-  short_term_memory& memory() const {
+  /// Run `run_id`'s conversation window, made (with the system prompt and the notes) on first
+  /// use; the least recently used of more than max_runs windows goes.
+  short_term_memory& memory(const std::string& run_id) const {
     if (!memory_)
-      memory_ = std::make_unique<short_term_memory>(cfg->system_prompt, cfg->short_term_tokens,
-                                                    cfg->summarize_overflow);
-    return *memory_;
+      memory_ = std::make_unique<conversations>();
+    auto& runs = memory_->runs;
+    auto i =
+        std::find_if(runs.begin(), runs.end(), [&](const auto& x) { return x.first == run_id; });
+    if (i == runs.end()) {
+      auto m = std::make_unique<short_term_memory>(cfg->system_prompt, cfg->short_term_tokens,
+                                                   cfg->summarize_overflow);
+      for (const auto& n : memory_->notes)
+        m->add(n);
+      runs.emplace_back(run_id, std::move(m));
+      if (runs.size() > max_runs)
+        runs.erase(runs.begin());
+      return *runs.back().second;
+    }
+    std::rotate(i, i + 1, runs.end()); // most recently used last
+    return *runs.back().second;
+  }
+
+  /// A message from outside any run (dm, broadcast): in every window, and in later ones.
+  void add_note(chat_message note) const {
+    if (!memory_)
+      memory_ = std::make_unique<conversations>();
+    for (auto& [run, m] : memory_->runs)
+      m->add(note);
+    auto& notes = memory_->notes;
+    notes.push_back(std::move(note));
+    if (notes.size() > max_notes)
+      notes.erase(notes.begin());
   }
 
   chat_request make_request(const task_run& r, uint64_t call_id) const {
@@ -125,7 +160,7 @@ struct agent_state {
     req.endpoint = target->endpoint;
     req.model = target->model;
     req.fallbacks = target->fallbacks;
-    req.messages = memory().window_with(chat_message{"user", r.t.text, r.t.from, {}, {}});
+    req.messages = memory(r.t.run_id).window_with(chat_message{"user", r.t.text, r.t.from, {}, {}});
     if (!r.context.empty()) // just before the task
       req.messages.insert(req.messages.end() - 1, chat_message{"system", r.context, {}, {}, {}});
     req.messages.insert(req.messages.end(), r.transcript.begin(), r.transcript.end());
@@ -204,8 +239,9 @@ void finish_task(agent_pointer self, const task_run_ptr& r, caf::expected<chat_r
   if (r->cancelled) {
     res.error = make_error(errc::cancelled, "task " + r->t.id + " cancelled");
   } else if (reply) {
-    st.memory().add(chat_message{"user", r->t.text, r->t.from, {}, {}});
-    st.memory().add(chat_message{"assistant", reply->content, {}, {}, {}});
+    auto& window = st.memory(r->t.run_id);
+    window.add(chat_message{"user", r->t.text, r->t.from, {}, {}});
+    window.add(chat_message{"assistant", reply->content, {}, {}, {}});
     res.text = std::move(reply->content);
     res.confidence = confidence_from_logprobs(reply->logprobs);
   } else if (is(reply.error(), errc::llm_cancelled)) {
@@ -379,13 +415,14 @@ void recall_then_run(agent_pointer self, const task_run_ptr& r) {
 // call before the task (a failed summary leaves them dropped: the stated fallback).
 void summarize_then_run(agent_pointer self, const task_run_ptr& r) {
   auto& st = self->state;
-  if (!st.extras || !st.extras->summarize_overflow || !st.memory().has_overflow())
+  if (!st.extras || !st.extras->summarize_overflow || !st.memory(r->t.run_id).has_overflow())
     return recall_then_run(self, r);
-  auto turns = st.memory().take_overflow();
+  auto& window = st.memory(r->t.run_id);
+  auto turns = window.take_overflow();
   std::string text = "Summarize this earlier conversation in at most 120 words. Keep facts, "
                      "decisions, names and open questions.\n";
-  if (!st.memory().summary().empty())
-    text += "\nSummary so far: " + st.memory().summary() + "\n";
+  if (!window.summary().empty())
+    text += "\nSummary so far: " + window.summary() + "\n";
   text += "\nConversation:\n";
   for (const auto& m : turns)
     text += m.role + (m.name.empty() ? "" : " (" + m.name + ")") + ": " + m.content + "\n";
@@ -409,7 +446,7 @@ void summarize_then_run(agent_pointer self, const task_run_ptr& r) {
             r->call = 0;
             r->use += reply.use;
             self->state.tell_repaired(r->t, reply);
-            self->state.memory().set_summary(std::move(reply.content));
+            self->state.memory(r->t.run_id).set_summary(std::move(reply.content));
             if (r->cancelled)
               return finish_task(self, r, make_error(errc::cancelled, "task cancelled"));
             recall_then_run(self, r);
@@ -524,10 +561,10 @@ private:
         // const&: a broadcast's message is shared by every member; a mutable reference would
         // make CAF copy it for each one (copy on write).
         [](const dm& m) {
-          agent_impl::self()->state.memory().add(note("[direct message from ", m.from, m.text));
+          agent_impl::self()->state.add_note(note("[direct message from ", m.from, m.text));
         },
         [](const broadcast& m) {
-          agent_impl::self()->state.memory().add(note("[broadcast from ", m.from, m.text));
+          agent_impl::self()->state.add_note(note("[broadcast from ", m.from, m.text));
         },
         [](health_probe& p) {
           const auto& st = agent_impl::self()->state;

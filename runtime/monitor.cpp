@@ -97,6 +97,7 @@ monitor_actor::behavior_type monitor_behavior(monitor_pointer self,
         self->monitor(f.subscriber);
         self->state.followers.push_back({std::move(f.subscriber), std::move(f.run_id)});
       },
+      [](flush_events) { return true; }, // the mailbox's order makes it a barrier
   };
 }
 

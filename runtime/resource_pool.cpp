@@ -377,6 +377,15 @@ resource_pool_actor::behavior_type pool_behavior(pool_pointer self, resource_poo
       [self](endpoint_query& q) -> endpoint_report {
         auto& core = *self->state.core;
         lock_type guard{core.mtx};
+        if (q.endpoint.empty()) {
+          endpoint_report sum;
+          for (const auto& [url, ep] : core.endpoints) {
+            sum.held += ep.held;
+            sum.waiting += ep.waiting.size() + ep.in_transit;
+            sum.reclaimed += ep.reclaimed;
+          }
+          return sum;
+        }
         auto i = core.endpoints.find(q.endpoint);
         if (i == core.endpoints.end())
           return {};

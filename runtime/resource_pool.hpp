@@ -124,12 +124,12 @@ struct usage_report {
   uint64_t estimated_calls = 0;
 };
 
-/// Asks for the pool's current occupancy of one endpoint.
+/// Asks for the pool's current occupancy of one endpoint; empty: of every endpoint, summed.
 struct endpoint_query {
   std::string endpoint;
 };
 
-/// Slots held and callers waiting on one endpoint.
+/// Slots held and callers waiting on one endpoint (or all).
 struct endpoint_report {
   size_t held = 0;
   size_t waiting = 0;
@@ -243,7 +243,7 @@ public:
   [[nodiscard]] caf::expected<usage_report> usage_of_swarm(const std::string& swarm) const;
   [[nodiscard]] caf::expected<usage_report> usage_total() const;
 
-  /// Slots held and callers waiting on `endpoint`.
+  /// Slots held and callers waiting on `endpoint` (empty: on every endpoint, summed).
   [[nodiscard]] caf::expected<endpoint_report> occupancy(const std::string& endpoint) const;
 
   const resource_pool_actor& handle() const { return pool_; }

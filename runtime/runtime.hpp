@@ -89,6 +89,13 @@ struct runtime_stats {
   uint64_t wal_bytes = 0;
 };
 
+/// A swarm's resource pool right now, over all its endpoints.
+struct pool_occupancy {
+  size_t held = 0;      ///< concurrency slots held by calls in flight
+  size_t waiting = 0;   ///< calls waiting for a slot or for their rate limit
+  size_t reclaimed = 0; ///< leases that expired unreleased since the swarm started
+};
+
 /// A running swarm. Cheap to copy; valid while any copy or the runtime lives.
 class swarm_handle {
 public:
@@ -128,6 +135,9 @@ public:
 
   /// What the swarm has spent so far, over all its runs.
   spending spent() const;
+
+  /// Its pool's slots held and calls waiting now.
+  pool_occupancy occupancy() const;
 
   /// What each agent has spent so far, in spec order.
   std::vector<std::pair<std::string, spending>> spent_per_agent() const;

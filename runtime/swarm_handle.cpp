@@ -234,6 +234,12 @@ caf::expected<result> swarm_handle::run(task_input in) const {
     finished.confidence = out->confidence;
   }
   emit_event(rt.monitor, std::move(finished));
+  if (rt.store.events) {
+    // The run ends (its journal header, its caller) only once its run_finished is in the event
+    // log: whoever sees the run ended finds its whole log.
+    self->request(rt.monitor, std::chrono::seconds(10), flush_events{})
+        .receive([](bool) {}, [](caf::error&) {});
+  }
   if (rt.store.journal) {
     // Also when the runtime was stopped: the run ends "interrupted" and can resume.
     header.finished_ms = now_ms();
@@ -305,6 +311,12 @@ spending to_spending(const caf::expected<usage_report>& r) {
 spending swarm_handle::spent() const {
   resource_pool_client pool{state_->rt->sys, state_->pool};
   return to_spending(pool.usage_total());
+}
+
+pool_occupancy swarm_handle::occupancy() const {
+  resource_pool_client pool{state_->rt->sys, state_->pool};
+  auto r = pool.occupancy({});
+  return r ? pool_occupancy{r->held, r->waiting, r->reclaimed} : pool_occupancy{};
 }
 
 std::vector<std::pair<std::string, spending>> swarm_handle::spent_per_agent() const {

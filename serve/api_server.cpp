@@ -93,6 +93,14 @@ struct api_server::impl : std::enable_shared_from_this<api_server::impl> {
   std::map<std::string, served_swarm> swarms; // by name (guarded by mtx)
   std::map<std::string, live_run> runs;       // by run id (guarded by mtx)
   size_t threads = 0;                         // run threads not yet ended (guarded by mtx)
+  /// What the run list filters and orders by, for every run the journal has: read once at
+  /// start, then kept as runs start and end here, so that a list reads only its page's headers.
+  struct listed_run {
+    int64_t started_ms = 0;
+    std::string swarm;
+    std::string status;
+  };
+  std::map<std::string, listed_run> index; // by run id (guarded by mtx)
   std::condition_variable runs_ended;
   serve::metrics folded;                 // every event of the runtime, folded
   event_subscription metrics_events;     // feeds `folded`; declared after it, so it goes first
@@ -342,6 +350,8 @@ struct api_server::impl : std::enable_shared_from_this<api_server::impl> {
       live_run lr{swarm, in.text, now_ms(), std::nullopt};
       if (own_team)
         lr.own_team = team;
+      auto& listed = index[in.run_id]; // a resumed run keeps its first start
+      listed = {listed.started_ms > 0 ? listed.started_ms : lr.started_ms, swarm, "running"};
       runs.emplace(in.run_id, std::move(lr));
       ++threads;
     }
@@ -351,9 +361,14 @@ struct api_server::impl : std::enable_shared_from_this<api_server::impl> {
       auto out = team.run(std::move(in));
       if (own_team)
         team.stop();
+      auto kept = self->rt.find_run(id);
       {
         std::lock_guard guard{self->mtx};
         self->runs.erase(id);
+        if (kept && *kept)
+          self->index[id].status = (*kept)->status;
+        else
+          self->index.erase(id); // refused before the journal had it
       }
       if (done)
         done(out);
@@ -376,8 +391,9 @@ struct api_server::impl : std::enable_shared_from_this<api_server::impl> {
     if (*known) {
       auto info = std::move(**known);
       std::lock_guard guard{mtx};
-      if (runs.count(id))
-        info.status = "running"; // resumed, its header not yet rewritten
+      // Resumed here and its header not yet rewritten: the header is the earlier attempt's.
+      if (auto i = runs.find(id); i != runs.end() && info.finished_ms < i->second.started_ms)
+        info.status = "running";
       return info;
     }
     std::lock_guard guard{mtx};
@@ -460,9 +476,6 @@ struct api_server::impl : std::enable_shared_from_this<api_server::impl> {
   }
 
   void list_runs(const http_request& req, http_exchange& ex) {
-    auto all = rt.runs();
-    if (!all)
-      return fail(ex, all.error());
     auto swarm = req.param("swarm");
     auto status = req.param("status");
     auto after = req.param("after");
@@ -473,44 +486,33 @@ struct api_server::impl : std::enable_shared_from_this<api_server::impl> {
         return fail(ex, 400, "bad_request", "limit is a whole number from 1 to 1000");
       limit = *n;
     }
-    // Runs this server started whose header is not written yet come first (they are newest).
-    std::vector<run_info> listed;
+    // Newest first (ties by id, so that a page boundary is stable), filtered, from the index.
+    std::vector<std::pair<int64_t, std::string>> order;
     {
       std::lock_guard guard{mtx};
-      for (const auto& [id, lr] : runs) {
-        auto in_journal = std::any_of(all->begin(), all->end(),
-                                      [&](const run_info& r) { return r.run_id == id; });
-        if (in_journal)
-          continue;
-        run_info info;
-        info.run_id = id;
-        info.swarm = lr.swarm;
-        info.task_text = lr.task;
-        info.status = "running";
-        info.started_ms = lr.started_ms;
-        listed.push_back(std::move(info));
-      }
+      order.reserve(index.size());
+      for (const auto& [id, r] : index)
+        if ((swarm.empty() || r.swarm == swarm) && (status.empty() || r.status == status))
+          order.emplace_back(r.started_ms, id);
     }
-    listed.insert(listed.end(), std::make_move_iterator(all->begin()),
-                  std::make_move_iterator(all->end()));
+    std::sort(order.begin(), order.end(), std::greater<>{});
+    auto from = order.begin();
+    if (!after.empty()) {
+      from = std::find_if(order.begin(), order.end(),
+                          [&](const auto& x) { return x.second == after; });
+      if (from != order.end())
+        ++from;
+    }
     json::array data;
-    bool skipping = !after.empty();
-    bool more = false;
     std::string next;
-    for (const auto& r : listed) {
-      if (skipping) {
-        skipping = r.run_id != after;
-        continue;
+    for (auto i = from; i != order.end() && data.size() < limit; ++i) {
+      caf::error err;
+      if (auto info = run_of(i->second, err)) {
+        data.push_back(to_json(*info, false));
+        next = i->second;
       }
-      if ((!swarm.empty() && r.swarm != swarm) || (!status.empty() && r.status != status))
-        continue;
-      if (data.size() == limit) {
-        more = true;
-        break;
-      }
-      data.push_back(to_json(r, false));
-      next = r.run_id;
     }
+    bool more = static_cast<size_t>(order.end() - from) > limit;
     json::object out{{"data", std::move(data)}, {"has_more", more}};
     out["next"] = more ? json::value(next) : json::value(nullptr);
     reply(ex, 200, out);
@@ -694,6 +696,7 @@ struct api_server::impl : std::enable_shared_from_this<api_server::impl> {
     for (const auto& team : teams()) {
       g.agents.emplace_back(team.name(), team.agents().size());
       g.approvals_pending.emplace_back(team.name(), team.pending_approvals().size());
+      g.pools.emplace_back(team.name(), team.occupancy());
     }
     {
       std::lock_guard guard{mtx};
@@ -882,6 +885,9 @@ caf::expected<std::unique_ptr<api_server>> api_server::start(runtime& rt, api_op
                           " reaches beyond this machine: give a token file (--token-file) so "
                           "that only clients with a token get in");
   auto p = std::make_shared<impl>(rt, std::move(opts));
+  if (auto all = rt.runs())
+    for (const auto& r : *all)
+      p->index[r.run_id] = {r.started_ms, r.swarm, r.status};
   p->metrics_events = rt.on_event([m = &p->folded](const event& e) { m->add(e); });
   if (!p->opts.otlp_url.empty()) {
     auto traces = otlp_exporter::start({.url = p->opts.otlp_url});
@@ -915,12 +921,16 @@ caf::error api_server::add_swarm(const swarm_spec& spec, bool replace, bool keep
 }
 
 size_t api_server::resume_interrupted() {
-  auto all = impl_->rt.runs();
-  if (!all)
-    return 0;
+  std::vector<std::string> interrupted;
+  {
+    std::lock_guard guard{impl_->mtx};
+    for (const auto& [id, r] : impl_->index)
+      if (r.status == "interrupted")
+        interrupted.push_back(id);
+  }
   size_t n = 0;
-  for (const auto& r : *all)
-    if (r.status == "interrupted" && !impl_->resume(r.run_id))
+  for (const auto& id : interrupted)
+    if (!impl_->resume(id))
       ++n;
   return n;
 }

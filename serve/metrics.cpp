@@ -198,6 +198,15 @@ std::string metrics::render(const scrape_gauges& g) const {
   };
   per_swarm("agents", "Agents of each served swarm.", g.agents);
   per_swarm("approvals_pending", "Tool calls waiting for a human, by swarm.", g.approvals_pending);
+  std::vector<std::pair<std::string, size_t>> held, waiting, reclaimed;
+  for (const auto& [swarm, p] : g.pools) {
+    held.emplace_back(swarm, p.held);
+    waiting.emplace_back(swarm, p.waiting);
+    reclaimed.emplace_back(swarm, p.reclaimed);
+  }
+  per_swarm("pool_slots_held", "Concurrency slots held by LLM calls in flight, by swarm.", held);
+  per_swarm("pool_waiting", "LLM calls waiting for a slot or a rate limit, by swarm.", waiting);
+  per_swarm("pool_leases_reclaimed", "Leases that expired unreleased, by swarm.", reclaimed);
   const auto& st = g.runtime;
   struct single {
     const char* name;

@@ -20,7 +20,8 @@ struct scrape_gauges {
   /// Per served swarm: its agents, and its tool calls waiting for approval.
   std::vector<std::pair<std::string, size_t>> agents;
   std::vector<std::pair<std::string, size_t>> approvals_pending;
-  size_t runs_live = 0; ///< runs this server runs now
+  std::vector<std::pair<std::string, pool_occupancy>> pools; ///< each swarm's resource pool
+  size_t runs_live = 0;                                      ///< runs this server runs now
   runtime_stats runtime;
   size_t http_connections = 0;
 };

@@ -456,17 +456,17 @@ private:
     std::atomic<bool> interrupted{false};
     signal_watch watch{[&] { interrupted = true; }};
     auto begun = std::chrono::steady_clock::now();
-    follow_server_run(api, started->run_id, interrupted);
+    bool finished = follow_server_run(api, started->run_id, interrupted);
     end_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begun).count();
-    end_.out = server_outcome(api, started->run_id, end_.interrupted);
+    end_.out = server_outcome(api, started->run_id, finished, end_.interrupted);
     progress_->settle();
     return report();
   }
 
   // Feeds the run's events from the server to the progress until run_finished, the stream
   // resumed (Last-Event-ID) when it breaks; decides its approvals as --approve says; a signal
-  // cancels the run there (once), and a second one stops waiting.
-  void follow_server_run(const net::api_client& api, const std::string& run_id,
+  // cancels the run there (once). True once run_finished came.
+  bool follow_server_run(const net::api_client& api, const std::string& run_id,
                          const std::atomic<bool>& interrupted) {
     std::string last;
     bool finished = false;
@@ -505,26 +505,37 @@ private:
       // The stream ended early (the server restarts, a proxy dropped it): again from `last`.
       if (err && ++failures > 30) {
         std::cerr << "swarm run: " << describe(err) << "\n";
-        return;
+        return false;
       }
       std::this_thread::sleep_for(std::chrono::seconds(1));
     }
+    return true;
   }
 
   // How the run ended on the server: its result, or its error (as the server names it);
   // `still_running` when it did not end (this command stopped waiting).
+  // `finished`: its run_finished came, so the server is writing its end: asked again (5 s at
+  // most) while it still says running.
   static caf::expected<result> server_outcome(const net::api_client& api, const std::string& id,
-                                              bool& still_running) {
-    auto ended = api.call("GET", "/v1/runs/" + id);
-    if (!ended)
-      return std::move(ended.error());
-    boost::system::error_code ec;
-    auto j = boost::json::parse(ended->body, ec);
-    if (ec || !j.is_object())
-      return make_error(errc::io_error, "the answer of " + api.describe() + " is not JSON");
-    auto info = serve::run_info_from_json(j.as_object());
-    if (!info)
-      return std::move(info.error());
+                                              bool finished, bool& still_running) {
+    boost::json::value j;
+    caf::expected<run_info> info{make_error(errc::io_error, "no answer")};
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    do {
+      auto ended = api.call("GET", "/v1/runs/" + id);
+      if (!ended)
+        return std::move(ended.error());
+      boost::system::error_code ec;
+      j = boost::json::parse(ended->body, ec);
+      if (ec || !j.is_object())
+        return make_error(errc::io_error, "the answer of " + api.describe() + " is not JSON");
+      info = serve::run_info_from_json(j.as_object());
+      if (!info)
+        return std::move(info.error());
+      if (info->status != "running" || !finished)
+        break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    } while (std::chrono::steady_clock::now() < deadline);
     still_running = info->status == "running";
     if (info->status == "done")
       return std::move(info->outcome);

@@ -22,7 +22,8 @@ using llm_actor = caf::typed_actor<caf::replies_to<chat_request>::with<chat_resu
                                    caf::reacts_to<chat_cancel>>;
 
 /// Collects events and forwards them to subscribers.
-using monitor_actor = caf::typed_actor<caf::reacts_to<event>, caf::reacts_to<subscribe_events>,
-                                       caf::reacts_to<follow_events>>;
+using monitor_actor =
+    caf::typed_actor<caf::reacts_to<event>, caf::reacts_to<subscribe_events>,
+                     caf::reacts_to<follow_events>, caf::replies_to<flush_events>::with<bool>>;
 
 } // namespace swarm

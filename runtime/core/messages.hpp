@@ -413,6 +413,15 @@ typename F::result_type inspect(F& f, subscribe_events& x) {
   return f(caf::meta::type_name("subscribe_events"), x.subscriber);
 }
 
+/// Asks the monitor to answer (true) once every event sent to it before this request is
+/// numbered, logged and passed on: a run's end waits for its run_finished to be in the log.
+struct flush_events {};
+
+template <class F>
+typename F::result_type inspect(F& f, flush_events&) {
+  return f(caf::meta::type_name("flush_events"));
+}
+
 /// One event as the event log keeps it: its run, its place in the run's log, and its JSON
 /// wire form (docs/events.md).
 struct logged_event {
@@ -469,4 +478,5 @@ CAF_ADD_TYPE_ID(swarm, (swarm::subscribe_events))
 CAF_ADD_TYPE_ID(swarm, (swarm::llm_fallback_target))
 CAF_ADD_TYPE_ID(swarm, (swarm::logged_event))
 CAF_ADD_TYPE_ID(swarm, (swarm::follow_events))
+CAF_ADD_TYPE_ID(swarm, (swarm::flush_events))
 CAF_END_TYPE_ID_BLOCK(swarm)

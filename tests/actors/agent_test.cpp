@@ -59,6 +59,23 @@ TEST_CASE("an agent remembers its conversation and direct messages in later turn
   caf::anon_send_exit(bob, caf::exit_reason::user_shutdown);
 }
 
+TEST_CASE("each run has its own conversation; direct messages reach every run") {
+  // Runs of a served swarm belong to different clients: one run's turns must not reach another.
+  fixture f{"default: {reply: 'ok {{n}}'}\n"};
+  auto bob = actors::spawn_agent(f.sys, f.agent("bob"), f.llm, {});
+  auto secret = f.ask(bob, "the secret is SECRET-OF-ALICE-42", "t1", 30s, "alice-run");
+  auto other = f.ask(bob, "a question from bob", "t1", 30s, "bob-run");
+  CHECK_FALSE(other.error);
+  // Bob's request carried no turn of Alice's run: it costs what a first turn costs.
+  CHECK(other.use.prompt_tokens <= secret.use.prompt_tokens);
+  auto again = f.ask(bob, "and again", "t2", 30s, "alice-run");
+  CHECK(again.use.prompt_tokens > secret.use.prompt_tokens); // it carries Alice's first turn
+  caf::anon_send(bob, dm{"carol", "remember the number 42 please, it matters a lot"});
+  auto later = f.ask(bob, "a question from bob", "t1", 30s, "third-run");
+  CHECK(later.use.prompt_tokens > other.use.prompt_tokens + 5); // the dm seeds a new run
+  caf::anon_send_exit(bob, caf::exit_reason::user_shutdown);
+}
+
 TEST_CASE("an LLM failure becomes a result with a named error, not a crash") {
   fixture f{"faults:\n  - {kind: http_500}\n"};
   auto a = actors::spawn_agent(f.sys, f.agent("a"), f.llm, {});

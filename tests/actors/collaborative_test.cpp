@@ -68,6 +68,7 @@ monitor_actor::behavior_type log_behavior(monitor_actor::pointer, std::shared_pt
       },
       [](subscribe_events&) {},
       [](follow_events&) {},
+      [](flush_events) { return true; },
   };
 }
 

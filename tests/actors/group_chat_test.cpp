@@ -64,6 +64,7 @@ monitor_actor::behavior_type recorder(std::shared_ptr<event_log> log) {
       [log](event& e) { log->add(std::move(e)); },
       [](subscribe_events&) {},
       [](follow_events&) {},
+      [](flush_events) { return true; },
   };
 }
 

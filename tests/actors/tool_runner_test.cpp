@@ -55,6 +55,7 @@ monitor_actor::behavior_type log_events(monitor_actor::pointer, std::shared_ptr<
       },
       [](subscribe_events&) {},
       [](follow_events&) {},
+      [](flush_events) { return true; },
   };
 }
 

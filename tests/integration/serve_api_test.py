@@ -435,6 +435,10 @@ def main():
           metric(samples, "smolswarms_llm_requests_total") >= calls and
           metric(samples, "smolswarms_storage_bytes") > 0 and
           ("smolswarms_runs_live", ()) in samples, [k for k in samples if "storage" in k[0]])
+    check("... and each swarm's resource pool",
+          ("smolswarms_pool_waiting", (("swarm", "debate"),)) in samples and
+          ("smolswarms_pool_slots_held", (("swarm", "slow"),)) in samples,
+          [k for k in samples if "pool" in k[0]])
 
     # -- approvals ------------------------------------------------------------------------------
     _, tools_llm = mock(os.path.join(SRC, "examples/tools.mock.yaml"), "tools_mock")

@@ -128,11 +128,12 @@ echo "unflushed storage after each round (bytes): ${wal[*]}"
 echo "the GET routes added $get_growth_kb KiB over the measured rounds (bound $get_bound_mb MiB)"
 check "the GET routes keep resident memory flat" test "$get_growth_kb" -le $((get_bound_mb * 1024))
 growth_kb=$((rss[rounds] - rss[0]))
-wal_growth_kb=$(((wal[rounds] - wal[0]) / 1024))
-[ "$wal_growth_kb" -lt 0 ] && wal_growth_kb=0 # flushed meanwhile: the memory went with it
-allowed_kb=$((rss_bound_mb * 1024 + wal_growth_kb * wal_factor_pct / 100))
-echo "growth over the measured rounds: $growth_kb KiB with $chat_runs facade runs writing" \
-  "$wal_growth_kb KiB not yet flushed; allowed $allowed_kb KiB"
+# What is unflushed at the end is held in RocksDB's write buffers (a flush in between frees what
+# came before, and a buffer refills after it): that much is explained, beyond the bound.
+unflushed_kb=$((wal[rounds] / 1024))
+allowed_kb=$((rss_bound_mb * 1024 + unflushed_kb * wal_factor_pct / 100))
+echo "growth over the measured rounds: $growth_kb KiB with $chat_runs facade runs;" \
+  "$unflushed_kb KiB not yet flushed at the end; allowed $allowed_kb KiB"
 check "resident memory grows no more than the storage's write buffers explain" \
   test "$growth_kb" -le "$allowed_kb"
 

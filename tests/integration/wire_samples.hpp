@@ -84,6 +84,7 @@ size_t for_each_wire_sample(const caf::actor& self, F&& f) {
   visit(fallback);
   visit(logged_event{9, event_kind::run_finished, "run-1", R"({"run_seq":9})"});
   visit(follow_events{self, "run-1", 8});
+  visit(flush_events{});
   node_info info{"n2", "127.0.0.1:4242", 1'700'000'000'123, node_state::draining, 12,
                  3,    1'700'000'000'456};
   visit(node_state::unreachable);

@@ -54,6 +54,7 @@ monitor_actor::behavior_type recording_monitor(monitor_actor::pointer,
       },
       [](subscribe_events&) {},
       [](follow_events&) {},
+      [](flush_events) { return true; },
   };
 }
 

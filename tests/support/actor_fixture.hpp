@@ -77,12 +77,12 @@ struct actor_fixture {
     return a;
   }
 
-  /// Sends a task and waits (bounded) for its result; a CAF error fails the test.
+  /// Sends a task of run `run` and waits (bounded) for its result; a CAF error fails the test.
   result ask(const agent_actor& who, std::string text, std::string id = "t1",
-             std::chrono::seconds timeout = std::chrono::seconds(30)) {
+             std::chrono::seconds timeout = std::chrono::seconds(30), std::string run = "r1") {
     caf::scoped_actor self{sys};
     result out;
-    self->request(who, timeout, task{std::move(id), "r1", std::move(text), "user", {}})
+    self->request(who, timeout, task{std::move(id), std::move(run), std::move(text), "user", {}})
         .receive([&](result& r) { out = std::move(r); },
                  [&](caf::error& err) { FAIL("request failed: " << describe(err)); });
     return out;
