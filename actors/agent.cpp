@@ -567,8 +567,10 @@ private:
           agent_impl::self()->state.add_note(note("[broadcast from ", m.from, m.text));
         },
         [](health_probe& p) {
-          const auto& st = agent_impl::self()->state;
-          return health_report{p.nonce, st.id(), st.tasks_done, st.running.size()};
+          auto* self = agent_impl::self();
+          const auto& st = self->state;
+          return health_report{p.nonce, st.id(), st.tasks_done, st.running.size(),
+                               self->mailbox().size()};
         },
     };
     return bhvr;

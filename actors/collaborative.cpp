@@ -284,7 +284,7 @@ agent_actor::behavior_type collaborative_behavior(collaborative_pointer self,
       // A message to the swarm as a whole reaches each member.
       [self](dm& m) { forward(self, audience(self->state.cfg.members), m); },
       [self](broadcast& m) { forward(self, audience(self->state.cfg.members), m); },
-      [self](health_probe& p) { return report_health(p, self->state); },
+      [self](health_probe& p) { return report_health(p, self); },
   };
 }
 

@@ -525,11 +525,13 @@ void forward(Self* self, const std::vector<agent_actor>& to, const Message& msg)
     self->send(self->state.sup.current(h), msg);
 }
 
-/// The answer to `probe` from a coordinator whose state has `cfg.id`, `tasks_done` and
+/// The answer to `probe` from coordinator `self`, whose state has `cfg.id`, `tasks_done` and
 /// `running` (its tasks in flight).
-template <class State>
-health_report report_health(const health_probe& probe, const State& st) {
-  return health_report{probe.nonce, st.cfg.id, st.tasks_done, st.running.size()};
+template <class Self>
+health_report report_health(const health_probe& probe, Self* self) {
+  const auto& st = self->state;
+  return health_report{probe.nonce, st.cfg.id, st.tasks_done, st.running.size(),
+                       self->mailbox().size()};
 }
 
 } // namespace swarm::actors

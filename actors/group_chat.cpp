@@ -214,7 +214,7 @@ agent_actor::behavior_type group_chat_behavior(chat_pointer self, group_chat_con
       // A message to the swarm as a whole reaches each member.
       [self](dm& m) { forward(self, audience(self->state.cfg.members), m); },
       [self](broadcast& m) { forward(self, audience(self->state.cfg.members), m); },
-      [self](health_probe& p) { return report_health(p, self->state); },
+      [self](health_probe& p) { return report_health(p, self); },
   };
 }
 

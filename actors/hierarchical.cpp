@@ -453,7 +453,7 @@ agent_actor::behavior_type hierarchical_behavior(hierarchical_pointer self, hier
       [self](broadcast& m) {
         forward(self, audience(self->state.cfg.members, self->state.cfg.lead.handle), m);
       },
-      [self](health_probe& p) { return report_health(p, self->state); },
+      [self](health_probe& p) { return report_health(p, self); },
   };
 }
 

@@ -208,7 +208,7 @@ agent_actor::behavior_type router_behavior(router_pointer self, router_config cf
       [self](broadcast& m) {
         forward(self, audience(self->state.cfg.members, self->state.cfg.router.handle), m);
       },
-      [self](health_probe& p) { return report_health(p, self->state); },
+      [self](health_probe& p) { return report_health(p, self); },
   };
 }
 

@@ -248,9 +248,12 @@ caf::error api_client::stream(const std::string& target, const std::string& last
       ec = e;
       done = true;
     });
-    // No deadline while the stream is quiet: the server writes a comment every 15 s.
-    if (!run_until(x.io, done, std::chrono::steady_clock::time_point::max(), stop))
-      return {}; // stopped
+    // The server writes a comment every 15 s of quiet: 45 s of silence is a lost server.
+    if (!run_until(x.io, done, std::chrono::steady_clock::now() + std::chrono::seconds(45), stop)) {
+      if (stop && stop())
+        return {}; // stopped
+      return x.fail(errc::io_error, "the event stream went silent for 45 s");
+    }
     if (ec == http::error::need_buffer)
       ec = {};
     if (ec == http::error::end_of_stream || ec == asio::error::eof)

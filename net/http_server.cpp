@@ -110,6 +110,9 @@ public:
   bool send(std::string message) {
     if (closed_flag_.load())
       return false;
+    if (message.empty())
+      return true; // an empty chunk would end an SSE body
+
     auto size = message.size();
     if (pending_.fetch_add(size) + size > core_->opts.stream_queue_limit) {
       post_close(true);
@@ -329,6 +332,8 @@ private:
                        beast::bind_front_handler(&session::on_written, shared_from_this()));
       return;
     }
+    // A peer that keeps the connection but stops reading must not hold a write forever.
+    stream_.expires_after(4 * core_->opts.keepalive);
     char size[32];
     std::snprintf(size, sizeof size, "%zx\r\n", item.text.size());
     current_ = size;
@@ -471,6 +476,7 @@ std::shared_ptr<http_exchange> session::make_exchange() {
 struct http_server::impl {
   std::shared_ptr<core> c;
   std::optional<tcp::acceptor> acceptor;
+  std::optional<asio::steady_timer> backoff; // between failed accepts
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
   std::vector<std::thread> threads;
   uint16_t port = 0;
@@ -480,7 +486,16 @@ struct http_server::impl {
     acceptor->async_accept(asio::make_strand(c->ioc), [this](error_code ec, tcp::socket socket) {
       if (ec == asio::error::operation_aborted || c->stopped)
         return;
-      if (!ec) {
+      if (ec) {
+        // Out of file descriptors, say: accepting again at once would spin the I/O thread.
+        backoff->expires_after(std::chrono::milliseconds(100));
+        backoff->async_wait([this](error_code e) {
+          if (!e && !c->stopped)
+            accept();
+        });
+        return;
+      }
+      {
         if (c->connections.load() >= c->opts.max_connections) {
           error_code ignored;
           socket.close(ignored);
@@ -532,6 +547,7 @@ caf::expected<std::unique_ptr<http_server>> http_server::start(http_server_optio
   p->c = std::make_shared<core>(opts, std::move(handler));
   tcp::endpoint ep{address, opts.port};
   p->acceptor.emplace(p->c->ioc);
+  p->backoff.emplace(p->c->ioc);
   auto where = opts.host + ":" + std::to_string(opts.port);
   auto fail = [&](const char* what) {
     return make_error(errc::io_error,

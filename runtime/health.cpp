@@ -62,6 +62,7 @@ caf::behavior collector(caf::event_based_actor* self, std::vector<health_target>
                   std::chrono::steady_clock::now() - start);
               h.tasks_done = r.tasks_done;
               h.tasks_running = r.tasks_running;
+              h.mailbox = r.mailbox;
               finish_one(i);
             },
             [out, i, first, finish_one](caf::error& err) {
@@ -91,6 +92,10 @@ std::vector<agent_health> probe_health(caf::actor_system& sys, std::vector<healt
   }
   if (targets.empty())
     return *out;
+  // What is told if the collectors do not finish (the scheduler starved): every member silent.
+  auto silent = *out;
+  for (auto& h : silent)
+    h.error = make_error(errc::member_timeout, "no health answer: the runtime did not get to it");
   auto check = std::make_shared<check_state>();
   auto finished = check->done.get_future();
   check->collectors = (targets.size() + probes_per_collector - 1) / probes_per_collector;
@@ -100,7 +105,11 @@ std::vector<agent_health> probe_health(caf::actor_system& sys, std::vector<healt
                                     std::make_move_iterator(targets.begin() + last));
     sys.spawn(collector, std::move(part), first, out, check, timeout);
   }
-  finished.wait();
+  // The timeout is a message the scheduler delivers; a scheduler with no free thread would
+  // never deliver it, so the wait is bounded here too (the results are then not read: the
+  // collectors may still write them).
+  if (finished.wait_for(timeout + std::chrono::seconds(2)) != std::future_status::ready)
+    return silent;
   return *out;
 }
 

@@ -18,6 +18,7 @@ struct agent_health {
   std::chrono::microseconds rtt{0}; ///< probe round trip (when alive)
   uint64_t tasks_done = 0;
   uint64_t tasks_running = 0;
+  uint64_t mailbox = 0;     ///< messages waiting in its mailbox when it answered
   bool coordinator = false; ///< a swarm (coordinator) rather than an agent
   caf::error error;         ///< why not alive: member_timeout (stalled), or the actor is gone
 };

@@ -180,11 +180,9 @@ json::object to_json(const swarm_summary& s, bool with_health) {
     json::array members;
     for (const auto& h : s.health) {
       alive += h.alive;
-      json::object m{{"agent", h.agent.str()},
-                     {"alive", h.alive},
-                     {"coordinator", h.coordinator},
-                     {"tasks_running", h.tasks_running},
-                     {"tasks_done", h.tasks_done}};
+      json::object m{{"agent", h.agent.str()},       {"alive", h.alive},
+                     {"coordinator", h.coordinator}, {"tasks_running", h.tasks_running},
+                     {"tasks_done", h.tasks_done},   {"mailbox", h.mailbox}};
       if (h.alive)
         m["rtt_us"] = h.rtt.count();
       else

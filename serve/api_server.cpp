@@ -20,6 +20,7 @@
 #include "runtime/core/errc.hpp"
 #include "runtime/core/event_json.hpp"
 #include "runtime/core/events.hpp"
+#include "runtime/core/run_id.hpp"
 #include "runtime/runtime.hpp"
 #include "serve/api_json.hpp"
 #include "serve/metrics.hpp"
@@ -40,6 +41,14 @@ int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+// When a logged event happened (Unix ms), from its JSON; 0 if it does not say.
+int64_t finished_at_ms(const std::string& event_json) {
+  boost::system::error_code ec;
+  auto v = json::parse(event_json, ec);
+  const auto* t = !ec && v.is_object() ? v.as_object().if_contains("time_us") : nullptr;
+  return t && t->is_number() ? t->to_number<int64_t>() / 1000 : 0;
 }
 
 bool wants_sse(const http_request& req) {
@@ -89,6 +98,7 @@ struct api_server::impl : std::enable_shared_from_this<api_server::impl> {
   api_options opts;
   std::unique_ptr<net::http_server> http;
 
+  std::mutex add_mtx; // held while a swarm is added or replaced
   std::mutex mtx;
   std::map<std::string, served_swarm> swarms; // by name (guarded by mtx)
   std::map<std::string, live_run> runs;       // by run id (guarded by mtx)
@@ -130,13 +140,13 @@ struct api_server::impl : std::enable_shared_from_this<api_server::impl> {
 
   // -- auth ------------------------------------------------------------------------------------
 
-  // True if `req` may go on; else it was answered 401 (and learns nothing else).
+  // True if `req` may go on; else it was answered 401 (and learns nothing else), or 403.
   bool authorized(const http_request& req, http_exchange& ex) const {
     if (opts.tokens.empty())
-      return true;
+      return same_machine(req, ex);
     auto presented = bearer_token(req.header("authorization"));
     std::string from_query;
-    if (presented.empty()) {
+    if (presented.empty() && req.path.ends_with("/events")) {
       from_query = req.param("token"); // EventSource and WebSocket clients cannot set headers
       presented = from_query;
     }
@@ -150,9 +160,35 @@ struct api_server::impl : std::enable_shared_from_this<api_server::impl> {
     return false;
   }
 
+  // Without tokens only this machine may call, and a web page only from the server's own
+  // origin: a page of another site (or a rebound DNS name) would otherwise drive the API from
+  // the user's browser (a POST with a text/plain body needs no preflight). Answered 403.
+  static bool same_machine(const http_request& req, http_exchange& ex) {
+    auto host_ok = [](std::string_view hostport) {
+      auto host = hostport;
+      if (host.starts_with("[")) {
+        host = host.substr(0, host.find(']') + 1);
+      } else if (auto colon = host.rfind(':'); colon != std::string_view::npos) {
+        host = host.substr(0, colon);
+      }
+      return host == "localhost" || host == "[::1]" || is_loopback(host);
+    };
+    auto host = req.header("host");
+    auto origin = req.header("origin");
+    bool ok = (host.empty() || host_ok(host)) &&
+              (origin.empty() || origin == "http://" + std::string{host});
+    if (!ok)
+      fail(ex, 403, "forbidden",
+           "without a token file the API answers this machine only (Host 127.0.0.1, [::1] or "
+           "localhost, and no other site's Origin)");
+    return ok;
+  }
+
   // -- swarms ----------------------------------------------------------------------------------
 
   caf::error add_swarm(const swarm_spec& spec, bool replace, bool keep) {
+    // One at a time: two of the same name at once would both spawn.
+    std::lock_guard adding{add_mtx};
     std::optional<served_swarm> old;
     {
       std::lock_guard guard{mtx};
@@ -426,6 +462,8 @@ struct api_server::impl : std::enable_shared_from_this<api_server::impl> {
     if (!task)
       return fail(*ex, 400, "bad_request", "the body needs \"task\": the task's text");
     auto run_id = string_field(*body, "run_id").value_or(std::string{});
+    if (auto why = run_id.empty() ? std::string{} : run_id_problem(run_id); !why.empty())
+      return fail(*ex, 400, "bad_request", "run_id: " + why);
     bool wait = bool_field(*body, "wait").value_or(false);
     if (!run_id.empty()) {
       caf::error err;
@@ -634,9 +672,17 @@ struct api_server::impl : std::enable_shared_from_this<api_server::impl> {
       stream->close();
       return;
     }
-    auto followed = rt.follow_run(id, after, [stream, format](const logged_event& e) {
+    // A resumed run's log holds its earlier attempts' run_finished too: the stream ends at one
+    // that is no older than the attempt running now.
+    int64_t attempt_ms = 0;
+    {
+      std::lock_guard guard{mtx};
+      if (auto i = runs.find(id); i != runs.end())
+        attempt_ms = i->second.started_ms;
+    }
+    auto followed = rt.follow_run(id, after, [stream, format, attempt_ms](const logged_event& e) {
       stream->send(format(e));
-      if (e.kind == event_kind::run_finished)
+      if (e.kind == event_kind::run_finished && finished_at_ms(e.json) + 1000 >= attempt_ms)
         stream->close();
     });
     if (!followed) {
@@ -691,12 +737,27 @@ struct api_server::impl : std::enable_shared_from_this<api_server::impl> {
 
   // -- metrics ---------------------------------------------------------------------------------
 
+  /// Swarms with more agents are not probed at a scrape (no members_alive, mailbox_depth).
+  static constexpr size_t max_probed_members = 5000;
+
   void scrape(http_exchange& ex) {
     scrape_gauges g;
     for (const auto& team : teams()) {
       g.agents.emplace_back(team.name(), team.agents().size());
       g.approvals_pending.emplace_back(team.name(), team.pending_approvals().size());
       g.pools.emplace_back(team.name(), team.occupancy());
+      // Probed when small enough to probe at every scrape (a probe is a message to each).
+      if (team.agents().size() <= max_probed_members) {
+        size_t alive = 0, total = 0, most = 0;
+        for (const auto& h : team.health_check(std::chrono::milliseconds(250))) {
+          alive += h.alive;
+          total += h.mailbox;
+          most = std::max<size_t>(most, h.mailbox);
+        }
+        g.alive.emplace_back(team.name(), alive);
+        g.mailbox_total.emplace_back(team.name(), total);
+        g.mailbox_max.emplace_back(team.name(), most);
+      }
     }
     {
       std::lock_guard guard{mtx};

@@ -207,6 +207,12 @@ std::string metrics::render(const scrape_gauges& g) const {
   per_swarm("pool_slots_held", "Concurrency slots held by LLM calls in flight, by swarm.", held);
   per_swarm("pool_waiting", "LLM calls waiting for a slot or a rate limit, by swarm.", waiting);
   per_swarm("pool_leases_reclaimed", "Leases that expired unreleased, by swarm.", reclaimed);
+  per_swarm("members_alive", "Members (agents and coordinators) answering a health probe.",
+            g.alive);
+  per_swarm("mailbox_depth", "Messages waiting in the members' mailboxes, summed.",
+            g.mailbox_total);
+  per_swarm("mailbox_depth_max", "Messages waiting in the fullest member's mailbox.",
+            g.mailbox_max);
   const auto& st = g.runtime;
   struct single {
     const char* name;

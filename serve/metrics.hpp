@@ -21,7 +21,10 @@ struct scrape_gauges {
   std::vector<std::pair<std::string, size_t>> agents;
   std::vector<std::pair<std::string, size_t>> approvals_pending;
   std::vector<std::pair<std::string, pool_occupancy>> pools; ///< each swarm's resource pool
-  size_t runs_live = 0;                                      ///< runs this server runs now
+  /// Per swarm probed (health_check): members alive, and messages waiting in their mailboxes,
+  /// summed and the largest.
+  std::vector<std::pair<std::string, size_t>> alive, mailbox_total, mailbox_max;
+  size_t runs_live = 0; ///< runs this server runs now
   runtime_stats runtime;
   size_t http_connections = 0;
 };

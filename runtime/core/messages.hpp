@@ -294,11 +294,13 @@ struct health_report {
   agent_id agent;
   uint64_t tasks_done = 0;
   uint64_t tasks_running = 0;
+  uint64_t mailbox = 0; ///< messages waiting in its mailbox when it answered
 };
 
 template <class F>
 typename F::result_type inspect(F& f, health_report& x) {
-  return f(caf::meta::type_name("health_report"), x.nonce, x.agent, x.tasks_done, x.tasks_running);
+  return f(caf::meta::type_name("health_report"), x.nonce, x.agent, x.tasks_done, x.tasks_running,
+           x.mailbox);
 }
 
 /// Abandons a task: the receiver stops its work on it, cancels its LLM calls and answers the

@@ -268,6 +268,14 @@ def main():
     st, doc = api.call("GET", "/v1/openapi.json")
     check("GET /v1/openapi.json is an OpenAPI 3.1 document", st == 200 and
           doc.get("openapi", "").startswith("3.1"), str(doc)[:200])
+    st, body = api.call("POST", "/v1/runs", '{"swarm": "x", "task": "y"}',
+                        {"Origin": "http://evil.example", "Content-Type": "text/plain"})
+    check("without tokens, another site's page is refused (403)", st == 403 and
+          body["error"]["code"] == "forbidden", body)
+    st, body = api.call("GET", "/v1/swarms", headers={"Host": f"rebound.example:{port}"})
+    check("... and so is a name that is not this machine (DNS rebinding)", st == 403, body)
+    st, body = api.call("GET", "/v1/swarms", headers={"Origin": f"http://127.0.0.1:{port}"})
+    check("... while the server's own origin is served", st == 200, body)
     st, body = api.call("GET", "/v1/nothing")
     check("an unknown route is 404 not_found", st == 404 and body["error"]["code"] == "not_found")
     st, body = api.call("PUT", "/v1/swarms")
@@ -299,6 +307,9 @@ def main():
           body["error"]["code"] == "unknown_swarm", body)
     st, body = api.call("POST", "/v1/runs", "{not json")
     check("bad JSON is 400 bad_request", st == 400 and body["error"]["code"] == "bad_request", body)
+    st, body = api.call("POST", "/v1/runs", {"swarm": "debate", "task": "x", "run_id": "../x"})
+    check("a run id that is no run id is 400", st == 400 and "run_id" in body["error"]["message"],
+          body)
     st, body = api.call("POST", "/v1/runs", {"task": "x"})
     check("a run without swarm is 400 naming the field", st == 400 and
           "swarm" in body["error"]["message"], body)
@@ -435,6 +446,11 @@ def main():
           metric(samples, "smolswarms_llm_requests_total") >= calls and
           metric(samples, "smolswarms_storage_bytes") > 0 and
           ("smolswarms_runs_live", ()) in samples, [k for k in samples if "storage" in k[0]])
+    check("... members alive and mailbox depth",
+          metric(samples, "smolswarms_members_alive", swarm="debate") == 4 and
+          ("smolswarms_mailbox_depth", (("swarm", "debate"),)) in samples and
+          ("smolswarms_mailbox_depth_max", (("swarm", "debate"),)) in samples,
+          [k for k in samples if "alive" in k[0] or "mailbox" in k[0]])
     check("... and each swarm's resource pool",
           ("smolswarms_pool_waiting", (("swarm", "debate"),)) in samples and
           ("smolswarms_pool_slots_held", (("swarm", "slow"),)) in samples,

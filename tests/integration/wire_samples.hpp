@@ -76,7 +76,7 @@ size_t for_each_wire_sample(const caf::actor& self, F&& f) {
   visit(dm{"carol", "psst"});
   visit(broadcast{"lead", "all hands"});
   visit(health_probe{99});
-  visit(health_report{99, agent_id{"team", "a"}, 5, 1});
+  visit(health_report{99, agent_id{"team", "a"}, 5, 1, 3});
   visit(task_cancel{"t1"});
   visit(decision_score{"408", 4});
   visit(ev);
