@@ -320,6 +320,7 @@ void run_step(agent_pointer self, const task_run_ptr& r) {
   call.step = req.step;
   st.emit(call);
   call.kind = event_kind::llm_call_finished;
+  call.text = st.target->endpoint.url; // the endpoint asked (a fallback that answers: its own)
   auto started = std::chrono::steady_clock::now();
   self->request(st.llm, timeout, std::move(req))
       .then(

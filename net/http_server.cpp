@@ -11,6 +11,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <utility>
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -140,6 +141,17 @@ public:
         fn();
       else
         self->on_close_.push_back(std::move(fn));
+    });
+  }
+
+  /// From any thread: `fn` runs on the connection's strand once everything queued is written
+  /// (at once if nothing is); never if the stream closes first.
+  void post_on_drained(std::function<void()> fn) {
+    asio::post(ex_, [self = shared_from_this(), fn = std::move(fn)]() mutable {
+      if (self->closed_)
+        return;
+      self->on_drained_.push_back(std::move(fn));
+      self->write_next();
     });
   }
 
@@ -319,6 +331,9 @@ private:
     if (queue_.empty()) {
       if (finishing_)
         end_stream();
+      else if (!on_drained_.empty())
+        for (auto& fn : std::exchange(on_drained_, {}))
+          fn();
       return;
     }
     auto item = std::move(queue_.front());
@@ -387,6 +402,7 @@ private:
     auto& sock = ws_ ? beast::get_lowest_layer(*ws_).socket() : stream_.socket();
     sock.shutdown(tcp::socket::shutdown_both, ignored);
     sock.close(ignored);
+    on_drained_.clear();
     auto fns = std::move(on_close_);
     on_close_.clear();
     for (auto& fn : fns)
@@ -421,6 +437,7 @@ private:
   std::deque<queued> queue_;
   std::string current_;
   std::vector<std::function<void()>> on_close_;
+  std::vector<std::function<void()>> on_drained_;
 };
 
 class stream_impl final : public http_stream {
@@ -429,6 +446,7 @@ public:
   bool send(std::string message) override { return s_->send(std::move(message)); }
   void close() override { s_->post_close(false); }
   void on_close(std::function<void()> fn) override { s_->post_on_close(std::move(fn)); }
+  void on_drained(std::function<void()> fn) override { s_->post_on_drained(std::move(fn)); }
 
 private:
   std::shared_ptr<session> s_;

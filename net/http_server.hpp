@@ -63,6 +63,11 @@ public:
   /// Calls `fn` once, on a server thread, when the stream is closed (by either side); at once
   /// if it is closed already.
   virtual void on_close(std::function<void()> fn) = 0;
+
+  /// Calls `fn` once, on a server thread, when everything sent so far is written (at once if
+  /// nothing waits); never if the stream closes first. A sender of much (a long backlog) sends
+  /// a part, then the next when the part is out, and so never meets the queue limit.
+  virtual void on_drained(std::function<void()> fn) = 0;
 };
 
 /// The answer to one request: exactly one respond() or stream(), from any thread, once. An

@@ -656,22 +656,6 @@ struct api_server::impl : std::enable_shared_from_this<api_server::impl> {
       ex->respond(std::move(r));
       return;
     }
-    auto stream = ex->stream();
-    bool sse = !req.websocket;
-    auto format = [sse](const logged_event& e) {
-      return sse ? "id: " + std::to_string(e.run_seq) + "\nevent: " + to_string(e.kind) +
-                       "\ndata: " + e.json + "\n\n"
-                 : e.json;
-    };
-    if (info->status != "running") {
-      // Ended (or interrupted): what the log has, then the end of the stream.
-      auto kept = rt.run_events(id, after, SIZE_MAX);
-      if (kept)
-        for (const auto& e : *kept)
-          stream->send(format(e));
-      stream->close();
-      return;
-    }
     // A resumed run's log holds its earlier attempts' run_finished too: the stream ends at one
     // that is no older than the attempt running now.
     int64_t attempt_ms = 0;
@@ -680,19 +664,78 @@ struct api_server::impl : std::enable_shared_from_this<api_server::impl> {
       if (auto i = runs.find(id); i != runs.end())
         attempt_ms = i->second.started_ms;
     }
-    auto followed = rt.follow_run(id, after, [stream, format, attempt_ms](const logged_event& e) {
-      stream->send(format(e));
-      if (e.kind == event_kind::run_finished && finished_at_ms(e.json) + 1000 >= attempt_ms)
-        stream->close();
-    });
-    if (!followed) {
-      stream->close();
-      return;
-    }
-    // The subscription lives as long as the stream: the stream's end cancels it.
-    auto held = std::make_shared<event_subscription>(std::move(*followed));
-    stream->on_close([held] { held->cancel(); });
+    auto pager =
+        std::make_shared<event_pager>(shared_from_this(), ex->stream(), id, after, !req.websocket,
+                                      attempt_ms, info->status == "running");
+    pager->next();
   }
+
+  /// One event stream: the log sent a page at a time, each when the client has read the one
+  /// before (a long backlog never meets the slow-reader limit), then, for a running run, its
+  /// events as they come; the end after run_finished (an ended run: after the log).
+  struct event_pager : std::enable_shared_from_this<event_pager> {
+    static constexpr size_t page = 500;
+
+    event_pager(std::shared_ptr<impl> a, std::shared_ptr<net::http_stream> s, std::string run,
+                uint64_t from, bool as_sse, int64_t attempt, bool running)
+        : api(std::move(a)), stream(std::move(s)), id(std::move(run)), after(from), sse(as_sse),
+          attempt_ms(attempt), live(running) {}
+
+    std::string format(const logged_event& e) const {
+      return sse ? "id: " + std::to_string(e.run_seq) + "\nevent: " + to_string(e.kind) +
+                       "\ndata: " + e.json + "\n\n"
+                 : e.json;
+    }
+
+    bool ends_stream(const logged_event& e) const {
+      return e.kind == event_kind::run_finished && finished_at_ms(e.json) + 1000 >= attempt_ms;
+    }
+
+    void next() {
+      auto kept = api->rt.run_events(id, after, page);
+      if (!kept) {
+        stream->close();
+        return;
+      }
+      for (const auto& e : *kept) {
+        stream->send(format(e));
+        after = e.run_seq;
+        if (ends_stream(e)) {
+          stream->close();
+          return;
+        }
+      }
+      if (kept->size() == page) {
+        stream->on_drained([self = shared_from_this()] { self->next(); });
+        return;
+      }
+      if (!live) {
+        stream->close(); // ended or interrupted: the log is all there is
+        return;
+      }
+      auto followed =
+          api->rt.follow_run(id, after, [self = shared_from_this()](const logged_event& e) {
+            self->stream->send(self->format(e));
+            if (self->ends_stream(e))
+              self->stream->close();
+          });
+      if (!followed) {
+        stream->close();
+        return;
+      }
+      // The subscription lives as long as the stream: the stream's end cancels it.
+      auto held = std::make_shared<event_subscription>(std::move(*followed));
+      stream->on_close([held] { held->cancel(); });
+    }
+
+    std::shared_ptr<impl> api;
+    std::shared_ptr<net::http_stream> stream;
+    std::string id;
+    uint64_t after;
+    bool sse;
+    int64_t attempt_ms;
+    bool live;
+  };
 
   // -- approvals -------------------------------------------------------------------------------
 

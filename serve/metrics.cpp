@@ -27,8 +27,10 @@ const std::vector<metric_doc>& folded_docs() {
       {"llm_tokens_total", "counter",
        "Tokens of ended LLM calls, by swarm, agent, model and type."},
       {"llm_cost_usd_total", "counter", "Cost of ended LLM calls at the specs' prices, USD."},
-      {"llm_retries_total", "counter", "HTTP attempts beyond the first, by swarm and model."},
-      {"llm_errors_total", "counter", "Failed LLM calls, by swarm, model and error code."},
+      {"llm_retries_total", "counter",
+       "HTTP attempts beyond the first, by swarm, endpoint and model."},
+      {"llm_errors_total", "counter",
+       "Failed LLM calls, by swarm, endpoint and status (the HTTP status, else the error code)."},
       {"llm_fallbacks_total", "counter", "Calls moved to a fallback endpoint, by swarm."},
       {"tool_calls_total", "counter", "Tool calls ended, by swarm, agent, tool and outcome."},
       {"member_restarts_total", "counter", "Members spawned again by supervision, by swarm."},
@@ -41,6 +43,23 @@ const std::vector<metric_doc>& folded_docs() {
 
 std::string swarm_of(const agent_id& a) {
   return a.swarm.empty() ? a.name : a.swarm;
+}
+
+// Where a failed call failed and how: the endpoint and HTTP status its error names ("HTTP 503
+// from URL: ..."), else the endpoint asked and the error's code (a timeout, a refused connection).
+std::pair<std::string, std::string> failure_of(const event& e) {
+  auto msg = error_message(e.error);
+  auto at = msg.find("HTTP ");
+  if (at != std::string::npos && at + 8 <= msg.size()) {
+    auto status = msg.substr(at + 5, 3);
+    auto from = msg.find(" from ", at);
+    if (status.find_first_not_of("0123456789") == std::string::npos && from == at + 8) {
+      auto url = msg.substr(from + 6);
+      url = url.substr(0, url.find(": "));
+      return {url.empty() ? e.text : url, status};
+    }
+  }
+  return {e.text, error_code(e.error)};
 }
 
 std::string number(double x) {
@@ -110,10 +129,12 @@ void metrics::add(const event& e) {
     if (e.cost_usd > 0)
       c["llm_cost_usd_total"][who] += e.cost_usd;
     if (e.attempts > 1)
-      c["llm_retries_total"][{{"swarm", swarm}, {"model", e.name}}] += e.attempts - 1;
-    if (e.error)
-      c["llm_errors_total"][{{"swarm", swarm}, {"model", e.name}, {"code", error_code(e.error)}}] +=
-          1;
+      c["llm_retries_total"][{{"swarm", swarm}, {"endpoint", e.text}, {"model", e.name}}] +=
+          e.attempts - 1;
+    if (e.error) {
+      auto [endpoint, status] = failure_of(e);
+      c["llm_errors_total"][{{"swarm", swarm}, {"endpoint", endpoint}, {"status", status}}] += 1;
+    }
     observe(histograms_["llm_call_duration_seconds"], {{"swarm", swarm}, {"model", e.name}},
             seconds);
     break;

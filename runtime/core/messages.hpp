@@ -331,7 +331,7 @@ enum class event_kind : uint8_t {
   llm_call_started,    ///< an agent asks its LLM. name: model; step
   llm_call_finished,   ///< the call returned. name: the model that answered; step, use,
                        ///< duration, attempts, cost_usd, estimated; error when it failed; text:
-                       ///< the endpoint's URL when a fallback answered
+                       ///< the endpoint's URL (the fallback's, when a fallback answered)
   llm_fallback,        ///< a call failed on one endpoint and goes to its next fallback. error:
                        ///< the failure (naming endpoint and model); name: the next model; text:
                        ///< the next endpoint's URL; step

@@ -356,6 +356,19 @@ def main():
     st, body = api.call("GET", f"/v1/runs/{rid}/events?after=x")
     check("a bad after is 400", st == 400, body)
 
+    # A log longer than a page (500 events): the stream sends it a page at a time, all of it.
+    wide = "name: wide\nllm:\n  url: " + llm + "\nswarm: {architecture: concurrent}\nagents:\n" + \
+        "".join(f"  - {{name: w{i}}}\n" for i in range(150))
+    st, body = api.call("POST", "/v1/swarms", wide)
+    check("a swarm of 150 agents starts", st == 201, body)
+    st, big = api.call("POST", "/v1/runs", {"swarm": "wide", "task": "all of you", "wait": True})
+    st, events = api.sse(f"/v1/runs/{big['id']}/events")
+    ids = [int(e["id"]) for e in events]
+    check("a backlog of several pages streams whole and in order", len(ids) > 500 and
+          ids == list(range(1, len(ids) + 1)) and events[-1]["event"] == "run_finished",
+          (len(ids), ids[-3:]))
+    api.call("DELETE", "/v1/swarms/wide")
+
     # Paging and filters: three more runs.
     for i in range(3):
         api.call("POST", "/v1/runs", {"swarm": "debate", "task": f"task {i}", "wait": True})

@@ -10,6 +10,7 @@
 #include "serve/api_json.hpp"
 #include "serve/api_server.hpp"
 #include "serve/auth.hpp"
+#include "serve/metrics.hpp"
 #include "serve/openai_facade.hpp"
 #include "serve/static_files.hpp"
 
@@ -197,4 +198,39 @@ TEST_CASE("a streamed answer's chunks join to the answer and end with stop and u
   CHECK(text == r.text);
   CHECK(stopped);
   CHECK(chunks.size() > 4);
+}
+
+TEST_CASE("metrics count failed calls by endpoint and HTTP status, else by error code") {
+  metrics m;
+  event e;
+  e.kind = event_kind::llm_call_finished;
+  e.agent = agent_id{"s", "a"};
+  e.name = "gpt";
+  e.text = "http://primary/v1";
+  e.attempts = 3;
+  e.error = make_error(errc::llm_http_error, "HTTP 503 from http://backup/v1: overloaded");
+  m.add(e);
+  e.attempts = 1;
+  e.error = make_error(errc::llm_timeout, "no answer in 30 s");
+  m.add(e);
+  e.error = {};
+  m.add(e);
+  auto text = m.render({});
+  CHECK_THAT(
+      text,
+      Catch::Contains(
+          R"(smolswarms_llm_errors_total{swarm="s",endpoint="http://backup/v1",status="503"} 1)"));
+  CHECK_THAT(
+      text,
+      Catch::Contains(
+          R"(smolswarms_llm_errors_total{swarm="s",endpoint="http://primary/v1",status="llm_timeout"} 1)"));
+  CHECK_THAT(
+      text,
+      Catch::Contains(
+          R"(smolswarms_llm_retries_total{swarm="s",endpoint="http://primary/v1",model="gpt"} 2)"));
+  CHECK_THAT(text,
+             Catch::Contains(
+                 R"(smolswarms_llm_calls_total{swarm="s",agent="a",model="gpt",outcome="ok"} 1)"));
+  CHECK_THAT(text, Catch::Contains(
+                       R"(smolswarms_llm_call_duration_seconds_count{swarm="s",model="gpt"} 3)"));
 }
