@@ -871,7 +871,15 @@ struct api_server::impl : std::enable_shared_from_this<api_server::impl> {
       }
       reply(*ex, 429,
             openai_error("the server runs too many runs: try again later", "rate_limit_error"));
+      return;
     }
+    // A client that leaves a streamed completion does not want its answer: the run is
+    // cancelled (after the answer, the stream's end finds no run to cancel).
+    if (stream)
+      stream->on_close([weak = weak_from_this(), id] {
+        if (auto self = weak.lock())
+          static_cast<void>(self->rt.cancel_run(id));
+      });
   }
 
   // -- dispatch --------------------------------------------------------------------------------

@@ -431,6 +431,18 @@ def main():
           datas[-1] == "[DONE]" and text.startswith("VERDICT") and
           chunks[-1]["usage"]["total_tokens"] > 0 and
           resp.getheader("X-Swarm-Run-Id", "").startswith("run-"), datas[:3])
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    c.request("POST", "/v1/chat/completions", body=json.dumps(
+        {"model": "slow", "stream": True, "messages": [{"role": "user", "content": "leave"}]}))
+    r = c.getresponse()
+    left_id = r.getheader("X-Swarm-Run-Id", "")
+    r.readline()
+    wait_for(lambda: api.call("GET", f"/v1/runs/{left_id}")[0] == 200, 10)
+    time.sleep(0.3)
+    c.close()  # the client leaves before the answer
+    left = run_until(api, left_id, {"cancelled", "done", "failed"}, 30)
+    check("a streamed completion whose client leaves is cancelled", left and
+          left["status"] == "cancelled", left)
     st, body = api.call("POST", "/v1/chat/completions",
                         {"model": "nope", "messages": [{"role": "user", "content": "Q?"}]})
     check("an unknown model is 404 model_not_found", st == 404 and
@@ -447,7 +459,7 @@ def main():
     check("... counting runs by swarm and status",
           metric(samples, "smolswarms_runs_finished_total", swarm="debate", status="done") >= 6
           and metric(samples, "smolswarms_runs_finished_total", swarm="slow",
-                     status="cancelled") == 1, [k for k in samples if "runs" in k[0]])
+                     status="cancelled") == 2, [k for k in samples if "runs" in k[0]])
     calls = metric(samples, "smolswarms_llm_calls_total", swarm="debate", outcome="ok")
     check("... LLM calls, tokens and latency by swarm, agent and model", calls >= 18 and
           metric(samples, "smolswarms_llm_tokens_total", swarm="debate", type="prompt") > 0 and
