@@ -330,6 +330,25 @@ private:
     progress_->settle();
   }
 
+  // A run another process owns (a cluster node, a server): where it runs and how to get its
+  // result later on stderr, and the progress that its events, coming back here, will feed.
+  void watch_elsewhere(const std::string& run_id, const std::string& swarm,
+                       const std::string& where, const std::string& owner,
+                       const std::string& flag) {
+    if (!args_.quiet)
+      std::cerr << "swarm run: " << swarm << " on " << where << " | run " << run_id
+                << " | if this command stops, the " << owner << " goes on: swarm run --resume "
+                << run_id << " " << flag << " gets its result\n";
+    std::vector<std::string> agents;
+    if (spec_)
+      for (const auto& a : spec_->agents)
+        agents.push_back(a.name);
+    progress_ =
+        std::make_shared<run_watch>(run_watch_options{args_.quiet, ::isatty(STDERR_FILENO) == 1,
+                                                      events_.get(), args_.stream && !args_.json},
+                                    run_id, swarm, agents);
+  }
+
   // --cluster: the run goes to the node at that address, which owns it (its journal, its data
   // directory); its events come back here as they happen, then its result.
   int submit() {
@@ -359,18 +378,8 @@ private:
     sub.stream_tokens = args_.stream && !args_.json;
     auto swarm = spec_ ? spec_->name : std::string{"resumed"};
     end_ = run_end{sub.run_id, swarm, "node " + args_.cluster};
-    if (!args_.quiet)
-      std::cerr << "swarm run: " << swarm << " on the cluster at " << args_.cluster << " | run "
-                << sub.run_id << " | if this command stops, the node goes on: swarm run --resume "
-                << sub.run_id << " --cluster " << args_.cluster << " gets its result\n";
-    std::vector<std::string> agents;
-    if (spec_)
-      for (const auto& a : spec_->agents)
-        agents.push_back(a.name);
-    progress_ =
-        std::make_shared<run_watch>(run_watch_options{args_.quiet, ::isatty(STDERR_FILENO) == 1,
-                                                      events_.get(), args_.stream && !args_.json},
-                                    sub.run_id, swarm, agents);
+    watch_elsewhere(sub.run_id, swarm, "the cluster at " + args_.cluster, "node",
+                    "--cluster " + args_.cluster);
     std::atomic<bool> interrupted{false};
     signal_watch watch{[&] { interrupted = true; }};
     auto started = std::chrono::steady_clock::now();
@@ -440,19 +449,8 @@ private:
       return refuse(args_, started.error(), exit_failed);
     auto swarm = spec_ ? spec_->name : started->swarm;
     end_ = run_end{started->run_id, swarm, "server " + api.describe()};
-    if (!args_.quiet)
-      std::cerr << "swarm run: " << swarm << " on the server at " << api.describe() << " | run "
-                << started->run_id << " | if this command stops, the server goes on: swarm run "
-                << "--resume " << started->run_id << " --server " << args_.server
-                << " gets its result\n";
-    std::vector<std::string> agents;
-    if (spec_)
-      for (const auto& a : spec_->agents)
-        agents.push_back(a.name);
-    progress_ =
-        std::make_shared<run_watch>(run_watch_options{args_.quiet, ::isatty(STDERR_FILENO) == 1,
-                                                      events_.get(), args_.stream && !args_.json},
-                                    started->run_id, swarm, agents);
+    watch_elsewhere(started->run_id, swarm, "the server at " + api.describe(), "server",
+                    "--server " + args_.server);
     std::atomic<bool> interrupted{false};
     signal_watch watch{[&] { interrupted = true; }};
     auto begun = std::chrono::steady_clock::now();
