@@ -9,61 +9,19 @@ import base64
 import http.client
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
-import sys
-import tempfile
 import time
 
-SWARM, SRC = sys.argv[1], sys.argv[2]
-TMP = tempfile.mkdtemp(prefix="serve_api_test.")
-PROCS = []
-passed = 0
-failures = 0
-
-
-def check(what, cond, detail=""):
-    global passed, failures
-    if cond:
-        passed += 1
-    else:
-        failures += 1
-        print(f"FAILED: {what}" + (f"\n  {detail}" if detail else ""), flush=True)
-    return cond
-
-
-def wait_for(pred, seconds, step=0.05):
-    end = time.time() + seconds
-    while time.time() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    return pred()
-
-
-def start(args, name):
-    log = open(os.path.join(TMP, name + ".log"), "w")
-    p = subprocess.Popen([SWARM] + args, stdout=log, stderr=subprocess.STDOUT,
-                         env={k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")})
-    PROCS.append(p)
-    return p
-
-
-def read_port(path, proc, name):
-    ok = wait_for(lambda: os.path.exists(path) and open(path).read().strip(), 15)
-    if not ok:
-        print(f"FAILED: {name} did not start:\n" + open(os.path.join(TMP, name + ".log")).read())
-        sys.exit(1)
-    return int(open(path).read())
+import serve_harness
+from serve_harness import SRC, SWARM, TMP, check, log_of, read_port, start, wait_for
 
 
 def mock(script, name):
     port_file = os.path.join(TMP, name + ".port")
     p = start(["mock-llm", "--port", "0", "--port-file", port_file, "--script", script], name)
-    return p, f"http://127.0.0.1:{read_port(port_file, p, name)}/v1"
+    return p, f"http://127.0.0.1:{read_port(port_file, name)}/v1"
 
 
 def serve(data, name, extra=()):
@@ -72,11 +30,7 @@ def serve(data, name, extra=()):
         os.remove(port_file)
     p = start(["serve", "--port", "0", "--port-file", port_file, "--data-dir", data] +
               list(extra), name)
-    return p, read_port(port_file, p, name)
-
-
-def log_of(name):
-    return open(os.path.join(TMP, name + ".log")).read()
+    return p, read_port(port_file, name)
 
 
 class Api:
@@ -638,17 +592,4 @@ def main():
           rc != 0 and "bad_tokens:1" in log_of("badtok"), log_of("badtok"))
 
 
-try:
-    main()
-finally:
-    for p in PROCS:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    if failures:
-        for f in sorted(os.listdir(TMP)):
-            if f.endswith(".log"):
-                print(f"--- {f}\n" + open(os.path.join(TMP, f)).read()[-3000:])
-    shutil.rmtree(TMP, ignore_errors=True)
-print(f"serve_api_test: {passed} passed, {failures} failed")
-sys.exit(1 if failures else 0)
+serve_harness.run(main, "serve_api_test")

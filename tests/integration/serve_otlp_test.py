@@ -10,59 +10,13 @@ import http.client
 import http.server
 import json
 import os
-import shutil
 import signal
 import subprocess
-import sys
-import tempfile
 import threading
 import time
 
-SWARM, SRC = sys.argv[1], sys.argv[2]
-TMP = tempfile.mkdtemp(prefix="serve_otlp_test.")
-PROCS = []
-passed = 0
-failures = 0
-
-
-def check(what, cond, detail=""):
-    global passed, failures
-    if cond:
-        passed += 1
-    else:
-        failures += 1
-        print(f"FAILED: {what}" + (f"\n  {detail}" if detail else ""), flush=True)
-    return cond
-
-
-def wait_for(pred, seconds, step=0.05):
-    end = time.time() + seconds
-    while time.time() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    return pred()
-
-
-def start(args, name):
-    log = open(os.path.join(TMP, name + ".log"), "w")
-    p = subprocess.Popen([SWARM] + args, stdout=log, stderr=subprocess.STDOUT,
-                         env={k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")})
-    PROCS.append(p)
-    return p
-
-
-def log_of(name):
-    return open(os.path.join(TMP, name + ".log")).read()
-
-
-def read_port(path, name):
-    ok = wait_for(lambda: os.path.exists(path) and open(path).read().strip(), 15)
-    if not ok:
-        print(f"FAILED: {name} did not start:\n" + log_of(name))
-        sys.exit(1)
-    return int(open(path).read())
+import serve_harness
+from serve_harness import SRC, TMP, check, log_of, read_port, start, wait_for
 
 
 def call(port, method, path, body=None):
@@ -222,17 +176,4 @@ def main():
     check("SIGTERM still stops the server promptly, exit 0", rc == 0, log_of("serve")[-2000:])
 
 
-try:
-    main()
-finally:
-    for p in PROCS:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    if failures:
-        for f in sorted(os.listdir(TMP)):
-            if f.endswith(".log"):
-                print(f"--- {f}\n" + open(os.path.join(TMP, f)).read()[-3000:])
-    shutil.rmtree(TMP, ignore_errors=True)
-print(f"serve_otlp_test: {passed} passed, {failures} failed")
-sys.exit(1 if failures else 0)
+serve_harness.run(main, "serve_otlp_test")
