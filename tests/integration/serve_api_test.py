@@ -491,6 +491,10 @@ def main():
     check("SIGINT to swarm run --server cancels the run on the server", gone and
           gone[0]["status"] == "cancelled" and p.returncode != 0 and "cancelling" in err,
           (p.returncode, gone, err[-800:]))
+    tls = subprocess.run([SWARM, "run", debate_file, "--task", "x", "--server",
+                          "https://127.0.0.1:1"], capture_output=True, text=True, timeout=60)
+    check("an https server URL is refused by name, exit 2", tls.returncode == 2 and
+          "https" in tls.stderr, tls.stderr[-500:])
     nowhere = subprocess.run([SWARM, "run", debate_file, "--task", "x", "--server",
                               "http://127.0.0.1:1"], capture_output=True, text=True, timeout=60)
     check("a server that is not there is exit 1 naming it", nowhere.returncode == 1 and
